@@ -1,0 +1,162 @@
+"""Fixtures for the integration tests: a real LXD daemon set up by ``integration/lxd-env``.
+
+Without a daemon the tests skip with the reason; with ``CI=true`` (or
+``PYLXD_REQUIRE_LXD=1``) they fail instead, so CI cannot go green by skipping.
+Every object a test creates has a unique name and is deleted by its fixture.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import uuid
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import pytest
+
+from pylxd import Client, exceptions
+
+STATE_DIR = Path(os.environ.get("PYLXD_IT_STATE", "/var/lib/pylxd-it"))
+REQUIRE_LXD = (
+    os.environ.get("CI") == "true" or os.environ.get("PYLXD_REQUIRE_LXD") == "1"
+)
+WAIT = 120  # seconds any operation in a test may take at most
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        item.add_marker(pytest.mark.integration)
+
+
+def unavailable(reason: str) -> None:
+    """Skip (locally) or fail (in CI) because the daemon is not there."""
+    if REQUIRE_LXD:
+        pytest.fail(
+            f"LXD is required here (CI=true) but unavailable: {reason}", pytrace=False
+        )
+    pytest.skip(f"LXD not available: {reason} (run: sudo integration/lxd-env setup)")
+
+
+def unique_name(prefix: str = "pylxd-it") -> str:
+    """A name no other test or user object has."""
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(scope="session")
+def lxd_env() -> dict[str, Any]:
+    """What ``integration/lxd-env setup`` wrote: sockets, URLs, secrets, image."""
+    path = STATE_DIR / "env.json"
+    if not path.exists():
+        unavailable(f"{path} is missing")
+    return json.loads(path.read_text())  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="session")
+def client(lxd_env: dict[str, Any]) -> Client:
+    """A client on the main daemon's Unix socket (default socket discovery)."""
+    try:
+        return Client(endpoint=lxd_env["main"]["socket"])
+    except exceptions.ClientConnectionFailed as err:
+        unavailable(str(err))
+        raise
+
+
+@pytest.fixture(scope="session")
+def second_client(lxd_env: dict[str, Any]) -> Client:
+    """A client on the second daemon's Unix socket."""
+    try:
+        return Client(endpoint=lxd_env["second"]["socket"])
+    except exceptions.ClientConnectionFailed as err:
+        unavailable(f"second daemon: {err}")
+        raise
+
+
+def https_client_for(
+    lxd_env: dict[str, Any], daemon: str = "main", **kwargs: Any
+) -> Client:
+    """A trusted HTTPS client on ``daemon``, verifying its pinned certificate."""
+    info = lxd_env[daemon]
+    cert = (lxd_env["client_cert"], lxd_env["client_key"])
+    https = Client(
+        endpoint=info["https"], cert=cert, verify=info["server_cert"], **kwargs
+    )
+    if not https.trusted:
+        https.authenticate(info["trust_password"])
+    return https
+
+
+@pytest.fixture(scope="session")
+def https_client(lxd_env: dict[str, Any], client: Client) -> Client:
+    """A trusted client on the main daemon over HTTPS (127.0.0.1:8443)."""
+    return https_client_for(lxd_env, "main")
+
+
+@pytest.fixture(scope="session")
+def second_https_client(lxd_env: dict[str, Any], second_client: Client) -> Client:
+    """A trusted client on the second daemon over HTTPS (127.0.0.1:8444)."""
+    return https_client_for(lxd_env, "second")
+
+
+@pytest.fixture(scope="session")
+def image_alias(lxd_env: dict[str, Any]) -> str:
+    return str(lxd_env["image_alias"])
+
+
+def delete_quietly(obj: Any, **kwargs: Any) -> None:
+    """Delete what a test created, ignoring that it may be gone already."""
+    with contextlib.suppress(exceptions.NotFound):
+        obj.delete(**kwargs)
+
+
+def force_delete_instance(client: Client, name: str) -> None:
+    """Stop (forcefully) and delete instance ``name`` if it exists."""
+    api = client.api.instances[name]
+    with contextlib.suppress(exceptions.NotFound):
+        state = api.get().json()["metadata"]
+        if state["status"] != "Stopped":
+            response = api.state.put(
+                json={"action": "stop", "force": True, "timeout": 30}
+            )
+            client.operations.wait_for_operation(
+                response.json()["operation"], timeout=WAIT
+            )
+        response = api.delete()
+        client.operations.wait_for_operation(response.json()["operation"], timeout=WAIT)
+
+
+@pytest.fixture
+def make_container(client: Client, image_alias: str) -> Iterator[Callable[..., Any]]:
+    """A factory of stopped busybox containers, all deleted after the test."""
+    made: list[tuple[Client, str]] = []
+
+    def make(on: Client | None = None, name: str | None = None, **config: Any) -> Any:
+        target = on or client
+        name = name or unique_name()
+        body = {
+            "name": name,
+            "source": {"type": "image", "alias": image_alias},
+            **config,
+        }
+        made.append((target, name))
+        response = target.api.instances.post(json=body)
+        target.operations.wait_for_operation(response.json()["operation"], timeout=WAIT)
+        return target.instances.get(name)
+
+    yield make
+    for target, name in made:
+        force_delete_instance(target, name)
+
+
+@pytest.fixture
+def container(make_container: Callable[..., Any]) -> Any:
+    """One stopped busybox container, deleted after the test."""
+    return make_container()
+
+
+@pytest.fixture
+def running_container(container: Any) -> Any:
+    """One running busybox container, deleted after the test."""
+    container.start(wait=True)
+    return container

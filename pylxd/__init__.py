@@ -1,0 +1,32 @@
+"""pylxd: a Python client for the LXD REST API.
+
+``from pylxd import Client`` is the entry point. Submodules are imported on
+first use so that ``import pylxd`` costs little.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "3.0.0.dev0"
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pylxd.client import Client, EventType
+
+__all__ = ["Client", "EventType", "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("Client", "EventType"):
+        from pylxd import client
+
+        return getattr(client, name)
+    if name in ("exceptions", "managers", "models", "client", "testing"):
+        import importlib
+
+        return importlib.import_module(f"pylxd.{name}")
+    raise AttributeError(f"module 'pylxd' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,290 @@
+"""The LXD client: ``Client`` and the names pylxd users reach through ``pylxd.client``."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+import requests
+
+from pylxd import exceptions, managers
+from pylxd._transport import (  # noqa: F401  (re-exported seams)
+    CERTS_PATH,
+    DEFAULT_CERTS,
+    Cert,
+    JSONDict,
+    _APINode,
+    check_cert_files,
+    endpoint_url,
+    get_session_for_url,
+    server_cert_for,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pylxd._websocket import _WebsocketClient
+
+__all__ = ["Client", "EventType", "Cert", "DEFAULT_CERTS", "get_session_for_url"]
+
+
+class EventType(Enum):
+    """The kinds of events LXD can stream on ``/1.0/events``."""
+
+    All = "all"
+    Operation = "operation"
+    Logging = "logging"
+    Lifecycle = "lifecycle"
+
+
+def _is_a_token(secret: str) -> bool:
+    """Tell whether ``secret`` is a trust token rather than a trust password.
+
+    A token is base64-encoded JSON naming the client, the server fingerprint,
+    its addresses and the secret itself.
+
+    >>> _is_a_token("not-a-token")
+    False
+    >>> _is_a_token(base64.b64encode(b'{"client_name": "x", "fingerprint": "ab", '
+    ...     b'"addresses": ["127.0.0.1:8443"], "secret": "s", "expires_at": "0001-01-01T00:00:00Z"}').decode())
+    True
+    >>> _is_a_token(base64.b64encode(b'["a list"]').decode())
+    False
+    """
+    try:
+        decoded = json.loads(base64.b64decode(secret, validate=False))
+    except (binascii.Error, ValueError, TypeError):
+        return False
+    return isinstance(decoded, dict) and {"fingerprint", "secret"} <= decoded.keys()
+
+
+class Client:
+    """Client class for LXD REST API.
+
+    This client wraps all the functionality required to interact with LXD,
+    and is meant to be the sole entry point.
+
+    :param endpoint: a Unix socket path or an ``https://host:port`` URL; by
+        default the local socket (``$LXD_DIR``, the snap's, then the deb's).
+    :param version: the API version, ``"1.0"``.
+    :param cert: ``(cert_file, key_file)`` for HTTPS; defaults to
+        ``~/.config/lxc/client.{crt,key}`` when they exist.
+    :param verify: True (system CAs), False, or the path of a CA bundle or of
+        the server's own certificate. It always wins over CA variables in the
+        environment.
+    :param timeout: seconds (or a ``(connect, read)`` tuple) for each request.
+    :param project: the LXD project every call is scoped to.
+    :param session: a ``requests.Session`` to send requests with (e.g. one
+        with a fake LXD mounted, see :mod:`pylxd.testing`).
+    :raises ClientConnectionFailed: when LXD cannot be reached or cannot
+        serve ``project``.
+    """
+
+    # Managers, set by managers.wire_client().
+    certificates: managers.CertificateManager
+    instances: managers.InstanceManager
+    containers: managers.ContainerManager
+    virtual_machines: managers.VirtualMachineManager
+    images: managers.ImageManager
+    networks: managers.NetworkManager
+    network_acls: managers.NetworkACLManager
+    network_zones: managers.NetworkZoneManager
+    operations: managers.OperationManager
+    profiles: managers.ProfileManager
+    projects: managers.ProjectManager
+    storage_pools: managers.StoragePoolManager
+    cluster: managers.ClusterManager
+    warnings: managers.WarningManager
+
+    def __init__(
+        self,
+        endpoint: str | None = None,
+        version: str = "1.0",
+        cert: tuple[str, str] | str | None = None,
+        verify: bool | str = True,
+        timeout: float | tuple[float, float] | None = None,
+        project: str | None = None,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.project = project
+        base_url = endpoint_url(endpoint)
+        if base_url.startswith("https://"):
+            cert, verify = self._https_credentials(base_url, cert, verify)
+        if cert is not None:
+            check_cert_files(cert)
+        self.cert = cert
+        self.api = _APINode(
+            base_url,
+            cert=cert,
+            verify=verify,
+            timeout=timeout,
+            project=project,
+            session=session,
+        )[version]
+        self._resource_cache: JSONDict | None = None
+        self.host_info: JSONDict = {}
+        self._connect()
+        managers.wire_client(self)
+
+    @staticmethod
+    def _https_credentials(url: str, cert: Any, verify: Any) -> tuple[Any, Any]:
+        if cert is None and all(os.path.exists(p) for p in DEFAULT_CERTS):
+            cert = DEFAULT_CERTS
+        if verify is True:
+            verify = server_cert_for(url) or True
+        return cert, verify
+
+    def _connect(self) -> None:
+        """Read ``GET /1.0`` and check the project can be served."""
+        try:
+            response = self.api.get()
+        except exceptions.ClientConnectionFailed:
+            raise
+        except exceptions.LXDAPIException as err:
+            raise exceptions.ClientConnectionFailed(
+                f"LXD at {self.api._describe()} answered GET /1.0 with an error: {err}"
+            ) from err
+        metadata = (
+            response.json().get("metadata")
+            if isinstance(response.json(), dict)
+            else None
+        )
+        if not isinstance(metadata, dict):
+            raise exceptions.ClientConnectionFailed(
+                f"LXD at {self.api._describe()} sent no server information: {response.text[:200]!r}"
+            )
+        self.host_info = metadata
+        self._check_project()
+
+    def _check_project(self) -> None:
+        if self.project in (None, "default"):
+            return
+        if not self.has_api_extension("projects"):
+            raise exceptions.ClientConnectionFailed(
+                f"LXD at {self.api._describe()} does not handle projects (project={self.project!r})"
+            )
+        if not self.trusted:
+            return  # an untrusted client cannot read projects yet; LXD checks later
+        try:
+            self.api.projects[self.project].get(params={"project": "default"})
+        except exceptions.NotFound as err:
+            raise exceptions.ClientConnectionFailed(
+                f"Project {self.project!r} does not exist on LXD at {self.api._describe()}"
+            ) from err
+        except exceptions.Forbidden:
+            return  # restricted certificates may not read the project itself
+
+    def __repr__(self) -> str:
+        project = f", project={self.project!r}" if self.project else ""
+        return f"Client(endpoint={self.api._describe()!r}{project})"
+
+    @property
+    def trusted(self) -> bool:
+        """True when the server trusts this client's certificate."""
+        return self.host_info.get("auth") == "trusted"
+
+    @property
+    def server_clustered(self) -> bool:
+        """True when the server is a member of a cluster."""
+        return bool(
+            self.host_info.get("environment", {}).get("server_clustered", False)
+        )
+
+    @property
+    def resources(self) -> JSONDict:
+        """The server's hardware resources (``GET /1.0/resources``), read once."""
+        if self._resource_cache is None:
+            self.assert_has_api_extension("resources")
+            self._resource_cache = self.api.resources.get().json()["metadata"]
+        return self._resource_cache
+
+    def has_api_extension(self, name: str) -> bool:
+        """Return True if the ``name`` API extension exists.
+
+        :param name: the api_extension to look for.
+        """
+        return name in self.host_info.get("api_extensions", ())
+
+    def assert_has_api_extension(self, name: str) -> None:
+        """Assert that the ``name`` API extension exists.
+
+        :raises LXDAPIExtensionNotAvailable: when it does not.
+        """
+        if not self.has_api_extension(name):
+            raise exceptions.LXDAPIExtensionNotAvailable(
+                f"LXD API extension '{name}' is not available on {self.api._describe()}"
+            )
+
+    def refresh_host_info(self) -> JSONDict:
+        """Read ``GET /1.0`` again and return the new :attr:`host_info`."""
+        self.host_info = self.api.get().json()["metadata"]
+        return self.host_info
+
+    def authenticate(self, password: str, use_token_auth: bool | None = None) -> None:
+        """Make the server trust this client's certificate.
+
+        Implements ``POST /1.0/certificates``. ``password`` is either the
+        server's trust password or a trust token (told apart automatically; on
+        servers without ``explicit_trust_token`` a token goes in ``password``).
+
+        :raises ClientConnectionFailed: when the client has no certificate.
+        :raises LXDAPIException: when the server refuses the secret.
+        """
+        if self.trusted:
+            return
+        cert_file = self._cert_file()
+        with open(cert_file, "rb") as handle:
+            cert_data = handle.read()
+        is_token = _is_a_token(password) if use_token_auth is None else use_token_auth
+        self.certificates.create(password, cert_data, token_auth=is_token)
+        self.refresh_host_info()
+
+    def _cert_file(self) -> str:
+        cert = self.api.session.cert
+        if not cert:
+            raise exceptions.ClientConnectionFailed(
+                "This client has no certificate to authenticate with: pass cert=(crt, key)"
+            )
+        return str(cert if isinstance(cert, str) else cert[0])
+
+    @property
+    def websocket_url(self) -> str:
+        """The base URL for websockets: ``ws+unix://<socket>`` or ``wss://host:port``."""
+        from urllib import parse
+
+        if self.api.scheme in ("http", "https"):
+            scheme = "wss" if self.api.scheme == "https" else "ws"
+            return f"{scheme}://{self.api.netloc}"
+        return f"ws+unix://{parse.unquote(self.api.netloc)}"
+
+    def events(
+        self,
+        websocket_client: Any = None,
+        event_types: set[EventType] | None = None,
+        event_filter: set[EventType] | None = None,
+    ) -> _WebsocketClient | Any:
+        """Return a websocket client for ``/1.0/events`` (connect with ``connect()``).
+
+        :param websocket_client: a ws4py client class to use instead of the
+            default one that collects every JSON message in ``messages``.
+        :param event_types: the :class:`EventType` s to receive (all by default).
+        """
+        from pylxd import _events
+
+        return _events.events_client(
+            self, websocket_client, event_types or event_filter
+        )
+
+
+_LAZY_WEBSOCKET_NAMES = ("_WebsocketClient", "_ws_exclude_origin")
+
+
+def __getattr__(name: str) -> Any:
+    # ws4py is imported only when a websocket is used.
+    if name in _LAZY_WEBSOCKET_NAMES:
+        from pylxd import _websocket
+
+        return getattr(_websocket, name)
+    raise AttributeError(f"module 'pylxd.client' has no attribute {name!r}")

@@ -1,0 +1,157 @@
+"""Exceptions raised by pylxd.
+
+The hierarchy keeps pylxd's public classes so that existing ``except`` clauses
+keep working; finer classes always subclass one of them::
+
+    Exception
+    ├── LXDAPIException(response)        an LXD answer that is an error
+    │   ├── NotFound                     404
+    │   ├── Conflict                     409
+    │   ├── Forbidden                    403
+    │   └── OperationTimeout             an operation wait that ran out of time
+    ├── ClientConnectionFailed           the endpoint cannot be reached or served
+    └── LXDAPIExtensionNotAvailable      the server lacks an API extension
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    import requests
+
+__all__ = [
+    "LXDAPIException",
+    "NotFound",
+    "Conflict",
+    "Forbidden",
+    "OperationTimeout",
+    "ClientConnectionFailed",
+    "LXDAPIExtensionNotAvailable",
+]
+
+_MAX_BODY_IN_MESSAGE = 500
+
+
+class LXDAPIException(Exception):
+    """A generic exception for representing unexpected LXD API responses.
+
+    LXD answers are a standard return value, a background operation or an
+    error. This exception is raised on an error, or when the status code is not
+    the one expected. ``str()`` is always the server's error message.
+    """
+
+    def __init__(self, response: requests.Response) -> None:
+        super().__init__()
+        self.response = response
+
+    def __str__(self) -> str:
+        body = _json_body(self.response)
+        if isinstance(body, dict):
+            metadata = body.get("metadata")
+            if isinstance(metadata, dict) and metadata.get("err"):
+                return str(metadata["err"])
+            if body.get("error"):
+                return str(body["error"])
+        content = getattr(self.response, "content", b"") or b""
+        text = content.decode("utf-8", "replace").strip()
+        if not text:
+            reason = getattr(self.response, "reason", "") or ""
+            return f"HTTP {self.response.status_code} {reason}".strip()
+        if len(text) > _MAX_BODY_IN_MESSAGE:
+            text = text[:_MAX_BODY_IN_MESSAGE] + "..."
+        return f"HTTP {self.response.status_code}: {text}"
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self)!r})"
+
+
+class NotFound(LXDAPIException):
+    """An exception raised when an object is not found."""
+
+
+class Conflict(LXDAPIException):
+    """An exception raised when an object already exists (HTTP 409)."""
+
+
+class Forbidden(LXDAPIException):
+    """An exception raised when the client is not allowed to do this (HTTP 403)."""
+
+
+class OperationTimeout(LXDAPIException):
+    """An exception raised when waiting for an operation ran out of time.
+
+    ``response`` is LXD's answer to the last wait, holding the operation as it
+    was when the wait gave up (still running).
+    """
+
+    def __init__(self, response: requests.Response, timeout: float) -> None:
+        super().__init__(response)
+        self.timeout = timeout
+
+    def __str__(self) -> str:
+        body = _json_body(self.response)
+        op = body.get("metadata") if isinstance(body, dict) else None
+        op_id = op.get("id", "?") if isinstance(op, dict) else "?"
+        desc = op.get("description", "") if isinstance(op, dict) else ""
+        return (
+            f"Operation {op_id} ({desc}) did not finish within {self.timeout} seconds"
+        )
+
+
+class ClientConnectionFailed(Exception):
+    """An exception raised when the Client connection fails."""
+
+
+class LXDAPIExtensionNotAvailable(Exception):
+    """An exception raised when requested LXD API Extension is not present
+    on current host."""
+
+
+_BY_STATUS: dict[int, type[LXDAPIException]] = {
+    403: Forbidden,
+    404: NotFound,
+    409: Conflict,
+}
+
+
+def _json_body(response: Any) -> Any:
+    """Return the decoded JSON body, or None for a body that is not JSON."""
+    try:
+        return response.json()
+    except (ValueError, AttributeError, TypeError):
+        return None
+
+
+def _json_type(response: Any) -> str | None:
+    """Return the envelope ``type`` (None for non-JSON, "" when missing)."""
+    body = _json_body(response)
+    if not isinstance(body, dict):
+        return None
+    return str(body.get("type", ""))
+
+
+def _check_response(
+    response: requests.Response,
+    *,
+    ok: tuple[int, ...] = (200,),
+    check_sync: bool = True,
+) -> None:
+    """Raise the exception matching an unexpected LXD answer.
+
+    :raises NotFound: for a 404.
+    :raises Conflict: for a 409.
+    :raises LXDAPIException: for any other status not in ``ok``, a 200 whose
+        envelope is not ``sync``, or a 200 whose body is not valid JSON.
+    """
+    if response.status_code not in ok:
+        raise _BY_STATUS.get(response.status_code, LXDAPIException)(response)
+    if not check_sync or response.status_code != 200:
+        return
+    if "json" not in response.headers.get("Content-Type", "json"):
+        return
+    body_type = _json_type(response)
+    if body_type is None and response.content:
+        raise LXDAPIException(response)
+    if body_type not in (None, "sync"):
+        raise LXDAPIException(response)

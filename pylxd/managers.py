@@ -1,0 +1,184 @@
+"""Managers: model classmethods bound to a client (or to a parent object).
+
+``client.profiles.get("default")`` is ``Profile.get(client, "default")``.
+The model class is resolved when a method is used, so classmethods patched
+in tests are seen, and models can import this module for their sub-managers.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import inspect
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pylxd.client import Client
+
+
+@functools.lru_cache(maxsize=None)
+def _resolve(dotted: str) -> type:
+    module, _, name = dotted.rpartition(".")
+    return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
+
+
+class BaseManager:
+    """Bind the classmethods of ``manager_for`` to the leading arguments."""
+
+    manager_for: ClassVar[str]
+
+    def __init__(self, *bound: object) -> None:
+        self._bound = bound
+
+    @property
+    def model(self) -> type:
+        """The model class this manager creates objects of."""
+        return _resolve(self.manager_for)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        method = getattr(self.model, name)
+        if not inspect.ismethod(method):  # bind classmethods only
+            raise AttributeError(f"{type(self).__name__} has no method {name!r}")
+        return functools.partial(method, *self._bound)
+
+    def __dir__(self) -> list[str]:
+        own = set(super().__dir__())
+        model = self.model
+        bound = {
+            name
+            for name in dir(model)
+            if not name.startswith("_") and inspect.ismethod(getattr(model, name, None))
+        }
+        return sorted(own | bound)
+
+    def __repr__(self) -> str:
+        owner = self._bound[-1] if self._bound else None
+        of = f" of {owner!r}" if hasattr(owner, "__attributes__") else ""
+        return f"<{type(self).__name__} for {self.manager_for.rsplit('.', 1)[-1]}{of}>"
+
+
+class CertificateManager(BaseManager):
+    manager_for = "pylxd.models.certificate.Certificate"
+
+
+class InstanceManager(BaseManager):
+    manager_for = "pylxd.models.instance.Instance"
+
+
+class ContainerManager(BaseManager):
+    manager_for = "pylxd.models.container.Container"
+
+
+class VirtualMachineManager(BaseManager):
+    manager_for = "pylxd.models.virtual_machine.VirtualMachine"
+
+
+class ImageManager(BaseManager):
+    manager_for = "pylxd.models.image.Image"
+
+
+class ImageAliasManager(BaseManager):
+    manager_for = "pylxd.models.image.ImageAlias"
+
+
+class NetworkManager(BaseManager):
+    manager_for = "pylxd.models.network.Network"
+
+
+class NetworkACLManager(BaseManager):
+    manager_for = "pylxd.models.network_acl.NetworkACL"
+
+
+class NetworkForwardManager(BaseManager):
+    manager_for = "pylxd.models.network.NetworkForward"
+
+
+class NetworkPeerManager(BaseManager):
+    manager_for = "pylxd.models.network.NetworkPeer"
+
+
+class NetworkZoneManager(BaseManager):
+    manager_for = "pylxd.models.network_zone.NetworkZone"
+
+
+class NetworkZoneRecordManager(BaseManager):
+    manager_for = "pylxd.models.network_zone.NetworkZoneRecord"
+
+
+class OperationManager(BaseManager):
+    manager_for = "pylxd.models.operation.Operation"
+
+
+class ProfileManager(BaseManager):
+    manager_for = "pylxd.models.profile.Profile"
+
+
+class ProjectManager(BaseManager):
+    manager_for = "pylxd.models.project.Project"
+
+
+class SnapshotManager(BaseManager):
+    manager_for = "pylxd.models.instance.Snapshot"
+
+
+class StoragePoolManager(BaseManager):
+    manager_for = "pylxd.models.storage_pool.StoragePool"
+
+
+class StorageResourcesManager(BaseManager):
+    manager_for = "pylxd.models.storage_pool.StorageResources"
+
+
+class StorageVolumeManager(BaseManager):
+    manager_for = "pylxd.models.storage_pool.StorageVolume"
+
+
+class StorageVolumeSnapshotManager(BaseManager):
+    manager_for = "pylxd.models.storage_pool.StorageVolumeSnapshot"
+
+
+class ClusterManager(BaseManager):
+    manager_for = "pylxd.models.cluster.Cluster"
+
+
+class ClusterMemberManager(BaseManager):
+    manager_for = "pylxd.models.cluster.ClusterMember"
+
+
+class ClusterCertificateManager(BaseManager):
+    manager_for = "pylxd.models.cluster.ClusterCertificate"
+
+
+class ClusterGroupManager(BaseManager):
+    manager_for = "pylxd.models.cluster.ClusterGroup"
+
+
+class WarningManager(BaseManager):
+    manager_for = "pylxd.models.warning.Warning"
+
+
+#: The managers every Client carries, by attribute name.
+CLIENT_MANAGERS: dict[str, type[BaseManager]] = {
+    "certificates": CertificateManager,
+    "instances": InstanceManager,
+    "containers": ContainerManager,
+    "virtual_machines": VirtualMachineManager,
+    "images": ImageManager,
+    "networks": NetworkManager,
+    "network_acls": NetworkACLManager,
+    "network_zones": NetworkZoneManager,
+    "operations": OperationManager,
+    "profiles": ProfileManager,
+    "projects": ProjectManager,
+    "storage_pools": StoragePoolManager,
+    "cluster": ClusterManager,
+    "warnings": WarningManager,
+}
+
+
+def wire_client(client: Client) -> None:
+    """Give ``client`` one manager per entry of :data:`CLIENT_MANAGERS`."""
+    for name, manager_cls in CLIENT_MANAGERS.items():
+        setattr(client, name, manager_cls(client))

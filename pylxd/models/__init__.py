@@ -1,0 +1,50 @@
+"""pylxd's models, imported on first use so that ``import pylxd`` stays cheap."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_WHERE = {
+    "Certificate": "certificate",
+    "Cluster": "cluster",
+    "ClusterCertificate": "cluster",
+    "ClusterGroup": "cluster",
+    "ClusterMember": "cluster",
+    "Container": "container",
+    "Image": "image",
+    "ImageAlias": "image",
+    "Instance": "instance",
+    "Network": "network",
+    "NetworkACL": "network_acl",
+    "NetworkForward": "network",
+    "NetworkPeer": "network",
+    "NetworkState": "network",
+    "NetworkZone": "network_zone",
+    "NetworkZoneRecord": "network_zone",
+    "Operation": "operation",
+    "Profile": "profile",
+    "Project": "project",
+    "Snapshot": "instance",
+    "StoragePool": "storage_pool",
+    "StorageResources": "storage_pool",
+    "StorageVolume": "storage_pool",
+    "StorageVolumeSnapshot": "storage_pool",
+    "VirtualMachine": "virtual_machine",
+    "Warning": "warning",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'pylxd.models' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"pylxd.models.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_WHERE))

@@ -1,0 +1,392 @@
+"""The model base: declared attributes, lazy loading, dirty tracking, save/delete.
+
+A model class declares its LXD fields as :class:`Attribute` s; :class:`ModelType`
+turns them into ``__slots__``. Values sent by the server are loaded by one
+helper (:meth:`Model._load`) with one policy for fields this version does not
+know: they are kept readable and warned about per ``PYLXD_WARNINGS``.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import warnings
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator
+
+from pylxd import exceptions
+
+if TYPE_CHECKING:  # pragma: no cover
+    import requests
+
+    from pylxd._transport import _APINode
+    from pylxd.client import Client
+    from pylxd.models.operation import Operation
+
+JSONDict = dict[str, Any]
+
+#: "Class.attribute" names already warned about (read at call time: tests reset it).
+_seen_attribute_warnings: set[str] = set()
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "MISSING"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+#: A sentinel for "no value given", distinct from None.
+MISSING: Any = _Missing()
+
+
+def warn_unknown_attribute(cls_name: str, key: str, seen: set[str]) -> None:
+    """Warn once per class and attribute (``PYLXD_WARNINGS``: unset, ``none``, ``always``)."""
+    policy = os.environ.get("PYLXD_WARNINGS", "").lower()
+    item = f"{cls_name}.{key}"
+    if policy == "none" or (policy != "always" and item in seen):
+        return
+    seen.add(item)
+    warnings.warn(
+        f'Attempted to set unknown attribute "{key}" on instance of "{cls_name}"',
+        stacklevel=4,
+    )
+
+
+class Attribute:
+    """A declared model attribute.
+
+    :param validator: a callable converting a value that is not already of
+        that type (e.g. ``int``).
+    :param readonly: not sent back by :meth:`Model.save`.
+    :param optional: sent back only when the server provided it.
+    """
+
+    __slots__ = ("validator", "readonly", "optional")
+
+    def __init__(
+        self,
+        validator: Callable[[Any], Any] | None = None,
+        readonly: bool = False,
+        optional: bool = False,
+    ) -> None:
+        self.validator = validator
+        self.readonly = readonly
+        self.optional = optional
+
+    def __repr__(self) -> str:
+        return f"Attribute(readonly={self.readonly}, optional={self.optional})"
+
+
+class Manager:
+    """A sub-manager declaration, built lazily on first access.
+
+    ``snapshots = Manager(lambda instance: SnapshotManager(instance.client, instance))``
+    """
+
+    __slots__ = ("factory",)
+
+    def __init__(self, factory: Callable[[Any], Any] | None = None) -> None:
+        self.factory = factory
+
+
+class Parent:
+    """A parent declaration: the object a child model belongs to (set by kwargs)."""
+
+    __slots__ = ()
+
+
+class AttributeDict(dict):  # type: ignore[type-arg]
+    """A dict whose keys are also attributes (``state.memory['usage']``)."""
+
+    def __init__(self, dct: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        super().__init__()
+        for key, value in {**(dct or {}), **kwargs}.items():
+            self[key] = AttributeDict(value) if isinstance(value, dict) else value
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __dir__(self) -> list[str]:
+        return sorted(set(super().__dir__()) | {k for k in self if isinstance(k, str)})
+
+
+class ModelType(type):
+    """Collect declared attributes, managers and parents into ``__slots__``."""
+
+    def __new__(
+        mcs, name: str, bases: tuple[type, ...], attrs: dict[str, Any]
+    ) -> ModelType:
+        attributes: dict[str, Attribute] = {}
+        managers: dict[str, Manager] = {}
+        parents: set[str] = set()
+        for base in reversed(bases):
+            attributes.update(getattr(base, "__attributes__", {}))
+            managers.update(getattr(base, "__managers__", {}))
+            parents.update(getattr(base, "__parents__", ()))
+        inherited = set(attributes) | set(managers) | parents
+        own: list[str] = []
+        for key, value in list(attrs.items()):
+            if isinstance(value, Attribute):
+                attributes[key] = value
+            elif isinstance(value, Manager):
+                managers[key] = value
+            elif isinstance(value, Parent):
+                parents.add(key)
+            else:
+                continue
+            del attrs[key]
+            if key not in inherited:
+                own.append(key)
+        attrs["__slots__"] = tuple(own) + tuple(attrs.get("__slots__", ()))
+        attrs["__attributes__"] = attributes
+        attrs["__managers__"] = managers
+        attrs["__parents__"] = frozenset(parents)
+        return super().__new__(mcs, name, bases, attrs)
+
+
+def wait_for(
+    client: Client,
+    response: requests.Response,
+    wait: bool,
+    timeout: float | None = None,
+) -> Operation | None:
+    """Block on the operation of an async ``response`` when ``wait`` is set.
+
+    This is the only place that turns an async answer into a blocking call.
+    """
+    if not wait:
+        return None
+    body = response.json()
+    if body.get("type") != "async":
+        return None
+    if timeout is None:
+        return client.operations.wait_for_operation(body["operation"])  # type: ignore[no-any-return]
+    return client.operations.wait_for_operation(body["operation"], timeout=timeout)  # type: ignore[no-any-return]
+
+
+class Model(metaclass=ModelType):
+    """A LXD object: attributes loaded from the server, edited and saved back."""
+
+    __slots__ = ("client", "__dirty__", "__extra__", "__orig__", "_synced")
+    __attributes__: ClassVar[dict[str, Attribute]]
+    __managers__: ClassVar[dict[str, Manager]]
+    __parents__: ClassVar[frozenset[str]]
+
+    #: The attribute that identifies an object (its URL part).
+    _key: ClassVar[str] = "name"
+    NotFound = exceptions.NotFound
+
+    def __init__(self, client: Client | None, **kwargs: Any) -> None:
+        object.__setattr__(self, "_synced", False)
+        object.__setattr__(self, "client", client)
+        object.__setattr__(self, "__dirty__", set())
+        object.__setattr__(self, "__extra__", {})
+        object.__setattr__(self, "__orig__", {})
+        self._load(kwargs)
+
+    # -- loading ---------------------------------------------------------
+    @classmethod
+    def _from_server(cls, client: Client, metadata: JSONDict, **parents: Any) -> Model:
+        """Build a fully loaded object from the server's representation."""
+        obj = cls(client, **parents, **metadata)
+        object.__setattr__(obj, "_synced", True)
+        return obj
+
+    def _load(self, payload: dict[str, Any], rollback: bool = False) -> None:
+        """Store server values; keep local edits unless ``rollback``."""
+        cls = type(self)
+        dirty = self.__dirty__
+        orig = self.__orig__
+        for key, value in payload.items():
+            attribute = cls.__attributes__.get(key)
+            if attribute is None:
+                if key in cls.__parents__:
+                    object.__setattr__(self, key, value)
+                    continue
+                warn_unknown_attribute(cls.__name__, key, _seen_attribute_warnings)
+                self.__extra__[key] = value
+                continue
+            if key in dirty and not rollback:
+                continue
+            if attribute.validator is not None and attribute.validator is not type(
+                value
+            ):
+                value = attribute.validator(value)
+            object.__setattr__(self, key, value)
+            if isinstance(value, (dict, list)):
+                orig[key] = copy.deepcopy(value)
+            else:
+                orig.pop(key, None)
+
+    def __getattr__(self, name: str) -> Any:
+        # Only called when normal lookup fails: an unloaded slot, a lazy
+        # sub-manager, or an unknown server field kept in __extra__.
+        cls = type(self)
+        spec = cls.__managers__.get(name)
+        if spec is not None and spec.factory is not None:
+            value = spec.factory(self)
+            object.__setattr__(self, name, value)
+            return value
+        if name in cls.__attributes__:
+            if name != cls._key and not self._synced and self.client is not None:
+                self.sync()
+                try:
+                    return object.__getattribute__(self, name)
+                except AttributeError:
+                    pass
+            raise AttributeError(f"{self!r} has no value for {name!r}")
+        try:
+            extra = object.__getattribute__(self, "__extra__")
+        except AttributeError:
+            raise AttributeError(name) from None
+        if name in extra:
+            return extra[name]
+        raise AttributeError(f"{cls.__name__!r} object has no attribute {name!r}")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        attribute = type(self).__attributes__.get(name)
+        if attribute is not None:
+            if attribute.validator is not None and attribute.validator is not type(
+                value
+            ):
+                value = attribute.validator(value)
+            self.__dirty__.add(name)
+        object.__setattr__(self, name, value)
+
+    def _raw_attr(self, name: str) -> Any:
+        """Return a loaded attribute without triggering a sync (None if unloaded)."""
+        try:
+            return object.__getattribute__(self, name)
+        except AttributeError:
+            return None
+
+    def _is_loaded(self, name: str) -> bool:
+        try:
+            object.__getattribute__(self, name)
+        except AttributeError:
+            return False
+        return True
+
+    # -- identity --------------------------------------------------------
+    def _repr_keys(self) -> tuple[str, ...]:
+        return (type(self)._key,)
+
+    def __repr__(self) -> str:
+        shown = ", ".join(
+            f"{key}={self._raw_attr(key)!r}"
+            for key in self._repr_keys()
+            if self._is_loaded(key)
+        )
+        return f"{type(self).__name__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return False
+        return all(
+            getattr(self, a, None) == getattr(other, a, None)
+            for a in self.__attributes__
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __iter__(self) -> Iterator[tuple[str, Any]]:
+        for attr in self.__attributes__:
+            yield attr, getattr(self, attr, None)
+
+    def __dir__(self) -> list[str]:
+        names = (
+            set(super().__dir__()) | set(self.__attributes__) | set(self.__managers__)
+        )
+        return sorted(names | set(self.__extra__))
+
+    # -- lifecycle -------------------------------------------------------
+    @property
+    def api(self) -> _APINode:
+        """The ``_APINode`` of this object (overridden by each model)."""
+        raise TypeError(f"{type(self).__name__} does not define its API endpoint")
+
+    @property
+    def dirty(self) -> bool:
+        """True when local changes (assignments or in-place edits) are not saved."""
+        if self.__dirty__:
+            return True
+        return any(self._raw_attr(key) != value for key, value in self.__orig__.items())
+
+    def sync(self, rollback: bool = False) -> None:
+        """Update the object from the server (``GET`` its URL).
+
+        Local changes are kept unless ``rollback`` is True.
+        """
+        payload = self.api.get().json()["metadata"]
+        self._load(payload, rollback=rollback)
+        if rollback:
+            self.__dirty__.clear()
+        object.__setattr__(self, "_synced", True)
+
+    def rollback(self) -> None:
+        """Discard local changes, reloading the server's representation."""
+        self.sync(rollback=True)
+
+    def _mark_clean(self) -> None:
+        self.__dirty__.clear()
+        for key in list(self.__orig__):
+            self.__orig__[key] = copy.deepcopy(self._raw_attr(key))
+
+    def marshall(self, skip_readonly: bool = True) -> JSONDict:
+        """Return the attributes to send to the server (all writable ones)."""
+        marshalled = {}
+        for key, attribute in self.__attributes__.items():
+            if attribute.readonly and skip_readonly:
+                continue
+            if attribute.optional and not hasattr(self, key):
+                continue
+            marshalled[key] = getattr(self, key)
+        return marshalled
+
+    def save(self, wait: bool = False) -> None:
+        """Save the object: ``PUT`` every writable attribute."""
+        response = self.api.put(json=self.marshall())
+        wait_for(self.client, response, wait)  # type: ignore[arg-type]
+        self._mark_clean()
+
+    def delete(self, wait: bool = False) -> None:
+        """Delete the object on the server (``DELETE`` its URL)."""
+        response = self.api.delete()
+        wait_for(self.client, response, wait)  # type: ignore[arg-type]
+        object.__setattr__(self, "client", None)
+
+    def post(
+        self, json: JSONDict | None = None, wait: bool = False
+    ) -> requests.Response:
+        """``POST`` to the object's URL, waiting for the operation if asked."""
+        response = self.api.post(json=json)
+        wait_for(self.client, response, wait)  # type: ignore[arg-type]
+        return response
+
+    def raw_put(self, put_object: JSONDict, wait: bool = False) -> requests.Response:
+        """``PUT`` ``put_object`` without syncing the object back."""
+        response = self.api.put(json=put_object)
+        wait_for(self.client, response, wait)  # type: ignore[arg-type]
+        return response
+
+    def raw_patch(
+        self, patch_object: JSONDict, wait: bool = False
+    ) -> requests.Response:
+        """``PATCH`` ``patch_object`` without syncing the object back."""
+        response = self.api.patch(json=patch_object)
+        wait_for(self.client, response, wait)  # type: ignore[arg-type]
+        return response
+
+    def put(self, put_object: JSONDict, wait: bool = False) -> None:
+        """``PUT`` ``put_object``, then reload the object from the server."""
+        self.raw_put(put_object, wait=wait)
+        self.sync(rollback=True)
+
+    def patch(self, patch_object: JSONDict, wait: bool = False) -> None:
+        """``PATCH`` ``patch_object``, then reload the object from the server."""
+        self.raw_patch(patch_object, wait=wait)
+        self.sync(rollback=True)

@@ -1,0 +1,178 @@
+"""LXD background operations: ``/1.0/operations``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pylxd import exceptions
+from pylxd.models._mixins import name_from_url, quote
+from pylxd.models._model import warn_unknown_attribute
+
+if TYPE_CHECKING:  # pragma: no cover
+    import requests
+
+    from pylxd.client import Client
+
+#: "Operation.attribute" names already warned about (separate from the models').
+_seen_attribute_warnings: set[str] = set()
+
+OPERATION_RUNNING = 103
+OPERATION_PENDING = 105
+OPERATION_SUCCESS = 200
+OPERATION_FAILURE = 400
+OPERATION_CANCELLED = 401
+_UNFINISHED = ("Running", "Pending", "Cancelling")
+
+#: Seconds added to the HTTP timeout of a ``/wait`` beyond its own timeout.
+_WAIT_MARGIN = 10.0
+
+
+class Operation:
+    """An LXD operation.
+
+    If the LXD server sends attributes that this version of pylxd is unaware
+    of, a warning is issued once per attribute (see ``PYLXD_WARNINGS``).
+    """
+
+    __slots__ = [
+        "_client",
+        "_extra",
+        "class",
+        "created_at",
+        "description",
+        "err",
+        "id",
+        "location",
+        "may_cancel",
+        "metadata",
+        "resources",
+        "status",
+        "status_code",
+        "updated_at",
+    ]
+
+    @classmethod
+    def extract_operation_id(cls, s: str) -> str:
+        """``/1.0/operations/<id>?project=p`` -> ``<id>``."""
+        return name_from_url(s)
+
+    @classmethod
+    def get(cls, client: Client, operation_id: str) -> Operation:
+        """Get an operation (``GET /1.0/operations/<id>``).
+
+        :raises NotFound: when LXD does not know it (finished operations are
+            forgotten after a few seconds).
+        """
+        operation_id = cls.extract_operation_id(operation_id)
+        response = client.api.operations[quote(operation_id)].get()
+        return cls(_client=client, **response.json()["metadata"])
+
+    @classmethod
+    def all(cls, client: Client) -> list[Operation]:
+        """List the operations LXD knows about, of every status.
+
+        Implements ``GET /1.0/operations?recursion=1``.
+        """
+        by_status = (
+            client.api.operations.get(params={"recursion": 1}).json()["metadata"] or {}
+        )
+        return [
+            cls(_client=client, **op) for ops in by_status.values() for op in ops or ()
+        ]
+
+    @classmethod
+    def wait_for_operation(
+        cls, client: Client, operation_id: str, timeout: float | None = None
+    ) -> Operation:
+        """Wait for an operation to finish and return it in its final state.
+
+        Blocks on LXD's ``GET /1.0/operations/<id>/wait``.
+
+        :param timeout: seconds to wait at most (None: as long as it takes).
+        :raises LXDAPIException: with LXD's error when the operation failed.
+        :raises OperationTimeout: when it is still running after ``timeout``.
+        """
+        operation_id = cls.extract_operation_id(operation_id)
+        response = cls._wait_response(client, operation_id, timeout)
+        return cls(_client=client, **response.json()["metadata"])
+
+    @staticmethod
+    def _wait_response(
+        client: Client, operation_id: str, timeout: float | None
+    ) -> requests.Response:
+        node = client.api.operations[quote(operation_id)].wait
+        if timeout is None:
+            response = node.get()
+        else:
+            http_timeout = _wait_http_timeout(client, timeout)
+            response = node.get(
+                params={"timeout": max(0, int(round(timeout)))}, timeout=http_timeout
+            )
+        metadata = response.json().get("metadata") or {}
+        if (
+            metadata.get("status") == "Failure"
+            or metadata.get("status_code") == OPERATION_FAILURE
+        ):
+            raise exceptions.LXDAPIException(response)
+        if metadata.get("status") in _UNFINISHED:
+            raise exceptions.OperationTimeout(
+                response, timeout if timeout is not None else -1
+            )
+        return response
+
+    def __init__(self, **kwargs: Any) -> None:
+        object.__setattr__(self, "_extra", {})
+        for key, value in kwargs.items():
+            try:
+                setattr(self, key, value)
+            except AttributeError:
+                warn_unknown_attribute("Operation", key, _seen_attribute_warnings)
+                self._extra[key] = value
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            extra = object.__getattribute__(self, "_extra")
+        except AttributeError:
+            raise AttributeError(name) from None
+        if name in extra:
+            return extra[name]
+        if name in type(self).__slots__:
+            return None  # a field this LXD did not send
+        raise AttributeError(f"'Operation' object has no attribute {name!r}")
+
+    def __repr__(self) -> str:
+        return (
+            f"Operation(id={self.id!r}, description={self.description!r}, "
+            f"status={self.status!r})"
+        )
+
+    def wait(self, timeout: float | None = None) -> Operation:
+        """Wait for the operation to complete and return it, updated.
+
+        :raises LXDAPIException: when the operation fails.
+        :raises OperationTimeout: when ``timeout`` seconds pass first.
+        """
+        response = self._wait_response(self._client, self.id, timeout)
+        for key, value in response.json()["metadata"].items():
+            if key in type(self).__slots__:
+                setattr(self, key, value)
+        return self
+
+    def cancel(self) -> None:
+        """Cancel the operation (``DELETE /1.0/operations/<id>``).
+
+        :raises LXDAPIException: when LXD cannot cancel it.
+        """
+        self._client.api.operations[quote(self.id)].delete()
+
+    @property
+    def succeeded(self) -> bool:
+        """True once the operation finished successfully."""
+        return self.status == "Success"
+
+
+def _wait_http_timeout(client: Client, timeout: float) -> Any:
+    """The HTTP timeout of a ``/wait``: long enough for LXD to answer in time."""
+    base = client.api._timeout
+    connect = base[0] if isinstance(base, tuple) else base
+    return (connect, timeout + _WAIT_MARGIN)

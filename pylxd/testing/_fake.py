@@ -1,0 +1,523 @@
+"""The fake LXD core: a ``requests`` adapter answering in LXD's envelope.
+
+Resource families live in their own modules (``_fake_*.py``); each declares
+its routes with :func:`route` and its initial state with :func:`on_init`.
+This module holds what they share: routing, the response envelope,
+operations, projects, request recording and fault injection.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import itertools
+import json
+import re
+import threading
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable, Iterable
+from urllib import parse
+
+import requests
+import requests.adapters
+from requests.structures import CaseInsensitiveDict
+
+from pylxd.testing._extensions import LXD_5_0_2_EXTENSIONS
+
+JSONDict = dict[str, Any]
+
+#: Modules that add routes, imported when the first FakeLXD is built.
+_FAMILIES: tuple[str, ...] = ("pylxd.testing._fake_core",)
+
+_ROUTES: list[tuple[str, re.Pattern[str], Callable[..., Any]]] = []
+_INITS: list[Callable[[FakeLXD], None]] = []
+_loaded = False
+_load_lock = threading.Lock()
+
+
+def route(
+    method: str, pattern: str
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register ``handler(fake, request, **groups)`` for ``method`` and a path regex.
+
+    Named groups of ``pattern`` (``(?P<name>[^/]+)``) arrive unquoted as
+    keyword arguments.
+    """
+
+    def decorate(handler: Callable[..., Any]) -> Callable[..., Any]:
+        _ROUTES.append((method.upper(), re.compile(f"^{pattern}$"), handler))
+        return handler
+
+    return decorate
+
+
+def on_init(func: Callable[[FakeLXD], None]) -> Callable[[FakeLXD], None]:
+    """Register a function that seeds the state of every new FakeLXD."""
+    _INITS.append(func)
+    return func
+
+
+def _load_families() -> None:
+    global _loaded
+    with _load_lock:
+        if _loaded:
+            return
+        import importlib
+
+        for module in _FAMILIES:
+            importlib.import_module(module)
+        _loaded = True
+
+
+def now() -> str:
+    """An LXD timestamp for the current time."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass
+class FakeRequest:
+    """A request as a handler sees it."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    body: Any
+    headers: CaseInsensitiveDict  # type: ignore[type-arg]
+    prepared: requests.PreparedRequest
+
+    @property
+    def project(self) -> str:
+        return self.query.get("project") or "default"
+
+    @property
+    def recursion(self) -> int:
+        try:
+            return int(self.query.get("recursion", "0"))
+        except ValueError:
+            return 0
+
+    @property
+    def json(self) -> Any:
+        raw = self.data
+        if not raw:
+            return None
+        try:
+            return json.loads(raw)
+        except ValueError:
+            raise FakeError(400, "Invalid JSON in request body") from None
+
+    @property
+    def data(self) -> bytes:
+        body = self.body
+        if body is None:
+            return b""
+        if isinstance(body, str):
+            return body.encode("utf-8")
+        if isinstance(body, (bytes, bytearray)):
+            return bytes(body)
+        if hasattr(body, "read"):
+            chunk = body.read()
+            self.body = chunk if isinstance(chunk, bytes) else chunk.encode("utf-8")
+            return self.body  # type: ignore[no-any-return]
+        joined = b"".join(c if isinstance(c, bytes) else str(c).encode() for c in body)
+        self.body = joined
+        return joined
+
+
+class FakeError(Exception):
+    """Raise from a handler to answer with LXD's error envelope."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass
+class Reply:
+    """What a handler returns: a status, a body and headers."""
+
+    status: int
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+    stream: Iterable[bytes] | None = None
+
+
+@dataclass
+class Recorded:
+    """One request the fake received."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    body: Any
+
+    @property
+    def json(self) -> Any:
+        if isinstance(self.body, (bytes, str)) and self.body:
+            try:
+                return json.loads(self.body)
+            except ValueError:
+                return None
+        return None
+
+
+@dataclass
+class FakeOperation:
+    """An operation as the fake keeps it."""
+
+    id: str
+    description: str
+    resources: dict[str, list[str]]
+    metadata: Any = None
+    status: str = "Success"
+    err: str = ""
+    op_class: str = "task"
+    project: str = "default"
+    created_at: str = field(default_factory=now)
+    #: Run when the operation is waited on or read while Running.
+    on_wait: Callable[[], None] | None = None
+
+    @property
+    def status_code(self) -> int:
+        return {
+            "Pending": 105,
+            "Running": 103,
+            "Success": 200,
+            "Failure": 400,
+            "Cancelled": 401,
+        }[self.status]
+
+    def render(self) -> JSONDict:
+        return {
+            "id": self.id,
+            "class": self.op_class,
+            "description": self.description,
+            "created_at": self.created_at,
+            "updated_at": now(),
+            "status": self.status,
+            "status_code": self.status_code,
+            "resources": self.resources,
+            "metadata": self.metadata,
+            "may_cancel": self.status == "Running",
+            "err": self.err,
+            "location": "none",
+        }
+
+
+class FakeLXD(requests.adapters.BaseAdapter):
+    """An in-memory LXD answering through a ``requests`` session.
+
+    >>> fake = FakeLXD()
+    >>> client = fake.client()
+    >>> client.host_info["environment"]["server_version"]
+    '5.0.2'
+    """
+
+    base_url = "http://lxd.test"
+
+    def __init__(
+        self,
+        extensions: Iterable[str] | None = None,
+        trusted: bool = True,
+        server_version: str = "5.0.2",
+        clustered: bool = False,
+    ) -> None:
+        super().__init__()
+        _load_families()
+        self.lock = threading.RLock()
+        self.extensions = list(
+            LXD_5_0_2_EXTENSIONS if extensions is None else extensions
+        )
+        self.trusted = trusted
+        self.server_version = server_version
+        self.clustered = clustered
+        self.config: JSONDict = {}
+        self.requests: list[Recorded] = []
+        self.operations: dict[str, FakeOperation] = {}
+        self.faults: list[Callable[[FakeRequest], Reply | None]] = []
+        self.state: dict[str, dict[str, Any]] = {}
+        self._ids = itertools.count(1)
+        for init in _INITS:
+            init(self)
+
+    # -- wiring --------------------------------------------------------------
+    def session(self) -> requests.Session:
+        """A ``requests.Session`` with this fake mounted on :attr:`base_url`."""
+        session = requests.Session()
+        session.mount(self.base_url, self)
+        return session
+
+    def client(self, **kwargs: Any) -> Any:
+        """A :class:`pylxd.Client` talking to this fake."""
+        from pylxd.client import Client
+
+        return Client(endpoint=self.base_url, session=self.session(), **kwargs)
+
+    # -- state helpers for the families --------------------------------------
+    def store(self, kind: str, project: str = "default") -> dict[str, Any]:
+        """The dict holding the objects of ``kind`` in ``project``."""
+        with self.lock:
+            return self.state.setdefault(kind, {}).setdefault(project, {})
+
+    def has_project(self, name: str) -> bool:
+        return name in self.store("projects")
+
+    def next_id(self) -> int:
+        return next(self._ids)
+
+    # -- replies -------------------------------------------------------------
+    @staticmethod
+    def sync(metadata: Any = None, status: int = 200, etag: str | None = None) -> Reply:
+        """LXD's sync envelope around ``metadata``."""
+        body = {
+            "type": "sync",
+            "status": "Success",
+            "status_code": 200,
+            "operation": "",
+            "error_code": 0,
+            "error": "",
+            "metadata": copy.deepcopy(metadata),
+        }
+        headers = {"Content-Type": "application/json"}
+        if etag:
+            headers["ETag"] = etag
+        return Reply(status, json.dumps(body).encode(), headers)
+
+    @staticmethod
+    def error(status: int, message: str) -> Reply:
+        """LXD's error envelope."""
+        body = {
+            "type": "error",
+            "error": message,
+            "error_code": status,
+            "metadata": None,
+        }
+        return Reply(
+            status, json.dumps(body).encode(), {"Content-Type": "application/json"}
+        )
+
+    @staticmethod
+    def raw(
+        data: bytes, content_type: str = "application/octet-stream", **headers: str
+    ) -> Reply:
+        """A non-JSON body (file contents, exports)."""
+        return Reply(200, data, {"Content-Type": content_type, **headers})
+
+    def operation(
+        self,
+        description: str,
+        resources: dict[str, list[str]] | None = None,
+        *,
+        metadata: Any = None,
+        err: str = "",
+        status: str | None = None,
+        project: str = "default",
+        op_class: str = "task",
+        on_wait: Callable[[], None] | None = None,
+    ) -> FakeOperation:
+        """Record an operation (finished unless ``status`` says otherwise)."""
+        op = FakeOperation(
+            id=str(uuid.uuid4()),
+            description=description,
+            resources=resources or {},
+            metadata=metadata,
+            status=status or ("Failure" if err else "Success"),
+            err=err,
+            project=project,
+            op_class=op_class,
+            on_wait=on_wait,
+        )
+        with self.lock:
+            self.operations[op.id] = op
+        return op
+
+    def async_reply(self, op: FakeOperation) -> Reply:
+        """LXD's async envelope (HTTP 202) for ``op``."""
+        body = {
+            "type": "async",
+            "status": "Operation created",
+            "status_code": 100,
+            "operation": f"/1.0/operations/{op.id}",
+            "error_code": 0,
+            "error": "",
+            "metadata": op.render(),
+        }
+        return Reply(
+            202, json.dumps(body).encode(), {"Content-Type": "application/json"}
+        )
+
+    def run_async(
+        self,
+        description: str,
+        request: FakeRequest,
+        work: Callable[[], Any] | None = None,
+        resources: dict[str, list[str]] | None = None,
+        op_class: str = "task",
+    ) -> Reply:
+        """Do ``work`` now and answer with a finished operation.
+
+        A :class:`FakeError` raised by ``work`` becomes a failed operation,
+        as LXD reports errors found after it answered.
+        """
+        metadata, err = None, ""
+        try:
+            metadata = work() if work is not None else None
+        except FakeError as failure:
+            err = failure.message
+        op = self.operation(
+            description,
+            resources,
+            metadata=metadata,
+            err=err,
+            project=request.project,
+            op_class=op_class,
+        )
+        return self.async_reply(op)
+
+    # -- inspection ----------------------------------------------------------
+    def calls(
+        self, method: str | None = None, path: str | None = None
+    ) -> list[Recorded]:
+        """The requests received, filtered by method and path."""
+        return [
+            r
+            for r in self.requests
+            if (method is None or r.method == method.upper())
+            and (path is None or r.path == path)
+        ]
+
+    def last(self, method: str, path: str) -> Recorded:
+        """The last request for ``method`` and ``path``."""
+        found = self.calls(method, path)
+        if not found:
+            seen = ", ".join(f"{r.method} {r.path}" for r in self.requests[-10:])
+            raise AssertionError(f"no {method} {path} request (last ones: {seen})")
+        return found[-1]
+
+    def last_body(self, method: str, path: str) -> Any:
+        """The JSON body of the last ``method`` request to ``path``."""
+        return self.last(method, path).json
+
+    # -- fault injection -----------------------------------------------------
+    def fail_next(
+        self,
+        status: int = 500,
+        message: str = "Injected failure",
+        method: str | None = None,
+        path: str | None = None,
+    ) -> None:
+        """Answer the next matching request with an LXD error."""
+        self._inject(lambda req: self.error(status, message), method, path)
+
+    def reply_next(
+        self, reply: Reply, method: str | None = None, path: str | None = None
+    ) -> None:
+        """Answer the next matching request with ``reply`` as given."""
+        self._inject(lambda req: reply, method, path)
+
+    def timeout_next(self, method: str | None = None, path: str | None = None) -> None:
+        """Make the next matching request time out."""
+
+        def fault(req: FakeRequest) -> Reply:
+            raise requests.exceptions.ReadTimeout(
+                f"Injected timeout on {req.method} {req.path}"
+            )
+
+        self._inject(fault, method, path)
+
+    def disconnect_next(
+        self, method: str | None = None, path: str | None = None
+    ) -> None:
+        """Make the next matching request fail to connect."""
+
+        def fault(req: FakeRequest) -> Reply:
+            raise requests.exceptions.ConnectionError(
+                f"Injected connection failure on {req.path}"
+            )
+
+        self._inject(fault, method, path)
+
+    def _inject(
+        self, make: Callable[[FakeRequest], Reply], method: str | None, path: str | None
+    ) -> None:
+        def fault(req: FakeRequest) -> Reply | None:
+            if (method and req.method != method.upper()) or (path and req.path != path):
+                return None
+            self.faults.remove(fault)
+            return make(req)
+
+        self.faults.append(fault)
+
+    # -- the adapter ---------------------------------------------------------
+    def send(  # type: ignore[override]
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: Any = None,
+        verify: Any = True,
+        cert: Any = None,
+        proxies: Any = None,
+    ) -> requests.Response:
+        parts = parse.urlsplit(request.url or "")
+        query = {
+            k: v[-1]
+            for k, v in parse.parse_qs(parts.query, keep_blank_values=True).items()
+        }
+        fake_request = FakeRequest(
+            method=(request.method or "GET").upper(),
+            path=parts.path,
+            query=query,
+            body=request.body,
+            headers=request.headers,
+            prepared=request,
+        )
+        reply = self._dispatch(fake_request)
+        self.requests.append(
+            Recorded(fake_request.method, parts.path, query, fake_request.body)
+        )
+        return self._build_response(request, reply, stream)
+
+    def _dispatch(self, request: FakeRequest) -> Reply:
+        for fault in list(self.faults):
+            reply = fault(request)
+            if reply is not None:
+                return reply
+        allowed = False
+        for method, pattern, handler in _ROUTES:
+            match = pattern.match(request.path)
+            if match is None:
+                continue
+            allowed = True
+            if method != request.method:
+                continue
+            groups = {k: parse.unquote(v) for k, v in match.groupdict().items()}
+            try:
+                with self.lock:
+                    return handler(self, request, **groups)  # type: ignore[no-any-return]
+            except FakeError as failure:
+                return self.error(failure.status, failure.message)
+        if allowed:
+            return self.error(405, "Method Not Allowed")
+        return self.error(404, "not found")
+
+    @staticmethod
+    def _build_response(
+        request: requests.PreparedRequest, reply: Reply, stream: bool
+    ) -> requests.Response:
+        response = requests.Response()
+        response.status_code = reply.status
+        response.headers = CaseInsensitiveDict(reply.headers)
+        response.url = request.url or ""
+        response.request = request
+        response.reason = "OK" if reply.status < 400 else "Error"
+        response.encoding = "utf-8"
+        response.raw = io.BytesIO(reply.body)
+        if not stream:
+            response._content = reply.body
+        return response
+
+    def close(self) -> None:
+        """Nothing to release: the fake holds no connections."""

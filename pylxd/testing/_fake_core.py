@@ -1,0 +1,402 @@
+"""Fake LXD: the server itself, operations, projects and profiles."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pylxd.testing._fake import (
+    FakeError,
+    FakeLXD,
+    FakeRequest,
+    Reply,
+    now,
+    on_init,
+    route,
+)
+
+_NAME = r"(?P<name>[^/]+)"
+
+
+@on_init
+def _seed(fake: FakeLXD) -> None:
+    fake.store("projects")["default"] = {
+        "name": "default",
+        "description": "Default LXD project",
+        "config": {
+            "features.images": "true",
+            "features.networks": "true",
+            "features.profiles": "true",
+            "features.storage.volumes": "true",
+        },
+    }
+    fake.store("profiles")["default"] = {
+        "name": "default",
+        "description": "Default LXD profile",
+        "config": {},
+        "devices": {},
+    }
+
+
+def require_project(fake: FakeLXD, request: FakeRequest) -> str:
+    """The request's project, or a 404 like LXD's."""
+    project = request.project
+    if not fake.has_project(project):
+        raise FakeError(404, "Project not found")
+    return project
+
+
+def listing(
+    request: FakeRequest, prefix: str, items: dict[str, Any], render: Any = None
+) -> Any:
+    """A collection answer: URLs, or objects with ``recursion=1``."""
+    suffix = "" if request.project == "default" else f"?project={request.project}"
+    if request.recursion:
+        return [render(v) if render else v for v in items.values()]
+    return [f"{prefix}/{name}{suffix}" for name in items]
+
+
+def host_info(fake: FakeLXD) -> dict[str, Any]:
+    return {
+        "api_extensions": list(fake.extensions),
+        "api_status": "stable",
+        "api_version": "1.0",
+        "auth": "trusted" if fake.trusted else "untrusted",
+        "public": False,
+        "auth_methods": ["tls"],
+        "config": dict(fake.config),
+        "environment": {
+            "addresses": [],
+            "architectures": ["x86_64", "i686"],
+            "certificate": "",
+            "certificate_fingerprint": "",
+            "driver": "lxc",
+            "driver_version": fake.server_version,
+            "firewall": "nftables",
+            "kernel": "Linux",
+            "kernel_architecture": "x86_64",
+            "kernel_version": "6.0.0",
+            "os_name": "Debian GNU/Linux",
+            "os_version": "12",
+            "project": "default",
+            "server": "lxd",
+            "server_clustered": fake.clustered,
+            "server_name": "fake",
+            "server_pid": 1,
+            "server_version": fake.server_version,
+            "storage": "dir",
+            "storage_version": "1",
+        },
+    }
+
+
+@route("GET", r"/")
+def _root(fake: FakeLXD, request: FakeRequest) -> Reply:
+    return fake.sync(["/1.0"])
+
+
+@route("GET", r"/1.0")
+def _server_get(fake: FakeLXD, request: FakeRequest) -> Reply:
+    info = host_info(fake)
+    if not fake.trusted:
+        info = {
+            k: info[k]
+            for k in ("api_extensions", "api_status", "api_version", "auth", "public")
+        }
+        info["auth_methods"] = ["tls"]
+        info["config"] = {}
+        info["environment"] = {}
+    return fake.sync(info)
+
+
+@route("PUT", r"/1.0")
+def _server_put(fake: FakeLXD, request: FakeRequest) -> Reply:
+    fake.config = dict((request.json or {}).get("config") or {})
+    return fake.sync()
+
+
+@route("PATCH", r"/1.0")
+def _server_patch(fake: FakeLXD, request: FakeRequest) -> Reply:
+    fake.config.update((request.json or {}).get("config") or {})
+    return fake.sync()
+
+
+# -- operations --------------------------------------------------------------
+@route("GET", r"/1.0/operations")
+def _operations(fake: FakeLXD, request: FakeRequest) -> Reply:
+    by_status: dict[str, list[Any]] = {}
+    for op in fake.operations.values():
+        key = op.status.lower()
+        by_status.setdefault(key, []).append(
+            op.render() if request.recursion else f"/1.0/operations/{op.id}"
+        )
+    return fake.sync(by_status)
+
+
+def _op(fake: FakeLXD, op_id: str) -> Any:
+    op = fake.operations.get(op_id)
+    if op is None:
+        raise FakeError(404, "Operation not found")
+    return op
+
+
+@route("GET", r"/1.0/operations/(?P<op_id>[^/]+)")
+def _operation(fake: FakeLXD, request: FakeRequest, op_id: str) -> Reply:
+    return fake.sync(_op(fake, op_id).render())
+
+
+@route("GET", r"/1.0/operations/(?P<op_id>[^/]+)/wait")
+def _operation_wait(fake: FakeLXD, request: FakeRequest, op_id: str) -> Reply:
+    op = _op(fake, op_id)
+    if op.status == "Running" and op.on_wait is not None:
+        op.on_wait()
+    return fake.sync(op.render())
+
+
+@route("DELETE", r"/1.0/operations/(?P<op_id>[^/]+)")
+def _operation_cancel(fake: FakeLXD, request: FakeRequest, op_id: str) -> Reply:
+    op = _op(fake, op_id)
+    if op.status != "Running":
+        raise FakeError(403, "Only running operations can be cancelled")
+    op.status = "Cancelled"
+    op.err = "Operation cancelled"
+    return fake.sync()
+
+
+# -- projects ----------------------------------------------------------------
+def _project_view(fake: FakeLXD, name: str) -> dict[str, Any]:
+    project = dict(fake.store("projects")[name])
+    project["used_by"] = [
+        f"/1.0/profiles/{p}?project={name}" for p in fake.store("profiles", name)
+    ]
+    return project
+
+
+@route("GET", r"/1.0/projects")
+def _projects(fake: FakeLXD, request: FakeRequest) -> Reply:
+    names = fake.store("projects")
+    if request.recursion:
+        return fake.sync([_project_view(fake, n) for n in names])
+    return fake.sync([f"/1.0/projects/{n}" for n in names])
+
+
+@route("POST", r"/1.0/projects")
+def _project_create(fake: FakeLXD, request: FakeRequest) -> Reply:
+    body = request.json or {}
+    name = body.get("name")
+    if not name:
+        raise FakeError(400, "No name provided")
+    projects = fake.store("projects")
+    if name in projects:
+        raise FakeError(
+            409, f"Error inserting {name!r} into database: The project already exists"
+        )
+    projects[name] = {
+        "name": name,
+        "description": body.get("description", ""),
+        "config": dict(body.get("config") or {}),
+    }
+    if projects[name]["config"].get("features.profiles", "true") == "true":
+        fake.store("profiles", name)["default"] = {
+            "name": "default",
+            "description": f"Default LXD profile for project {name}",
+            "config": {},
+            "devices": {},
+        }
+    return fake.sync()
+
+
+def _project(fake: FakeLXD, name: str) -> dict[str, Any]:
+    project = fake.store("projects").get(name)
+    if project is None:
+        raise FakeError(404, "Project not found")
+    return project  # type: ignore[no-any-return]
+
+
+@route("GET", rf"/1.0/projects/{_NAME}")
+def _project_get(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
+    _project(fake, name)
+    return fake.sync(_project_view(fake, name))
+
+
+@route("GET", rf"/1.0/projects/{_NAME}/state")
+def _project_state(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
+    _project(fake, name)
+    instances = len(fake.store("instances", name))
+    resources = {
+        "containers": {"Limit": -1, "Usage": instances},
+        "cpu": {"Limit": -1, "Usage": 0},
+        "disk": {"Limit": -1, "Usage": 0},
+        "instances": {"Limit": -1, "Usage": instances},
+        "memory": {"Limit": -1, "Usage": 0},
+        "networks": {"Limit": -1, "Usage": 0},
+        "processes": {"Limit": -1, "Usage": 0},
+        "virtual-machines": {"Limit": -1, "Usage": 0},
+    }
+    return fake.sync({"resources": resources})
+
+
+@route("PUT", rf"/1.0/projects/{_NAME}")
+def _project_put(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
+    project = _project(fake, name)
+    body = request.json or {}
+    project["description"] = body.get("description", "")
+    project["config"] = dict(body.get("config") or {})
+    return fake.sync()
+
+
+@route("PATCH", rf"/1.0/projects/{_NAME}")
+def _project_patch(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
+    project = _project(fake, name)
+    body = request.json or {}
+    if "description" in body:
+        project["description"] = body["description"]
+    project["config"].update(body.get("config") or {})
+    return fake.sync()
+
+
+@route("POST", rf"/1.0/projects/{_NAME}")
+def _project_rename(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
+    project = _project(fake, name)
+    new = (request.json or {}).get("name")
+    if not new:
+        raise FakeError(400, "No name provided")
+    if name == "default":
+        raise FakeError(403, "The 'default' project cannot be renamed")
+    if new in fake.store("projects"):
+        raise FakeError(409, "A project with that name already exists")
+    del fake.store("projects")[name]
+    project["name"] = new
+    fake.store("projects")[new] = project
+    for kind, projects in fake.state.items():
+        if kind != "projects" and name in projects:
+            projects[new] = projects.pop(name)
+    return fake.run_async("Renaming project", request)
+
+
+@route("DELETE", rf"/1.0/projects/{_NAME}")
+def _project_delete(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
+    _project(fake, name)
+    if name == "default":
+        raise FakeError(403, "The 'default' project cannot be deleted")
+    if fake.store("instances", name):
+        raise FakeError(400, "Only empty projects can be removed")
+    del fake.store("projects")[name]
+    for kind, projects in fake.state.items():
+        if kind != "projects":
+            projects.pop(name, None)
+    return fake.sync()
+
+
+# -- profiles ----------------------------------------------------------------
+def _profile_view(
+    fake: FakeLXD, project: str, profile: dict[str, Any]
+) -> dict[str, Any]:
+    view = dict(profile)
+    suffix = "" if project == "default" else f"?project={project}"
+    view["used_by"] = [
+        f"/1.0/instances/{n}{suffix}"
+        for n, inst in fake.store("instances", project).items()
+        if profile["name"] in inst.get("profiles", ())
+    ]
+    return view
+
+
+def _profile(fake: FakeLXD, request: FakeRequest, name: str) -> dict[str, Any]:
+    profile = fake.store("profiles", require_project(fake, request)).get(name)
+    if profile is None:
+        raise FakeError(404, "Profile not found")
+    return profile  # type: ignore[no-any-return]
+
+
+@route("GET", r"/1.0/profiles")
+def _profiles(fake: FakeLXD, request: FakeRequest) -> Reply:
+    project = require_project(fake, request)
+    profiles = fake.store("profiles", project)
+    return fake.sync(
+        listing(
+            request,
+            "/1.0/profiles",
+            profiles,
+            lambda p: _profile_view(fake, project, p),
+        )
+    )
+
+
+@route("POST", r"/1.0/profiles")
+def _profile_create(fake: FakeLXD, request: FakeRequest) -> Reply:
+    project = require_project(fake, request)
+    body = request.json or {}
+    name = body.get("name")
+    if not name:
+        raise FakeError(400, "No name provided")
+    if "/" in name or name in (".", ".."):
+        raise FakeError(400, f"Invalid profile name {name!r}")
+    profiles = fake.store("profiles", project)
+    if name in profiles:
+        raise FakeError(
+            409, "Error inserting into database: The profile already exists"
+        )
+    profiles[name] = {
+        "name": name,
+        "description": body.get("description", ""),
+        "config": dict(body.get("config") or {}),
+        "devices": dict(body.get("devices") or {}),
+    }
+    return fake.sync()
+
+
+@route("GET", rf"/1.0/profiles/{_NAME}")
+def _profile_get(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
+    profile = _profile(fake, request, name)
+    return fake.sync(
+        _profile_view(fake, request.project, profile), etag=str(hash(now()))
+    )
+
+
+@route("PUT", rf"/1.0/profiles/{_NAME}")
+def _profile_put(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
+    profile = _profile(fake, request, name)
+    body = request.json or {}
+    profile["description"] = body.get("description", "")
+    profile["config"] = dict(body.get("config") or {})
+    profile["devices"] = dict(body.get("devices") or {})
+    return fake.sync()
+
+
+@route("PATCH", rf"/1.0/profiles/{_NAME}")
+def _profile_patch(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
+    profile = _profile(fake, request, name)
+    body = request.json or {}
+    if "description" in body:
+        profile["description"] = body["description"]
+    profile["config"].update(body.get("config") or {})
+    profile["devices"].update(body.get("devices") or {})
+    return fake.sync()
+
+
+@route("POST", rf"/1.0/profiles/{_NAME}")
+def _profile_rename(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
+    profile = _profile(fake, request, name)
+    new = (request.json or {}).get("name")
+    profiles = fake.store("profiles", request.project)
+    if name == "default":
+        raise FakeError(403, "The 'default' profile cannot be renamed")
+    if not new:
+        raise FakeError(400, "No name provided")
+    if new in profiles:
+        raise FakeError(409, "Name 'new' already in use")
+    del profiles[name]
+    profile["name"] = new
+    profiles[new] = profile
+    return fake.sync()
+
+
+@route("DELETE", rf"/1.0/profiles/{_NAME}")
+def _profile_delete(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
+    profile = _profile(fake, request, name)
+    if name == "default":
+        raise FakeError(403, "The 'default' profile cannot be deleted")
+    if _profile_view(fake, request.project, profile)["used_by"]:
+        raise FakeError(400, "Profile is currently in use")
+    del fake.store("profiles", request.project)[name]
+    return fake.sync()
