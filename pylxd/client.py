@@ -146,11 +146,8 @@ class Client:
             raise exceptions.ClientConnectionFailed(
                 f"LXD at {self.api._describe()} answered GET /1.0 with an error: {err}"
             ) from err
-        metadata = (
-            response.json().get("metadata")
-            if isinstance(response.json(), dict)
-            else None
-        )
+        body = exceptions._json_body(response)
+        metadata = body.get("metadata") if isinstance(body, dict) else None
         if not isinstance(metadata, dict):
             raise exceptions.ClientConnectionFailed(
                 f"LXD at {self.api._describe()} sent no server information: {response.text[:200]!r}"

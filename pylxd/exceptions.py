@@ -51,6 +51,10 @@ class LXDAPIException(Exception):
             metadata = body.get("metadata")
             if isinstance(metadata, dict) and metadata.get("err"):
                 return str(metadata["err"])
+            if isinstance(metadata, dict) and metadata.get("status") == "Cancelled":
+                return f"Operation {metadata.get('id', '')} was cancelled".replace(
+                    "  ", " "
+                )
             if body.get("error"):
                 return str(body["error"])
         content = getattr(self.response, "content", b"") or b""

@@ -22,6 +22,7 @@ OPERATION_SUCCESS = 200
 OPERATION_FAILURE = 400
 OPERATION_CANCELLED = 401
 _UNFINISHED = ("Running", "Pending", "Cancelling")
+_FAILED = ("Failure", "Cancelled")
 
 #: Seconds added to the HTTP timeout of a ``/wait`` beyond its own timeout.
 _WAIT_MARGIN = 10.0
@@ -109,10 +110,7 @@ class Operation:
                 params={"timeout": max(0, int(round(timeout)))}, timeout=http_timeout
             )
         metadata = response.json().get("metadata") or {}
-        if (
-            metadata.get("status") == "Failure"
-            or metadata.get("status_code") == OPERATION_FAILURE
-        ):
+        if metadata.get("status") in _FAILED:
             raise exceptions.LXDAPIException(response)
         if metadata.get("status") in _UNFINISHED:
             raise exceptions.OperationTimeout(

@@ -1,0 +1,228 @@
+"""The Client against the real daemon: Unix socket, HTTPS, trust, api tree, operations, threads."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import datetime
+import json
+import os
+import threading
+import warnings
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from pylxd import Client, exceptions
+
+
+def make_client_cert(directory: Path, name: str = "pylxd-it") -> tuple[str, str]:
+    """Write a fresh self-signed client certificate and key; return their paths."""
+    key = ec.generate_private_key(ec.SECP384R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=2))
+        .sign(key, hashes.SHA384())
+    )
+    crt, pem_key = directory / f"{name}.crt", directory / f"{name}.key"
+    crt.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    pem_key.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return str(crt), str(pem_key)
+
+
+def fingerprint(crt: str) -> str:
+    cert = x509.load_pem_x509_certificate(Path(crt).read_bytes())
+    return cert.fingerprint(hashes.SHA256()).hex()
+
+
+@pytest.fixture
+def fresh_cert(tmp_path: Path, client: Client) -> Iterator[tuple[str, str]]:
+    """An untrusted client certificate, removed from the trust store afterwards."""
+    pair = make_client_cert(tmp_path)
+    yield pair
+    with contextlib.suppress(exceptions.NotFound):
+        client.api.certificates[fingerprint(pair[0])].delete()
+
+
+def test_default_socket_discovery(client: Client, lxd_env: dict[str, Any]) -> None:
+    if os.environ.get("LXD_DIR", "/var/lib/lxd") != "/var/lib/lxd":
+        pytest.skip("LXD_DIR points elsewhere")
+    default = Client()
+    assert (
+        default.host_info["environment"]["server_pid"]
+        == client.host_info["environment"]["server_pid"]
+    )
+    assert default.trusted
+
+
+def test_host_info_and_extensions(client: Client) -> None:
+    assert client.host_info["api_version"] == "1.0"
+    assert client.host_info["environment"]["server_version"].startswith("5.")
+    assert client.has_api_extension("projects")
+    assert not client.has_api_extension("explicit_trust_token")
+    with pytest.raises(exceptions.LXDAPIExtensionNotAvailable):
+        client.assert_has_api_extension("explicit_trust_token")
+    assert client.resources["cpu"]["total"] >= 1
+
+
+def test_api_tree(client: Client) -> None:
+    assert (
+        client.api.storage_pools.default.get().json()["metadata"]["name"] == "default"
+    )
+    assert "/1.0/profiles/default" in client.api.profiles.get().json()["metadata"]
+    with pytest.raises(exceptions.NotFound) as info:
+        client.api.instances["pylxd-it-does-not-exist"].get()
+    assert "not found" in str(info.value).lower()
+
+
+def test_https_with_pinned_server_cert(
+    https_client: Client, lxd_env: dict[str, Any]
+) -> None:
+    assert https_client.trusted
+    assert https_client.api.session.verify == lxd_env["main"]["server_cert"]
+    assert https_client.profiles.get("default").name == "default"
+
+
+def test_https_refuses_the_wrong_server_cert(lxd_env: dict[str, Any]) -> None:
+    with pytest.raises(exceptions.ClientConnectionFailed) as info:
+        Client(
+            endpoint=lxd_env["main"]["https"], verify=lxd_env["second"]["server_cert"]
+        )
+    assert "127.0.0.1:8443" in str(info.value)
+    assert "CERTIFICATE_VERIFY_FAILED" in str(info.value) or "certificate" in str(
+        info.value
+    )
+
+
+def test_https_default_verification_refuses_self_signed(
+    lxd_env: dict[str, Any],
+) -> None:
+    with pytest.raises(exceptions.ClientConnectionFailed):
+        Client(endpoint=lxd_env["main"]["https"])
+
+
+def test_verify_false_works_with_a_warning(lxd_env: dict[str, Any]) -> None:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        insecure = Client(endpoint=lxd_env["main"]["https"], verify=False)
+    assert insecure.host_info["api_version"] == "1.0"
+    assert any("Unverified HTTPS" in str(w.message) for w in caught)
+
+
+def test_trust_with_password(
+    lxd_env: dict[str, Any], fresh_cert: tuple[str, str]
+) -> None:
+    main = lxd_env["main"]
+    untrusted = Client(
+        endpoint=main["https"], cert=fresh_cert, verify=main["server_cert"]
+    )
+    assert untrusted.trusted is False
+    with pytest.raises(exceptions.LXDAPIException):
+        untrusted.authenticate("wrong-password")
+    assert untrusted.trusted is False
+    untrusted.authenticate(main["trust_password"])
+    assert untrusted.trusted is True
+    assert untrusted.profiles.get("default").name == "default"
+
+
+def _token(client: Client, name: str) -> str:
+    response = client.api.certificates.post(
+        json={"name": name, "type": "client", "token": True}
+    )
+    meta = response.json()["metadata"]["metadata"]
+    token = {
+        "client_name": name,
+        "fingerprint": meta["fingerprint"],
+        "addresses": meta["addresses"],
+        "secret": meta["secret"],
+        "expires_at": "0001-01-01T00:00:00Z",
+    }
+    return base64.b64encode(json.dumps(token).encode()).decode()
+
+
+def test_trust_with_token(
+    client: Client, lxd_env: dict[str, Any], fresh_cert: tuple[str, str]
+) -> None:
+    main = lxd_env["main"]
+    token = _token(client, "pylxd-it-token")
+    untrusted = Client(
+        endpoint=main["https"], cert=fresh_cert, verify=main["server_cert"]
+    )
+    untrusted.authenticate(token)
+    assert untrusted.trusted is True
+
+
+def test_operations_list_wait_timeout_and_cancel(client: Client) -> None:
+    response = client.api.certificates.post(
+        json={"name": "pylxd-it-op", "type": "client", "token": True}
+    )
+    op_id = response.json()["metadata"]["id"]
+    listed = {op.id: op for op in client.operations.all()}
+    assert listed[op_id].status == "Running"
+    operation = client.operations.get(op_id)
+    with pytest.raises(exceptions.OperationTimeout, match=op_id):
+        operation.wait(timeout=1)
+    operation.cancel()
+    with pytest.raises(exceptions.LXDAPIException):
+        client.operations.wait_for_operation(op_id, timeout=10)
+
+
+def test_waiting_for_a_finished_operation(
+    client: Client, lxd_env: dict[str, Any]
+) -> None:
+    pool = client.api.storage_pools.default.get().json()["metadata"]
+    assert pool["driver"] == "dir"
+    response = client.api.certificates.post(
+        json={"name": "pylxd-it-op2", "type": "client", "token": True}
+    )
+    op = client.operations.get(response.json()["metadata"]["id"])
+    op.cancel()
+    assert client.operations.get(op.id).status == "Cancelled"
+
+
+def test_unknown_project_is_refused(lxd_env: dict[str, Any]) -> None:
+    with pytest.raises(
+        exceptions.ClientConnectionFailed, match="pylxd-it-no-such-project"
+    ):
+        Client(endpoint=lxd_env["main"]["socket"], project="pylxd-it-no-such-project")
+
+
+def test_sixteen_threads_share_one_client(client: Client) -> None:
+    errors: list[BaseException] = []
+    results: list[int] = []
+
+    def work() -> None:
+        try:
+            for i in range(50):
+                if i % 2:
+                    results.append(len(client.api.profiles.get().json()["metadata"]))
+                else:
+                    results.append(client.api.get().status_code)
+        except BaseException as err:  # noqa: BLE001 - collected for the assertion
+            errors.append(err)
+
+    threads = [threading.Thread(target=work) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+    assert len(results) == 16 * 50
