@@ -215,6 +215,9 @@ def get_session_for_url(
     session = requests.Session()
     if url.startswith("http+unix://"):
         session.mount("http+unix://", _UnixAdapter())
+        # Proxies, .netrc and CA bundles from the environment mean nothing on a
+        # Unix socket, and reading them costs more CPU than the request itself.
+        session.trust_env = False
         return session
     session.mount("https://", requests.adapters.HTTPAdapter(pool_maxsize=POOL_MAXSIZE))
     session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=POOL_MAXSIZE))
