@@ -146,6 +146,22 @@ class ClusterManager(BaseManager):
 class ClusterMemberManager(BaseManager):
     manager_for = "pylxd.models.cluster.ClusterMember"
 
+    # ``client.cluster.members`` etc. work without reading the cluster first.
+    @property
+    def members(self) -> ClusterMemberManager:
+        """The cluster members (``client.cluster.members.all()``)."""
+        return ClusterMemberManager(*self._bound)
+
+    @property
+    def groups(self) -> ClusterGroupManager:
+        """The cluster groups (``client.cluster.groups.all()``)."""
+        return ClusterGroupManager(*self._bound)
+
+    @property
+    def certificate(self) -> ClusterCertificateManager:
+        """The cluster certificate (``client.cluster.certificate.put(cert, key)``)."""
+        return ClusterCertificateManager(*self._bound)
+
 
 class ClusterCertificateManager(BaseManager):
     manager_for = "pylxd.models.cluster.ClusterCertificate"

@@ -10,6 +10,7 @@ _WHERE = {
     "Cluster": "cluster",
     "ClusterCertificate": "cluster",
     "ClusterGroup": "cluster",
+    "ClusterJoinToken": "cluster",
     "ClusterMember": "cluster",
     "Container": "container",
     "Image": "image",

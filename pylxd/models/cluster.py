@@ -1,0 +1,490 @@
+"""LXD clusters: ``/1.0/cluster``, its members, groups, certificate and join tokens.
+
+The client may talk to any member: every member answers for the whole
+cluster (LXD forwards requests and operations to the member concerned). Over
+HTTPS a clustered server presents the *cluster* certificate
+(``cluster.crt``), so that is the certificate to pin with ``verify=``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import ssl
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from pylxd import managers
+from pylxd.models import _model as model
+from pylxd.models._mixins import CollectionMixin, RenameMixin, drop_none, quote
+
+if TYPE_CHECKING:  # pragma: no cover
+    import requests
+
+    from pylxd._transport import _APINode
+    from pylxd.client import Client
+    from pylxd.models.operation import Operation
+
+#: The operation class LXD gives join tokens (and other tokens).
+TOKEN_OPERATION_CLASS = "token"
+#: Evacuation modes LXD 5.0 knows (``cluster.evacuate`` on instances).
+EVACUATION_MODES = ("auto", "stop", "migrate", "live-migrate")
+
+
+def _check_name(what: str, name: Any) -> str:
+    """Refuse names LXD would accept but cannot use (LXD 5.0 renames to "")."""
+    if not isinstance(name, str) or not name.strip() or "/" in name:
+        raise ValueError(f"{what} must be a non-empty name without '/', got {name!r}")
+    return name
+
+
+def _operation_from(client: Client, response: requests.Response) -> Operation:
+    """The operation of an async answer, built without another request."""
+    from pylxd.models.operation import Operation
+
+    return Operation(_client=client, **response.json()["metadata"])
+
+
+class Cluster(model.Model):
+    """The cluster of the server the client talks to, ``/1.0/cluster``.
+
+    There is one per server: ``client.cluster.get()``. On a standalone server
+    ``enabled`` is False and ``server_name`` empty; :meth:`enable` bootstraps
+    a cluster and :meth:`join` joins an existing one. ``save()`` sends
+    ``PUT /1.0/cluster`` as LXD defines it (``enabled=False`` leaves the
+    cluster).
+    """
+
+    _key = "server_name"
+
+    server_name = model.Attribute()
+    enabled = model.Attribute()
+    member_config = model.Attribute()
+
+    members = model.Manager(lambda c: managers.ClusterMemberManager(c.client))
+    groups = model.Manager(lambda c: managers.ClusterGroupManager(c.client))
+    certificate = model.Manager(lambda c: managers.ClusterCertificateManager(c.client))
+
+    @property
+    def api(self) -> _APINode:
+        return self.client.api.cluster
+
+    @classmethod
+    def get(cls, client: Client, *args: Any) -> Cluster:
+        """Return the cluster configuration of the server.
+
+        Implements ``GET /1.0/cluster``.
+        """
+        response = client.api.cluster.get()
+        return cls._from_server(client, response.json()["metadata"])  # type: ignore[return-value]
+
+    def enable(
+        self,
+        server_name: str | None = None,
+        wait: bool = True,
+        timeout: float | None = None,
+    ) -> Cluster:
+        """Turn this standalone server into the first member of a new cluster.
+
+        Implements ``PUT /1.0/cluster`` with ``{"server_name", "enabled": true}``.
+        The server needs an HTTPS address first (``core.https_address`` or
+        ``cluster.https_address``); LXD refuses a wildcard one.
+
+        :param server_name: the member name (default: ``self.server_name``).
+        :param timeout: seconds to wait for the bootstrap at most.
+        :returns: this object, reloaded once the bootstrap is done (``wait``).
+        :raises ValueError: without a usable server name.
+        :raises LXDAPIException: e.g. when the server is clustered already.
+        """
+        name = _check_name(
+            "Cluster.enable() server_name", server_name or self._raw_attr("server_name")
+        )
+        response = self.api.put(json={"server_name": name, "enabled": True})
+        self._finish(response, wait, timeout)
+        return self
+
+    def join(
+        self,
+        token: str | ClusterJoinToken,
+        server_address: str,
+        cluster_certificate: str | None = None,
+        member_config: list[dict[str, Any]] | None = None,
+        cluster_address: str | None = None,
+        wait: bool = True,
+        timeout: float | None = None,
+    ) -> Cluster:
+        """Join this standalone server to a cluster with a join token.
+
+        Implements ``PUT /1.0/cluster`` as ``lxd init`` does: the raw token is
+        the ``cluster_password``. Without ``cluster_certificate``, the
+        certificate is read from ``cluster_address`` (default: the token's
+        first address) and must match the token's fingerprint.
+
+        :param token: the token (string or :class:`ClusterJoinToken`).
+        :param server_address: ``host:port`` this server will listen on.
+        :param member_config: member-specific keys, as listed by the cluster's
+            ``member_config`` with ``value`` filled in.
+        :raises ValueError: for a malformed token or a certificate that does
+            not match the token's fingerprint.
+        :raises LXDAPIException: when LXD refuses the join.
+        """
+        joined = ClusterJoinToken.decode(token) if isinstance(token, str) else token
+        address = cluster_address or joined.addresses[0]
+        if cluster_certificate is None:
+            cluster_certificate = joined.fetch_certificate(address)
+        body = {
+            "server_name": joined.server_name,
+            "enabled": True,
+            "server_address": server_address,
+            "cluster_address": address,
+            "cluster_certificate": cluster_certificate,
+            "cluster_password": joined.encode(),
+            "member_config": member_config or [],
+        }
+        response = self.api.put(json=body)
+        self._finish(response, wait, timeout)
+        return self
+
+    def _finish(
+        self, response: requests.Response, wait: bool, timeout: float | None
+    ) -> None:
+        if wait:
+            model.wait_for(self.client, response, wait, timeout)
+            self.sync(rollback=True)
+
+
+class ClusterMember(CollectionMixin, model.Model):
+    """A member of the cluster, ``/1.0/cluster/members/<server_name>``.
+
+    ``save()`` replaces the writable fields (``PUT``): description, config,
+    failure_domain, groups (at least one) and roles (LXD refuses changes to
+    the ``database`` roles). Membership of cluster groups is the ``groups``
+    list.
+    """
+
+    _endpoint = "cluster/members"
+    _key = "server_name"
+    _api_extension = "clustering"
+
+    server_name = model.Attribute(readonly=True)
+    url = model.Attribute(readonly=True)
+    database = model.Attribute(readonly=True)
+    status = model.Attribute(readonly=True)
+    message = model.Attribute(readonly=True)
+    architecture = model.Attribute(readonly=True)
+    roles = model.Attribute()
+    failure_domain = model.Attribute()
+    description = model.Attribute()
+    groups = model.Attribute()
+    config = model.Attribute()
+
+    @classmethod
+    def all(cls, client: Client, *args: Any) -> list[ClusterMember]:
+        """Return every member, fully loaded in one request.
+
+        Implements ``GET /1.0/cluster/members?recursion=1``.
+        """
+        return super().all(client)  # type: ignore[no-any-return,misc]
+
+    @classmethod
+    def create_token(cls, client: Client, server_name: str) -> ClusterJoinToken:
+        """Ask for a token that lets a new server named ``server_name`` join.
+
+        Implements ``POST /1.0/cluster/members``. The token is a pending
+        operation on the member that answered: single use, and lost when that
+        member restarts.
+
+        :raises ValueError: for an empty name.
+        """
+        _check_name("Cluster member name", server_name)
+        client.assert_has_api_extension("clustering_join_token")
+        response = cls._post_collection(client, {"server_name": server_name})
+        return ClusterJoinToken._from_operation(client, response.json()["metadata"])
+
+    @classmethod
+    def tokens(cls, client: Client) -> list[ClusterJoinToken]:
+        """Return the join tokens not used, revoked or expired yet.
+
+        Implements ``GET /1.0/operations?recursion=1`` (tokens are running
+        operations of class ``token`` on the ``cluster`` resource).
+        """
+        client.assert_has_api_extension("clustering_join_token")
+        by_status = client.api.operations.get(params={"recursion": 1}).json()
+        return [
+            ClusterJoinToken._from_operation(client, op)
+            for op in (by_status["metadata"] or {}).get("running") or ()
+            if _is_join_token(op)
+        ]
+
+    def rename(self, new_name: str) -> ClusterMember:
+        """Rename the member and return it as stored.
+
+        Implements ``POST /1.0/cluster/members/<name>`` with ``{"server_name"}``.
+
+        :raises ValueError: for an empty name (LXD 5.0 would accept it).
+        :raises Conflict: when another member has that name.
+        """
+        _check_name("Cluster member name", new_name)
+        self.api.post(json={"server_name": new_name})
+        object.__setattr__(self, "server_name", new_name)
+        return self.get(self.client, new_name)  # type: ignore[no-any-return]
+
+    def delete(self, force: bool = False, wait: bool = False) -> None:
+        """Remove the member from the cluster.
+
+        Implements ``DELETE /1.0/cluster/members/<name>`` (``?force=1`` with
+        ``force``: remove it even if it cannot be reached or still holds
+        instances; its data is left behind).
+        """
+        params = {"force": 1} if force else None
+        response = self.api.delete(params=params)
+        model.wait_for(self.client, response, wait)
+        object.__setattr__(self, "client", None)
+
+    def evacuate(
+        self, mode: str | None = None, wait: bool = False, timeout: float | None = None
+    ) -> Operation:
+        """Move or stop the member's instances and mark it ``Evacuated``.
+
+        Implements ``POST /1.0/cluster/members/<name>/state``
+        ``{"action": "evacuate"}``.
+
+        :param mode: override the instances' ``cluster.evacuate`` mode
+            (``auto``, ``stop``, ``migrate``, ``live-migrate``).
+        :returns: the operation (finished when ``wait``; the member is then
+            reloaded).
+        :raises ValueError: for an unknown mode.
+        """
+        if mode is not None and mode not in EVACUATION_MODES:
+            raise ValueError(
+                f"ClusterMember.evacuate() mode must be one of {EVACUATION_MODES}, got {mode!r}"
+            )
+        return self._state("evacuate", mode, wait, timeout)
+
+    def restore(self, wait: bool = False, timeout: float | None = None) -> Operation:
+        """Bring an evacuated member back and restart its instances.
+
+        Implements ``POST /1.0/cluster/members/<name>/state``
+        ``{"action": "restore"}``.
+
+        :returns: the operation (finished when ``wait``).
+        """
+        return self._state("restore", None, wait, timeout)
+
+    def _state(
+        self, action: str, mode: str | None, wait: bool, timeout: float | None
+    ) -> Operation:
+        self.client.assert_has_api_extension("clustering_evacuation")
+        body = drop_none(action=action, mode=mode)
+        response = self.api.state.post(json=body)
+        done = model.wait_for(self.client, response, wait, timeout)
+        if done is None:
+            return _operation_from(self.client, response)
+        self.sync()
+        return done
+
+
+def _is_join_token(op: dict[str, Any]) -> bool:
+    metadata = op.get("metadata")
+    return (
+        op.get("class") == TOKEN_OPERATION_CLASS
+        and "cluster" in (op.get("resources") or {})
+        and isinstance(metadata, dict)
+        and "secret" in metadata
+    )
+
+
+@dataclass(frozen=True)
+class ClusterJoinToken:
+    """A join token for a new member (``ClusterMemberJoinToken`` in LXD).
+
+    ``str(token)`` is the token string ``lxc cluster add`` prints: base64 of
+    the JSON of the fields below. A token made by
+    :meth:`ClusterMember.create_token` knows its operation and can be
+    revoked.
+
+    >>> token = ClusterJoinToken("c3", "s3cr3t", "ab12", ["10.0.0.1:8443"])
+    >>> ClusterJoinToken.decode(str(token)) == token
+    True
+    >>> token
+    ClusterJoinToken(server_name='c3', fingerprint='ab12', addresses=['10.0.0.1:8443'], expires_at=None)
+    """
+
+    server_name: str
+    secret: str = field(repr=False)
+    fingerprint: str
+    addresses: list[str]
+    expires_at: str | None = None
+    operation_id: str | None = field(default=None, repr=False, compare=False)
+    client: Client | None = field(default=None, repr=False, compare=False)
+
+    @classmethod
+    def _from_operation(cls, client: Client, op: dict[str, Any]) -> ClusterJoinToken:
+        meta = op.get("metadata") or {}
+        return cls(
+            server_name=meta.get("serverName", ""),
+            secret=meta["secret"],
+            fingerprint=meta.get("fingerprint", ""),
+            addresses=list(meta.get("addresses") or ()),
+            expires_at=meta.get("expiresAt"),
+            operation_id=op.get("id"),
+            client=client,
+        )
+
+    @classmethod
+    def decode(cls, token: str) -> ClusterJoinToken:
+        """Read a token string (as ``lxc cluster add`` prints it).
+
+        :raises ValueError: when it is not a cluster join token.
+        """
+        try:
+            fields = json.loads(base64.b64decode(token.strip(), validate=True))
+        except (binascii.Error, ValueError, TypeError, AttributeError) as err:
+            raise ValueError(f"Not a cluster join token: {err}") from err
+        required = {"server_name", "secret", "fingerprint", "addresses"}
+        if not isinstance(fields, dict) or not required <= fields.keys():
+            raise ValueError(
+                f"Not a cluster join token: it must hold {sorted(required)}"
+            )
+        return cls(
+            server_name=fields["server_name"],
+            secret=fields["secret"],
+            fingerprint=fields["fingerprint"],
+            addresses=list(fields["addresses"] or ()),
+            expires_at=fields.get("expires_at"),
+        )
+
+    def encode(self) -> str:
+        """Return the token string, with LXD's field order.
+
+        >>> ClusterJoinToken("c3", "s", "f", ["a:1"]).encode()
+        'eyJzZXJ2ZXJfbmFtZSI6ImMzIiwiZmluZ2VycHJpbnQiOiJmIiwiYWRkcmVzc2VzIjpbImE6MSJdLCJzZWNyZXQiOiJzIn0='
+        """
+        fields: dict[str, Any] = {
+            "server_name": self.server_name,
+            "fingerprint": self.fingerprint,
+            "addresses": list(self.addresses),
+            "secret": self.secret,
+        }
+        if self.expires_at is not None:
+            fields["expires_at"] = self.expires_at
+        compact = json.dumps(fields, separators=(",", ":"))
+        return base64.b64encode(compact.encode()).decode()
+
+    def __str__(self) -> str:
+        return self.encode()
+
+    def revoke(self) -> None:
+        """Revoke the token (``DELETE /1.0/operations/<id>``).
+
+        :raises ValueError: for a token not made by this client.
+        :raises NotFound: when it was used, revoked or expired already.
+        """
+        if self.client is None or self.operation_id is None:
+            raise ValueError(
+                f"Cluster join token for {self.server_name!r} has no operation to revoke"
+            )
+        self.client.api.operations[quote(self.operation_id)].delete()
+
+    def fetch_certificate(self, address: str | None = None, timeout: float = 10) -> str:
+        """Read the cluster certificate (PEM) from a member and check it.
+
+        :raises ValueError: when its SHA-256 fingerprint is not the token's.
+        :raises OSError: when the address cannot be reached.
+        """
+        host, _, port = (address or self.addresses[0]).rpartition(":")
+        pem = ssl.get_server_certificate((host.strip("[]"), int(port)), timeout=timeout)
+        digest = hashlib.sha256(ssl.PEM_cert_to_DER_cert(pem)).hexdigest()
+        if digest != self.fingerprint.lower():
+            raise ValueError(
+                f"The certificate of {address} (fingerprint {digest}) is not the one "
+                f"of the join token ({self.fingerprint})"
+            )
+        return pem
+
+
+class ClusterGroup(CollectionMixin, RenameMixin, model.Model):
+    """A cluster group, ``/1.0/cluster/groups/<name>`` (extension ``clustering_groups``).
+
+    ``save()`` replaces ``description`` and ``members`` (``PUT``). Every
+    member belongs to ``default``, which cannot be renamed or deleted; a group
+    must be empty to be deleted.
+    """
+
+    _endpoint = "cluster/groups"
+    _api_extension = "clustering_groups"
+
+    name = model.Attribute(readonly=True)
+    description = model.Attribute()
+    members = model.Attribute()
+
+    @classmethod
+    def create(
+        cls,
+        client: Client,
+        name: str,
+        description: str | None = None,
+        members: list[str] | None = None,
+    ) -> ClusterGroup:
+        """Create a cluster group and return it as stored.
+
+        Implements ``POST /1.0/cluster/groups``.
+
+        :raises ValueError: for an empty name.
+        :raises LXDAPIException: when the group exists or a member is unknown.
+        """
+        _check_name("Cluster group name", name)
+        body = drop_none(name=name, description=description, members=members)
+        cls._post_collection(client, body)
+        return cls.get(client, name)  # type: ignore[no-any-return]
+
+    def rename(self, new_name: str) -> ClusterGroup:
+        """Rename the group (``POST /1.0/cluster/groups/<name>``) and return it."""
+        _check_name("Cluster group name", new_name)
+        self._rename(new_name)
+        return self.get(self.client, new_name)  # type: ignore[no-any-return]
+
+
+class ClusterCertificate(model.Model):
+    """The certificate all members present, ``/1.0/cluster/certificate``.
+
+    LXD has no ``GET`` here: read ``cluster.crt`` in a member's ``LXD_DIR``
+    or the certificate a member presents over HTTPS.
+    """
+
+    _key = "cluster_certificate"
+
+    cluster_certificate = model.Attribute()
+    cluster_certificate_key = model.Attribute()
+
+    @property
+    def api(self) -> _APINode:
+        return self.client.api.cluster.certificate
+
+    @classmethod
+    def put(cls, client: Client, cert: str | bytes, key: str | bytes) -> None:  # type: ignore[override]
+        """Replace the cluster certificate and key on every member.
+
+        Implements ``PUT /1.0/cluster/certificate`` (extension
+        ``clustering_update_cert``). Clients that pin the old certificate
+        must pin the new one afterwards.
+
+        :param cert: the X509 certificate, PEM.
+        :param key: its private key, PEM.
+        :raises ValueError: when either is not PEM.
+        """
+        client.assert_has_api_extension("clustering_update_cert")
+        body = {
+            "cluster_certificate": _pem("cluster certificate", cert),
+            "cluster_certificate_key": _pem("cluster certificate key", key),
+        }
+        client.api.cluster.certificate.put(json=body)
+
+
+def _pem(what: str, value: str | bytes) -> str:
+    text = value.decode("ascii") if isinstance(value, bytes) else value
+    if not isinstance(text, str) or "-----BEGIN" not in text:
+        raise ValueError(f"The {what} must be PEM text, got {str(value)[:40]!r}")
+    return text
