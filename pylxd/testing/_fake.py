@@ -29,7 +29,10 @@ from pylxd.testing._extensions import LXD_5_0_2_EXTENSIONS
 JSONDict = dict[str, Any]
 
 #: Modules that add routes, imported when the first FakeLXD is built.
-_FAMILIES: tuple[str, ...] = ("pylxd.testing._fake_core", "pylxd.testing._fake_cluster")
+_FAMILIES: tuple[str, ...] = (
+    "pylxd.testing._fake_core",
+    "pylxd.testing._fake_cluster",
+)
 
 _ROUTES: list[tuple[str, re.Pattern[str], Callable[..., Any]]] = []
 _INITS: list[Callable[[FakeLXD], None]] = []
