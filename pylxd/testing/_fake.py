@@ -32,6 +32,10 @@ JSONDict = dict[str, Any]
 _FAMILIES: tuple[str, ...] = (
     "pylxd.testing._fake_core",
     "pylxd.testing._fake_cluster",
+    "pylxd.testing._fake_files",
+    "pylxd.testing._fake_networks",
+    "pylxd.testing._fake_network_acls_zones",
+    "pylxd.testing._fake_storage",
 )
 
 _ROUTES: list[tuple[str, re.Pattern[str], Callable[..., Any]]] = []

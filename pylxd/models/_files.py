@@ -1,0 +1,750 @@
+"""File transfer for instances: ``instance.files`` (``/1.0/instances/<name>/files``).
+
+One endpoint carries every operation; the query's ``path`` names the file and
+``X-LXD-*`` headers carry its metadata::
+
+    GET    ?path=   file content (application/octet-stream), a symlink's
+                    target, or a directory listing (sync JSON list of names);
+                    X-LXD-type/-mode/-uid/-gid describe the entry
+    HEAD   ?path=   the same headers without content (``instance_file_head``)
+    POST   ?path=   create or replace (X-LXD-type file|directory|symlink,
+                    X-LXD-write overwrite|append, X-LXD-mode/-uid/-gid)
+    DELETE ?path=   remove a file, a symlink or an empty directory (``file_delete``)
+
+Transfers stream: uploads from a file object or an iterable go out as a
+chunked body, downloads with :meth:`FilesManager.get_to` are copied chunk by
+chunk, so memory stays constant whatever the size.
+
+LXD 5.0 facts the code relies on (checked against a real daemon): it parses
+``X-LXD-mode`` with Go's base-0 rules (``644`` is *decimal*), so the mode is
+always sent as ``0`` plus octal digits; it ignores a mode it cannot parse,
+hence the client-side validation; replacing an existing file keeps the file's
+mode and owner; symlinks are always created ``0777`` and owned by root.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime
+import io
+import os
+import posixpath
+import stat as stat_module
+import warnings
+from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Iterable, Iterator
+
+from pylxd import exceptions
+
+if TYPE_CHECKING:  # pragma: no cover
+    import requests
+
+    from pylxd._transport import _APINode
+
+#: ``progress(done_bytes, total_bytes_or_None)``
+Progress = Callable[[int, "int | None"], None]
+
+#: Bytes per chunk in streamed transfers.
+CHUNK_SIZE = 1 << 20
+
+FILE, DIRECTORY, SYMLINK = "file", "directory", "symlink"
+_MAX_MODE = 0o7777
+_OCTAL_DIGITS = frozenset("01234567")
+#: Kept from a container's modes when writing locally: never setuid/setgid/sticky.
+_LOCAL_MODE_MASK = 0o777
+
+
+class FileNotFound(exceptions.NotFound):
+    """A file operation on a path (or an instance) that does not exist.
+
+    ``str()`` names the instance and the path, then LXD's own message.
+    """
+
+    def __init__(self, response: requests.Response, instance: str, path: str) -> None:
+        super().__init__(response)
+        self.instance = instance
+        self.path = path
+
+    def __str__(self) -> str:
+        body = exceptions._json_body(self.response)
+        lxd = body.get("error") if isinstance(body, dict) else None
+        return f"{lxd or 'Not found'}: path {self.path!r} in instance {self.instance!r}"
+
+
+class UnsafePathWarning(UserWarning):
+    """An entry skipped by a recursive transfer because it would leave its root."""
+
+
+@dataclasses.dataclass(frozen=True)
+class FileInfo:
+    """What LXD reports about a path (the ``X-LXD-*`` headers).
+
+    :ivar type: ``"file"``, ``"directory"`` or ``"symlink"``.
+    :ivar mode: permission bits (e.g. ``0o644``).
+    :ivar uid: owner uid inside the instance.
+    :ivar gid: owner gid inside the instance.
+    :ivar modified: last modification time, when LXD sends it.
+    :ivar size: content length in bytes, when known (files and symlinks).
+    """
+
+    type: str
+    mode: int
+    uid: int
+    gid: int
+    modified: datetime.datetime | None = None
+    size: int | None = None
+
+    @classmethod
+    def from_headers(cls, headers: Any) -> FileInfo:
+        """Build from a response's headers (missing or bad values read as 0)."""
+        length = headers.get("Content-Length")
+        is_listing = "json" in headers.get("Content-Type", "")
+        return cls(
+            type=headers.get("X-LXD-type", FILE),
+            mode=_header_int(headers.get("X-LXD-mode"), 8),
+            uid=_header_int(headers.get("X-LXD-uid"), 10),
+            gid=_header_int(headers.get("X-LXD-gid"), 10),
+            modified=_parse_modified(headers.get("X-LXD-modified")),
+            size=(
+                int(length) if length and length.isdigit() and not is_listing else None
+            ),
+        )
+
+
+def _header_int(value: str | None, base: int) -> int:
+    try:
+        return int(value or "0", base)
+    except ValueError:
+        return 0
+
+
+def _parse_modified(value: str | None) -> datetime.datetime | None:
+    """``2026-11-27 07:09:44 +0000 UTC`` (Go's time format) -> an aware datetime."""
+    if not value:
+        return None
+    try:
+        return datetime.datetime.strptime(value[:25], "%Y-%m-%d %H:%M:%S %z")
+    except ValueError:
+        return None
+
+
+# -- validation of what the caller gives ------------------------------------
+def _mode_header(mode: Any, what: str) -> str:
+    """``0o644``, ``'0644'``, ``'644'`` or ``'0o644'`` -> ``'0644'`` (LXD's format).
+
+    :raises ValueError: for anything that is not an octal mode up to ``0o7777``.
+    """
+    if isinstance(mode, str):
+        digits = mode[2:] if mode[:2].lower() == "0o" else mode
+        if not digits or not set(digits) <= _OCTAL_DIGITS:
+            raise ValueError(f"{what}: mode {mode!r} is not an octal file mode")
+        value = int(digits, 8)
+    elif isinstance(mode, int) and not isinstance(mode, bool):
+        value = mode
+    else:
+        raise ValueError(
+            f"{what}: mode {mode!r} is not an octal file mode (int or octal string)"
+        )
+    if not 0 <= value <= _MAX_MODE:
+        raise ValueError(f"{what}: mode {mode!r} is out of range (0 to 0o7777)")
+    return f"0{value:o}"
+
+
+def _id_header(value: Any, name: str, what: str) -> str:
+    """A uid/gid: a non-negative int or a string of decimal digits."""
+    if isinstance(value, str) and value.isdigit():
+        return value
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return str(value)
+    raise ValueError(f"{what}: {name} {value!r} is not a non-negative integer")
+
+
+def _metadata_headers(mode: Any, uid: Any, gid: Any, what: str) -> dict[str, str]:
+    headers = {}
+    if mode is not None:
+        headers["X-LXD-mode"] = _mode_header(mode, what)
+    if uid is not None:
+        headers["X-LXD-uid"] = _id_header(uid, "uid", what)
+    if gid is not None:
+        headers["X-LXD-gid"] = _id_header(gid, "gid", what)
+    return headers
+
+
+def _check_remote(path: Any, what: str) -> str:
+    """A path inside the instance: an absolute POSIX path (str or PathLike)."""
+    if isinstance(path, os.PathLike):
+        path = os.fspath(path)
+    if not isinstance(path, str):
+        raise ValueError(f"{what}: path {path!r} is not a string")
+    if not path.startswith("/"):
+        raise ValueError(f"{what}: path {path!r} is not absolute")
+    if "\0" in path:
+        raise ValueError(f"{what}: path {path!r} contains a NUL character")
+    return path
+
+
+# -- upload bodies -------------------------------------------------------------
+def _file_size(fileobj: Any) -> int | None:
+    """Bytes left to read in ``fileobj``, when that can be known cheaply."""
+    errors = (AttributeError, OSError, ValueError, io.UnsupportedOperation)
+    with contextlib.suppress(*errors):
+        info = os.fstat(fileobj.fileno())
+        if stat_module.S_ISREG(info.st_mode):
+            return max(info.st_size - fileobj.tell(), 0)
+        return None
+    with contextlib.suppress(*errors):
+        if fileobj.seekable():
+            here = fileobj.tell()
+            end = fileobj.seek(0, io.SEEK_END)
+            fileobj.seek(here)
+            return max(end - here, 0)
+    return None
+
+
+def _as_bytes(chunk: Any) -> bytes:
+    if isinstance(chunk, str):
+        return chunk.encode("utf-8")
+    if isinstance(chunk, (bytes, bytearray, memoryview)):
+        return bytes(chunk)
+    raise TypeError(f"upload chunks must be bytes or str, not {type(chunk).__name__}")
+
+
+def _read_chunks(fileobj: Any) -> Iterator[bytes]:
+    while True:
+        chunk = fileobj.read(CHUNK_SIZE)
+        if not chunk:
+            return
+        yield _as_bytes(chunk)
+
+
+def _buffer_chunks(view: memoryview) -> Iterator[memoryview]:
+    for start in range(0, len(view), CHUNK_SIZE):
+        yield view[start : start + CHUNK_SIZE]
+
+
+def _counted(
+    chunks: Iterable[Any], total: int | None, progress: Progress | None
+) -> Iterator[Any]:
+    done = 0
+    for chunk in chunks:
+        yield chunk
+        done += len(chunk)
+        if progress is not None:
+            progress(done, total)
+
+
+def _upload_body(data: Any, progress: Progress | None, what: str) -> Any:
+    """What to hand to requests: the buffer itself, or a generator (chunked body)."""
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        view = memoryview(data).cast("B")
+        if progress is None:
+            return data if isinstance(data, bytes) else view.tobytes()
+        return _counted(_buffer_chunks(view), len(view), progress)
+    if hasattr(data, "read"):
+        return _counted(_read_chunks(data), _file_size(data), progress)
+    if isinstance(data, Iterable) and not isinstance(data, dict):
+        return _counted((_as_bytes(c) for c in data), None, progress)
+    raise TypeError(
+        f"{what}: data must be bytes, str, a file object or an iterable of bytes, "
+        f"not {type(data).__name__}"
+    )
+
+
+class FilesManager:
+    """A pseudo-manager for namespacing file operations (``instance.files``).
+
+    Implements ``/1.0/instances/<name>/files``. All paths are absolute paths
+    inside the instance. LXD creates files ``0644`` and directories ``0750``
+    owned by root unless ``mode``/``uid``/``gid`` say otherwise.
+    """
+
+    def __init__(self, instance: Any) -> None:
+        self._instance = instance
+
+    def __repr__(self) -> str:
+        return f"<FilesManager of {self._instance!r}>"
+
+    @property
+    def _endpoint(self) -> _APINode:
+        """``/1.0/instances/<name>/files`` (no I/O)."""
+        return self._instance.api.files  # type: ignore[no-any-return]
+
+    def _what(self, method: str) -> str:
+        return f"FilesManager.{method} (instance {self._instance.name!r})"
+
+    @contextlib.contextmanager
+    def _naming(self, path: str) -> Iterator[None]:
+        """Turn LXD's bare 404 into a :class:`FileNotFound` naming instance and path."""
+        try:
+            yield
+        except FileNotFound:
+            raise
+        except exceptions.NotFound as err:
+            raise FileNotFound(err.response, self._instance.name, path) from err
+
+    def _post(self, path: str, headers: dict[str, str], data: Any = None) -> None:
+        headers = {"Content-Type": "application/octet-stream", **headers}
+        with self._naming(path):
+            self._endpoint.post(params={"path": path}, data=data, headers=headers)
+
+    def _open(self, path: str) -> requests.Response:
+        """``GET`` ``path`` without reading the body (the caller closes it)."""
+        with self._naming(path):
+            return self._endpoint.get(params={"path": path}, stream=True)
+
+    # -- single files ---------------------------------------------------------
+    def put(
+        self,
+        filepath: str,
+        data: Any,
+        mode: int | str | None = None,
+        uid: int | None = None,
+        gid: int | None = None,
+        *,
+        append: bool = False,
+        progress: Progress | None = None,
+    ) -> None:
+        """Push a file to the instance.
+
+        Implements ``POST /1.0/instances/<name>/files?path=<filepath>``.
+
+        :param filepath: absolute path of the file in the instance.
+        :param data: ``bytes``, ``str`` (sent as UTF-8), a binary or text file
+            object, or an iterable of ``bytes``; file objects and iterables are
+            streamed as a chunked body, never read whole into memory.
+        :param mode: permission bits: an int (``0o644``) or an octal string
+            (``'0644'``, ``'644'``, ``'0o644'``); LXD's default is ``0644``.
+            An existing file keeps its mode and owner (LXD 5.0).
+        :param uid: owner uid inside the instance (default root).
+        :param gid: owner gid inside the instance (default root).
+        :param append: append to an existing file (``file_append``) instead of
+            replacing it.
+        :param progress: ``progress(done_bytes, total_bytes_or_None)``,
+            called after each chunk sent (file objects, iterables, and
+            buffers when given).
+        :raises ValueError: for a relative path or a bad mode/uid/gid.
+        :raises TypeError: for ``data`` of another type.
+        :raises FileNotFound: when the parent directory or the instance is missing.
+        :raises LXDAPIException: for any other error LXD reports.
+        """
+        what = self._what("put")
+        path = _check_remote(filepath, what)
+        headers = _metadata_headers(mode, uid, gid, what)
+        if append:
+            headers["X-LXD-write"] = "append"
+        self._post(path, headers, _upload_body(data, progress, what))
+
+    def mk_dir(
+        self,
+        path: str,
+        mode: int | str | None = None,
+        uid: int | None = None,
+        gid: int | None = None,
+    ) -> None:
+        """Create a directory in the instance (nothing happens if it exists).
+
+        Implements ``POST /1.0/instances/<name>/files`` with ``X-LXD-type: directory``.
+
+        :param path: absolute path of the directory; its parent must exist.
+        :param mode: permission bits as for :meth:`put` (LXD's default ``0750``).
+        :param uid: owner uid inside the instance (default root).
+        :param gid: owner gid inside the instance (default root).
+        :raises ValueError: for a relative path or a bad mode/uid/gid.
+        :raises FileNotFound: when the parent directory or the instance is missing.
+        """
+        what = self._what("mk_dir")
+        path = _check_remote(path, what)
+        headers = _metadata_headers(mode, uid, gid, what)
+        self._post(path, {**headers, "X-LXD-type": DIRECTORY})
+
+    def symlink(self, path: str, target: str) -> None:
+        """Create the symlink ``path`` -> ``target`` in the instance.
+
+        Implements ``POST /1.0/instances/<name>/files`` with
+        ``X-LXD-type: symlink`` (extension ``file_symlinks``). LXD always
+        creates symlinks ``0777`` owned by root.
+
+        :param path: absolute path of the link; it must not exist yet.
+        :param target: what the link points to (relative or absolute).
+        :raises ValueError: for a relative ``path`` or an empty ``target``.
+        :raises FileNotFound: when the parent directory or the instance is missing.
+        :raises LXDAPIException: when ``path`` exists ("file exists").
+        """
+        what = self._what("symlink")
+        path = _check_remote(path, what)
+        if not isinstance(target, str) or not target or "\0" in target:
+            raise ValueError(f"{what}: symlink target {target!r} is not a path")
+        self._instance.client.assert_has_api_extension("file_symlinks")
+        self._post(path, {"X-LXD-type": SYMLINK}, target.encode("utf-8"))
+
+    def get(self, filepath: str) -> bytes:
+        """Return the content of a file (or a symlink's target) as bytes.
+
+        Implements ``GET /1.0/instances/<name>/files?path=<filepath>``. The
+        content is read in one buffer of its size; use :meth:`get_to` for
+        large files. For a directory, LXD's JSON listing is returned as
+        pylxd does (prefer :meth:`listdir`).
+
+        :raises ValueError: for a relative path.
+        :raises FileNotFound: when the path or the instance does not exist.
+        """
+        path = _check_remote(filepath, self._what("get"))
+        response = self._open(path)
+        with response:
+            if "json" in response.headers.get("Content-Type", ""):
+                return response.content
+            return response.raw.read()  # type: ignore[no-any-return]
+
+    def get_to(
+        self,
+        filepath: str,
+        fileobj: BinaryIO,
+        progress: Progress | None = None,
+        chunk_size: int = CHUNK_SIZE,
+    ) -> int:
+        """Stream a file from the instance into ``fileobj``, in constant memory.
+
+        Implements ``GET /1.0/instances/<name>/files?path=<filepath>``.
+
+        :param filepath: absolute path of the file in the instance.
+        :param fileobj: any object with ``write(bytes)`` (a file opened ``'wb'``,
+            a socket file, ``io.BytesIO``...).
+        :param progress: ``progress(done_bytes, total_bytes_or_None)`` after
+            each chunk written.
+        :param chunk_size: bytes read per chunk.
+        :returns: the number of bytes written.
+        :raises IsADirectoryError: when ``filepath`` is a directory.
+        :raises FileNotFound: when the path or the instance does not exist.
+        """
+        path = _check_remote(filepath, self._what("get_to"))
+        with self._open(path) as response:
+            info = FileInfo.from_headers(response.headers)
+            if info.type == DIRECTORY:
+                raise IsADirectoryError(
+                    f"{self._what('get_to')}: {path!r} is a directory"
+                )
+            return _copy_body(response, fileobj, info.size, progress, chunk_size)
+
+    def listdir(self, path: str) -> list[str]:
+        """Return the names of the entries of a directory (like ``os.listdir``).
+
+        Implements ``GET /1.0/instances/<name>/files?path=<path>``.
+
+        :raises NotADirectoryError: when ``path`` is not a directory.
+        :raises FileNotFound: when the path or the instance does not exist.
+        """
+        what = self._what("listdir")
+        path = _check_remote(path, what)
+        with self._open(path) as response:
+            if response.headers.get("X-LXD-type") != DIRECTORY:
+                raise NotADirectoryError(f"{what}: {path!r} is not a directory")
+            return list(response.json()["metadata"] or [])
+
+    def stat(self, path: str) -> FileInfo:
+        """Return the type, mode, owner and size of ``path`` without its content.
+
+        Implements ``HEAD /1.0/instances/<name>/files?path=<path>``
+        (``instance_file_head``); on older servers a ``GET`` whose body is
+        not read. A symlink is described itself, not followed.
+
+        :raises FileNotFound: when the path or the instance does not exist.
+        """
+        path = _check_remote(path, self._what("stat"))
+        if not self._instance.client.has_api_extension("instance_file_head"):
+            with self._open(path) as response:
+                return FileInfo.from_headers(response.headers)
+        with self._naming(path):
+            response = self._endpoint._send(
+                "head", (), {"params": {"path": path}}, ok=(200,), check_sync=False
+            )
+        return FileInfo.from_headers(response.headers)
+
+    def delete_available(self) -> bool:
+        """Whether the server can delete files (the ``file_delete`` extension)."""
+        return bool(self._instance.client.has_api_extension("file_delete"))
+
+    def delete(self, filepath: str) -> None:
+        """Delete a file, a symlink or an empty directory in the instance.
+
+        Implements ``DELETE /1.0/instances/<name>/files?path=<filepath>``.
+
+        :raises LXDAPIExtensionNotAvailable: without ``file_delete``.
+        :raises FileNotFound: when the path or the instance does not exist.
+        :raises LXDAPIException: for a directory that is not empty.
+        """
+        path = _check_remote(filepath, self._what("delete"))
+        self._instance.client.assert_has_api_extension("file_delete")
+        with self._naming(path):
+            self._endpoint.delete(params={"path": path})
+
+    # -- trees ------------------------------------------------------------------
+    def recursive_put(
+        self,
+        src: str,
+        dst: str,
+        mode: int | str | None = None,
+        uid: int | None = None,
+        gid: int | None = None,
+        *,
+        follow_symlinks: bool = False,
+    ) -> None:
+        """Recursively push the local directory ``src`` to ``dst`` in the instance.
+
+        Implements one ``POST /1.0/instances/<name>/files`` per directory,
+        file and symlink, parents first.
+
+        :param src: local directory (a symlink to one is accepted).
+        :param dst: absolute destination directory in the instance.
+        :param mode: mode for every directory and file; ``None`` keeps each
+            local entry's permission bits.
+        :param uid: owner uid of everything created (default root).
+        :param gid: owner gid of everything created (default root).
+        :param follow_symlinks: ``False`` (default): symlinks inside ``src``
+            are recreated as symlinks with the same target, and nothing they
+            point to is read. ``True``: their targets are copied as regular
+            files and directories (directory loops are skipped).
+        :raises NotADirectoryError: if ``src`` is not a directory.
+        :raises ValueError: for a relative ``dst`` or a bad mode/uid/gid.
+        :raises LXDAPIException: if LXD refuses an entry.
+        """
+        what = self._what("recursive_put")
+        dst = _check_remote(dst, what)
+        if not os.path.isdir(src):
+            raise NotADirectoryError(f"{what}: 'src' {src!r} is not a directory")
+        _metadata_headers(mode, uid, gid, what)  # validate before any request
+        _TreeUpload(self, mode, uid, gid, follow_symlinks).run(src, dst)
+
+    def recursive_get(self, remote_path: str, local_path: str) -> None:
+        """Recursively pull ``remote_path`` from the instance into ``local_path``.
+
+        Implements one ``GET /1.0/instances/<name>/files`` per entry. A
+        directory becomes the local directory ``local_path`` (created if
+        missing); a file is copied to ``local_path``. Files are streamed.
+        Permission bits are kept, except setuid, setgid and sticky; owners
+        are not (they are ids inside the instance).
+
+        Nothing is ever written outside ``local_path``: entry names that are
+        not a single path component (``..``, ``a/b``, absolute) are skipped,
+        symlinks are never followed, and a symlink is recreated only when its
+        target is relative and resolves inside ``local_path`` (absolute
+        targets point into the instance, not to this machine); every skipped
+        entry raises a :class:`UnsafePathWarning`.
+
+        :raises ValueError: for a relative ``remote_path``.
+        :raises FileNotFound: when ``remote_path`` or the instance is missing.
+        """
+        remote = _check_remote(remote_path, self._what("recursive_get"))
+        _TreeDownload(self).run(remote, os.fspath(local_path))
+
+
+def _copy_body(
+    response: requests.Response,
+    fileobj: Any,
+    total: int | None,
+    progress: Progress | None,
+    chunk_size: int,
+) -> int:
+    """Copy a streamed response body into ``fileobj``; return the byte count."""
+    done = 0
+    for chunk in response.iter_content(chunk_size):
+        fileobj.write(chunk)
+        done += len(chunk)
+        if progress is not None:
+            progress(done, total)
+    return done
+
+
+def _listing(response: requests.Response) -> list[str]:
+    """The entry names of a directory answer (its sync JSON list)."""
+    return list(response.json().get("metadata") or [])
+
+
+def _skip(what: str, reason: str, category: type[Warning] = UnsafePathWarning) -> None:
+    warnings.warn(f"Skipped {what}: {reason}", category, stacklevel=5)
+
+
+def _is_plain_name(name: Any) -> bool:
+    """A single path component: no separator, not ``.``/``..``, not empty."""
+    if not isinstance(name, str) or name in ("", ".", "..") or "\0" in name:
+        return False
+    return (
+        "/" not in name
+        and os.sep not in name
+        and (os.altsep is None or os.altsep not in name)
+    )
+
+
+class _TreeDownload:
+    """``recursive_get``: walk a remote tree without ever leaving the local root."""
+
+    def __init__(self, files: FilesManager) -> None:
+        self.files = files
+        self.real_root = ""
+        self.links: list[tuple[str, str]] = []
+        self.made_dirs: list[tuple[str, int]] = []
+
+    def run(self, remote: str, local: str) -> None:
+        with self.files._open(remote) as response:
+            info = FileInfo.from_headers(response.headers)
+            if info.type == FILE:
+                _write_local(local, response, info, nofollow=False)
+                return
+            if info.type != DIRECTORY:
+                _skip(repr(remote), f"a {info.type} is neither a file nor a directory")
+                return
+            names = _listing(response)
+        if not os.path.isdir(local):
+            os.mkdir(local, 0o700)
+            self.made_dirs.append((local, info.mode))
+        self.real_root = os.path.realpath(local)
+        try:
+            self._walk(remote, local, names)
+            self._recheck_links()
+        finally:
+            for path, mode in reversed(self.made_dirs):
+                os.chmod(path, mode & _LOCAL_MODE_MASK)
+
+    def _walk(self, remote: str, local: str, names: list[str]) -> None:
+        pending = [(remote, local, names)]
+        while pending:
+            remote, local, names = pending.pop()
+            for name in names:
+                if not _is_plain_name(name):
+                    _skip(f"{name!r} in {remote!r}", "not a plain file name")
+                    continue
+                subdir = self._entry(
+                    posixpath.join(remote, name), os.path.join(local, name)
+                )
+                if subdir is not None:
+                    pending.append(subdir)
+
+    def _entry(self, remote: str, local: str) -> tuple[str, str, list[str]] | None:
+        """Fetch one entry; return a directory's (remote, local, names) to walk."""
+        if not self._inside(os.path.realpath(os.path.dirname(local))):
+            _skip(repr(remote), f"{local!r} would be outside {self.real_root!r}")
+            return None
+        with self.files._open(remote) as response:
+            info = FileInfo.from_headers(response.headers)
+            if info.type == DIRECTORY:
+                names = _listing(response)
+                return (
+                    (remote, local, names) if self._mkdir(remote, local, info) else None
+                )
+            if info.type == SYMLINK:
+                self._symlink(remote, local, os.fsdecode(response.content))
+                return None
+            _write_local(local, response, info, nofollow=True)
+        return None
+
+    def _inside(self, real: str) -> bool:
+        return real == self.real_root or real.startswith(self.real_root + os.sep)
+
+    def _mkdir(self, remote: str, local: str, info: FileInfo) -> bool:
+        try:
+            os.mkdir(local, 0o700)
+        except FileExistsError:
+            if os.path.islink(local) or not os.path.isdir(local):
+                _skip(repr(remote), f"{local!r} exists and is not a directory")
+                return False
+            return True
+        self.made_dirs.append((local, info.mode))
+        return True
+
+    def _symlink(self, remote: str, local: str, target: str) -> None:
+        if target.startswith("/") or os.path.isabs(target):
+            _skip(repr(remote), f"symlink to the absolute path {target!r}")
+            return
+        resolved = os.path.realpath(os.path.join(os.path.dirname(local), target))
+        if not self._inside(resolved):
+            _skip(repr(remote), f"symlink to {target!r} points outside the target")
+            return
+        if os.path.lexists(local):
+            if not os.path.islink(local):
+                _skip(repr(remote), f"{local!r} exists and is not a symlink")
+                return
+            os.unlink(local)
+        os.symlink(target, local)
+        self.links.append((remote, local))
+
+    def _recheck_links(self) -> None:
+        """Links resolved through links made later: drop any that now escapes."""
+        for remote, local in self.links:
+            if not self._inside(os.path.realpath(local)):
+                os.unlink(local)
+                _skip(repr(remote), "symlink resolves outside the target")
+
+
+def _write_local(
+    local: str, response: requests.Response, info: FileInfo, nofollow: bool
+) -> None:
+    """Stream a response into a new local file with the remote permission bits."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0)
+    if nofollow:
+        flags |= getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(local, flags, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            _copy_body(response, out, info.size, None, CHUNK_SIZE)
+            os.fchmod(out.fileno(), info.mode & _LOCAL_MODE_MASK)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(local)
+        raise
+
+
+class _TreeUpload:
+    """``recursive_put``: parents first, symlinks kept unless asked to follow."""
+
+    def __init__(
+        self, files: FilesManager, mode: Any, uid: Any, gid: Any, follow: bool
+    ) -> None:
+        self.files = files
+        self.mode, self.uid, self.gid = mode, uid, gid
+        self.follow = follow
+
+    def run(self, src: str, dst: str) -> None:
+        root = os.path.normpath(src)
+        self._mkdir(root, dst)
+        seen = {os.path.realpath(root)}
+        for path, dirs, names in os.walk(root, followlinks=self.follow):
+            rel = os.path.relpath(path, root)
+            remote = dst if rel == "." else posixpath.join(dst, *rel.split(os.sep))
+            for name in list(dirs):
+                local = os.path.join(path, name)
+                if not self._dir_entry(local, posixpath.join(remote, name), seen):
+                    dirs.remove(name)
+            for name in names:
+                self._file_entry(os.path.join(path, name), posixpath.join(remote, name))
+
+    def _mode_of(self, local: str) -> Any:
+        if self.mode is not None:
+            return self.mode
+        return os.stat(local).st_mode & _LOCAL_MODE_MASK
+
+    def _mkdir(self, local: str, remote: str) -> None:
+        self.files.mk_dir(remote, self._mode_of(local), self.uid, self.gid)
+
+    def _dir_entry(self, local: str, remote: str, seen: set[str]) -> bool:
+        """Create a directory (or a symlink to one); True to walk into it."""
+        if os.path.islink(local) and not self.follow:
+            self.files.symlink(remote, os.readlink(local))
+            return False
+        real = os.path.realpath(local)
+        if real in seen:
+            _skip(repr(local), "directory loop through a symlink", UserWarning)
+            return False
+        seen.add(real)
+        self._mkdir(local, remote)
+        return True
+
+    def _file_entry(self, local: str, remote: str) -> None:
+        if os.path.islink(local) and not self.follow:
+            self.files.symlink(remote, os.readlink(local))
+            return
+        if not os.path.isfile(local):
+            _skip(repr(local), "not a regular file", UserWarning)
+            return
+        with open(local, "rb") as source:
+            self.files.put(remote, source, self._mode_of(local), self.uid, self.gid)
