@@ -231,7 +231,7 @@ class ClusterMember(CollectionMixin, model.Model):
         object.__setattr__(self, "server_name", new_name)
         return self.get(self.client, new_name)  # type: ignore[no-any-return]
 
-    def delete(self, force: bool = False, wait: bool = False) -> None:
+    def delete(self, force: bool = False, wait: bool = False) -> None:  # type: ignore[override]
         """Remove the member from the cluster.
 
         Implements ``DELETE /1.0/cluster/members/<name>`` (``?force=1`` with

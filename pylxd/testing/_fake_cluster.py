@@ -128,7 +128,9 @@ def _cluster_put(fake: FakeLXD, request: FakeRequest) -> Reply:
 
     def bootstrap() -> None:
         if fake.clustered:
-            raise FakeError(400, "Inconsistent state: found leftover cluster certificate")
+            raise FakeError(
+                400, "Inconsistent state: found leftover cluster certificate"
+            )
         _bootstrap(fake, name, f"https://{address}")
 
     return fake.run_async(
@@ -191,7 +193,9 @@ def _certificate_get(fake: FakeLXD, request: FakeRequest) -> Reply:
 def _member_view(fake: FakeLXD, member: dict[str, Any]) -> dict[str, Any]:
     view = dict(member)
     view["groups"] = [
-        g["name"] for g in _groups(fake).values() if member["server_name"] in g["members"]
+        g["name"]
+        for g in _groups(fake).values()
+        if member["server_name"] in g["members"]
     ]
     return view
 
@@ -244,9 +248,7 @@ def _member_get(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
     return fake.sync(_member_view(fake, _member(fake, name)))
 
 
-def _member_update(
-    fake: FakeLXD, member: dict[str, Any], body: dict[str, Any]
-) -> None:
+def _member_update(fake: FakeLXD, member: dict[str, Any], body: dict[str, Any]) -> None:
     groups = body.get("groups") or []
     if not groups:
         raise FakeError(400, "Cluster members need to belong to at least one group")
@@ -335,7 +337,9 @@ def _member_state(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
         member["status"], member["message"] = status
 
     description = (
-        "Evacuating cluster member" if action == "evacuate" else "Restoring cluster member"
+        "Evacuating cluster member"
+        if action == "evacuate"
+        else "Restoring cluster member"
     )
     return fake.run_async(description, request, change)
 
