@@ -139,6 +139,10 @@ class StorageVolumeSnapshotManager(BaseManager):
     manager_for = "pylxd.models.storage_pool.StorageVolumeSnapshot"
 
 
+class StorageVolumeBackupManager(BaseManager):
+    manager_for = "pylxd.models.storage_volume_backup.StorageVolumeBackup"
+
+
 class ClusterManager(BaseManager):
     manager_for = "pylxd.models.cluster.Cluster"
 

@@ -30,6 +30,7 @@ _WHERE = {
     "StoragePool": "storage_pool",
     "StorageResources": "storage_pool",
     "StorageVolume": "storage_pool",
+    "StorageVolumeBackup": "storage_volume_backup",
     "StorageVolumeSnapshot": "storage_pool",
     "VirtualMachine": "virtual_machine",
     "Warning": "warning",

@@ -1,0 +1,127 @@
+"""Copying storage volumes between pools and between LXD servers.
+
+A copy on one server is a volume created with a ``copy`` source. A copy to
+another server is a pull migration: the source server opens a migration
+operation (``POST`` the volume with ``{"migration": true}``), and the target
+creates the volume with a ``migration`` source pointing at that operation,
+connecting back to the source over HTTPS with the source's certificate.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import TYPE_CHECKING, Any
+from urllib import parse
+
+from pylxd import exceptions
+from pylxd.models._mixins import drop_none, name_from_url, quote
+from pylxd.models._model import JSONDict
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pylxd.client import Client
+    from pylxd.models.storage_pool import StorageVolume
+
+
+def _source(volume: StorageVolume, volume_only: bool) -> JSONDict:
+    source: JSONDict = {"pool": volume.storage_pool.name, "name": volume.name}
+    if volume_only:
+        source["volume_only"] = True
+    return source
+
+
+def _pool_on(client: Client, name: str, like: Any) -> Any:
+    """The pool ``name`` on ``client`` (``like`` itself when it is that pool)."""
+    from pylxd.models.storage_pool import StoragePool
+
+    if like is not None and like.client is client and like.name == name:
+        return like
+    return StoragePool(client, name=name)
+
+
+def local_copy(
+    volume: StorageVolume,
+    name: str | None,
+    pool: str | None,
+    volume_only: bool,
+    description: str | None,
+    config: JSONDict | None,
+    wait: bool,
+) -> StorageVolume:
+    """Copy ``volume`` on its own server (``POST .../volumes/custom``, ``copy``)."""
+    target_pool = _pool_on(
+        volume.client, pool or volume.storage_pool.name, volume.storage_pool
+    )
+    body = {
+        "name": name or volume.name,
+        "type": "custom",
+        **drop_none(description=description, config=config),
+        "source": {"type": "copy", **_source(volume, volume_only)},
+    }
+    return type(volume).create(target_pool, body, wait=wait)
+
+
+def remote_copy(
+    volume: StorageVolume,
+    target_client: Client,
+    name: str | None,
+    pool: str | None,
+    volume_only: bool,
+    description: str | None,
+    config: JSONDict | None,
+    wait: bool,
+) -> StorageVolume:
+    """Copy ``volume`` to the server of ``target_client`` (a pull migration)."""
+    source_url = https_url(volume.client)
+    certificate = volume.client.host_info.get("environment", {}).get("certificate")
+    body = {
+        "name": name or volume.name,
+        "type": "custom",
+        "description": volume.description if description is None else description,
+        "config": volume.config if config is None else config,
+        "content_type": volume.content_type,
+    }
+    migration = {"name": volume.name, "migration": True}
+    if volume_only:
+        migration["volume_only"] = True
+    answer = volume.api.post(json=migration).json()
+    body["source"] = {
+        "type": "migration",
+        "mode": "pull",
+        "operation": source_url + parse.urlsplit(answer["operation"]).path,
+        "certificate": certificate,
+        "secrets": (answer.get("metadata") or {}).get("metadata") or {},
+        **({"volume_only": True} if volume_only else {}),
+    }
+    target_pool = _pool_on(target_client, pool or volume.storage_pool.name, None)
+    try:
+        return type(volume).create(target_pool, body, wait=wait)
+    except exceptions.LXDAPIException:
+        _cancel_quietly(volume.client, answer["operation"])
+        raise
+
+
+def _cancel_quietly(client: Client, operation_url: str) -> None:
+    """Cancel the source side of a migration that the target refused.
+
+    A failure here is ignored: the target's error is the one to report, and
+    LXD ends an unconnected migration operation on its own.
+    """
+    with contextlib.suppress(exceptions.LXDAPIException):
+        client.api.operations[quote(name_from_url(operation_url))].delete()
+
+
+def https_url(client: Client) -> str:
+    """The ``https://host:port`` another LXD can reach ``client``'s server at.
+
+    :raises ValueError: when the server has no HTTPS address.
+    """
+    parts = parse.urlsplit(client.api._api_endpoint)
+    if parts.scheme == "https":
+        return f"https://{parts.netloc}"
+    addresses = client.host_info.get("environment", {}).get("addresses") or []
+    if not addresses:
+        raise ValueError(
+            "cannot migrate a storage volume from a server without an HTTPS "
+            "address: set core.https_address on the source LXD"
+        )
+    return f"https://{addresses[0]}"

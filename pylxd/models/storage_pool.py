@@ -1,0 +1,588 @@
+"""LXD storage: pools, their resources, volumes and volume snapshots.
+
+``/1.0/storage-pools/<pool>``, ``.../resources``,
+``.../volumes/<type>/<name>`` and ``.../volumes/<type>/<name>/snapshots/<snap>``.
+Volume backups live in :mod:`pylxd.models.storage_volume_backup`.
+
+LXD 5.0 answers most storage calls synchronously; later versions (API
+extension ``storage_and_network_operations``) answer them with an operation.
+Every call here goes through :func:`~pylxd.models._model.wait_for`, which
+accepts both answers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Iterable, Iterator
+
+from pylxd import exceptions
+from pylxd.managers import (
+    StorageResourcesManager,
+    StorageVolumeBackupManager,
+    StorageVolumeManager,
+    StorageVolumeSnapshotManager,
+)
+from pylxd.models import _model as model
+from pylxd.models._mixins import (
+    CollectionMixin,
+    RenameMixin,
+    drop_none,
+    name_from_url,
+    quote,
+)
+from pylxd.models._model import JSONDict, wait_for
+
+if TYPE_CHECKING:  # pragma: no cover
+    import os
+
+    import requests
+
+    from pylxd._transport import _APINode
+    from pylxd.client import Client
+
+#: ``progress(done_bytes, total_bytes_or_None)``
+Progress = Callable[[int, "int | None"], None]
+
+
+class StorageObjectNotFound(exceptions.NotFound):
+    """A 404 about a storage object, naming the pool/volume that was asked for.
+
+    ``str()`` is ``"<what>: <LXD's message>"``, e.g.
+    ``"storage pool 'p1': Storage pool not found"``.
+    """
+
+    def __init__(self, response: requests.Response, what: str) -> None:
+        super().__init__(response)
+        self.what = what
+
+    def __str__(self) -> str:
+        return f"{self.what}: {super().__str__()}"
+
+
+@contextlib.contextmanager
+def _naming(what: str) -> Iterator[None]:
+    """Re-raise a 404 as :class:`StorageObjectNotFound` naming ``what``."""
+    try:
+        yield
+    except StorageObjectNotFound:
+        raise
+    except exceptions.NotFound as err:
+        raise StorageObjectNotFound(err.response, what) from err
+
+
+class StoragePool(CollectionMixin, model.Model):
+    """A LXD storage pool, ``/1.0/storage-pools/<name>`` (API extension ``storage``).
+
+    ``save()`` replaces ``description`` and ``config`` (``PUT``); ``put`` and
+    ``patch`` send the given object and reload the pool; ``raw_put`` and
+    ``raw_patch`` do not reload it.
+    """
+
+    _endpoint = "storage-pools"
+    _api_extension = "storage"
+
+    name = model.Attribute(readonly=True)
+    driver = model.Attribute(readonly=True)
+    used_by = model.Attribute(readonly=True)
+    config = model.Attribute()
+    managed = model.Attribute(readonly=True)
+    description = model.Attribute()
+    status = model.Attribute(readonly=True)
+    locations = model.Attribute(readonly=True)
+
+    resources = model.Manager(lambda pool: StorageResourcesManager(pool))
+    volumes = model.Manager(lambda pool: StorageVolumeManager(pool))
+
+    @classmethod
+    def create(cls, client: Client, definition: JSONDict) -> StoragePool:
+        """Create a storage pool from ``definition`` and return it as stored.
+
+        Implements ``POST /1.0/storage-pools``. ``definition`` is the whole
+        request body, e.g. ``{"name": "pool1", "driver": "dir", "config": {}}``.
+        The call waits when LXD answers with an operation.
+
+        :param definition: the fields to pass to LXD (``name`` is required).
+        :returns: the new pool.
+        :raises TypeError: when ``definition`` is not a dict.
+        :raises ValueError: when ``definition`` has no ``name``.
+        :raises LXDAPIExtensionNotAvailable: without the ``storage`` extension.
+        :raises LXDAPIException: when LXD refuses (e.g. ``Unknown driver``).
+        """
+        name = _required_name(definition, "storage pool definition")
+        cls._post_collection(client, definition, wait=True)
+        return cls.get(client, name)  # type: ignore[no-any-return]
+
+    def delete(self) -> None:  # type: ignore[override]
+        """Delete the storage pool, waiting when LXD answers with an operation.
+
+        Implements ``DELETE /1.0/storage-pools/<name>``.
+
+        :raises LXDAPIException: when LXD refuses, e.g. ``"The storage pool is
+            currently in use"``.
+        """
+        super().delete(wait=True)
+
+
+class StorageResources(model.Model):
+    """Space and inodes of a storage pool, ``/1.0/storage-pools/<name>/resources``."""
+
+    space = model.Attribute(readonly=True)
+    inodes = model.Attribute(readonly=True)
+
+    storage_pool = model.Parent()
+
+    @classmethod
+    def get(cls, storage_pool: StoragePool) -> StorageResources:
+        """Return the pool's resources.
+
+        Implements ``GET /1.0/storage-pools/<name>/resources``.
+
+        :raises LXDAPIExtensionNotAvailable: without the ``resources`` extension.
+        """
+        storage_pool.client.assert_has_api_extension("resources")
+        with _naming(f"storage pool {storage_pool.name!r}"):
+            metadata = storage_pool.api.resources.get().json()["metadata"]
+        return cls._from_server(  # type: ignore[return-value]
+            storage_pool.client, metadata, storage_pool=storage_pool
+        )
+
+    @property
+    def api(self) -> _APINode:
+        return self.storage_pool.api.resources  # type: ignore[no-any-return]
+
+
+class StorageVolume(model.Model):
+    """A storage volume, ``/1.0/storage-pools/<pool>/volumes/<type>/<name>``.
+
+    Volumes are identified by ``(type, name)`` in their pool; user volumes
+    have the type ``custom``. ``save()`` sends ``description`` and ``config``.
+    """
+
+    name = model.Attribute(readonly=True)
+    type = model.Attribute(readonly=True)
+    description = model.Attribute()
+    config = model.Attribute()
+    used_by = model.Attribute(readonly=True)
+    location = model.Attribute(readonly=True)
+    content_type = model.Attribute(readonly=True)
+    project = model.Attribute(readonly=True, optional=True)
+    created_at = model.Attribute(readonly=True, optional=True)
+
+    storage_pool = model.Parent()
+    snapshots = model.Manager(lambda vol: StorageVolumeSnapshotManager(vol))
+    backups = model.Manager(lambda vol: StorageVolumeBackupManager(vol))
+
+    def _repr_keys(self) -> tuple[str, ...]:
+        return ("type", "name")
+
+    @property
+    def api(self) -> _APINode:
+        pool_api = self.storage_pool.api
+        return pool_api.volumes[quote(self.type)][quote(self.name)]  # type: ignore[no-any-return]
+
+    # -- collection -------------------------------------------------------
+    @classmethod
+    def all(cls, storage_pool: StoragePool) -> list[StorageVolume]:
+        """Return every volume of the pool, fully loaded, in one request.
+
+        Implements ``GET /1.0/storage-pools/<pool>/volumes?recursion=1``.
+        Volume snapshots, which LXD 5.0 lists among the volumes, are left out
+        (they are in ``volume.snapshots``).
+
+        :raises NotFound: when the pool does not exist.
+        """
+        storage_pool.client.assert_has_api_extension("storage")
+        with _naming(f"storage pool {storage_pool.name!r}"):
+            response = storage_pool.api.volumes.get(params={"recursion": 1})
+        return [
+            cls._from_volume(storage_pool, item)
+            for item in response.json()["metadata"]
+            if "/" not in item.get("name", "")
+        ]
+
+    @classmethod
+    def get(cls, storage_pool: StoragePool, _type: str, name: str) -> StorageVolume:
+        """Return the volume ``name`` of type ``_type`` in the pool.
+
+        Implements ``GET /1.0/storage-pools/<pool>/volumes/<type>/<name>``.
+
+        :raises NotFound: naming the pool and volume when either is missing.
+        """
+        storage_pool.client.assert_has_api_extension("storage")
+        node = storage_pool.api.volumes[quote(_type)][quote(name)]
+        with _naming(_volume_label(storage_pool, _type, name)):
+            metadata = node.get().json()["metadata"]
+        return cls._from_volume(storage_pool, metadata)
+
+    @classmethod
+    def exists(cls, storage_pool: StoragePool, _type: str, name: str) -> bool:
+        """Tell whether the pool has a volume ``name`` of type ``_type``."""
+        try:
+            cls.get(storage_pool, _type, name)
+        except exceptions.NotFound:
+            return False
+        return True
+
+    @classmethod
+    def _from_volume(cls, storage_pool: StoragePool, metadata: JSONDict) -> StorageVolume:
+        return cls._from_server(  # type: ignore[return-value]
+            storage_pool.client, metadata, storage_pool=storage_pool
+        )
+
+    @classmethod
+    def _lazy(cls, storage_pool: StoragePool, _type: str, name: str) -> StorageVolume:
+        """An unloaded volume (loaded on first attribute read)."""
+        return cls(storage_pool.client, storage_pool=storage_pool, type=_type, name=name)
+
+    @classmethod
+    def create(
+        cls, storage_pool: StoragePool, *args: Any, wait: bool = True, **kwargs: Any
+    ) -> StorageVolume:
+        """Create a volume in the pool and return it.
+
+        Implements ``POST /1.0/storage-pools/<pool>/volumes/<type>``. Two
+        call forms are accepted, and anything else raises ``TypeError``:
+
+        - ``pool.volumes.create(definition)``: ``definition`` is the whole
+          request body (``name`` required, ``type`` defaults to ``custom``),
+          as in pylxd. Any positional arguments before ``definition`` (a
+          client, in pylxd's historical form) are ignored.
+        - ``pool.volumes.create("custom", "vol1", config=..., description=...,
+          content_type=..., source=...)``: the type and name as two strings,
+          the other body fields as keywords.
+
+        :param wait: wait for the operation when LXD answers with one
+            (copies, migrations, newer LXD); with ``wait=False`` the returned
+            volume is loaded on first use.
+        :returns: the new volume.
+        :raises TypeError: for an unrecognised call form.
+        :raises ValueError: when the name is missing or empty.
+        :raises NotFound: naming the pool when the pool does not exist.
+        :raises LXDAPIException: when LXD refuses the volume.
+        """
+        storage_pool.client.assert_has_api_extension("storage")
+        body = _volume_definition(args, kwargs)
+        _type, name = body["type"], body["name"]
+        with _naming(f"storage pool {storage_pool.name!r}"):
+            response = storage_pool.api.volumes[quote(_type)].post(json=body)
+        wait_for(storage_pool.client, response, wait)
+        if _is_async(response) and not wait:
+            return cls._lazy(storage_pool, _type, name)
+        return cls.get(storage_pool, _type, name)
+
+    @classmethod
+    def import_backup(
+        cls,
+        storage_pool: StoragePool,
+        data: bytes | BinaryIO | Iterable[bytes] | str | os.PathLike[str],
+        name: str | None = None,
+        wait: bool = True,
+        progress: Progress | None = None,
+    ) -> StorageVolume | None:
+        """Create a custom volume from a backup tarball, streamed from ``data``.
+
+        Implements ``POST /1.0/storage-pools/<pool>/volumes/custom`` with
+        ``Content-Type: application/octet-stream`` (and ``X-LXD-name``).
+
+        :param data: bytes, a binary file object, an iterable of byte chunks
+            or a file path; it is uploaded in chunks, never read whole.
+        :param name: the new volume's name (default: the one in the backup).
+        :param progress: called as ``progress(sent_bytes, total_or_None)``.
+        :returns: the new volume (None when ``name`` is not given and
+            ``wait`` is False, as the name is not known yet).
+        :raises LXDAPIException: when LXD cannot restore the backup.
+        """
+        from pylxd.models.storage_volume_backup import import_volume_backup
+
+        return import_volume_backup(cls, storage_pool, data, name, wait, progress)
+
+    # -- edits ------------------------------------------------------------
+    def delete(self, wait: bool = True) -> None:
+        """Delete the volume (and its snapshots).
+
+        Implements ``DELETE /1.0/storage-pools/<pool>/volumes/<type>/<name>``.
+
+        :raises LXDAPIException: when LXD refuses, e.g. the volume is attached.
+        """
+        super().delete(wait=wait)
+
+    def rename(self, _input: JSONDict, wait: bool = False) -> JSONDict:
+        """Rename, move to another pool, or start a migration of the volume.
+
+        Implements ``POST /1.0/storage-pools/<pool>/volumes/<type>/<name>``
+        with ``_input`` as the body (``{"name": ...}``, ``{"name": ...,
+        "pool": ...}``, or ``{"name": ..., "migration": True}``). After a
+        rename or a move the object follows the volume (its ``name`` and
+        ``storage_pool`` are updated); for a migration it is unchanged and
+        the caller uses the returned secrets (see :meth:`copy` for a complete
+        copy to another server).
+
+        :param wait: wait for the operation LXD answers with.
+        :returns: the ``metadata`` of LXD's answer (the operation).
+        :raises TypeError: when ``_input`` is not a dict.
+        :raises ValueError: when ``_input`` has no ``name``.
+        """
+        name = _required_name(_input, "storage volume rename input")
+        response = self.api.post(json=_input)
+        wait_for(self.client, response, wait)
+        if not _input.get("migration"):
+            self._follow(name, _input.get("pool"))
+        return response.json()["metadata"]  # type: ignore[no-any-return]
+
+    def _follow(self, name: str, pool: str | None) -> None:
+        object.__setattr__(self, "name", name)
+        if pool and pool != self.storage_pool.name:
+            new_pool = StoragePool(self.client, name=pool)
+            object.__setattr__(self, "storage_pool", new_pool)
+
+    def restore_from(self, snapshot_name: str, wait: bool = False) -> requests.Response:
+        """Restore the volume (contents and config) from one of its snapshots.
+
+        Implements ``PUT /1.0/storage-pools/<pool>/volumes/<type>/<name>``
+        with ``{"restore": snapshot_name}``.
+
+        :raises LXDAPIException: when the snapshot does not exist.
+        """
+        response = self.api.put(json={"restore": snapshot_name})
+        wait_for(self.client, response, wait)
+        return response
+
+    def state(self) -> model.AttributeDict:
+        """Return the volume's usage (``{"usage": {"used": ..., "total": ...}}``).
+
+        Implements ``GET /1.0/storage-pools/<pool>/volumes/<type>/<name>/state``.
+
+        :raises LXDAPIException: when the driver cannot tell (LXD 5.0's ``dir``
+            driver answers ``"Not supported"``).
+        """
+        return model.AttributeDict(self.api.state.get().json()["metadata"])
+
+    # -- copy and move ------------------------------------------------------
+    def copy(
+        self,
+        name: str | None = None,
+        pool: str | None = None,
+        *,
+        target_client: Client | None = None,
+        volume_only: bool = False,
+        description: str | None = None,
+        config: JSONDict | None = None,
+        wait: bool = True,
+    ) -> StorageVolume:
+        """Copy the volume to another name/pool, here or on another server.
+
+        Implements ``POST /1.0/storage-pools/<pool>/volumes/custom`` with a
+        ``copy`` source on this server. With ``target_client`` (another LXD),
+        the volume is migrated: this server opens a migration
+        (``POST`` the volume with ``{"migration": true}``) and the target
+        pulls it over HTTPS, so this client's server must be reachable over
+        HTTPS (``core.https_address``) and trust is needed both ways.
+
+        :param name: the copy's name (default: the same name).
+        :param pool: the copy's pool (default: the same pool name).
+        :param target_client: a client of the server to copy to.
+        :param volume_only: leave the snapshots out.
+        :param wait: wait for the copy (otherwise the returned volume is
+            loaded on first use).
+        :returns: the copy.
+        :raises ValueError: for a migration from a server without an HTTPS
+            address.
+        :raises LXDAPIException: when either server refuses.
+        """
+        from pylxd.models import _storage_migration as migration
+
+        if target_client is None or target_client is self.client:
+            return migration.local_copy(
+                self, name, pool, volume_only, description, config, wait
+            )
+        return migration.remote_copy(
+            self, target_client, name, pool, volume_only, description, config, wait
+        )
+
+    def move(
+        self,
+        name: str | None = None,
+        pool: str | None = None,
+        *,
+        target_client: Client | None = None,
+        wait: bool = True,
+    ) -> StorageVolume:
+        """Move the volume to another name/pool, here or on another server.
+
+        On the same server this is ``POST`` of ``{"name", "pool"}`` to the
+        volume (see :meth:`rename`) and returns this object, updated. To
+        another server it is a migration (see :meth:`copy`) followed by
+        deleting this volume once the copy succeeded; it always waits.
+
+        :returns: the moved volume.
+        :raises LXDAPIException: when a server refuses (nothing is deleted
+            unless the copy succeeded).
+        """
+        if target_client is None or target_client is self.client:
+            new_name = name or self.name
+            self.rename(
+                {"name": new_name, "pool": pool or self.storage_pool.name}, wait=wait
+            )
+            return self
+        moved = self.copy(name, pool, target_client=target_client, wait=True)
+        self.delete()
+        return moved
+
+
+class StorageVolumeSnapshot(RenameMixin, model.Model):
+    """A volume snapshot, ``.../volumes/<type>/<volume>/snapshots/<name>``.
+
+    ``name`` is the snapshot's own name (LXD's ``volume/snapshot`` form is
+    shortened). ``save()`` sends ``description`` and ``expires_at``.
+    """
+
+    name = model.Attribute(readonly=True)
+    description = model.Attribute()
+    config = model.Attribute(readonly=True)
+    content_type = model.Attribute(readonly=True)
+    created_at = model.Attribute(readonly=True)
+    expires_at = model.Attribute()
+
+    volume = model.Parent()
+
+    @property
+    def api(self) -> _APINode:
+        return self.volume.api.snapshots[quote(self.name)]  # type: ignore[no-any-return]
+
+    @classmethod
+    def _from_volume(cls, volume: StorageVolume, metadata: JSONDict) -> StorageVolumeSnapshot:
+        metadata = {**metadata, "name": metadata["name"].rsplit("/", 1)[-1]}
+        return cls._from_server(volume.client, metadata, volume=volume)  # type: ignore[return-value]
+
+    @classmethod
+    def all(cls, volume: StorageVolume) -> list[StorageVolumeSnapshot]:
+        """Return the volume's snapshots, fully loaded, in one request.
+
+        Implements ``GET .../volumes/<type>/<volume>/snapshots?recursion=1``.
+        """
+        response = volume.api.snapshots.get(params={"recursion": 1})
+        return [cls._from_volume(volume, item) for item in response.json()["metadata"]]
+
+    @classmethod
+    def get(cls, volume: StorageVolume, name: str) -> StorageVolumeSnapshot:
+        """Return the snapshot ``name`` of the volume.
+
+        Implements ``GET .../volumes/<type>/<volume>/snapshots/<name>``.
+
+        :raises NotFound: naming the snapshot when it does not exist.
+        """
+        label = f"snapshot {name!r} of {_volume_label(volume.storage_pool, volume.type, volume.name)}"
+        with _naming(label):
+            response = volume.api.snapshots[quote(name)].get()
+        return cls._from_volume(volume, response.json()["metadata"])
+
+    @classmethod
+    def exists(cls, volume: StorageVolume, name: str) -> bool:
+        """Tell whether the volume has a snapshot ``name``."""
+        try:
+            cls.get(volume, name)
+        except exceptions.NotFound:
+            return False
+        return True
+
+    @classmethod
+    def create(
+        cls,
+        volume: StorageVolume,
+        name: str | None = None,
+        expires_at: str | None = None,
+    ) -> StorageVolumeSnapshot:
+        """Snapshot the volume and return the snapshot (waits for it).
+
+        Implements ``POST .../volumes/<type>/<volume>/snapshots``.
+
+        :param name: the snapshot name (default: LXD picks one, e.g. ``snap0``).
+        :param expires_at: an RFC 3339 time after which LXD deletes it.
+        :raises LXDAPIException: when LXD refuses (e.g. the name is taken).
+        """
+        before = None if name else {s.name for s in cls.all(volume)}
+        response = volume.api.snapshots.post(
+            json=drop_none(name=name, expires_at=expires_at)
+        )
+        operation = wait_for(volume.client, response, True)
+        if name is None:
+            name = _new_snapshot_name(cls, volume, operation, before or set())
+        return cls.get(volume, name)
+
+    def rename(self, new_name: str) -> None:
+        """Rename the snapshot (waits for it).
+
+        Implements ``POST .../snapshots/<name>`` with ``{"name": new_name}``.
+        """
+        self._rename(new_name, wait=True)
+
+    def restore(self, wait: bool = False) -> requests.Response:
+        """Restore the volume from this snapshot (see ``restore_from``)."""
+        return self.volume.restore_from(self.name, wait=wait)  # type: ignore[no-any-return]
+
+    def delete(self, wait: bool = True) -> None:
+        """Delete the snapshot.
+
+        Implements ``DELETE .../volumes/<type>/<volume>/snapshots/<name>``.
+        """
+        super().delete(wait=wait)
+
+
+# -- helpers -----------------------------------------------------------------
+def _required_name(definition: Any, what: str) -> str:
+    if not isinstance(definition, dict):
+        raise TypeError(f"{what} must be a dict, not {type(definition).__name__}")
+    name = definition.get("name")
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"{what} needs a non-empty 'name' (got {name!r})")
+    return name
+
+
+def _volume_definition(args: tuple[Any, ...], kwargs: dict[str, Any]) -> JSONDict:
+    """The POST body for ``StorageVolume.create`` from either call form."""
+    if args and isinstance(args[-1], dict):
+        if kwargs:
+            raise TypeError(
+                "StorageVolume.create(definition) takes no other fields; "
+                f"got {sorted(kwargs)}"
+            )
+        _required_name(args[-1], "storage volume definition")
+        body = {"type": "custom", **args[-1]}
+    elif len(args) == 2 and all(isinstance(a, str) for a in args):
+        body = {"type": args[0], "name": args[1], **drop_none(**kwargs)}
+        _required_name(body, "storage volume")
+    else:
+        raise TypeError(
+            "StorageVolume.create takes a definition dict or (type, name) strings, "
+            f"got {tuple(type(a).__name__ for a in args)}"
+        )
+    if not isinstance(body["type"], str) or not body["type"]:
+        raise ValueError(f"storage volume type must be a non-empty string: {body['type']!r}")
+    return body
+
+
+def _volume_label(storage_pool: StoragePool, _type: str, name: str) -> str:
+    return f"storage volume {_type}/{name} in pool {storage_pool.name!r}"
+
+
+def _is_async(response: requests.Response) -> bool:
+    return bool(response.json().get("type") == "async")
+
+
+def _new_snapshot_name(
+    cls: type[StorageVolumeSnapshot],
+    volume: StorageVolume,
+    operation: Any,
+    before: set[str],
+) -> str:
+    """The name LXD gave a snapshot created without one."""
+    resources = getattr(operation, "resources", None) or {}
+    urls = resources.get("storage_volume_snapshots") or []
+    if urls and "/snapshots/" in urls[0]:
+        return name_from_url(urls[0])
+    new = {s.name for s in cls.all(volume)} - before
+    if len(new) != 1:
+        raise RuntimeError(
+            f"cannot tell which snapshot of {volume!r} was created: {sorted(new)}"
+        )
+    return new.pop()

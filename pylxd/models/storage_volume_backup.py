@@ -1,0 +1,298 @@
+"""Backups of custom storage volumes, and streamed export and import.
+
+``/1.0/storage-pools/<pool>/volumes/<type>/<volume>/backups/<name>`` and
+``.../backups/<name>/export``; a backup tarball is imported with ``POST
+/1.0/storage-pools/<pool>/volumes/custom`` and a raw body. Transfers go in
+chunks (never the whole tarball in memory), with an optional
+``progress(done_bytes, total_bytes_or_None)`` callback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+from typing import (
+    IO,
+    TYPE_CHECKING,
+    Any,
+    BinaryIO,
+    Callable,
+    Iterable,
+    Iterator,
+    Union,
+)
+
+from pylxd.models import _model as model
+from pylxd.models._mixins import RenameMixin, drop_none, name_from_url, quote
+from pylxd.models._model import JSONDict, wait_for
+
+if TYPE_CHECKING:  # pragma: no cover
+    import requests
+
+    from pylxd._transport import _APINode
+    from pylxd.models.storage_pool import StoragePool, StorageVolume
+
+#: Bytes read or written per step of a transfer.
+CHUNK_SIZE = 1 << 20
+
+Progress = Callable[[int, Union[int, None]], None]
+Target = Union[str, "os.PathLike[str]", IO[bytes]]
+Source = Union[bytes, bytearray, memoryview, str, "os.PathLike[str]", BinaryIO, Iterable[bytes]]
+
+
+class StorageVolumeBackup(RenameMixin, model.Model):
+    """A backup of a custom volume, ``.../volumes/<type>/<volume>/backups/<name>``.
+
+    LXD 5.0 cannot edit a backup: there is nothing to ``save()``.
+    """
+
+    name = model.Attribute(readonly=True)
+    created_at = model.Attribute(readonly=True)
+    expires_at = model.Attribute(readonly=True)
+    volume_only = model.Attribute(readonly=True)
+    optimized_storage = model.Attribute(readonly=True)
+
+    volume = model.Parent()
+
+    @property
+    def api(self) -> _APINode:
+        return self.volume.api.backups[quote(self.name)]  # type: ignore[no-any-return]
+
+    @classmethod
+    def all(cls, volume: StorageVolume) -> list[StorageVolumeBackup]:
+        """Return the volume's backups, fully loaded, in one request.
+
+        Implements ``GET .../volumes/<type>/<volume>/backups?recursion=1``.
+        """
+        response = volume.api.backups.get(params={"recursion": 1})
+        return [
+            cls._from_server(volume.client, item, volume=volume)  # type: ignore[misc]
+            for item in response.json()["metadata"]
+        ]
+
+    @classmethod
+    def get(cls, volume: StorageVolume, name: str) -> StorageVolumeBackup:
+        """Return the backup ``name`` of the volume.
+
+        Implements ``GET .../volumes/<type>/<volume>/backups/<name>``.
+
+        :raises NotFound: when it does not exist.
+        """
+        metadata = volume.api.backups[quote(name)].get().json()["metadata"]
+        return cls._from_server(volume.client, metadata, volume=volume)  # type: ignore[return-value]
+
+    @classmethod
+    def exists(cls, volume: StorageVolume, name: str) -> bool:
+        """Tell whether the volume has a backup ``name``."""
+        from pylxd import exceptions
+
+        try:
+            cls.get(volume, name)
+        except exceptions.NotFound:
+            return False
+        return True
+
+    @classmethod
+    def create(
+        cls,
+        volume: StorageVolume,
+        name: str | None = None,
+        expires_at: str | None = None,
+        volume_only: bool = False,
+        optimized_storage: bool = False,
+        compression_algorithm: str | None = None,
+        wait: bool = True,
+    ) -> StorageVolumeBackup:
+        """Back the volume up on the server and return the backup.
+
+        Implements ``POST .../volumes/<type>/<volume>/backups``.
+
+        :param name: the backup's name (default: LXD picks ``backup0``, ...).
+        :param volume_only: leave the volume's snapshots out.
+        :param optimized_storage: use the pool driver's own format.
+        :param compression_algorithm: e.g. ``"gzip"`` or ``"none"``.
+        :param wait: wait for the backup (otherwise the returned object is
+            loaded on first use).
+        :raises LXDAPIException: when LXD cannot make it.
+        """
+        body = {
+            **drop_none(
+                name=name,
+                expires_at=expires_at,
+                compression_algorithm=compression_algorithm,
+            ),
+            "volume_only": volume_only,
+            "optimized_storage": optimized_storage,
+        }
+        response = volume.api.backups.post(json=body)
+        name = name or _created_name(response, "backups")
+        wait_for(volume.client, response, wait)
+        if not wait:
+            return cls(volume.client, volume=volume, name=name)
+        return cls.get(volume, name)
+
+    def export(
+        self,
+        target: Target,
+        progress: Progress | None = None,
+        chunk_size: int = CHUNK_SIZE,
+    ) -> int:
+        """Download the backup tarball into ``target``, chunk by chunk.
+
+        Implements ``GET .../backups/<name>/export``.
+
+        :param target: a binary file object, or a path to write to.
+        :param progress: called as ``progress(done_bytes, total_or_None)``.
+        :returns: the number of bytes written.
+        :raises NotFound: when the backup does not exist.
+        """
+        return download(self.api.export, target, progress, chunk_size)
+
+    def rename(self, new_name: str, wait: bool = True) -> None:
+        """Rename the backup (``POST .../backups/<name>``)."""
+        self._rename(new_name, wait=wait)
+
+    def delete(self, wait: bool = True) -> None:
+        """Delete the backup (``DELETE .../backups/<name>``)."""
+        super().delete(wait=wait)
+
+
+def _created_name(response: requests.Response, kind: str) -> str:
+    """The name of what an operation creates, from its ``resources``."""
+    body = response.json()
+    resources = (body.get("metadata") or {}).get("resources") or {}
+    urls = resources.get(kind) or []
+    if not urls:
+        raise ValueError(f"LXD did not tell the name of the new {kind}: {resources}")
+    return name_from_url(urls[0])
+
+
+# -- streaming ----------------------------------------------------------------
+@contextlib.contextmanager
+def _opened(target: Any, mode: str) -> Iterator[Any]:
+    """Open ``target`` when it is a path; use it as it is otherwise."""
+    if isinstance(target, (str, os.PathLike)):
+        with open(target, mode) as handle:
+            yield handle
+    else:
+        yield target
+
+
+def download(
+    node: _APINode, target: Target, progress: Progress | None, chunk_size: int
+) -> int:
+    """Stream a raw ``GET`` of ``node`` into ``target``; return the byte count."""
+    response = node.get(stream=True)
+    length = response.headers.get("Content-Length")
+    total = int(length) if length and length.isdigit() else None
+    done = 0
+    with contextlib.closing(response), _opened(target, "wb") as out:
+        for chunk in response.iter_content(chunk_size):
+            out.write(chunk)
+            done += len(chunk)
+            if progress is not None:
+                progress(done, total)
+    return done
+
+
+class _Upload:
+    """A request body read in chunks from a file, with a known length.
+
+    ``requests`` sends it with ``Content-Length`` (from ``len()``) and reads
+    it block by block; each read reports progress.
+    """
+
+    def __init__(self, source: IO[bytes], total: int, progress: Progress | None):
+        self._source = source
+        self._total = total
+        self._done = 0
+        self._progress = progress
+
+    def __len__(self) -> int:
+        return self._total
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self._source.read(size)
+        if chunk:
+            self._done += len(chunk)
+            if self._progress is not None:
+                self._progress(self._done, self._total)
+        return chunk
+
+    def __iter__(self) -> Iterator[bytes]:
+        while chunk := self.read(CHUNK_SIZE):
+            yield chunk
+
+
+def _remaining(handle: IO[bytes]) -> int | None:
+    """Bytes left to read in a seekable file (None when it cannot tell)."""
+    try:
+        position = handle.tell()
+        end = handle.seek(0, io.SEEK_END)
+        handle.seek(position)
+    except (AttributeError, OSError, ValueError):
+        return None
+    return end - position
+
+
+def _counted(chunks: Iterable[bytes], progress: Progress | None) -> Iterator[bytes]:
+    done = 0
+    for chunk in chunks:
+        done += len(chunk)
+        if progress is not None:
+            progress(done, None)
+        yield chunk
+
+
+@contextlib.contextmanager
+def upload_body(data: Source, progress: Progress | None) -> Iterator[Any]:
+    """A streamed request body for ``data`` (bytes, file, path or chunks)."""
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        yield _Upload(io.BytesIO(bytes(data)), len(data), progress)
+        return
+    with contextlib.ExitStack() as stack:
+        if isinstance(data, (str, os.PathLike)):
+            data = stack.enter_context(open(data, "rb"))
+        if hasattr(data, "read"):
+            handle: IO[bytes] = data  # type: ignore[assignment]
+            total = _remaining(handle)
+            if total is not None:
+                yield _Upload(handle, total, progress)
+                return
+            data = iter(lambda: handle.read(CHUNK_SIZE), b"")
+        yield _counted(data, progress)  # type: ignore[arg-type]
+
+
+def import_volume_backup(
+    cls: type[StorageVolume],
+    storage_pool: StoragePool,
+    data: Source,
+    name: str | None,
+    wait: bool,
+    progress: Progress | None,
+) -> StorageVolume | None:
+    """Upload a volume backup; see :meth:`StorageVolume.import_backup`."""
+    from pylxd.models.storage_pool import _naming
+
+    headers = {"Content-Type": "application/octet-stream"}
+    if name:
+        headers["X-LXD-name"] = name
+    with upload_body(data, progress) as body, _naming(
+        f"storage pool {storage_pool.name!r}"
+    ):
+        response = storage_pool.api.volumes.custom.post(data=body, headers=headers)
+    wait_for(storage_pool.client, response, wait)
+    if not name:
+        urls = _resources(response).get("storage_volumes") or []
+        if not urls:
+            return None
+        name = name_from_url(urls[0])
+    if not wait:
+        return cls._lazy(storage_pool, "custom", name)
+    return cls.get(storage_pool, "custom", name)
+
+
+def _resources(response: requests.Response) -> JSONDict:
+    body = response.json()
+    return (body.get("metadata") or {}).get("resources") or {}  # type: ignore[no-any-return]

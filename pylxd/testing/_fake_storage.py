@@ -1,0 +1,589 @@
+"""Fake LXD: storage pools, volumes, volume snapshots and volume backups.
+
+Answers and messages follow LXD 5.0.2. With the API extension
+``storage_and_network_operations`` (newer LXD), pool and volume changes
+answer with an operation instead, as LXD does.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import tarfile
+import uuid
+from typing import Any, Callable
+
+from pylxd.testing._fake import (
+    FakeError,
+    FakeLXD,
+    FakeRequest,
+    Reply,
+    now,
+    on_init,
+    route,
+)
+from pylxd.testing._fake_core import listing
+
+DRIVERS = ("btrfs", "ceph", "cephfs", "cephobject", "dir", "lvm", "zfs")
+NEVER = "0001-01-01T00:00:00Z"
+ASYNC_EXTENSION = "storage_and_network_operations"
+
+_POOL = r"/1.0/storage-pools/(?P<pool>[^/]+)"
+_VOL = _POOL + r"/volumes/(?P<vtype>[^/]+)/(?P<vol>[^/]+)"
+_SNAP = _VOL + r"/snapshots/(?P<snap>[^/]+)"
+_BACKUP = _VOL + r"/backups/(?P<backup>[^/]+)"
+
+
+@on_init
+def _seed(fake: FakeLXD) -> None:
+    fake.store("storage_pools")["default"] = _new_pool("default", "dir", {}, "")
+
+
+def _new_pool(name: str, driver: str, config: dict[str, Any], desc: str) -> Any:
+    return {
+        "name": name,
+        "driver": driver,
+        "description": desc,
+        "config": {"source": f"/var/lib/lxd/storage-pools/{name}", **config},
+        "status": "Created",
+        "locations": ["none"],
+    }
+
+
+def _changed(
+    fake: FakeLXD, request: FakeRequest, description: str, work: Callable[[], Any]
+) -> Reply:
+    """Do ``work``: sync in LXD 5.0, an operation with the newer extension."""
+    if ASYNC_EXTENSION in fake.extensions:
+        return fake.run_async(description, request, work)
+    work()
+    return fake.sync({} if request.method == "POST" else None)
+
+
+def _public(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in item.items() if not k.startswith("_")}
+
+
+# -- pools ---------------------------------------------------------------------
+def _pool(fake: FakeLXD, name: str) -> Any:
+    pool = fake.store("storage_pools").get(name)
+    if pool is None:
+        raise FakeError(404, "Storage pool not found")
+    return pool
+
+
+def _pool_used_by(fake: FakeLXD, name: str) -> list[str]:
+    used = [
+        f"/1.0/storage-pools/{name}/volumes/{vtype}/{vol}"
+        for (pool, vtype, vol) in fake.store("storage_volumes")
+        if pool == name
+    ]
+    for kind, prefix in (("profiles", "/1.0/profiles"), ("instances", "/1.0/instances")):
+        for obj_name, obj in fake.store(kind).items():
+            if any(
+                d.get("type") == "disk" and d.get("pool") == name
+                for d in (obj.get("devices") or {}).values()
+            ):
+                used.append(f"{prefix}/{obj_name}")
+    return used
+
+
+def _pool_view(fake: FakeLXD, pool: dict[str, Any]) -> dict[str, Any]:
+    return {**pool, "used_by": _pool_used_by(fake, pool["name"]) or None}
+
+
+@route("GET", r"/1.0/storage-pools")
+def _pools(fake: FakeLXD, request: FakeRequest) -> Reply:
+    pools = fake.store("storage_pools")
+    return fake.sync(
+        listing(request, "/1.0/storage-pools", pools, lambda p: _pool_view(fake, p))
+    )
+
+
+@route("POST", r"/1.0/storage-pools")
+def _pool_create(fake: FakeLXD, request: FakeRequest) -> Reply:
+    body = request.json or {}
+    name, driver = body.get("name"), body.get("driver")
+    if not name:
+        raise FakeError(400, "No name provided")
+    if "/" in name:
+        raise FakeError(400, "Storage pool names may not contain slashes")
+    if not driver:
+        raise FakeError(400, "No driver provided")
+    pools = fake.store("storage_pools")
+    if name in pools:
+        raise FakeError(
+            409, "The storage pool already exists: The record already exists"
+        )
+    if driver not in DRIVERS:
+        raise FakeError(500, "Unknown driver")
+    pool = _new_pool(name, driver, dict(body.get("config") or {}), body.get("description", ""))
+    return _changed(fake, request, "Creating storage pool", lambda: pools.update({name: pool}))
+
+
+@route("GET", _POOL)
+def _pool_get(fake: FakeLXD, request: FakeRequest, pool: str) -> Reply:
+    return fake.sync(_pool_view(fake, _pool(fake, pool)))
+
+
+def _pool_update(fake: FakeLXD, request: FakeRequest, pool: str, replace: bool) -> Reply:
+    stored = _pool(fake, pool)
+    body = request.json or {}
+
+    def work() -> None:
+        if replace:
+            stored["config"] = {"source": stored["config"].get("source", ""), **(body.get("config") or {})}
+            stored["description"] = body.get("description", "")
+            return
+        stored["config"].update(body.get("config") or {})
+        if "description" in body:
+            stored["description"] = body["description"]
+
+    return _changed(fake, request, "Updating storage pool", work)
+
+
+@route("PUT", _POOL)
+def _pool_put(fake: FakeLXD, request: FakeRequest, pool: str) -> Reply:
+    return _pool_update(fake, request, pool, replace=True)
+
+
+@route("PATCH", _POOL)
+def _pool_patch(fake: FakeLXD, request: FakeRequest, pool: str) -> Reply:
+    return _pool_update(fake, request, pool, replace=False)
+
+
+@route("DELETE", _POOL)
+def _pool_delete(fake: FakeLXD, request: FakeRequest, pool: str) -> Reply:
+    _pool(fake, pool)
+    if _pool_used_by(fake, pool):
+        raise FakeError(400, "The storage pool is currently in use")
+    pools = fake.store("storage_pools")
+    return _changed(fake, request, "Deleting storage pool", lambda: pools.pop(pool))
+
+
+@route("GET", _POOL + r"/resources")
+def _pool_resources(fake: FakeLXD, request: FakeRequest, pool: str) -> Reply:
+    _pool(fake, pool)
+    return fake.sync(
+        {
+            "space": {"used": 1 << 30, "total": 100 << 30},
+            "inodes": {"used": 1000, "total": 1 << 24},
+        }
+    )
+
+
+# -- volumes -------------------------------------------------------------------
+def _volumes(fake: FakeLXD, request: FakeRequest) -> dict[Any, Any]:
+    return fake.store("storage_volumes", request.project)
+
+
+def _volume(fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str) -> Any:
+    _pool(fake, pool)
+    volume = _volumes(fake, request).get((pool, vtype, vol))
+    if volume is None:
+        raise FakeError(404, "Storage pool volume not found")
+    return volume
+
+
+def _volume_used_by(fake: FakeLXD, request: FakeRequest, pool: str, vol: str) -> list[str]:
+    used = []
+    for kind, prefix in (("instances", "/1.0/instances"), ("profiles", "/1.0/profiles")):
+        for name, obj in fake.store(kind, request.project).items():
+            if any(
+                d.get("type") == "disk" and d.get("pool") == pool and d.get("source") == vol
+                for d in (obj.get("devices") or {}).values()
+            ):
+                used.append(f"{prefix}/{name}")
+    return used
+
+
+def _volume_view(fake: FakeLXD, request: FakeRequest, volume: dict[str, Any]) -> Any:
+    used = _volume_used_by(fake, request, volume["_pool"], volume["name"])
+    return {**_public(volume), "used_by": used}
+
+
+@route("GET", _POOL + r"/volumes")
+@route("GET", _POOL + r"/volumes/(?P<vtype>[^/]+)")
+def _volume_list(
+    fake: FakeLXD, request: FakeRequest, pool: str, vtype: str | None = None
+) -> Reply:
+    _pool(fake, pool)
+    found = []
+    for (p, t, name), volume in _volumes(fake, request).items():
+        if p != pool or (vtype and t != vtype):
+            continue
+        found.append(_volume_view(fake, request, volume))
+        for snap in volume["_snapshots"].values():
+            found.append({**found[-1], **_public(snap), "name": f"{name}/{snap['name']}"})
+    if request.recursion:
+        return fake.sync(found)
+    return fake.sync(
+        [
+            f"/1.0/storage-pools/{pool}/volumes/{v['type']}/"
+            + v["name"].replace("/", "/snapshots/")
+            for v in found
+        ]
+    )
+
+
+def _new_volume(request: FakeRequest, pool: str, body: dict[str, Any]) -> Any:
+    return {
+        "name": body["name"],
+        "type": body.get("type") or "custom",
+        "description": body.get("description", ""),
+        "config": dict(body.get("config") or {}),
+        "content_type": body.get("content_type") or "filesystem",
+        "location": "none",
+        "project": request.project,
+        "created_at": now(),
+        "_pool": pool,
+        "_snapshots": {},
+        "_backups": {},
+    }
+
+
+@route("POST", _POOL + r"/volumes")
+@route("POST", _POOL + r"/volumes/(?P<vtype>[^/]+)")
+def _volume_create(
+    fake: FakeLXD, request: FakeRequest, pool: str, vtype: str | None = None
+) -> Reply:
+    _pool(fake, pool)
+    if request.headers.get("Content-Type") == "application/octet-stream":
+        return _volume_import(fake, request, pool)
+    body = dict(request.json or {})
+    if not body.get("name"):
+        raise FakeError(400, "No name provided")
+    body["type"] = vtype or body.get("type") or "custom"
+    volumes = _volumes(fake, request)
+    key = (pool, body["type"], body["name"])
+    if key in volumes:
+        raise FakeError(409, "Volume by that name already exists")
+    source = body.get("source") or {}
+    volume = _new_volume(request, pool, body)
+    if source.get("type") == "copy":
+        return _volume_copy(fake, request, volume, source)
+    if source.get("type") == "migration":
+        return fake.run_async(
+            "Creating storage volume", request, lambda: volumes.update({key: volume})
+        )
+    return _changed(fake, request, "Creating storage volume", lambda: volumes.update({key: volume}))
+
+
+def _volume_copy(fake: FakeLXD, request: FakeRequest, volume: Any, source: Any) -> Reply:
+    src = _volume(fake, request, source.get("pool", ""), "custom", source.get("name", ""))
+    volume["config"] = {**src["config"], **volume["config"]}
+    volume["description"] = volume["description"] or src["description"]
+    if not source.get("volume_only"):
+        volume["_snapshots"] = json.loads(json.dumps(src["_snapshots"]))
+    volumes = _volumes(fake, request)
+    key = (volume["_pool"], volume["type"], volume["name"])
+    return fake.run_async("Copying storage volume", request, lambda: volumes.update({key: volume}))
+
+
+@route("GET", _VOL)
+def _volume_get(fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str) -> Reply:
+    volume = _volume(fake, request, pool, vtype, vol)
+    return fake.sync(_volume_view(fake, request, volume))
+
+
+@route("GET", _VOL + r"/state")
+def _volume_state(fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str) -> Reply:
+    _volume(fake, request, pool, vtype, vol)
+    if _pool(fake, pool)["driver"] == "dir":
+        raise FakeError(500, "Not supported")
+    return fake.sync({"usage": {"used": 4096, "total": -1}})
+
+
+def _restore(volume: dict[str, Any], snap_name: str) -> None:
+    snap = volume["_snapshots"].get(snap_name)
+    if snap is None:
+        raise FakeError(500, "Snapshot not found")
+    volume["config"] = dict(snap["config"])
+
+
+def _volume_update(fake: FakeLXD, request: FakeRequest, volume: Any, replace: bool) -> Reply:
+    body = request.json or {}
+    if body.get("restore"):
+        _restore(volume, body["restore"])
+        return fake.sync()
+
+    def work() -> None:
+        if replace:
+            volume["config"] = dict(body.get("config") or {})
+            volume["description"] = body.get("description", "")
+            return
+        volume["config"].update(body.get("config") or {})
+        if "description" in body:
+            volume["description"] = body["description"]
+
+    return _changed(fake, request, "Updating storage volume", work)
+
+
+@route("PUT", _VOL)
+def _volume_put(fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str) -> Reply:
+    volume = _volume(fake, request, pool, vtype, vol)
+    return _volume_update(fake, request, volume, replace=True)
+
+
+@route("PATCH", _VOL)
+def _volume_patch(fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str) -> Reply:
+    volume = _volume(fake, request, pool, vtype, vol)
+    return _volume_update(fake, request, volume, replace=False)
+
+
+@route("DELETE", _VOL)
+def _volume_delete(fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str) -> Reply:
+    _volume(fake, request, pool, vtype, vol)
+    if _volume_used_by(fake, request, pool, vol):
+        raise FakeError(400, "The storage volume is still in use")
+    volumes = _volumes(fake, request)
+    return _changed(
+        fake, request, "Deleting storage volume", lambda: volumes.pop((pool, vtype, vol))
+    )
+
+
+@route("POST", _VOL)
+def _volume_post(fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str) -> Reply:
+    volume = _volume(fake, request, pool, vtype, vol)
+    body = request.json or {}
+    if not body.get("name"):
+        raise FakeError(400, "No name provided")
+    if body.get("migration"):
+        return _volume_migration_source(fake, request)
+    new_pool = body.get("pool") or pool
+    _pool(fake, new_pool)
+    volumes = _volumes(fake, request)
+    new_key = (new_pool, vtype, body["name"])
+    if new_key in volumes:
+        raise FakeError(409, "Volume by that name already exists")
+
+    def work() -> None:
+        volumes.pop((pool, vtype, vol))
+        volume.update(name=body["name"], _pool=new_pool)
+        volumes[new_key] = volume
+
+    description = "Moving storage volume" if new_pool != pool else "Renaming storage volume"
+    return fake.run_async(description, request, work)
+
+
+def _volume_migration_source(fake: FakeLXD, request: FakeRequest) -> Reply:
+    """The source side of a pull migration: a websocket operation with secrets."""
+    op = fake.operation(
+        "Migrating storage volume",
+        metadata={"control": uuid.uuid4().hex, "fs": uuid.uuid4().hex},
+        status="Running",
+        project=request.project,
+        op_class="websocket",
+    )
+    op.on_wait = lambda: setattr(op, "status", "Success")
+    return fake.async_reply(op)
+
+
+# -- snapshots -----------------------------------------------------------------
+def _snapshot(volume: dict[str, Any], name: str) -> Any:
+    snap = volume["_snapshots"].get(name)
+    if snap is None:
+        raise FakeError(404, "Storage pool volume not found")
+    return snap
+
+
+@route("GET", _VOL + r"/snapshots")
+def _snapshot_list(fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str) -> Reply:
+    volume = _volume(fake, request, pool, vtype, vol)
+    snaps = volume["_snapshots"]
+    if request.recursion:
+        return fake.sync([{**s, "name": f"{vol}/{s['name']}"} for s in snaps.values()])
+    return fake.sync(
+        [f"/1.0/storage-pools/{pool}/volumes/{vtype}/{vol}/snapshots/{n}" for n in snaps]
+    )
+
+
+@route("POST", _VOL + r"/snapshots")
+def _snapshot_create(fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str) -> Reply:
+    volume = _volume(fake, request, pool, vtype, vol)
+    body = request.json or {}
+    snaps = volume["_snapshots"]
+    name = body.get("name") or next(f"snap{i}" for i in range(len(snaps) + 1) if f"snap{i}" not in snaps)
+    if name in snaps:
+        raise FakeError(409, f'Snapshot "{name}" already in use')
+    snap = {
+        "name": name,
+        "description": "",
+        "config": dict(volume["config"]),
+        "content_type": volume["content_type"],
+        "created_at": now(),
+        "expires_at": body.get("expires_at") or NEVER,
+    }
+    return fake.run_async(
+        "Creating storage volume snapshot",
+        request,
+        lambda: snaps.update({name: snap}),
+        resources={"storage_volumes": [f"/1.0/storage_volumes/{vol}"]},
+    )
+
+
+@route("GET", _SNAP)
+def _snapshot_get(fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str, snap: str) -> Reply:
+    return fake.sync(_snapshot(_volume(fake, request, pool, vtype, vol), snap))
+
+
+def _snapshot_update(fake: FakeLXD, request: FakeRequest, snap: Any, replace: bool) -> Reply:
+    body = request.json or {}
+    if replace or "description" in body:
+        snap["description"] = body.get("description", "")
+    if replace or "expires_at" in body:
+        snap["expires_at"] = body.get("expires_at") or NEVER
+    return fake.sync()
+
+
+@route("PUT", _SNAP)
+def _snapshot_put(fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str, snap: str) -> Reply:
+    found = _snapshot(_volume(fake, request, pool, vtype, vol), snap)
+    return _snapshot_update(fake, request, found, replace=True)
+
+
+@route("PATCH", _SNAP)
+def _snapshot_patch(fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str, snap: str) -> Reply:
+    found = _snapshot(_volume(fake, request, pool, vtype, vol), snap)
+    return _snapshot_update(fake, request, found, replace=False)
+
+
+@route("POST", _SNAP)
+def _snapshot_rename(fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str, snap: str) -> Reply:
+    volume = _volume(fake, request, pool, vtype, vol)
+    found = _snapshot(volume, snap)
+    new = (request.json or {}).get("name")
+    if not new:
+        raise FakeError(400, "No name provided")
+
+    def work() -> None:
+        if new in volume["_snapshots"]:
+            raise FakeError(409, f'Snapshot "{new}" already in use')
+        volume["_snapshots"][new] = volume["_snapshots"].pop(snap)
+        found["name"] = new
+
+    return fake.run_async("Renaming storage volume snapshot", request, work)
+
+
+@route("DELETE", _SNAP)
+def _snapshot_delete(fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str, snap: str) -> Reply:
+    volume = _volume(fake, request, pool, vtype, vol)
+    _snapshot(volume, snap)
+    return fake.run_async(
+        "Deleting storage volume snapshot", request, lambda: volume["_snapshots"].pop(snap)
+    )
+
+
+# -- backups -------------------------------------------------------------------
+def _backup(volume: dict[str, Any], name: str) -> Any:
+    backup = volume["_backups"].get(name)
+    if backup is None:
+        raise FakeError(404, "Storage volume backup not found")
+    return backup
+
+
+def backup_tarball(volume: dict[str, Any]) -> bytes:
+    """A volume backup as LXD makes it: ``backup/index.yaml`` in a tar.gz.
+
+    The index is JSON (which YAML reads too), so that the fake can import it.
+    """
+    index = {"name": volume["name"], "config": {"volume": _public(volume)}}
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w") as tar:
+        data = json.dumps(index).encode()
+        info = tarfile.TarInfo("backup/index.yaml")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    return gzip.compress(raw.getvalue(), mtime=0)
+
+
+@route("GET", _VOL + r"/backups")
+def _backup_list(fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str) -> Reply:
+    backups = _volume(fake, request, pool, vtype, vol)["_backups"]
+    if request.recursion:
+        return fake.sync([_public(b) for b in backups.values()])
+    return fake.sync(
+        [f"/1.0/storage-pools/{pool}/volumes/{vtype}/{vol}/backups/{n}" for n in backups]
+    )
+
+
+@route("POST", _VOL + r"/backups")
+def _backup_create(fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str) -> Reply:
+    volume = _volume(fake, request, pool, vtype, vol)
+    body = request.json or {}
+    backups = volume["_backups"]
+    name = body.get("name") or next(f"backup{i}" for i in range(len(backups) + 1) if f"backup{i}" not in backups)
+    if name in backups:
+        raise FakeError(409, "Backup already exists")
+    backup = {
+        "name": name,
+        "created_at": now(),
+        "expires_at": body.get("expires_at") or NEVER,
+        "volume_only": bool(body.get("volume_only")),
+        "optimized_storage": bool(body.get("optimized_storage")),
+        "_data": backup_tarball(volume),
+    }
+    return fake.run_async(
+        "Creating custom volume backup",
+        request,
+        lambda: backups.update({name: backup}),
+        resources={"backups": [f"/1.0/backups/{name}"], "storage_volumes": [f"/1.0/storage_volumes/{vol}"]},
+    )
+
+
+@route("GET", _BACKUP)
+def _backup_get(fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str, backup: str) -> Reply:
+    return fake.sync(_public(_backup(_volume(fake, request, pool, vtype, vol), backup)))
+
+
+@route("GET", _BACKUP + r"/export")
+def _backup_export(fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str, backup: str) -> Reply:
+    data = _backup(_volume(fake, request, pool, vtype, vol), backup)["_data"]
+    return fake.raw(data, **{"Content-Length": str(len(data))})
+
+
+@route("POST", _BACKUP)
+def _backup_rename(fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str, backup: str) -> Reply:
+    volume = _volume(fake, request, pool, vtype, vol)
+    found = _backup(volume, backup)
+    new = (request.json or {}).get("name")
+    if not new:
+        raise FakeError(400, "No name provided")
+
+    def work() -> None:
+        volume["_backups"][new] = volume["_backups"].pop(backup)
+        found["name"] = new
+
+    return fake.run_async("Renaming custom volume backup", request, work)
+
+
+@route("DELETE", _BACKUP)
+def _backup_delete(fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str, backup: str) -> Reply:
+    volume = _volume(fake, request, pool, vtype, vol)
+    _backup(volume, backup)
+    return fake.run_async(
+        "Deleting custom volume backup", request, lambda: volume["_backups"].pop(backup)
+    )
+
+
+def _volume_import(fake: FakeLXD, request: FakeRequest, pool: str) -> Reply:
+    """``POST .../volumes/custom`` with a backup tarball as the body."""
+    try:
+        with tarfile.open(fileobj=io.BytesIO(request.data), mode="r:gz") as tar:
+            member = tar.extractfile("backup/index.yaml")
+            index = json.loads(member.read() if member else b"{}")
+    except (tarfile.TarError, KeyError, ValueError, OSError):
+        raise FakeError(400, "Invalid backup file") from None
+    saved = index.get("config", {}).get("volume", {})
+    name = request.headers.get("X-LXD-name") or index.get("name")
+    volumes = _volumes(fake, request)
+    if (pool, "custom", name) in volumes:
+        raise FakeError(409, "Volume by that name already exists")
+    volume = _new_volume(request, pool, {**saved, "name": name, "type": "custom"})
+    return fake.run_async(
+        "Restoring custom volume backup",
+        request,
+        lambda: volumes.update({(pool, "custom", name): volume}),
+        resources={"storage_volumes": [f"/1.0/storage_volumes/{name}"]},
+    )
