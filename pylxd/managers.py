@@ -78,6 +78,11 @@ class VirtualMachineManager(BaseManager):
 class ImageManager(BaseManager):
     manager_for = "pylxd.models.image.Image"
 
+    @property
+    def aliases(self) -> ImageAliasManager:
+        """``client.images.aliases``: the image aliases (all/get/create...)."""
+        return ImageAliasManager(*self._bound)
+
 
 class ImageAliasManager(BaseManager):
     manager_for = "pylxd.models.image.ImageAlias"

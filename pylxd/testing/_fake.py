@@ -36,6 +36,7 @@ _FAMILIES: tuple[str, ...] = (
     "pylxd.testing._fake_networks",
     "pylxd.testing._fake_network_acls_zones",
     "pylxd.testing._fake_storage",
+    "pylxd.testing._fake_images",
 )
 
 _ROUTES: list[tuple[str, re.Pattern[str], Callable[..., Any]]] = []
