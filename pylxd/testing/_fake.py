@@ -37,6 +37,8 @@ _FAMILIES: tuple[str, ...] = (
     "pylxd.testing._fake_network_acls_zones",
     "pylxd.testing._fake_storage",
     "pylxd.testing._fake_images",
+    "pylxd.testing._fake_certificates",
+    "pylxd.testing._fake_instances",
 )
 
 _ROUTES: list[tuple[str, re.Pattern[str], Callable[..., Any]]] = []

@@ -1,0 +1,741 @@
+"""LXD instances (containers and virtual machines) and their snapshots.
+
+``/1.0/instances``, ``/1.0/instances/<name>/state`` and
+``/1.0/instances/<name>/snapshots``. Exec and consoles come from
+:class:`~pylxd.models._exec.ExecMixin`, backups, logs, metadata and templates
+from :class:`~pylxd.models._instance_extras.InstanceExtrasMixin`, and file
+transfers from ``instance.files`` (:mod:`pylxd.models._files`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from typing import TYPE_CHECKING, Any, ClassVar, Iterable
+
+from pylxd import exceptions, managers
+from pylxd.models import _model as model
+from pylxd.models._exec import ExecMixin
+from pylxd.models._instance_extras import InstanceExtrasMixin
+from pylxd.models._mixins import CollectionMixin, drop_none, name_from_url, quote
+
+if TYPE_CHECKING:  # pragma: no cover
+    import requests
+
+    from pylxd.client import Client
+
+JSONDict = model.JSONDict
+
+STATUS_STOPPED = 102
+STATUS_RUNNING = 103
+STATUS_FROZEN = 110
+
+#: The status an instance has once a state action succeeded.
+_STATUS_AFTER: dict[str, tuple[str, int]] = {
+    "start": ("Running", STATUS_RUNNING),
+    "restart": ("Running", STATUS_RUNNING),
+    "unfreeze": ("Running", STATUS_RUNNING),
+    "freeze": ("Frozen", STATUS_FROZEN),
+    "stop": ("Stopped", STATUS_STOPPED),
+}
+
+#: ``source`` types of ``POST /1.0/instances`` and the keys each needs (any one).
+_SOURCE_NEEDS: dict[str, tuple[str, ...]] = {
+    "none": (),
+    "image": ("alias", "fingerprint", "properties"),
+    "copy": ("source",),
+    "migration": ("operation", "mode"),
+}
+
+#: Keys of ``GET /1.0/instances?recursion=2`` items that are not attributes.
+_FULL_KEYS = ("state", "snapshots", "backups")
+
+#: What LXD 5.0 says when an instance of that name exists (as a failed operation).
+_ALREADY_EXISTS = '"instances" entry already exists'
+
+_NAME_CHARS = re.compile(r"^[-a-zA-Z0-9]*$")
+
+
+def name_problem(name: object) -> str | None:
+    """Tell what is wrong with an instance name, as LXD words it (None: valid).
+
+    >>> name_problem("web-1") is None
+    True
+    >>> name_problem("1web")
+    'Name must not start with a number'
+    """
+    if not isinstance(name, str):
+        return f"Name must be a string, not {type(name).__name__}"
+    if not 1 <= len(name) <= 63:
+        return "Name must be 1-63 characters long"
+    if name[0].isdigit():
+        return "Name must not start with a number"
+    for end, where in ((name[0], "start with"), (name[-1], "end with")):
+        if end == "-":
+            return f'Name must not {where} "-" character'
+    if not _NAME_CHARS.match(name):
+        return "Name can only contain alphanumeric and hyphen characters"
+    return None
+
+
+def _check_name(owner: str, name: object) -> None:
+    problem = name_problem(name)
+    if problem is not None:
+        raise ValueError(f"{owner}: invalid instance name {name!r}: {problem}")
+
+
+def _check_source(owner: str, source: object) -> JSONDict:
+    """Check the shape of ``config['source']`` before anything is sent."""
+    if not isinstance(source, dict):
+        raise ValueError(
+            f"{owner}.create: config['source'] must be a dict such as "
+            f"{{'type': 'image', 'alias': 'ubuntu'}}, got {source!r}"
+        )
+    kind = source.get("type")
+    if kind not in _SOURCE_NEEDS:
+        raise ValueError(
+            f"{owner}.create: unknown source type {kind!r} "
+            f"(expected one of {', '.join(sorted(_SOURCE_NEEDS))})"
+        )
+    needs = _SOURCE_NEEDS[kind]
+    if needs and not any(source.get(key) for key in needs):
+        raise ValueError(
+            f"{owner}.create: a {kind!r} source needs {' or '.join(needs)!s}: {source!r}"
+        )
+    return source
+
+
+def _publish(
+    client: Client, source: JSONDict, public: bool, wait: bool, extra: JSONDict
+) -> Any:
+    """Publish an instance or snapshot as an image (``POST /1.0/images``)."""
+    aliases = extra.pop("aliases", None)
+    if aliases is not None:
+        extra["aliases"] = [a if isinstance(a, dict) else {"name": a} for a in aliases]
+    body = {"public": public, "source": source, **drop_none(**extra)}
+    response = client.api.images.post(json=body)
+    operation = model.wait_for(client, response, wait)
+    if operation is None:
+        return None
+    return client.images.get(operation.metadata["fingerprint"])
+
+
+def _files_manager(instance: Instance) -> Any:
+    from pylxd.models import _files  # written apart; imported on first use
+
+    return _files.FilesManager(instance)
+
+
+class _FilesManagerAlias:
+    """``Instance.FilesManager``: pylxd's public name for the files manager class."""
+
+    def __get__(self, obj: object, owner: type) -> Any:
+        from pylxd.models import _files
+
+        return _files.FilesManager
+
+
+class Instance(ExecMixin, InstanceExtrasMixin, CollectionMixin, model.Model):
+    """An LXD instance, ``/1.0/instances/<name>``.
+
+    This class is not intended to be used directly, but rather to be used via
+    ``client.instances`` (``client.containers``, ``client.virtual_machines``).
+    ``save()`` replaces the instance's configuration (``PUT``); state changes
+    waited on update ``status`` and ``status_code`` without another request.
+    """
+
+    __slots__ = ("_full",)
+
+    _endpoint = "instances"
+    #: The ``type`` this class creates and lists (None: every type).
+    _instance_type: ClassVar[str | None] = None
+
+    architecture = model.Attribute()
+    config = model.Attribute()
+    created_at = model.Attribute(readonly=True)
+    devices = model.Attribute()
+    ephemeral = model.Attribute()
+    expanded_config = model.Attribute(readonly=True)
+    expanded_devices = model.Attribute(readonly=True)
+    name = model.Attribute(readonly=True)
+    description = model.Attribute()
+    profiles = model.Attribute()
+    status = model.Attribute(readonly=True)
+    status_code = model.Attribute(readonly=True)
+    last_used_at = model.Attribute(readonly=True)
+    location = model.Attribute(readonly=True)
+    type = model.Attribute(readonly=True)
+    project = model.Attribute(readonly=True, optional=True)
+    stateful = model.Attribute(readonly=True)
+
+    files = model.Manager(_files_manager)
+    snapshots = model.Manager(lambda inst: managers.SnapshotManager(inst.client, inst))
+    FilesManager = _FilesManagerAlias()
+
+    # -- loading -----------------------------------------------------------
+    def _load(self, payload: dict[str, Any], rollback: bool = False) -> None:
+        # recursion=2 adds state, snapshots and backups: kept apart, not attributes.
+        full = {key: payload[key] for key in _FULL_KEYS if key in payload}
+        if full:
+            object.__setattr__(self, "_full", full)
+            payload = {k: v for k, v in payload.items() if k not in full}
+        super()._load(payload, rollback)
+
+    @property
+    def cached_state(self) -> model.AttributeDict | None:
+        """The state sent with ``all(recursion=2)``, without a request (None otherwise).
+
+        :meth:`state` always reads the current state.
+        """
+        state = (self._raw_attr("_full") or {}).get("state")
+        return None if state is None else model.AttributeDict(state)
+
+    @property
+    def cached_snapshots(self) -> list[Snapshot] | None:
+        """The snapshots sent with ``all(recursion=2)`` (None otherwise)."""
+        full = self._raw_attr("_full") or {}
+        if "snapshots" not in full:
+            return None
+        return [
+            Snapshot._from_server(self.client, item, instance=self)  # type: ignore[misc]
+            for item in full["snapshots"] or ()
+        ]
+
+    # -- the collection ----------------------------------------------------
+    @classmethod
+    def all(
+        cls,
+        client: Client,
+        recursion: int = 1,
+        fields: Iterable[str] | None = None,
+        filter: str | None = None,
+    ) -> list[Instance]:
+        """Get all instances (of this class's type) in one request.
+
+        Implements ``GET /1.0/instances?recursion=1``.
+
+        :param recursion: 1 (default) loads every attribute, so reading
+            ``status`` costs nothing more; 0 returns objects holding only their
+            name (loaded on first use, as pylxd did); 2 also brings each
+            instance's state and snapshots (:attr:`cached_state`).
+        :param fields: with recursion 2, the state fields to compute, e.g.
+            ``["state.network"]`` (``instances_state_selective_recursion``).
+        :param filter: an LXD filter such as ``"status eq Running"``.
+        :raises LXDAPIExtensionNotAvailable: for ``fields`` on an older LXD.
+        """
+        params: JSONDict = {
+            "recursion": cls._recursion_param(client, recursion, fields)
+        }
+        if filter is not None:
+            params["filter"] = filter
+        items = cls._collection(client).get(params=params).json()["metadata"] or []
+        if recursion == 0:
+            return [cls(client, name=name_from_url(url)) for url in items]
+        return [cls._from_server(client, item) for item in items]  # type: ignore[misc]
+
+    @staticmethod
+    def _recursion_param(
+        client: Client, recursion: int, fields: Iterable[str] | None
+    ) -> str:
+        if recursion not in (0, 1, 2):
+            raise ValueError(
+                f"Instance.all: recursion must be 0, 1 or 2, not {recursion!r}"
+            )
+        if fields is None:
+            return str(recursion)
+        if recursion != 2:
+            raise ValueError("Instance.all: fields= needs recursion=2")
+        client.assert_has_api_extension("instances_state_selective_recursion")
+        return f"2;fields={','.join(fields)}"
+
+    @classmethod
+    def create(
+        cls,
+        client: Client,
+        config: JSONDict,
+        wait: bool = False,
+        target: str | None = None,
+    ) -> Instance:
+        """Create a new instance from ``config`` (LXD's ``InstancesPost``).
+
+        Implements ``POST /1.0/instances``. ``config`` is checked first (a
+        valid name when given, a ``source`` of a known shape), so nothing is
+        created when it is wrong. A ``copy`` source without ``profiles`` gets
+        the source instance's profiles (LXD would otherwise find no root disk).
+        Without a name, LXD picks one and the returned object carries it.
+
+        :param wait: wait for the creation to finish.
+        :param target: the cluster member to create the instance on.
+        :returns: the instance (its attributes load on first use).
+        :raises ValueError: when ``config`` is malformed.
+        :raises Conflict: (when waited) when an instance of that name exists.
+        :raises LXDAPIException: with LXD's message when the creation fails.
+        """
+        body = cls._creation_body(client, config)
+        response = cls._collection(client).post(json=body, target=target)
+        try:
+            model.wait_for(client, response, wait)
+        except exceptions.OperationTimeout:
+            raise
+        except exceptions.LXDAPIException as err:
+            if _ALREADY_EXISTS in str(err):
+                raise exceptions.Conflict(err.response) from err
+            raise
+        name = body.get("name") or _created_name(response)
+        return cls(client, name=name)
+
+    @classmethod
+    def _creation_body(cls, client: Client, config: JSONDict) -> JSONDict:
+        owner = cls.__name__
+        if not isinstance(config, dict):
+            raise TypeError(
+                f"{owner}.create: config must be a dict, not {type(config).__name__}"
+            )
+        body = dict(config)
+        if body.get("name") is not None:
+            _check_name(f"{owner}.create", body["name"])
+        source = _check_source(owner, body.get("source"))
+        if cls._instance_type is not None:
+            if body.setdefault("type", cls._instance_type) != cls._instance_type:
+                raise ValueError(
+                    f"{owner}.create: config type {body['type']!r} is not "
+                    f"{cls._instance_type!r}; use client.instances.create"
+                )
+        if source["type"] == "copy" and "profiles" not in body:
+            body["profiles"] = _copy_source_profiles(client, source)
+        return body
+
+    # -- the object --------------------------------------------------------
+    def rename(self, name: str, wait: bool = False) -> None:
+        """Rename the instance (it must be stopped).
+
+        Implements ``POST /1.0/instances/<name>`` with ``{"name": new}``.
+
+        :raises ValueError: when ``name`` is not a valid instance name.
+        :raises LXDAPIException: with LXD's message when the rename fails.
+        """
+        _check_name(f"{type(self).__name__}.rename", name)
+        response = self.api.post(json={"name": name})
+        model.wait_for(self.client, response, wait)
+        object.__setattr__(self, "name", name)
+
+    def state(self) -> model.AttributeDict:
+        """Get the runtime state: status, memory, network, pid, processes, disk, cpu.
+
+        Implements ``GET /1.0/instances/<name>/state``.
+        """
+        return model.AttributeDict(self.api.state.get().json()["metadata"])
+
+    def start(self, timeout: int = 30, force: bool = True, wait: bool = False) -> None:
+        """Start the instance (``PUT /1.0/instances/<name>/state``)."""
+        self._set_state("start", timeout, force, wait)
+
+    def stop(self, timeout: int = 30, force: bool = True, wait: bool = False) -> None:
+        """Stop the instance (``PUT /1.0/instances/<name>/state``).
+
+        An ephemeral instance is deleted by LXD when it stops: once waited on,
+        the object is detached from its client (when ``ephemeral`` was loaded).
+        """
+        self._set_state("stop", timeout, force, wait)
+
+    def restart(
+        self, timeout: int = 30, force: bool = True, wait: bool = False
+    ) -> None:
+        """Restart the instance (``PUT /1.0/instances/<name>/state``)."""
+        self._set_state("restart", timeout, force, wait)
+
+    def freeze(self, timeout: int = 30, force: bool = True, wait: bool = False) -> None:
+        """Freeze the instance (``PUT /1.0/instances/<name>/state``)."""
+        self._set_state("freeze", timeout, force, wait)
+
+    def unfreeze(
+        self, timeout: int = 30, force: bool = True, wait: bool = False
+    ) -> None:
+        """Unfreeze the instance (``PUT /1.0/instances/<name>/state``)."""
+        self._set_state("unfreeze", timeout, force, wait)
+
+    def _set_state(self, action: str, timeout: int, force: bool, wait: bool) -> None:
+        body = {"action": action, "timeout": timeout, "force": force}
+        response = self.api.state.put(json=body)
+        if not wait:
+            return
+        model.wait_for(self.client, response, wait)
+        # The new status is known: no GET needed.
+        status, code = _STATUS_AFTER[action]
+        object.__setattr__(self, "status", status)
+        object.__setattr__(self, "status_code", code)
+        self.__dirty__.difference_update(("status", "status_code"))
+        if action == "stop" and self._raw_attr("ephemeral") is True:
+            object.__setattr__(self, "client", None)  # LXD deleted it
+
+    def restore_snapshot(
+        self, snapshot_name: str, wait: bool = False
+    ) -> requests.Response:
+        """Restore the instance to snapshot ``snapshot_name``.
+
+        Implements ``PUT /1.0/instances/<name>`` with ``{"restore": name}``.
+
+        :returns: the original response (not the operation result).
+        :raises LXDAPIException: when the restore fails.
+        """
+        response = self.api.put(json={"restore": snapshot_name})
+        model.wait_for(self.client, response, wait)
+        return response
+
+    def publish(
+        self,
+        public: bool = False,
+        wait: bool = False,
+        aliases: Iterable[str | JSONDict] | None = None,
+        properties: dict[str, str] | None = None,
+        compression_algorithm: str | None = None,
+    ) -> Any:
+        """Publish the (stopped) instance as an image.
+
+        Implements ``POST /1.0/images`` with an ``instance`` source.
+
+        :param aliases: alias names (or ``{"name", "description"}`` dicts).
+        :returns: the :class:`~pylxd.models.image.Image` when waited, else None.
+        :raises LXDAPIException: when LXD refuses (e.g. a running instance).
+        """
+        extra = {
+            "aliases": aliases,
+            "properties": properties,
+            "compression_algorithm": compression_algorithm,
+        }
+        source = {"type": "instance", "name": self.name}
+        return _publish(self.client, source, public, wait, extra)
+
+    # -- copy and migration between servers --------------------------------
+    def generate_migration_data(self, live: bool = False) -> JSONDict:
+        """Start a migration source and return the request for the target.
+
+        Implements ``POST /1.0/instances/<name>`` with ``{"migration": true}``.
+        The result is a ``POST /1.0/instances`` body for the target server,
+        which pulls the instance from this server. LXD requires that the
+        target can reach this server over HTTPS: ``source.operation`` is an
+        ``https://`` URL (the client's own URL, or for a local Unix-socket
+        client the first of ``host_info['environment']['addresses']``, i.e.
+        ``core.https_address`` must be set) and ``source.certificate`` is this
+        server's certificate, which the target checks.
+
+        :raises ValueError: when this server has no HTTPS address.
+        :raises LXDAPIException: if the request to migrate fails.
+        """
+        self.sync()
+        return self._start_transfer(live, instance_only=False, keep_volatile=True)[1]
+
+    def _start_transfer(
+        self, live: bool, instance_only: bool, keep_volatile: bool
+    ) -> tuple[requests.Response, JSONDict]:
+        operations_url = self._source_operations_url()
+        body: JSONDict = {"migration": True}
+        if live:
+            body["live"] = True
+        if instance_only:
+            body["instance_only"] = True
+        response = self.api.post(json=body)
+        operation = response.json()["metadata"]
+        source = {
+            "type": "migration",
+            "mode": "pull",
+            "operation": f"{operations_url}/{operation['id']}",
+            "certificate": self.client.host_info.get("environment", {}).get(
+                "certificate", ""
+            ),
+            "secrets": operation["metadata"],
+        }
+        if live:
+            source["live"] = True
+        if instance_only:
+            source["instance_only"] = True
+        return response, {**self._transfer_fields(keep_volatile), "source": source}
+
+    def _transfer_fields(self, keep_volatile: bool) -> JSONDict:
+        config = dict(self.config)
+        if not keep_volatile:  # as LXD does for copies: new MACs, ids and state
+            config = {
+                k: v
+                for k, v in config.items()
+                if not k.startswith("volatile.") or k == "volatile.base_image"
+            }
+        return {
+            "name": self.name,
+            "architecture": self.architecture,
+            "type": self.type,
+            "config": config,
+            "devices": self.devices,
+            "ephemeral": self.ephemeral,
+            "profiles": self.profiles,
+            "description": self.description,
+        }
+
+    def _source_operations_url(self) -> str:
+        """The ``https://`` URL of this server's operations, as a target sees it."""
+        api = self.client.api
+        if api.scheme == "https":
+            return api.operations._api_endpoint
+        environment = self.client.host_info.get("environment", {})
+        addresses = environment.get("addresses") or []
+        if not addresses:
+            raise ValueError(
+                f"Cannot migrate {type(self).__name__} {self.name!r} from "
+                f"{api._describe()}: that LXD has no HTTPS address for the target "
+                "to pull from (set core.https_address)"
+            )
+        return f"https://{addresses[0]}/1.0/operations"
+
+    def _transfer(
+        self,
+        new_client: Client,
+        live: bool,
+        instance_only: bool,
+        keep_volatile: bool,
+        wait: bool,
+        name: str | None = None,
+    ) -> Instance:
+        response, request = self._start_transfer(live, instance_only, keep_volatile)
+        if name is not None:
+            request["name"] = name
+        try:
+            return type(self).create(new_client, request, wait=wait)
+        except (
+            exceptions.LXDAPIException,
+            exceptions.ClientConnectionFailed,
+            ValueError,
+        ):
+            _cancel_quietly(self.client, response)
+            raise
+
+    def copy(
+        self,
+        new_client: Client,
+        name: str | None = None,
+        instance_only: bool = False,
+        live: bool = False,
+        wait: bool = False,
+    ) -> Instance:
+        """Copy the instance to ``new_client``'s server, keeping this one.
+
+        With ``new_client`` being this instance's own client, this is a local
+        copy (``POST /1.0/instances`` with a ``copy`` source; ``name`` is then
+        needed, or LXD picks one). Otherwise the target pulls the instance
+        from this server (see :meth:`generate_migration_data` for what LXD
+        requires); volatile keys other than ``volatile.base_image`` are
+        dropped, as LXD does for copies.
+
+        :param name: the new instance's name (default: the same name).
+        :param instance_only: leave the snapshots behind.
+        :param live: copy the running state too (needs CRIU).
+        :returns: the new instance, on ``new_client``.
+        :raises LXDAPIException: with LXD's message when the copy fails.
+        """
+        if new_client is self.client:
+            return self._local_copy(name, instance_only, wait)
+        self.sync()
+        return self._transfer(new_client, live, instance_only, False, wait, name)
+
+    def _local_copy(
+        self, name: str | None, instance_only: bool, wait: bool
+    ) -> Instance:
+        source: JSONDict = {"type": "copy", "source": self.name}
+        if instance_only:
+            source["instance_only"] = True
+        config = drop_none(name=name, source=source, profiles=self.profiles)
+        return type(self).create(self.client, config, wait=wait)
+
+    def migrate(
+        self, new_client: Client, live: bool = False, wait: bool = False
+    ) -> Instance:
+        """Move the instance to ``new_client``'s server.
+
+        The target pulls the instance (see :meth:`generate_migration_data`
+        for what LXD requires), then the source is deleted. The transfer is
+        always waited for, since the source can only be removed afterwards;
+        ``wait`` applies to that deletion. A running instance moves only with
+        ``live=True`` (which needs CRIU on both servers).
+
+        :returns: the instance on ``new_client``.
+        :raises ValueError: for a running instance without ``live``, the
+            same server, or a source without an HTTPS address.
+        :raises LXDAPIException: if any of the API calls fail.
+        """
+        if new_client is self.client:
+            raise ValueError(
+                f"{type(self).__name__}.migrate: {self.name!r} is already on that server"
+            )
+        self.sync()
+        if self.status_code != STATUS_STOPPED and not live:
+            raise ValueError(
+                f"{type(self).__name__} {self.name!r} is {self.status}: stop it "
+                "first, or migrate it with live=True"
+            )
+        new = self._transfer(new_client, live, False, True, wait=True)
+        self.delete(wait=wait)
+        return new
+
+
+def _created_name(response: requests.Response) -> str:
+    """The name LXD gave a new instance, from its creation operation."""
+    resources = (response.json().get("metadata") or {}).get("resources") or {}
+    urls = resources.get("instances") or resources.get("containers") or []
+    if not urls:
+        raise exceptions.LXDAPIException(response)
+    return name_from_url(urls[0])
+
+
+def _copy_source_profiles(client: Client, source: JSONDict) -> list[str]:
+    """The profiles of a copy's source instance or snapshot (``GET``)."""
+    instance, _, snapshot = str(source["source"]).partition("/")
+    node = client.api.instances[quote(instance)]
+    if snapshot:
+        node = node.snapshots[quote(snapshot)]
+    params = {"project": source["project"]} if source.get("project") else None
+    metadata = node.get(params=params).json()["metadata"]
+    return list(metadata.get("profiles") or [])
+
+
+def _cancel_quietly(client: Client, response: requests.Response) -> None:
+    """Cancel a migration source whose target failed, so it does not linger."""
+    operation_id = response.json()["operation"]
+    # Best effort: LXD may have ended the operation already.
+    with contextlib.suppress(
+        exceptions.LXDAPIException, exceptions.ClientConnectionFailed
+    ):
+        client.api.operations[quote(name_from_url(operation_id))].delete()
+
+
+class Snapshot(model.Model):
+    """A snapshot of an instance, ``/1.0/instances/<name>/snapshots/<snapshot>``.
+
+    Snapshots are keyed by their own name (LXD's ``<instance>/<snapshot>`` is
+    hidden). ``save()`` sends the only writable field, ``expires_at``.
+    """
+
+    _endpoint = "snapshots"
+
+    name = model.Attribute(readonly=True)
+    created_at = model.Attribute(readonly=True)
+    expires_at = model.Attribute(optional=True)
+    stateful = model.Attribute(readonly=True)
+    last_used_at = model.Attribute(readonly=True, optional=True)
+    architecture = model.Attribute(readonly=True, optional=True)
+    config = model.Attribute(readonly=True, optional=True)
+    devices = model.Attribute(readonly=True, optional=True)
+    ephemeral = model.Attribute(readonly=True, optional=True)
+    expanded_config = model.Attribute(readonly=True, optional=True)
+    expanded_devices = model.Attribute(readonly=True, optional=True)
+    profiles = model.Attribute(readonly=True, optional=True)
+    size = model.Attribute(readonly=True, optional=True)
+
+    instance = model.Parent()
+
+    def _load(self, payload: dict[str, Any], rollback: bool = False) -> None:
+        name = payload.get("name")
+        if isinstance(name, str) and "/" in name:  # older LXD: "<instance>/<snap>"
+            payload = {**payload, "name": name.rsplit("/", 1)[-1]}
+        super()._load(payload, rollback)
+
+    @property
+    def api(self) -> Any:
+        return self.instance.api.snapshots[quote(self.name)]
+
+    @staticmethod
+    def _collection(instance: Instance) -> Any:
+        return instance.api.snapshots
+
+    @classmethod
+    def all(cls, client: Client, instance: Instance) -> list[Snapshot]:
+        """Get the instance's snapshots, fully loaded, in one request.
+
+        Implements ``GET /1.0/instances/<name>/snapshots?recursion=1``.
+        """
+        response = cls._collection(instance).get(params={"recursion": 1})
+        return [
+            cls._from_server(client, item, instance=instance)  # type: ignore[misc]
+            for item in response.json()["metadata"] or []
+        ]
+
+    @classmethod
+    def get(cls, client: Client, instance: Instance, name: str) -> Snapshot:
+        """Get snapshot ``name`` (``GET /1.0/instances/<name>/snapshots/<snap>``).
+
+        :raises NotFound: when the instance or the snapshot does not exist.
+        """
+        response = cls._collection(instance)[quote(name)].get()
+        metadata = response.json()["metadata"]
+        return cls._from_server(client, metadata, instance=instance)  # type: ignore[return-value]
+
+    @classmethod
+    def exists(cls, client: Client, instance: Instance, name: str) -> bool:
+        """Tell whether the instance has a snapshot named ``name``."""
+        try:
+            cls.get(client, instance, name)
+        except exceptions.NotFound:
+            return False
+        return True
+
+    @classmethod
+    def create(
+        cls,
+        client: Client,
+        instance: Instance,
+        name: str,
+        stateful: bool = False,
+        wait: bool = False,
+        expires_at: str | None = None,
+    ) -> Snapshot:
+        """Snapshot the instance (``POST /1.0/instances/<name>/snapshots``).
+
+        :param stateful: include the running state (needs CRIU).
+        :param expires_at: when LXD deletes the snapshot (RFC 3339).
+        :raises ValueError: for a name holding ``/``.
+        :raises LXDAPIException: with LXD's message when it fails (waited).
+        """
+        _check_snapshot_name("Snapshot.create", name)
+        body = {"name": name, "stateful": stateful, **drop_none(expires_at=expires_at)}
+        response = cls._collection(instance).post(json=body)
+        model.wait_for(client, response, wait)
+        return cls(client, instance=instance, name=name)
+
+    def rename(self, new_name: str, wait: bool = False) -> None:
+        """Rename the snapshot (``POST`` ``{"name": new}`` to its URL)."""
+        _check_snapshot_name("Snapshot.rename", new_name)
+        response = self.api.post(json={"name": new_name})
+        model.wait_for(self.client, response, wait)
+        object.__setattr__(self, "name", new_name)
+
+    def publish(
+        self,
+        public: bool = False,
+        wait: bool = False,
+        aliases: Iterable[str | JSONDict] | None = None,
+        properties: dict[str, str] | None = None,
+        compression_algorithm: str | None = None,
+    ) -> Any:
+        """Publish the snapshot as an image (``POST /1.0/images``).
+
+        :returns: the :class:`~pylxd.models.image.Image` when waited, else None.
+        """
+        extra = {
+            "aliases": aliases,
+            "properties": properties,
+            "compression_algorithm": compression_algorithm,
+        }
+        source = {"type": "snapshot", "name": f"{self.instance.name}/{self.name}"}
+        return _publish(self.client, source, public, wait, extra)
+
+    def restore(self, wait: bool = False) -> requests.Response:
+        """Restore the instance to this snapshot.
+
+        :returns: the original response (not the operation result).
+        :raises LXDAPIException: if the operation fails.
+        """
+        return self.instance.restore_snapshot(self.name, wait)  # type: ignore[no-any-return]
+
+
+def _check_snapshot_name(owner: str, name: object) -> None:
+    if not isinstance(name, str) or not name or "/" in name:
+        raise ValueError(
+            f"{owner}: invalid snapshot name {name!r} (a non-empty string without '/')"
+        )
