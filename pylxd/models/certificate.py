@@ -1,0 +1,169 @@
+"""LXD trusted certificates: ``/1.0/certificates``, and trust tokens.
+
+Certificates are read with the standard library (``ssl`` + ``hashlib``): no
+``cryptography`` import is needed to add one.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import ssl
+from typing import TYPE_CHECKING, Any
+
+from pylxd import exceptions
+from pylxd.models import _model as model
+from pylxd.models._mixins import CollectionMixin
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pylxd.client import Client
+
+#: What LXD's Go code writes for a zero ``time.Time`` (a token without expiry).
+_NO_EXPIRY = "0001-01-01T00:00:00Z"
+
+
+class TrustRefused(exceptions.Forbidden):
+    """The server refused the trust password or token (HTTP 403)."""
+
+    def __str__(self) -> str:
+        return (
+            "LXD refused to trust the certificate: wrong trust password, or an "
+            f"unknown, used or expired token ({super().__str__()})"
+        )
+
+
+class Certificate(CollectionMixin, model.Model):
+    """A certificate LXD trusts, ``/1.0/certificates/<fingerprint>``.
+
+    ``save()`` replaces ``certificate``, ``name``, ``type``, ``restricted``
+    and ``projects`` (``PUT``).
+    """
+
+    _endpoint = "certificates"
+    _key = "fingerprint"
+
+    certificate: str = model.Attribute()  # type: ignore[assignment]
+    fingerprint: str = model.Attribute(readonly=True)  # type: ignore[assignment]
+    name: str = model.Attribute()  # type: ignore[assignment]
+    projects: list[str] = model.Attribute()  # type: ignore[assignment]
+    restricted: bool = model.Attribute()  # type: ignore[assignment]
+    type: str = model.Attribute()  # type: ignore[assignment]
+
+    @classmethod
+    def create(
+        cls,
+        client: Client,
+        password: str | None,
+        cert_data: bytes | str,
+        cert_type: str = "client",
+        name: str = "",
+        projects: list[str] | None = None,
+        restricted: bool = False,
+        token_auth: bool | None = None,
+    ) -> Certificate:
+        """Add a certificate to the server's trust store and return it.
+
+        Implements ``POST /1.0/certificates``. A trusted client adds any
+        certificate (``password`` may be empty). An untrusted client adds its
+        own with the trust password or a trust token: told apart
+        automatically unless ``token_auth`` says which. A token goes in
+        ``trust_token`` on servers with ``explicit_trust_token``, else in
+        ``password`` (LXD 5.0).
+
+        :param cert_data: the certificate, PEM (bytes or str) or DER bytes.
+        :raises ValueError: when ``cert_data`` is not a certificate.
+        :raises TrustRefused: when the server refuses the password or token.
+        """
+        der = _der(cert_data)
+        body: model.JSONDict = {
+            "type": cert_type,
+            "certificate": base64.b64encode(der).decode(),
+            "name": name,
+            "restricted": restricted,
+            "projects": list(projects or []),
+        }
+        if password:
+            body[_secret_field(client, password, token_auth)] = password
+        try:
+            cls._collection(client).post(json=body)
+        except exceptions.Forbidden as err:
+            if client.trusted:
+                raise
+            raise TrustRefused(err.response) from err
+        return cls.get(client, hashlib.sha256(der).hexdigest())  # type: ignore[no-any-return]
+
+    @classmethod
+    def create_token(
+        cls,
+        client: Client,
+        name: str,
+        projects: list[str] | None = None,
+        restricted: bool = False,
+    ) -> str:
+        """Create a one-time trust token for a new client and return it.
+
+        Implements ``POST /1.0/certificates`` with ``"token": true``. The
+        token (what ``lxc config trust add`` prints) is given to
+        ``Client.authenticate`` on the new client; it is a pending operation
+        on the server until used.
+        """
+        body = {
+            "name": name,
+            "type": "client",
+            "token": True,
+            "restricted": restricted,
+            "projects": list(projects or []),
+        }
+        response = cls._collection(client).post(json=body)
+        return _token_from_operation(response.json()["metadata"], name)
+
+
+def _der(cert_data: bytes | str) -> bytes:
+    """The DER bytes of a PEM or DER certificate."""
+    if isinstance(cert_data, str):
+        cert_data = cert_data.encode()
+    if not isinstance(cert_data, (bytes, bytearray)):
+        raise TypeError(
+            f"Certificate data must be PEM or DER bytes, not {type(cert_data).__name__}"
+        )
+    begin, end = b"-----BEGIN CERTIFICATE-----", b"-----END CERTIFICATE-----"
+    if begin not in cert_data:
+        if not cert_data.startswith(b"\x30"):  # a DER certificate is a SEQUENCE
+            raise ValueError("Certificate data is neither a PEM nor a DER certificate")
+        return bytes(cert_data)
+    start = cert_data.index(begin)
+    stop = cert_data.find(end, start)
+    block = cert_data[start : stop + len(end)] if stop >= 0 else cert_data[start:]
+    try:
+        return ssl.PEM_cert_to_DER_cert(block.decode("ascii"))
+    except (ValueError, binascii.Error, UnicodeDecodeError) as err:
+        raise ValueError(
+            f"Certificate data is not a valid PEM certificate: {err}"
+        ) from err
+
+
+def _secret_field(client: Client, secret: str, token_auth: bool | None) -> str:
+    """``trust_token`` for a token on servers that take it, else ``password``."""
+    if token_auth is None:
+        from pylxd.client import _is_a_token
+
+        token_auth = _is_a_token(secret)
+    if token_auth and client.has_api_extension("explicit_trust_token"):
+        return "trust_token"
+    return "password"
+
+
+def _token_from_operation(operation: dict[str, Any], name: str) -> str:
+    """Encode a token operation's metadata as LXD's clients do (base64 JSON)."""
+    metadata = operation.get("metadata") or {}
+    request = metadata.get("request") or {}
+    token = {
+        "client_name": request.get("name", name),
+        "fingerprint": metadata["fingerprint"],
+        "addresses": metadata.get("addresses") or [],
+        "secret": metadata["secret"],
+        "expires_at": metadata.get("expiresAt") or _NO_EXPIRY,
+    }
+    return base64.b64encode(json.dumps(token, separators=(",", ":")).encode()).decode()
