@@ -1,0 +1,460 @@
+"""LXD networks: ``/1.0/networks``, their state, leases, forwards and peers.
+
+Network calls used to be answered synchronously; since the
+``storage_and_network_operations`` API extension LXD answers them with a
+background operation. Every mutating call here blocks until LXD is done
+either way (through :func:`pylxd.models._model.wait_for`), so code written
+for synchronous answers keeps its meaning.
+
+Errors name the object they are about: ``NotFound("Network 'br1': Network not
+found")``. LXD 5.0 reports some duplicates as a plain 400/500; they are raised
+as :class:`~pylxd.exceptions.Conflict`, like the 409s of other resources.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from typing import TYPE_CHECKING, Any, ClassVar, Iterator
+
+from pylxd import exceptions, managers
+from pylxd.models import _model as model
+from pylxd.models._mixins import CollectionMixin, RenameMixin, drop_none, quote
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pylxd._transport import _APINode
+    from pylxd.client import Client
+
+JSONDict = model.JSONDict
+
+#: LXD 5.0 messages meaning "that name is taken" that do not come as a 409.
+_DUPLICATE_MARKERS = ("already exists", "exists already", "UNIQUE constraint failed")
+
+
+# -- errors that name their object ----------------------------------------------
+class _NamedError:
+    """Prefix an LXD error's message with the object it is about."""
+
+    subject: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.subject}: {super().__str__()}"
+
+
+_NAMED_CLASSES: dict[type, type[exceptions.LXDAPIException]] = {}
+
+
+def _named_class(
+    base: type[exceptions.LXDAPIException],
+) -> type[exceptions.LXDAPIException]:
+    # A subclass of the very class LXD's answer mapped to, so that every
+    # existing ``except NotFound`` (or Conflict, ...) clause still catches it.
+    named = _NAMED_CLASSES.get(base)
+    if named is None:
+        namespace = {"__doc__": base.__doc__, "__module__": base.__module__}
+        named = type(base.__name__, (_NamedError, base), namespace)
+        _NAMED_CLASSES[base] = named
+    return named
+
+
+def _is_duplicate(err: exceptions.LXDAPIException) -> bool:
+    message = exceptions.LXDAPIException.__str__(err)
+    return any(marker in message for marker in _DUPLICATE_MARKERS)
+
+
+@contextlib.contextmanager
+def naming(subject: str, duplicate: bool = False) -> Iterator[None]:
+    """Re-raise LXD errors with ``subject`` (e.g. ``"Network 'br1'"``) in front.
+
+    :param duplicate: the call creates or renames something: an answer saying
+        the name is taken is raised as :class:`~pylxd.exceptions.Conflict`.
+    """
+    try:
+        yield
+    except exceptions.OperationTimeout:
+        raise
+    except exceptions.LXDAPIException as err:
+        if isinstance(err, _NamedError):
+            raise
+        base = type(err)
+        if duplicate and base is exceptions.LXDAPIException and _is_duplicate(err):
+            base = exceptions.Conflict
+        named = _named_class(base)(err.response)
+        named.subject = subject  # type: ignore[attr-defined]
+        raise named from err
+
+
+def url_list(value: list[str] | None) -> list[str]:
+    """``used_by`` as a list: LXD sends ``null`` for "used by nothing"."""
+    return [] if value is None else list(value)
+
+
+# -- argument checks ----------------------------------------------------------
+def check_name(kind: str, name: Any) -> None:
+    """Refuse a name LXD could not route to.
+
+    :raises TypeError: when ``name`` is not a string.
+    :raises ValueError: when it is empty.
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"{kind} name must be a string, not {type(name).__name__}")
+    if not name:
+        raise ValueError(f"{kind} name must not be empty")
+
+
+def check_config(subject: str, config: Any) -> None:
+    """Refuse a config LXD would reject: it is a map of strings to strings.
+
+    :raises TypeError: naming ``subject`` and the offending key.
+    """
+    if config is None:
+        return
+    if not isinstance(config, dict):
+        raise TypeError(
+            f"{subject}: config must be a dict of strings, not {type(config).__name__}"
+        )
+    for key, value in config.items():
+        if not isinstance(key, str) or not isinstance(value, str):
+            raise TypeError(
+                f"{subject}: config[{key!r}] must be a string, "
+                f"not {type(value).__name__} {value!r}"
+            )
+
+
+# -- shared verbs -------------------------------------------------------------
+class BlockingMixin:
+    """``save``/``delete`` that always finish LXD's work before returning."""
+
+    __slots__ = ()
+    _api_extension: ClassVar[str | None]
+    client: Client
+
+    if TYPE_CHECKING:  # pragma: no cover
+
+        @property
+        def api(self) -> _APINode: ...
+
+        def marshall(self, skip_readonly: bool = True) -> JSONDict: ...
+
+        def _mark_clean(self) -> None: ...
+
+        def _subject(self) -> str: ...
+
+    def _check_extension(self) -> None:
+        if self._api_extension:
+            self.client.assert_has_api_extension(self._api_extension)
+
+    def save(self, wait: bool = True) -> None:
+        """Save the object: ``PUT`` every writable attribute.
+
+        :param wait: wait for LXD's operation when it answers with one.
+        :raises LXDAPIExtensionNotAvailable: without the API extension.
+        :raises NotFound: when the object is gone.
+        """
+        self._check_extension()
+        with naming(self._subject()):
+            response = self.api.put(json=self.marshall())
+            model.wait_for(self.client, response, wait)
+        self._mark_clean()
+
+    def delete(self, wait: bool = True) -> None:
+        """Delete the object (``DELETE`` its URL).
+
+        :param wait: wait for LXD's operation when it answers with one.
+        :raises LXDAPIExtensionNotAvailable: without the API extension.
+        :raises NotFound: when the object is gone.
+        :raises LXDAPIException: when LXD refuses (e.g. the object is in use).
+        """
+        self._check_extension()
+        with naming(self._subject()):
+            response = self.api.delete()
+            model.wait_for(self.client, response, wait)
+        object.__setattr__(self, "client", None)
+
+
+class ChildMixin:
+    """A collection under a parent object: ``<parent URL>/<_endpoint>/<key>``.
+
+    ``_parent`` names the :class:`~pylxd.models._model.Parent` attribute; the
+    classmethods take ``(client, parent, ...)``, as bound by the managers.
+    """
+
+    __slots__ = ()
+    _endpoint: ClassVar[str]
+    _key: ClassVar[str] = "name"
+    _parent: ClassVar[str]
+    _kind: ClassVar[str]
+    _api_extension: ClassVar[str | None] = None
+
+    @classmethod
+    def _collection(cls, client: Client, parent: Any) -> _APINode:
+        if cls._api_extension:
+            client.assert_has_api_extension(cls._api_extension)
+        return parent.api[cls._endpoint]  # type: ignore[no-any-return]
+
+    @classmethod
+    def _subject_for(cls, parent: Any, key: str) -> str:
+        return f"{cls._kind} {key!r} of {parent._subject()}"
+
+    @classmethod
+    def all(cls: Any, client: Client, parent: Any) -> list[Any]:
+        """Return every object of the collection, fully loaded in one request."""
+        with naming(parent._subject()):
+            response = cls._collection(client, parent).get(params={"recursion": 1})
+        return [
+            cls._from_server(client, item, **{cls._parent: parent})
+            for item in response.json()["metadata"] or ()
+        ]
+
+    @classmethod
+    def get(cls: Any, client: Client, parent: Any, key: str) -> Any:
+        """Return the object keyed ``key``.
+
+        :raises NotFound: naming it, when it does not exist.
+        """
+        with naming(cls._subject_for(parent, key)):
+            response = cls._collection(client, parent)[quote(key)].get()
+        return cls._from_server(
+            client, response.json()["metadata"], **{cls._parent: parent}
+        )
+
+    @classmethod
+    def exists(cls: Any, client: Client, parent: Any, key: str) -> bool:
+        """Tell whether an object keyed ``key`` exists."""
+        try:
+            cls.get(client, parent, key)
+        except exceptions.NotFound:
+            return False
+        return True
+
+    @classmethod
+    def _create(cls: Any, client: Client, parent: Any, key: str, body: JSONDict) -> Any:
+        """``POST`` ``body`` to the collection, wait, and return the new object."""
+        with naming(cls._subject_for(parent, key), duplicate=True):
+            response = cls._collection(client, parent).post(json=body)
+            model.wait_for(client, response, True)
+        return cls.get(client, parent, key)
+
+    @property
+    def api(self) -> _APINode:
+        parent = getattr(self, self._parent)
+        return parent.api[self._endpoint][quote(getattr(self, self._key))]  # type: ignore[no-any-return]
+
+    def _subject(self) -> str:
+        return self._subject_for(getattr(self, self._parent), getattr(self, self._key))
+
+
+# -- networks -----------------------------------------------------------------
+class NetworkState(model.AttributeDict):
+    """The state of a network: ``addresses``, ``counters``, ``hwaddr``, ``mtu``,
+    ``state``, ``type`` and the ``bond``/``bridge``/``vlan``/``ovn`` details."""
+
+
+class Network(CollectionMixin, RenameMixin, BlockingMixin, model.Model):
+    """A LXD network, ``/1.0/networks/<name>``.
+
+    Creating and modifying networks needs the ``network`` API extension,
+    checked before any request. ``used_by`` holds LXD's URLs (use
+    :func:`pylxd.models._mixins.name_from_url` to get names). Unmanaged
+    networks (host interfaces) can be read but not changed.
+    """
+
+    _endpoint = "networks"
+    _api_extension = "network"
+
+    name = model.Attribute(readonly=True)
+    description = model.Attribute()
+    type = model.Attribute(readonly=True)
+    config = model.Attribute()
+    managed = model.Attribute(readonly=True)
+    used_by = model.Attribute(url_list, readonly=True)
+    status = model.Attribute(readonly=True, optional=True)
+    locations = model.Attribute(readonly=True, optional=True)
+
+    forwards = model.Manager(
+        lambda net: managers.NetworkForwardManager(net.client, net)
+    )
+    peers = model.Manager(lambda net: managers.NetworkPeerManager(net.client, net))
+
+    def _subject(self) -> str:
+        return f"Network {self.name!r}"
+
+    @classmethod
+    def get(cls, client: Client, name: str) -> Network:
+        """Get a network by name.
+
+        Implements ``GET /1.0/networks/<name>``.
+
+        :raises NotFound: naming the network, when it does not exist.
+        :raises LXDAPIExtensionNotAvailable: without the ``network`` extension.
+        """
+        with naming(f"Network {name!r}"):
+            return super().get(client, name)  # type: ignore[no-any-return]
+
+    @classmethod
+    def create(
+        cls,
+        client: Client,
+        name: str,
+        description: str | None = None,
+        type: str | None = None,
+        config: dict[str, str] | None = None,
+    ) -> Network:
+        """Create a network and return it as stored.
+
+        Implements ``POST /1.0/networks``. LXD picks addresses for a bridge
+        whose config lacks ``ipv4.address``/``ipv6.address``; pass ``"none"``
+        to get a bridge without any.
+
+        :param type: the network type (``bridge``, ``macvlan``, ...; LXD's
+            default is ``bridge``).
+        :param config: the network configuration, a dict of strings.
+        :raises LXDAPIExtensionNotAvailable: without the ``network`` extension.
+        :raises Conflict: when a network of that name exists.
+        :raises LXDAPIException: when LXD refuses the definition (nothing is
+            left created).
+        """
+        check_name("Network", name)
+        check_config(f"Network {name!r}", config)
+        body = drop_none(name=name, description=description, type=type, config=config)
+        with naming(f"Network {name!r}", duplicate=True):
+            cls._post_collection(client, body, wait=True)
+        return cls.get(client, name)
+
+    def rename(self, new_name: str) -> Network:
+        """Rename the network and return it under its new name.
+
+        Implements ``POST /1.0/networks/<name>``.
+
+        :raises Conflict: when ``new_name`` is taken.
+        :raises LXDAPIException: when the network is in use.
+        """
+        self._check_extension()
+        check_name("Network", new_name)
+        with naming(f"{self._subject()} (renaming to {new_name!r})", duplicate=True):
+            self._rename(new_name, wait=True)
+        return self.get(self.client, new_name)
+
+    def state(self) -> NetworkState:
+        """Return the network's state.
+
+        Implements ``GET /1.0/networks/<name>/state``.
+        """
+        with naming(self._subject()):
+            response = self.api.state.get()
+        return NetworkState(response.json()["metadata"])
+
+    def leases(self) -> list[model.AttributeDict]:
+        """Return the DHCP leases of a managed network.
+
+        Implements ``GET /1.0/networks/<name>/leases`` (extension
+        ``network_leases``). Each lease has ``hostname``, ``hwaddr``,
+        ``address``, ``type`` and ``location``.
+        """
+        self.client.assert_has_api_extension("network_leases")
+        with naming(self._subject()):
+            response = self.api.leases.get()
+        return [model.AttributeDict(item) for item in response.json()["metadata"] or ()]
+
+    def __str__(self) -> str:
+        return json.dumps(self.marshall(skip_readonly=False), indent=2)
+
+
+class NetworkForward(ChildMixin, BlockingMixin, model.Model):
+    """A network address forward, ``/1.0/networks/<net>/forwards/<address>``.
+
+    Reached through ``network.forwards`` (API extension ``network_forward``).
+    """
+
+    _endpoint = "forwards"
+    _key = "listen_address"
+    _parent = "network"
+    _kind = "Network forward"
+    _api_extension = "network_forward"
+
+    network = model.Parent()
+    listen_address = model.Attribute(readonly=True)
+    description = model.Attribute()
+    config = model.Attribute()
+    ports = model.Attribute()
+    location = model.Attribute(readonly=True, optional=True)
+
+    @classmethod
+    def create(
+        cls,
+        client: Client,
+        network: Network,
+        listen_address: str,
+        description: str | None = None,
+        config: dict[str, str] | None = None,
+        ports: list[JSONDict] | None = None,
+    ) -> NetworkForward:
+        """Forward ``listen_address`` (optionally per port) and return the forward.
+
+        Implements ``POST /1.0/networks/<net>/forwards``.
+
+        :param config: e.g. ``{"target_address": "10.0.0.2"}`` (default target).
+        :param ports: dicts with ``protocol``, ``listen_port``,
+            ``target_address``, optionally ``target_port`` and ``description``.
+        :raises Conflict: when the address is already forwarded.
+        """
+        check_name("Network forward listen address", listen_address)
+        check_config(cls._subject_for(network, listen_address), config)
+        body = drop_none(
+            listen_address=listen_address,
+            description=description,
+            config=config,
+            ports=ports,
+        )
+        return cls._create(client, network, listen_address, body)  # type: ignore[no-any-return]
+
+
+class NetworkPeer(ChildMixin, BlockingMixin, model.Model):
+    """A network peering, ``/1.0/networks/<net>/peers/<name>`` (OVN networks).
+
+    Reached through ``network.peers`` (API extension ``network_peer``).
+    """
+
+    _endpoint = "peers"
+    _parent = "network"
+    _kind = "Network peer"
+    _api_extension = "network_peer"
+
+    network = model.Parent()
+    name = model.Attribute(readonly=True)
+    description = model.Attribute()
+    config = model.Attribute()
+    target_project = model.Attribute(readonly=True)
+    target_network = model.Attribute(readonly=True)
+    status = model.Attribute(readonly=True)
+    used_by = model.Attribute(url_list, readonly=True, optional=True)
+
+    @classmethod
+    def create(
+        cls,
+        client: Client,
+        network: Network,
+        name: str,
+        target_network: str,
+        target_project: str | None = None,
+        description: str | None = None,
+        config: dict[str, str] | None = None,
+    ) -> NetworkPeer:
+        """Peer ``network`` with ``target_network`` and return the peering.
+
+        Implements ``POST /1.0/networks/<net>/peers``. The peering is
+        ``Pending`` until the target network peers back.
+
+        :raises Conflict: when a peer of that name exists.
+        """
+        check_name("Network peer", name)
+        check_name("Network peer target network", target_network)
+        check_config(cls._subject_for(network, name), config)
+        body = drop_none(
+            name=name,
+            target_network=target_network,
+            target_project=target_project,
+            description=description,
+            config=config,
+        )
+        return cls._create(client, network, name, body)  # type: ignore[no-any-return]

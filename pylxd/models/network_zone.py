@@ -1,0 +1,146 @@
+"""LXD network zones (DNS) and their records: ``/1.0/network-zones``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pylxd import managers
+from pylxd.models import _model as model
+from pylxd.models._mixins import CollectionMixin, drop_none
+from pylxd.models.network import (
+    BlockingMixin,
+    ChildMixin,
+    check_config,
+    check_name,
+    naming,
+    url_list,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pylxd.client import Client
+
+JSONDict = model.JSONDict
+
+
+class NetworkZone(CollectionMixin, BlockingMixin, model.Model):
+    """A DNS zone LXD serves, ``/1.0/network-zones/<name>`` (extension ``network_dns``).
+
+    A network publishes its instances in a zone through its
+    ``dns.zone.forward``/``dns.zone.reverse.*`` config; ``used_by`` lists
+    those networks as LXD URLs. Extra records live in ``zone.records``.
+    """
+
+    _endpoint = "network-zones"
+    _api_extension = "network_dns"
+
+    name = model.Attribute(readonly=True)
+    description = model.Attribute()
+    config = model.Attribute()
+    used_by = model.Attribute(url_list, readonly=True)
+
+    records = model.Manager(
+        lambda zone: managers.NetworkZoneRecordManager(zone.client, zone)
+    )
+
+    def _subject(self) -> str:
+        return f"Network zone {self.name!r}"
+
+    @classmethod
+    def get(cls, client: Client, name: str) -> NetworkZone:
+        """Get a network zone by name.
+
+        Implements ``GET /1.0/network-zones/<name>``.
+
+        :raises NotFound: naming the zone, when it does not exist.
+        :raises LXDAPIExtensionNotAvailable: without ``network_dns``.
+        """
+        with naming(f"Network zone {name!r}"):
+            return super().get(client, name)  # type: ignore[no-any-return]
+
+    @classmethod
+    def create(
+        cls,
+        client: Client,
+        name: str,
+        description: str | None = None,
+        config: dict[str, str] | None = None,
+    ) -> NetworkZone:
+        """Create a network zone (a DNS domain name) and return it as stored.
+
+        Implements ``POST /1.0/network-zones``.
+
+        :param config: e.g. ``{"dns.nameservers": "ns1.example.net"}``.
+        :raises Conflict: when a zone of that name exists.
+        """
+        check_name("Network zone", name)
+        check_config(f"Network zone {name!r}", config)
+        body = drop_none(name=name, description=description, config=config)
+        with naming(f"Network zone {name!r}", duplicate=True):
+            cls._post_collection(client, body, wait=True)
+        return cls.get(client, name)
+
+
+class NetworkZoneRecord(ChildMixin, BlockingMixin, model.Model):
+    """A record of a network zone, ``/1.0/network-zones/<zone>/records/<name>``.
+
+    Reached through ``zone.records`` (API extension ``network_dns_records``).
+    ``entries`` is a list of ``{"type": "A", "value": "192.0.2.1", "ttl": 300}``.
+    """
+
+    _endpoint = "records"
+    _parent = "zone"
+    _kind = "Record"
+    _api_extension = "network_dns_records"
+
+    zone = model.Parent()
+    name = model.Attribute(readonly=True)
+    description = model.Attribute()
+    config = model.Attribute()
+    entries: Any = model.Attribute()
+
+    @classmethod
+    def create(
+        cls,
+        client: Client,
+        zone: NetworkZone,
+        name: str,
+        entries: list[JSONDict] | None = None,
+        description: str | None = None,
+        config: dict[str, str] | None = None,
+    ) -> NetworkZoneRecord:
+        """Add record ``name`` to ``zone`` and return it.
+
+        Implements ``POST /1.0/network-zones/<zone>/records``.
+
+        :raises Conflict: when the zone has a record of that name.
+        """
+        check_name("Network zone record", name)
+        check_config(cls._subject_for(zone, name), config)
+        body = drop_none(
+            name=name, description=description, entries=entries, config=config
+        )
+        return cls._create(client, zone, name, body)  # type: ignore[no-any-return]
+
+    def add_entry(self, type: str, value: str, ttl: int | None = None) -> None:
+        """Add a DNS entry to the record and save it (``PUT``).
+
+        :raises ValueError: when the record already holds that entry.
+        """
+        entry: JSONDict = drop_none(type=type, value=value, ttl=ttl)
+        entries: list[JSONDict] = list(self.entries or ())
+        if any((e.get("type"), e.get("value")) == (type, value) for e in entries):
+            raise ValueError(f"{self._subject()} already has entry {type} {value!r}")
+        self.entries = entries + [entry]
+        self.save()
+
+    def remove_entry(self, type: str, value: str) -> None:
+        """Remove a DNS entry from the record and save it (``PUT``).
+
+        :raises ValueError: when the record holds no such entry.
+        """
+        entries: list[JSONDict] = list(self.entries or ())
+        kept = [e for e in entries if (e.get("type"), e.get("value")) != (type, value)]
+        if len(kept) == len(entries):
+            raise ValueError(f"{self._subject()} has no entry {type} {value!r}")
+        self.entries = kept
+        self.save()

@@ -1,0 +1,488 @@
+"""Fake LXD: networks (state, leases, forwards, peers), network ACLs and zones.
+
+Answers and messages are LXD 5.0.2's, as measured on a real daemon. With the
+``storage_and_network_operations`` extension, network changes are answered
+with operations, as newer LXD does.
+
+Beyond the REST API, ``fake.store("networks")[name]["leases"]`` holds the
+DHCP leases a network reports (a list of lease dicts). ACLs and zones are in
+:mod:`pylxd.testing._fake_network_acls_zones`.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from typing import Any, Callable
+
+from pylxd.testing._fake import FakeError, FakeLXD, FakeRequest, Reply, on_init, route
+from pylxd.testing._fake_core import listing, require_project
+
+JSONDict = dict[str, Any]
+
+_NET = r"(?P<net>[^/]+)"
+_NAME = r"(?P<name>[^/]+)"
+
+_ASYNC_EXTENSION = "storage_and_network_operations"
+_DRIVERS = ("bridge", "macvlan", "sriov", "ovn", "physical")
+_MAX_INTERFACE_NAME = 15
+_NETWORK_KEYS = re.compile(
+    r"^(ipv[46]\.|bridge\.|dns\.|fan\.|tunnel\.|raw\.|user\.|maas\.|volatile\.|"
+    r"security\.acls|parent$|mtu$|network$|vlan$|gvrp$|ovn\.)"
+)
+_NETWORK_NOT_FOUND = "Failed loading network: Network not found"
+
+
+@on_init
+def _seed(fake: FakeLXD) -> None:
+    networks = fake.store("networks")
+    networks["lxdbr0"] = _new_network(
+        "lxdbr0",
+        "bridge",
+        {"ipv4.address": "10.74.126.1/24", "ipv4.nat": "true", "ipv6.address": "none"},
+    )
+    networks["lo"] = {**_new_network("lo", "loopback", {}), "managed": False}
+
+
+def _new_network(
+    name: str, type_: str, config: JSONDict, description: str = ""
+) -> JSONDict:
+    return {
+        "name": name,
+        "description": description,
+        "type": type_,
+        "config": config,
+        "managed": True,
+        "status": "Created",
+        "locations": ["none"],
+        "leases": [],
+        "forwards": {},
+        "peers": {},
+    }
+
+
+# -- shared helpers -----------------------------------------------------------
+def _project(fake: FakeLXD, request: FakeRequest) -> str:
+    """Networks, ACLs and zones live in the project only with features.networks."""
+    project = require_project(fake, request)
+    config = fake.store("projects")[project].get("config", {})
+    return project if config.get("features.networks") == "true" else "default"
+
+
+def _suffix(project: str) -> str:
+    return "" if project == "default" else f"?project={project}"
+
+
+def _body(request: FakeRequest) -> JSONDict:
+    body = request.json
+    if body is None:
+        return {}
+    if not isinstance(body, dict):
+        raise FakeError(400, "Invalid request body")
+    return body
+
+
+def _strings(config: Any) -> JSONDict:
+    if config is None:
+        return {}
+    if not isinstance(config, dict) or not all(
+        isinstance(v, str) for v in config.values()
+    ):
+        raise FakeError(
+            400, "json: cannot unmarshal value into Go struct field of type string"
+        )
+    return dict(config)
+
+
+def _update(obj: JSONDict, body: JSONDict, fields: dict[str, Any], merge: bool) -> None:
+    """PUT replaces; PATCH (LXD 5.0) merges ``config`` and resets the rest."""
+    for key, default in fields.items():
+        obj[key] = copy.deepcopy(body.get(key, default))
+    obj["config"] = {**obj["config"], **body["config"]} if merge else body["config"]
+
+
+def _answer(
+    fake: FakeLXD, request: FakeRequest, what: str, work: Callable[[], Any]
+) -> Reply:
+    """Do ``work``; as an operation when the server has network operations."""
+    if _ASYNC_EXTENSION in fake.extensions:
+        return fake.run_async(what, request, work)
+    work()
+    return fake.sync()
+
+
+# -- networks -----------------------------------------------------------------
+def _devices_using(
+    fake: FakeLXD, project: str, kind: str, match: Callable[[JSONDict], bool]
+) -> list[str]:
+    urls = []
+    for name, obj in fake.store(kind, project).items():
+        devices = obj.get("devices") or {}
+        if any(d.get("type") == "nic" and match(d) for d in devices.values()):
+            urls.append(f"/1.0/{kind}/{name}{_suffix(project)}")
+    return urls
+
+
+def _network_used_by(fake: FakeLXD, project: str, name: str) -> list[str]:
+    def uses(device: JSONDict) -> bool:
+        return name in (device.get("network"), device.get("parent"))
+
+    return _devices_using(fake, project, "profiles", uses) + _devices_using(
+        fake, project, "instances", uses
+    )
+
+
+def _network_view(fake: FakeLXD, project: str, net: JSONDict) -> JSONDict:
+    view = {
+        k: copy.deepcopy(v)
+        for k, v in net.items()
+        if k not in ("leases", "forwards", "peers")
+    }
+    used_by = _network_used_by(fake, project, net["name"]) if net["managed"] else []
+    view["used_by"] = used_by or (None if net["managed"] else [])
+    if not net["managed"]:
+        view.update(status="", locations=None)
+    return view
+
+
+def _network(
+    fake: FakeLXD, request: FakeRequest, name: str, managed: bool = True
+) -> JSONDict:
+    net = fake.store("networks", _project(fake, request)).get(name)
+    if net is None or (managed and not net["managed"]):
+        raise FakeError(404, _NETWORK_NOT_FOUND if managed else "Network not found")
+    return net  # type: ignore[no-any-return]
+
+
+def _network_config(name: str, type_: str, config: Any, creating: bool) -> JSONDict:
+    config = _strings(config)
+    for key in config:
+        if not _NETWORK_KEYS.match(key):
+            status = 500 if creating else 400
+            raise FakeError(
+                status, f'Invalid option for network "{name}" option "{key}"'
+            )
+    if creating and type_ == "bridge":
+        # LXD picks a subnet for each family not set: a fake, unrouted one here.
+        config.setdefault("ipv4.address", "10.158.27.1/24")
+        config.setdefault("ipv6.address", "fd42:6b5d:1e4a:7c3f::1/64")
+        for family in ("ipv4", "ipv6"):
+            if config[f"{family}.address"] not in ("none", ""):
+                config.setdefault(f"{family}.nat", "true")
+    return config
+
+
+@route("GET", r"/1.0/networks")
+def _networks(fake: FakeLXD, request: FakeRequest) -> Reply:
+    project = _project(fake, request)
+    items = fake.store("networks", project)
+    return fake.sync(
+        listing(
+            request, "/1.0/networks", items, lambda n: _network_view(fake, project, n)
+        )
+    )
+
+
+@route("POST", r"/1.0/networks")
+def _network_create(fake: FakeLXD, request: FakeRequest) -> Reply:
+    networks = fake.store("networks", _project(fake, request))
+    body = _body(request)
+    name, type_ = body.get("name"), body.get("type") or "bridge"
+    if not name:
+        raise FakeError(400, "No name provided")
+    if len(name) > _MAX_INTERFACE_NAME:
+        raise FakeError(400, "Network interface is too long (maximum 15 characters)")
+    if name in networks:
+        raise FakeError(400, "The network already exists")
+    if type_ not in _DRIVERS:
+        raise FakeError(400, "Unknown driver")
+    config = _network_config(name, type_, body.get("config"), creating=True)
+    net = _new_network(name, type_, config, body.get("description") or "")
+    return _answer(
+        fake, request, "Creating network", lambda: networks.__setitem__(name, net)
+    )
+
+
+@route("GET", rf"/1.0/networks/{_NAME}")
+def _network_get(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
+    net = _network(fake, request, name, managed=False)
+    return fake.sync(_network_view(fake, _project(fake, request), net))
+
+
+def _network_update(
+    fake: FakeLXD, request: FakeRequest, name: str, merge: bool
+) -> Reply:
+    net = _network(fake, request, name)
+    body = _body(request)
+    body["config"] = _network_config(
+        name, net["type"], body.get("config"), creating=False
+    )
+    return _answer(
+        fake,
+        request,
+        "Updating network",
+        lambda: _update(net, body, {"description": ""}, merge),
+    )
+
+
+@route("PUT", rf"/1.0/networks/{_NAME}")
+def _network_put(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
+    return _network_update(fake, request, name, merge=False)
+
+
+@route("PATCH", rf"/1.0/networks/{_NAME}")
+def _network_patch(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
+    return _network_update(fake, request, name, merge=True)
+
+
+@route("POST", rf"/1.0/networks/{_NAME}")
+def _network_rename(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
+    project = _project(fake, request)
+    net = _network(fake, request, name)
+    new = _body(request).get("name")
+    networks = fake.store("networks", project)
+    if not new:
+        raise FakeError(400, "No name provided")
+    if new in networks:
+        raise FakeError(409, f'Network "{new}" already exists')
+    if _network_used_by(fake, project, name):
+        raise FakeError(400, "Network is currently in use")
+
+    def rename() -> None:
+        net["name"] = new
+        networks[new] = networks.pop(name)
+
+    return _answer(fake, request, "Renaming network", rename)
+
+
+@route("DELETE", rf"/1.0/networks/{_NAME}")
+def _network_delete(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
+    project = _project(fake, request)
+    _network(fake, request, name)
+    if _network_used_by(fake, project, name):
+        raise FakeError(400, "The network is currently in use")
+    networks = fake.store("networks", project)
+    return _answer(fake, request, "Deleting network", lambda: networks.pop(name))
+
+
+@route("GET", rf"/1.0/networks/{_NAME}/state")
+def _network_state(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
+    net = fake.store("networks", _project(fake, request)).get(name)
+    if net is None:
+        raise FakeError(404, f'Network interface "{name}" not found')
+    return fake.sync(_state(net))
+
+
+def _state(net: JSONDict) -> JSONDict:
+    addresses = []
+    for family, inet in (("ipv4", "inet"), ("ipv6", "inet6")):
+        address = net["config"].get(f"{family}.address", "none")
+        if address not in ("none", ""):
+            ip, _, mask = address.partition("/")
+            addresses.append(
+                {"family": inet, "address": ip, "netmask": mask, "scope": "global"}
+            )
+    bridge = None
+    if net["type"] == "bridge":
+        bridge = {
+            "id": "8000.00163e000001",
+            "stp": False,
+            "forward_delay": 1500,
+            "vlan_default": 0,
+            "vlan_filtering": False,
+            "upper_devices": [],
+        }
+    return {
+        "addresses": addresses,
+        "counters": {
+            "bytes_received": 0,
+            "bytes_sent": 0,
+            "packets_received": 0,
+            "packets_sent": 0,
+        },
+        "hwaddr": "00:16:3e:00:00:01" if net["managed"] else "",
+        "mtu": 1500 if net["managed"] else 65536,
+        "state": "up",
+        "type": "broadcast" if net["managed"] else net["type"],
+        "bond": None,
+        "bridge": bridge,
+        "vlan": None,
+        "ovn": None,
+    }
+
+
+@route("GET", rf"/1.0/networks/{_NAME}/leases")
+def _network_leases(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
+    return fake.sync(_network(fake, request, name)["leases"])
+
+
+# -- forwards and peers -------------------------------------------------------
+def _children(
+    fake: FakeLXD,
+    request: FakeRequest,
+    net: str,
+    kind: str,
+    feature: str,
+    types: tuple[str, ...],
+) -> dict[str, JSONDict]:
+    network = _network(fake, request, net)
+    if network["type"] not in types:
+        raise FakeError(
+            400, f'Network driver "{network["type"]}" does not support {feature}'
+        )
+    return network[kind]  # type: ignore[no-any-return]
+
+
+def _forwards(fake: FakeLXD, request: FakeRequest, net: str) -> dict[str, JSONDict]:
+    return _children(fake, request, net, "forwards", "forwards", ("bridge", "ovn"))
+
+
+def _peers(fake: FakeLXD, request: FakeRequest, net: str) -> dict[str, JSONDict]:
+    return _children(fake, request, net, "peers", "peering", ("ovn",))
+
+
+def _child(items: dict[str, JSONDict], key: str, what: str) -> JSONDict:
+    if key not in items:
+        raise FakeError(404, f"{what} not found")
+    return items[key]
+
+
+@route("GET", rf"/1.0/networks/{_NET}/forwards")
+def _forward_list(fake: FakeLXD, request: FakeRequest, net: str) -> Reply:
+    forwards = _forwards(fake, request, net)
+    return fake.sync(listing(request, f"/1.0/networks/{net}/forwards", forwards))
+
+
+@route("POST", rf"/1.0/networks/{_NET}/forwards")
+def _forward_create(fake: FakeLXD, request: FakeRequest, net: str) -> Reply:
+    forwards = _forwards(fake, request, net)
+    body = _body(request)
+    address = body.get("listen_address")
+    if not address:
+        raise FakeError(400, "Invalid listen address")
+    family = "ipv6" if ":" in address else "ipv4"
+    if _network(fake, request, net)["config"].get(f"{family}.address") == "none":
+        raise FakeError(500, "Failed creating forward: invalid CIDR address: none")
+    if address in forwards:
+        raise FakeError(409, "A forward for that listen address already exists")
+    forwards[address] = {
+        "listen_address": address,
+        "description": body.get("description", ""),
+        "config": _strings(body.get("config")),
+        "ports": copy.deepcopy(body.get("ports") or []),
+        "location": "",
+    }
+    return fake.sync()
+
+
+@route("GET", rf"/1.0/networks/{_NET}/forwards/{_NAME}")
+def _forward_get(fake: FakeLXD, request: FakeRequest, net: str, name: str) -> Reply:
+    return fake.sync(_child(_forwards(fake, request, net), name, "Network forward"))
+
+
+def _forward_update(
+    fake: FakeLXD, request: FakeRequest, net: str, name: str, merge: bool
+) -> Reply:
+    forward = _child(_forwards(fake, request, net), name, "Network forward")
+    body = _body(request)
+    body["config"] = _strings(body.get("config"))
+    _update(forward, body, {"description": "", "ports": []}, merge)
+    return fake.sync()
+
+
+@route("PUT", rf"/1.0/networks/{_NET}/forwards/{_NAME}")
+def _forward_put(fake: FakeLXD, request: FakeRequest, net: str, name: str) -> Reply:
+    return _forward_update(fake, request, net, name, merge=False)
+
+
+@route("PATCH", rf"/1.0/networks/{_NET}/forwards/{_NAME}")
+def _forward_patch(fake: FakeLXD, request: FakeRequest, net: str, name: str) -> Reply:
+    return _forward_update(fake, request, net, name, merge=True)
+
+
+@route("DELETE", rf"/1.0/networks/{_NET}/forwards/{_NAME}")
+def _forward_delete(fake: FakeLXD, request: FakeRequest, net: str, name: str) -> Reply:
+    forwards = _forwards(fake, request, net)
+    _child(forwards, name, "Network forward")
+    del forwards[name]
+    return fake.sync()
+
+
+def _peer_status(fake: FakeLXD, net: str, project: str, peer: JSONDict) -> str:
+    target = fake.store("networks", peer["target_project"]).get(peer["target_network"])
+    mutual = target is not None and any(
+        p["target_network"] == net and p["target_project"] == project
+        for p in target["peers"].values()
+    )
+    return "Created" if mutual else "Pending"
+
+
+def _peer_view(
+    fake: FakeLXD, request: FakeRequest, net: str, peer: JSONDict
+) -> JSONDict:
+    view = copy.deepcopy(peer)
+    view["status"] = _peer_status(fake, net, _project(fake, request), peer)
+    return view
+
+
+@route("GET", rf"/1.0/networks/{_NET}/peers")
+def _peer_list(fake: FakeLXD, request: FakeRequest, net: str) -> Reply:
+    peers = _peers(fake, request, net)
+    render = lambda p: _peer_view(fake, request, net, p)  # noqa: E731
+    return fake.sync(listing(request, f"/1.0/networks/{net}/peers", peers, render))
+
+
+@route("POST", rf"/1.0/networks/{_NET}/peers")
+def _peer_create(fake: FakeLXD, request: FakeRequest, net: str) -> Reply:
+    peers = _peers(fake, request, net)
+    body = _body(request)
+    name = body.get("name")
+    if not name:
+        raise FakeError(400, "Name is required")
+    if not body.get("target_network"):
+        raise FakeError(400, "Target network is required")
+    if name in peers:
+        raise FakeError(409, "A peer for that name already exists")
+    peers[name] = {
+        "name": name,
+        "description": body.get("description", ""),
+        "config": _strings(body.get("config")),
+        "target_project": body.get("target_project") or _project(fake, request),
+        "target_network": body["target_network"],
+        "used_by": [],
+    }
+    return fake.sync()
+
+
+@route("GET", rf"/1.0/networks/{_NET}/peers/{_NAME}")
+def _peer_get(fake: FakeLXD, request: FakeRequest, net: str, name: str) -> Reply:
+    peer = _child(_peers(fake, request, net), name, "Network peer")
+    return fake.sync(_peer_view(fake, request, net, peer))
+
+
+def _peer_update(
+    fake: FakeLXD, request: FakeRequest, net: str, name: str, merge: bool
+) -> Reply:
+    peer = _child(_peers(fake, request, net), name, "Network peer")
+    body = _body(request)
+    body["config"] = _strings(body.get("config"))
+    _update(peer, body, {"description": ""}, merge)
+    return fake.sync()
+
+
+@route("PUT", rf"/1.0/networks/{_NET}/peers/{_NAME}")
+def _peer_put(fake: FakeLXD, request: FakeRequest, net: str, name: str) -> Reply:
+    return _peer_update(fake, request, net, name, merge=False)
+
+
+@route("PATCH", rf"/1.0/networks/{_NET}/peers/{_NAME}")
+def _peer_patch(fake: FakeLXD, request: FakeRequest, net: str, name: str) -> Reply:
+    return _peer_update(fake, request, net, name, merge=True)
+
+
+@route("DELETE", rf"/1.0/networks/{_NET}/peers/{_NAME}")
+def _peer_delete(fake: FakeLXD, request: FakeRequest, net: str, name: str) -> Reply:
+    peers = _peers(fake, request, net)
+    _child(peers, name, "Network peer")
+    del peers[name]
+    return fake.sync()
