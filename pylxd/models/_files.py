@@ -217,9 +217,9 @@ def _read_chunks(fileobj: Any) -> Iterator[bytes]:
         yield _as_bytes(chunk)
 
 
-def _buffer_chunks(view: memoryview) -> Iterator[memoryview]:
+def _buffer_chunks(view: memoryview) -> Iterator[bytes]:
     for start in range(0, len(view), CHUNK_SIZE):
-        yield view[start : start + CHUNK_SIZE]
+        yield view[start : start + CHUNK_SIZE].tobytes()
 
 
 def _counted(
@@ -635,6 +635,9 @@ class _TreeDownload:
             if info.type == SYMLINK:
                 self._symlink(remote, local, os.fsdecode(response.content))
                 return None
+            if os.path.islink(local):
+                _skip(repr(remote), f"{local!r} is a local symlink")
+                return None
             _write_local(local, response, info, nofollow=True)
         return None
 
@@ -707,13 +710,12 @@ class _TreeUpload:
     def run(self, src: str, dst: str) -> None:
         root = os.path.normpath(src)
         self._mkdir(root, dst)
-        seen = {os.path.realpath(root)}
         for path, dirs, names in os.walk(root, followlinks=self.follow):
             rel = os.path.relpath(path, root)
             remote = dst if rel == "." else posixpath.join(dst, *rel.split(os.sep))
             for name in list(dirs):
                 local = os.path.join(path, name)
-                if not self._dir_entry(local, posixpath.join(remote, name), seen):
+                if not self._dir_entry(local, posixpath.join(remote, name)):
                     dirs.remove(name)
             for name in names:
                 self._file_entry(os.path.join(path, name), posixpath.join(remote, name))
@@ -726,16 +728,17 @@ class _TreeUpload:
     def _mkdir(self, local: str, remote: str) -> None:
         self.files.mk_dir(remote, self._mode_of(local), self.uid, self.gid)
 
-    def _dir_entry(self, local: str, remote: str, seen: set[str]) -> bool:
+    def _dir_entry(self, local: str, remote: str) -> bool:
         """Create a directory (or a symlink to one); True to walk into it."""
-        if os.path.islink(local) and not self.follow:
-            self.files.symlink(remote, os.readlink(local))
-            return False
-        real = os.path.realpath(local)
-        if real in seen:
-            _skip(repr(local), "directory loop through a symlink", UserWarning)
-            return False
-        seen.add(real)
+        if os.path.islink(local):
+            if not self.follow:
+                self.files.symlink(remote, os.readlink(local))
+                return False
+            real = os.path.realpath(local)
+            here = os.path.realpath(os.path.dirname(local))
+            if here == real or here.startswith(real.rstrip(os.sep) + os.sep):
+                _skip(repr(local), "directory loop through a symlink", UserWarning)
+                return False
         self._mkdir(local, remote)
         return True
 
