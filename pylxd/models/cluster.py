@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 import hashlib
 import json
 import ssl
@@ -17,13 +18,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pylxd import managers
+from pylxd._transport import _APINode
 from pylxd.models import _model as model
 from pylxd.models._mixins import CollectionMixin, RenameMixin, drop_none, quote
 
 if TYPE_CHECKING:  # pragma: no cover
     import requests
 
-    from pylxd._transport import _APINode
     from pylxd.client import Client
     from pylxd.models.operation import Operation
 
@@ -273,6 +274,57 @@ class ClusterMember(CollectionMixin, model.Model):
         """
         return self._state("restore", None, wait, timeout)
 
+    def move_instance(
+        self,
+        instance: str | Any,
+        live: bool = False,
+        wait: bool = False,
+        timeout: float | None = None,
+    ) -> Operation:
+        """Move an instance of the cluster onto this member.
+
+        Implements ``POST /1.0/instances/<name>?target=<member>`` with
+        ``{"name": <name>, "migration": true}``. A container must be stopped
+        (moving a running one needs ``live`` and CRIU).
+
+        :param instance: the instance or its name (in the client's project).
+        :returns: the operation (finished when ``wait``; a given instance
+            object is then reloaded, its ``location`` is this member).
+        """
+        name = instance if isinstance(instance, str) else instance.name
+        body: dict[str, Any] = {"name": name, "migration": True}
+        if live:
+            body["live"] = True
+        node = self.client.api.instances[quote(name)]
+        response = node.post(json=body, target=str(self.server_name))
+        done = model.wait_for(self.client, response, wait, timeout)
+        if done is None:
+            return _operation_from(self.client, response)
+        if not isinstance(instance, str):
+            instance.sync(rollback=True)
+        return done
+
+    def targeted_client(self) -> Client:
+        """Return a client whose every request carries ``?target=<member>``.
+
+        With it the other families act on this member: storage pools and
+        networks read and write its member-specific config (and are created
+        pending on it), volumes and instances are created on it,
+        ``GET /1.0`` describes it. The copy shares the session; no request
+        is sent.
+        """
+        clone = copy.copy(self.client)
+        root = self.client.api
+        clone.api = _TargetedNode(
+            root._api_endpoint,
+            str(self.server_name),
+            timeout=root._timeout,
+            project=root._project,
+            session=root.session,
+        )
+        managers.wire_client(clone)
+        return clone
+
     def _state(
         self, action: str, mode: str | None, wait: bool, timeout: float | None
     ) -> Operation:
@@ -284,6 +336,45 @@ class ClusterMember(CollectionMixin, model.Model):
             return _operation_from(self.client, response)
         self.sync()
         return done
+
+
+class _TargetedNode(_APINode):
+    """An ``_APINode`` whose requests all carry ``?target=<member>``."""
+
+    def __init__(self, api_endpoint: str, target: str, **kwargs: Any) -> None:
+        super().__init__(api_endpoint, **kwargs)
+        self._target = target
+
+    def __getitem__(self, item: Any) -> _TargetedNode:
+        return _TargetedNode(
+            f"{self._api_endpoint}/{item}",
+            self._target,
+            timeout=self._timeout,
+            project=self._project,
+            session=self.session,
+        )
+
+    def __repr__(self) -> str:
+        return f"<_APINode {self._api_endpoint} target={self._target}>"
+
+    def _send(
+        self,
+        verb: str,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        *,
+        ok: tuple[int, ...],
+        check_sync: bool = True,
+        target: str | None = None,
+    ) -> requests.Response:
+        return super()._send(
+            verb,
+            args,
+            kwargs,
+            ok=ok,
+            check_sync=check_sync,
+            target=target or self._target,
+        )
 
 
 def _is_join_token(op: dict[str, Any]) -> bool:

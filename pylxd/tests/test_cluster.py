@@ -464,3 +464,63 @@ def test_certificate_put_refuses_non_pem(client: Any, lxd: FakeLXD) -> None:
 def test_managers_are_reachable_from_the_client(client: Any) -> None:
     assert "create_token" in dir(client.cluster.members)
     assert repr(client.cluster.groups) == "<ClusterGroupManager for ClusterGroup>"
+
+
+# -- target= -------------------------------------------------------------------
+def test_move_instance_posts_migration_with_target(client: Any, lxd: FakeLXD) -> None:
+    op = lxd.operation("Migrating instance", {"instances": ["/1.0/instances/web"]})
+    lxd.reply_next(lxd.async_reply(op), "POST", "/1.0/instances/web")
+    done = client.cluster.members.get("c2").move_instance("web", wait=True)
+    call = lxd.last("POST", "/1.0/instances/web")
+    assert (call.query, call.json) == (
+        {"target": "c2"},
+        {"name": "web", "migration": True},
+    )
+    assert done.id == op.id
+    assert lxd.last("GET", f"/1.0/operations/{op.id}/wait")
+
+
+def test_move_instance_live_without_wait(client: Any, lxd: FakeLXD) -> None:
+    op = lxd.operation("Migrating instance", status="Running")
+    lxd.reply_next(lxd.async_reply(op), "POST", "/1.0/instances/web")
+    returned = client.cluster.members.get("c2").move_instance("web", live=True)
+    assert lxd.last_body("POST", "/1.0/instances/web") == {
+        "name": "web",
+        "migration": True,
+        "live": True,
+    }
+    assert (returned.id, returned.status) == (op.id, "Running")
+    assert not [r for r in lxd.requests if r.path.endswith("/wait")]
+
+
+def test_targeted_client_adds_target_to_every_request(
+    client: Any, lxd: FakeLXD
+) -> None:
+    sent = len(lxd.requests)
+    on_c2 = client.cluster.members.get("c2").targeted_client()
+    assert len(lxd.requests) == sent + 1  # the member GET only
+    on_c2.profiles.create("p1", config={"limits.cpu": "1"})
+    assert lxd.last("POST", "/1.0/profiles").query == {"target": "c2"}
+    assert lxd.last("GET", "/1.0/profiles/p1").query == {"target": "c2"}
+    assert "target=c2" in repr(on_c2.api.instances)
+    client.profiles.get("p1")
+    assert lxd.last("GET", "/1.0/profiles/p1").query == {}
+
+
+def test_targeted_client_keeps_project_and_explicit_target() -> None:
+    lxd = FakeLXD(clustered=True)
+    lxd.client().projects.create("p")
+    client = lxd.client(project="p")
+    on_fake = client.cluster.members.get("fake").targeted_client()
+    on_fake.profiles.all()
+    assert lxd.last("GET", "/1.0/profiles").query == {
+        "project": "p",
+        "target": "fake",
+        "recursion": "1",
+    }
+    lxd.reply_next(lxd.sync(), "POST", "/1.0/anything")
+    on_fake.api.anything.post(json={}, target="other")
+    assert lxd.last("POST", "/1.0/anything").query == {
+        "project": "p",
+        "target": "other",
+    }
