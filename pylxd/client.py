@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 import json
 import os
 from enum import Enum
@@ -218,6 +219,30 @@ class Client:
         """Read ``GET /1.0`` again and return the new :attr:`host_info`."""
         self.host_info = self.api.get().json()["metadata"]
         return self.host_info
+
+    def with_project(self, project: str | None) -> Client:
+        """Return this client scoped to another project, without connecting again.
+
+        The new client shares this one's connection, certificate and server
+        information; every manager and ``api`` node of it sends
+        ``?project=<project>`` (``None``: the default project). No request is
+        made, so a missing project shows on first use (``NotFound``).
+
+        >>> from pylxd.testing import FakeLXD
+        >>> client = FakeLXD().client()
+        >>> client.with_project("p1").api.profiles._project
+        'p1'
+        """
+        scoped = copy.copy(self)
+        scoped.project = project
+        scoped.api = _APINode(
+            self.api._api_endpoint,
+            timeout=self.api._timeout,
+            project=project,
+            session=self.api.session,
+        )
+        managers.wire_client(scoped)
+        return scoped
 
     def authenticate(self, password: str, use_token_auth: bool | None = None) -> None:
         """Make the server trust this client's certificate.

@@ -81,7 +81,7 @@ class StoragePool(CollectionMixin, model.Model):
     _endpoint = "storage-pools"
     _api_extension = "storage"
 
-    name = model.Attribute(readonly=True)
+    name: str = model.Attribute(readonly=True)  # type: ignore[assignment]
     driver = model.Attribute(readonly=True)
     used_by = model.Attribute(readonly=True)
     config = model.Attribute()
@@ -129,7 +129,7 @@ class StorageResources(model.Model):
     space = model.Attribute(readonly=True)
     inodes = model.Attribute(readonly=True)
 
-    storage_pool = model.Parent()
+    storage_pool: StoragePool = model.Parent()  # type: ignore[assignment]
 
     @classmethod
     def get(cls, storage_pool: StoragePool) -> StorageResources:
@@ -158,8 +158,8 @@ class StorageVolume(model.Model):
     have the type ``custom``. ``save()`` sends ``description`` and ``config``.
     """
 
-    name = model.Attribute(readonly=True)
-    type = model.Attribute(readonly=True)
+    name: str = model.Attribute(readonly=True)  # type: ignore[assignment]
+    type: str = model.Attribute(readonly=True)  # type: ignore[assignment]
     description = model.Attribute()
     config = model.Attribute()
     used_by = model.Attribute(readonly=True)
@@ -168,7 +168,7 @@ class StorageVolume(model.Model):
     project = model.Attribute(readonly=True, optional=True)
     created_at = model.Attribute(readonly=True, optional=True)
 
-    storage_pool = model.Parent()
+    storage_pool: StoragePool = model.Parent()  # type: ignore[assignment]
     snapshots = model.Manager(lambda vol: StorageVolumeSnapshotManager(vol))
     backups = model.Manager(lambda vol: StorageVolumeBackupManager(vol))
 
@@ -224,7 +224,9 @@ class StorageVolume(model.Model):
         return True
 
     @classmethod
-    def _from_volume(cls, storage_pool: StoragePool, metadata: JSONDict) -> StorageVolume:
+    def _from_volume(
+        cls, storage_pool: StoragePool, metadata: JSONDict
+    ) -> StorageVolume:
         return cls._from_server(  # type: ignore[return-value]
             storage_pool.client, metadata, storage_pool=storage_pool
         )
@@ -232,7 +234,9 @@ class StorageVolume(model.Model):
     @classmethod
     def _lazy(cls, storage_pool: StoragePool, _type: str, name: str) -> StorageVolume:
         """An unloaded volume (loaded on first attribute read)."""
-        return cls(storage_pool.client, storage_pool=storage_pool, type=_type, name=name)
+        return cls(
+            storage_pool.client, storage_pool=storage_pool, type=_type, name=name
+        )
 
     @classmethod
     def create(
@@ -436,21 +440,23 @@ class StorageVolumeSnapshot(RenameMixin, model.Model):
     shortened). ``save()`` sends ``description`` and ``expires_at``.
     """
 
-    name = model.Attribute(readonly=True)
+    name: str = model.Attribute(readonly=True)  # type: ignore[assignment]
     description = model.Attribute()
     config = model.Attribute(readonly=True)
     content_type = model.Attribute(readonly=True)
     created_at = model.Attribute(readonly=True)
     expires_at = model.Attribute()
 
-    volume = model.Parent()
+    volume: StorageVolume = model.Parent()  # type: ignore[assignment]
 
     @property
     def api(self) -> _APINode:
         return self.volume.api.snapshots[quote(self.name)]  # type: ignore[no-any-return]
 
     @classmethod
-    def _from_volume(cls, volume: StorageVolume, metadata: JSONDict) -> StorageVolumeSnapshot:
+    def _from_volume(
+        cls, volume: StorageVolume, metadata: JSONDict
+    ) -> StorageVolumeSnapshot:
         metadata = {**metadata, "name": metadata["name"].rsplit("/", 1)[-1]}
         return cls._from_server(volume.client, metadata, volume=volume)  # type: ignore[return-value]
 
@@ -557,7 +563,9 @@ def _volume_definition(args: tuple[Any, ...], kwargs: dict[str, Any]) -> JSONDic
             f"got {tuple(type(a).__name__ for a in args)}"
         )
     if not isinstance(body["type"], str) or not body["type"]:
-        raise ValueError(f"storage volume type must be a non-empty string: {body['type']!r}")
+        raise ValueError(
+            f"storage volume type must be a non-empty string: {body['type']!r}"
+        )
     return body
 
 

@@ -38,7 +38,9 @@ CHUNK_SIZE = 1 << 20
 
 Progress = Callable[[int, Union[int, None]], None]
 Target = Union[str, "os.PathLike[str]", IO[bytes]]
-Source = Union[bytes, bytearray, memoryview, str, "os.PathLike[str]", BinaryIO, Iterable[bytes]]
+Source = Union[
+    bytes, bytearray, memoryview, str, "os.PathLike[str]", BinaryIO, Iterable[bytes]
+]
 
 
 class StorageVolumeBackup(RenameMixin, model.Model):
@@ -53,7 +55,7 @@ class StorageVolumeBackup(RenameMixin, model.Model):
     volume_only = model.Attribute(readonly=True)
     optimized_storage = model.Attribute(readonly=True)
 
-    volume = model.Parent()
+    volume: StorageVolume = model.Parent()  # type: ignore[assignment]
 
     @property
     def api(self) -> _APINode:

@@ -61,6 +61,15 @@ def _changed(
     return fake.sync({} if request.method == "POST" else None)
 
 
+def _remover(store: dict[Any, Any], key: Any) -> Callable[[], None]:
+    """Work that removes ``key`` from ``store`` (an operation without metadata)."""
+
+    def work() -> None:
+        store.pop(key)
+
+    return work
+
+
 def _public(item: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in item.items() if not k.startswith("_")}
 
@@ -74,12 +83,16 @@ def _pool(fake: FakeLXD, name: str) -> Any:
 
 
 def _pool_used_by(fake: FakeLXD, name: str) -> list[str]:
+    keys: list[Any] = list(fake.store("storage_volumes"))
     used = [
         f"/1.0/storage-pools/{name}/volumes/{vtype}/{vol}"
-        for (pool, vtype, vol) in fake.store("storage_volumes")
+        for (pool, vtype, vol) in keys
         if pool == name
     ]
-    for kind, prefix in (("profiles", "/1.0/profiles"), ("instances", "/1.0/instances")):
+    for kind, prefix in (
+        ("profiles", "/1.0/profiles"),
+        ("instances", "/1.0/instances"),
+    ):
         for obj_name, obj in fake.store(kind).items():
             if any(
                 d.get("type") == "disk" and d.get("pool") == name
@@ -118,8 +131,12 @@ def _pool_create(fake: FakeLXD, request: FakeRequest) -> Reply:
         )
     if driver not in DRIVERS:
         raise FakeError(500, "Unknown driver")
-    pool = _new_pool(name, driver, dict(body.get("config") or {}), body.get("description", ""))
-    return _changed(fake, request, "Creating storage pool", lambda: pools.update({name: pool}))
+    pool = _new_pool(
+        name, driver, dict(body.get("config") or {}), body.get("description", "")
+    )
+    return _changed(
+        fake, request, "Creating storage pool", lambda: pools.update({name: pool})
+    )
 
 
 @route("GET", _POOL)
@@ -127,13 +144,18 @@ def _pool_get(fake: FakeLXD, request: FakeRequest, pool: str) -> Reply:
     return fake.sync(_pool_view(fake, _pool(fake, pool)))
 
 
-def _pool_update(fake: FakeLXD, request: FakeRequest, pool: str, replace: bool) -> Reply:
+def _pool_update(
+    fake: FakeLXD, request: FakeRequest, pool: str, replace: bool
+) -> Reply:
     stored = _pool(fake, pool)
     body = request.json or {}
 
     def work() -> None:
         if replace:
-            stored["config"] = {"source": stored["config"].get("source", ""), **(body.get("config") or {})}
+            stored["config"] = {
+                "source": stored["config"].get("source", ""),
+                **(body.get("config") or {}),
+            }
             stored["description"] = body.get("description", "")
             return
         stored["config"].update(body.get("config") or {})
@@ -159,7 +181,7 @@ def _pool_delete(fake: FakeLXD, request: FakeRequest, pool: str) -> Reply:
     if _pool_used_by(fake, pool):
         raise FakeError(400, "The storage pool is currently in use")
     pools = fake.store("storage_pools")
-    return _changed(fake, request, "Deleting storage pool", lambda: pools.pop(pool))
+    return _changed(fake, request, "Deleting storage pool", _remover(pools, pool))
 
 
 @route("GET", _POOL + r"/resources")
@@ -178,7 +200,9 @@ def _volumes(fake: FakeLXD, request: FakeRequest) -> dict[Any, Any]:
     return fake.store("storage_volumes", request.project)
 
 
-def _volume(fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str) -> Any:
+def _volume(
+    fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str
+) -> Any:
     _pool(fake, pool)
     volume = _volumes(fake, request).get((pool, vtype, vol))
     if volume is None:
@@ -186,12 +210,19 @@ def _volume(fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str
     return volume
 
 
-def _volume_used_by(fake: FakeLXD, request: FakeRequest, pool: str, vol: str) -> list[str]:
+def _volume_used_by(
+    fake: FakeLXD, request: FakeRequest, pool: str, vol: str
+) -> list[str]:
     used = []
-    for kind, prefix in (("instances", "/1.0/instances"), ("profiles", "/1.0/profiles")):
+    for kind, prefix in (
+        ("instances", "/1.0/instances"),
+        ("profiles", "/1.0/profiles"),
+    ):
         for name, obj in fake.store(kind, request.project).items():
             if any(
-                d.get("type") == "disk" and d.get("pool") == pool and d.get("source") == vol
+                d.get("type") == "disk"
+                and d.get("pool") == pool
+                and d.get("source") == vol
                 for d in (obj.get("devices") or {}).values()
             ):
                 used.append(f"{prefix}/{name}")
@@ -215,7 +246,9 @@ def _volume_list(
             continue
         found.append(_volume_view(fake, request, volume))
         for snap in volume["_snapshots"].values():
-            found.append({**found[-1], **_public(snap), "name": f"{name}/{snap['name']}"})
+            found.append(
+                {**found[-1], **_public(snap), "name": f"{name}/{snap['name']}"}
+            )
     if request.recursion:
         return fake.sync(found)
     return fake.sync(
@@ -267,28 +300,40 @@ def _volume_create(
         return fake.run_async(
             "Creating storage volume", request, lambda: volumes.update({key: volume})
         )
-    return _changed(fake, request, "Creating storage volume", lambda: volumes.update({key: volume}))
+    return _changed(
+        fake, request, "Creating storage volume", lambda: volumes.update({key: volume})
+    )
 
 
-def _volume_copy(fake: FakeLXD, request: FakeRequest, volume: Any, source: Any) -> Reply:
-    src = _volume(fake, request, source.get("pool", ""), "custom", source.get("name", ""))
+def _volume_copy(
+    fake: FakeLXD, request: FakeRequest, volume: Any, source: Any
+) -> Reply:
+    src = _volume(
+        fake, request, source.get("pool", ""), "custom", source.get("name", "")
+    )
     volume["config"] = {**src["config"], **volume["config"]}
     volume["description"] = volume["description"] or src["description"]
     if not source.get("volume_only"):
         volume["_snapshots"] = json.loads(json.dumps(src["_snapshots"]))
     volumes = _volumes(fake, request)
     key = (volume["_pool"], volume["type"], volume["name"])
-    return fake.run_async("Copying storage volume", request, lambda: volumes.update({key: volume}))
+    return fake.run_async(
+        "Copying storage volume", request, lambda: volumes.update({key: volume})
+    )
 
 
 @route("GET", _VOL)
-def _volume_get(fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str) -> Reply:
+def _volume_get(
+    fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str
+) -> Reply:
     volume = _volume(fake, request, pool, vtype, vol)
     return fake.sync(_volume_view(fake, request, volume))
 
 
 @route("GET", _VOL + r"/state")
-def _volume_state(fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str) -> Reply:
+def _volume_state(
+    fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str
+) -> Reply:
     _volume(fake, request, pool, vtype, vol)
     if _pool(fake, pool)["driver"] == "dir":
         raise FakeError(500, "Not supported")
@@ -302,7 +347,9 @@ def _restore(volume: dict[str, Any], snap_name: str) -> None:
     volume["config"] = dict(snap["config"])
 
 
-def _volume_update(fake: FakeLXD, request: FakeRequest, volume: Any, replace: bool) -> Reply:
+def _volume_update(
+    fake: FakeLXD, request: FakeRequest, volume: Any, replace: bool
+) -> Reply:
     body = request.json or {}
     if body.get("restore"):
         _restore(volume, body["restore"])
@@ -321,30 +368,38 @@ def _volume_update(fake: FakeLXD, request: FakeRequest, volume: Any, replace: bo
 
 
 @route("PUT", _VOL)
-def _volume_put(fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str) -> Reply:
+def _volume_put(
+    fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str
+) -> Reply:
     volume = _volume(fake, request, pool, vtype, vol)
     return _volume_update(fake, request, volume, replace=True)
 
 
 @route("PATCH", _VOL)
-def _volume_patch(fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str) -> Reply:
+def _volume_patch(
+    fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str
+) -> Reply:
     volume = _volume(fake, request, pool, vtype, vol)
     return _volume_update(fake, request, volume, replace=False)
 
 
 @route("DELETE", _VOL)
-def _volume_delete(fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str) -> Reply:
+def _volume_delete(
+    fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str
+) -> Reply:
     _volume(fake, request, pool, vtype, vol)
     if _volume_used_by(fake, request, pool, vol):
         raise FakeError(400, "The storage volume is still in use")
     volumes = _volumes(fake, request)
     return _changed(
-        fake, request, "Deleting storage volume", lambda: volumes.pop((pool, vtype, vol))
+        fake, request, "Deleting storage volume", _remover(volumes, (pool, vtype, vol))
     )
 
 
 @route("POST", _VOL)
-def _volume_post(fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str) -> Reply:
+def _volume_post(
+    fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str
+) -> Reply:
     volume = _volume(fake, request, pool, vtype, vol)
     body = request.json or {}
     if not body.get("name"):
@@ -363,7 +418,9 @@ def _volume_post(fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol
         volume.update(name=body["name"], _pool=new_pool)
         volumes[new_key] = volume
 
-    description = "Moving storage volume" if new_pool != pool else "Renaming storage volume"
+    description = (
+        "Moving storage volume" if new_pool != pool else "Renaming storage volume"
+    )
     return fake.run_async(description, request, work)
 
 
@@ -389,22 +446,31 @@ def _snapshot(volume: dict[str, Any], name: str) -> Any:
 
 
 @route("GET", _VOL + r"/snapshots")
-def _snapshot_list(fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str) -> Reply:
+def _snapshot_list(
+    fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str
+) -> Reply:
     volume = _volume(fake, request, pool, vtype, vol)
     snaps = volume["_snapshots"]
     if request.recursion:
         return fake.sync([{**s, "name": f"{vol}/{s['name']}"} for s in snaps.values()])
     return fake.sync(
-        [f"/1.0/storage-pools/{pool}/volumes/{vtype}/{vol}/snapshots/{n}" for n in snaps]
+        [
+            f"/1.0/storage-pools/{pool}/volumes/{vtype}/{vol}/snapshots/{n}"
+            for n in snaps
+        ]
     )
 
 
 @route("POST", _VOL + r"/snapshots")
-def _snapshot_create(fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str) -> Reply:
+def _snapshot_create(
+    fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str
+) -> Reply:
     volume = _volume(fake, request, pool, vtype, vol)
     body = request.json or {}
     snaps = volume["_snapshots"]
-    name = body.get("name") or next(f"snap{i}" for i in range(len(snaps) + 1) if f"snap{i}" not in snaps)
+    name = body.get("name") or next(
+        f"snap{i}" for i in range(len(snaps) + 1) if f"snap{i}" not in snaps
+    )
     if name in snaps:
         raise FakeError(409, f'Snapshot "{name}" already in use')
     snap = {
@@ -424,11 +490,15 @@ def _snapshot_create(fake: FakeLXD, request: FakeRequest, pool: str, vtype: str,
 
 
 @route("GET", _SNAP)
-def _snapshot_get(fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str, snap: str) -> Reply:
+def _snapshot_get(
+    fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str, snap: str
+) -> Reply:
     return fake.sync(_snapshot(_volume(fake, request, pool, vtype, vol), snap))
 
 
-def _snapshot_update(fake: FakeLXD, request: FakeRequest, snap: Any, replace: bool) -> Reply:
+def _snapshot_update(
+    fake: FakeLXD, request: FakeRequest, snap: Any, replace: bool
+) -> Reply:
     body = request.json or {}
     if replace or "description" in body:
         snap["description"] = body.get("description", "")
@@ -438,19 +508,25 @@ def _snapshot_update(fake: FakeLXD, request: FakeRequest, snap: Any, replace: bo
 
 
 @route("PUT", _SNAP)
-def _snapshot_put(fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str, snap: str) -> Reply:
+def _snapshot_put(
+    fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str, snap: str
+) -> Reply:
     found = _snapshot(_volume(fake, request, pool, vtype, vol), snap)
     return _snapshot_update(fake, request, found, replace=True)
 
 
 @route("PATCH", _SNAP)
-def _snapshot_patch(fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str, snap: str) -> Reply:
+def _snapshot_patch(
+    fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str, snap: str
+) -> Reply:
     found = _snapshot(_volume(fake, request, pool, vtype, vol), snap)
     return _snapshot_update(fake, request, found, replace=False)
 
 
 @route("POST", _SNAP)
-def _snapshot_rename(fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str, snap: str) -> Reply:
+def _snapshot_rename(
+    fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str, snap: str
+) -> Reply:
     volume = _volume(fake, request, pool, vtype, vol)
     found = _snapshot(volume, snap)
     new = (request.json or {}).get("name")
@@ -467,11 +543,15 @@ def _snapshot_rename(fake: FakeLXD, request: FakeRequest, pool: str, vtype: str,
 
 
 @route("DELETE", _SNAP)
-def _snapshot_delete(fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str, snap: str) -> Reply:
+def _snapshot_delete(
+    fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str, snap: str
+) -> Reply:
     volume = _volume(fake, request, pool, vtype, vol)
     _snapshot(volume, snap)
     return fake.run_async(
-        "Deleting storage volume snapshot", request, lambda: volume["_snapshots"].pop(snap)
+        "Deleting storage volume snapshot",
+        request,
+        _remover(volume["_snapshots"], snap),
     )
 
 
@@ -499,21 +579,30 @@ def backup_tarball(volume: dict[str, Any]) -> bytes:
 
 
 @route("GET", _VOL + r"/backups")
-def _backup_list(fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str) -> Reply:
+def _backup_list(
+    fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str
+) -> Reply:
     backups = _volume(fake, request, pool, vtype, vol)["_backups"]
     if request.recursion:
         return fake.sync([_public(b) for b in backups.values()])
     return fake.sync(
-        [f"/1.0/storage-pools/{pool}/volumes/{vtype}/{vol}/backups/{n}" for n in backups]
+        [
+            f"/1.0/storage-pools/{pool}/volumes/{vtype}/{vol}/backups/{n}"
+            for n in backups
+        ]
     )
 
 
 @route("POST", _VOL + r"/backups")
-def _backup_create(fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str) -> Reply:
+def _backup_create(
+    fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str
+) -> Reply:
     volume = _volume(fake, request, pool, vtype, vol)
     body = request.json or {}
     backups = volume["_backups"]
-    name = body.get("name") or next(f"backup{i}" for i in range(len(backups) + 1) if f"backup{i}" not in backups)
+    name = body.get("name") or next(
+        f"backup{i}" for i in range(len(backups) + 1) if f"backup{i}" not in backups
+    )
     if name in backups:
         raise FakeError(409, "Backup already exists")
     backup = {
@@ -528,23 +617,32 @@ def _backup_create(fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, v
         "Creating custom volume backup",
         request,
         lambda: backups.update({name: backup}),
-        resources={"backups": [f"/1.0/backups/{name}"], "storage_volumes": [f"/1.0/storage_volumes/{vol}"]},
+        resources={
+            "backups": [f"/1.0/backups/{name}"],
+            "storage_volumes": [f"/1.0/storage_volumes/{vol}"],
+        },
     )
 
 
 @route("GET", _BACKUP)
-def _backup_get(fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str, backup: str) -> Reply:
+def _backup_get(
+    fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str, backup: str
+) -> Reply:
     return fake.sync(_public(_backup(_volume(fake, request, pool, vtype, vol), backup)))
 
 
 @route("GET", _BACKUP + r"/export")
-def _backup_export(fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str, backup: str) -> Reply:
+def _backup_export(
+    fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str, backup: str
+) -> Reply:
     data = _backup(_volume(fake, request, pool, vtype, vol), backup)["_data"]
     return fake.raw(data, **{"Content-Length": str(len(data))})
 
 
 @route("POST", _BACKUP)
-def _backup_rename(fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str, backup: str) -> Reply:
+def _backup_rename(
+    fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str, backup: str
+) -> Reply:
     volume = _volume(fake, request, pool, vtype, vol)
     found = _backup(volume, backup)
     new = (request.json or {}).get("name")
@@ -559,11 +657,13 @@ def _backup_rename(fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, v
 
 
 @route("DELETE", _BACKUP)
-def _backup_delete(fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str, backup: str) -> Reply:
+def _backup_delete(
+    fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str, backup: str
+) -> Reply:
     volume = _volume(fake, request, pool, vtype, vol)
     _backup(volume, backup)
     return fake.run_async(
-        "Deleting custom volume backup", request, lambda: volume["_backups"].pop(backup)
+        "Deleting custom volume backup", request, _remover(volume["_backups"], backup)
     )
 
 

@@ -106,9 +106,7 @@ def test_storage_extension_is_required() -> None:
             call()
 
 
-def test_save_puts_description_and_config(
-    pool: StoragePool, lxd: FakeLXD
-) -> None:
+def test_save_puts_description_and_config(pool: StoragePool, lxd: FakeLXD) -> None:
     pool.config["b"] = "2"
     pool.description = "new"
     assert pool.dirty
@@ -182,9 +180,7 @@ def test_resources_of_a_missing_pool_names_it(client: Client) -> None:
 # -- newer LXD: storage calls answer with operations ---------------------------
 @pytest.fixture
 def async_lxd() -> FakeLXD:
-    return FakeLXD(
-        extensions=[*LXD_5_0_2_EXTENSIONS, "storage_and_network_operations"]
-    )
+    return FakeLXD(extensions=[*LXD_5_0_2_EXTENSIONS, "storage_and_network_operations"])
 
 
 def _shape(lxd: FakeLXD) -> list[tuple[str, str]]:
