@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from pylxd.models import _model as model
-from pylxd.models._mixins import CollectionMixin, RenameMixin, drop_none
+from pylxd.models._mixins import CollectionMixin, RenameMixin, drop_none, quote
+from pylxd.models.profile import duplicates_as_conflict
 
 if TYPE_CHECKING:  # pragma: no cover
+    from pylxd._transport import _APINode
     from pylxd.client import Client
 
 
@@ -15,26 +17,26 @@ class Project(CollectionMixin, RenameMixin, model.Model):
     """A LXD project, ``/1.0/projects/<name>`` (API extension ``projects``).
 
     Projects are not themselves scoped to a project: a client built with
-    ``project=`` still sees every project here.
+    ``project=`` still sees every project here. ``save()`` replaces
+    ``description`` and ``config`` (``PUT``). To work inside another project
+    without a second connection, use ``client.with_project(name)``.
     """
 
     _endpoint = "projects"
     _api_extension = "projects"
 
-    name = model.Attribute(readonly=True)
-    description = model.Attribute()
-    config = model.Attribute()
-    used_by = model.Attribute(readonly=True)
+    name: str = model.Attribute(readonly=True)  # type: ignore[assignment]
+    description: str = model.Attribute()  # type: ignore[assignment]
+    config: dict[str, str] = model.Attribute()  # type: ignore[assignment]
+    used_by: list[str] = model.Attribute(readonly=True)  # type: ignore[assignment]
 
     @classmethod
-    def _collection(cls, client: Client) -> Any:
+    def _collection(cls, client: Client) -> _APINode:
         client.assert_has_api_extension("projects")
         return _unscoped(client).projects
 
     @property
-    def api(self) -> Any:
-        from pylxd.models._mixins import quote
-
+    def api(self) -> _APINode:
         return _unscoped(self.client).projects[quote(self.name)]
 
     @classmethod
@@ -47,26 +49,39 @@ class Project(CollectionMixin, RenameMixin, model.Model):
     ) -> Project:
         """Create a project and return it as stored.
 
-        Implements ``POST /1.0/projects``.
+        Implements ``POST /1.0/projects``. LXD turns on the ``features.*``
+        not given (images, profiles, storage volumes).
 
         :raises Conflict: when a project of that name exists.
         """
-        cls._post_collection(
-            client, drop_none(name=name, description=description, config=config)
-        )
+        body = drop_none(name=name, description=description, config=config)
+        with duplicates_as_conflict():
+            cls._post_collection(client, body)
         return cls.get(client, name)  # type: ignore[no-any-return]
 
     def rename(self, new_name: str, wait: bool = True) -> Project:
-        """Rename the project (``POST /1.0/projects/<name>``) and return it."""
-        self._rename(new_name, wait=wait)
+        """Rename the project and return it as stored under its new name.
+
+        Implements ``POST /1.0/projects/<name>``.
+
+        :raises Conflict: when a project named ``new_name`` exists.
+        """
+        with duplicates_as_conflict():
+            self._rename(new_name, wait=wait)
         return self.get(self.client, new_name)  # type: ignore[no-any-return]
 
     def state(self) -> model.AttributeDict:
-        """Return the project's resource usage (``GET /1.0/projects/<name>/state``)."""
+        """Return the project's resource usage and limits.
+
+        Implements ``GET /1.0/projects/<name>/state``: ``state().resources``
+        maps ``containers``, ``cpu``, ``disk``, ``instances``, ``memory``,
+        ``networks``, ``processes``... to ``{"Limit": n, "Usage": n}``
+        (``-1``: no limit).
+        """
         return model.AttributeDict(self.api.state.get().json()["metadata"])
 
 
-def _unscoped(client: Client) -> Any:
+def _unscoped(client: Client) -> _APINode:
     """The API root without the client's project (projects are global)."""
     from pylxd._transport import _APINode
 

@@ -15,6 +15,12 @@ from pylxd.testing._fake import (
 )
 
 _NAME = r"(?P<name>[^/]+)"
+#: The project features LXD turns on when a new project does not set them.
+_PROJECT_FEATURE_DEFAULTS = (
+    "features.images",
+    "features.profiles",
+    "features.storage.volumes",
+)
 
 
 @on_init
@@ -188,12 +194,17 @@ def _project_create(fake: FakeLXD, request: FakeRequest) -> Reply:
     projects = fake.store("projects")
     if name in projects:
         raise FakeError(
-            409, f"Error inserting {name!r} into database: The project already exists"
+            409,
+            f'Failed creating project "{name}": Failed adding database record: '
+            'This "projects" entry already exists',
         )
+    config = dict(body.get("config") or {})
+    for feature in _PROJECT_FEATURE_DEFAULTS:  # as LXD: features not given are on
+        config.setdefault(feature, "true")
     projects[name] = {
         "name": name,
         "description": body.get("description", ""),
-        "config": dict(body.get("config") or {}),
+        "config": config,
     }
     if projects[name]["config"].get("features.profiles", "true") == "true":
         fake.store("profiles", name)["default"] = {
@@ -263,7 +274,11 @@ def _project_rename(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
     if name == "default":
         raise FakeError(403, "The 'default' project cannot be renamed")
     if new in fake.store("projects"):
-        raise FakeError(409, "A project with that name already exists")
+
+        def clash() -> None:
+            raise FakeError(400, f'A project named "{new}" already exists')
+
+        return fake.run_async("Renaming project", request, clash)
     del fake.store("projects")[name]
     project["name"] = new
     fake.store("projects")[new] = project
@@ -329,12 +344,14 @@ def _profile_create(fake: FakeLXD, request: FakeRequest) -> Reply:
     name = body.get("name")
     if not name:
         raise FakeError(400, "No name provided")
-    if "/" in name or name in (".", ".."):
+    if "/" in name:
+        raise FakeError(400, "Profile names may not contain slashes")
+    if name in (".", ".."):
         raise FakeError(400, f"Invalid profile name {name!r}")
     profiles = fake.store("profiles", project)
-    if name in profiles:
+    if name in profiles:  # LXD 5.0 answers a duplicate with a 500
         raise FakeError(
-            409, "Error inserting into database: The profile already exists"
+            500, f'Error inserting "{name}" into database: The profile already exists'
         )
     profiles[name] = {
         "name": name,
@@ -383,8 +400,8 @@ def _profile_rename(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
         raise FakeError(403, "The 'default' profile cannot be renamed")
     if not new:
         raise FakeError(400, "No name provided")
-    if new in profiles:
-        raise FakeError(409, "Name 'new' already in use")
+    if new in profiles:  # LXD 5.0 answers a clash with a 500
+        raise FakeError(500, f'Name "{new}" already in use')
     del profiles[name]
     profile["name"] = new
     profiles[new] = profile
