@@ -150,23 +150,23 @@ class Instance(ExecMixin, InstanceExtrasMixin, CollectionMixin, model.Model):
     #: The ``type`` this class creates and lists (None: every type).
     _instance_type: ClassVar[str | None] = None
 
-    architecture = model.Attribute()
-    config = model.Attribute()
-    created_at = model.Attribute(readonly=True)
-    devices = model.Attribute()
-    ephemeral = model.Attribute()
-    expanded_config = model.Attribute(readonly=True)
-    expanded_devices = model.Attribute(readonly=True)
-    name = model.Attribute(readonly=True)
-    description = model.Attribute()
-    profiles = model.Attribute()
-    status = model.Attribute(readonly=True)
-    status_code = model.Attribute(readonly=True)
-    last_used_at = model.Attribute(readonly=True)
-    location = model.Attribute(readonly=True)
-    type = model.Attribute(readonly=True)
-    project = model.Attribute(readonly=True, optional=True)
-    stateful = model.Attribute(readonly=True)
+    architecture: str = model.Attribute()  # type: ignore[assignment]
+    config: dict[str, Any] = model.Attribute()  # type: ignore[assignment]
+    created_at: str = model.Attribute(readonly=True)  # type: ignore[assignment]
+    devices: dict[str, Any] = model.Attribute()  # type: ignore[assignment]
+    ephemeral: bool = model.Attribute()  # type: ignore[assignment]
+    expanded_config: dict[str, Any] = model.Attribute(readonly=True)  # type: ignore[assignment]
+    expanded_devices: dict[str, Any] = model.Attribute(readonly=True)  # type: ignore[assignment]
+    name: str = model.Attribute(readonly=True)  # type: ignore[assignment]
+    description: str = model.Attribute()  # type: ignore[assignment]
+    profiles: list[str] = model.Attribute()  # type: ignore[assignment]
+    status: str = model.Attribute(readonly=True)  # type: ignore[assignment]
+    status_code: int = model.Attribute(readonly=True)  # type: ignore[assignment]
+    last_used_at: str = model.Attribute(readonly=True)  # type: ignore[assignment]
+    location: str = model.Attribute(readonly=True)  # type: ignore[assignment]
+    type: str = model.Attribute(readonly=True)  # type: ignore[assignment]
+    project: str = model.Attribute(readonly=True, optional=True)  # type: ignore[assignment]
+    stateful: bool = model.Attribute(readonly=True)  # type: ignore[assignment]
 
     files = model.Manager(_files_manager)
     snapshots = model.Manager(lambda inst: managers.SnapshotManager(inst.client, inst))
@@ -614,21 +614,21 @@ class Snapshot(model.Model):
 
     _endpoint = "snapshots"
 
-    name = model.Attribute(readonly=True)
-    created_at = model.Attribute(readonly=True)
-    expires_at = model.Attribute(optional=True)
-    stateful = model.Attribute(readonly=True)
-    last_used_at = model.Attribute(readonly=True, optional=True)
-    architecture = model.Attribute(readonly=True, optional=True)
-    config = model.Attribute(readonly=True, optional=True)
-    devices = model.Attribute(readonly=True, optional=True)
-    ephemeral = model.Attribute(readonly=True, optional=True)
-    expanded_config = model.Attribute(readonly=True, optional=True)
-    expanded_devices = model.Attribute(readonly=True, optional=True)
-    profiles = model.Attribute(readonly=True, optional=True)
-    size = model.Attribute(readonly=True, optional=True)
+    name: str = model.Attribute(readonly=True)  # type: ignore[assignment]
+    created_at: str = model.Attribute(readonly=True)  # type: ignore[assignment]
+    expires_at: str = model.Attribute(optional=True)  # type: ignore[assignment]
+    stateful: bool = model.Attribute(readonly=True)  # type: ignore[assignment]
+    last_used_at: str = model.Attribute(readonly=True, optional=True)  # type: ignore[assignment]
+    architecture: str = model.Attribute(readonly=True, optional=True)  # type: ignore[assignment]
+    config: dict[str, Any] = model.Attribute(readonly=True, optional=True)  # type: ignore[assignment]
+    devices: dict[str, Any] = model.Attribute(readonly=True, optional=True)  # type: ignore[assignment]
+    ephemeral: bool = model.Attribute(readonly=True, optional=True)  # type: ignore[assignment]
+    expanded_config: dict[str, Any] = model.Attribute(readonly=True, optional=True)  # type: ignore[assignment]
+    expanded_devices: dict[str, Any] = model.Attribute(readonly=True, optional=True)  # type: ignore[assignment]
+    profiles: list[str] = model.Attribute(readonly=True, optional=True)  # type: ignore[assignment]
+    size: int = model.Attribute(readonly=True, optional=True)  # type: ignore[assignment]
 
-    instance = model.Parent()
+    instance: Instance = model.Parent()  # type: ignore[assignment]
 
     def _load(self, payload: dict[str, Any], rollback: bool = False) -> None:
         name = payload.get("name")
@@ -731,7 +731,7 @@ class Snapshot(model.Model):
         :returns: the original response (not the operation result).
         :raises LXDAPIException: if the operation fails.
         """
-        return self.instance.restore_snapshot(self.name, wait)  # type: ignore[no-any-return]
+        return self.instance.restore_snapshot(self.name, wait)
 
 
 def _check_snapshot_name(owner: str, name: object) -> None:

@@ -35,7 +35,8 @@ NEVER = "0001-01-01T00:00:00Z"
 _ACTIONS = ("start", "stop", "restart", "freeze", "unfreeze")
 
 #: Migration sources waiting for a target, by operation id (any FakeLXD).
-_MIGRATIONS: dict[str, tuple[weakref.ref[FakeLXD], str, str, JSONDict]] = {}
+_MIGRATIONS: dict[str, JSONDict] = {}
+_BAD_HANDSHAKE = "Error transferring instance data: websocket: bad handshake"
 
 
 # -- helpers other families may use ------------------------------------------
@@ -270,21 +271,22 @@ _SOURCES: dict[str, Callable[[FakeLXD, FakeRequest, JSONDict], JSONDict]] = {
 
 def _pull(op_id: str, secrets: JSONDict) -> JSONDict:
     """Take the instance a migration source offers (and finish that source)."""
-    entry = _MIGRATIONS.pop(op_id, None)
-    source_fake = entry[0]() if entry else None
-    if entry is None or source_fake is None or entry[3] != secrets:
-        raise FakeError(
-            400, "Error transferring instance data: websocket: bad handshake"
-        )
-    _, project, name, _ = entry
+    entry = _MIGRATIONS.pop(op_id, None) or {}
+    source_fake: FakeLXD | None = entry["fake"]() if entry else None
+    op = source_fake.operations.get(op_id) if source_fake is not None else None
+    if source_fake is None or op is None or op.status != "Running":
+        raise FakeError(400, _BAD_HANDSHAKE)
+    if entry["secrets"] != secrets:
+        raise FakeError(400, _BAD_HANDSHAKE)
     with source_fake.lock:
-        record = instance_record(source_fake, project, name)
-        op = source_fake.operations[op_id]
+        record = instance_record(source_fake, entry["project"], entry["name"])
         op.status, op.metadata = "Success", None
-        snaps = snapshot_records(source_fake, project, name)
+        snaps = snapshot_records(source_fake, entry["project"], entry["name"])
+        if entry["live"]:  # the source stops once its final state is sent
+            _set_status(record, "Stopped")
         return {
             "config": dict(record["config"]),
-            "_snapshots": dict(snaps),
+            "_snapshots": {} if entry["instance_only"] else dict(snaps),
             "architecture": record["architecture"],
         }
 
@@ -536,7 +538,14 @@ def _migration_source(
         project=request.project,
         op_class="websocket",
     )
-    _MIGRATIONS[op.id] = (weakref.ref(fake), request.project, name, dict(secrets))
+    _MIGRATIONS[op.id] = {
+        "fake": weakref.ref(fake),
+        "project": request.project,
+        "name": name,
+        "secrets": dict(secrets),
+        "live": bool(body.get("live")),
+        "instance_only": bool(body.get("instance_only")),
+    }
     return fake.async_reply(op)
 
 
