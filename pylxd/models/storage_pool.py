@@ -340,7 +340,7 @@ class StorageVolume(model.Model):
             object.__setattr__(self, "storage_pool", new_pool)
 
     def restore_from(self, snapshot_name: str, wait: bool = False) -> requests.Response:
-        """Restore the volume (contents and config) from one of its snapshots.
+        """Restore the volume's contents from one of its snapshots.
 
         Implements ``PUT /1.0/storage-pools/<pool>/volumes/<type>/<name>``
         with ``{"restore": snapshot_name}``.
