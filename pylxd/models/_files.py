@@ -84,7 +84,8 @@ class FileInfo:
     :ivar uid: owner uid inside the instance.
     :ivar gid: owner gid inside the instance.
     :ivar modified: last modification time, when LXD sends it.
-    :ivar size: content length in bytes, when known (files and symlinks).
+    :ivar size: content length in bytes when LXD sends it (``GET`` of a file
+        or symlink; LXD 5.0's ``HEAD`` does not).
     """
 
     type: str
@@ -527,10 +528,13 @@ class FilesManager:
 
         Nothing is ever written outside ``local_path``: entry names that are
         not a single path component (``..``, ``a/b``, absolute) are skipped,
-        symlinks are never followed, and a symlink is recreated only when its
-        target is relative and resolves inside ``local_path`` (absolute
-        targets point into the instance, not to this machine); every skipped
-        entry raises a :class:`UnsafePathWarning`.
+        local symlinks are never written through, remote symlinks are never
+        followed. A symlink is recreated (as a relative link) only when its
+        target is inside ``remote_path`` and the link resolves inside
+        ``local_path``, also after the whole tree is written (links through
+        links). LXD 5.0 reports symlink targets as absolute paths, so links
+        to anywhere else in the instance are skipped. Every skipped entry
+        raises a :class:`UnsafePathWarning`.
 
         :raises ValueError: for a relative ``remote_path``.
         :raises FileNotFound: when ``remote_path`` or the instance is missing.
@@ -565,6 +569,11 @@ def _skip(what: str, reason: str, category: type[Warning] = UnsafePathWarning) -
     warnings.warn(f"Skipped {what}: {reason}", category, stacklevel=5)
 
 
+def _under(path: str, root: str) -> bool:
+    """Whether the POSIX ``path`` is ``root`` or below it (lexically)."""
+    return path == root or path.startswith(root.rstrip("/") + "/")
+
+
 def _is_plain_name(name: Any) -> bool:
     """A single path component: no separator, not ``.``/``..``, not empty."""
     if not isinstance(name, str) or name in ("", ".", "..") or "\0" in name:
@@ -582,10 +591,12 @@ class _TreeDownload:
     def __init__(self, files: FilesManager) -> None:
         self.files = files
         self.real_root = ""
+        self.remote_root = "/"
         self.links: list[tuple[str, str]] = []
         self.made_dirs: list[tuple[str, int]] = []
 
     def run(self, remote: str, local: str) -> None:
+        self.remote_root = posixpath.normpath(remote)
         with self.files._open(remote) as response:
             info = FileInfo.from_headers(response.headers)
             if info.type == FILE:
@@ -656,19 +667,29 @@ class _TreeDownload:
         return True
 
     def _symlink(self, remote: str, local: str, target: str) -> None:
-        if target.startswith("/") or os.path.isabs(target):
-            _skip(repr(remote), f"symlink to the absolute path {target!r}")
+        # LXD 5.0 reports targets made absolute (the link's directory joined
+        # with what it stores): only links into the pulled tree are kept.
+        pointed = posixpath.normpath(posixpath.join(posixpath.dirname(remote), target))
+        if not _under(pointed, self.remote_root):
+            _skip(
+                repr(remote),
+                f"symlink to {target!r} points outside {self.remote_root!r}",
+            )
             return
-        resolved = os.path.realpath(os.path.join(os.path.dirname(local), target))
+        relative = posixpath.relpath(pointed, posixpath.dirname(remote))
+        resolved = os.path.realpath(os.path.join(os.path.dirname(local), relative))
         if not self._inside(resolved):
-            _skip(repr(remote), f"symlink to {target!r} points outside the target")
+            _skip(
+                repr(remote),
+                f"symlink to {target!r} resolves outside {self.real_root!r}",
+            )
             return
         if os.path.lexists(local):
             if not os.path.islink(local):
                 _skip(repr(remote), f"{local!r} exists and is not a symlink")
                 return
             os.unlink(local)
-        os.symlink(target, local)
+        os.symlink(relative, local)
         self.links.append((remote, local))
 
     def _recheck_links(self) -> None:

@@ -4,7 +4,8 @@ Each instance has an in-memory filesystem in
 ``fake.store("files", project)[instance_name]``: a dict mapping absolute
 paths to entries ``{"type": "file"|"directory"|"symlink", "mode": int,
 "uid": int, "gid": int, "content": bytes}`` (a symlink's content is its
-target; a directory's is ``b""``). It is created on first use with ``/``,
+target as created; a directory's is ``b""``; like LXD 5.0, ``GET`` answers
+a symlink's target joined to the link's directory and normalised). It is created on first use with ``/``,
 ``/etc``, ``/root`` and ``/tmp``. Tests may seed it directly with
 :func:`filesystem` and :func:`add_entry`.
 
@@ -164,11 +165,16 @@ def _files_get(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
         reply = fake.sync(_children(filesystem(fake, name, request.project), path))
         reply.headers.update(_headers(entry))
         return reply
+    content = entry["content"]
+    if entry["type"] == "symlink":  # LXD answers the target made absolute
+        target = content.decode("utf-8", "surrogateescape")
+        target = posixpath.normpath(posixpath.join(posixpath.dirname(path), target))
+        content = target.encode("utf-8", "surrogateescape")
     return fake.raw(
-        entry["content"],
+        content,
         **_headers(entry),
         **{
-            "Content-Length": str(len(entry["content"])),
+            "Content-Length": str(len(content)),
             "Content-Disposition": f"inline;filename={posixpath.basename(path)}",
         },
     )
@@ -180,11 +186,7 @@ def _files_head(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
         _, entry = _lookup(fake, request, name)
     except FakeError as failure:  # HEAD answers carry no body
         return Reply(failure.status, b"", {"Content-Type": "application/json"})
-    headers = _headers(entry)
-    if entry["type"] != "directory":
-        headers["Content-Length"] = str(len(entry["content"]))
-        headers["Content-Type"] = "application/octet-stream"
-    return Reply(200, b"", headers)
+    return Reply(200, b"", _headers(entry))  # LXD 5.0 sends no length here
 
 
 def _go_int(value: str | None) -> int | None:

@@ -20,7 +20,7 @@ from pylxd.models._files import (
     FilesManager,
     UnsafePathWarning,
 )
-from pylxd.testing import FakeLXD, FakeRequest, Reply
+from pylxd.testing import FakeLXD, FakeRequest
 from pylxd.testing._fake_files import add_entry, filesystem
 
 FILES = "/1.0/instances/c1/files"
@@ -442,7 +442,7 @@ def test_stat_uses_head(files, fake, fs):
         0o640,
         3,
         4,
-        5,
+        None,  # LXD 5.0 sends no Content-Length with HEAD
     )
     assert info.modified is not None and info.modified.tzinfo is not None
     assert file_calls(fake) == [("HEAD", FILES, {"path": "/tmp/f"})]
@@ -635,26 +635,59 @@ def test_recursive_get_refuses_symlinks_that_leave_the_target(
     messages = sorted(str(w.message) for w in caught)
     assert all(w.category is UnsafePathWarning for w in caught)
     assert messages == [
-        "Skipped '/srv/abs-link': symlink to the absolute path '/etc/passwd'",
-        "Skipped '/srv/up-link': symlink to '../../outside' points outside the target",
+        "Skipped '/srv/abs-link': symlink to '/etc/passwd' points outside '/srv'",
+        "Skipped '/srv/up-link': symlink to '/outside' points outside '/srv'",
     ]
     assert not os.path.lexists(local / "abs-link")
     assert not os.path.lexists(local / "up-link")
 
 
-def test_recursive_get_removes_links_that_escape_through_later_links(
-    files, fs, tmp_path
-):
+def test_symlinks_become_relative_links_inside_the_tree(files, fs, tmp_path):
     add_entry(fs, "/srv", "directory")
     add_entry(fs, "/srv/d", "directory")
-    # "esc" is checked before "up" exists: only the final pass sees it escape.
-    add_entry(fs, "/srv/d/esc", "symlink", b"up/../..")
-    add_entry(fs, "/srv/d/up", "symlink", b".")
-    local = tmp_path / "out"
-    with pytest.warns(UnsafePathWarning, match="resolves outside"):
-        files.recursive_get("/srv", str(local))
-    assert not os.path.lexists(local / "d" / "esc")
-    assert os.readlink(local / "d" / "up") == "."
+    add_entry(fs, "/srv/d/f", content=b"F")
+    add_entry(fs, "/srv/d/abs", "symlink", b"/srv/d/f")
+    add_entry(fs, "/srv/d/odd", "symlink", b"../d/./f")
+    add_entry(fs, "/srv/d/root", "symlink", b"..")
+    files.recursive_get("/srv", str(tmp_path / "out"))
+    out = tmp_path / "out" / "d"
+    assert [os.readlink(out / n) for n in ("abs", "odd", "root")] == ["f", "f", ".."]
+    assert (out / "abs").read_bytes() == b"F"
+
+
+def test_a_server_reporting_relative_targets_is_handled(files, fake, fs, tmp_path):
+    add_entry(fs, "/srv", "directory")
+    add_entry(fs, "/srv/esc", "symlink")
+    raw = FakeLXD.raw(b"a/../../x", **{"X-LXD-type": "symlink", "X-LXD-mode": "0777"})
+
+    def answer(request: FakeRequest) -> Any:
+        return raw if request.query.get("path") == "/srv/esc" else None
+
+    fake.faults.append(answer)
+    with pytest.warns(UnsafePathWarning, match="points outside '/srv'"):
+        files.recursive_get("/srv", str(tmp_path / "out"))
+    assert os.listdir(tmp_path / "out") == []
+
+
+def test_links_changed_while_pulling_are_rechecked(files, fs, tmp_path, monkeypatch):
+    from pylxd.models import _files
+
+    add_entry(fs, "/srv", "directory")
+    add_entry(fs, "/srv/sub", "directory")
+    add_entry(fs, "/srv/link", "symlink", b"sub/x")
+    walk = _files._TreeDownload._walk
+    outside = tmp_path / "outside"
+    outside.mkdir()
+
+    def racing(self: Any, *args: Any) -> None:
+        walk(self, *args)
+        os.rmdir(self.real_root + "/sub")  # someone swaps a directory for a link
+        os.symlink(outside, self.real_root + "/sub")
+
+    monkeypatch.setattr(_files._TreeDownload, "_walk", racing)
+    with pytest.warns(UnsafePathWarning, match="resolves outside the target"):
+        files.recursive_get("/srv", str(tmp_path / "out"))
+    assert not os.path.lexists(tmp_path / "out" / "link")
 
 
 def test_recursive_get_skips_names_that_are_not_plain(files, fake, fs, tmp_path):
