@@ -320,3 +320,13 @@ def make_container_raw(client: Client, image_alias: str) -> Iterator[Any]:
     yield make
     for name in made:
         force_delete_instance(client, name)
+
+
+def test_container_fixture_files(container: Any) -> None:
+    container.files.put("/root/hello", b"hi", mode="0600")
+    assert container.files.get("/root/hello") == b"hi"
+    assert container.files.stat("/root/hello").mode == 0o600
+    assert "hello" in container.files.listdir("/root")
+    container.files.delete("/root/hello")
+    with pytest.raises(exceptions.NotFound):
+        container.files.get("/root/hello")

@@ -25,7 +25,7 @@ from typing import Any
 
 from pylxd.testing._fake import FakeError, FakeLXD, FakeRequest, Reply, route
 
-_FILES = r"/1.0/instances/(?P<name>[^/]+)/files"
+_FILES = r"/1.0/(?:instances|containers|virtual-machines)/(?P<name>[^/]+)/files"
 _TYPES = ("file", "directory", "symlink")
 _DEFAULT_MODES = {"file": 0o644, "directory": 0o750, "symlink": 0o777}
 _MAX_LINKS = 40  # like the kernel's ELOOP limit

@@ -837,3 +837,25 @@ def test_fake_filesystem_follows_the_instance_object(fake):
     assert "/tmp/f" in filesystem(fake, "c2")  # renamed: files kept
     fake.store("instances")["c1"] = {"name": "c1"}
     assert "/tmp/f" not in filesystem(fake, "c1")  # a new c1 starts empty
+
+
+# -- through the models ------------------------------------------------------------------
+def test_instance_files_through_the_model():
+    from pylxd.models.instance import Instance
+
+    fake = FakeLXD()
+    client = fake.client()
+    instance = client.instances.create(
+        {"name": "c1", "source": {"type": "none"}}, wait=True
+    )
+    assert Instance.FilesManager is FilesManager
+    assert instance.files is instance.files  # built once, lazily
+    instance.files.put("/tmp/f", b"model")
+    assert fake.requests[-1].path == FILES
+    container = client.containers.get("c1")
+    assert container.files.get("/tmp/f") == b"model"
+    assert fake.requests[-1].path == "/1.0/containers/c1/files"
+    instance.rename("c2", wait=True)
+    assert client.instances.get("c2").files.get("/tmp/f") == b"model"
+    with pytest.raises(FileNotFound, match="Instance not found"):
+        FilesManager(_Instance(client, "c1")).get("/tmp/f")
