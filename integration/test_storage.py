@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import io
 import tarfile
+import tracemalloc
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -94,8 +95,12 @@ def test_pool_lifecycle(client: Client) -> None:
         resources = pool.resources.get()
         assert resources.space["total"] > 0 and resources.inodes["total"] > 0
 
+        name = pool.name
         pool.delete()
-        assert not client.storage_pools.exists(pool.name)
+        assert not client.storage_pools.exists(name)
+        with pytest.raises(exceptions.NotFound) as err:
+            client.storage_pools.get(name)
+        assert str(err.value) == f"storage pool {name!r}: Storage pool not found"
 
 
 def test_unknown_driver_fails_and_creates_nothing(client: Client) -> None:
@@ -344,7 +349,12 @@ def test_copy_to_a_missing_pool_on_another_server_leaves_nothing(
 
 # -- attach to an instance -----------------------------------------------------
 def test_attach_a_volume_to_a_running_container(
-    client: Client, running_container: Any, pool: StoragePool, volume: StorageVolume
+    client: Client,
+    running_container: Any,
+    pool: StoragePool,
+    other_pool: StoragePool,
+    volume: StorageVolume,
+    tmp_path: Path,
 ) -> None:
     api = client.api.instances[running_container.name]
     device = {
@@ -360,16 +370,8 @@ def test_attach_a_volume_to_a_running_container(
         StoragePool(client, name=pool.name).delete()
 
     if hasattr(running_container, "execute"):
-        result = running_container.execute(
-            ["sh", "-c", "echo hello > /mnt/data/hello.txt"]
-        )
-        assert result.exit_code == 0
-        out = io.BytesIO()
-        volume.backups.create("attached").export(out)
-        out.seek(0)
-        with tarfile.open(fileobj=out) as tar:
-            member = tar.extractfile("backup/volume/hello.txt")
-            assert member is not None and member.read() == b"hello\n"
+        _write_through_the_container(running_container)
+        _backup_round_trip_in_constant_memory(volume, other_pool, tmp_path)
 
     # PATCH merges devices: detaching is a PUT of the instance without it.
     instance = api.get().json()["metadata"]
@@ -379,3 +381,40 @@ def test_attach_a_volume_to_a_running_container(
     wait_for(client, api.put(json=body), True, timeout=WAIT)
     volume.sync()
     assert volume.used_by == []
+
+
+BIG = 8 << 20  # bytes of random data, so that the backup cannot be compressed
+
+
+def _write_through_the_container(container: Any) -> None:
+    script = (
+        "echo hello > /mnt/data/hello.txt && "
+        f"dd if=/dev/urandom of=/mnt/data/big bs=1048576 count={BIG >> 20} 2>/dev/null"
+    )
+    result = container.execute(["sh", "-c", script])
+    assert result.exit_code == 0, result.stderr
+
+
+def _backup_round_trip_in_constant_memory(
+    volume: StorageVolume, other_pool: StoragePool, tmp_path: Path
+) -> None:
+    """Export and import an 8 MiB backup while Python holds far less than that."""
+    path = tmp_path / "attached.tar.gz"
+    backup = volume.backups.create("attached", compression_algorithm="none")
+    tracemalloc.start()
+    try:
+        size = backup.export(str(path))
+        _, export_peak = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        with path.open("rb") as handle:
+            imported = other_pool.volumes.import_backup(handle, name=volume.name + "-i")
+        _, import_peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert size > BIG
+    assert export_peak < 3 << 20 and import_peak < 3 << 20, (export_peak, import_peak)
+    with tarfile.open(path) as tar:
+        member = tar.extractfile("backup/volume/hello.txt")
+        assert member is not None and member.read() == b"hello\n"
+        assert tar.getmember("backup/volume/big").size == BIG
+    assert imported is not None and imported.storage_pool.name == other_pool.name

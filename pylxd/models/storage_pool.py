@@ -94,6 +94,18 @@ class StoragePool(CollectionMixin, model.Model):
     volumes = model.Manager(lambda pool: StorageVolumeManager(pool))
 
     @classmethod
+    def get(cls, client: Client, name: str) -> StoragePool:
+        """Return the storage pool ``name``.
+
+        Implements ``GET /1.0/storage-pools/<name>``.
+
+        :raises NotFound: naming the pool when it does not exist.
+        :raises LXDAPIExtensionNotAvailable: without the ``storage`` extension.
+        """
+        with _naming(f"storage pool {name!r}"):
+            return super().get(client, name)  # type: ignore[no-any-return]
+
+    @classmethod
     def create(cls, client: Client, definition: JSONDict) -> StoragePool:
         """Create a storage pool from ``definition`` and return it as stored.
 

@@ -162,12 +162,15 @@ class StorageVolumeBackup(RenameMixin, model.Model):
 
 def _created_name(response: requests.Response, kind: str) -> str:
     """The name of what an operation creates, from its ``resources``."""
-    body = response.json()
-    resources = (body.get("metadata") or {}).get("resources") or {}
-    urls = resources.get(kind) or []
+    urls = _resources(response).get(kind) or []
     if not urls:
-        raise ValueError(f"LXD did not tell the name of the new {kind}: {resources}")
+        raise ValueError(f"LXD did not tell the name of the new {kind}: {urls}")
     return name_from_url(urls[0])
+
+
+def _resources(response: requests.Response) -> JSONDict:
+    body = response.json()
+    return (body.get("metadata") or {}).get("resources") or {}  # type: ignore[no-any-return]
 
 
 # -- streaming ----------------------------------------------------------------
@@ -293,8 +296,3 @@ def import_volume_backup(
     if not wait:
         return cls._lazy(storage_pool, "custom", name)
     return cls.get(storage_pool, "custom", name)
-
-
-def _resources(response: requests.Response) -> JSONDict:
-    body = response.json()
-    return (body.get("metadata") or {}).get("resources") or {}  # type: ignore[no-any-return]

@@ -90,8 +90,9 @@ def test_get_exists_and_not_found(client: Client, pool: StoragePool) -> None:
     assert client.storage_pools.get("p1") == pool
     assert client.storage_pools.exists("p1")
     assert not client.storage_pools.exists("nope")
-    with pytest.raises(exceptions.NotFound, match="Storage pool not found"):
+    with pytest.raises(exceptions.NotFound) as err:
         client.storage_pools.get("nope")
+    assert str(err.value) == "storage pool 'nope': Storage pool not found"
 
 
 def test_storage_extension_is_required() -> None:
@@ -224,3 +225,47 @@ def test_async_failure_raises_the_operation_error(async_lxd: FakeLXD) -> None:
     async_lxd.reply_next(async_lxd.async_reply(op), "DELETE", f"{POOLS}/p1")
     with pytest.raises(exceptions.LXDAPIException, match="^Pool is busy$"):
         pool.delete()
+
+
+@pytest.mark.parametrize(
+    "dotted, expected",
+    [
+        ("StoragePool.all", "(client)"),
+        ("StoragePool.get", "(client, name)"),
+        ("StoragePool.exists", "(client, name)"),
+        ("StoragePool.create", "(client, definition)"),
+        ("StoragePool.delete", "(self)"),
+        ("StoragePool.save", "(self, wait=False)"),
+        ("StoragePool.put", "(self, put_object, wait=False)"),
+        ("StoragePool.patch", "(self, patch_object, wait=False)"),
+        ("StoragePool.raw_put", "(self, put_object, wait=False)"),
+        ("StoragePool.raw_patch", "(self, patch_object, wait=False)"),
+        ("StorageResources.get", "(storage_pool)"),
+        ("StorageVolume.all", "(storage_pool)"),
+        ("StorageVolume.get", "(storage_pool, _type, name)"),
+        ("StorageVolume.create", "(storage_pool, *args, wait=True, **kwargs)"),
+        ("StorageVolume.rename", "(self, _input, wait=False)"),
+        ("StorageVolume.restore_from", "(self, snapshot_name, wait=False)"),
+        ("StorageVolume.put", "(self, put_object, wait=False)"),
+        ("StorageVolume.patch", "(self, patch_object, wait=False)"),
+        ("StorageVolume.save", "(self, wait=False)"),
+        ("StorageVolumeSnapshot.get", "(volume, name)"),
+        ("StorageVolumeSnapshot.create", "(volume, name=None, expires_at=None)"),
+        ("StorageVolumeSnapshot.rename", "(self, new_name)"),
+    ],
+)
+def test_public_signatures(dotted: str, expected: str) -> None:
+    import inspect
+
+    from pylxd.models import storage_pool
+
+    cls_name, method = dotted.split(".")
+    obj = getattr(getattr(storage_pool, cls_name), method)
+    signature = inspect.signature(obj).replace(
+        parameters=[
+            p.replace(annotation=inspect.Parameter.empty)
+            for p in inspect.signature(obj).parameters.values()
+        ],
+        return_annotation=inspect.Signature.empty,
+    )
+    assert str(signature) == expected

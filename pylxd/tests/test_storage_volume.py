@@ -258,6 +258,16 @@ def test_rename_to_another_pool_follows_the_volume(
     assert lxd.requests[-1].path == "/1.0/storage-pools/default/volumes/custom/v1"
 
 
+def test_rename_with_migration_returns_the_secrets_and_keeps_the_name(
+    volume: StorageVolume, lxd: FakeLXD
+) -> None:
+    metadata = volume.rename({"name": "v1", "migration": True})
+    assert lxd.last_body("POST", VOL) == {"name": "v1", "migration": True}
+    assert metadata["class"] == "websocket"
+    assert sorted(metadata["metadata"]) == ["control", "fs"]
+    assert (volume.name, volume.storage_pool.name) == ("v1", "p1")
+
+
 @pytest.mark.parametrize(
     "body, error", [("v2", TypeError), ({"pool": "default"}, ValueError)]
 )
