@@ -27,6 +27,7 @@ from pylxd._transport import (  # noqa: F401  (re-exported seams)
 
 if TYPE_CHECKING:  # pragma: no cover
     from pylxd._websocket import _WebsocketClient
+    from pylxd.models.metrics import Metrics
 
 __all__ = ["Client", "EventType", "Cert", "DEFAULT_CERTS", "get_session_for_url"]
 
@@ -98,6 +99,7 @@ class Client:
     storage_pools: managers.StoragePoolManager
     cluster: managers.ClusterManager
     warnings: managers.WarningManager
+    server: managers.ServerManager
 
     def __init__(
         self,
@@ -214,6 +216,15 @@ class Client:
             raise exceptions.LXDAPIExtensionNotAvailable(
                 f"LXD API extension '{name}' is not available on {self.api._describe()}"
             )
+
+    def metrics(self, target: str | None = None) -> Metrics:
+        """Read ``GET /1.0/metrics``: the Prometheus text and its parsed form.
+
+        :param target: the cluster member to read them from.
+        """
+        from pylxd.models.metrics import Metrics
+
+        return Metrics.get(self, target=target)
 
     def refresh_host_info(self) -> JSONDict:
         """Read ``GET /1.0`` again and return the new :attr:`host_info`."""

@@ -184,6 +184,14 @@ class WarningManager(BaseManager):
     manager_for = "pylxd.models.warning.Warning"
 
 
+class InstanceBackupManager(BaseManager):
+    manager_for = "pylxd.models._instance_extras.InstanceBackup"
+
+
+class ServerManager(BaseManager):
+    manager_for = "pylxd.models.server.Server"
+
+
 #: The managers every Client carries, by attribute name.
 CLIENT_MANAGERS: dict[str, type[BaseManager]] = {
     "certificates": CertificateManager,
@@ -200,6 +208,7 @@ CLIENT_MANAGERS: dict[str, type[BaseManager]] = {
     "storage_pools": StoragePoolManager,
     "cluster": ClusterManager,
     "warnings": WarningManager,
+    "server": ServerManager,
 }
 
 

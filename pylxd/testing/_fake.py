@@ -31,6 +31,7 @@ JSONDict = dict[str, Any]
 #: Modules that add routes, imported when the first FakeLXD is built.
 _FAMILIES: tuple[str, ...] = (
     "pylxd.testing._fake_core",
+    "pylxd.testing._fake_extras",  # before _fake_instances (backup uploads)
     "pylxd.testing._fake_cluster",
     "pylxd.testing._fake_files",
     "pylxd.testing._fake_networks",
