@@ -10,6 +10,7 @@ keep working; finer classes always subclass one of them::
     │   ├── Forbidden                    403
     │   └── OperationTimeout             an operation wait that ran out of time
     ├── ClientConnectionFailed           the endpoint cannot be reached or served
+    │   └── ExecTimeout                  a command outlived execute(timeout=); also a TimeoutError
     └── LXDAPIExtensionNotAvailable      the server lacks an API extension
 """
 
@@ -27,6 +28,7 @@ __all__ = [
     "Forbidden",
     "OperationTimeout",
     "ClientConnectionFailed",
+    "ExecTimeout",
     "LXDAPIExtensionNotAvailable",
 ]
 
@@ -105,6 +107,40 @@ class OperationTimeout(LXDAPIException):
 
 class ClientConnectionFailed(Exception):
     """An exception raised when the Client connection fails."""
+
+
+class ExecTimeout(ClientConnectionFailed, TimeoutError):
+    """A command run by ``Instance.execute(timeout=...)`` did not finish in time.
+
+    The client gave up: it signalled the command (SIGKILL by default) through
+    the control websocket and closed the streams. This is a client-side
+    timeout, so it is not an :class:`LXDAPIException`; it is a
+    :class:`ClientConnectionFailed` (like a request timeout) and a builtin
+    :class:`TimeoutError`. The output received so far is kept.
+
+    :ivar timeout: the timeout in seconds.
+    :ivar operation_id: the exec operation's id.
+    :ivar stdout: the output received before the timeout (None if unknown).
+    :ivar stderr: the error output received before the timeout.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        timeout: float | None = None,
+        operation_id: str | None = None,
+        stdout: Any = None,
+        stderr: Any = None,
+    ) -> None:
+        super().__init__(message)
+        self.timeout = timeout
+        self.operation_id = operation_id
+        self.stdout = stdout
+        self.stderr = stderr
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "command timed out"
 
 
 class LXDAPIExtensionNotAvailable(Exception):

@@ -1,9 +1,695 @@
-"""Exec, interactive sessions and console for instances (mixed into ``Instance``)."""
+"""Exec, interactive sessions and console for instances (mixed into ``Instance``).
+
+``Instance.execute`` is four steps: :meth:`ExecMixin._start_exec` (``POST
+/1.0/instances/<name>/exec``, shared with :meth:`raw_interactive_execute`),
+open a :class:`pylxd._websocket._ExecSession` with the websocket classes named
+in ``pylxd.models.instance``, wait for the operation, then drain the streams.
+The exit code always comes from the operation (``metadata.return``).
+
+ws4py is imported only when a websocket is opened.
+"""
 
 from __future__ import annotations
+
+import contextlib
+import math
+import queue
+import signal as _signal
+import sys
+import time
+from collections import namedtuple
+from typing import TYPE_CHECKING, Any, Callable, Iterator
+from urllib import parse
+
+from pylxd import exceptions
+from pylxd.models._mixins import name_from_url, quote
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pylxd._transport import _APINode
+    from pylxd._websocket import _ExecSession, _PtyWebsocket
+    from pylxd.client import Client
+    from pylxd.models.operation import Operation
+
+JSONDict = dict[str, Any]
+
+_InstanceExecuteResult = namedtuple(
+    "_InstanceExecuteResult", ["exit_code", "stdout", "stderr"]
+)
+
+#: The signal sent to a command that outlives ``execute(timeout=...)``.
+DEFAULT_TIMEOUT_SIGNAL = int(_signal.SIGKILL)
+#: Seconds given to LXD to end an operation after the client signalled it.
+_GRACE = 5.0
+_STREAM_END = object()
+
+
+def _websocket_classes() -> tuple[Any, Any]:
+    """``_StdinWebsocket`` and ``_CommandWebsocketClient`` as ``instance.py`` names them now.
+
+    Tests patch ``pylxd.models.instance._StdinWebsocket``; the lookup happens
+    on every call so that the patch is seen.
+    """
+    from pylxd import _websocket
+
+    module = sys.modules.get("pylxd.models.instance")
+    stdin = getattr(module, "_StdinWebsocket", None) or _websocket._StdinWebsocket
+    command = (
+        getattr(module, "_CommandWebsocketClient", None)
+        or _websocket._CommandWebsocketClient
+    )
+    return stdin, command
+
+
+def _check_commands(commands: Any) -> list[str]:
+    if isinstance(commands, (str, bytes)) or not isinstance(commands, (list, tuple)):
+        raise TypeError(
+            f"commands must be a list of strings such as ['ls', '-l'], not {commands!r}"
+        )
+    if not commands or not all(isinstance(c, str) for c in commands):
+        raise ValueError(f"commands must be a non-empty list of strings: {commands!r}")
+    return list(commands)
+
+
+def _check_environment(environment: Any) -> dict[str, str]:
+    if environment is None:
+        return {}
+    if not isinstance(environment, dict):
+        raise TypeError(
+            f"environment must be a dict of str to str, not {environment!r}"
+        )
+    for key, value in environment.items():
+        if not isinstance(key, str) or not isinstance(value, str):
+            raise TypeError(
+                f"environment must map str to str: {key!r}: {value!r} is not"
+            )
+    return dict(environment)
+
+
+def _check_id(what: str, value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{what} must be a numeric id (int), not {value!r}")
+    if value < 0:
+        raise ValueError(f"{what} must be a non-negative id, not {value}")
+    return value
+
+
+def _exec_body(
+    commands: Any,
+    environment: Any,
+    *,
+    interactive: bool,
+    user: int | None = None,
+    group: int | None = None,
+    cwd: str | None = None,
+    record_output: bool = False,
+    width: int | None = None,
+    height: int | None = None,
+) -> JSONDict:
+    """The ``InstanceExecPost`` body (optional fields only when given)."""
+    body: JSONDict = {
+        "command": _check_commands(commands),
+        "environment": _check_environment(environment),
+        "wait-for-websocket": not record_output,
+        "interactive": interactive,
+    }
+    if record_output:
+        body["record-output"] = True
+    optional = {
+        "user": _check_id("user", user),
+        "group": _check_id("group", group),
+        "width": _check_id("width", width),
+        "height": _check_id("height", height),
+    }
+    if cwd is not None:
+        if not isinstance(cwd, str) or not cwd.startswith("/"):
+            raise ValueError(f"cwd must be an absolute path, not {cwd!r}")
+        optional["cwd"] = cwd  # type: ignore[assignment]
+    body.update({k: v for k, v in optional.items() if v is not None})
+    return body
+
+
+def _lxd_wait_seconds(timeout: float) -> float:
+    """LXD's ``/wait`` counts whole seconds: round the timeout up."""
+    return float(max(1, math.ceil(timeout)))
 
 
 class ExecMixin:
     """Instance methods that run commands and attach consoles over websockets."""
 
     __slots__ = ()
+
+    if TYPE_CHECKING:  # provided by Instance
+        client: Client
+        name: str
+
+        @property
+        def api(self) -> _APINode: ...
+
+    # -- starting a command ------------------------------------------------
+    def _start_exec(
+        self,
+        commands: list[str],
+        environment: dict[str, str] | None = None,
+        **options: Any,
+    ) -> tuple[str, dict[str, str]]:
+        """Start a command; return its operation id and websocket secrets.
+
+        Implements ``POST /1.0/instances/<name>/exec``.
+
+        :param options: ``interactive`` (required), ``user``, ``group``,
+            ``cwd``, ``record_output``, ``width``, ``height``.
+        """
+        body = _exec_body(commands, environment, **options)
+        answer = self.api["exec"].post(json=body).json()
+        operation_id = name_from_url(answer["operation"])
+        metadata = (answer.get("metadata") or {}).get("metadata") or {}
+        return operation_id, dict(metadata.get("fds") or {})
+
+    def _wait_exec(self, operation_id: str, timeout: float | None) -> Operation:
+        if timeout is None:
+            return self.client.operations.wait_for_operation(operation_id)  # type: ignore[no-any-return]
+        return self.client.operations.wait_for_operation(  # type: ignore[no-any-return]
+            operation_id, timeout=_lxd_wait_seconds(timeout)
+        )
+
+    # -- execute -----------------------------------------------------------
+    def execute(
+        self,
+        commands: list[str],
+        environment: dict[str, str] | None = None,
+        encoding: str | None = None,
+        decode: bool = True,
+        stdin_payload: Any = None,
+        stdin_encoding: str = "utf-8",
+        stdout_handler: Callable[[Any], None] | None = None,
+        stderr_handler: Callable[[Any], None] | None = None,
+        user: int | None = None,
+        group: int | None = None,
+        cwd: str | None = None,
+        timeout: float | None = None,
+        record_output: bool = False,
+        timeout_signal: int = DEFAULT_TIMEOUT_SIGNAL,
+    ) -> _InstanceExecuteResult:
+        """Execute a command on the instance and wait for it to finish.
+
+        Implements ``POST /1.0/instances/<name>/exec`` and its websockets.
+        stdout and stderr are buffered if no handler is given; every stream
+        is read until LXD closes it, so no output is lost.
+
+        :param commands: the command and its arguments, e.g. ``["ls", "-l"]``.
+        :param environment: variables to set for the command.
+        :param encoding: to decode stdout/stderr with (default utf-8).
+        :param decode: False to get bytes instead of str.
+        :param stdin_payload: str, bytes, a file object, a generator of
+            chunks or a ws4py message, sent to the command's stdin.
+        :param stdin_encoding: to encode str stdin chunks with.
+        :param stdout_handler: called with each chunk of stdout as it arrives.
+        :param stderr_handler: called with each chunk of stderr as it arrives.
+        :param user: the uid to run the command as.
+        :param group: the gid to run the command as.
+        :param cwd: the working directory of the command.
+        :param timeout: seconds after which the command is signalled and
+            :class:`~pylxd.exceptions.ExecTimeout` raised (LXD's wait counts
+            whole seconds, so it is rounded up).
+        :param record_output: let LXD record stdout/stderr in log files and
+            fetch them afterwards (no websockets; ``stdin_payload`` cannot be
+            used; handlers get the whole output once).
+        :param timeout_signal: the signal sent on timeout (SIGKILL).
+        :returns: ``(exit_code, stdout, stderr)``.
+        :raises ExecTimeout: when ``timeout`` passes first.
+        :raises LXDAPIException: when LXD cannot run the command.
+        :raises ConnectionLost: when a websocket cannot be opened (e.g. the
+            server's certificate is not the expected one).
+        """
+        if record_output:
+            if stdin_payload is not None:
+                raise ValueError(
+                    "execute(record_output=True) cannot send stdin_payload"
+                )
+            return self._execute_recorded(
+                commands,
+                environment,
+                encoding,
+                decode,
+                (stdout_handler, stderr_handler),
+                timeout,
+                user=user,
+                group=group,
+                cwd=cwd,
+            )
+        operation_id, fds = self._start_exec(
+            commands, environment, interactive=False, user=user, group=group, cwd=cwd
+        )
+        stdin_class, command_class = _websocket_classes()
+        session = self._exec_session(
+            operation_id,
+            fds,
+            stdin_class=stdin_class,
+            command_class=command_class,
+            stdin_payload=stdin_payload,
+            stdin_encoding=stdin_encoding,
+            decode=decode,
+            encoding=encoding,
+            stdout_handler=stdout_handler,
+            stderr_handler=stderr_handler,
+            control=timeout is not None,
+        )
+        try:
+            operation = self._wait_exec(operation_id, timeout)
+            stdout, stderr = session.drain(timeout)
+        except (exceptions.OperationTimeout, TimeoutError) as err:
+            raise self._exec_timed_out(session, timeout, timeout_signal) from err
+        finally:
+            session.close()
+        return _InstanceExecuteResult(operation.metadata["return"], stdout, stderr)
+
+    def _exec_session(
+        self, operation_id: str, fds: dict[str, str], **options: Any
+    ) -> _ExecSession:
+        from pylxd._websocket import _ExecSession
+
+        return _ExecSession(self.client, operation_id, fds, **options).open()
+
+    def _exec_timed_out(
+        self, session: _ExecSession, timeout: float | None, signum: int
+    ) -> exceptions.ExecTimeout:
+        """Signal the command, let LXD end it, close the streams."""
+        with contextlib.suppress(OSError, RuntimeError, ValueError):
+            session.signal(signum)
+        with contextlib.suppress(exceptions.LXDAPIException):
+            self.client.operations.wait_for_operation(
+                session.operation_id, timeout=_GRACE
+            )
+        stdout = stderr = None
+        with contextlib.suppress(Exception):
+            stdout, stderr = session.drain(_GRACE)
+        session.close()
+        return exceptions.ExecTimeout(
+            f"Command on instance {self.name!r} did not finish within {timeout} s "
+            f"(operation {session.operation_id}); it was sent signal {signum}",
+            timeout=timeout,
+            operation_id=session.operation_id,
+            stdout=stdout,
+            stderr=stderr,
+        )
+
+    # -- record-output -----------------------------------------------------
+    def _execute_recorded(
+        self,
+        commands: list[str],
+        environment: dict[str, str] | None,
+        encoding: str | None,
+        decode: bool,
+        handlers: tuple[Any, Any],
+        timeout: float | None,
+        **options: Any,
+    ) -> _InstanceExecuteResult:
+        """Run with ``record-output``: LXD writes the output to log files."""
+        operation_id, _ = self._start_exec(
+            commands, environment, interactive=False, record_output=True, **options
+        )
+        try:
+            operation = self._wait_exec(operation_id, timeout)
+        except exceptions.OperationTimeout as err:
+            raise exceptions.ExecTimeout(
+                f"Command on instance {self.name!r} did not finish within {timeout} s "
+                f"(operation {operation_id}, record-output: it keeps running)",
+                timeout=timeout,
+                operation_id=operation_id,
+            ) from err
+        logs = (operation.metadata or {}).get("output") or {}
+        outputs: list[Any] = [self._pop_exec_log(logs.get(fd)) for fd in ("1", "2")]
+        if decode:
+            outputs = [data.decode(encoding or "utf-8") for data in outputs]
+        for handler, data in zip(handlers, outputs):
+            if handler is not None and data:
+                handler(data)
+        return _InstanceExecuteResult(operation.metadata["return"], *outputs)
+
+    def _pop_exec_log(self, url: str | None) -> bytes:
+        """Read a record-output log file, then delete it.
+
+        Implements ``GET`` and ``DELETE /1.0/instances/<name>/logs/<file>``.
+        """
+        if not url:
+            return b""
+        node = self.api.logs[quote(name_from_url(url))]
+        data = node._send("get", (), {}, ok=(200,), check_sync=False).content
+        with contextlib.suppress(exceptions.LXDAPIException):
+            node.delete()
+        return data
+
+    # -- streaming ---------------------------------------------------------
+    def execute_stream(
+        self,
+        commands: list[str],
+        environment: dict[str, str] | None = None,
+        stdin_payload: Any = None,
+        stdin_encoding: str = "utf-8",
+        decode: bool = False,
+        encoding: str | None = None,
+        user: int | None = None,
+        group: int | None = None,
+        cwd: str | None = None,
+    ) -> ExecStream:
+        """Run a command and iterate over its output as it arrives.
+
+        Implements ``POST /1.0/instances/<name>/exec`` and its websockets.
+
+        >>> with instance.execute_stream(["sh", "-c", "echo a; echo b >&2"]) as run:  # doctest: +SKIP
+        ...     for fd, chunk in run:
+        ...         print(fd, chunk)
+        ...     run.exit_code
+        stdout b'a\\n'
+        stderr b'b\\n'
+        0
+
+        :returns: an :class:`ExecStream` yielding ``("stdout"|"stderr", chunk)``.
+        """
+        operation_id, fds = self._start_exec(
+            commands, environment, interactive=False, user=user, group=group, cwd=cwd
+        )
+        stream = ExecStream(self.client, operation_id)
+        stdin_class, command_class = _websocket_classes()
+        stream.session = self._exec_session(
+            operation_id,
+            fds,
+            stdin_class=stdin_class,
+            command_class=command_class,
+            stdin_payload=stdin_payload,
+            stdin_encoding=stdin_encoding,
+            decode=decode,
+            encoding=encoding,
+            control=True,
+            on_end=stream._ended,
+            stdout_handler=stream._sink("stdout"),
+            stderr_handler=stream._sink("stderr"),
+        )
+        return stream
+
+    # -- interactive -------------------------------------------------------
+    def raw_interactive_execute(
+        self,
+        commands: list[str],
+        environment: dict[str, str] | None = None,
+        user: int | None = None,
+        group: int | None = None,
+        cwd: str | None = None,
+    ) -> dict[str, str]:
+        """Start a command on a pty and return the URLs of its websockets.
+
+        Implements ``POST /1.0/instances/<name>/exec`` (interactive). The URLs
+        carry a secret and can be opened without further authentication; the
+        command starts once they are connected.
+
+        :returns: ``{"name": <instance>, "ws": <url>, "control": <url>}``.
+        """
+        operation_id, fds = self._start_exec(
+            commands, environment, interactive=True, user=user, group=group, cwd=cwd
+        )
+        path = _websocket_path(self.client, operation_id)
+        return {
+            "name": self.name,
+            "ws": f"{path}?secret={fds['0']}",
+            "control": f"{path}?secret={fds['control']}",
+        }
+
+    def interactive_execute(
+        self,
+        commands: list[str],
+        environment: dict[str, str] | None = None,
+        user: int | None = None,
+        group: int | None = None,
+        cwd: str | None = None,
+        width: int = 80,
+        height: int = 24,
+    ) -> InteractiveSession:
+        """Start a command on a pty and return a connected session.
+
+        Implements ``POST /1.0/instances/<name>/exec`` (interactive).
+
+        :returns: an :class:`InteractiveSession` (write, read, resize, signal,
+            close, exit_code).
+        """
+        operation_id, fds = self._start_exec(
+            commands,
+            environment,
+            interactive=True,
+            user=user,
+            group=group,
+            cwd=cwd,
+            width=width,
+            height=height,
+        )
+        return InteractiveSession(self.client, operation_id, fds).open()
+
+    # -- console -----------------------------------------------------------
+    def console_log(self) -> str:
+        """Return the instance's console log.
+
+        Implements ``GET /1.0/instances/<name>/console``.
+        """
+        response = self.api.console._send("get", (), {}, ok=(200,), check_sync=False)
+        return response.content.decode("utf-8", "replace")
+
+    def clear_console_log(self) -> None:
+        """Clear the instance's console log buffer.
+
+        Implements ``DELETE /1.0/instances/<name>/console``.
+        """
+        self.api.console.delete()
+
+    def interactive_console(
+        self, width: int = 80, height: int = 24
+    ) -> InteractiveSession:
+        """Attach to the instance's console and return a connected session.
+
+        Implements ``POST /1.0/instances/<name>/console`` (type ``console``).
+        Closing the session detaches from the console.
+        """
+        body = {
+            "type": "console",
+            "width": _check_id("width", width),
+            "height": _check_id("height", height),
+        }
+        answer = self.api.console.post(json=body).json()
+        operation_id = name_from_url(answer["operation"])
+        fds = ((answer.get("metadata") or {}).get("metadata") or {}).get("fds") or {}
+        return InteractiveSession(self.client, operation_id, dict(fds)).open()
+
+
+def _websocket_path(client: Client, operation_id: str) -> str:
+    node = client.api.operations[quote(operation_id)].websocket
+    return parse.urlparse(node._api_endpoint).path
+
+
+class ExecStream:
+    """The output of a running command, as ``(fd, chunk)`` pairs.
+
+    Returned by ``Instance.execute_stream``; ``fd`` is ``"stdout"`` or
+    ``"stderr"``. A bounded queue makes a slow reader slow the command down
+    instead of filling memory. After the iteration, :attr:`exit_code` holds
+    the command's exit code.
+    """
+
+    session: _ExecSession
+
+    def __init__(self, client: Client, operation_id: str, max_chunks: int = 64) -> None:
+        self.client = client
+        self.operation_id = operation_id
+        self._queue: queue.Queue[Any] = queue.Queue(max_chunks)
+        self._open = 2
+        self._closed = False
+        self._exit_code: int | None = None
+
+    def _sink(self, fd: str) -> Callable[[Any], None]:
+        def put(chunk: Any) -> None:
+            if not self._closed:
+                self._queue.put((fd, chunk))
+
+        return put
+
+    def _ended(self, fd: str) -> None:
+        if not self._closed:
+            self._queue.put(_STREAM_END)
+
+    def __iter__(self) -> Iterator[tuple[str, Any]]:
+        return self
+
+    def __next__(self) -> tuple[str, Any]:
+        while self._open and not self._closed:
+            item = self._queue.get()
+            if item is _STREAM_END:
+                self._open -= 1
+                continue
+            return item  # type: ignore[no-any-return]
+        raise StopIteration
+
+    def signal(self, signum: int) -> None:
+        """Send ``signum`` to the command (through the control websocket)."""
+        self.session.signal(signum)
+
+    def wait(self, timeout: float | None = None) -> int:
+        """Wait for the command to end; return its exit code.
+
+        :raises OperationTimeout: when it runs longer than ``timeout``.
+        """
+        if self._exit_code is None:
+            for _ in self:
+                pass  # unread output is dropped: the command cannot end while blocked
+            kwargs = {} if timeout is None else {"timeout": _lxd_wait_seconds(timeout)}
+            operation = self.client.operations.wait_for_operation(
+                self.operation_id, **kwargs
+            )
+            self._exit_code = operation.metadata["return"]
+        return self._exit_code
+
+    @property
+    def exit_code(self) -> int:
+        """The command's exit code (waits for the command; output not yet
+        iterated over is dropped)."""
+        return self.wait()
+
+    def close(self) -> None:
+        """Stop reading: drop pending output and close the websockets."""
+        self._closed = True
+        with contextlib.suppress(queue.Empty):
+            while True:
+                self._queue.get_nowait()
+        self.session.close()
+
+    def __enter__(self) -> ExecStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class InteractiveSession:
+    """A pty of an interactive command, or an instance's console.
+
+    The data websocket carries input and output; the control websocket
+    carries ``window-resize`` and signals. Everything runs in the caller's
+    thread (no background reader).
+
+    :ivar operation_id: the LXD operation of the command or console.
+    """
+
+    def __init__(self, client: Client, operation_id: str, fds: dict[str, str]) -> None:
+        self.client = client
+        self.operation_id = operation_id
+        self.fds = fds
+        self.data: _PtyWebsocket | None = None
+        self.control: Any = None
+        self._pending = b""
+
+    def open(self) -> InteractiveSession:
+        """Connect the data and control websockets.
+
+        :raises ConnectionLost: when a websocket cannot be opened.
+        """
+        from pylxd import _websocket
+
+        context, options = _websocket.tls_for(self.client)
+        path = _websocket_path(self.client, self.operation_id)
+        kwargs: JSONDict = {"ssl_context": context, "ssl_options": options}
+        try:
+            for attr, cls, fd in (
+                ("data", _websocket._PtyWebsocket, "0"),
+                ("control", _websocket._ControlWebsocket, "control"),
+            ):
+                stream = cls(self.client.websocket_url, **kwargs)
+                stream.resource = f"{path}?secret={self.fds[fd]}"
+                stream.connect()
+                setattr(self, attr, stream)
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def write(self, data: str | bytes) -> None:
+        """Send ``data`` (str is encoded as utf-8) to the pty."""
+        payload = data.encode("utf-8") if isinstance(data, str) else bytes(data)
+        self._stream().send(payload, binary=True)
+
+    def read(self, timeout: float | None = None) -> bytes:
+        """Return the next output chunk, or b"" once the output has ended.
+
+        :raises TimeoutError: when nothing arrives within ``timeout`` seconds.
+        """
+        if self._pending:
+            chunk, self._pending = self._pending, b""
+            return chunk
+        return self._stream().read_chunk(timeout)
+
+    def read_until(self, marker: str | bytes, timeout: float | None = None) -> bytes:
+        """Read until ``marker`` has been seen; return everything up to and with it.
+
+        :raises TimeoutError: when ``marker`` does not arrive in ``timeout`` s.
+        :raises EOFError: when the output ends first.
+        """
+        wanted = marker.encode("utf-8") if isinstance(marker, str) else marker
+        deadline = None if timeout is None else time.monotonic() + timeout
+        seen = b""
+        while wanted not in seen:
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                raise TimeoutError(
+                    f"{marker!r} not seen within {timeout} s: {seen[-200:]!r}"
+                )
+            chunk = self.read(left)
+            if not chunk:
+                raise EOFError(f"output ended before {marker!r}: {seen[-200:]!r}")
+            seen += chunk
+        end = seen.index(wanted) + len(wanted)
+        self._pending = seen[end:] + self._pending
+        return seen[:end]
+
+    def resize(self, width: int, height: int) -> None:
+        """Resize the terminal (a ``window-resize`` control message)."""
+        self._control().resize(width, height)
+
+    def signal(self, signum: int) -> None:
+        """Send ``signum`` to the command (a ``signal`` control message)."""
+        self._control().signal(signum)
+
+    def wait(self, timeout: float | None = None) -> int | None:
+        """Wait for the operation to end; return the exit code (None for a console).
+
+        :raises OperationTimeout: when it is still running after ``timeout``.
+        """
+        kwargs = {} if timeout is None else {"timeout": _lxd_wait_seconds(timeout)}
+        operation = self.client.operations.wait_for_operation(
+            self.operation_id, **kwargs
+        )
+        return (operation.metadata or {}).get("return")
+
+    @property
+    def exit_code(self) -> int | None:
+        """The command's exit code (waits for the command to end)."""
+        return self.wait()
+
+    def close(self) -> None:
+        """Close both websockets (for a console: detach from it)."""
+        for stream in (self.data, self.control):
+            if stream is not None:
+                stream.close()
+                stream.close_connection()
+
+    def _stream(self) -> _PtyWebsocket:
+        if self.data is None or self.data.sock is None:
+            raise ValueError(f"interactive session {self.operation_id} is closed")
+        return self.data
+
+    def _control(self) -> Any:
+        if self.control is None or self.control.sock is None:
+            raise ValueError(f"interactive session {self.operation_id} is closed")
+        return self.control
+
+    def __enter__(self) -> InteractiveSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
