@@ -1,0 +1,133 @@
+"""The LXD server itself: ``/`` (API versions) and ``/1.0`` (environment, configuration)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pylxd.models import _model as model
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pylxd._transport import _APINode
+    from pylxd.client import Client
+    from pylxd.models.metrics import Metrics
+
+JSONDict = dict[str, Any]
+
+
+def _target_params(target: str | None) -> dict[str, str]:
+    return {"target": target} if target is not None else {}
+
+
+def _check_config(config: Any) -> JSONDict:
+    if not isinstance(config, dict):
+        raise TypeError(f"Server config must be a dict, not {type(config).__name__}")
+    return config
+
+
+class Server(model.Model):
+    """The server's environment and configuration, ``/1.0`` (``client.server``).
+
+    ``client.server.get()`` reads it (and refreshes ``client.host_info``);
+    change ``config`` and :meth:`save`, or use :meth:`update_config` /
+    :meth:`patch_config` directly. ``target`` picks a cluster member.
+    Setting a key to ``""`` with :meth:`patch_config` unsets it.
+    """
+
+    __slots__ = ("_target",)
+    _key = "api_version"
+
+    api_extensions = model.Attribute(readonly=True)
+    api_status = model.Attribute(readonly=True)
+    api_version = model.Attribute(readonly=True)
+    auth = model.Attribute(readonly=True)
+    auth_methods = model.Attribute(readonly=True)
+    public = model.Attribute(readonly=True)
+    environment = model.Attribute(readonly=True, optional=True)
+    config = model.Attribute()
+
+    @property
+    def api(self) -> _APINode:
+        return self.client.api
+
+    @property
+    def target(self) -> str | None:
+        """The cluster member this object was read from (None: the one connected to)."""
+        return self._raw_attr("_target")
+
+    @classmethod
+    def get(cls, client: Client, target: str | None = None) -> Server:
+        """Read the server's environment and configuration.
+
+        Implements ``GET /1.0``. Without ``target`` it also refreshes
+        ``client.host_info`` (same data, no extra request).
+        """
+        metadata = client.api.get(params=_target_params(target)).json()["metadata"]
+        if target is None:
+            client.host_info = metadata
+        server = cls._from_server(client, metadata)
+        object.__setattr__(server, "_target", target)
+        return server  # type: ignore[return-value]
+
+    @classmethod
+    def api_versions(cls, client: Client) -> list[str]:
+        """Return the API versions the server offers, e.g. ``["/1.0"]``.
+
+        Implements ``GET /`` (answered to untrusted clients too).
+        """
+        from pylxd._transport import _APINode
+
+        base = client.api._api_endpoint.rsplit("/", 1)[0]
+        root = _APINode(
+            base + "/", timeout=client.api._timeout, session=client.api.session
+        )
+        return list(root.get().json()["metadata"])
+
+    @classmethod
+    def update_config(
+        cls, client: Client, config: JSONDict, target: str | None = None
+    ) -> None:
+        """Replace the whole server configuration (keys left out are unset).
+
+        Implements ``PUT /1.0``; refreshes ``client.host_info`` afterwards.
+
+        :raises TypeError: when ``config`` is not a dict.
+        :raises LXDAPIException: when LXD refuses a key or value.
+        """
+        body = {"config": _check_config(config)}
+        client.api.put(json=body, params=_target_params(target))
+        client.refresh_host_info()
+
+    @classmethod
+    def patch_config(
+        cls, client: Client, config: JSONDict, target: str | None = None
+    ) -> None:
+        """Set some server configuration keys (``""`` unsets a key).
+
+        Implements ``PATCH /1.0``; refreshes ``client.host_info`` afterwards.
+
+        :raises TypeError: when ``config`` is not a dict.
+        :raises LXDAPIException: when LXD refuses a key or value.
+        """
+        body = {"config": _check_config(config)}
+        client.api.patch(json=body, params=_target_params(target))
+        client.refresh_host_info()
+
+    @classmethod
+    def metrics(cls, client: Client, target: str | None = None) -> Metrics:
+        """Read the instances' metrics (``GET /1.0/metrics``), text and parsed."""
+        from pylxd.models.metrics import Metrics
+
+        return Metrics.get(client, target=target)
+
+    def sync(self, rollback: bool = False) -> None:
+        """Read ``GET /1.0`` again (from the same cluster member)."""
+        response = self.api.get(params=_target_params(self.target))
+        self._load(response.json()["metadata"], rollback=rollback)
+        if rollback:
+            self.__dirty__.clear()
+        object.__setattr__(self, "_synced", True)
+
+    def save(self, wait: bool = False) -> None:
+        """Write ``config`` back (``PUT /1.0``) and refresh ``client.host_info``."""
+        self.update_config(self.client, self.marshall()["config"], target=self.target)
+        self._mark_clean()

@@ -1,0 +1,71 @@
+"""LXD warnings: ``/1.0/warnings``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pylxd.models import _model as model
+from pylxd.models._mixins import CollectionMixin
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pylxd.client import Client
+
+#: The statuses a client may set (LXD sets ``resolved`` itself).
+SETTABLE_STATUSES = ("new", "acknowledged")
+
+
+class Warning(CollectionMixin, model.Model):  # shadows the builtin: the public name
+    """A warning LXD recorded, ``/1.0/warnings/<uuid>`` (needs the ``warnings`` extension).
+
+    ``client.warnings.all()`` lists them (``status``: new, acknowledged or
+    resolved); a warning can be acknowledged, reset to new, and deleted.
+    """
+
+    _endpoint = "warnings"
+    _key = "uuid"
+    _api_extension = "warnings"
+
+    uuid = model.Attribute(readonly=True)
+    status = model.Attribute()
+    type = model.Attribute(readonly=True)
+    severity = model.Attribute(readonly=True)
+    count = model.Attribute(readonly=True)
+    first_seen_at = model.Attribute(readonly=True)
+    last_seen_at = model.Attribute(readonly=True)
+    last_message = model.Attribute(readonly=True)
+    entity_url = model.Attribute(readonly=True)
+    location = model.Attribute(readonly=True)
+    project = model.Attribute(readonly=True)
+
+    @classmethod
+    def all(cls, client: Client, status: str | None = None) -> list[Any]:
+        """Return the warnings, fully loaded in one request.
+
+        Implements ``GET /1.0/warnings?recursion=1``.
+
+        :param status: keep only the warnings with this status.
+        """
+        warnings = super().all(client)
+        if status is None:
+            return warnings
+        return [w for w in warnings if w.status == status]
+
+    def set_status(self, status: str) -> None:
+        """Set the warning's status to ``new`` or ``acknowledged``.
+
+        Implements ``PUT /1.0/warnings/<uuid>``.
+
+        :raises ValueError: for another status (LXD resolves warnings itself).
+        """
+        if status not in SETTABLE_STATUSES:
+            raise ValueError(
+                f"Warning {self.uuid} status can be set to 'new' or 'acknowledged', not {status!r}"
+            )
+        self.api.put(json={"status": status})
+        object.__setattr__(self, "status", status)
+        self.__orig__.pop("status", None)
+        self.__dirty__.discard("status")
+
+    def acknowledge(self) -> None:
+        """Acknowledge the warning (``PUT /1.0/warnings/<uuid>``, status ``acknowledged``)."""
+        self.set_status("acknowledged")
