@@ -30,6 +30,14 @@ _NETWORK_KEYS = re.compile(
     r"^(ipv[46]\.|bridge\.|dns\.|fan\.|tunnel\.|raw\.|user\.|maas\.|volatile\.|"
     r"security\.acls|parent$|mtu$|network$|vlan$|gvrp$|ovn\.)"
 )
+_BRIDGE_STATE = {
+    "id": "8000.00163e000001",
+    "stp": False,
+    "forward_delay": 1500,
+    "vlan_default": 0,
+    "vlan_filtering": False,
+    "upper_devices": [],
+}
 _NETWORK_NOT_FOUND = "Failed loading network: Network not found"
 
 
@@ -282,16 +290,6 @@ def _state(net: JSONDict) -> JSONDict:
             addresses.append(
                 {"family": inet, "address": ip, "netmask": mask, "scope": "global"}
             )
-    bridge = None
-    if net["type"] == "bridge":
-        bridge = {
-            "id": "8000.00163e000001",
-            "stp": False,
-            "forward_delay": 1500,
-            "vlan_default": 0,
-            "vlan_filtering": False,
-            "upper_devices": [],
-        }
     return {
         "addresses": addresses,
         "counters": {
@@ -305,7 +303,7 @@ def _state(net: JSONDict) -> JSONDict:
         "state": "up",
         "type": "broadcast" if net["managed"] else net["type"],
         "bond": None,
-        "bridge": bridge,
+        "bridge": copy.deepcopy(_BRIDGE_STATE) if net["type"] == "bridge" else None,
         "vlan": None,
         "ovn": None,
     }

@@ -557,3 +557,34 @@ def test_peer_on_a_bridge_is_refused(client: Any) -> None:
 def test_peer_missing_names_it(ovn: Network) -> None:
     with pytest.raises(exceptions.NotFound, match="Network peer 'x' of Network 'ovn1'"):
         ovn.peers.get("x")
+
+
+# -- error naming -------------------------------------------------------------
+def test_named_errors_keep_their_class_and_response(client: Any) -> None:
+    with pytest.raises(exceptions.NotFound) as err:
+        client.networks.get("nope")
+    assert type(err.value).__name__ == "NotFound"
+    assert isinstance(err.value, exceptions.LXDAPIException)
+    assert repr(err.value) == "NotFound(\"Network 'nope': Network not found\")"
+    assert err.value.response.json()["error"] == "Network not found"
+
+
+def test_nested_naming_names_once() -> None:
+    from pylxd.models.network import naming
+
+    response = FakeLXD.error(404, "gone")
+    fake_response = mock.Mock(status_code=404, json=lambda: json.loads(response.body))
+    with pytest.raises(exceptions.NotFound) as err:
+        with naming("Outer 'a'"):
+            with naming("Inner 'b'"):
+                raise exceptions.NotFound(fake_response)
+    assert str(err.value) == "Inner 'b': gone"
+
+
+def test_an_operation_still_running_is_not_renamed(async_fake: FakeLXD) -> None:
+    client = async_fake.client()
+    op = async_fake.operation("Creating network", status="Running")
+    async_fake.reply_next(async_fake.async_reply(op), "POST", "/1.0/networks")
+    with pytest.raises(exceptions.OperationTimeout) as err:
+        bridge(client)
+    assert "did not finish" in str(err.value)
