@@ -130,18 +130,26 @@ def _der(cert_data: bytes | str) -> bytes:
         )
     begin, end = b"-----BEGIN CERTIFICATE-----", b"-----END CERTIFICATE-----"
     if begin not in cert_data:
-        if not cert_data.startswith(b"\x30"):  # a DER certificate is a SEQUENCE
+        if not _looks_like_der(cert_data):
             raise ValueError("Certificate data is neither a PEM nor a DER certificate")
         return bytes(cert_data)
     start = cert_data.index(begin)
     stop = cert_data.find(end, start)
     block = cert_data[start : stop + len(end)] if stop >= 0 else cert_data[start:]
     try:
-        return ssl.PEM_cert_to_DER_cert(block.decode("ascii"))
+        der = ssl.PEM_cert_to_DER_cert(block.decode("ascii"))
     except (ValueError, binascii.Error, UnicodeDecodeError) as err:
         raise ValueError(
             f"Certificate data is not a valid PEM certificate: {err}"
         ) from err
+    if not _looks_like_der(der):
+        raise ValueError("Certificate data is not a valid PEM certificate: bad base64")
+    return der
+
+
+def _looks_like_der(data: bytes) -> bool:
+    """A DER certificate is one ASN.1 SEQUENCE (tag 0x30) of some length."""
+    return len(data) > 64 and data[0] == 0x30
 
 
 def _secret_field(client: Client, secret: str, token_auth: bool | None) -> str:

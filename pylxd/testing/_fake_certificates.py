@@ -102,8 +102,9 @@ def _check_secret(fake: FakeLXD, body: dict[str, Any]) -> None:
             and op.metadata.get("secret") == token.get("secret")
             and "request" in op.metadata
         ):
-            op.status = "Cancelled"
-            body.setdefault("name", op.metadata["request"]["name"])
+            op.status = "Cancelled"  # single use; LXD applies the token's request
+            for key in ("name", "restricted", "projects"):
+                body[key] = op.metadata["request"][key]
             return
     raise FakeError(403, "No matching certificate add operation found")
 

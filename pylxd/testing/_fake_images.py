@@ -285,9 +285,11 @@ def _image_export(fake: FakeLXD, request: FakeRequest, fp: str) -> Reply:
     image = _find(fake, image_project(fake, request), fp)
     name = image.get("filename") or f"{image['fingerprint']}.tar.gz"
     if "_rootfs" not in image:
-        return fake.raw(
-            image["_data"], **{"Content-Disposition": f"attachment; filename={name}"}
-        )
+        headers = {
+            "Content-Disposition": f"attachment; filename={name}",
+            "Content-Length": str(len(image["_data"])),
+        }
+        return fake.raw(image["_data"], **headers)
     boundary = secrets.token_hex(16)
     body = b""
     for index, (part, data) in enumerate(

@@ -1,0 +1,146 @@
+"""Unit tests of projects and project scoping against the fake LXD."""
+
+from __future__ import annotations
+
+import pytest
+
+from pylxd import Client, exceptions
+from pylxd.models.project import Project
+from pylxd.testing import FakeLXD
+
+DEFAULT_FEATURES = {
+    "features.images": "true",
+    "features.profiles": "true",
+    "features.storage.volumes": "true",
+}
+
+
+@pytest.fixture
+def lxd() -> FakeLXD:
+    return FakeLXD()
+
+
+@pytest.fixture
+def client(lxd: FakeLXD) -> Client:
+    return lxd.client()
+
+
+def test_create(client: Client, lxd: FakeLXD) -> None:
+    project = client.projects.create(
+        "p1", description="first", config={"limits.instances": "4"}
+    )
+    assert lxd.last_body("POST", "/1.0/projects") == {
+        "name": "p1",
+        "description": "first",
+        "config": {"limits.instances": "4"},
+    }
+    assert project.config == {"limits.instances": "4", **DEFAULT_FEATURES}
+    assert (project.name, project.description) == ("p1", "first")
+    assert project.used_by == ["/1.0/profiles/default?project=p1"]
+    client.projects.create("p2")
+    assert lxd.last_body("POST", "/1.0/projects") == {"name": "p2"}
+
+
+def test_duplicate_is_a_conflict(client: Client) -> None:
+    client.projects.create("p1")
+    with pytest.raises(exceptions.Conflict, match="already exists"):
+        client.projects.create("p1")
+
+
+def test_all_get_exists(client: Client, lxd: FakeLXD) -> None:
+    client.projects.create("p1")
+    before = len(lxd.requests)
+    assert [p.name for p in client.projects.all()] == ["default", "p1"]
+    assert len(lxd.requests) == before + 1
+    assert client.projects.exists("p1") and not client.projects.exists("nope")
+    with pytest.raises(exceptions.NotFound, match="Project not found"):
+        client.projects.get("nope")
+
+
+def test_save(client: Client, lxd: FakeLXD) -> None:
+    project = client.projects.create("p1")
+    project.config["limits.instances"] = "4"
+    project.description = "The four horsemen"
+    project.save()
+    assert lxd.last_body("PUT", "/1.0/projects/p1") == {
+        "description": "The four horsemen",
+        "config": {**DEFAULT_FEATURES, "limits.instances": "4"},
+    }
+    assert client.projects.get("p1").config["limits.instances"] == "4"
+
+
+def test_rename_waits(client: Client, lxd: FakeLXD) -> None:
+    renamed = client.projects.create("p1").rename("p2")
+    assert lxd.last_body("POST", "/1.0/projects/p1") == {"name": "p2"}
+    assert any(r.path.endswith("/wait") for r in lxd.requests)
+    assert renamed.name == "p2"
+    assert [p.name for p in client.projects.all()] == ["default", "p2"]
+
+
+def test_rename_onto_an_existing_project_is_a_conflict(client: Client) -> None:
+    client.projects.create("p1")
+    client.projects.create("p2")
+    with pytest.raises(exceptions.Conflict, match='A project named "p2"'):
+        client.projects.get("p1").rename("p2")
+
+
+def test_state(client: Client, lxd: FakeLXD) -> None:
+    state = client.projects.create("p1").state()
+    assert lxd.requests[-1].path == "/1.0/projects/p1/state"
+    assert state.resources.instances == {"Limit": -1, "Usage": 0}
+    assert state.resources["cpu"]["Limit"] == -1
+
+
+def test_delete(client: Client, lxd: FakeLXD) -> None:
+    client.projects.create("p1").delete()
+    assert lxd.calls("DELETE")[-1].path == "/1.0/projects/p1"
+    assert not client.projects.exists("p1")
+    with pytest.raises(exceptions.Forbidden, match="cannot be deleted"):
+        client.projects.get("default").delete()
+
+
+def test_projects_are_not_scoped_by_the_client_project(lxd: FakeLXD) -> None:
+    lxd.client().projects.create("p1")
+    scoped = lxd.client(project="p1")
+    assert [p.name for p in scoped.projects.all()] == ["default", "p1"]
+    assert lxd.requests[-1].query == {"recursion": "1"}
+    scoped.projects.get("p1").save()
+    assert lxd.last("PUT", "/1.0/projects/p1").query == {}
+
+
+def test_client_project_scopes_the_api_tree(lxd: FakeLXD) -> None:
+    lxd.client().projects.create("p1")
+    scoped = lxd.client(project="p1")
+    scoped.api.profiles.get()
+    scoped.api.images.aliases.get()
+    assert [r.query for r in lxd.requests[-2:]] == [{"project": "p1"}] * 2
+
+
+def test_with_project_makes_no_request_and_shares_the_session(
+    client: Client, lxd: FakeLXD
+) -> None:
+    client.projects.create("p1")
+    before = len(lxd.requests)
+    scoped = client.with_project("p1")
+    assert len(lxd.requests) == before
+    assert scoped.api.session is client.api.session
+    assert (scoped.project, client.project) == ("p1", None)
+    assert scoped.host_info is client.host_info
+    scoped.profiles.all()
+    client.profiles.all()
+    assert [r.query for r in lxd.requests[-2:]] == [
+        {"recursion": "1", "project": "p1"},
+        {"recursion": "1"},
+    ]
+    assert client.with_project(None).api._project is None
+
+
+def test_with_project_on_a_missing_project_fails_on_use(client: Client) -> None:
+    with pytest.raises(exceptions.NotFound, match="Project not found"):
+        client.with_project("nope").profiles.all()
+
+
+def test_model_is_exported() -> None:
+    from pylxd import models
+
+    assert models.Project is Project
