@@ -162,7 +162,7 @@ def test_join_token_fields_list_and_revoke(
     finally:
         token.revoke()
     assert token not in c1.cluster.members.tokens()
-    with pytest.raises(exceptions.LXDAPIException):
+    with pytest.raises(exceptions.LXDAPIException, match="Only running operations"):
         token.revoke()
 
 

@@ -162,7 +162,8 @@ class ClusterMember(CollectionMixin, model.Model):
     ``save()`` replaces the writable fields (``PUT``): description, config,
     failure_domain, groups (at least one) and roles (LXD refuses changes to
     the ``database`` roles). Membership of cluster groups is the ``groups``
-    list.
+    list. LXD 5.0 answers ``GET .../state`` with "not implemented": read
+    ``status`` and ``message`` instead.
     """
 
     _endpoint = "cluster/members"
@@ -467,17 +468,30 @@ class ClusterJoinToken:
     def __str__(self) -> str:
         return self.encode()
 
-    def revoke(self) -> None:
-        """Revoke the token (``DELETE /1.0/operations/<id>``).
+    @property
+    def api(self) -> _APINode:
+        """The token's operation, ``/1.0/operations/<id>`` (no I/O).
 
-        :raises ValueError: for a token not made by this client.
-        :raises NotFound: when it was used, revoked or expired already.
+        :raises ValueError: for a token not made through a client.
         """
         if self.client is None or self.operation_id is None:
             raise ValueError(
-                f"Cluster join token for {self.server_name!r} has no operation to revoke"
+                f"Cluster join token for {self.server_name!r} has no operation: "
+                "it was not made by ClusterMember.create_token() or tokens()"
             )
-        self.client.api.operations[quote(self.operation_id)].delete()
+        return self.client.api.operations[quote(self.operation_id)]
+
+    def revoke(self) -> None:
+        """Revoke the token.
+
+        Implements ``DELETE /1.0/operations/<id>``.
+
+        :raises ValueError: for a token not made through a client.
+        :raises LXDAPIException: when it was used or revoked already (LXD:
+            "Only running operations can be cancelled"); NotFound once LXD
+            forgot the operation.
+        """
+        self.api.delete()
 
     def fetch_certificate(self, address: str | None = None, timeout: float = 10) -> str:
         """Read the cluster certificate (PEM) from a member and check it.

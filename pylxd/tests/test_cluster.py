@@ -371,7 +371,7 @@ def test_tokens_lists_and_revoke_removes(client: Any, lxd: FakeLXD) -> None:
 
 def test_revoke_needs_an_operation() -> None:
     token = ClusterJoinToken("c3", "s", "f", ["a:1"])
-    with pytest.raises(ValueError, match="no operation to revoke"):
+    with pytest.raises(ValueError, match="has no operation"):
         token.revoke()
 
 
