@@ -13,7 +13,7 @@ accepts both answers.
 from __future__ import annotations
 
 import contextlib
-from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 from pylxd import exceptions
 from pylxd.managers import (
@@ -33,15 +33,11 @@ from pylxd.models._mixins import (
 from pylxd.models._model import JSONDict, wait_for
 
 if TYPE_CHECKING:  # pragma: no cover
-    import os
-
     import requests
 
     from pylxd._transport import _APINode
     from pylxd.client import Client
-
-#: ``progress(done_bytes, total_bytes_or_None)``
-Progress = Callable[[int, "int | None"], None]
+    from pylxd.models.storage_volume_backup import Progress, Source
 
 
 class StorageObjectNotFound(exceptions.NotFound):
@@ -290,7 +286,7 @@ class StorageVolume(model.Model):
     def import_backup(
         cls,
         storage_pool: StoragePool,
-        data: bytes | BinaryIO | Iterable[bytes] | str | os.PathLike[str],
+        data: Source,
         name: str | None = None,
         wait: bool = True,
         progress: Progress | None = None,

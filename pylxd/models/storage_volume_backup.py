@@ -10,20 +10,11 @@ chunks (never the whole tarball in memory), with an optional
 from __future__ import annotations
 
 import contextlib
-import io
-import os
-from typing import (
-    IO,
-    TYPE_CHECKING,
-    Any,
-    BinaryIO,
-    Callable,
-    Iterable,
-    Iterator,
-    Union,
-)
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Union
 
 from pylxd.models import _model as model
+from pylxd.models import _transfer
 from pylxd.models._mixins import RenameMixin, drop_none, name_from_url, quote
 from pylxd.models._model import JSONDict, wait_for
 
@@ -33,14 +24,11 @@ if TYPE_CHECKING:  # pragma: no cover
     from pylxd._transport import _APINode
     from pylxd.models.storage_pool import StoragePool, StorageVolume
 
-#: Bytes read or written per step of a transfer.
-CHUNK_SIZE = 1 << 20
-
-Progress = Callable[[int, Union[int, None]], None]
-Target = Union[str, "os.PathLike[str]", IO[bytes]]
-Source = Union[
-    bytes, bytearray, memoryview, str, "os.PathLike[str]", BinaryIO, Iterable[bytes]
-]
+CHUNK_SIZE = _transfer.CHUNK_SIZE
+Progress = _transfer.Progress
+Target = _transfer.Target
+#: A backup to import: a path, bytes, a binary file object or byte chunks.
+Source = Union[_transfer.Source, Iterable[bytes]]
 
 
 class StorageVolumeBackup(RenameMixin, model.Model):
@@ -149,7 +137,8 @@ class StorageVolumeBackup(RenameMixin, model.Model):
         :returns: the number of bytes written.
         :raises NotFound: when the backup does not exist.
         """
-        return download(self.api.export, target, progress, chunk_size)
+        response = self.api.export.get(stream=True)
+        return _transfer.download(response, target, progress, chunk_size)
 
     def rename(self, new_name: str, wait: bool = True) -> None:
         """Rename the backup (``POST .../backups/<name>``)."""
@@ -174,74 +163,8 @@ def _resources(response: requests.Response) -> JSONDict:
 
 
 # -- streaming ----------------------------------------------------------------
-@contextlib.contextmanager
-def _opened(target: Any, mode: str) -> Iterator[Any]:
-    """Open ``target`` when it is a path; use it as it is otherwise."""
-    if isinstance(target, (str, os.PathLike)):
-        with open(target, mode) as handle:
-            yield handle
-    else:
-        yield target
-
-
-def download(
-    node: _APINode, target: Target, progress: Progress | None, chunk_size: int
-) -> int:
-    """Stream a raw ``GET`` of ``node`` into ``target``; return the byte count."""
-    response = node.get(stream=True)
-    length = response.headers.get("Content-Length")
-    total = int(length) if length and length.isdigit() else None
-    done = 0
-    with contextlib.closing(response), _opened(target, "wb") as out:
-        for chunk in response.iter_content(chunk_size):
-            out.write(chunk)
-            done += len(chunk)
-            if progress is not None:
-                progress(done, total)
-    return done
-
-
-class _Upload:
-    """A request body read in chunks from a file, with a known length.
-
-    ``requests`` sends it with ``Content-Length`` (from ``len()``) and reads
-    it block by block; each read reports progress.
-    """
-
-    def __init__(self, source: IO[bytes], total: int, progress: Progress | None):
-        self._source = source
-        self._total = total
-        self._done = 0
-        self._progress = progress
-
-    def __len__(self) -> int:
-        return self._total
-
-    def read(self, size: int = -1) -> bytes:
-        chunk = self._source.read(size)
-        if chunk:
-            self._done += len(chunk)
-            if self._progress is not None:
-                self._progress(self._done, self._total)
-        return chunk
-
-    def __iter__(self) -> Iterator[bytes]:
-        while chunk := self.read(CHUNK_SIZE):
-            yield chunk
-
-
-def _remaining(handle: IO[bytes]) -> int | None:
-    """Bytes left to read in a seekable file (None when it cannot tell)."""
-    try:
-        position = handle.tell()
-        end = handle.seek(0, io.SEEK_END)
-        handle.seek(position)
-    except (AttributeError, OSError, ValueError):
-        return None
-    return end - position
-
-
 def _counted(chunks: Iterable[bytes], progress: Progress | None) -> Iterator[bytes]:
+    """Pass ``chunks`` through, reporting progress (the total is unknown)."""
     done = 0
     for chunk in chunks:
         done += len(chunk)
@@ -252,21 +175,20 @@ def _counted(chunks: Iterable[bytes], progress: Progress | None) -> Iterator[byt
 
 @contextlib.contextmanager
 def upload_body(data: Source, progress: Progress | None) -> Iterator[Any]:
-    """A streamed request body for ``data`` (bytes, file, path or chunks)."""
-    if isinstance(data, (bytes, bytearray, memoryview)):
-        yield _Upload(io.BytesIO(bytes(data)), len(data), progress)
+    """A streamed request body for ``data`` (bytes, file, path or chunks).
+
+    Files, paths and bytes are sent with a ``Content-Length``; an iterable of
+    chunks is sent with chunked transfer encoding.
+    """
+    if (
+        isinstance(data, Iterable)
+        and not isinstance(data, (bytes, bytearray, memoryview, str))
+        and not hasattr(data, "read")
+    ):
+        yield _counted(data, progress)
         return
-    with contextlib.ExitStack() as stack:
-        if isinstance(data, (str, os.PathLike)):
-            data = stack.enter_context(open(data, "rb"))
-        if hasattr(data, "read"):
-            handle: IO[bytes] = data  # type: ignore[assignment]
-            total = _remaining(handle)
-            if total is not None:
-                yield _Upload(handle, total, progress)
-                return
-            data = iter(lambda: handle.read(CHUNK_SIZE), b"")
-        yield _counted(data, progress)  # type: ignore[arg-type]
+    with _transfer.open_source(data, "storage volume backup") as handle:  # type: ignore[arg-type]
+        yield _transfer.UploadBody(handle, progress)
 
 
 def import_volume_backup(
