@@ -132,7 +132,12 @@ class Cluster(model.Model):
         :raises LXDAPIException: when LXD refuses the join.
         """
         joined = ClusterJoinToken.decode(token) if isinstance(token, str) else token
-        address = cluster_address or joined.addresses[0]
+        address = cluster_address or next(iter(joined.addresses), None)
+        if not address:
+            raise ValueError(
+                f"The join token for {joined.server_name!r} lists no member address: "
+                "pass cluster_address"
+            )
         if cluster_certificate is None:
             cluster_certificate = joined.fetch_certificate(address)
         body = {
@@ -141,7 +146,7 @@ class Cluster(model.Model):
             "server_address": server_address,
             "cluster_address": address,
             "cluster_certificate": cluster_certificate,
-            "cluster_password": joined.encode(),
+            "cluster_password": token if isinstance(token, str) else token.encode(),
             "member_config": member_config or [],
         }
         response = self.api.put(json=body)

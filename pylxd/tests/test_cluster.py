@@ -142,7 +142,7 @@ def test_join_sends_what_lxd_init_sends(standalone: FakeLXD) -> None:
         "server_address": "127.0.0.1:8444",
         "cluster_address": "10.0.0.1:8443",
         "cluster_certificate": PEM,
-        "cluster_password": ClusterJoinToken.decode(token).encode(),
+        "cluster_password": token,
         "member_config": [
             {"entity": "storage-pool", "name": "default", "key": "source", "value": ""}
         ],
@@ -177,6 +177,26 @@ def test_join_refuses_a_certificate_of_another_cluster(
     with pytest.raises(ValueError, match="is not the one of the join token"):
         cluster.join(_token(fingerprint="00" * 32), "127.0.0.1:8444")
     assert not standalone.calls("PUT", "/1.0/cluster")
+
+
+def test_join_with_a_token_object_and_an_address(standalone: FakeLXD) -> None:
+    token = ClusterJoinToken("n2", "s", "ab", [])
+    cluster = standalone.client().cluster.get()
+    with pytest.raises(ValueError, match="lists no member address"):
+        cluster.join(token, "127.0.0.1:8444", cluster_certificate=PEM)
+    assert not standalone.calls("PUT", "/1.0/cluster")
+    cluster.join(
+        token,
+        "127.0.0.1:8444",
+        cluster_certificate=PEM,
+        cluster_address="10.0.0.9:8443",
+        wait=False,
+    )
+    body = standalone.last_body("PUT", "/1.0/cluster")
+    assert (body["cluster_address"], body["cluster_password"]) == (
+        "10.0.0.9:8443",
+        token.encode(),
+    )
 
 
 def test_join_refuses_a_malformed_token(standalone: FakeLXD) -> None:
