@@ -247,7 +247,13 @@ class ChildMixin:
 # -- networks -----------------------------------------------------------------
 class NetworkState(model.AttributeDict):
     """The state of a network: ``addresses``, ``counters``, ``hwaddr``, ``mtu``,
-    ``state``, ``type`` and the ``bond``/``bridge``/``vlan``/``ovn`` details."""
+    ``state``, ``type`` and the ``bond``/``bridge``/``vlan``/``ovn`` details.
+
+    Read by :meth:`Network.state` from ``GET /1.0/networks/<name>/state``.
+    """
+
+    #: Where it is read from, under the network's URL (a value, not a model).
+    _endpoint: ClassVar[str] = "state"
 
 
 class Network(CollectionMixin, RenameMixin, BlockingMixin, model.Model):
