@@ -245,8 +245,7 @@ class ClusterMember(CollectionMixin, model.Model):
         ``force``: remove it even if it cannot be reached or still holds
         instances; its data is left behind).
         """
-        params = {"force": 1} if force else None
-        response = self.api.delete(params=params)
+        response = self.api.delete(params={"force": 1}) if force else self.api.delete()
         model.wait_for(self.client, response, wait)
         object.__setattr__(self, "client", None)
 
