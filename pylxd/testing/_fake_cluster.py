@@ -47,6 +47,8 @@ def add_cluster_member(
     >>> [m.server_name for m in fake.client().cluster.members.all()]
     ['fake', 'c2']
     """
+    if not fake.clustered:
+        raise ValueError("add_cluster_member() needs FakeLXD(clustered=True)")
     members = _members(fake)
     port = 8443 + len(members)
     member = {

@@ -544,3 +544,8 @@ def test_targeted_client_keeps_project_and_explicit_target() -> None:
         "project": "p",
         "target": "other",
     }
+
+
+def test_fake_add_member_needs_a_cluster(standalone: FakeLXD) -> None:
+    with pytest.raises(ValueError, match="clustered=True"):
+        add_cluster_member(standalone, "c2")
