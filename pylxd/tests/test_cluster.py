@@ -549,3 +549,40 @@ def test_targeted_client_keeps_project_and_explicit_target() -> None:
 def test_fake_add_member_needs_a_cluster(standalone: FakeLXD) -> None:
     with pytest.raises(ValueError, match="clustered=True"):
         add_cluster_member(standalone, "c2")
+
+
+def test_member_and_group_patch(client: Any, lxd: FakeLXD) -> None:
+    member = client.cluster.members.get("c2")
+    with pytest.raises(exceptions.LXDAPIException, match="at least one group"):
+        member.patch({"description": "x"})  # as LXD 5.0 answers
+    member.patch({"description": "x", "groups": ["default"]})
+    assert lxd.last_body("PATCH", "/1.0/cluster/members/c2") == {
+        "description": "x",
+        "groups": ["default"],
+    }
+    assert member.description == "x"
+    group = client.cluster.groups.create("g1")
+    group.patch({"members": ["c2"]})
+    assert (group.members, group.description) == (["c2"], "")
+
+
+def test_join_failures_are_lxds(client: Any, standalone: FakeLXD) -> None:
+    with pytest.raises(exceptions.LXDAPIException, match="already clustered"):
+        client.cluster.get().join(_token(), "127.0.0.1:8444", cluster_certificate=PEM)
+    other = standalone.client()
+    body = {
+        "server_name": "n9",
+        "enabled": True,
+        "cluster_address": "10.0.0.1:8443",
+        "cluster_certificate": PEM,
+        "cluster_password": _token(),  # a token for "n2"
+    }
+    response = other.api.cluster.put(json=body)
+    with pytest.raises(exceptions.LXDAPIException, match="No matching cluster join"):
+        other.operations.wait_for_operation(response.json()["operation"])
+    assert other.cluster.get().enabled is False
+
+
+def test_certificate_put_on_a_standalone_server(standalone: FakeLXD) -> None:
+    with pytest.raises(exceptions.LXDAPIException, match="not clustered"):
+        standalone.client().cluster.certificate.put(PEM, KEY)
