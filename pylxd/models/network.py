@@ -22,6 +22,8 @@ from pylxd.models import _model as model
 from pylxd.models._mixins import CollectionMixin, RenameMixin, drop_none, quote
 
 if TYPE_CHECKING:  # pragma: no cover
+    import requests
+
     from pylxd._transport import _APINode
     from pylxd.client import Client
 
@@ -123,7 +125,12 @@ def check_config(subject: str, config: Any) -> None:
 
 # -- shared verbs -------------------------------------------------------------
 class BlockingMixin:
-    """``save``/``delete`` that always finish LXD's work before returning."""
+    """Changes that always finish LXD's work before returning.
+
+    ``save``, ``delete``, ``put``, ``patch``, ``raw_put`` and ``raw_patch``
+    check the API extension, wait for LXD's operation when it answers with
+    one (``wait=True`` by default) and name the object in errors.
+    """
 
     __slots__ = ()
     _api_extension: ClassVar[str | None]
@@ -140,9 +147,27 @@ class BlockingMixin:
 
         def _subject(self) -> str: ...
 
+    def sync(self, rollback: bool = False) -> None:
+        """Update the object from the server (``GET`` its URL).
+
+        :raises NotFound: naming the object, when it is gone.
+        """
+        with naming(self._subject()):
+            super().sync(rollback)  # type: ignore[misc]
+
     def _check_extension(self) -> None:
         if self._api_extension:
             self.client.assert_has_api_extension(self._api_extension)
+
+    def _change(
+        self, verb: str, body: JSONDict | None, wait: bool
+    ) -> requests.Response:
+        self._check_extension()
+        kwargs = {} if body is None else {"json": body}
+        with naming(self._subject()):
+            response: requests.Response = getattr(self.api, verb)(**kwargs)
+            model.wait_for(self.client, response, wait)
+        return response
 
     def save(self, wait: bool = True) -> None:
         """Save the object: ``PUT`` every writable attribute.
@@ -150,11 +175,9 @@ class BlockingMixin:
         :param wait: wait for LXD's operation when it answers with one.
         :raises LXDAPIExtensionNotAvailable: without the API extension.
         :raises NotFound: when the object is gone.
+        :raises LXDAPIException: when LXD refuses the change.
         """
-        self._check_extension()
-        with naming(self._subject()):
-            response = self.api.put(json=self.marshall())
-            model.wait_for(self.client, response, wait)
+        self._change("put", self.marshall(), wait)
         self._mark_clean()
 
     def delete(self, wait: bool = True) -> None:
@@ -165,11 +188,26 @@ class BlockingMixin:
         :raises NotFound: when the object is gone.
         :raises LXDAPIException: when LXD refuses (e.g. the object is in use).
         """
-        self._check_extension()
-        with naming(self._subject()):
-            response = self.api.delete()
-            model.wait_for(self.client, response, wait)
+        self._change("delete", None, wait)
         object.__setattr__(self, "client", None)
+
+    def raw_put(self, put_object: JSONDict, wait: bool = True) -> requests.Response:
+        """``PUT`` ``put_object`` as given, without reloading the object."""
+        return self._change("put", put_object, wait)
+
+    def raw_patch(self, patch_object: JSONDict, wait: bool = True) -> requests.Response:
+        """``PATCH`` ``patch_object`` as given, without reloading the object."""
+        return self._change("patch", patch_object, wait)
+
+    def put(self, put_object: JSONDict, wait: bool = True) -> None:
+        """``PUT`` ``put_object``, then reload the object from the server."""
+        self.raw_put(put_object, wait=wait)
+        self.sync(rollback=True)
+
+    def patch(self, patch_object: JSONDict, wait: bool = True) -> None:
+        """``PATCH`` ``patch_object`` (merging config), then reload the object."""
+        self.raw_patch(patch_object, wait=wait)
+        self.sync(rollback=True)
 
 
 class ChildMixin:

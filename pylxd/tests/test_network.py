@@ -588,3 +588,51 @@ def test_an_operation_still_running_is_not_renamed(async_fake: FakeLXD) -> None:
     with pytest.raises(exceptions.OperationTimeout) as err:
         bridge(client)
     assert "did not finish" in str(err.value)
+
+
+def test_patch_waits_for_the_operation_of_newer_lxd(async_fake: FakeLXD) -> None:
+    client = async_fake.client()
+    network = bridge(client)
+    start = len(async_fake.requests)
+    network.patch({"config": {"user.a": "b"}})
+    calls = wire(async_fake, start)
+    assert calls[0][:2] == ("PATCH", "/1.0/networks/br1")
+    assert calls[1][1].endswith("/wait")
+    assert calls[2][:2] == ("GET", "/1.0/networks/br1")
+    assert network.config["user.a"] == "b"
+
+
+def test_put_replaces_and_reloads(client: Any, fake: FakeLXD) -> None:
+    network = bridge(client)
+    network.put({"description": "d", "config": NO_ADDRESSES})
+    assert fake.last_body("PUT", "/1.0/networks/br1") == {
+        "description": "d",
+        "config": NO_ADDRESSES,
+    }
+    assert network.description == "d"
+
+
+def test_raw_put_needs_the_extension(client: Any, fake: FakeLXD) -> None:
+    network = bridge(client)
+    client.host_info["api_extensions"].remove("network")
+    with pytest.raises(exceptions.LXDAPIExtensionNotAvailable):
+        network.raw_put({"config": {}})
+    assert fake.calls("PUT") == []
+
+
+def test_reading_a_deleted_network_names_it(client: Any) -> None:
+    bridge(client)
+    stale = Network(client, name="br1")
+    client.networks.get("br1").delete()
+    with pytest.raises(exceptions.NotFound, match="Network 'br1'"):
+        stale.config
+
+
+def test_in_use_by_an_instance(client: Any, fake: FakeLXD) -> None:
+    bridge(client)
+    nic = {"type": "nic", "network": "br1", "name": "eth0"}
+    fake.store("instances")["c1"] = {"name": "c1", "devices": {"eth0": nic}}
+    network = client.networks.get("br1")
+    assert network.used_by == ["/1.0/instances/c1"]
+    with pytest.raises(exceptions.LXDAPIException, match="currently in use"):
+        network.delete()
