@@ -381,12 +381,15 @@ class ImageAlias(CollectionMixin, RenameMixin, model.Model):
         return self
 
     def update(self, target: str | None = None, description: str | None = None) -> None:
-        """Change the alias' target and/or description.
+        """Change the alias' target and/or description, keeping the other.
 
-        Implements ``PATCH /1.0/images/aliases/<name>``.
+        Implements ``PUT /1.0/images/aliases/<name>`` with the current values
+        for what is not given: LXD 5.0's ``PATCH`` of an alias never answers
+        (it fails with "context deadline exceeded" after 20 s).
         """
         changes = drop_none(target=target, description=description)
-        self.api.patch(json=changes)
+        body = {"description": self.description, "target": self.target, **changes}
+        self.api.put(json=body)
         for key, value in changes.items():
             object.__setattr__(self, key, value)
 

@@ -456,9 +456,11 @@ def test_alias_manager(client: Client, lxd: FakeLXD, image: Any) -> None:
     alias.rename("two")
     assert lxd.last_body("POST", "/1.0/images/aliases/one") == {"name": "two"}
     alias.update(description="second")
-    assert lxd.last_body("PATCH", "/1.0/images/aliases/two") == {
-        "description": "second"
+    assert lxd.last_body("PUT", "/1.0/images/aliases/two") == {
+        "description": "second",
+        "target": fp,
     }
+    assert not lxd.calls("PATCH")
     alias.description = "third"
     alias.save()
     assert lxd.last_body("PUT", "/1.0/images/aliases/two") == {
