@@ -14,6 +14,10 @@ import re
 from typing import TYPE_CHECKING, Any, ClassVar, Iterable
 
 from pylxd import exceptions, managers
+from pylxd._websocket import (  # noqa: F401  (seams resolved at call time by execute)
+    _CommandWebsocketClient,
+    _StdinWebsocket,
+)
 from pylxd.models import _model as model
 from pylxd.models._exec import ExecMixin
 from pylxd.models._instance_extras import InstanceExtrasMixin
