@@ -3,7 +3,18 @@
 The client may talk to any member: every member answers for the whole
 cluster (LXD forwards requests and operations to the member concerned). Over
 HTTPS a clustered server presents the *cluster* certificate
-(``cluster.crt``), so that is the certificate to pin with ``verify=``.
+(``cluster.crt``), so that is the certificate to pin with ``verify=``::
+
+    cluster = client.cluster.get()
+    c2 = cluster.members.get("c2")
+    c2.evacuate(wait=True)                      # instances move to other members
+    c2.restore(wait=True)
+    token = cluster.members.create_token("c3")  # str(token) is what lxc prints
+    new_server.cluster.get().join(token, "10.0.0.3:8443")
+    client.instances.create(config, wait=True, target="c2")
+    c2.move_instance("web", wait=True)          # a stopped container
+    on_c2 = c2.targeted_client()                # every request gets ?target=c2
+    on_c2.storage_pools.get("default").config   # c2's own pool config
 """
 
 from __future__ import annotations
