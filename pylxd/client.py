@@ -26,6 +26,7 @@ from pylxd._transport import (  # noqa: F401  (re-exported seams)
 )
 
 if TYPE_CHECKING:  # pragma: no cover
+    from pylxd import _events
     from pylxd._websocket import _WebsocketClient
     from pylxd.models.metrics import Metrics
 
@@ -309,6 +310,23 @@ class Client:
         return _events.events_client(
             self, websocket_client, event_types or event_filter
         )
+
+    def events_iter(
+        self, types: Any = None, timeout: float | None = None
+    ) -> _events.EventStream:
+        """Open the event stream now and iterate over its events (parsed dicts).
+
+        Implements ``GET /1.0/events`` (a websocket, with this client's project).
+
+        :param types: the :class:`EventType` s to receive (all by default).
+        :param timeout: seconds to wait for each event before the iteration
+            ends (None: until closed).
+        :returns: an iterator and context manager; ``close()`` stops it.
+        :raises ConnectionLost: when the websocket cannot be opened.
+        """
+        from pylxd import _events
+
+        return _events.EventStream(self, types, timeout)
 
 
 _LAZY_WEBSOCKET_NAMES = ("_WebsocketClient", "_ws_exclude_origin")

@@ -447,11 +447,22 @@ class ExecMixin:
 
     # -- console -----------------------------------------------------------
     def console_log(self) -> str:
-        """Return the instance's console log.
+        """Return the instance's console log ("" when there is none yet).
 
-        Implements ``GET /1.0/instances/<name>/console``.
+        Implements ``GET /1.0/instances/<name>/console``. LXD 5.0 answers
+        "open : no such file or directory" after the log was cleared and
+        before the console printed anything: that is an empty log.
+
+        :raises LXDAPIException: for any other error.
         """
-        response = self.api.console._send("get", (), {}, ok=(200,), check_sync=False)
+        try:
+            response = self.api.console._send(
+                "get", (), {}, ok=(200,), check_sync=False
+            )
+        except exceptions.LXDAPIException as err:
+            if "no such file or directory" in str(err):
+                return ""
+            raise
         return response.content.decode("utf-8", "replace")
 
     def clear_console_log(self) -> None:
@@ -477,7 +488,9 @@ class ExecMixin:
         answer = self.api.console.post(json=body).json()
         operation_id = name_from_url(answer["operation"])
         fds = ((answer.get("metadata") or {}).get("metadata") or {}).get("fds") or {}
-        return InteractiveSession(self.client, operation_id, dict(fds)).open()
+        return InteractiveSession(
+            self.client, operation_id, dict(fds), console=True
+        ).open()
 
 
 def _websocket_path(client: Client, operation_id: str) -> str:
@@ -572,15 +585,23 @@ class InteractiveSession:
 
     The data websocket carries input and output; the control websocket
     carries ``window-resize`` and signals. Everything runs in the caller's
-    thread (no background reader).
+    thread (no background reader). Closing the session of a running command
+    makes LXD kill it; closing a console session detaches from the console.
 
     :ivar operation_id: the LXD operation of the command or console.
     """
 
-    def __init__(self, client: Client, operation_id: str, fds: dict[str, str]) -> None:
+    def __init__(
+        self,
+        client: Client,
+        operation_id: str,
+        fds: dict[str, str],
+        console: bool = False,
+    ) -> None:
         self.client = client
         self.operation_id = operation_id
         self.fds = fds
+        self.console = console
         self.data: _PtyWebsocket | None = None
         self.control: Any = None
         self._pending = b""
@@ -656,15 +677,50 @@ class InteractiveSession:
         self._control().signal(signum)
 
     def wait(self, timeout: float | None = None) -> int | None:
-        """Wait for the operation to end; return the exit code (None for a console).
+        """Wait for the command to end; return its exit code (None for a console).
 
-        :raises OperationTimeout: when it is still running after ``timeout``.
+        LXD ends the operation once the client has closed its websockets: the
+        output is read to its end first (kept for :meth:`read`), then the
+        websockets are closed. A console is detached at once.
+
+        :raises TimeoutError: when the output does not end within ``timeout``.
+        :raises OperationTimeout: when LXD does not end the operation in time.
         """
-        kwargs = {} if timeout is None else {"timeout": _lxd_wait_seconds(timeout)}
-        operation = self.client.operations.wait_for_operation(
-            self.operation_id, **kwargs
-        )
+        deadline = None if timeout is None else time.monotonic() + timeout
+        if not self.console and self.data is not None and self.data.sock is not None:
+            self._pending += self._read_to_end(deadline)
+        self.close()
+        kwargs = {}
+        if deadline is not None:
+            left = max(0.0, deadline - time.monotonic())
+            kwargs["timeout"] = _lxd_wait_seconds(left)
+        try:
+            operation = self.client.operations.wait_for_operation(
+                self.operation_id, **kwargs
+            )
+        except exceptions.OperationTimeout:
+            raise
+        except exceptions.LXDAPIException:
+            if not self.console:
+                raise
+            # LXD 5.0 often fails a console operation on detach ("write
+            # /dev/pts/ptmx: file already closed"): detaching is its end.
+            return None
         return (operation.metadata or {}).get("return")
+
+    def _read_to_end(self, deadline: float | None) -> bytes:
+        stream = self._stream()
+        chunks: list[bytes] = []
+        while True:
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                raise TimeoutError(
+                    f"interactive session {self.operation_id}: output still open"
+                )
+            chunk = stream.read_chunk(left)
+            if not chunk:
+                return b"".join(chunks)
+            chunks.append(chunk)
 
     @property
     def exit_code(self) -> int | None:
