@@ -151,10 +151,6 @@ class StorageVolumeBackupManager(BaseManager):
 class ClusterManager(BaseManager):
     manager_for = "pylxd.models.cluster.Cluster"
 
-
-class ClusterMemberManager(BaseManager):
-    manager_for = "pylxd.models.cluster.ClusterMember"
-
     # ``client.cluster.members`` etc. work without reading the cluster first.
     @property
     def members(self) -> ClusterMemberManager:
@@ -170,6 +166,10 @@ class ClusterMemberManager(BaseManager):
     def certificate(self) -> ClusterCertificateManager:
         """The cluster certificate (``client.cluster.certificate.put(cert, key)``)."""
         return ClusterCertificateManager(*self._bound)
+
+
+class ClusterMemberManager(BaseManager):
+    manager_for = "pylxd.models.cluster.ClusterMember"
 
 
 class ClusterCertificateManager(BaseManager):
