@@ -8,7 +8,11 @@ from typing import Any, Callable, Iterator
 import pytest
 
 from integration.conftest import unique_name
-from integration.test_networks import Bridges, make_bridge  # noqa: F401 (fixture)
+from integration.test_networks import (  # noqa: F401 (fixtures)
+    Bridges,
+    make_bridge,
+    networks_project,
+)
 from pylxd import Client, exceptions
 from pylxd.models import NetworkACL
 from pylxd.models._mixins import name_from_url
@@ -151,3 +155,17 @@ def test_log_is_for_ovn_only(make_acl: Any) -> None:
     assert str(err.value) == (
         f"Network ACL {acl.name!r}: Only OVN log entries may be retrieved at this time"
     )
+
+
+def test_acls_of_a_project_stay_in_it(
+    client: Client, networks_project: Client  # noqa: F811
+) -> None:
+    name = unique_name("pyit-acl")
+    acl = networks_project.network_acls.create(name, ingress=[SSH_IN])
+    try:
+        assert [a.name for a in networks_project.network_acls.all()] == [name]
+        assert client.network_acls.exists(name) is False
+        assert networks_project.network_acls.get(name).ingress == [SSH_IN]
+    finally:
+        acl.delete()
+    assert networks_project.network_acls.exists(name) is False

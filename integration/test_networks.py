@@ -267,6 +267,29 @@ def test_over_https(https_client: Client, make_bridge: Bridges) -> None:
     assert https_client.networks.get(network.name).config == NO_ADDRESSES
 
 
+@pytest.fixture
+def networks_project(client: Client, lxd_env: dict[str, Any]) -> Iterator[Client]:
+    """A client on a new project with its own networks (features.networks)."""
+    name = unique_name("pyit-proj")
+    client.projects.create(name, config={"features.networks": "true"})
+    try:
+        yield Client(endpoint=lxd_env["main"]["socket"], project=name)
+    finally:
+        with contextlib.suppress(exceptions.NotFound):
+            client.api.projects[name].delete(params={"project": "default"})
+
+
+def test_a_bridge_in_a_project_is_refused(networks_project: Client) -> None:
+    name = bridge_name()
+    with pytest.raises(exceptions.LXDAPIException, match="non-default projects"):
+        networks_project.networks.create(
+            name,
+            type="bridge",
+            config={"ipv4.address": "none", "ipv6.address": "none"},
+        )
+    assert networks_project.networks.exists(name) is False
+
+
 # -- what needs routable addresses or OVN -----------------------------------------
 def test_forwards_of_an_address_less_bridge(make_bridge: Bridges) -> None:
     network = make_bridge()

@@ -193,9 +193,12 @@ def _networks(fake: FakeLXD, request: FakeRequest) -> Reply:
 
 @route("POST", r"/1.0/networks")
 def _network_create(fake: FakeLXD, request: FakeRequest) -> Reply:
-    networks = fake.store("networks", _project(fake, request))
+    project = _project(fake, request)
+    networks = fake.store("networks", project)
     body = _body(request)
-    name, type_ = body.get("name"), body.get("type") or "bridge"
+    # Only OVN networks live in a project of their own (LXD 5.0).
+    name = body.get("name")
+    type_ = body.get("type") or ("bridge" if project == "default" else "ovn")
     if not name:
         raise FakeError(400, "No name provided")
     if len(name) > _MAX_INTERFACE_NAME:
@@ -204,6 +207,8 @@ def _network_create(fake: FakeLXD, request: FakeRequest) -> Reply:
         raise FakeError(400, "The network already exists")
     if type_ not in _DRIVERS:
         raise FakeError(400, "Unknown driver")
+    if project != "default" and type_ != "ovn":
+        raise FakeError(400, "Network type does not support non-default projects")
     config = _network_config(name, type_, body.get("config"), creating=True)
     net = _new_network(name, type_, config, body.get("description") or "")
     return _answer(

@@ -386,14 +386,23 @@ def test_delete_waits_for_the_operation_of_newer_lxd(async_fake: FakeLXD) -> Non
 def test_networks_follow_the_client_project(fake: FakeLXD) -> None:
     fake.client().projects.create("p1", config={"features.networks": "true"})
     client = fake.client(project="p1")
-    bridge(client)
-    assert [n.name for n in client.networks.all()] == ["br1"]
+    client.networks.create("ovn1", config={"network": "lxdbr0"})
+    assert fake.last("POST", "/1.0/networks").query == {"project": "p1"}
+    assert [(n.name, n.type) for n in client.networks.all()] == [("ovn1", "ovn")]
     assert wire(fake)[-1] == (
         "GET",
         "/1.0/networks",
         {"project": "p1", "recursion": "1"},
     )
-    assert "br1" not in fake.store("networks")
+    assert "ovn1" not in fake.store("networks")
+
+
+def test_a_bridge_in_a_project_is_refused(fake: FakeLXD) -> None:
+    fake.client().projects.create("p1", config={"features.networks": "true"})
+    client = fake.client(project="p1")
+    with pytest.raises(exceptions.LXDAPIException, match="non-default projects"):
+        client.networks.create("br1", type="bridge", config=NO_ADDRESSES)
+    assert client.networks.exists("br1") is False
 
 
 # -- forwards -----------------------------------------------------------------
