@@ -257,8 +257,8 @@ class StorageVolume(model.Model):
 
         - ``pool.volumes.create(definition)``: ``definition`` is the whole
           request body (``name`` required, ``type`` defaults to ``custom``),
-          as in pylxd. Any positional arguments before ``definition`` (a
-          client, in pylxd's historical form) are ignored.
+          as in pylxd. One positional argument before ``definition`` (a
+          client, in pylxd's historical form) is accepted and ignored.
         - ``pool.volumes.create("custom", "vol1", config=..., description=...,
           content_type=..., source=...)``: the type and name as two strings,
           the other body fields as keywords.
@@ -300,8 +300,8 @@ class StorageVolume(model.Model):
             or a file path; it is uploaded in chunks, never read whole.
         :param name: the new volume's name (default: the one in the backup).
         :param progress: called as ``progress(sent_bytes, total_or_None)``.
-        :returns: the new volume (None when ``name`` is not given and
-            ``wait`` is False, as the name is not known yet).
+        :returns: the new volume (None only when ``name`` is not given and
+            LXD's answer does not tell the name of the volume it creates).
         :raises LXDAPIException: when LXD cannot restore the backup.
         """
         from pylxd.models.storage_volume_backup import import_volume_backup
@@ -329,7 +329,9 @@ class StorageVolume(model.Model):
         the caller uses the returned secrets (see :meth:`copy` for a complete
         copy to another server).
 
-        :param wait: wait for the operation LXD answers with.
+        :param wait: wait for the operation LXD answers with (pylxd's
+            default is not to: the object follows the volume at once, before
+            LXD has finished).
         :returns: the ``metadata`` of LXD's answer (the operation).
         :raises TypeError: when ``_input`` is not a dict.
         :raises ValueError: when ``_input`` has no ``name``.
@@ -554,7 +556,7 @@ def _required_name(definition: Any, what: str) -> str:
 
 def _volume_definition(args: tuple[Any, ...], kwargs: dict[str, Any]) -> JSONDict:
     """The POST body for ``StorageVolume.create`` from either call form."""
-    if args and isinstance(args[-1], dict):
+    if len(args) in (1, 2) and isinstance(args[-1], dict):
         if kwargs:
             raise TypeError(
                 "StorageVolume.create(definition) takes no other fields; "
