@@ -10,7 +10,6 @@ transfers from ``instance.files`` (:mod:`pylxd.models._files`).
 from __future__ import annotations
 
 import contextlib
-import re
 from typing import TYPE_CHECKING, Any, ClassVar, Iterable
 
 from pylxd import exceptions, managers
@@ -20,6 +19,13 @@ from pylxd._websocket import (  # noqa: F401  (seams resolved at call time by ex
 )
 from pylxd.models import _model as model
 from pylxd.models._exec import ExecMixin
+from pylxd.models._instance_config import (  # noqa: F401  (name_problem re-exported)
+    check_name,
+    check_source,
+    copy_source_profiles,
+    created_name,
+    name_problem,
+)
 from pylxd.models._instance_extras import InstanceExtrasMixin
 from pylxd.models._mixins import CollectionMixin, drop_none, name_from_url, quote
 
@@ -43,70 +49,11 @@ _STATUS_AFTER: dict[str, tuple[str, int]] = {
     "stop": ("Stopped", STATUS_STOPPED),
 }
 
-#: ``source`` types of ``POST /1.0/instances`` and the keys each needs (any one).
-_SOURCE_NEEDS: dict[str, tuple[str, ...]] = {
-    "none": (),
-    "image": ("alias", "fingerprint", "properties"),
-    "copy": ("source",),
-    "migration": ("operation", "mode"),
-}
-
 #: Keys of ``GET /1.0/instances?recursion=2`` items that are not attributes.
 _FULL_KEYS = ("state", "snapshots", "backups")
 
 #: What LXD 5.0 says when an instance of that name exists (as a failed operation).
 _ALREADY_EXISTS = '"instances" entry already exists'
-
-_NAME_CHARS = re.compile(r"^[-a-zA-Z0-9]*$")
-
-
-def name_problem(name: object) -> str | None:
-    """Tell what is wrong with an instance name, as LXD words it (None: valid).
-
-    >>> name_problem("web-1") is None
-    True
-    >>> name_problem("1web")
-    'Name must not start with a number'
-    """
-    if not isinstance(name, str):
-        return f"Name must be a string, not {type(name).__name__}"
-    if not 1 <= len(name) <= 63:
-        return "Name must be 1-63 characters long"
-    if name[0].isdigit():
-        return "Name must not start with a number"
-    for end, where in ((name[0], "start with"), (name[-1], "end with")):
-        if end == "-":
-            return f'Name must not {where} "-" character'
-    if not _NAME_CHARS.match(name):
-        return "Name can only contain alphanumeric and hyphen characters"
-    return None
-
-
-def _check_name(owner: str, name: object) -> None:
-    problem = name_problem(name)
-    if problem is not None:
-        raise ValueError(f"{owner}: invalid instance name {name!r}: {problem}")
-
-
-def _check_source(owner: str, source: object) -> JSONDict:
-    """Check the shape of ``config['source']`` before anything is sent."""
-    if not isinstance(source, dict):
-        raise ValueError(
-            f"{owner}.create: config['source'] must be a dict such as "
-            f"{{'type': 'image', 'alias': 'ubuntu'}}, got {source!r}"
-        )
-    kind = source.get("type")
-    if kind not in _SOURCE_NEEDS:
-        raise ValueError(
-            f"{owner}.create: unknown source type {kind!r} "
-            f"(expected one of {', '.join(sorted(_SOURCE_NEEDS))})"
-        )
-    needs = _SOURCE_NEEDS[kind]
-    if needs and not any(source.get(key) for key in needs):
-        raise ValueError(
-            f"{owner}.create: a {kind!r} source needs {' or '.join(needs)!s}: {source!r}"
-        )
-    return source
 
 
 def _publish(
@@ -285,7 +232,7 @@ class Instance(ExecMixin, InstanceExtrasMixin, CollectionMixin, model.Model):
             if _ALREADY_EXISTS in str(err):
                 raise exceptions.Conflict(err.response) from err
             raise
-        name = body.get("name") or _created_name(response)
+        name = body.get("name") or created_name(response)
         return cls(client, name=name)
 
     @classmethod
@@ -297,8 +244,8 @@ class Instance(ExecMixin, InstanceExtrasMixin, CollectionMixin, model.Model):
             )
         body = dict(config)
         if body.get("name") is not None:
-            _check_name(f"{owner}.create", body["name"])
-        source = _check_source(owner, body.get("source"))
+            check_name(f"{owner}.create", body["name"])
+        source = check_source(owner, body.get("source"))
         if cls._instance_type is not None:
             if body.setdefault("type", cls._instance_type) != cls._instance_type:
                 raise ValueError(
@@ -306,7 +253,7 @@ class Instance(ExecMixin, InstanceExtrasMixin, CollectionMixin, model.Model):
                     f"{cls._instance_type!r}; use client.instances.create"
                 )
         if source["type"] == "copy" and "profiles" not in body:
-            body["profiles"] = _copy_source_profiles(client, source)
+            body["profiles"] = copy_source_profiles(client, source)
         return body
 
     # -- the object --------------------------------------------------------
@@ -318,7 +265,7 @@ class Instance(ExecMixin, InstanceExtrasMixin, CollectionMixin, model.Model):
         :raises ValueError: when ``name`` is not a valid instance name.
         :raises LXDAPIException: with LXD's message when the rename fails.
         """
-        _check_name(f"{type(self).__name__}.rename", name)
+        check_name(f"{type(self).__name__}.rename", name)
         response = self.api.post(json={"name": name})
         model.wait_for(self.client, response, wait)
         object.__setattr__(self, "name", name)
@@ -577,26 +524,6 @@ class Instance(ExecMixin, InstanceExtrasMixin, CollectionMixin, model.Model):
         new = self._transfer(new_client, live, False, True, wait=True)
         self.delete(wait=wait)
         return new
-
-
-def _created_name(response: requests.Response) -> str:
-    """The name LXD gave a new instance, from its creation operation."""
-    resources = (response.json().get("metadata") or {}).get("resources") or {}
-    urls = resources.get("instances") or resources.get("containers") or []
-    if not urls:
-        raise exceptions.LXDAPIException(response)
-    return name_from_url(urls[0])
-
-
-def _copy_source_profiles(client: Client, source: JSONDict) -> list[str]:
-    """The profiles of a copy's source instance or snapshot (``GET``)."""
-    instance, _, snapshot = str(source["source"]).partition("/")
-    node = client.api.instances[quote(instance)]
-    if snapshot:
-        node = node.snapshots[quote(snapshot)]
-    params = {"project": source["project"]} if source.get("project") else None
-    metadata = node.get(params=params).json()["metadata"]
-    return list(metadata.get("profiles") or [])
 
 
 def _cancel_quietly(client: Client, response: requests.Response) -> None:

@@ -15,7 +15,7 @@ import secrets as _secrets
 import weakref
 from typing import Any, Callable
 
-from pylxd.models.instance import name_problem
+from pylxd.models._instance_config import name_problem
 from pylxd.testing._fake import FakeError, FakeLXD, FakeRequest, Reply, now, route
 from pylxd.testing._fake_core import require_project
 from pylxd.testing._fake_images import image_project
