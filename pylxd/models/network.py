@@ -236,7 +236,13 @@ class ChildMixin:
 
     @classmethod
     def all(cls: Any, client: Client, parent: Any) -> list[Any]:
-        """Return every object of the collection, fully loaded in one request."""
+        """Return every object of the collection, fully loaded in one request.
+
+        Implements ``GET <parent URL>/<collection>?recursion=1`` (e.g.
+        ``/1.0/networks/<name>/forwards``).
+
+        :raises NotFound: naming the parent, when it does not exist.
+        """
         with naming(parent._subject()):
             response = cls._collection(client, parent).get(params={"recursion": 1})
         return [
@@ -247,6 +253,8 @@ class ChildMixin:
     @classmethod
     def get(cls: Any, client: Client, parent: Any, key: str) -> Any:
         """Return the object keyed ``key``.
+
+        Implements ``GET <parent URL>/<collection>/<key>``.
 
         :raises NotFound: naming it, when it does not exist.
         """
