@@ -57,8 +57,15 @@ class Bridges:
         return name
 
     def cleanup(self) -> None:
+        """Delete every bridge made, then report the first one that would not go."""
+        failures: list[exceptions.LXDAPIException] = []
         for name in reversed(self.names):
-            delete_network(self.client, name)
+            try:
+                delete_network(self.client, name)
+            except exceptions.LXDAPIException as err:
+                failures.append(err)
+        if failures:
+            raise failures[0]
 
 
 @pytest.fixture
