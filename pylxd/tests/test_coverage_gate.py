@@ -1,0 +1,119 @@
+"""The coverage gate: every operation of the LXD 5.0.2 REST API has a named
+method in pylxd (or a reasoned entry in the allow-list), the named methods
+exist, and the documentation table is up to date."""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+
+import pytest
+
+from pylxd import _coverage
+from pylxd.models._model import Model
+
+OPERATIONS = _coverage.load_operations()
+DOC = Path(__file__).resolve().parents[2] / "doc" / "source" / "rest-coverage.rst"
+
+#: Verbs every model inherits; they only work on a model that has its own URL.
+_INHERITED_VERBS = {"save", "patch", "put", "raw_put", "raw_patch", "delete", "sync"}
+
+
+def test_the_shipped_list_is_the_5_0_2_spec() -> None:
+    # 184 operations as counted by endpoint-coverage.csv, plus HEAD on files.
+    assert len(OPERATIONS) == 185
+    assert len(set(OPERATIONS)) == len(OPERATIONS)
+    assert ("HEAD", "/1.0/instances/{name}/files") in OPERATIONS
+    assert all(path == "/" or path.startswith("/1.0") for _, path in OPERATIONS)
+
+
+def test_every_operation_has_a_named_method_or_a_reason() -> None:
+    unmapped = [
+        f"{method} {path}"
+        for method, path in OPERATIONS
+        if (method, path) not in _coverage.OPERATIONS
+        and (method, path) not in _coverage.LEFT_TO_CLIENT_API
+    ]
+    assert not unmapped, "operations without a named method:\n" + "\n".join(unmapped)
+
+
+def test_the_tables_name_only_real_operations_once() -> None:
+    known = set(OPERATIONS)
+    assert not set(_coverage.OPERATIONS) - known
+    assert not set(_coverage.LEFT_TO_CLIENT_API) - known
+    assert not set(_coverage.OPERATIONS) & set(_coverage.LEFT_TO_CLIENT_API)
+    assert all(
+        len(reason) > 20 for reason in _coverage.LEFT_TO_CLIENT_API.values()
+    ), "every operation left to client.api needs a reason"
+
+
+def _missing(dotted: str) -> str | None:
+    """Why ``dotted`` is not a usable named method (None when it is)."""
+    try:
+        obj = _coverage.resolve(dotted)
+    except (ImportError, AttributeError) as err:
+        return f"does not exist ({err})"
+    if not _coverage.is_named_method(obj):
+        return f"is a {type(obj).__name__}, not a method"
+    owner_path, _, name = dotted.rpartition(".")
+    owner = _coverage.resolve(owner_path)
+    if inspect.isclass(owner) and issubclass(owner, Model) and name in _INHERITED_VERBS:
+        if owner.api is Model.api:  # Model.api raises: the verb cannot work
+            return f"is inherited by {owner.__name__}, which has no URL (api)"
+    return None
+
+
+@pytest.mark.parametrize(
+    "operation, dotted",
+    sorted(_coverage.OPERATIONS.items()),
+    ids=[f"{m} {p}" for (m, p) in sorted(_coverage.OPERATIONS)],
+)
+def test_the_named_method_exists(operation: tuple[str, str], dotted: str) -> None:
+    problem = _missing(dotted)
+    assert problem is None, f"{operation[0]} {operation[1]}: {dotted} {problem}"
+
+
+def test_the_documentation_table_is_current() -> None:
+    if not DOC.exists():
+        pytest.fail(f"{DOC} is missing: python -m pylxd._coverage --rst > {DOC}")
+    assert (
+        DOC.read_text() == _coverage.render_rst()
+    ), f"{DOC} is stale: python -m pylxd._coverage --rst > doc/source/rest-coverage.rst"
+
+
+def test_the_table_lists_every_operation_and_reason() -> None:
+    table = _coverage.render_rst()
+    assert table.count("   * - ``") == len(OPERATIONS)
+    assert "``pylxd.models.server.Server.api_versions``" in table
+    for reason in _coverage.LEFT_TO_CLIENT_API.values():
+        assert reason in table
+
+
+def test_resolve_reports_what_is_missing() -> None:
+    assert _coverage.resolve("pylxd.client.Client.events") is not None
+    with pytest.raises(AttributeError):
+        _coverage.resolve("pylxd.client.Client.no_such_method")
+    with pytest.raises(ImportError):
+        _coverage.resolve("no_such_package.module.name")
+
+
+def test_main_prints_the_table_or_the_spec_operations(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _coverage.main(["--rst"]) == 0
+    assert capsys.readouterr().out == _coverage.render_rst()
+    assert _coverage.main([]) == 2
+    assert "usage" in capsys.readouterr().err
+    pytest.importorskip("yaml")
+    spec = tmp_path / "rest-api.yaml"
+    spec.write_text(
+        "paths:\n  /1.0/x:\n    get: {}\n    delete: {}\n"
+        "  /1.0/x?recursion=1:\n    get: {}\n  /:\n    get: {}\n"
+    )
+    assert _coverage.operations_from_spec(str(spec)) == [
+        ("GET", "/"),
+        ("GET", "/1.0/x"),
+        ("DELETE", "/1.0/x"),
+    ]
+    assert _coverage.main(["--from-spec", str(spec)]) == 0
+    assert capsys.readouterr().out.endswith("GET /\nGET /1.0/x\nDELETE /1.0/x\n")
