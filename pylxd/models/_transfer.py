@@ -122,8 +122,9 @@ class UploadBody:
         if self.total:
             self.len = self.total  # read by requests for Content-Length
 
-    def read(self, size: int = -1) -> bytes:
-        chunk = self._file.read(size if size and size > 0 else self._chunk_size)
+    def read(self, size: int | None = -1) -> bytes:
+        """Read up to ``size`` bytes (all that is left when negative or None)."""
+        chunk = self._file.read(-1 if size is None else size)
         if chunk:
             self.done += len(chunk)
             if self._progress is not None:

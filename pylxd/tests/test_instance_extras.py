@@ -204,6 +204,24 @@ def test_backup_export_to_a_path_and_removes_it_on_failure(
     assert not path.exists()
 
 
+def test_backup_export_holds_one_chunk_at_a_time(
+    instance: Any, lxd: FakeLXD, tmp_path: Path
+) -> None:
+    import tracemalloc
+
+    backup = instance.backups.create("b1")
+    size = 24 * 1024 * 1024
+    extras(lxd, "c1")["backups"]["b1"]["data"] = bytes(size)
+    tracemalloc.start()
+    try:
+        written = backup.export(tmp_path / "big.tar.gz")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert written == size
+    assert peak < size // 4, f"export held {peak} bytes at once"
+
+
 def test_backup_export_rejects_a_target_that_cannot_be_written(instance: Any) -> None:
     backup = instance.backups.create("b1")
     with pytest.raises(TypeError, match="Download target"):
@@ -294,6 +312,8 @@ def test_upload_body_announces_its_length_or_goes_chunked() -> None:
     prepared = requests.Request("POST", "http://x/", data=body).prepare()
     assert prepared.headers["Content-Length"] == "6"
     assert list(body) == [b"abcd", b"ef"] and seen == [(4, 6), (6, 6)]
+    whole = UploadBody(io.BytesIO(b"abcdef"))
+    assert (whole.read(2), whole.read(), whole.read()) == (b"ab", b"cdef", b"")
 
     class Pipe(io.RawIOBase):
         def readable(self) -> bool:
