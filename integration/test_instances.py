@@ -251,3 +251,17 @@ def test_a_start_stop_cycle_makes_no_redundant_requests(
     instance.stop(wait=True)
     instance.delete(wait=True)
     assert sent == ["post", "get", "put", "get", "put", "get", "delete", "get"]
+
+
+def test_virtual_machines_cannot_run_here_and_leave_nothing(
+    client: Client, container: Any, image_alias: str, names: list[str]
+) -> None:
+    with pytest.raises(exceptions.NotFound, match="Instance not found"):
+        client.virtual_machines.get(container.name)
+    name = unique_name()
+    names.append(name)
+    config = {"name": name, "source": {"type": "image", "alias": image_alias}}
+    with pytest.raises(exceptions.LXDAPIException) as failure:
+        client.virtual_machines.create(config, wait=True)
+    assert str(failure.value)  # LXD's own reason (image type or missing vsock)
+    assert not client.instances.exists(name)

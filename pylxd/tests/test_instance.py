@@ -697,3 +697,61 @@ def test_a_bad_pull_fails_with_a_message(client, lxd, target) -> None:
     }
     with pytest.raises(exceptions.LXDAPIException, match="bad handshake"):
         target.client().instances.create(data, wait=True)
+
+
+# -- virtual machines (cannot run on the test machines: the exact requests) ---
+def test_virtual_machine_requests_use_their_endpoint(client, lxd) -> None:
+    vm = client.virtual_machines.create({"name": "v1", "source": IMAGE}, wait=True)
+    vm.start(wait=True)
+    assert vm.state().status == "Running"
+    vm.snapshots.create("s1", wait=True)
+    vm.stop(force=True, wait=True)
+    vm.rename("v2", wait=True)
+    vm.delete(wait=True)
+    assert [(r.method, r.path) for r in lxd.requests if r.path != "/1.0"] == [
+        ("POST", "/1.0/virtual-machines"),
+        ("GET", lxd.requests[2].path),
+        ("PUT", "/1.0/virtual-machines/v1/state"),
+        ("GET", lxd.requests[4].path),
+        ("GET", "/1.0/virtual-machines/v1/state"),
+        ("POST", "/1.0/virtual-machines/v1/snapshots"),
+        ("GET", lxd.requests[7].path),
+        ("PUT", "/1.0/virtual-machines/v1/state"),
+        ("GET", lxd.requests[9].path),
+        ("POST", "/1.0/virtual-machines/v1"),
+        ("GET", lxd.requests[11].path),
+        ("DELETE", "/1.0/virtual-machines/v2"),
+        ("GET", lxd.requests[13].path),
+    ]
+    assert lxd.last_body("PUT", "/1.0/virtual-machines/v1/state") == {
+        "action": "stop",
+        "timeout": 30,
+        "force": True,
+    }
+
+
+def test_virtual_machines_do_not_see_containers(client, lxd) -> None:
+    make(client, lxd)
+    assert client.virtual_machines.all() == []
+    assert client.virtual_machines.exists("c1") is False
+    with pytest.raises(exceptions.NotFound):
+        client.virtual_machines.get("c1")
+    assert client.instances.get("c1").type == "container"
+
+
+def test_generic_instances_create_virtual_machines_by_type(client, lxd) -> None:
+    config = {"name": "v1", "source": IMAGE, "type": "virtual-machine"}
+    instance = client.instances.create(config, wait=True)
+    assert lxd.last_body("POST", "/1.0/instances") == config
+    assert isinstance(client.virtual_machines.get("v1"), VirtualMachine)
+    assert instance.type == "virtual-machine"
+
+
+def test_migrating_a_virtual_machine_keeps_its_type(client, lxd, target) -> None:
+    local_source(client)
+    client.virtual_machines.create({"name": "v1", "source": IMAGE}, wait=True)
+    vm = client.virtual_machines.get("v1")
+    moved = vm.migrate(target.client(), wait=True)
+    assert isinstance(moved, VirtualMachine)
+    body = target.last_body("POST", "/1.0/virtual-machines")
+    assert body["type"] == "virtual-machine" and body["source"]["mode"] == "pull"
