@@ -109,7 +109,6 @@ OPERATIONS: dict[tuple[str, str], str] = {
     ("GET", "/1.0/images/aliases/{name}"): _ALIAS + "get",
     ("POST", "/1.0/images/aliases/{name}"): _ALIAS + "rename",
     ("PUT", "/1.0/images/aliases/{name}"): _ALIAS + "update",
-    ("PATCH", "/1.0/images/aliases/{name}"): _ALIAS + "patch",
     ("DELETE", "/1.0/images/aliases/{name}"): _ALIAS + "delete",
     ("GET", "/1.0/images/{fingerprint}"): _IMG + "get",
     ("PUT", "/1.0/images/{fingerprint}"): _IMG + "save",
@@ -262,6 +261,12 @@ LEFT_TO_CLIENT_API: dict[tuple[str, str], str] = {
     # one request); a typed listing adds nothing a filter on ``type`` lacks.
     ("GET", _POOLS + "/volumes/{type}"): (
         "same listing as GET /1.0/storage-pools/{name}/volumes, filtered by type"
+    ),
+    # Broken on the server: ImageAlias.update sends PUT with the unchanged
+    # fields instead.
+    ("PATCH", "/1.0/images/aliases/{name}"): (
+        "LXD 5.0.2 never answers it (context deadline exceeded after 20 s); "
+        "ImageAlias.update does the same with PUT"
     ),
     # The untyped form of POST .../volumes/{type}: StorageVolume.create always
     # names the type in the URL, as the Go client does.
