@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
-from integration.conftest import unique_name
+from integration.conftest import WAIT, force_delete_instance, unique_name
 from pylxd import Client, exceptions
 from pylxd.models import Network, NetworkState
 from pylxd.models._mixins import name_from_url
@@ -259,14 +259,35 @@ def test_in_use_by_a_profile(
     assert client.networks.exists(network.name)
 
 
+@pytest.fixture
+def empty_instance(client: Client) -> Iterator[Callable[..., str]]:
+    """A factory of stopped instances without a rootfs (no image needed)."""
+    made: list[str] = []
+
+    def make(**body: Any) -> str:
+        name = unique_name()
+        made.append(name)
+        response = client.api.instances.post(
+            json={"name": name, "source": {"type": "none"}, **body}
+        )
+        client.operations.wait_for_operation(response.json()["operation"], timeout=WAIT)
+        return name
+
+    yield make
+    for name in made:
+        force_delete_instance(client, name)
+
+
 def test_in_use_by_an_instance(
-    client: Client, make_bridge: Bridges, make_container: Callable[..., Any]
+    client: Client, make_bridge: Bridges, empty_instance: Callable[..., str]
 ) -> None:
     network = make_bridge()
     nic = {"type": "nic", "network": network.name, "name": "eth1"}
-    container = make_container(devices={"eth1": nic})
+    instance = empty_instance(devices={"eth1": nic})
     used_by = client.networks.get(network.name).used_by
-    assert container.name in [name_from_url(url) for url in used_by]
+    assert [name_from_url(url) for url in used_by] == [instance]
+    with pytest.raises(exceptions.LXDAPIException, match="in use"):
+        network.delete()
 
 
 def test_over_https(https_client: Client, make_bridge: Bridges) -> None:
