@@ -513,7 +513,8 @@ class FilesManager:
         what = self._what("recursive_put")
         dst = _check_remote(dst, what)
         if not os.path.isdir(src):
-            raise NotADirectoryError(f"{what}: 'src' {src!r} is not a directory")
+            problem = "is not a directory" if os.path.exists(src) else "does not exist"
+            raise NotADirectoryError(f"{what}: 'src' {src!r} {problem}")
         _metadata_headers(mode, uid, gid, what)  # validate before any request
         _TreeUpload(self, mode, uid, gid, follow_symlinks).run(src, dst)
 

@@ -584,6 +584,12 @@ def test_recursive_put_of_a_file_raises_not_a_directory(files, fake, tree):
     assert file_calls(fake) == []
 
 
+def test_recursive_put_of_a_missing_source_says_so(files, fake, tmp_path):
+    with pytest.raises(NotADirectoryError, match="does not exist"):
+        files.recursive_put(str(tmp_path / "nope"), "/tmp/dst")
+    assert file_calls(fake) == []
+
+
 def test_recursive_put_validates_mode_before_any_request(files, fake, tree):
     with pytest.raises(ValueError, match="'0x9'"):
         files.recursive_put(str(tree), "/tmp/dst", mode="0x9")
