@@ -301,7 +301,8 @@ def _instances_bulk_state(fake: FakeLXD, request: FakeRequest, kind: str) -> Rep
             instance.update(status=after, status_code=_STATUS[after])
             changed.append(f"/1.0/instances/{name}")
     description = _DESCRIPTIONS[action]
-    return fake.run_async(description, request, resources={"instances": changed})
+    resources: dict[str, Any] = {"instances": changed or None}  # None, as LXD
+    return fake.run_async(description, request, resources=resources)
 
 
 # -- logs ----------------------------------------------------------------------
