@@ -51,6 +51,9 @@ STDIN_CHUNK = 64 * 1024
 #: Seconds the stdin writer may take to notice its websocket was closed.
 STDIN_GRACE = 5.0
 
+#: Seconds to wait for the server's side of a closing handshake.
+CLOSE_TIMEOUT = 2.0
+
 #: How LXD ends a websocket it closes without a closing handshake.
 END_OF_STREAM_ERRORS = (
     ssl.SSLEOFError,
@@ -203,6 +206,14 @@ class _LXDWebSocket(WebSocketBaseClient):
             raise ConnectionLost(f"Cannot open websocket {where}: {err}") from err
 
     def _connect(self) -> None:
+        from pylxd._transport import in_process_server
+
+        server = in_process_server(self.url)
+        if server is not None:  # e.g. pylxd.testing.FakeLXD: a socket pair
+            self.sock.close()  # type: ignore[has-type]
+            self.sock = server.open_websocket(self.resource or "/")
+            super().connect()
+            return
         scheme: str = self.scheme  # type: ignore[has-type]
         if scheme != "wss" or self._ssl_context is None:
             super().connect()
@@ -252,6 +263,24 @@ class _LXDWebSocket(WebSocketBaseClient):
             super().close(code=code, reason=reason)
         except (OSError, RuntimeError, ValueError) as err:
             logger.debug("%r: closing frame not sent: %r", self, err)
+
+    def close_gracefully(self, timeout: float = CLOSE_TIMEOUT) -> None:
+        """Do the closing handshake, then close the connection.
+
+        Closing the socket right after the closing frame makes LXD fail the
+        operation ("failed to send closeNotify alert"); reading until the
+        server closes too (at most ``timeout`` s) avoids that.
+        """
+        if self.sock is None:
+            return
+        self.close()
+        try:
+            self.sock.settimeout(timeout)
+            while self.once():
+                pass
+        except (TimeoutError, OSError, AttributeError) as err:
+            logger.debug("%r: closing handshake not finished: %r", self, err)
+        self.close_connection()
 
     def shutdown(self) -> None:
         """Wake up a thread blocked reading this websocket and close it."""

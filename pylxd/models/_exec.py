@@ -731,8 +731,7 @@ class InteractiveSession:
         """Close both websockets (for a console: detach from it)."""
         for stream in (self.data, self.control):
             if stream is not None:
-                stream.close()
-                stream.close_connection()
+                stream.close_gracefully()
 
     def _stream(self) -> _PtyWebsocket:
         if self.data is None or self.data.sock is None:
