@@ -8,17 +8,21 @@ single send path that all verbs go through.
 from __future__ import annotations
 
 import functools
+import http.client
 import logging
 import os
+import select
+import socket
 import threading
 import time
+import weakref
 from collections import namedtuple
 from typing import Any, Mapping
 from urllib import parse
 
 import requests
 import requests.adapters
-from urllib3.connectionpool import HTTPConnectionPool
+from requests.structures import CaseInsensitiveDict
 
 from pylxd import exceptions
 
@@ -128,60 +132,189 @@ def check_cert_files(cert: Any) -> None:
             )
 
 
-class _UnixPool(HTTPConnectionPool):
-    """A keep-alive pool of connections to one Unix socket (``netloc`` is its quoted path)."""
+class _UnixConnection(http.client.HTTPConnection):
+    """An HTTP/1.1 keep-alive connection to a Unix socket."""
 
-    def __init__(self, netloc: str, maxsize: int) -> None:
-        super().__init__("localhost", maxsize=maxsize)
-        self._socket_url = "http+unix://" + netloc
+    def __init__(self, path: str, timeout: float | None) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self._path = path
 
-    def _new_conn(self) -> Any:
-        from requests_unixsocket.adapters import UnixHTTPConnection
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        try:
+            sock.connect(self._path)
+        except OSError:
+            sock.close()
+            raise
+        self.sock = sock
 
-        return UnixHTTPConnection(
-            self._socket_url, timeout=self.timeout.connect_timeout
-        )
+    def is_dropped(self) -> bool:
+        """True when the server closed the idle connection (e.g. it restarted)."""
+        if self.sock is None:
+            return False
+        readable, _, _ = select.select([self.sock], [], [], 0)
+        return bool(readable)
 
 
-class _UnixAdapter(requests.adapters.HTTPAdapter):
-    """An adapter for ``http+unix://`` URLs with one keep-alive pool per socket.
+class _StreamedBody:
+    """A streamed response body that gives its connection back when consumed.
 
-    requests-unixsocket keys its pools by the full request URL, which opens a
-    new connection for almost every call and breaks under threads.
+    A body closed before its end takes its connection down with it, so that
+    unread bytes are never mistaken for the next response.
+    """
+
+    def __init__(self, response: http.client.HTTPResponse, release: Any) -> None:
+        self._response = response
+        self._release = release
+
+    def read(self, amt: int | None = None, **_: Any) -> bytes:
+        data = self._response.read(amt)
+        if self._response.isclosed():
+            self._finish(reusable=True)
+        return data
+
+    def close(self) -> None:
+        self._finish(reusable=self._response.isclosed())
+
+    def release_conn(self) -> None:
+        self.close()
+
+    def _finish(self, reusable: bool) -> None:
+        release, self._release = self._release, None
+        if release is not None:
+            release(reusable)
+
+    @property
+    def closed(self) -> bool:
+        return self._release is None
+
+
+class _UnixAdapter(requests.adapters.BaseAdapter):
+    """An adapter for ``http+unix://`` URLs: keep-alive connections per socket.
+
+    Idle connections are kept per socket path and reused by any thread, one
+    request at a time each; this avoids the connection churn of
+    requests-unixsocket (pools keyed by full URL) and most of urllib3's
+    per-request work, which costs more CPU than LXD's answer itself.
     """
 
     def __init__(self, pool_maxsize: int = POOL_MAXSIZE) -> None:
-        super().__init__(pool_maxsize=pool_maxsize)
-        self._unix_pools: dict[str, HTTPConnectionPool] = {}
-        self._unix_lock = threading.Lock()
-        self._unix_maxsize = pool_maxsize
+        super().__init__()
+        self._idle: dict[str, list[_UnixConnection]] = {}
+        self._lock = threading.Lock()
+        self._maxsize = pool_maxsize
 
-    def get_connection_with_tls_context(  # type: ignore[override]
+    def _checkout(self, path: str, timeout: float | None) -> _UnixConnection:
+        with self._lock:
+            idle = self._idle.get(path)
+            while idle:
+                conn = idle.pop()
+                if not conn.is_dropped():
+                    conn.timeout = timeout
+                    if conn.sock is not None:
+                        conn.sock.settimeout(timeout)
+                    return conn
+                conn.close()
+        return self._new_conn(path, timeout)
+
+    def _new_conn(self, path: str, timeout: float | None) -> _UnixConnection:
+        return _UnixConnection(path, timeout)
+
+    def _checkin(self, path: str, conn: _UnixConnection, reusable: bool) -> None:
+        with self._lock:
+            idle = self._idle.setdefault(path, [])
+            if reusable and len(idle) < self._maxsize:
+                idle.append(conn)
+                return
+        conn.close()
+
+    def send(  # type: ignore[override]
         self,
         request: requests.PreparedRequest,
-        verify: Any,
-        proxies: Any = None,
+        stream: bool = False,
+        timeout: Any = None,
+        verify: Any = True,
         cert: Any = None,
-    ) -> HTTPConnectionPool:
-        return self.get_connection(request.url or "")
+        proxies: Any = None,
+    ) -> requests.Response:
+        parts = parse.urlsplit(request.url or "")
+        path = parse.unquote(parts.netloc)
+        connect_timeout, read_timeout = (
+            timeout if isinstance(timeout, tuple) else (timeout, timeout)
+        )
+        conn = self._checkout(path, connect_timeout)
+        try:
+            raw = self._exchange(conn, request, parts, read_timeout)
+        except BaseException:
+            conn.close()
+            raise
+        response = self._build(request, raw)
+        release = functools.partial(self._checkin, path, conn)
+        if stream:
+            response.raw = _StreamedBody(raw, release)
+        else:
+            try:
+                response._content = raw.read()
+            except BaseException:
+                conn.close()
+                raise
+            release(not raw.will_close)
+        return response
 
-    def get_connection(self, url: str, proxies: Any = None) -> HTTPConnectionPool:  # type: ignore[override]
-        netloc = parse.urlsplit(url).netloc
-        with self._unix_lock:
-            pool = self._unix_pools.get(netloc)
-            if pool is None:
-                pool = self._unix_pools[netloc] = _UnixPool(netloc, self._unix_maxsize)
-        return pool
+    @staticmethod
+    def _exchange(
+        conn: _UnixConnection,
+        request: requests.PreparedRequest,
+        parts: parse.SplitResult,
+        read_timeout: float | None,
+    ) -> http.client.HTTPResponse:
+        url = parts.path + (f"?{parts.query}" if parts.query else "")
+        body = request.body
+        headers = dict(request.headers)
+        chunked = (
+            body is not None
+            and not isinstance(body, (bytes, str))
+            and not hasattr(body, "read")
+            and "Content-Length" not in headers
+        )
+        try:
+            if conn.sock is None:
+                conn.connect()
+            conn.sock.settimeout(read_timeout)  # type: ignore[union-attr]
+            conn.request(
+                request.method or "GET",
+                url,
+                body=body,
+                headers=headers,
+                encode_chunked=chunked,
+            )
+            return conn.getresponse()
+        except socket.timeout as err:
+            raise requests.exceptions.ReadTimeout(err, request=request) from err
+        except (OSError, http.client.HTTPException) as err:
+            raise requests.exceptions.ConnectionError(err, request=request) from err
 
-    def request_url(self, request: requests.PreparedRequest, proxies: Any) -> str:
-        return request.path_url
+    @staticmethod
+    def _build(
+        request: requests.PreparedRequest, raw: http.client.HTTPResponse
+    ) -> requests.Response:
+        response = requests.Response()
+        response.status_code = raw.status
+        response.headers = CaseInsensitiveDict(raw.getheaders())
+        response.reason = raw.reason
+        response.url = request.url or ""
+        response.request = request
+        response.encoding = requests.utils.get_encoding_from_headers(response.headers)
+        response.raw = raw
+        return response
 
     def close(self) -> None:
-        with self._unix_lock:
-            pools, self._unix_pools = self._unix_pools, {}
-        for pool in pools.values():
-            pool.close()
-        super().close()
+        with self._lock:
+            idle, self._idle = self._idle, {}
+        for conns in idle.values():
+            for conn in conns:
+                conn.close()
 
 
 def _merge_keeping_verify(
@@ -204,20 +337,92 @@ def _merge_keeping_verify(
     return settings
 
 
+#: In-process LXD servers (such as :class:`pylxd.testing.FakeLXD`) by host name.
+#: ``get_session_for_url`` mounts one for its URLs instead of a network
+#: adapter, and ``pylxd._websocket`` opens its websockets through it, so
+#: ``Client(endpoint="http://<host>")`` reaches it without any patching.
+_IN_PROCESS: weakref.WeakValueDictionary[str, Any] = weakref.WeakValueDictionary()
+#: Servers kept alive by the registry itself (their endpoint was handed out).
+_PINNED: dict[str, Any] = {}
+
+
+def register_in_process(host: str, server: Any, pin: bool = False) -> None:
+    """Serve requests for ``http://<host>`` with ``server`` (a requests adapter).
+
+    :param pin: keep ``server`` alive until :func:`unregister_in_process`.
+    """
+    _IN_PROCESS[host] = server
+    if pin:
+        _PINNED[host] = server
+
+
+def unregister_in_process(host: str) -> None:
+    """Forget the in-process server of ``host`` (its URLs go to the network again)."""
+    _PINNED.pop(host, None)
+    _IN_PROCESS.pop(host, None)
+
+
+def in_process_server(url: str) -> Any:
+    """The in-process server registered for the host of ``url``, or None."""
+    host = parse.urlsplit(url).hostname
+    return _IN_PROCESS.get(host) if host else None
+
+
+_FAST_KWARGS = frozenset(("params", "data", "headers", "json", "timeout", "stream"))
+
+
+def _unix_request(
+    session: requests.Session, method: str, url: str, **kwargs: Any
+) -> requests.Response:
+    """``Session.request`` for our own Unix-socket sessions, minus what a socket
+    never needs (cookies, auth, proxies, redirects), which costs more CPU than
+    LXD's answer. Anything unusual goes through requests' full path."""
+    if (
+        not _FAST_KWARGS.issuperset(kwargs)
+        or session.cookies
+        or session.auth
+        or any(session.hooks.values())
+    ):
+        return requests.Session.request(session, method, url, **kwargs)
+    prepared = requests.PreparedRequest()
+    headers = kwargs.get("headers")
+    prepared.prepare(
+        method=method,
+        url=url,
+        headers={**session.headers, **headers} if headers else session.headers,
+        params=kwargs.get("params"),
+        data=kwargs.get("data"),
+        json=kwargs.get("json"),
+    )
+    adapter = session.get_adapter(url)
+    return adapter.send(
+        prepared, stream=kwargs.get("stream", False), timeout=kwargs.get("timeout")
+    )
+
+
 def get_session_for_url(
     url: str, verify: Any = None, cert: Any = None
 ) -> requests.Session:
     """Return a ``requests.Session`` suited to ``url`` (Unix socket or HTTPS).
 
     ``verify`` (True, False, or a CA/server-cert path) always wins over
-    ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE`` in the environment.
+    ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE`` in the environment. A URL whose
+    host has an in-process server (:func:`register_in_process`) is served by it.
     """
     session = requests.Session()
+    server = in_process_server(url)
+    if server is not None:
+        parts = parse.urlsplit(url)
+        session.mount(f"{parts.scheme}://{parts.netloc}", server)
+        session.trust_env = False
+        session.request = functools.partial(_unix_request, session)  # type: ignore
+        return session
     if url.startswith("http+unix://"):
         session.mount("http+unix://", _UnixAdapter())
         # Proxies, .netrc and CA bundles from the environment mean nothing on a
         # Unix socket, and reading them costs more CPU than the request itself.
         session.trust_env = False
+        session.request = functools.partial(_unix_request, session)  # type: ignore
         return session
     session.mount("https://", requests.adapters.HTTPAdapter(pool_maxsize=POOL_MAXSIZE))
     session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=POOL_MAXSIZE))
