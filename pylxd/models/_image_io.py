@@ -9,8 +9,10 @@ import contextlib
 import hashlib
 import io
 import os
+import queue
 import re
 import stat
+import threading
 import uuid
 from typing import IO, TYPE_CHECKING, Any, Callable, Iterator, Union
 
@@ -100,7 +102,7 @@ def _upload_body(
                 (meta, meta_size), (rootfs, rootfs_size, rootfs_name), progress
             )
             headers = {"Content-Type": content_type}
-        yield (body if body.total is not None else iter(body)), headers
+        yield body, headers
 
 
 def _multipart(
@@ -132,10 +134,11 @@ def _multipart(
 
 
 class _UploadBody:
-    """File objects read one after the other as one request body.
+    """File objects read one after the other as one request body, 1 MiB at a time.
 
-    ``requests`` sends it with a ``Content-Length`` when every size is known
-    (``total``), else with chunked transfer encoding (iterate it).
+    It has no ``read``, so urllib3 sends the chunks it yields (not 16 KiB
+    reads). ``requests`` sets a ``Content-Length`` from ``len()`` when every
+    size is known (``total``), else uses chunked transfer encoding.
     """
 
     def __init__(
@@ -145,43 +148,25 @@ class _UploadBody:
         progress: Progress | None,
     ) -> None:
         self._pieces = pieces
-        self._index = 0
         self.total = None if None in sizes else sum(s or 0 for s in sizes)
         self.sent = 0
         self._progress = progress
-        self._reported = -1
 
     def __len__(self) -> int:
         if self.total is None:
             raise TypeError("the body size is unknown")
         return self.total
 
-    def read(self, size: int = -1) -> bytes:
-        if size is None or size < 0:
-            return b"".join(iter(self))
-        while self._index < len(self._pieces):
-            chunk = self._pieces[self._index].read(size or CHUNK_SIZE)
-            if chunk:
-                self.sent += len(chunk)
-                self._report(final=False)
-                return chunk
-            self._index += 1
-        self._report(final=True)
-        return b""
+    def __bool__(self) -> bool:  # ``requests`` tests ``data or {}``
+        return True
 
     def __iter__(self) -> Iterator[bytes]:
-        while True:
-            chunk = self.read(CHUNK_SIZE)
-            if not chunk:
-                return
-            yield chunk
-
-    def _report(self, final: bool) -> None:
-        if self._progress is None or self._reported == self.sent:
-            return
-        if final or self.sent - max(self._reported, 0) >= CHUNK_SIZE:
-            self._reported = self.sent
-            self._progress(self.sent, self.total)
+        for piece in self._pieces:
+            for chunk in iter(lambda: piece.read(CHUNK_SIZE), b""):
+                self.sent += len(chunk)
+                if self._progress is not None:
+                    self._progress(self.sent, self.total)
+                yield chunk
 
 
 # -- exports ------------------------------------------------------------------
@@ -224,6 +209,51 @@ def _check_digest(response: Any, digest: Any, fingerprint: str) -> None:
             f"Exported data of image {fingerprint} has SHA-256 {found}: "
             "the export is corrupt or incomplete",
         )
+
+
+class _BackgroundDigest:
+    """SHA-256 computed by a helper thread, overlapping the socket and the sink.
+
+    ``hashlib`` releases the GIL on large buffers, so hashing costs no wall
+    time while the main thread reads and writes. At most ``_DEPTH`` chunks
+    wait in the queue (bounded memory). Use it as a context manager: leaving
+    stops the thread, also on errors.
+    """
+
+    _DEPTH = 8
+
+    def __init__(self) -> None:
+        self._digest = hashlib.sha256()
+        self._queue: queue.Queue[bytes | None] = queue.Queue(self._DEPTH)
+        self._thread = threading.Thread(
+            target=self._run, name="pylxd-image-sha256", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            chunk = self._queue.get()
+            if chunk is None:
+                return
+            self._digest.update(chunk)
+
+    def update(self, chunk: bytes) -> None:
+        self._queue.put(chunk)
+
+    def close(self) -> None:
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+
+    def hexdigest(self) -> str:
+        self.close()
+        return self._digest.hexdigest()
+
+    def __enter__(self) -> _BackgroundDigest:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 class _MultipartSplitter:
@@ -275,7 +305,7 @@ class _ExportReader(io.RawIOBase):
         self._response = response
         self._chunks = response.iter_content(CHUNK_SIZE)
         self._pending = memoryview(b"")
-        self._digest = hashlib.sha256() if fingerprint is not None else None
+        self._digest = _BackgroundDigest() if fingerprint is not None else None
         self._fingerprint = fingerprint or ""
 
     def readable(self) -> bool:
@@ -302,5 +332,7 @@ class _ExportReader(io.RawIOBase):
         self._response.close()
 
     def close(self) -> None:
+        if self._digest is not None:
+            self._digest.close()
         self._response.close()
         super().close()

@@ -9,7 +9,6 @@ socket as they arrive, checked against the image fingerprint (SHA-256).
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
 from typing import IO, TYPE_CHECKING, Any, Iterator
 
@@ -20,6 +19,7 @@ from pylxd.models._image_io import (  # noqa: F401  (ImageExportError is public)
     ImageData,
     ImageExportError,
     Progress,
+    _BackgroundDigest,
     _boundary,
     _check_digest,
     _export_chunks,
@@ -215,12 +215,16 @@ class Image(CollectionMixin, model.Model):
         fileobj: IO[bytes],
         progress: Progress | None = None,
         rootfs_fileobj: IO[bytes] | None = None,
+        verify: bool = True,
     ) -> int:
         """Stream the image into ``fileobj`` with constant memory.
 
         Implements ``GET /1.0/images/<fingerprint>/export``. For a split
         image the metadata tarball goes to ``fileobj`` and the rootfs to
-        ``rootfs_fileobj``. The data is checked against the fingerprint.
+        ``rootfs_fileobj``. With ``verify`` the data is checked against the
+        fingerprint (SHA-256, hashed in a helper thread while the data
+        streams; about 1 GB/s of CPU, so ``verify=False`` is faster when the
+        sink is faster than that).
 
         :param progress: ``progress(received_bytes, total_or_None)``.
         :returns: the number of bytes written.
@@ -228,7 +232,7 @@ class Image(CollectionMixin, model.Model):
         :raises ImageExportError: when the data does not match the fingerprint.
         """
         response = self.api.export.get(stream=True)
-        with contextlib.closing(response):
+        with contextlib.closing(response), _BackgroundDigest() as digest:
             boundary = _boundary(response)
             if boundary and rootfs_fileobj is None:
                 raise ValueError(
@@ -236,13 +240,14 @@ class Image(CollectionMixin, model.Model):
                     "rootfs_fileobj= to receive its rootfs"
                 )
             sinks = {"": fileobj, "metadata": fileobj, "rootfs": rootfs_fileobj}
-            digest = hashlib.sha256()
             written = 0
             for part, chunk in _export_chunks(response, boundary, progress):
                 sinks[part].write(chunk)  # type: ignore[union-attr]
-                digest.update(chunk)
+                if verify:
+                    digest.update(chunk)
                 written += len(chunk)
-            _check_digest(response, digest, self.fingerprint)
+            if verify:
+                _check_digest(response, digest, self.fingerprint)
         return written
 
     def copy(

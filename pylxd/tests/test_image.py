@@ -335,6 +335,27 @@ def test_export_to_corrupt_raises(client: Client, lxd: FakeLXD, image: Any) -> N
         found.export_to(io.BytesIO())
 
 
+def test_export_to_without_verification(
+    client: Client, lxd: FakeLXD, image: Any
+) -> None:
+    found = client.images.get(image["fingerprint"])
+    lxd.reply_next(lxd.raw(b"other"), path=f"/1.0/images/{found.fingerprint}/export")
+    sink = io.BytesIO()
+    assert found.export_to(sink, verify=False) == 5
+    assert sink.getvalue() == b"other"
+
+
+def test_background_digest_stops_on_errors() -> None:
+    from pylxd.models._image_io import _BackgroundDigest
+
+    with pytest.raises(RuntimeError):
+        with _BackgroundDigest() as digest:
+            digest.update(b"abc")
+            raise RuntimeError("sink failed")
+    assert not digest._thread.is_alive()
+    assert digest.hexdigest() == sha(b"abc")
+
+
 def test_multipart_splitter_handles_any_chunking() -> None:
     from pylxd.models._image_io import _MultipartSplitter
 
