@@ -40,25 +40,31 @@ _FAMILIES: tuple[str, ...] = (
     "pylxd.testing._fake_images",
     "pylxd.testing._fake_certificates",
     "pylxd.testing._fake_instances",
+    "pylxd.testing._fake_exec",
 )
 
 _ROUTES: list[tuple[str, re.Pattern[str], Callable[..., Any]]] = []
+#: Handlers that run without the fake's lock (they block, e.g. ``/wait``).
+_UNLOCKED: set[Callable[..., Any]] = set()
 _INITS: list[Callable[[FakeLXD], None]] = []
 _loaded = False
 _load_lock = threading.Lock()
 
 
 def route(
-    method: str, pattern: str
+    method: str, pattern: str, locked: bool = True
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register ``handler(fake, request, **groups)`` for ``method`` and a path regex.
 
     Named groups of ``pattern`` (``(?P<name>[^/]+)``) arrive unquoted as
-    keyword arguments.
+    keyword arguments. Handlers run holding ``fake.lock`` unless ``locked``
+    is False (a handler that blocks takes the lock itself when it needs it).
     """
 
     def decorate(handler: Callable[..., Any]) -> Callable[..., Any]:
         _ROUTES.append((method.upper(), re.compile(f"^{pattern}$"), handler))
+        if not locked:
+            _UNLOCKED.add(handler)
         return handler
 
     return decorate
@@ -190,6 +196,8 @@ class FakeOperation:
     created_at: str = field(default_factory=now)
     #: Run when the operation is waited on or read while Running.
     on_wait: Callable[[], None] | None = None
+    #: Set when a Running operation ends (``/wait`` blocks on it).
+    done: threading.Event | None = None
 
     @property
     def status_code(self) -> int:
@@ -225,9 +233,15 @@ class FakeLXD(requests.adapters.BaseAdapter):
     >>> client = fake.client()
     >>> client.host_info["environment"]["server_version"]
     '5.0.2'
+
+    :param extensions: the API extensions to advertise (LXD 5.0.2's by default).
+    :param trusted: whether clients are trusted (``auth: trusted``).
+    :param server_version: the version ``GET /1.0`` reports.
+    :param clustered: whether the server says it is clustered.
     """
 
-    base_url = "http://lxd.test"
+    #: The base URL clients of :meth:`client` use (``http://<id>.lxd.fake``).
+    base_url: str
 
     def __init__(
         self,
@@ -251,6 +265,19 @@ class FakeLXD(requests.adapters.BaseAdapter):
         self.faults: list[Callable[[FakeRequest], Reply | None]] = []
         self.state: dict[str, dict[str, Any]] = {}
         self._ids = itertools.count(1)
+        self._op_faults: list[tuple[str | None, str | None, str]] = []
+        #: Exec behaviours, newest first (see :meth:`on_exec`).
+        self.exec_rules: list[Any] = []
+        #: Secrets of the websockets operations wait for: ``(session, fd)``.
+        self.websocket_secrets: dict[str, Any] = {}
+        #: Connected event streams.
+        self.event_listeners: list[Any] = []
+        self._armed = threading.local()
+        self.host = f"{uuid.uuid4().hex[:12]}.lxd.fake"
+        self.base_url = f"http://{self.host}"
+        from pylxd import _transport
+
+        _transport.register_in_process(self.host, self)
         for init in _INITS:
             init(self)
 
@@ -262,10 +289,43 @@ class FakeLXD(requests.adapters.BaseAdapter):
         return session
 
     def client(self, **kwargs: Any) -> Any:
-        """A :class:`pylxd.Client` talking to this fake."""
+        """A :class:`pylxd.Client` talking to this fake.
+
+        :param kwargs: passed to :class:`pylxd.Client` (``project=``, ...).
+        """
         from pylxd.client import Client
 
         return Client(endpoint=self.base_url, session=self.session(), **kwargs)
+
+    @property
+    def endpoint(self) -> str:
+        """A URL for ``Client(endpoint=fake.endpoint)``: it reaches this fake.
+
+        Reading it registers the fake until :meth:`unregister` (or the end of
+        a ``with FakeLXD() as fake:`` block), so the URL works even when no
+        other reference to the fake is kept.
+
+        >>> from pylxd import Client
+        >>> with FakeLXD() as fake:
+        ...     Client(endpoint=fake.endpoint).host_info["api_version"]
+        '1.0'
+        """
+        from pylxd import _transport
+
+        _transport.register_in_process(self.host, self, pin=True)
+        return self.base_url
+
+    def unregister(self) -> None:
+        """Stop serving :attr:`endpoint` (clients made from it lose the fake)."""
+        from pylxd import _transport
+
+        _transport.unregister_in_process(self.host)
+
+    def __enter__(self) -> FakeLXD:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.unregister()
 
     # -- state helpers for the families --------------------------------------
     def store(self, kind: str, project: str = "default") -> dict[str, Any]:
@@ -329,7 +389,13 @@ class FakeLXD(requests.adapters.BaseAdapter):
         op_class: str = "task",
         on_wait: Callable[[], None] | None = None,
     ) -> FakeOperation:
-        """Record an operation (finished unless ``status`` says otherwise)."""
+        """Record an operation (finished unless ``status`` says otherwise).
+
+        An armed :meth:`fail_operation_next` turns it into a failed one.
+        """
+        injected = self._take_operation_fault()
+        if injected is not None:
+            metadata, err, status = None, injected, "Failure"
         op = FakeOperation(
             id=str(uuid.uuid4()),
             description=description,
@@ -343,7 +409,13 @@ class FakeLXD(requests.adapters.BaseAdapter):
         )
         with self.lock:
             self.operations[op.id] = op
+        self.operation_changed(op)
         return op
+
+    def operation_changed(self, op: FakeOperation) -> None:
+        """Tell event listeners about ``op`` (LXD sends an ``operation`` event)."""
+        if self.event_listeners:
+            self.emit("operation", op.render(), op.project)
 
     def async_reply(self, op: FakeOperation) -> Reply:
         """LXD's async envelope (HTTP 202) for ``op``."""
@@ -374,7 +446,10 @@ class FakeLXD(requests.adapters.BaseAdapter):
         as LXD reports errors found after it answered.
         """
         metadata, err = None, ""
+        injected = self._take_operation_fault()
         try:
+            if injected is not None:
+                raise FakeError(400, injected)  # nothing is changed
             metadata = work() if work is not None else None
         except FakeError as failure:
             err = failure.message
@@ -387,6 +462,73 @@ class FakeLXD(requests.adapters.BaseAdapter):
             op_class=op_class,
         )
         return self.async_reply(op)
+
+    # -- exec, events and websockets -----------------------------------------
+    def on_exec(
+        self,
+        command: Any = None,
+        handler: Callable[[Any], Any] | None = None,
+        *,
+        stdout: bytes | str = b"",
+        stderr: bytes | str = b"",
+        exit_code: int = 0,
+        instance: str | None = None,
+    ) -> Any:
+        """Say what a command run with ``Instance.execute`` prints and returns.
+
+        >>> fake = FakeLXD()
+        >>> rule = fake.on_exec(["apt-get", "update"], stdout="Done\\n", exit_code=0)
+        >>> rule = fake.on_exec(["false-positive"], lambda call: (3, "", "bad\\n"))
+
+        :param command: the command, or its first words: ``["apt-get"]``
+            matches every apt-get command. None (or a callable given here)
+            matches every command.
+        :param handler: called with an ``ExecCall`` (``command``,
+            ``environment``, ``stdin`` bytes, ``instance``, ``project``,
+            ``user``, ``group``, ``cwd``, ``filesystem``); returns None
+            (exit 0), an exit code, ``(exit_code, stdout, stderr)`` or an
+            ``ExecResult``. Raise ``CommandNotFound`` to fail like a missing
+            binary. Without a handler, ``stdout``, ``stderr`` and
+            ``exit_code`` are the answer.
+        :param instance: only for commands run in this instance.
+        :returns: the rule; its ``calls`` list records every matching call.
+        :raises TypeError: for a command that is not a list of str.
+        """
+        from pylxd.testing import _fake_exec
+
+        result = _fake_exec.ExecResult(exit_code, stdout, stderr)
+        return _fake_exec.add_rule(self, command, handler, result, instance)
+
+    def emit(
+        self, event_type: str, metadata: Any, project: str | None = "default"
+    ) -> JSONDict:
+        """Send an event (``lifecycle``, ``operation``, ``logging``) to the
+        connected event streams; return it as sent."""
+        from pylxd.testing import _fake_events
+
+        return _fake_events.emit(self, event_type, metadata, project)
+
+    def open_websocket(self, resource: str) -> Any:
+        """A connected socket to this fake for a websocket to ``resource``
+        (used by ``pylxd._websocket``; see ``pylxd._transport.in_process_server``)."""
+        from pylxd.testing import _fake_ws
+
+        return _fake_ws.open_websocket(self, resource)
+
+    def _websocket_handler(self, path: str, query: dict[str, str]) -> Any:
+        from pylxd.testing import _fake_events, _fake_exec
+
+        if path == "/1.0/events":
+            return _fake_events.events_websocket(self, query)
+        if re.fullmatch(r"/1\.0/operations/[^/]+/websocket", path):
+            return _fake_exec.exec_websocket(self, query.get("secret", ""))
+        return None
+
+    def _after(self, request: FakeRequest, reply: Reply) -> None:
+        if self.event_listeners:
+            from pylxd.testing import _fake_events
+
+            _fake_events.after_request(self, request, reply)
 
     # -- inspection ----------------------------------------------------------
     def calls(
@@ -413,6 +555,8 @@ class FakeLXD(requests.adapters.BaseAdapter):
         return self.last(method, path).json
 
     # -- fault injection -----------------------------------------------------
+    # Each fault applies once, to the next request matching ``method`` (any
+    # when None) and ``path`` (exact path, no query; any when None).
     def fail_next(
         self,
         status: int = 500,
@@ -420,17 +564,60 @@ class FakeLXD(requests.adapters.BaseAdapter):
         method: str | None = None,
         path: str | None = None,
     ) -> None:
-        """Answer the next matching request with an LXD error."""
+        """Answer the next matching request with LXD's error envelope.
+
+        The client raises ``NotFound`` (404), ``Conflict`` (409),
+        ``Forbidden`` (403) or ``LXDAPIException`` whose str is ``message``.
+        Nothing in the fake changes.
+        """
         self._inject(lambda req: self.error(status, message), method, path)
 
     def reply_next(
         self, reply: Reply, method: str | None = None, path: str | None = None
     ) -> None:
-        """Answer the next matching request with ``reply`` as given."""
+        """Answer the next matching request with ``reply`` as given
+        (e.g. ``FakeLXD.sync({...})``, ``FakeLXD.raw(b"...")``)."""
         self._inject(lambda req: reply, method, path)
 
+    def fail_operation_next(
+        self,
+        message: str = "Injected operation failure",
+        method: str | None = None,
+        path: str | None = None,
+    ) -> None:
+        """Make the next operation started by a matching request fail.
+
+        The request is answered (202 with the operation) but the operation
+        ends in ``Failure`` with ``err`` = ``message`` and changes nothing:
+        ``wait=True`` callers get ``LXDAPIException(message)``. Requests that
+        start no operation leave the fault armed.
+        """
+        with self.lock:
+            self._op_faults.append((method, path, message))
+
+    def _arm_operation_fault(self, request: FakeRequest) -> None:
+        self._armed.fault = None
+        for fault in self._op_faults:
+            method, path, _ = fault
+            if (method is None or request.method == method.upper()) and (
+                path is None or request.path == path
+            ):
+                self._armed.fault = fault
+                return
+
+    def _take_operation_fault(self) -> str | None:
+        fault = getattr(self._armed, "fault", None)
+        if fault is None:
+            return None
+        self._armed.fault = None
+        with self.lock:
+            if fault in self._op_faults:
+                self._op_faults.remove(fault)
+        return fault[2]
+
     def timeout_next(self, method: str | None = None, path: str | None = None) -> None:
-        """Make the next matching request time out."""
+        """Make the next matching request time out (``ReadTimeout``; the
+        client raises ``pylxd._transport.RequestTimeout``)."""
 
         def fault(req: FakeRequest) -> Reply:
             raise requests.exceptions.ReadTimeout(
@@ -442,7 +629,8 @@ class FakeLXD(requests.adapters.BaseAdapter):
     def disconnect_next(
         self, method: str | None = None, path: str | None = None
     ) -> None:
-        """Make the next matching request fail to connect."""
+        """Make the next matching request fail to connect (the client raises
+        ``ConnectionLost``, a ``ClientConnectionFailed``)."""
 
         def fault(req: FakeRequest) -> Reply:
             raise requests.exceptions.ConnectionError(
@@ -485,7 +673,12 @@ class FakeLXD(requests.adapters.BaseAdapter):
             headers=request.headers,
             prepared=request,
         )
-        reply = self._dispatch(fake_request)
+        self._arm_operation_fault(fake_request)
+        try:
+            reply = self._dispatch(fake_request)
+        finally:
+            self._armed.fault = None
+        self._after(fake_request, reply)
         self.requests.append(
             Recorded(fake_request.method, parts.path, query, fake_request.body)
         )
@@ -506,6 +699,8 @@ class FakeLXD(requests.adapters.BaseAdapter):
                 continue
             groups = {k: parse.unquote(v) for k, v in match.groupdict().items()}
             try:
+                if handler in _UNLOCKED:
+                    return handler(self, request, **groups)  # type: ignore[no-any-return]
                 with self.lock:
                     return handler(self, request, **groups)  # type: ignore[no-any-return]
             except FakeError as failure:

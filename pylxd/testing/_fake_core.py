@@ -150,12 +150,26 @@ def _operation(fake: FakeLXD, request: FakeRequest, op_id: str) -> Reply:
     return fake.sync(_op(fake, op_id).render())
 
 
-@route("GET", r"/1.0/operations/(?P<op_id>[^/]+)/wait")
+def _wait_seconds(request: FakeRequest) -> float | None:
+    """``?timeout=`` of a ``/wait``: seconds, or None (-1 or absent: forever)."""
+    try:
+        timeout = float(request.query.get("timeout", "-1"))
+    except ValueError:
+        raise FakeError(400, "Invalid timeout") from None
+    return None if timeout < 0 else timeout
+
+
+@route("GET", r"/1.0/operations/(?P<op_id>[^/]+)/wait", locked=False)
 def _operation_wait(fake: FakeLXD, request: FakeRequest, op_id: str) -> Reply:
-    op = _op(fake, op_id)
-    if op.status == "Running" and op.on_wait is not None:
-        op.on_wait()
-    return fake.sync(op.render())
+    timeout = _wait_seconds(request)
+    with fake.lock:
+        op = _op(fake, op_id)
+        if op.status == "Running" and op.on_wait is not None:
+            op.on_wait()
+    if op.status == "Running" and op.done is not None:
+        op.done.wait(timeout)  # without the lock: the operation's thread ends it
+    with fake.lock:
+        return fake.sync(op.render())
 
 
 @route("DELETE", r"/1.0/operations/(?P<op_id>[^/]+)")

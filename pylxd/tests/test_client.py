@@ -176,7 +176,7 @@ def test_connection_lost_after_connect(client: Client, lxd: FakeLXD) -> None:
         client.profiles.all()
     assert isinstance(info.value, exceptions.ClientConnectionFailed)
     assert isinstance(info.value, requests.exceptions.ConnectionError)
-    assert "http://lxd.test/1.0/profiles" in str(info.value)
+    assert f"{lxd.base_url}/1.0/profiles" in str(info.value)
 
 
 def test_request_timeout(client: Client, lxd: FakeLXD) -> None:
@@ -285,14 +285,14 @@ def test_authenticate_when_trusted_is_a_no_op(client: Client, lxd: FakeLXD) -> N
 
 def test_websocket_url() -> None:
     fake = FakeLXD()
-    assert fake.client().websocket_url == "ws://lxd.test"
+    assert fake.client().websocket_url == f"ws://{fake.host}"
 
 
 def test_repr_names_endpoint_and_project(lxd: FakeLXD) -> None:
     lxd.client().projects.create("p1")
     assert (
         repr(lxd.client(project="p1"))
-        == "Client(endpoint='http://lxd.test/1.0', project='p1')"
+        == f"Client(endpoint='{lxd.base_url}/1.0', project='p1')"
     )
 
 
