@@ -116,6 +116,12 @@ def test_streamed_put_and_get_to(
     assert hashlib.sha256(files.get(f"{workdir}/blob")).digest() == digest
 
 
+def test_empty_file(files: FilesManager, workdir: str) -> None:
+    files.put(f"{workdir}/empty", b"")
+    assert files.get(f"{workdir}/empty") == b""
+    assert files.get_to(f"{workdir}/empty", io.BytesIO()) == 0
+
+
 def test_put_from_a_generator(files: FilesManager, workdir: str) -> None:
     files.put(f"{workdir}/gen", (bytes([i]) * 1000 for i in range(10)))
     assert files.get(f"{workdir}/gen") == b"".join(bytes([i]) * 1000 for i in range(10))
@@ -256,6 +262,7 @@ def test_recursive_get_keeps_modes_and_safe_links(
     files.symlink(f"{remote}/current", "conf/app.ini")
     files.symlink(f"{remote}/passwd", "/etc/passwd")
     files.symlink(f"{remote}/escape", "../../../../etc/shadow")
+    files.symlink(f"{remote}/conf/up", "..")  # a loop: kept, never followed
     local = tmp_path / "pulled"
 
     with warnings.catch_warnings(record=True) as caught:
@@ -271,6 +278,7 @@ def test_recursive_get_keeps_modes_and_safe_links(
     assert all(w.category is UnsafePathWarning for w in caught)
     assert sorted(os.listdir(local)) == ["conf", "current", "run"]
     assert os.readlink(local / "current") == "conf/app.ini"
+    assert os.readlink(local / "conf" / "up") == ".."
     assert (local / "current").read_bytes() == b"k=v\n"
     assert stat.S_IMODE(os.stat(local / "conf" / "app.ini").st_mode) == 0o600
     assert stat.S_IMODE(os.stat(local / "conf").st_mode) == 0o750
