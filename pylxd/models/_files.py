@@ -19,7 +19,9 @@ LXD 5.0 facts the code relies on (checked against a real daemon): it parses
 ``X-LXD-mode`` with Go's base-0 rules (``644`` is *decimal*), so the mode is
 always sent as ``0`` plus octal digits; it ignores a mode it cannot parse,
 hence the client-side validation; replacing an existing file keeps the file's
-mode and owner; symlinks are always created ``0777`` and owned by root.
+mode and owner; symlinks are always created ``0777`` and owned by root, and
+``GET`` answers a symlink's target joined to the link's directory (an
+absolute path) although the link keeps the target it was created with.
 """
 
 from __future__ import annotations
