@@ -243,7 +243,7 @@ def _upload_body(data: Any, progress: Progress | None, what: str) -> Any:
     if isinstance(data, (bytes, bytearray, memoryview)):
         view = memoryview(data).cast("B")
         if progress is None:
-            return data if isinstance(data, bytes) else view.tobytes()
+            return data if isinstance(data, (bytes, bytearray)) else view.tobytes()
         return _counted(_buffer_chunks(view), len(view), progress)
     if hasattr(data, "read"):
         return _counted(_read_chunks(data), _file_size(data), progress)

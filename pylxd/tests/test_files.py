@@ -95,6 +95,14 @@ def test_put_bytes_sends_one_post_with_the_raw_body(files, fake, fs, seen):
     assert (fs["/tmp/f"]["mode"], fs["/tmp/f"]["uid"]) == (0o644, 0)
 
 
+@pytest.mark.parametrize(
+    "data", [bytearray(b"data"), memoryview(b"data"), memoryview(b"da" b"ta").cast("c")]
+)
+def test_put_of_other_buffers(files, fs, data):
+    files.put("/tmp/f", data)
+    assert fs["/tmp/f"]["content"] == b"data"
+
+
 def test_put_str_is_sent_as_utf8(files, fs):
     files.put("/tmp/f", "héllo")
     assert fs["/tmp/f"]["content"] == "héllo".encode()
