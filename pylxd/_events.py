@@ -146,6 +146,7 @@ class EventStream:
         """Return the first event for which ``predicate(event)`` is true.
 
         :raises TimeoutError: when none comes within ``timeout`` seconds.
+        :raises EOFError: when the server closes the stream first.
         """
         deadline = time.monotonic() + timeout
         while self._ws is not None:
@@ -158,7 +159,8 @@ class EventStream:
                 break
             if event is None:
                 self.close()
-            elif predicate(event):
+                raise EOFError("the server closed the event stream")
+            if predicate(event):
                 return event
         raise TimeoutError(f"no matching event within {timeout} s")
 

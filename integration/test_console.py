@@ -1,0 +1,69 @@
+"""The console of a container against the real LXD, over the Unix socket and HTTPS."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from typing import Any, Iterator
+
+import pytest
+
+from integration.conftest import WAIT, force_delete_instance, unique_name
+from pylxd import Client
+
+
+@pytest.fixture(scope="module")
+def console_container(client: Client, image_alias: str) -> Iterator[str]:
+    """A running busybox container whose console runs a shell (deleted after)."""
+    name = unique_name("pylxd-it-console")
+    try:
+        response = client.api.instances.post(
+            json={"name": name, "source": {"type": "image", "alias": image_alias}}
+        )
+        client.operations.wait_for_operation(response.json()["operation"], timeout=WAIT)
+        response = client.api.instances[name].state.put(json={"action": "start"})
+        client.operations.wait_for_operation(response.json()["operation"], timeout=WAIT)
+        yield name
+    finally:
+        force_delete_instance(client, name)
+
+
+@pytest.fixture(params=["unix", "https"])
+def instance(
+    request: pytest.FixtureRequest,
+    console_container: str,
+    client: Client,
+    https_client: Client,
+) -> Any:
+    chosen = client if request.param == "unix" else https_client
+    return chosen.instances.get(console_container)
+
+
+def _run_in_console(console: Any, marker: str) -> bytes:
+    """Type a command until its output shows: LXD drops what is written before
+    it has attached the console, and ash may be waiting for a reply to ESC[6n."""
+    for _ in range(20):
+        console.write(f"\x1b[1;1R\necho {marker}-$((6*7))\n")
+        with contextlib.suppress(TimeoutError):
+            return console.read_until(f"{marker}-42", timeout=1)  # type: ignore[no-any-return]
+    raise AssertionError(f"the console never ran the command for {marker}")
+
+
+def test_console_session_log_and_clear(instance: Any) -> None:
+    marker = f"console-{uuid.uuid4().hex[:8]}"
+    with instance.interactive_console(width=100, height=30) as console:
+        assert f"{marker}-42".encode() in _run_in_console(console, marker)
+        console.resize(120, 40)
+        assert console.wait(timeout=30) is None  # detaches; a console has no exit code
+    log = instance.console_log()
+    assert isinstance(log, str) and f"{marker}-42" in log
+    instance.clear_console_log()
+    assert f"{marker}-42" not in instance.console_log()
+
+
+def test_console_can_be_attached_again_after_detaching(instance: Any) -> None:
+    for _ in range(2):
+        console = instance.interactive_console()
+        _run_in_console(console, f"again-{uuid.uuid4().hex[:6]}")
+        console.close()
+        assert console.wait(timeout=30) is None
