@@ -14,7 +14,12 @@ import pytest
 
 from integration.conftest import WAIT, force_delete_instance, unique_name
 from pylxd import Client, exceptions
-from pylxd.models._files import FileNotFound, FilesManager, UnsafePathWarning
+from pylxd.models._files import (
+    FileError,
+    FileNotFound,
+    FilesManager,
+    UnsafePathWarning,
+)
 
 MiB = 1 << 20
 
@@ -159,12 +164,13 @@ def test_mk_dir_listdir_and_symlink(files: FilesManager, workdir: str) -> None:
         files.symlink(f"{workdir}/link", "elsewhere")
 
 
-def test_delete(files: FilesManager, workdir: str) -> None:
+def test_delete(files: FilesManager, workdir: str, box: str) -> None:
     assert files.delete_available()
     files.mk_dir(f"{workdir}/d")
     files.put(f"{workdir}/d/f", b"x")
-    with pytest.raises(exceptions.LXDAPIException, match="directory not empty"):
+    with pytest.raises(FileError, match="directory not empty") as err:
         files.delete(f"{workdir}/d")
+    assert str(err.value).endswith(f"path '{workdir}/d' in instance '{box}'")
     files.delete(f"{workdir}/d/f")
     files.delete(f"{workdir}/d")
     assert files.listdir(workdir) == []

@@ -56,11 +56,10 @@ _OCTAL_DIGITS = frozenset("01234567")
 _LOCAL_MODE_MASK = 0o777
 
 
-class FileNotFound(exceptions.NotFound):
-    """A file operation on a path (or an instance) that does not exist.
+class _FileContext(Exception):
+    """Adds the instance and the path to LXD's message (``str()``)."""
 
-    ``str()`` names the instance and the path, then LXD's own message.
-    """
+    response: requests.Response
 
     def __init__(self, response: requests.Response, instance: str, path: str) -> None:
         super().__init__(response)
@@ -71,6 +70,14 @@ class FileNotFound(exceptions.NotFound):
         body = exceptions._json_body(self.response)
         lxd = body.get("error") if isinstance(body, dict) else None
         return f"{lxd or 'Not found'}: path {self.path!r} in instance {self.instance!r}"
+
+
+class FileNotFound(_FileContext, exceptions.NotFound):
+    """A file operation on a path (or an instance) that does not exist."""
+
+
+class FileError(_FileContext, exceptions.LXDAPIException):
+    """LXD refused a file operation (e.g. "directory not empty", "file exists")."""
 
 
 class UnsafePathWarning(UserWarning):
@@ -279,13 +286,17 @@ class FilesManager:
 
     @contextlib.contextmanager
     def _naming(self, path: str) -> Iterator[None]:
-        """Turn LXD's bare 404 into a :class:`FileNotFound` naming instance and path."""
+        """Name the instance and the path in LXD's errors (404 and generic ones)."""
         try:
             yield
-        except FileNotFound:
+        except _FileContext:
             raise
         except exceptions.NotFound as err:
             raise FileNotFound(err.response, self._instance.name, path) from err
+        except exceptions.LXDAPIException as err:
+            if type(err) is not exceptions.LXDAPIException:
+                raise  # Forbidden, Conflict...: keep the class callers catch
+            raise FileError(err.response, self._instance.name, path) from err
 
     def _post(self, path: str, headers: dict[str, str], data: Any = None) -> None:
         headers = {"Content-Type": "application/octet-stream", **headers}
@@ -330,7 +341,7 @@ class FilesManager:
         :raises ValueError: for a relative path or a bad mode/uid/gid.
         :raises TypeError: for ``data`` of another type.
         :raises FileNotFound: when the parent directory or the instance is missing.
-        :raises LXDAPIException: for any other error LXD reports.
+        :raises FileError: for any other error LXD reports (an LXDAPIException).
         """
         what = self._what("put")
         path = _check_remote(filepath, what)
@@ -373,7 +384,7 @@ class FilesManager:
         :param target: what the link points to (relative or absolute).
         :raises ValueError: for a relative ``path`` or an empty ``target``.
         :raises FileNotFound: when the parent directory or the instance is missing.
-        :raises LXDAPIException: when ``path`` exists ("file exists").
+        :raises FileError: when ``path`` exists ("file exists").
         """
         what = self._what("symlink")
         path = _check_remote(path, what)
@@ -475,7 +486,7 @@ class FilesManager:
 
         :raises LXDAPIExtensionNotAvailable: without ``file_delete``.
         :raises FileNotFound: when the path or the instance does not exist.
-        :raises LXDAPIException: for a directory that is not empty.
+        :raises FileError: for a directory that is not empty.
         """
         path = _check_remote(filepath, self._what("delete"))
         self._instance.client.assert_has_api_extension("file_delete")
@@ -510,7 +521,7 @@ class FilesManager:
             files and directories (directory loops are skipped).
         :raises NotADirectoryError: if ``src`` is not a directory.
         :raises ValueError: for a relative ``dst`` or a bad mode/uid/gid.
-        :raises LXDAPIException: if LXD refuses an entry.
+        :raises FileError: if LXD refuses an entry.
         """
         what = self._what("recursive_put")
         dst = _check_remote(dst, what)

@@ -15,6 +15,7 @@ import pytest
 
 from pylxd import exceptions
 from pylxd.models._files import (
+    FileError,
     FileInfo,
     FileNotFound,
     FilesManager,
@@ -301,9 +302,25 @@ def test_put_into_a_missing_directory_names_instance_and_path(files):
     assert (err.value.instance, err.value.path) == ("c1", "/nodir/f")
 
 
-def test_put_onto_a_directory_surfaces_lxds_error(files):
-    with pytest.raises(exceptions.LXDAPIException, match="is a directory"):
+def test_put_onto_a_directory_surfaces_lxds_error_with_context(files):
+    with pytest.raises(FileError) as err:
         files.put("/tmp", b"x")
+    assert isinstance(err.value, exceptions.LXDAPIException)
+    assert str(err.value) == (
+        'sftp: "open /tmp: is a directory" (SSH_FX_FAILURE): '
+        "path '/tmp' in instance 'c1'"
+    )
+    assert err.value.response.status_code == 500
+
+
+@pytest.mark.parametrize(
+    "status, cls", [(403, exceptions.Forbidden), (409, exceptions.Conflict)]
+)
+def test_errors_with_their_own_class_keep_it(files, fake, status, cls):
+    fake.fail_next(status, "nope", "POST", FILES)
+    with pytest.raises(cls, match="nope") as err:
+        files.put("/tmp/f", b"x")
+    assert not isinstance(err.value, FileError)
 
 
 def test_put_goes_to_the_clients_project():
