@@ -306,6 +306,19 @@ def test_copy_from_a_unix_socket_client(
     assert second_https_client.images.get(uploaded.fingerprint).public is True
 
 
+def test_push_to_the_second_daemon(
+    client: Client,
+    second_client: Client,
+    uploaded: Image,
+    cleanup: Callable[[Client, str], None],
+) -> None:
+    """LXD's push mode: the main daemon sends the image to the second one."""
+    cleanup(second_client, uploaded.fingerprint)
+    pushed = uploaded.push_to(second_client, public=True, wait=True)
+    assert pushed.fingerprint == uploaded.fingerprint
+    assert second_client.images.get(uploaded.fingerprint).public is True
+
+
 def test_copy_that_fails_raises(
     client: Client, second_client: Client, uploaded: Image
 ) -> None:

@@ -290,18 +290,16 @@ class Image(CollectionMixin, model.Model):
         return type(self)(new_client, fingerprint=self.fingerprint)
 
     def _copy_source(self, server: str) -> model.JSONDict:
-        source = {
+        source: model.JSONDict = {
             "type": "image",
             "mode": "pull",
             "protocol": "lxd",
             "server": server,
             "fingerprint": self.fingerprint,
-            "certificate": self.client.host_info.get("environment", {}).get(
-                "certificate", ""
-            ),
+            "certificate": _certificate(self.client),
         }
-        if self.client.project not in (None, "default"):
-            source["project"] = self.client.project
+        if _project(self.client):
+            source["project"] = _project(self.client)
         if not self.public:
             response = self.api.secret.post()
             operation = response.json()["metadata"]
@@ -311,16 +309,42 @@ class Image(CollectionMixin, model.Model):
 
     @contextlib.contextmanager
     def _secret_released_on_error(self, source: model.JSONDict) -> Iterator[None]:
-        operation_id = source.pop("_operation", None)
-        try:
+        with _cancelled_on_error(self.client, source.pop("_operation", None)):
             yield
-        except exceptions.LXDAPIException:
-            if operation_id is not None:
-                # The secret is a pending operation on this server; a copy
-                # that failed may not have used it. It may be gone already.
-                with contextlib.suppress(exceptions.LXDAPIException):
-                    self.client.api.operations[quote(operation_id)].delete()
-            raise
+
+    def push_to(
+        self, new_client: Client, public: bool | None = None, wait: bool = False
+    ) -> Image:
+        """Make this image's server push the image to another server.
+
+        LXD's push mode, for when the target cannot reach this server: the
+        target hands out a one-time secret (``POST /1.0/images`` with a
+        ``push`` source), then this server sends the image to it
+        (``POST /1.0/images/<fingerprint>/export``).
+
+        :param public: the copy's ``public`` flag (default: this image's).
+        :raises ValueError: when the target server has no HTTPS address.
+        :raises LXDAPIException: when the push fails.
+        """
+        target = _https_url(new_client)
+        if target is None:
+            raise ValueError(
+                f"Cannot push image {self.fingerprint}: the target server has no "
+                "HTTPS address (core.https_address)"
+            )
+        source = {"type": "image", "mode": "push", "fingerprint": self.fingerprint}
+        body = {"public": self.public if public is None else public, "source": source}
+        token = new_client.api.images.post(json=body).json()["metadata"]
+        with _cancelled_on_error(new_client, token["id"]):
+            request = drop_none(
+                target=target,
+                certificate=_certificate(new_client),
+                secret=token["metadata"]["secret"],
+                project=_project(new_client),
+            )
+            response = self.api.export.post(json=request)
+            model.wait_for(self.client, response, wait)
+        return type(self)(new_client, fingerprint=self.fingerprint)
 
     def _relay_to(self, new_client: Client, public: bool) -> Image:
         response = self.api.export.get(stream=True)
@@ -414,3 +438,26 @@ def _https_url(client: Client) -> str | None:
         return f"https://{api.netloc}"
     addresses = client.host_info.get("environment", {}).get("addresses") or []
     return f"https://{addresses[0]}" if addresses else None
+
+
+def _certificate(client: Client) -> str:
+    """The server certificate (PEM) LXD reports to ``client``."""
+    return str(client.host_info.get("environment", {}).get("certificate", ""))
+
+
+def _project(client: Client) -> str | None:
+    """The client's project, None for the default one."""
+    return None if client.project in (None, "default") else client.project
+
+
+@contextlib.contextmanager
+def _cancelled_on_error(client: Client, operation_id: str | None) -> Iterator[None]:
+    """Cancel a pending token operation (a secret) if the transfer fails."""
+    try:
+        yield
+    except exceptions.LXDAPIException:
+        if operation_id is not None:
+            # A failed transfer may not have used the secret; it may be gone.
+            with contextlib.suppress(exceptions.LXDAPIException):
+                client.api.operations[quote(operation_id)].delete()
+        raise

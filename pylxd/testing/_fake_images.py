@@ -105,6 +105,8 @@ def _image_create(fake: FakeLXD, request: FakeRequest) -> Reply:
     project = image_project(fake, request)
     if request.headers.get("Content-Type", "").startswith("application/json"):
         body = request.json or {}
+        if (body.get("source") or {}).get("mode") == "push":
+            return _push_token(fake, request, body)
         return fake.run_async(
             "Downloading image",
             request,
@@ -147,6 +149,26 @@ def _from_source(fake: FakeLXD, project: str, body: dict[str, Any]) -> Any:
         image["update_source"] = update_source
     _add_aliases(fake, project, fingerprint, body.get("aliases") or [])
     return {"fingerprint": fingerprint, "size": image["size"]}
+
+
+def _push_token(fake: FakeLXD, request: FakeRequest, body: dict[str, Any]) -> Reply:
+    """The target side of a push: a one-time secret the source will present."""
+    fingerprint = str(body["source"].get("fingerprint", ""))
+    op = fake.operation(
+        "Image download token",
+        {"images": [f"/1.0/images/{fingerprint}"]},
+        metadata={
+            "aliases": body.get("aliases"),
+            "expires_at": "0001-01-01T00:00:00Z",
+            "properties": body.get("properties"),
+            "public": bool(body.get("public", False)),
+            "secret": secrets.token_hex(32),
+        },
+        status="Running",
+        project=request.project,
+        op_class="token",
+    )
+    return fake.async_reply(op)
 
 
 def _update_source(source: dict[str, Any]) -> dict[str, Any]:
@@ -302,6 +324,16 @@ def _image_export(fake: FakeLXD, request: FakeRequest, fp: str) -> Reply:
         body += data
     body += f"\r\n--{boundary}--\r\n".encode()
     return fake.raw(body, f"multipart/form-data; boundary={boundary}")
+
+
+@route("POST", rf"/1.0/images/{_FP}/export")
+def _image_push(fake: FakeLXD, request: FakeRequest, fp: str) -> Reply:
+    """Push to another server: the fake cannot reach one, so it only checks."""
+    _find(fake, image_project(fake, request), fp)
+    body = request.json or {}
+    if not body.get("target") or not body.get("secret"):
+        raise FakeError(400, "No target or secret given")
+    return fake.run_async("Downloading image", request)
 
 
 @route("POST", rf"/1.0/images/{_FP}/refresh")

@@ -518,3 +518,46 @@ def test_models_are_exported() -> None:
     from pylxd import models
 
     assert models.Image is Image and models.ImageAlias is ImageAlias
+
+
+def test_push_to_another_server(
+    client: Client, lxd: FakeLXD, target: FakeLXD, image: Any
+) -> None:
+    destination = reachable(target.client())
+    pushed = client.images.get(image["fingerprint"]).push_to(
+        destination, public=True, wait=True
+    )
+    assert target.last_body("POST", "/1.0/images") == {
+        "public": True,
+        "source": {
+            "type": "image",
+            "mode": "push",
+            "fingerprint": image["fingerprint"],
+        },
+    }
+    token = next(iter(target.operations.values()))
+    assert lxd.last_body("POST", f"/1.0/images/{image['fingerprint']}/export") == {
+        "target": "https://127.0.0.1:8443",
+        "certificate": PEM,
+        "secret": token.metadata["secret"],
+    }
+    assert lxd.requests[-1].path.endswith("/wait")
+    assert pushed.client is destination
+
+
+def test_push_needs_a_reachable_target(
+    client: Client, target: FakeLXD, image: Any
+) -> None:
+    with pytest.raises(ValueError, match="target server has no HTTPS address"):
+        client.images.get(image["fingerprint"]).push_to(target.client())
+    assert not target.calls("POST")
+
+
+def test_failed_push_cancels_the_target_token(
+    client: Client, lxd: FakeLXD, target: FakeLXD, image: Any
+) -> None:
+    source = client.images.get(image["fingerprint"])
+    lxd.fail_next(500, "cannot connect", method="POST")
+    with pytest.raises(exceptions.LXDAPIException, match="cannot connect"):
+        source.push_to(reachable(target.client()))
+    assert [op.status for op in target.operations.values()] == ["Cancelled"]
