@@ -310,7 +310,7 @@ def _new_record(
         "status": "Stopped",
         "status_code": _CODES["Stopped"],
         "last_used_at": "1970-01-01T00:00:00Z",
-        "location": "none",
+        "location": base.get("location", "none"),
         "type": itype,
         "project": project,
     }
@@ -342,6 +342,36 @@ def _check_profiles(
         )
 
 
+def _location(fake: FakeLXD, request: FakeRequest) -> str:
+    """Where a new instance goes: ``target=``, else the first member, else "none"."""
+    target = request.query.get("target")
+    members = fake.store("cluster_members") if fake.clustered else {}
+    if target is None:
+        return next(iter(members), "none")
+    if not fake.clustered:
+        raise FakeError(400, "Target only allowed when clustered")
+    if target not in members:
+        raise FakeError(404, "Cluster member not found")
+    return target
+
+
+def _cluster_move(
+    fake: FakeLXD, request: FakeRequest, record: JSONDict, body: JSONDict
+) -> Reply:
+    """``POST /1.0/instances/<name>?target=<member>``: move within the cluster."""
+    location = _location(fake, request)
+    new = body.get("name") or record["name"]
+
+    def work() -> None:
+        if record["status"] != "Stopped" and not body.get("live"):
+            raise FakeError(400, "Instance must be stopped to be moved statelessly")
+        if new != record["name"]:
+            _rename(fake, request.project, record, new)
+        record["location"] = location
+
+    return fake.run_async("Migrating instance", request, work, _resources(new))
+
+
 def _generate_name(fake: FakeLXD, project: str) -> str:
     return f"fake-{fake.next_id()}"
 
@@ -360,7 +390,7 @@ def _create(fake: FakeLXD, request: FakeRequest, kind: str) -> Reply:
     make = _SOURCES.get(source.get("type", ""))
     if make is None:
         raise FakeError(400, f"Unknown source type {source.get('type', '')}")
-    base = make(fake, request, source)
+    base = {**make(fake, request, source), "location": _location(fake, request)}
     itype = body.get("type") or _kind_type(kind) or "container"
 
     def work() -> None:
@@ -553,6 +583,8 @@ def _migration_source(
 def _instance_post(fake: FakeLXD, request: FakeRequest, kind: str, name: str) -> Reply:
     record = _get(fake, request, kind, name)
     body = request.json or {}
+    if "target" in request.query:
+        return _cluster_move(fake, request, record, body)
     if body.get("migration"):
         return _migration_source(fake, request, name, body)
     new = body.get("name")

@@ -201,9 +201,25 @@ def test_container_and_vm_create_set_the_type(client, lxd) -> None:
         )
 
 
-def test_create_with_a_target_member(client, lxd) -> None:
-    client.instances.create({"name": "c1", "source": IMAGE}, target="node2")
-    assert lxd.last("POST", "/1.0/instances").query == {"target": "node2"}
+def test_create_with_a_target_member() -> None:
+    from pylxd.testing._fake_cluster import add_cluster_member
+
+    fake = seeded(clustered=True)
+    add_cluster_member(fake, "node2")
+    client = fake.client()
+    config = {"name": "c1", "source": IMAGE}
+    instance = client.instances.create(config, wait=True, target="node2")
+    assert fake.last("POST", "/1.0/instances").query == {"target": "node2"}
+    assert fake.last_body("POST", "/1.0/instances") == config
+    assert instance.location == "node2"
+    other = client.instances.create({"name": "c2", "source": IMAGE}, wait=True)
+    assert other.location == "fake"
+
+
+def test_create_with_a_target_on_a_standalone_server(client, lxd) -> None:
+    with pytest.raises(exceptions.LXDAPIException, match="only allowed when clustered"):
+        client.instances.create({"name": "c1", "source": IMAGE}, target="node2")
+    assert not client.instances.exists("c1")
 
 
 def test_create_without_a_name_returns_the_name_lxd_picked(client, lxd) -> None:
