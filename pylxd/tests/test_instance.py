@@ -771,3 +771,23 @@ def test_migrating_a_virtual_machine_keeps_its_type(client, lxd, target) -> None
     assert isinstance(moved, VirtualMachine)
     body = target.last_body("POST", "/1.0/virtual-machines")
     assert body["type"] == "virtual-machine" and body["source"]["mode"] == "pull"
+
+
+def test_fake_moves_instances_between_cluster_members() -> None:
+    from pylxd.testing._fake_cluster import add_cluster_member
+
+    fake = seeded(clustered=True)
+    add_cluster_member(fake, "node2")
+    client = fake.client()
+    instance = client.instances.create({"name": "c1", "source": IMAGE}, wait=True)
+    node = client.api.instances["c1"]
+    move = {"name": "c1", "migration": True}
+    response = node.post(json=move, target="node2")
+    client.operations.wait_for_operation(response.json()["operation"])
+    assert client.instances.get("c1").location == "node2"
+    instance.start(wait=True)
+    response = node.post(json=move, target="fake")
+    with pytest.raises(exceptions.LXDAPIException, match="moved statelessly"):
+        client.operations.wait_for_operation(response.json()["operation"])
+    with pytest.raises(exceptions.NotFound, match="Cluster member not found"):
+        node.post(json=move, target="nowhere")
