@@ -519,6 +519,8 @@ class FilesManager:
             are recreated as symlinks with the same target, and nothing they
             point to is read. ``True``: their targets are copied as regular
             files and directories (directory loops are skipped).
+        A failure stops the transfer; what was pushed before it stays.
+
         :raises NotADirectoryError: if ``src`` is not a directory.
         :raises ValueError: for a relative ``dst`` or a bad mode/uid/gid.
         :raises FileError: if LXD refuses an entry.
@@ -548,7 +550,8 @@ class FilesManager:
         ``local_path``, also after the whole tree is written (links through
         links). LXD 5.0 reports symlink targets as absolute paths, so links
         to anywhere else in the instance are skipped. Every skipped entry
-        raises a :class:`UnsafePathWarning`.
+        raises a :class:`UnsafePathWarning`. A failure stops the transfer:
+        the file being written is removed, what was written before stays.
 
         :raises ValueError: for a relative ``remote_path``.
         :raises FileNotFound: when ``remote_path`` or the instance is missing.

@@ -890,3 +890,12 @@ def test_instance_files_through_the_model():
     assert client.instances.get("c2").files.get("/tmp/f") == b"model"
     with pytest.raises(FileNotFound, match="Instance not found"):
         FilesManager(_Instance(client, "c1")).get("/tmp/f")
+
+
+def test_a_timeout_or_a_lost_daemon_is_a_clear_client_error(files, fake):
+    fake.timeout_next("GET", FILES)
+    with pytest.raises(exceptions.ClientConnectionFailed, match="did not answer"):
+        files.get("/etc")
+    fake.disconnect_next("POST", FILES)
+    with pytest.raises(exceptions.ClientConnectionFailed, match="Cannot reach LXD"):
+        files.put("/tmp/f", io.BytesIO(b"x"))
