@@ -49,6 +49,9 @@ _STATUS_AFTER: dict[str, tuple[str, int]] = {
     "stop": ("Stopped", STATUS_STOPPED),
 }
 
+#: pylxd's name for the state object :meth:`Instance.state` returns.
+InstanceState = model.AttributeDict
+
 #: Keys of ``GET /1.0/instances?recursion=2`` items that are not attributes.
 _FULL_KEYS = ("state", "snapshots", "backups")
 
@@ -468,6 +471,8 @@ class Instance(ExecMixin, InstanceExtrasMixin, CollectionMixin, model.Model):
     ) -> Instance:
         """Copy the instance to ``new_client``'s server, keeping this one.
 
+        Implements ``POST /1.0/instances/<name>`` (``migration``) on this
+        server and ``POST /1.0/instances`` (``migration`` source) on the target.
         With ``new_client`` being this instance's own client, this is a local
         copy (``POST /1.0/instances`` with a ``copy`` source; ``name`` is then
         needed, or LXD picks one). Otherwise the target pulls the instance
@@ -500,6 +505,9 @@ class Instance(ExecMixin, InstanceExtrasMixin, CollectionMixin, model.Model):
     ) -> Instance:
         """Move the instance to ``new_client``'s server.
 
+        Implements ``POST /1.0/instances/<name>`` (``migration``) here,
+        ``POST /1.0/instances`` (``migration`` source) on the target, then
+        ``DELETE /1.0/instances/<name>`` here.
         The target pulls the instance (see :meth:`generate_migration_data`
         for what LXD requires), then the source is deleted. The transfer is
         always waited for, since the source can only be removed afterwards;
