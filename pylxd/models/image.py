@@ -232,7 +232,7 @@ class Image(CollectionMixin, model.Model):
         :raises ImageExportError: when the data does not match the fingerprint.
         """
         response = self.api.export.get(stream=True)
-        with contextlib.closing(response), _BackgroundDigest() as digest:
+        with contextlib.closing(response):
             boundary = _boundary(response)
             if boundary and rootfs_fileobj is None:
                 raise ValueError(
@@ -240,13 +240,11 @@ class Image(CollectionMixin, model.Model):
                     "rootfs_fileobj= to receive its rootfs"
                 )
             sinks = {"": fileobj, "metadata": fileobj, "rootfs": rootfs_fileobj}
-            written = 0
-            for part, chunk in _export_chunks(response, boundary, progress):
-                sinks[part].write(chunk)  # type: ignore[union-attr]
-                if verify:
-                    digest.update(chunk)
-                written += len(chunk)
-            if verify:
+            chunks = _export_chunks(response, boundary, progress)
+            if not verify:
+                return _write_parts(chunks, sinks, None)
+            with _BackgroundDigest() as digest:
+                written = _write_parts(chunks, sinks, digest)
                 _check_digest(response, digest, self.fingerprint)
         return written
 
@@ -448,6 +446,21 @@ def _certificate(client: Client) -> str:
 def _project(client: Client) -> str | None:
     """The client's project, None for the default one."""
     return None if client.project in (None, "default") else client.project
+
+
+def _write_parts(
+    chunks: Iterator[tuple[str, bytes]],
+    sinks: dict[str, IO[bytes] | None],
+    digest: _BackgroundDigest | None,
+) -> int:
+    """Write each part's data to its sink (and digest); return the byte count."""
+    written = 0
+    for part, chunk in chunks:
+        sinks[part].write(chunk)  # type: ignore[union-attr]
+        if digest is not None:
+            digest.update(chunk)
+        written += len(chunk)
+    return written
 
 
 @contextlib.contextmanager
