@@ -463,6 +463,58 @@ class FakeLXD(requests.adapters.BaseAdapter):
         )
         return self.async_reply(op)
 
+    # -- seeding -------------------------------------------------------------
+    def add_root_disk(
+        self, pool: str = "default", profile: str = "default", project: str = "default"
+    ) -> None:
+        """Give ``profile`` a root disk on ``pool``, as ``lxd init`` does
+        (instances cannot be created without one)."""
+        with self.lock:
+            devices = self.store("profiles", project)[profile]["devices"]
+            devices["root"] = {"path": "/", "pool": pool, "type": "disk"}
+
+    def add_image(
+        self,
+        alias: str | None = None,
+        fingerprint: str | None = None,
+        *,
+        properties: dict[str, str] | None = None,
+        data: bytes = b"",
+        project: str = "default",
+        **fields: Any,
+    ) -> str:
+        """Store a container image (and an alias to it); return its fingerprint.
+
+        >>> fake = FakeLXD()
+        >>> fake.add_root_disk()
+        >>> fp = fake.add_image("busybox", properties={"os": "busybox"})
+        >>> fake.client().images.get_by_alias("busybox").fingerprint == fp
+        True
+
+        :param fingerprint: 64 hex digits; by default the SHA-256 of ``data``
+            and ``alias``.
+        :param fields: other image fields (``filename``, ``public``, ...).
+        """
+        import hashlib
+
+        from pylxd.testing._fake_images import add_image
+
+        if fingerprint is None:
+            seed = data + (alias or "").encode() + str(self.next_id()).encode()
+            fingerprint = hashlib.sha256(seed).hexdigest()
+        with self.lock:
+            add_image(
+                self, project, fingerprint, data=data, properties=properties, **fields
+            )
+            if alias is not None:
+                self.store("image_aliases", project)[alias] = {
+                    "name": alias,
+                    "description": "",
+                    "target": fingerprint,
+                    "type": "container",
+                }
+        return fingerprint
+
     # -- exec, events and websockets -----------------------------------------
     def on_exec(
         self,
