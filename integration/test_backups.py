@@ -120,3 +120,20 @@ def test_create_from_backup_refusals(
     with pytest.raises(exceptions.LXDAPIException, match="Unsupported compression"):
         client.instances.create_from_backup(b"not a backup", name=name)
     assert not client.instances.exists(name)
+
+
+def test_create_from_backup_over_https_from_a_file_object(
+    client: Client,
+    https_client: Client,
+    container: Any,
+    restored: list[str],
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "backup.tar.gz"
+    container.backups.create("b1").export(path)
+    name = unique_name()
+    restored.append(name)
+    with open(path, "rb") as handle:
+        instance = https_client.instances.create_from_backup(handle, name=name)
+    assert instance.name == name
+    assert client.instances.get(name).status == "Stopped"
