@@ -19,7 +19,7 @@ from typing import Any
 from pylxd.testing._fake import FakeError, FakeLXD, FakeRequest, Reply, now, route
 from pylxd.testing._fake_core import listing, require_project
 
-_FP = r"(?P<fp>(?!aliases$)[^/]+)"
+_FP = r"(?P<fp>(?!aliases(?:/|$))[^/]+)"
 _ALIAS = r"(?P<name>[^/]+)"
 NEVER = "0001-01-01T00:00:00Z"
 NO_EXPIRY = "1970-01-01T00:00:00Z"
