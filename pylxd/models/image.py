@@ -102,6 +102,7 @@ class Image(CollectionMixin, model.Model):
         metadata: ImageData | None = None,
         public: bool = False,
         wait: bool = True,
+        *,
         progress: Progress | None = None,
     ) -> Image:
         """Upload an image and return it.
