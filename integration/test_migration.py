@@ -120,3 +120,22 @@ def test_a_failed_copy_leaves_nothing_behind(
         container.copy(second_client, wait=True)
     assert second_client.instances.get(twin.name).status == "Stopped"
     assert client.instances.exists(container.name)
+
+
+def test_copy_of_a_running_container_is_stateless(
+    running_container: Any, second_https_client: Client, on_second: list[str]
+) -> None:
+    on_second.append(running_container.name)
+    copy = running_container.copy(second_https_client, wait=True)
+    assert copy.status == "Stopped"
+    assert running_container.state().status == "Running"
+
+
+def test_live_migration_needs_criu_and_keeps_the_source(
+    running_container: Any, second_https_client: Client, on_second: list[str]
+) -> None:
+    on_second.append(running_container.name)
+    with pytest.raises(exceptions.LXDAPIException, match="CRIU"):
+        running_container.migrate(second_https_client, live=True, wait=True)
+    assert running_container.state().status == "Running"
+    assert not second_https_client.instances.exists(running_container.name)

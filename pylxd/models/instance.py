@@ -383,9 +383,9 @@ class Instance(ExecMixin, InstanceExtrasMixin, CollectionMixin, model.Model):
         self, live: bool, instance_only: bool, keep_volatile: bool
     ) -> tuple[requests.Response, JSONDict]:
         operations_url = self._source_operations_url()
-        body: JSONDict = {"migration": True}
-        if live:
-            body["live"] = True
+        # "live" is always sent: LXD 5.0 treats a running instance as live when
+        # the key is missing (and then needs CRIU), false copies it statelessly.
+        body: JSONDict = {"migration": True, "live": live}
         if instance_only:
             body["instance_only"] = True
         response = self.api.post(json=body)
@@ -452,7 +452,7 @@ class Instance(ExecMixin, InstanceExtrasMixin, CollectionMixin, model.Model):
         if name is not None:
             request["name"] = name
         try:
-            return type(self).create(new_client, request, wait=wait)
+            new = type(self).create(new_client, request, wait=wait)
         except (
             exceptions.LXDAPIException,
             exceptions.ClientConnectionFailed,
@@ -460,6 +460,9 @@ class Instance(ExecMixin, InstanceExtrasMixin, CollectionMixin, model.Model):
         ):
             _cancel_quietly(self.client, response)
             raise
+        # The source ends after the target (e.g. it unfreezes a running one).
+        model.wait_for(self.client, response, wait)
+        return new
 
     def copy(
         self,
@@ -479,6 +482,10 @@ class Instance(ExecMixin, InstanceExtrasMixin, CollectionMixin, model.Model):
         from this server (see :meth:`generate_migration_data` for what LXD
         requires); volatile keys other than ``volatile.base_image`` are
         dropped, as LXD does for copies.
+
+        A running instance is copied statelessly (its file system, as it is
+        then) unless ``live`` is set. When ``wait`` is set, both the target's
+        and this server's operations are waited for.
 
         :param name: the new instance's name (default: the same name).
         :param instance_only: leave the snapshots behind.

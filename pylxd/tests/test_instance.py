@@ -553,7 +553,10 @@ def test_generate_migration_data_for_a_local_source(client, lxd) -> None:
     lxd.requests.clear()
     data = instance.generate_migration_data()
     assert wire(lxd) == [("GET", "/1.0/instances/c1"), ("POST", "/1.0/instances/c1")]
-    assert lxd.last_body("POST", "/1.0/instances/c1") == {"migration": True}
+    assert lxd.last_body("POST", "/1.0/instances/c1") == {
+        "migration": True,
+        "live": False,
+    }
     op = lxd.operations[data["source"]["operation"].rsplit("/", 1)[-1]]
     assert data == {
         "name": "c1",
@@ -625,6 +628,12 @@ def test_migrate_moves_the_instance(client, lxd, target) -> None:
     assert [s.name for s in moved.snapshots.all()] == ["s1"]
     assert not client.instances.exists("c1")
     assert instance.client is None
+    (op,) = [o for o in lxd.operations.values() if o.op_class == "websocket"]
+    assert [(r.method, r.path) for r in lxd.requests][-4:-1] == [
+        ("GET", f"/1.0/operations/{op.id}/wait"),  # the source ended too
+        ("DELETE", "/1.0/containers/c1"),
+        ("GET", lxd.requests[-2].path),
+    ]
 
 
 def test_migrate_refuses_a_running_instance_without_live(client, lxd, target) -> None:
@@ -664,6 +673,7 @@ def test_copy_to_another_server_keeps_the_source(client, lxd, target) -> None:
     assert copy.name == "c9" and copy.client is new_client
     assert lxd.last_body("POST", "/1.0/instances/c1") == {
         "migration": True,
+        "live": False,
         "instance_only": True,
     }
     body = target.last_body("POST", "/1.0/instances")
