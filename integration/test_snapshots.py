@@ -71,6 +71,9 @@ def test_restore(client: Client, container: Any) -> None:
 def test_snapshot_of_a_running_container(running_container: Any) -> None:
     snapshot = running_container.snapshots.create("hot", wait=True)
     assert snapshot.stateful is False
+    with pytest.raises(exceptions.LXDAPIException, match="CRIU"):
+        running_container.snapshots.create("state", stateful=True, wait=True)
+    assert not running_container.snapshots.exists("state")
 
 
 def test_publish(client: Client, container: Any) -> None:
