@@ -330,10 +330,21 @@ def _profile_view(
     return view
 
 
+#: LXD 5.0.2's answers to a missing profile, by method.
+_PROFILE_MISSING = {
+    "GET": (404, "Fetch profile: Profile not found"),
+    "PUT": (404, 'Failed to retrieve profile "{name}": Profile not found'),
+    "PATCH": (404, 'Failed to retrieve profile="{name}": Profile not found'),
+    "POST": (500, "Query affected 0 rows instead of 1"),
+    "DELETE": (404, "Profile not found"),
+}
+
+
 def _profile(fake: FakeLXD, request: FakeRequest, name: str) -> dict[str, Any]:
     profile = fake.store("profiles", require_project(fake, request)).get(name)
     if profile is None:
-        raise FakeError(404, "Profile not found")
+        status, message = _PROFILE_MISSING[request.method]
+        raise FakeError(status, message.format(name=name))
     return profile  # type: ignore[no-any-return]
 
 
@@ -407,11 +418,11 @@ def _profile_patch(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
 
 @route("POST", rf"/1.0/profiles/{_NAME}")
 def _profile_rename(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
+    if name == "default":
+        raise FakeError(403, 'The "default" profile cannot be renamed')
     profile = _profile(fake, request, name)
     new = (request.json or {}).get("name")
     profiles = fake.store("profiles", request.project)
-    if name == "default":
-        raise FakeError(403, "The 'default' profile cannot be renamed")
     if not new:
         raise FakeError(400, "No name provided")
     if new in profiles:  # LXD 5.0 answers a clash with a 500
@@ -424,9 +435,9 @@ def _profile_rename(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
 
 @route("DELETE", rf"/1.0/profiles/{_NAME}")
 def _profile_delete(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
-    profile = _profile(fake, request, name)
     if name == "default":
-        raise FakeError(403, "The 'default' profile cannot be deleted")
+        raise FakeError(403, 'The "default" profile cannot be deleted')
+    profile = _profile(fake, request, name)
     if _profile_view(fake, request.project, profile)["used_by"]:
         raise FakeError(400, "Profile is currently in use")
     del fake.store("profiles", request.project)[name]

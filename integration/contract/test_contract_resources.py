@@ -1,0 +1,222 @@
+"""Contract: profiles, projects, images and aliases, networks and storage."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import pytest
+
+from pylxd import exceptions
+
+
+def failure(call: Callable[[], Any]) -> tuple[str, str]:
+    """The type name and message of what ``call`` raises."""
+    with pytest.raises(exceptions.LXDAPIException) as info:
+        call()
+    return type(info.value).__name__, str(info.value)
+
+
+# -- profiles ----------------------------------------------------------------
+def test_profile_crud(backend: Any) -> None:
+    client = backend.client
+    name = backend.name()
+    backend.defer(lambda: client.profiles.get(name).delete())
+    profile = client.profiles.create(
+        name, config={"limits.cpu": "1"}, description="first"
+    )
+    assert (profile.name, profile.description) == (name, "first")
+    assert profile.config == {"limits.cpu": "1"}
+    assert profile.devices == {}
+    assert profile.used_by == []
+    profile.config["limits.memory"] = "64MiB"
+    profile.save()
+    assert client.profiles.get(name).config == {
+        "limits.cpu": "1",
+        "limits.memory": "64MiB",
+    }
+    assert name in [p.name for p in client.profiles.all()]
+    new = backend.name()
+    backend.defer(lambda: client.profiles.get(new).delete())
+    profile.rename(new)
+    assert client.profiles.exists(new) and not client.profiles.exists(name)
+    client.profiles.get(new).delete()
+    assert not client.profiles.exists(new)
+
+
+def test_profile_errors(backend: Any) -> None:
+    client = backend.client
+    assert failure(lambda: client.profiles.get(backend.name())) == (
+        "NotFound",
+        "Fetch profile: Profile not found",
+    )
+    assert failure(lambda: client.profiles.get("default").delete()) == (
+        "Forbidden",
+        'The "default" profile cannot be deleted',
+    )
+    name = backend.name()
+    backend.defer(lambda: client.profiles.get(name).delete())
+    client.profiles.create(name)
+    assert failure(lambda: client.profiles.create(name)) == (
+        "Conflict",
+        f'Error inserting "{name}" into database: The profile already exists',
+    )
+
+
+def test_profile_used_by_an_instance(backend: Any) -> None:
+    client = backend.client
+    name = backend.name()
+    backend.defer(lambda: client.profiles.get(name).delete())
+    client.profiles.create(name)
+    instance = backend.instance(profiles=["default", name])
+    assert client.profiles.get(name).used_by == [f"/1.0/instances/{instance.name}"]
+    assert failure(lambda: client.profiles.get(name).delete()) == (
+        "LXDAPIException",
+        "Profile is currently in use",
+    )
+
+
+# -- projects ----------------------------------------------------------------
+def test_project_crud(backend: Any) -> None:
+    client = backend.client
+    name = backend.name()
+    backend.defer(lambda: client.projects.get(name).delete())
+    project = client.projects.create(name, description="mine")
+    assert project.description == "mine"
+    assert project.config == {
+        "features.images": "true",
+        "features.profiles": "true",
+        "features.storage.volumes": "true",
+    }
+    assert client.projects.exists(name)
+    scoped = client.with_project(name)
+    assert [p.name for p in scoped.profiles.all()] == ["default"]
+    project.description = "edited"
+    project.save()
+    assert client.projects.get(name).description == "edited"
+    new = backend.name()
+    backend.defer(lambda: client.projects.get(new).delete())
+    renamed = project.rename(new)
+    assert renamed.name == new
+    assert not client.projects.exists(name)
+    client.projects.get(new).delete()
+    assert not client.projects.exists(new)
+
+
+def test_project_errors(backend: Any) -> None:
+    client = backend.client
+    assert failure(lambda: client.projects.get(backend.name())) == (
+        "NotFound",
+        "Project not found",
+    )
+    name = backend.name()
+    backend.defer(lambda: client.projects.get(name).delete())
+    client.projects.create(name)
+    assert failure(lambda: client.projects.create(name)) == (
+        "Conflict",
+        f'Failed creating project "{name}": Failed adding database record: '
+        'This "projects" entry already exists',
+    )
+    assert failure(lambda: client.projects.get("default").delete()) == (
+        "Forbidden",
+        "The 'default' project cannot be deleted",
+    )
+
+
+# -- images and aliases ------------------------------------------------------
+def test_image_by_alias(backend: Any) -> None:
+    image = backend.client.images.get_by_alias(backend.image_alias)
+    assert image.properties["os"] == "busybox"
+    assert image.architecture == "x86_64"
+    assert image.type == "container"
+    assert image.public is False
+    assert {"name": backend.image_alias, "description": ""} in image.aliases
+    assert backend.client.images.exists(image.fingerprint)
+    assert backend.client.images.exists(backend.image_alias, alias=True)
+    assert image.fingerprint in [i.fingerprint for i in backend.client.images.all()]
+
+
+def test_alias_crud(backend: Any) -> None:
+    client = backend.client
+    target = client.images.get_by_alias(backend.image_alias).fingerprint
+    name = backend.name()
+    backend.defer(lambda: client.images.aliases.get(name).delete())
+    alias = client.images.aliases.create(name, target, description="d")
+    assert (alias.name, alias.target, alias.description) == (name, target, "d")
+    assert alias.type == "container"
+    assert failure(lambda: client.images.aliases.create(name, target)) == (
+        "Conflict",
+        f'Alias "{name}" already exists',
+    )
+    client.images.aliases.get(name).delete()
+    assert failure(lambda: client.images.aliases.get(name)) == (
+        "NotFound",
+        "Image alias not found",
+    )
+    assert failure(lambda: client.images.get("0" * 64)) == (
+        "NotFound",
+        "Image not found",
+    )
+
+
+# -- networks ----------------------------------------------------------------
+def test_network_crud(backend: Any) -> None:
+    client = backend.client
+    name = backend.name("ct")[:15]  # an interface name: 15 characters at most
+    backend.defer(lambda: client.networks.get(name).delete())
+    config = {"ipv4.address": "none", "ipv6.address": "none"}
+    network = client.networks.create(
+        name, description="d", type="bridge", config=config
+    )
+    assert (network.name, network.type, network.managed) == (name, "bridge", True)
+    assert network.config == config
+    assert network.description == "d"
+    assert network.status == "Created"
+    assert network.state().type == "broadcast"
+    network.description = "edited"
+    network.save()
+    assert client.networks.get(name).description == "edited"
+    assert name in [n.name for n in client.networks.all()]
+    network.delete()
+    assert not client.networks.exists(name)
+
+
+def test_network_errors(backend: Any) -> None:
+    client = backend.client
+    kind, message = failure(lambda: client.networks.get("pylxd-nonet"))
+    assert (kind, message) == ("NotFound", "Network 'pylxd-nonet': Network not found")
+
+
+# -- storage -----------------------------------------------------------------
+def test_storage_pool_and_volumes(backend: Any) -> None:
+    pool = backend.client.storage_pools.get("default")
+    assert (pool.name, pool.driver, pool.status) == ("default", "dir", "Created")
+    name = backend.name()
+    backend.defer(lambda: pool.volumes.get("custom", name).delete())
+    volume = pool.volumes.create(
+        {"name": name, "type": "custom", "config": {"size": "10MiB"}}
+    )
+    assert (volume.name, volume.type, volume.content_type) == (
+        name,
+        "custom",
+        "filesystem",
+    )
+    assert volume.config["size"] == "10MiB"
+    volume.description = "edited"
+    volume.save()
+    assert pool.volumes.get("custom", name).description == "edited"
+    assert name in [v.name for v in pool.volumes.all() if v.type == "custom"]
+    pool.volumes.get("custom", name).delete()
+    assert not pool.volumes.exists("custom", name)
+
+
+def test_storage_errors(backend: Any) -> None:
+    pool = backend.client.storage_pools.get("default")
+    assert failure(lambda: pool.volumes.get("custom", "pylxd-novol")) == (
+        "StorageObjectNotFound",
+        "storage volume custom/pylxd-novol in pool 'default': "
+        "Storage pool volume not found",
+    )
+    assert failure(lambda: backend.client.storage_pools.get("pylxd-nopool")) == (
+        "StorageObjectNotFound",
+        "storage pool 'pylxd-nopool': Storage pool not found",
+    )
