@@ -801,3 +801,15 @@ def test_fake_moves_instances_between_cluster_members() -> None:
         client.operations.wait_for_operation(response.json()["operation"])
     with pytest.raises(exceptions.NotFound, match="Cluster member not found"):
         node.post(json=move, target="nowhere")
+
+
+def test_instances_follow_the_client_project(client, lxd) -> None:
+    client.projects.create("p", config={"features.images": "false"})
+    scoped = lxd.client(project="p")
+    scoped.instances.create({"name": "c1", "source": IMAGE}, wait=True)
+    assert lxd.last("POST", "/1.0/instances").query == {"project": "p"}
+    assert [i.name for i in scoped.instances.all(recursion=0)] == ["c1"]
+    assert scoped.instances.get("c1").project == "p"
+    assert client.instances.all() == []
+    scoped.instances.get("c1").snapshots.create("s1", wait=True)
+    assert lxd.last("POST", "/1.0/instances/c1/snapshots").query == {"project": "p"}
