@@ -78,7 +78,9 @@ def doc_pages() -> list[pathlib.Path]:
 
 def personalise(source: str, token: str) -> str:
     """``"my-thing"`` -> ``"my-<token>-thing"`` in the example ``source``."""
-    return _NAME.sub(lambda m: f"{m.group(1)}my-{token}-{m.group(2)}{m.group(1)}", source)
+    return _NAME.sub(
+        lambda m: f"{m.group(1)}my-{token}-{m.group(2)}{m.group(1)}", source
+    )
 
 
 @contextlib.contextmanager
@@ -131,7 +133,9 @@ def test_page_examples_run(
     try:
         with time_limit(PAGE_TIMEOUT, page.name):
             for line, source in blocks:
-                code = compile(personalise(source, token), f"{page.name}:{line}", "exec")
+                code = compile(
+                    personalise(source, token), f"{page.name}:{line}", "exec"
+                )
                 exec(code, namespace)  # noqa: S102 - the documentation's own examples
     finally:
         clean_up(client, token)
@@ -165,13 +169,19 @@ def _names(response: Any, marker: str) -> list[str]:
 def _delete_instances(client: Client, marker: str) -> None:
     for name in _names(client.api.instances.get(), marker):
         node = client.api.instances[name]
-        _quietly(lambda: client.operations.wait_for_operation(
-            node.state.put(json={"action": "stop", "force": True}).json()["operation"],
-            timeout=30,
-        ))
-        _quietly(lambda: client.operations.wait_for_operation(
-            node.delete().json()["operation"], timeout=30
-        ))
+        _quietly(
+            lambda: client.operations.wait_for_operation(
+                node.state.put(json={"action": "stop", "force": True}).json()[
+                    "operation"
+                ],
+                timeout=30,
+            )
+        )
+        _quietly(
+            lambda: client.operations.wait_for_operation(
+                node.delete().json()["operation"], timeout=30
+            )
+        )
 
 
 def _delete_images(client: Client, marker: str) -> None:

@@ -153,19 +153,25 @@ def wait_for(
     response: requests.Response,
     wait: bool,
     timeout: float | None = None,
+    progress: Callable[[JSONDict], Any] | None = None,
 ) -> Operation | None:
     """Block on the operation of an async ``response`` when ``wait`` is set.
 
     This is the only place that turns an async answer into a blocking call.
+    ``progress(metadata)`` is given the operation's metadata as it changes
+    (see :meth:`Operation.wait_for_operation`).
     """
     if not wait:
         return None
     body = response.json()
     if body.get("type") != "async":
         return None
-    if timeout is None:
-        return client.operations.wait_for_operation(body["operation"])  # type: ignore[no-any-return]
-    return client.operations.wait_for_operation(body["operation"], timeout=timeout)  # type: ignore[no-any-return]
+    kwargs: dict[str, Any] = {}
+    if timeout is not None:
+        kwargs["timeout"] = timeout
+    if progress is not None:
+        kwargs["progress"] = progress
+    return client.operations.wait_for_operation(body["operation"], **kwargs)  # type: ignore[no-any-return]
 
 
 class Model(metaclass=ModelType):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import time
+from typing import TYPE_CHECKING, Any, Callable
 
 from pylxd import exceptions
 from pylxd.models._mixins import name_from_url, quote
@@ -26,6 +27,12 @@ _FAILED = ("Failure", "Cancelled")
 
 #: Seconds added to the HTTP timeout of a ``/wait`` beyond its own timeout.
 _WAIT_MARGIN = 10.0
+
+#: Seconds of each ``/wait`` while progress is reported (LXD counts whole seconds).
+PROGRESS_INTERVAL = 1
+
+#: ``progress(metadata)``: called with an operation's ``metadata`` as it changes.
+OperationProgress = Callable[[dict[str, Any]], Any]
 
 
 class Operation:
@@ -83,18 +90,30 @@ class Operation:
 
     @classmethod
     def wait_for_operation(
-        cls, client: Client, operation_id: str, timeout: float | None = None
+        cls,
+        client: Client,
+        operation_id: str,
+        timeout: float | None = None,
+        progress: OperationProgress | None = None,
     ) -> Operation:
         """Wait for an operation to finish and return it in its final state.
 
         Blocks on LXD's ``GET /1.0/operations/<id>/wait``.
 
         :param timeout: seconds to wait at most (None: as long as it takes).
+        :param progress: called as ``progress(metadata)`` with the operation's
+            ``metadata`` each time it changed (e.g. ``{"progress": {"stage":
+            "create_instance_from_image_unpack", "percent": "45", ...}, ...}``),
+            the final one included. The wait then blocks on ``/wait`` in slices
+            of :data:`PROGRESS_INTERVAL` seconds to read it.
         :raises LXDAPIException: with LXD's error when the operation failed.
         :raises OperationTimeout: when it is still running after ``timeout``.
         """
         operation_id = cls.extract_operation_id(operation_id)
-        response = cls._wait_response(client, operation_id, timeout)
+        if progress is None:
+            response = cls._wait_response(client, operation_id, timeout)
+        else:
+            response = _wait_reporting(client, operation_id, timeout, progress)
         return cls(_client=client, **response.json()["metadata"])
 
     @staticmethod
@@ -144,13 +163,22 @@ class Operation:
             f"status={self.status!r})"
         )
 
-    def wait(self, timeout: float | None = None) -> Operation:
+    def wait(
+        self, timeout: float | None = None, progress: OperationProgress | None = None
+    ) -> Operation:
         """Wait for the operation to complete and return it, updated.
 
+        Implements ``GET /1.0/operations/<id>/wait``.
+
+        :param progress: called as ``progress(metadata)`` as the operation's
+            metadata changes (see :meth:`wait_for_operation`).
         :raises LXDAPIException: when the operation fails.
         :raises OperationTimeout: when ``timeout`` seconds pass first.
         """
-        response = self._wait_response(self._client, self.id, timeout)
+        if progress is None:
+            response = self._wait_response(self._client, self.id, timeout)
+        else:
+            response = _wait_reporting(self._client, self.id, timeout, progress)
         for key, value in response.json()["metadata"].items():
             if key in type(self).__slots__:
                 setattr(self, key, value)
@@ -167,6 +195,38 @@ class Operation:
     def succeeded(self) -> bool:
         """True once the operation finished successfully."""
         return self.status == "Success"
+
+
+def _wait_reporting(
+    client: Client,
+    operation_id: str,
+    timeout: float | None,
+    progress: OperationProgress,
+) -> requests.Response:
+    """Wait in short ``/wait`` slices, passing each new ``metadata`` to ``progress``."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    reported: Any = None
+    while True:
+        left = None if deadline is None else max(0.0, deadline - time.monotonic())
+        step = PROGRESS_INTERVAL if left is None else min(PROGRESS_INTERVAL, left)
+        try:
+            response = Operation._wait_response(client, operation_id, step)
+        except exceptions.OperationTimeout as err:
+            if left is not None and left <= PROGRESS_INTERVAL:
+                raise exceptions.OperationTimeout(err.response, timeout or 0) from None
+            reported = _report(err.response, reported, progress)
+            continue
+        _report(response, reported, progress)
+        return response
+
+
+def _report(response: requests.Response, reported: Any, progress: Any) -> Any:
+    """Call ``progress`` with the operation's metadata if it changed."""
+    metadata = (response.json().get("metadata") or {}).get("metadata")
+    if metadata and metadata != reported:
+        progress(metadata)
+        return metadata
+    return reported
 
 
 def _wait_http_timeout(client: Client, timeout: float) -> Any:
