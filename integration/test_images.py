@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import pytest
-from conftest import WAIT, unique_name
+from conftest import unique_name
 
 from pylxd import Client, exceptions
 from pylxd.models.image import Image
@@ -333,8 +333,3 @@ def test_copy_that_fails_raises(
     finally:
         client.refresh_host_info()
     assert not second_client.images.exists(uploaded.fingerprint)
-
-
-def test_wait_bound(client: Client) -> None:
-    """Operations in this module are bounded by conftest.WAIT."""
-    assert WAIT > 0 and client.trusted
