@@ -127,6 +127,20 @@ def test_empty_file(files: FilesManager, workdir: str) -> None:
     assert files.get_to(f"{workdir}/empty", io.BytesIO()) == 0
 
 
+def test_a_source_shrinking_mid_upload_is_reported(
+    files: FilesManager, workdir: str, tmp_path: Path
+) -> None:
+    source = tmp_path / "shrinking"
+    source.write_bytes(b"s" * (3 * MiB))
+    with open(source, "rb") as handle:
+        with pytest.raises(ValueError, match="upload source shrank"):
+            files.put(
+                f"{workdir}/s", handle, progress=lambda d, t: os.truncate(source, 0)
+            )
+    files.put(f"{workdir}/after", b"the connection pool still works")
+    assert files.get(f"{workdir}/after") == b"the connection pool still works"
+
+
 def test_put_from_a_generator(files: FilesManager, workdir: str) -> None:
     files.put(f"{workdir}/gen", (bytes([i]) * 1000 for i in range(10)))
     assert files.get(f"{workdir}/gen") == b"".join(bytes([i]) * 1000 for i in range(10))

@@ -11,8 +11,8 @@ One endpoint carries every operation; the query's ``path`` names the file and
                     X-LXD-write overwrite|append, X-LXD-mode/-uid/-gid)
     DELETE ?path=   remove a file, a symlink or an empty directory (``file_delete``)
 
-Transfers stream: uploads from a file object or an iterable go out as a
-chunked body, downloads with :meth:`FilesManager.get_to` are copied chunk by
+Transfers stream: uploads from a file object or an iterable go out in
+chunks (with a Content-Length when the size is known), downloads with :meth:`FilesManager.get_to` are copied chunk by
 chunk, so memory stays constant whatever the size.
 
 LXD 5.0 facts the code relies on (checked against a real daemon): it parses
@@ -227,6 +227,35 @@ def _read_chunks(fileobj: Any) -> Iterator[bytes]:
         yield _as_bytes(chunk)
 
 
+def _read_exactly(fileobj: Any, size: int) -> Iterator[bytes]:
+    """The first ``size`` bytes of a binary file; it must not shrink meanwhile."""
+    left = size
+    while left:
+        chunk = fileobj.read(min(CHUNK_SIZE, left))
+        if not chunk:  # not an OSError: the transport would call it a lost daemon
+            raise ValueError(
+                f"upload source shrank: it ended {left} bytes before the {size} "
+                "bytes it had when the upload started"
+            )
+        left -= len(chunk)
+        yield _as_bytes(chunk)
+
+
+class _SizedBody:
+    """An upload of known length: sent with Content-Length, so the transport
+    writes each chunk as it is instead of copying it into chunked framing."""
+
+    def __init__(self, chunks: Iterator[bytes], size: int) -> None:
+        self._chunks = chunks
+        self._size = size
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self._chunks
+
+
 def _buffer_chunks(view: memoryview) -> Iterator[bytes]:
     for start in range(0, len(view), CHUNK_SIZE):
         yield view[start : start + CHUNK_SIZE].tobytes()
@@ -244,16 +273,21 @@ def _counted(
 
 
 def _upload_body(data: Any, progress: Progress | None, what: str) -> Any:
-    """What to hand to requests: the buffer itself, or a generator (chunked body)."""
+    """What to hand to requests: a buffer, a sized body or a generator (chunked)."""
     if isinstance(data, str):
         data = data.encode("utf-8")
     if isinstance(data, (bytes, bytearray, memoryview)):
         view = memoryview(data).cast("B")
         if progress is None:
             return data if isinstance(data, (bytes, bytearray)) else view.tobytes()
-        return _counted(_buffer_chunks(view), len(view), progress)
+        return _SizedBody(
+            _counted(_buffer_chunks(view), len(view), progress), len(view)
+        )
     if hasattr(data, "read"):
-        return _counted(_read_chunks(data), _file_size(data), progress)
+        total = _file_size(data)
+        if not total or isinstance(data, io.TextIOBase):
+            return _counted(_read_chunks(data), total, progress)
+        return _SizedBody(_counted(_read_exactly(data, total), total, progress), total)
     if isinstance(data, Iterable) and not isinstance(data, dict):
         return _counted((_as_bytes(c) for c in data), None, progress)
     raise TypeError(
@@ -326,8 +360,11 @@ class FilesManager:
 
         :param filepath: absolute path of the file in the instance.
         :param data: ``bytes``, ``str`` (sent as UTF-8), a binary or text file
-            object, or an iterable of ``bytes``; file objects and iterables are
-            streamed as a chunked body, never read whole into memory.
+            object, or an iterable of ``bytes``. File objects and iterables are
+            streamed in 1 MiB chunks, never read whole into memory: with a
+            ``Content-Length`` when the size is known (regular or seekable
+            binary files; the bytes present when the upload starts are sent),
+            else as a chunked body.
         :param mode: permission bits: an int (``0o644``) or an octal string
             (``'0644'``, ``'644'``, ``'0o644'``); LXD's default is ``0644``.
             An existing file keeps its mode and owner (LXD 5.0).
@@ -340,6 +377,8 @@ class FilesManager:
             buffers when given).
         :raises ValueError: for a relative path or a bad mode/uid/gid.
         :raises TypeError: for ``data`` of another type.
+        :raises ValueError: when a file object shrinks during the upload (LXD
+            keeps what it received).
         :raises FileNotFound: when the parent directory or the instance is missing.
         :raises FileError: for any other error LXD reports (an LXDAPIException).
         """

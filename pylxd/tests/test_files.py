@@ -201,20 +201,48 @@ def test_special_characters_in_the_path_survive_the_query(files, fake, fs):
     assert "/tmp/a b?c#d&e=%" in fs
 
 
-def test_put_of_a_file_object_streams_a_chunked_body(files, fs, seen, tmp_path):
+def test_put_of_a_file_streams_it_with_its_length(files, fs, seen, tmp_path):
     source = tmp_path / "big"
     source.write_bytes(b"a" * (2 * MiB + 5))
     progress: list[tuple[int, int | None]] = []
-    body_types: list[type] = []
     with open(source, "rb") as handle:
         files.put("/tmp/big", handle, progress=lambda d, t: progress.append((d, t)))
-        body_types.append(type(seen[-1].prepared.body))
+        body = seen[-1].prepared.body
 
-    assert body_types == [types.GeneratorType]
-    assert seen[-1].prepared.headers["Transfer-Encoding"] == "chunked"
+    assert not isinstance(body, (bytes, bytearray))  # streamed, not read whole
+    headers = seen[-1].prepared.headers
+    assert headers["Content-Length"] == str(2 * MiB + 5)
+    assert "Transfer-Encoding" not in headers
     assert fs["/tmp/big"]["content"] == b"a" * (2 * MiB + 5)
     total = 2 * MiB + 5
     assert progress == [(MiB, total), (2 * MiB, total), (total, total)]
+
+
+def test_put_of_a_pipe_streams_a_chunked_body(files, fs, seen):
+    read_end, write_end = os.pipe()
+    os.write(write_end, b"piped")
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        files.put("/tmp/p", pipe)
+        assert isinstance(seen[-1].prepared.body, types.GeneratorType)
+    assert seen[-1].prepared.headers["Transfer-Encoding"] == "chunked"
+    assert fs["/tmp/p"]["content"] == b"piped"
+
+
+def test_a_file_that_shrinks_during_the_upload_aborts_it(files, tmp_path):
+    source = tmp_path / "shrinking"
+    source.write_bytes(b"s" * (2 * MiB))
+    with open(source, "rb") as handle:
+        with pytest.raises(ValueError, match="shrank: it ended 1048576 bytes before"):
+            files.put("/tmp/s", handle, progress=lambda d, t: os.truncate(source, MiB))
+
+
+def test_a_file_that_grows_during_the_upload_sends_its_first_size(files, fs, tmp_path):
+    source = tmp_path / "growing"
+    source.write_bytes(b"g" * MiB)
+    with open(source, "rb") as handle, open(source, "ab") as writer:
+        files.put("/tmp/g", handle, progress=lambda d, t: writer.write(b"more"))
+    assert fs["/tmp/g"]["content"] == b"g" * MiB
 
 
 def test_put_reads_file_objects_in_bounded_chunks(files, fs):
