@@ -813,3 +813,18 @@ def test_instances_follow_the_client_project(client, lxd) -> None:
     assert client.instances.all() == []
     scoped.instances.get("c1").snapshots.create("s1", wait=True)
     assert lxd.last("POST", "/1.0/instances/c1/snapshots").query == {"project": "p"}
+
+
+def test_fake_publish_source_helper(client, lxd) -> None:
+    from pylxd.testing import FakeError
+    from pylxd.testing._fake_instances import publish_source
+
+    instance = make(client, lxd)
+    instance.snapshots.create("s1", wait=True)
+    assert publish_source(lxd, "default", {"name": "c1"})["name"] == "c1"
+    assert publish_source(lxd, "default", {"name": "c1/s1"})["name"] == "s1"
+    instance.start(wait=True)
+    with pytest.raises(FakeError, match="Cannot export a running instance"):
+        publish_source(lxd, "default", {"name": "c1"})
+    with pytest.raises(FakeError, match="Snapshot not found"):
+        publish_source(lxd, "default", {"name": "c1/s9"})
