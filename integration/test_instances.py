@@ -228,10 +228,10 @@ def test_local_copies_get_the_source_profiles(
     assert other.snapshots.all() == [] and client.instances.exists(container.name)
 
 
-def test_a_start_stop_cycle_makes_no_redundant_requests(
-    client: Client, image_alias: str, names: list[str], monkeypatch: Any
-) -> None:
-    sent: list[str] = []
+@pytest.fixture
+def sent(client: Client, monkeypatch: Any) -> list[str]:
+    """The verbs of the requests ``client`` sends during the test."""
+    verbs: list[str] = []
     session = client.api.session
     for verb in ("get", "post", "put", "delete"):
         original = getattr(session, verb)
@@ -239,10 +239,16 @@ def test_a_start_stop_cycle_makes_no_redundant_requests(
         def record(
             url: str, *a: Any, _o: Any = original, _v: str = verb, **k: Any
         ) -> Any:
-            sent.append(_v)
+            verbs.append(_v)
             return _o(url, *a, **k)
 
         monkeypatch.setattr(session, verb, record)
+    return verbs
+
+
+def test_a_start_stop_cycle_makes_no_redundant_requests(
+    client: Client, image_alias: str, names: list[str], sent: list[str]
+) -> None:
     name = unique_name()
     names.append(name)
     config = {"name": name, "source": {"type": "image", "alias": image_alias}}
@@ -251,6 +257,16 @@ def test_a_start_stop_cycle_makes_no_redundant_requests(
     instance.stop(wait=True)
     instance.delete(wait=True)
     assert sent == ["post", "get", "put", "get", "put", "get", "delete", "get"]
+
+
+def test_listing_and_reading_status_is_one_request(
+    client: Client, make_container: Callable[..., Any], sent: list[str]
+) -> None:
+    made = {make_container().name for _ in range(3)}
+    sent.clear()
+    statuses = {i.name: i.status for i in client.instances.all()}
+    assert {statuses[name] for name in made} == {"Stopped"}
+    assert sent == ["get"]
 
 
 def test_virtual_machines_cannot_run_here_and_leave_nothing(
