@@ -317,16 +317,33 @@ def _project_delete(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
 
 
 # -- profiles ----------------------------------------------------------------
+def profile_project(fake: FakeLXD, project: str) -> str:
+    """The project whose profiles ``project`` uses (``default`` when its
+    ``features.profiles`` is off)."""
+    config = (fake.store("projects").get(project) or {}).get("config") or {}
+    return project if config.get("features.profiles", "true") == "true" else "default"
+
+
+def profiles_of(fake: FakeLXD, project: str) -> dict[str, Any]:
+    """The profiles instances of ``project`` can use (a dict to edit in place)."""
+    return fake.store("profiles", profile_project(fake, project))
+
+
 def _profile_view(
     fake: FakeLXD, project: str, profile: dict[str, Any]
 ) -> dict[str, Any]:
     view = dict(profile)
-    suffix = "" if project == "default" else f"?project={project}"
-    view["used_by"] = [
-        f"/1.0/instances/{n}{suffix}"
-        for n, inst in fake.store("instances", project).items()
-        if profile["name"] in inst.get("profiles", ())
-    ]
+    used_by = []
+    for other in list(fake.store("projects")):
+        if profile_project(fake, other) != project:
+            continue
+        suffix = "" if other == "default" else f"?project={other}"
+        used_by += [
+            f"/1.0/instances/{n}{suffix}"
+            for n, inst in fake.store("instances", other).items()
+            if profile["name"] in inst.get("profiles", ())
+        ]
+    view["used_by"] = used_by
     return view
 
 
@@ -341,7 +358,7 @@ _PROFILE_MISSING = {
 
 
 def _profile(fake: FakeLXD, request: FakeRequest, name: str) -> dict[str, Any]:
-    profile = fake.store("profiles", require_project(fake, request)).get(name)
+    profile = profiles_of(fake, require_project(fake, request)).get(name)
     if profile is None:
         status, message = _PROFILE_MISSING[request.method]
         raise FakeError(status, message.format(name=name))
@@ -350,7 +367,7 @@ def _profile(fake: FakeLXD, request: FakeRequest, name: str) -> dict[str, Any]:
 
 @route("GET", r"/1.0/profiles")
 def _profiles(fake: FakeLXD, request: FakeRequest) -> Reply:
-    project = require_project(fake, request)
+    project = profile_project(fake, require_project(fake, request))
     profiles = fake.store("profiles", project)
     return fake.sync(
         listing(
@@ -373,7 +390,7 @@ def _profile_create(fake: FakeLXD, request: FakeRequest) -> Reply:
         raise FakeError(400, "Profile names may not contain slashes")
     if name in (".", ".."):
         raise FakeError(400, f"Invalid profile name {name!r}")
-    profiles = fake.store("profiles", project)
+    profiles = profiles_of(fake, project)
     if name in profiles:  # LXD 5.0 answers a duplicate with a 500
         raise FakeError(
             500, f'Error inserting "{name}" into database: The profile already exists'
@@ -390,9 +407,8 @@ def _profile_create(fake: FakeLXD, request: FakeRequest) -> Reply:
 @route("GET", rf"/1.0/profiles/{_NAME}")
 def _profile_get(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
     profile = _profile(fake, request, name)
-    return fake.sync(
-        _profile_view(fake, request.project, profile), etag=str(hash(now()))
-    )
+    project = profile_project(fake, request.project)
+    return fake.sync(_profile_view(fake, project, profile), etag=str(hash(now())))
 
 
 @route("PUT", rf"/1.0/profiles/{_NAME}")
@@ -422,7 +438,7 @@ def _profile_rename(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
         raise FakeError(403, 'The "default" profile cannot be renamed')
     profile = _profile(fake, request, name)
     new = (request.json or {}).get("name")
-    profiles = fake.store("profiles", request.project)
+    profiles = profiles_of(fake, request.project)
     if not new:
         raise FakeError(400, "No name provided")
     if new in profiles:  # LXD 5.0 answers a clash with a 500
@@ -438,7 +454,8 @@ def _profile_delete(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
     if name == "default":
         raise FakeError(403, 'The "default" profile cannot be deleted')
     profile = _profile(fake, request, name)
-    if _profile_view(fake, request.project, profile)["used_by"]:
+    project = profile_project(fake, request.project)
+    if _profile_view(fake, project, profile)["used_by"]:
         raise FakeError(400, "Profile is currently in use")
-    del fake.store("profiles", request.project)[name]
+    del fake.store("profiles", project)[name]
     return fake.sync()

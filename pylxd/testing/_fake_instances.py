@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 from pylxd.models._instance_config import name_problem
 from pylxd.testing._fake import FakeError, FakeLXD, FakeRequest, Reply, now, route
-from pylxd.testing._fake_core import require_project
+from pylxd.testing._fake_core import profiles_of, require_project
 from pylxd.testing._fake_images import image_project
 
 JSONDict = dict[str, Any]
@@ -74,7 +74,7 @@ def render(fake: FakeLXD, project: str, record: JSONDict) -> JSONDict:
     """An instance or snapshot as LXD shows it, with the expanded fields."""
     config: JSONDict = {}
     devices: JSONDict = {}
-    profiles = fake.store("profiles", project)
+    profiles = profiles_of(fake, project)
     for profile in record.get("profiles") or ():
         config.update((profiles.get(profile) or {}).get("config") or {})
         devices.update((profiles.get(profile) or {}).get("devices") or {})
@@ -319,7 +319,7 @@ def _new_record(
 def _check_profiles(
     fake: FakeLXD, project: str, record: JSONDict, needs_root: bool
 ) -> None:
-    known = fake.store("profiles", project)
+    known = profiles_of(fake, project)
     for profile in record["profiles"]:
         if profile not in known:
             raise FakeError(
@@ -493,7 +493,7 @@ def _instance_delete(
 def _update(
     fake: FakeLXD, project: str, record: JSONDict, body: JSONDict, merge: bool
 ) -> None:
-    known = fake.store("profiles", project)
+    known = profiles_of(fake, project)
     for profile in body.get("profiles") or ():
         if profile not in known:
             raise FakeError(400, f"Requested profile {profile!r} doesn't exist")

@@ -1,0 +1,165 @@
+"""Contract: events, operations and the response envelope behave the same on both."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from pylxd import EventType, exceptions
+
+TIMEOUT = 30
+
+
+def lifecycle_of(events: Any, source: str, last: str) -> list[str]:
+    """The lifecycle actions on ``source`` up to ``last`` (others are ignored:
+    the daemon is shared)."""
+    actions = []
+    for event in events:
+        metadata = event["metadata"]
+        if event["type"] != "lifecycle" or metadata.get("source") != source:
+            continue
+        actions.append(metadata["action"])
+        if metadata["action"] == last:
+            break
+    return actions
+
+
+def test_instance_lifecycle_events(backend: Any) -> None:
+    instance = backend.instance()
+    source = f"/1.0/instances/{instance.name}"
+    with backend.client.events_iter([EventType.Lifecycle], TIMEOUT) as events:
+        instance.start(wait=True)
+        instance.freeze(wait=True)
+        instance.unfreeze(wait=True)
+        instance.restart(force=True, wait=True)
+        instance.stop(force=True, wait=True)
+        instance.delete(wait=True)
+        actions = lifecycle_of(events, source, "instance-deleted")
+    assert actions == [
+        "instance-started",
+        "instance-paused",
+        "instance-resumed",
+        "instance-restarted",
+        "instance-stopped",
+        "instance-deleted",
+    ]
+
+
+def test_event_shape(backend: Any) -> None:
+    name = backend.name()
+    backend.defer(lambda: backend.client.profiles.get(name).delete())
+    with backend.client.events_iter([EventType.Lifecycle], TIMEOUT) as events:
+        backend.client.profiles.create(name)
+        event = events.until(
+            lambda e: e["metadata"]["source"] == f"/1.0/profiles/{name}", TIMEOUT
+        )
+    assert event["type"] == "lifecycle"
+    assert event["project"] == "default"
+    assert event["location"] == "none"
+    assert event["metadata"]["action"] == "profile-created"
+    assert set(event["metadata"]) >= {"action", "source", "requestor"}
+
+
+def test_operation_events(backend: Any) -> None:
+    instance = backend.instance()
+    url = f"/1.0/instances/{instance.name}"
+    with backend.client.events_iter([EventType.Operation], TIMEOUT) as events:
+        instance.start(wait=True)
+        event = events.until(
+            lambda e: url in e["metadata"]["resources"].get("instances", [])
+            and e["metadata"]["status"] == "Success",
+            TIMEOUT,
+        )
+    assert event["type"] == "operation"
+    assert event["metadata"]["description"] == "Starting instance"
+    assert event["metadata"]["class"] == "task"
+
+
+def test_async_operation_and_wait(backend: Any) -> None:
+    instance = backend.instance()
+    response = instance.api.state.put(json={"action": "start", "timeout": 30})
+    assert response.status_code == 202
+    body = response.json()
+    assert (body["type"], body["status_code"]) == ("async", 100)
+    assert body["operation"] == f"/1.0/operations/{body['metadata']['id']}"
+    operation = backend.client.operations.wait_for_operation(
+        body["operation"], timeout=TIMEOUT
+    )
+    assert (operation.status, operation.status_code) == ("Success", 200)
+    assert operation.description == "Starting instance"
+    assert operation.err == ""
+    assert instance.state().status == "Running"
+
+
+def test_failed_operation_raises_lxd_error(backend: Any) -> None:
+    instance = backend.instance()
+    instance.start(wait=True)
+    response = instance.api.state.put(json={"action": "start", "timeout": 30})
+    assert response.status_code == 202
+    with pytest.raises(exceptions.LXDAPIException) as info:
+        backend.client.operations.wait_for_operation(
+            response.json()["operation"], timeout=TIMEOUT
+        )
+    assert str(info.value) == "The instance is already running"
+
+
+def test_missing_operation(backend: Any) -> None:
+    with pytest.raises(exceptions.NotFound):
+        backend.client.operations.get("00000000-0000-0000-0000-000000000000")
+
+
+def test_sync_envelope(backend: Any) -> None:
+    body = backend.client.api.profiles["default"].get().json()
+    assert {k: body[k] for k in ("type", "status", "status_code", "error_code")} == {
+        "type": "sync",
+        "status": "Success",
+        "status_code": 200,
+        "error_code": 0,
+    }
+
+
+def test_error_envelope(backend: Any) -> None:
+    with pytest.raises(exceptions.NotFound) as info:
+        backend.client.api.instances[backend.name()].get()
+    body = info.value.response.json()
+    assert {k: body[k] for k in ("type", "error", "error_code")} == {
+        "type": "error",
+        "error": "Instance not found",
+        "error_code": 404,
+    }
+
+
+def test_recursion(backend: Any) -> None:
+    urls = backend.client.api.profiles.get().json()["metadata"]
+    assert "/1.0/profiles/default" in urls
+    full = backend.client.api.profiles.get(params={"recursion": 1}).json()["metadata"]
+    default = [p for p in full if p["name"] == "default"][0]
+    assert default["devices"]["root"] == {
+        "path": "/",
+        "pool": "default",
+        "type": "disk",
+    }
+
+
+def test_unknown_project(backend: Any) -> None:
+    with pytest.raises(exceptions.NotFound):
+        backend.client.with_project("pylxd-no-project").profiles.all()
+
+
+def test_instance_in_a_project(backend: Any) -> None:
+    client = backend.client
+    name = backend.name()
+    shared = {"features.images": "false", "features.profiles": "false"}
+    client.projects.create(name, config=shared)
+    backend.defer(lambda: client.projects.get(name).delete())
+    scoped = client.with_project(name)
+    instance_name = backend.name()
+    body = {"name": instance_name, "source": {"type": "image", "alias": "busybox"}}
+    scoped.instances.create(body, wait=True)
+    backend.defer(lambda: scoped.instances.get(instance_name).delete(wait=True))
+    assert [i.name for i in scoped.instances.all()] == [instance_name]
+    assert instance_name not in [i.name for i in client.instances.all()]
+    with pytest.raises(exceptions.LXDAPIException) as info:
+        client.projects.get(name).delete()
+    assert str(info.value) == "Only empty projects can be removed"
