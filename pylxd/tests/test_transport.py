@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from pylxd import exceptions
-from pylxd._transport import _APINode, _UnixAdapter
+from pylxd._transport import _APINode, get_session_for_url
 from pylxd.testing import FakeLXD
 from pylxd.testing._fake import Reply
 
@@ -170,14 +170,40 @@ def test_fake_answers_405_and_404() -> None:
         client.api.operations.post(json={})
 
 
-def test_unix_adapter_keeps_one_pool_per_socket() -> None:
-    adapter = _UnixAdapter()
-    first = adapter.get_connection("http+unix://%2Frun%2Fs/1.0/instances?recursion=1")
-    second = adapter.get_connection("http+unix://%2Frun%2Fs/1.0/profiles/default")
-    other = adapter.get_connection("http+unix://%2Frun%2Fother/1.0")
-    assert first is second
-    assert first is not other
-    adapter.close()
+def test_unix_adapter_reuses_idle_connections_per_socket(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import socket
+    import threading
+
+    path = str(tmp_path / "s.sock")
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(path)
+    server.listen()
+    accepted: list[socket.socket] = []
+
+    def serve() -> None:
+        conn, _ = server.accept()
+        accepted.append(conn)
+        for _ in range(2):
+            conn.recv(65536)
+            conn.sendall(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                b'Content-Length: 16\r\n\r\n{"type": "sync"}'
+            )
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    session = get_session_for_url("http+unix://" + path.replace("/", "%2F"))
+    base = "http+unix://" + path.replace("/", "%2F")
+    assert session.get(base + "/1.0/instances?recursion=1", timeout=5).json() == {
+        "type": "sync"
+    }
+    assert session.get(base + "/1.0/profiles/default", timeout=5).json() == {
+        "type": "sync"
+    }
+    thread.join(timeout=5)
+    assert len(accepted) == 1  # the second request reused the first connection
+    server.close()
+    session.close()
 
 
 def test_reply_next_serves_one_odd_answer() -> None:
