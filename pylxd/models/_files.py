@@ -558,6 +558,7 @@ class FilesManager:
             are recreated as symlinks with the same target, and nothing they
             point to is read. ``True``: their targets are copied as regular
             files and directories (directory loops are skipped).
+
         A failure stops the transfer; what was pushed before it stays.
 
         :raises NotADirectoryError: if ``src`` is not a directory.
