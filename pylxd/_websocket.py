@@ -54,6 +54,10 @@ STDIN_GRACE = 5.0
 #: Seconds to wait for the server's side of a closing handshake.
 CLOSE_TIMEOUT = 2.0
 
+#: Seconds the connection and the websocket handshake may take at most (a
+#: server that accepts but never answers the upgrade must not hang a client).
+HANDSHAKE_TIMEOUT = 30.0
+
 #: How LXD ends a websocket it closes without a closing handshake.
 END_OF_STREAM_ERRORS = (
     ssl.SSLEOFError,
@@ -163,6 +167,9 @@ def _ws_exclude_origin(websocket_client: type | None = None) -> JSONDict:
     return {"exclude_headers": ["Origin"]}
 
 
+_EXCLUDE_ORIGIN = _ws_exclude_origin(WebSocketBaseClient)
+
+
 # -- the base client ---------------------------------------------------------
 class _LXDWebSocket(WebSocketBaseClient):
     """A ws4py client with verified TLS, direct block reads and quiet closing.
@@ -180,15 +187,28 @@ class _LXDWebSocket(WebSocketBaseClient):
         ssl_context: ssl.SSLContext | None = None,
         **kwargs: Any,
     ) -> None:
-        for key, value in _ws_exclude_origin(WebSocketBaseClient).items():
+        from pylxd._transport import in_process_server
+
+        for key, value in _EXCLUDE_ORIGIN.items():
             kwargs.setdefault(key, value)
-        super().__init__(url, *args, **kwargs)
+        if in_process_server(url) is None:
+            super().__init__(url, *args, **kwargs)
+        else:
+            # ws4py resolves the host name at once: a fake LXD's has no DNS.
+            super().__init__("ws+unix:///in-process", *args, **kwargs)
+            self.url = url
+            self._parse_url()
         self._ssl_context = ssl_context
         self._rbuf = bytearray()
         self._scratch = bytearray(RECV_SIZE)
 
+    #: Seconds :meth:`connect` may take (None: no limit).
+    handshake_timeout: float | None = HANDSHAKE_TIMEOUT
+
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self.url}{self.resource or ''}>"
+        # The query holds the operation's websocket secret: never shown.
+        path = (self.resource or "").split("?")[0]
+        return f"<{type(self).__name__} {self.url}{path}>"
 
     def connect(self) -> None:
         """Open the connection and do the websocket handshake.
@@ -199,10 +219,14 @@ class _LXDWebSocket(WebSocketBaseClient):
         from pylxd._transport import ConnectionLost
 
         try:
+            self.sock.settimeout(self.handshake_timeout)  # type: ignore[has-type]
             self._connect()
+            self.sock.settimeout(None)
         except (OSError, HandshakeError, ValueError) as err:
             self.close_connection()
             where = f"{self.url}{(self.resource or '').split('?')[0]}"
+            if isinstance(err, TimeoutError):
+                err = TimeoutError(f"no answer within {self.handshake_timeout} s")
             raise ConnectionLost(f"Cannot open websocket {where}: {err}") from err
 
     def _connect(self) -> None:
