@@ -53,6 +53,18 @@ def warn_unknown_attribute(cls_name: str, key: str, seen: set[str]) -> None:
     )
 
 
+def _json_copy(value: Any) -> Any:
+    """Deep-copy JSON data (dicts, lists, scalars) faster than ``copy.deepcopy``."""
+    kind = type(value)
+    if kind is dict:
+        return {k: _json_copy(v) for k, v in value.items()}
+    if kind is list:
+        return [_json_copy(v) for v in value]
+    if kind in (str, int, float, bool) or value is None:
+        return value
+    return copy.deepcopy(value)
+
+
 class Attribute:
     """A declared model attribute.
 
@@ -224,7 +236,7 @@ class Model(metaclass=ModelType):
                 value = attribute.validator(value)
             object.__setattr__(self, key, value)
             if isinstance(value, (dict, list)):
-                orig[key] = copy.deepcopy(value)
+                orig[key] = _json_copy(value)
             else:
                 orig.pop(key, None)
 
@@ -340,7 +352,7 @@ class Model(metaclass=ModelType):
     def _mark_clean(self) -> None:
         self.__dirty__.clear()
         for key in list(self.__orig__):
-            self.__orig__[key] = copy.deepcopy(self._raw_attr(key))
+            self.__orig__[key] = _json_copy(self._raw_attr(key))
 
     def marshall(self, skip_readonly: bool = True) -> JSONDict:
         """Return the attributes to send to the server (all writable ones)."""
