@@ -617,7 +617,7 @@ class InteractiveSession:
         path = _websocket_path(self.client, self.operation_id)
         kwargs: JSONDict = {"ssl_context": context, "ssl_options": options}
         try:
-            for attr, cls, fd in (
+            for attr, cls, fd in (  # data first, as LXD expects
                 ("data", _websocket._PtyWebsocket, "0"),
                 ("control", _websocket._ControlWebsocket, "control"),
             ):
