@@ -226,3 +226,12 @@ def test_sixteen_threads_share_one_client(client: Client) -> None:
         thread.join(timeout=120)
     assert errors == []
     assert len(results) == 16 * 50
+
+
+def test_save_after_start_keeps_volatile_keys(container: Any) -> None:
+    container.start(wait=True)
+    container.description = "edited after start"
+    container.save(wait=True)
+    container.sync()
+    assert container.description == "edited after start"
+    assert any(key.startswith("volatile.") for key in container.config)

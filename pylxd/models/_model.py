@@ -349,6 +349,24 @@ class Model(metaclass=ModelType):
         """Discard local changes, reloading the server's representation."""
         self.sync(rollback=True)
 
+    def _invalidate(self, *names: str) -> None:
+        """Forget server values that changed behind our back (no request now).
+
+        The next read of one of them syncs the object. Local edits, assigned or
+        made in place, are kept.
+        """
+        forgot = False
+        for name in names:
+            if name in self.__dirty__ or not self._is_loaded(name):
+                continue
+            if name in self.__orig__ and self.__orig__[name] != self._raw_attr(name):
+                continue
+            object.__delattr__(self, name)
+            self.__orig__.pop(name, None)
+            forgot = True
+        if forgot:
+            object.__setattr__(self, "_synced", False)
+
     def _mark_clean(self) -> None:
         self.__dirty__.clear()
         for key in list(self.__orig__):

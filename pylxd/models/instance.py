@@ -319,6 +319,9 @@ class Instance(ExecMixin, InstanceExtrasMixin, CollectionMixin, model.Model):
         object.__setattr__(self, "status", status)
         object.__setattr__(self, "status_code", code)
         self.__dirty__.difference_update(("status", "status_code"))
+        # LXD rewrites volatile.* keys on state changes: a later save() must
+        # send them back, so they are re-read lazily if used.
+        self._invalidate("config", "expanded_config", "last_used_at")
         if action == "stop" and self._raw_attr("ephemeral") is True:
             object.__setattr__(self, "client", None)  # LXD deleted it
 
