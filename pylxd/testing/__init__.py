@@ -15,5 +15,16 @@ nothing is patched globally.
 from __future__ import annotations
 
 from pylxd.testing._fake import FakeError, FakeLXD, FakeRequest, Reply, on_init, route
+from pylxd.testing._fake_exec import CommandNotFound, ExecCall, ExecResult
 
-__all__ = ["FakeLXD", "FakeError", "FakeRequest", "Reply", "route", "on_init"]
+__all__ = [
+    "FakeLXD",
+    "FakeError",
+    "FakeRequest",
+    "Reply",
+    "route",
+    "on_init",
+    "ExecCall",
+    "ExecResult",
+    "CommandNotFound",
+]

@@ -283,7 +283,10 @@ class _ExecSession:
         self.fake, self.op, self.call, self.fds = fake, op, call, fds
         self.conns: dict[str, ServerWebSocket] = {}
         self.lock = threading.Lock()
-        self.required = ["0"] if call.interactive else ["0", "1", "2"]
+        # LXD starts an interactive command once "0" is connected; the fake's
+        # command ends at once, so it also waits for the control websocket
+        # pylxd's InteractiveSession opens right after.
+        self.required = ["0", "control"] if call.interactive else ["0", "1", "2"]
         self.started = False
 
     def attach(self, fd: str, ws: ServerWebSocket) -> None:
