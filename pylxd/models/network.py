@@ -283,6 +283,7 @@ class ChildMixin:
 
     @property
     def api(self) -> _APINode:
+        """The ``_APINode`` of this child: ``<parent URL>/<endpoint>/<key>``."""
         parent = getattr(self, self._parent)
         return parent.api[self._endpoint][quote(getattr(self, self._key))]  # type: ignore[no-any-return]
 
