@@ -213,6 +213,7 @@ class InstanceLogs:
 
     @property
     def api(self) -> _APINode:
+        """The ``_APINode`` of ``/1.0/instances/<name>/logs``."""
         return self.instance.api.logs
 
     def all(self) -> list[str]:
@@ -267,6 +268,7 @@ class InstanceTemplates:
 
     @property
     def api(self) -> _APINode:
+        """The ``_APINode`` of ``/1.0/instances/<name>/metadata/templates``."""
         return self.instance.api.metadata.templates
 
     def all(self) -> list[str]:

@@ -98,6 +98,7 @@ class CollectionMixin:
 
     @property
     def api(self) -> _APINode:
+        """The ``_APINode`` of this object: ``/1.0/<endpoint>/<key>``."""
         return self.client.api[self._endpoint][quote(getattr(self, self._key))]
 
 

@@ -106,10 +106,12 @@ class FakeRequest:
 
     @property
     def project(self) -> str:
+        """The ``?project=`` of the request (``default`` when absent)."""
         return self.query.get("project") or "default"
 
     @property
     def recursion(self) -> int:
+        """The ``?recursion=`` of the request (0 when absent)."""
         try:
             return int(self.query.get("recursion", "0"))
         except ValueError:
@@ -117,6 +119,7 @@ class FakeRequest:
 
     @property
     def json(self) -> Any:
+        """The request body decoded as JSON (None when empty)."""
         raw = self.data
         if not raw:
             return None
@@ -127,6 +130,7 @@ class FakeRequest:
 
     @property
     def data(self) -> bytes:
+        """The request body as bytes (streamed bodies read whole)."""
         body = self.body
         if body is None:
             return b""
@@ -334,9 +338,11 @@ class FakeLXD(requests.adapters.BaseAdapter):
             return self.state.setdefault(kind, {}).setdefault(project, {})
 
     def has_project(self, name: str) -> bool:
+        """Tell whether the fake has a project called ``name``."""
         return name in self.store("projects")
 
     def next_id(self) -> int:
+        """Return a new number, unique within this fake."""
         return next(self._ids)
 
     # -- replies -------------------------------------------------------------

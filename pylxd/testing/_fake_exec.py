@@ -73,6 +73,7 @@ class ExecResult:
     stderr: bytes | str = b""
 
     def output(self, which: str) -> bytes:
+        """Return ``stdout`` or ``stderr`` (``which``) as bytes."""
         data = getattr(self, which)
         return data.encode("utf-8") if isinstance(data, str) else bytes(data)
 
