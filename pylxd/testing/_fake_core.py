@@ -61,6 +61,36 @@ def listing(
     return [f"{prefix}/{name}{suffix}" for name in items]
 
 
+_KERNEL_FEATURES = {
+    "idmapped_mounts": "true",
+    "netnsid_getifaddrs": "false",
+    "seccomp_listener": "true",
+    "seccomp_listener_continue": "true",
+    "shiftfs": "false",
+    "uevent_injection": "true",
+    "unpriv_fscaps": "true",
+}
+_LXC_FEATURES = {
+    name: "true"
+    for name in (
+        "cgroup2",
+        "core_scheduling",
+        "devpts_fd",
+        "idmapped_mounts_v2",
+        "mount_injection_file",
+        "network_gateway_device_route",
+        "network_ipvlan",
+        "network_l2proxy",
+        "network_phys_macvlan_mtu",
+        "network_veth_router",
+        "pidfd",
+        "seccomp_allow_deny_syntax",
+        "seccomp_notify",
+        "seccomp_proxy_send_notify_fd",
+    )
+}
+
+
 def host_info(fake: FakeLXD) -> dict[str, Any]:
     return {
         "api_extensions": list(fake.extensions),
@@ -91,6 +121,12 @@ def host_info(fake: FakeLXD) -> dict[str, Any]:
             "server_version": fake.server_version,
             "storage": "dir",
             "storage_version": "1",
+            "storage_supported_drivers": [
+                {"Name": "dir", "Version": "1", "Remote": False}
+            ],
+            "server_event_mode": "full-mesh",
+            "kernel_features": dict(_KERNEL_FEATURES),
+            "lxc_features": dict(_LXC_FEATURES),
         },
     }
 

@@ -83,6 +83,22 @@ def render(fake: FakeLXD, project: str, record: JSONDict) -> JSONDict:
     return {**record, "expanded_config": config, "expanded_devices": devices}
 
 
+_LOOPBACK = {"hwaddr": "", "host_name": "", "mtu": 65536, "state": "up", "type": "loopback"}
+_COUNTERS = dict.fromkeys(
+    (
+        "bytes_received",
+        "bytes_sent",
+        "packets_received",
+        "packets_sent",
+        "errors_received",
+        "errors_sent",
+        "packets_dropped_outbound",
+        "packets_dropped_inbound",
+    ),
+    0,
+)
+
+
 def _state(record: JSONDict, fields: list[str] | None = None) -> JSONDict:
     running = record["status"] != "Stopped"
     state = {
@@ -91,7 +107,7 @@ def _state(record: JSONDict, fields: list[str] | None = None) -> JSONDict:
         "disk": {},
         "memory": {"usage": 0, "usage_peak": 0, "swap_usage": 0, "swap_usage_peak": 0},
         "network": (
-            {"lo": {"addresses": [], "state": "up", "type": "loopback"}}
+            {"lo": {**_LOOPBACK, "addresses": [], "counters": dict(_COUNTERS)}}
             if running
             else None
         ),
