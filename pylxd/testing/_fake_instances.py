@@ -83,7 +83,13 @@ def render(fake: FakeLXD, project: str, record: JSONDict) -> JSONDict:
     return {**record, "expanded_config": config, "expanded_devices": devices}
 
 
-_LOOPBACK = {"hwaddr": "", "host_name": "", "mtu": 65536, "state": "up", "type": "loopback"}
+_LOOPBACK = {
+    "hwaddr": "",
+    "host_name": "",
+    "mtu": 65536,
+    "state": "up",
+    "type": "loopback",
+}
 _COUNTERS = dict.fromkeys(
     (
         "bytes_received",
