@@ -54,7 +54,10 @@ def events_resource(client: Client, event_types: Iterable[Any] | None = None) ->
 
     >>> from pylxd.testing import FakeLXD
     >>> from pylxd.client import EventType
-    >>> client = FakeLXD().client(project="p1")
+    >>> fake = FakeLXD()
+    >>> fake.client().projects.create("p1").name
+    'p1'
+    >>> client = fake.client(project="p1")
     >>> events_resource(client, {EventType.Lifecycle, EventType.Operation})
     '/1.0/events?type=lifecycle%2Coperation&project=p1'
     """

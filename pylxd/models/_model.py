@@ -291,7 +291,10 @@ class Model(metaclass=ModelType):
 
     # -- identity --------------------------------------------------------
     def _repr_keys(self) -> tuple[str, ...]:
-        return (type(self)._key,)
+        key = type(self)._key
+        if key in self.__attributes__:
+            return (key,)
+        return tuple(self.__attributes__)  # no key (e.g. StorageResources): show all
 
     def __repr__(self) -> str:
         shown = ", ".join(
