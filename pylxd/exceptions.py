@@ -155,6 +155,28 @@ _BY_STATUS: dict[int, type[LXDAPIException]] = {
 }
 
 
+#: LXD 5.0 reports many name clashes as HTTP 400/500 or failed operations.
+_DUPLICATE_MARKERS = (
+    "already exists",
+    "exists already",
+    "already in use",
+    "UNIQUE constraint failed",
+)
+
+
+def error_for(response: requests.Response) -> LXDAPIException:
+    """Build the exception matching an LXD error answer or failed operation.
+
+    The status picks the class (404 NotFound, 409 Conflict, 403 Forbidden);
+    a name clash that LXD reports with another status is a Conflict too.
+    """
+    cls = _BY_STATUS.get(response.status_code, LXDAPIException)
+    error = cls(response)
+    if cls is LXDAPIException and any(m in str(error) for m in _DUPLICATE_MARKERS):
+        return Conflict(response)
+    return error
+
+
 def _json_body(response: Any) -> Any:
     """Return the decoded JSON body, or None for a body that is not JSON."""
     try:
@@ -180,12 +202,12 @@ def _check_response(
     """Raise the exception matching an unexpected LXD answer.
 
     :raises NotFound: for a 404.
-    :raises Conflict: for a 409.
+    :raises Conflict: for a 409, or a name clash reported with another status.
     :raises LXDAPIException: for any other status not in ``ok``, a 200 whose
         envelope is not ``sync``, or a 200 whose body is not valid JSON.
     """
     if response.status_code not in ok:
-        raise _BY_STATUS.get(response.status_code, LXDAPIException)(response)
+        raise error_for(response)
     if not check_sync or response.status_code != 200:
         return
     if "json" not in response.headers.get("Content-Type", "json"):

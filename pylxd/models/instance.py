@@ -56,7 +56,6 @@ InstanceState = model.AttributeDict
 _FULL_KEYS = ("state", "snapshots", "backups")
 
 #: What LXD 5.0 says when an instance of that name exists (as a failed operation).
-_ALREADY_EXISTS = '"instances" entry already exists'
 
 
 def _publish(
@@ -227,14 +226,7 @@ class Instance(ExecMixin, InstanceExtrasMixin, CollectionMixin, model.Model):
         """
         body = cls._creation_body(client, config)
         response = cls._collection(client).post(json=body, target=target)
-        try:
-            model.wait_for(client, response, wait)
-        except exceptions.OperationTimeout:
-            raise
-        except exceptions.LXDAPIException as err:
-            if _ALREADY_EXISTS in str(err):
-                raise exceptions.Conflict(err.response) from err
-            raise
+        model.wait_for(client, response, wait)
         name = body.get("name") or created_name(response)
         return cls(client, name=name)
 

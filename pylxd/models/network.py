@@ -30,7 +30,6 @@ if TYPE_CHECKING:  # pragma: no cover
 JSONDict = model.JSONDict
 
 #: LXD 5.0 messages meaning "that name is taken" that do not come as a 409.
-_DUPLICATE_MARKERS = ("already exists", "exists already", "UNIQUE constraint failed")
 
 
 # -- errors that name their object ----------------------------------------------
@@ -59,18 +58,9 @@ def _named_class(
     return named
 
 
-def _is_duplicate(err: exceptions.LXDAPIException) -> bool:
-    message = exceptions.LXDAPIException.__str__(err)
-    return any(marker in message for marker in _DUPLICATE_MARKERS)
-
-
 @contextlib.contextmanager
-def naming(subject: str, duplicate: bool = False) -> Iterator[None]:
-    """Re-raise LXD errors with ``subject`` (e.g. ``"Network 'br1'"``) in front.
-
-    :param duplicate: the call creates or renames something: an answer saying
-        the name is taken is raised as :class:`~pylxd.exceptions.Conflict`.
-    """
+def naming(subject: str) -> Iterator[None]:
+    """Re-raise LXD errors with ``subject`` (e.g. ``"Network 'br1'"``) in front."""
     try:
         yield
     except exceptions.OperationTimeout:
@@ -78,10 +68,7 @@ def naming(subject: str, duplicate: bool = False) -> Iterator[None]:
     except exceptions.LXDAPIException as err:
         if isinstance(err, _NamedError):
             raise
-        base = type(err)
-        if duplicate and base is exceptions.LXDAPIException and _is_duplicate(err):
-            base = exceptions.Conflict
-        named = _named_class(base)(err.response)
+        named = _named_class(type(err))(err.response)
         named.subject = subject  # type: ignore[attr-defined]
         raise named from err
 
@@ -276,7 +263,7 @@ class ChildMixin:
     @classmethod
     def _create(cls: Any, client: Client, parent: Any, key: str, body: JSONDict) -> Any:
         """``POST`` ``body`` to the collection, wait, and return the new object."""
-        with naming(cls._subject_for(parent, key), duplicate=True):
+        with naming(cls._subject_for(parent, key)):
             response = cls._collection(client, parent).post(json=body)
             model.wait_for(client, response, True)
         return cls.get(client, parent, key)
@@ -370,7 +357,7 @@ class Network(CollectionMixin, RenameMixin, BlockingMixin, model.Model):
         check_name("Network", name)
         check_config(f"Network {name!r}", config)
         body = drop_none(name=name, description=description, type=type, config=config)
-        with naming(f"Network {name!r}", duplicate=True):
+        with naming(f"Network {name!r}"):
             cls._post_collection(client, body, wait=True)
         return cls.get(client, name)
 
@@ -384,7 +371,7 @@ class Network(CollectionMixin, RenameMixin, BlockingMixin, model.Model):
         """
         self._check_extension()
         check_name("Network", new_name)
-        with naming(f"{self._subject()} (renaming to {new_name!r})", duplicate=True):
+        with naming(f"{self._subject()} (renaming to {new_name!r})"):
             self._rename(new_name, wait=True)
         return self.get(self.client, new_name)
 

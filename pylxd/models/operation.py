@@ -130,7 +130,7 @@ class Operation:
             )
         metadata = response.json().get("metadata") or {}
         if metadata.get("status") in _FAILED:
-            raise exceptions.LXDAPIException(response)
+            raise exceptions.error_for(response)
         if metadata.get("status") in _UNFINISHED:
             raise exceptions.OperationTimeout(
                 response, timeout if timeout is not None else -1

@@ -2,32 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any
 
-from pylxd import exceptions
 from pylxd.models import _model as model
 from pylxd.models._mixins import CollectionMixin, RenameMixin, drop_none
 
 if TYPE_CHECKING:  # pragma: no cover
     from pylxd.client import Client
-
-#: How LXD 5.0 words a name clash it answers with HTTP 500 or a failed operation.
-_DUPLICATE_MESSAGES = ("already exists", "already in use")
-
-
-@contextlib.contextmanager
-def duplicates_as_conflict() -> Iterator[None]:
-    """Raise :class:`~pylxd.exceptions.Conflict` for a name clash, whatever
-    status LXD gave it (5.0 answers a duplicate profile with HTTP 500)."""
-    try:
-        yield
-    except exceptions.Conflict:
-        raise
-    except exceptions.LXDAPIException as err:
-        if any(text in str(err) for text in _DUPLICATE_MESSAGES):
-            raise exceptions.Conflict(err.response) from err
-        raise
 
 
 class Profile(CollectionMixin, RenameMixin, model.Model):
@@ -66,8 +47,7 @@ class Profile(CollectionMixin, RenameMixin, model.Model):
         body = drop_none(
             name=name, config=config, devices=devices, description=description
         )
-        with duplicates_as_conflict():
-            cls._post_collection(client, body)
+        cls._post_collection(client, body)
         return cls.get(client, name)  # type: ignore[no-any-return]
 
     def rename(self, new_name: str) -> Profile:
@@ -78,6 +58,5 @@ class Profile(CollectionMixin, RenameMixin, model.Model):
         :raises Conflict: when a profile named ``new_name`` exists.
         :raises Forbidden: for the ``default`` profile.
         """
-        with duplicates_as_conflict():
-            self._rename(new_name)
+        self._rename(new_name)
         return self.get(self.client, new_name)  # type: ignore[no-any-return]

@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING, Any
 
 from pylxd.models import _model as model
 from pylxd.models._mixins import CollectionMixin, RenameMixin, drop_none, quote
-from pylxd.models.profile import duplicates_as_conflict
 
 if TYPE_CHECKING:  # pragma: no cover
     from pylxd._transport import _APINode
@@ -55,8 +54,7 @@ class Project(CollectionMixin, RenameMixin, model.Model):
         :raises Conflict: when a project of that name exists.
         """
         body = drop_none(name=name, description=description, config=config)
-        with duplicates_as_conflict():
-            cls._post_collection(client, body)
+        cls._post_collection(client, body)
         return cls.get(client, name)  # type: ignore[no-any-return]
 
     def rename(self, new_name: str, wait: bool = True) -> Project:
@@ -66,8 +64,7 @@ class Project(CollectionMixin, RenameMixin, model.Model):
 
         :raises Conflict: when a project named ``new_name`` exists.
         """
-        with duplicates_as_conflict():
-            self._rename(new_name, wait=wait)
+        self._rename(new_name, wait=wait)
         return self.get(self.client, new_name)  # type: ignore[no-any-return]
 
     def state(self) -> model.AttributeDict:
