@@ -80,7 +80,7 @@ class NetworkACL(CollectionMixin, RenameMixin, BlockingMixin, model.Model):
             ingress=ingress,
             config=config,
         )
-        with naming(f"Network ACL {name!r}", duplicate=True):
+        with naming(f"Network ACL {name!r}"):
             cls._post_collection(client, body, wait=True)
         return cls.get(client, name)
 
@@ -93,7 +93,7 @@ class NetworkACL(CollectionMixin, RenameMixin, BlockingMixin, model.Model):
         """
         self._check_extension()
         check_name("Network ACL", new_name)
-        with naming(f"{self._subject()} (renaming to {new_name!r})", duplicate=True):
+        with naming(f"{self._subject()} (renaming to {new_name!r})"):
             self._rename(new_name, wait=True)
         return self.get(self.client, new_name)
 

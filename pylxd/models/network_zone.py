@@ -75,7 +75,7 @@ class NetworkZone(CollectionMixin, BlockingMixin, model.Model):
         check_name("Network zone", name)
         check_config(f"Network zone {name!r}", config)
         body = drop_none(name=name, description=description, config=config)
-        with naming(f"Network zone {name!r}", duplicate=True):
+        with naming(f"Network zone {name!r}"):
             cls._post_collection(client, body, wait=True)
         return cls.get(client, name)
 
