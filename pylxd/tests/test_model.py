@@ -217,7 +217,7 @@ def test_manager_declarations_are_lazy() -> None:
 
     class WithChild(model.Model):
         name = model.Attribute()
-        children = model.Manager(lambda obj: built.append(obj) or "manager")
+        children = model.Manager(lambda obj: built.append(obj) or "manager")  # type: ignore[func-returns-value]
 
     obj = WithChild(None, name="x")
     assert built == []

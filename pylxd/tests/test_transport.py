@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 from unittest import mock
 
 import pytest
@@ -14,7 +15,7 @@ from pylxd.testing import FakeLXD
 from pylxd.testing._fake import Reply
 
 
-def _node(**kwargs: object) -> tuple[_APINode, mock.Mock]:
+def _node(**kwargs: Any) -> tuple[_APINode, mock.Mock]:
     session = mock.Mock()
     response = mock.Mock(status_code=200, headers={"Content-Type": "application/json"})
     response.json.return_value = {"type": "sync", "metadata": {}}
@@ -88,7 +89,7 @@ def _reply(
         (400, exceptions.LXDAPIException),
     ],
 )
-def test_error_table(status: int, exc: type) -> None:
+def test_error_table(status: int, exc: type[exceptions.LXDAPIException]) -> None:
     body = b'{"type": "error", "error": "it broke", "error_code": %d}' % status
     with pytest.raises(exc) as info:
         exceptions._check_response(_reply(status, body))
