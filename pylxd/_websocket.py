@@ -281,6 +281,20 @@ class _LXDWebSocket(WebSocketBaseClient):
         del self._rbuf[:need]
         return bool(self.process(data))
 
+    def process(self, data: bytes) -> bool:
+        """Feed the frame parser at most what it asks for at a time.
+
+        ws4py's parser drops whatever follows a frame in a larger block, and
+        the bytes read with the handshake can hold several frames (LXD sends
+        events right after the upgrade): they are split here.
+        """
+        while len(data) > self.reading_buffer_size:
+            need = self.reading_buffer_size
+            if not super().process(data[:need]):
+                return False
+            data = data[need:]
+        return bool(super().process(data)) if data else True
+
     def close(self, code: int = 1000, reason: str = "") -> None:
         """Send a closing frame unless the connection is already gone."""
         try:
