@@ -1,0 +1,156 @@
+"""Contract: file edge cases, conflicts, copies, certificates and volume snapshots."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any, Callable
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from pylxd import exceptions
+
+
+def failure(call: Callable[[], Any]) -> tuple[str, str]:
+    """The type name and message of what ``call`` raises."""
+    with pytest.raises(exceptions.LXDAPIException) as info:
+        call()
+    return type(info.value).__name__, str(info.value)
+
+
+def self_signed_pem(name: str) -> bytes:
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=2))
+        .sign(key, hashes.SHA256())
+    )
+    return cert.public_bytes(serialization.Encoding.PEM)
+
+
+# -- files -------------------------------------------------------------------
+def test_file_defaults_and_directories(backend: Any) -> None:
+    instance = backend.instance()
+    instance.files.put("/root/plain", "text")
+    info = instance.files.stat("/root/plain")
+    assert (info.mode, info.uid, info.gid) == (0o644, 0, 0)
+    instance.files.mk_dir("/root/dir", mode="0700")
+    assert instance.files.stat("/root/dir").type == "directory"
+    instance.files.put("/root/dir/a", b"1")
+    instance.files.put("/root/dir/b", b"2")
+    assert sorted(instance.files.listdir("/root/dir")) == ["a", "b"]
+    instance.files.put("/root/plain", b"replaced")
+    assert instance.files.get("/root/plain") == b"replaced"
+
+
+def test_file_errors(backend: Any) -> None:
+    instance = backend.instance()
+    kind, _ = failure(lambda: instance.files.put("/no/such/dir/file", b"x"))
+    assert kind == "FileNotFound"
+    kind, _ = failure(lambda: instance.files.get("/root/missing"))
+    assert kind == "FileNotFound"
+    kind, _ = failure(lambda: instance.files.delete("/root/missing"))
+    assert kind == "FileNotFound"
+
+
+# -- instances ---------------------------------------------------------------
+def test_local_copy(backend: Any) -> None:
+    source = backend.instance()
+    source.config["user.tag"] = "copied"
+    source.save(wait=True)
+    name = backend.name()
+    backend.defer(lambda: backend.client.instances.get(name).delete(wait=True))
+    copy = source.copy(backend.client, name, wait=True)
+    assert copy.name == name
+    assert copy.status == "Stopped"
+    assert backend.client.instances.get(name).config["user.tag"] == "copied"
+
+
+def test_snapshot_attributes_and_conflicts(backend: Any) -> None:
+    instance = backend.instance()
+    snapshot = instance.snapshots.create("s1", wait=True)
+    again = instance.snapshots.get("s1")
+    assert again.ephemeral is False
+    assert again.profiles == ["default"]
+    assert again.expires_at == "0001-01-01T00:00:00Z"
+    kind, message = failure(lambda: instance.snapshots.create("s1", wait=True))
+    assert (kind, message) == (
+        "Conflict",
+        'Failed creating instance snapshot record "s1": Add snapshot info to the '
+        'database: This "instances_snapshots" entry already exists',
+    )
+    snapshot.delete(wait=True)
+
+
+# -- networks ----------------------------------------------------------------
+def test_network_conflicts(backend: Any) -> None:
+    client = backend.client
+    name = backend.name("ct")[:15]
+    backend.defer(lambda: client.networks.get(name).delete())
+    config = {"ipv4.address": "none", "ipv6.address": "none"}
+    client.networks.create(name, type="bridge", config=config)
+    kind, message = failure(
+        lambda: client.networks.create(name, type="bridge", config=config)
+    )
+    assert (kind, message) == (
+        "Conflict",
+        f"Network {name!r}: The network already exists",
+    )
+    instance = backend.instance(
+        devices={"eth0": {"type": "nic", "network": name, "name": "eth0"}}
+    )
+    assert client.networks.get(name).used_by == [f"/1.0/instances/{instance.name}"]
+    kind, message = failure(lambda: client.networks.get(name).delete())
+    assert kind == "LXDAPIException"
+    assert message == f"Network {name!r}: The network is currently in use"
+
+
+# -- storage -----------------------------------------------------------------
+def test_volume_conflict_and_snapshots(backend: Any) -> None:
+    pool = backend.client.storage_pools.get("default")
+    name = backend.name()
+    backend.defer(lambda: pool.volumes.get("custom", name).delete())
+    volume = pool.volumes.create({"name": name, "type": "custom"})
+    kind, message = failure(
+        lambda: pool.volumes.create({"name": name, "type": "custom"})
+    )
+    assert (kind, message) == ("Conflict", "Volume by that name already exists")
+    snapshot = volume.snapshots.create("snap0")
+    assert snapshot.name == "snap0"
+    assert [s.name for s in volume.snapshots.all()] == ["snap0"]
+    snapshot.delete()
+    assert volume.snapshots.all() == []
+
+
+# -- certificates ------------------------------------------------------------
+def test_certificate_add_and_remove(backend: Any) -> None:
+    client = backend.client
+    name = backend.name()
+    pem = self_signed_pem(name)
+    certificate = client.certificates.create("", pem, name=name)
+    fingerprint = certificate.fingerprint
+    backend.defer(lambda: client.certificates.get(fingerprint).delete())
+    assert (certificate.name, certificate.type) == (name, "client")
+    assert certificate.restricted is False
+    assert certificate.projects == []
+    assert len(certificate.fingerprint) == 64
+    assert certificate.fingerprint in [c.fingerprint for c in client.certificates.all()]
+    assert failure(lambda: client.certificates.create("", pem, name=name)) == (
+        "Conflict",
+        "Certificate already in trust store",
+    )
+    certificate.delete()
+    assert failure(lambda: client.certificates.get(fingerprint)) == (
+        "NotFound",
+        "Certificate not found",
+    )
