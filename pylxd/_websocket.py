@@ -243,7 +243,14 @@ class _LXDWebSocket(WebSocketBaseClient):
             super().connect()
             return
         sock: socket.socket = self.sock  # type: ignore[has-type]
-        self.sock = self._ssl_context.wrap_socket(sock, server_hostname=self.host)
+        context = self._ssl_context
+        # Resume the TLS session of an earlier websocket to the same server
+        # (kept on its context: a resumed session was verified by that context).
+        sessions = context.__dict__.setdefault("_pylxd_sessions", {})
+        where = (self.host, self.port)
+        self.sock = context.wrap_socket(
+            sock, server_hostname=self.host, session=sessions.get(where)
+        )
         self._is_secure = True
         # ws4py would wrap the socket again with its unverified context.
         self.scheme = "ws"
@@ -251,6 +258,10 @@ class _LXDWebSocket(WebSocketBaseClient):
             super().connect()
         finally:
             self.scheme = "wss"
+        if self.sock is not None and not self.sock.session_reused:
+            session = self.sock.session
+            if session is not None:
+                sessions[where] = session
 
     def once(self) -> bool:
         """Read what the frame parser needs next and process it.
