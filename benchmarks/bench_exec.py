@@ -192,14 +192,17 @@ def _cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _round_trips(run: Callable[[], Any], runs: int) -> float:
-    run()  # warm up (connections, imports)
-    times = []
+def _round_trips(runs: int, **clients: Callable[[], Any]) -> dict[str, float]:
+    """Median seconds per call of each client, calls interleaved (fair under load)."""
+    times: dict[str, list[float]] = {name: [] for name in clients}
+    for run in clients.values():
+        run()  # warm up (connections, imports, TLS contexts)
     for _ in range(runs):
-        started = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
+        for name, run in clients.items():
+            started = time.perf_counter()
+            run()
+            times[name].append(time.perf_counter() - started)
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def _measure_big(run: Callable[[], Any]) -> dict[str, float]:
@@ -254,7 +257,7 @@ def _child(mode: str, socket_path: str, container: str) -> None:
 def _in_child(mode: str, socket_path: str, container: str) -> dict[str, float]:
     import subprocess
 
-    out = subprocess.run(
+    done = subprocess.run(
         [
             sys.executable,
             __file__,
@@ -265,11 +268,13 @@ def _in_child(mode: str, socket_path: str, container: str) -> dict[str, float]:
             "--container",
             container,
         ],
-        check=True,
+        check=False,
         capture_output=True,
         text=True,
-    ).stdout
-    return json.loads(out)  # type: ignore[no-any-return]
+    )
+    if done.returncode:
+        raise RuntimeError(f"benchmark child {mode} failed:\n{done.stderr}")
+    return json.loads(done.stdout)  # type: ignore[no-any-return]
 
 
 def _with_container(socket_path: str, body: Callable[[str], None]) -> None:
@@ -311,17 +316,18 @@ def main(argv: list[str] | None = None) -> None:
 
         instance = Client(endpoint=args.socket).instances.get(container)
         raw = RawExec(args.socket)
-        raw_true = _round_trips(
-            lambda: raw.run(container, ["true"], lambda fd, c: None), args.runs
+        medians = _round_trips(
+            args.runs,
+            raw=lambda: raw.run(container, ["true"], lambda fd, c: None),
+            pylxd=lambda: instance.execute(["true"]),
         )
-        ours_true = _round_trips(lambda: instance.execute(["true"]), args.runs)
         print(
             json.dumps(
                 {
                     "case": "true",
-                    "raw_ms": round(raw_true * 1000, 2),
-                    "pylxd_ms": round(ours_true * 1000, 2),
-                    "ratio": round(ours_true / raw_true, 2),
+                    "raw_ms": round(medians["raw"] * 1000, 2),
+                    "pylxd_ms": round(medians["pylxd"] * 1000, 2),
+                    "ratio": round(medians["pylxd"] / medians["raw"], 2),
                 }
             )
         )
