@@ -298,13 +298,21 @@ class _LXDWebSocket(WebSocketBaseClient):
         ws4py's parser drops whatever follows a frame in a larger block, and
         the bytes read with the handshake can hold several frames (LXD sends
         events right after the upgrade): they are split here.
+
+        :returns: False when the stream has ended.
         """
-        while len(data) > self.reading_buffer_size:
-            need = self.reading_buffer_size
-            if not super().process(data[:need]):
-                return False
-            data = data[need:]
-        return bool(super().process(data)) if data else True
+        try:
+            while len(data) > self.reading_buffer_size:
+                need = self.reading_buffer_size
+                if not super().process(data[:need]):
+                    return False
+                data = data[need:]
+            return bool(super().process(data)) if data else True
+        except OSError as err:
+            # Answering a ping (or a close) of a server that has already
+            # hung up: the stream has ended, nothing was lost.
+            logger.debug("%r: reply not sent, the server is gone: %r", self, err)
+            return False
 
     def close(self, code: int = 1000, reason: str = "") -> None:
         """Send a closing frame unless the connection is already gone."""
