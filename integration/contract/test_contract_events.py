@@ -163,3 +163,37 @@ def test_instance_in_a_project(backend: Any) -> None:
     with pytest.raises(exceptions.LXDAPIException) as info:
         client.projects.get(name).delete()
     assert str(info.value) == "Only empty projects can be removed"
+
+
+def test_lifecycle_of_instance_changes(backend: Any) -> None:
+    instance = backend.instance()
+    prefix = f"/1.0/instances/{instance.name}"
+    with backend.client.events_iter([EventType.Lifecycle], TIMEOUT) as events:
+        instance.description = "edited"
+        instance.save(wait=True)
+        instance.snapshots.create("s1", wait=True)
+        instance.files.put("/root/f", b"x")
+        instance.files.get("/root/f")
+        instance.files.delete("/root/f")
+        instance.start(wait=True)
+        instance.execute(["true"])
+        instance.stop(wait=True)
+        seen = []
+        for event in events:
+            metadata = event["metadata"]
+            if not metadata["source"].startswith(prefix):
+                continue  # the daemon is shared
+            where = metadata["source"][len(prefix) :]
+            seen.append((metadata["action"], where, metadata.get("context") or {}))
+            if metadata["action"] == "instance-stopped":
+                break
+    assert seen == [
+        ("instance-updated", "", {}),
+        ("instance-snapshot-created", "/snapshots/s1", {}),
+        ("instance-file-pushed", "", {"path": "/root/f"}),
+        ("instance-file-retrieved", "", {"path": "/root/f"}),
+        ("instance-file-deleted", "", {"path": "/root/f"}),
+        ("instance-started", "", {}),
+        ("instance-exec", "", {"command": ["true"]}),
+        ("instance-stopped", "", {}),
+    ]

@@ -203,7 +203,9 @@ def _split(path: str) -> tuple[str, str, str | None, str] | None:
 
 def after_request(fake: FakeLXD, request: FakeRequest, reply: Reply) -> None:
     """Send the lifecycle event LXD would send for ``request``, if any."""
-    if request.method == "GET" or not fake.event_listeners:
+    if not fake.event_listeners:
+        return
+    if request.method == "GET" and not request.path.endswith("/files"):
         return
     if not _succeeded(fake, reply):
         return
@@ -225,7 +227,8 @@ def _lifecycle_of(
         return f"{kind}-created", f"{collection}/{body['name']}", None
     source = f"{collection}/{name}"
     if kind == "instance" and rest:
-        return _instance_sub(request, source, rest, body), source, None
+        action, context = _instance_sub(request, rest, body)
+        return action, source, context
     if rest:
         return None, "", None
     if request.method in ("PUT", "PATCH"):
@@ -237,15 +240,27 @@ def _lifecycle_of(
     return None, "", None
 
 
-def _instance_sub(request: FakeRequest, source: str, rest: str, body: JSONDict) -> Any:
+_FILE_ACTIONS = {
+    "GET": "instance-file-retrieved",
+    "POST": "instance-file-pushed",
+    "DELETE": "instance-file-deleted",
+}
+
+
+def _instance_sub(
+    request: FakeRequest, rest: str, body: JSONDict
+) -> tuple[str | None, JSONDict | None]:
     if rest == "state" and request.method == "PUT":
         action = body.get("action", "")
         if action == "stop":
-            return "instance-stopped" if body.get("force") else "instance-shutdown"
-        return _STATE_ACTIONS.get(action)
+            stop = "instance-stopped" if body.get("force") else "instance-shutdown"
+            return stop, None
+        return _STATE_ACTIONS.get(action), None
     if rest == "exec" and request.method == "POST":
-        return "instance-exec"
-    return None
+        return "instance-exec", {"command": body.get("command")}
+    if rest == "files" and request.method in _FILE_ACTIONS:
+        return _FILE_ACTIONS[request.method], {"path": request.query.get("path")}
+    return None, None
 
 
 def _body(request: FakeRequest) -> JSONDict:
