@@ -174,3 +174,29 @@ def test_exec(backend: Any) -> None:
         "LXDAPIException",
         "Command not found",
     )
+
+
+def test_exec_operation(backend: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pylxd.models.operation import Operation
+
+    waited: list[Any] = []
+    wait = Operation.wait_for_operation.__func__  # type: ignore[attr-defined]
+
+    def spy(cls: Any, client: Any, operation_id: str, timeout: Any = None) -> Any:
+        waited.append(wait(cls, client, operation_id, timeout))
+        return waited[-1]
+
+    monkeypatch.setattr(Operation, "wait_for_operation", classmethod(spy))
+    instance = backend.instance()
+    instance.start(wait=True)
+    instance.execute(["echo", "x"], environment={"K": "v"})
+    operation = waited[-1]
+    assert (operation.description, operation.status) == ("Executing command", "Success")
+    assert getattr(operation, "class") == "websocket"
+    assert operation.resources["instances"] == [f"/1.0/instances/{instance.name}"]
+    metadata = operation.metadata
+    assert (metadata["command"], metadata["return"]) == (["echo", "x"], 0)
+    assert metadata["environment"]["K"] == "v"
+    assert metadata["environment"]["HOME"] == "/root"
+    assert sorted(metadata["fds"]) == ["0", "1", "2", "control"]
+    assert metadata["interactive"] is False

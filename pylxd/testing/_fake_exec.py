@@ -224,7 +224,7 @@ def _finish(op: FakeOperation, call: ExecCall) -> ExecResult:
         result = ExecResult(COMMAND_NOT_FOUND)
     else:
         op.status = "Success"
-    op.metadata = {"return": result.exit_code}
+    op.metadata = {**(op.metadata or {}), "return": result.exit_code}
     return result
 
 
