@@ -27,7 +27,7 @@ from integration.conftest import (
 )
 from pylxd import Client, exceptions
 from pylxd._websocket import _ExecSession
-from pylxd.models._exec import InteractiveSession
+from pylxd.models._exec_session import InteractiveSession
 
 BIG = 50 * 1000 * 1000
 

@@ -12,21 +12,23 @@ ws4py is imported only when a websocket is opened.
 from __future__ import annotations
 
 import contextlib
-import math
-import queue
 import signal as _signal
 import sys
-import time
 from collections import namedtuple
-from typing import TYPE_CHECKING, Any, Callable, Iterator
-from urllib import parse
+from typing import TYPE_CHECKING, Any, Callable
 
 from pylxd import exceptions
+from pylxd.models._exec_session import (
+    ExecStream,
+    InteractiveSession,
+    _lxd_wait_seconds,
+    _websocket_path,
+)
 from pylxd.models._mixins import name_from_url, quote
 
 if TYPE_CHECKING:  # pragma: no cover
     from pylxd._transport import _APINode
-    from pylxd._websocket import _ExecSession, _PtyWebsocket
+    from pylxd._websocket import _ExecSession
     from pylxd.client import Client
     from pylxd.models.operation import Operation
 
@@ -40,7 +42,6 @@ _InstanceExecuteResult = namedtuple(
 DEFAULT_TIMEOUT_SIGNAL = int(_signal.SIGKILL)
 #: Seconds given to LXD to end an operation after the client signalled it.
 _GRACE = 5.0
-_STREAM_END = object()
 
 
 def _websocket_classes() -> tuple[Any, Any]:
@@ -128,11 +129,6 @@ def _exec_body(
         optional["cwd"] = cwd  # type: ignore[assignment]
     body.update({k: v for k, v in optional.items() if v is not None})
     return body
-
-
-def _lxd_wait_seconds(timeout: float) -> float:
-    """LXD's ``/wait`` counts whole seconds: round the timeout up."""
-    return float(max(1, math.ceil(timeout)))
 
 
 class ExecMixin:
@@ -491,260 +487,3 @@ class ExecMixin:
         return InteractiveSession(
             self.client, operation_id, dict(fds), console=True
         ).open()
-
-
-def _websocket_path(client: Client, operation_id: str) -> str:
-    node = client.api.operations[quote(operation_id)].websocket
-    return parse.urlparse(node._api_endpoint).path
-
-
-class ExecStream:
-    """The output of a running command, as ``(fd, chunk)`` pairs.
-
-    Returned by ``Instance.execute_stream``; ``fd`` is ``"stdout"`` or
-    ``"stderr"``. A bounded queue makes a slow reader slow the command down
-    instead of filling memory. After the iteration, :attr:`exit_code` holds
-    the command's exit code.
-    """
-
-    session: _ExecSession
-
-    def __init__(self, client: Client, operation_id: str, max_chunks: int = 64) -> None:
-        self.client = client
-        self.operation_id = operation_id
-        self._queue: queue.Queue[Any] = queue.Queue(max_chunks)
-        self._open = 2
-        self._closed = False
-        self._exit_code: int | None = None
-
-    def _sink(self, fd: str) -> Callable[[Any], None]:
-        def put(chunk: Any) -> None:
-            if not self._closed:
-                self._queue.put((fd, chunk))
-
-        return put
-
-    def _ended(self, fd: str) -> None:
-        if not self._closed:
-            self._queue.put(_STREAM_END)
-
-    def __iter__(self) -> Iterator[tuple[str, Any]]:
-        return self
-
-    def __next__(self) -> tuple[str, Any]:
-        while self._open and not self._closed:
-            item = self._queue.get()
-            if item is _STREAM_END:
-                self._open -= 1
-                continue
-            return item  # type: ignore[no-any-return]
-        raise StopIteration
-
-    def signal(self, signum: int) -> None:
-        """Send ``signum`` to the command (through the control websocket)."""
-        self.session.signal(signum)
-
-    def wait(self, timeout: float | None = None) -> int:
-        """Wait for the command to end; return its exit code.
-
-        :raises OperationTimeout: when it runs longer than ``timeout``.
-        """
-        if self._exit_code is None:
-            for _ in self:
-                pass  # unread output is dropped: the command cannot end while blocked
-            kwargs = {} if timeout is None else {"timeout": _lxd_wait_seconds(timeout)}
-            operation = self.client.operations.wait_for_operation(
-                self.operation_id, **kwargs
-            )
-            self._exit_code = operation.metadata["return"]
-        return self._exit_code
-
-    @property
-    def exit_code(self) -> int:
-        """The command's exit code (waits for the command; output not yet
-        iterated over is dropped)."""
-        return self.wait()
-
-    def close(self) -> None:
-        """Stop reading: drop pending output and close the websockets."""
-        self._closed = True
-        with contextlib.suppress(queue.Empty):
-            while True:
-                self._queue.get_nowait()
-        self.session.close()
-
-    def __enter__(self) -> ExecStream:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-class InteractiveSession:
-    """A pty of an interactive command, or an instance's console.
-
-    The data websocket carries input and output; the control websocket
-    carries ``window-resize`` and signals. Everything runs in the caller's
-    thread (no background reader). Closing the session of a running command
-    makes LXD kill it; closing a console session detaches from the console.
-
-    :ivar operation_id: the LXD operation of the command or console.
-    """
-
-    def __init__(
-        self,
-        client: Client,
-        operation_id: str,
-        fds: dict[str, str],
-        console: bool = False,
-    ) -> None:
-        self.client = client
-        self.operation_id = operation_id
-        self.fds = fds
-        self.console = console
-        self.data: _PtyWebsocket | None = None
-        self.control: Any = None
-        self._pending = b""
-
-    def open(self) -> InteractiveSession:
-        """Connect the data and control websockets.
-
-        :raises ConnectionLost: when a websocket cannot be opened.
-        """
-        from pylxd import _websocket
-
-        context, options = _websocket.tls_for(self.client)
-        path = _websocket_path(self.client, self.operation_id)
-        kwargs: JSONDict = {"ssl_context": context, "ssl_options": options}
-        try:
-            for attr, cls, fd in (  # data first, as LXD expects
-                ("data", _websocket._PtyWebsocket, "0"),
-                ("control", _websocket._ControlWebsocket, "control"),
-            ):
-                stream = cls(self.client.websocket_url, **kwargs)
-                stream.resource = f"{path}?secret={self.fds[fd]}"
-                stream.connect()
-                setattr(self, attr, stream)
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def write(self, data: str | bytes) -> None:
-        """Send ``data`` (str is encoded as utf-8) to the pty."""
-        payload = data.encode("utf-8") if isinstance(data, str) else bytes(data)
-        self._stream().send(payload, binary=True)
-
-    def read(self, timeout: float | None = None) -> bytes:
-        """Return the next output chunk, or b"" once the output has ended.
-
-        :raises TimeoutError: when nothing arrives within ``timeout`` seconds.
-        """
-        if self._pending:
-            chunk, self._pending = self._pending, b""
-            return chunk
-        return self._stream().read_chunk(timeout)
-
-    def read_until(self, marker: str | bytes, timeout: float | None = None) -> bytes:
-        """Read until ``marker`` has been seen; return everything up to and with it.
-
-        :raises TimeoutError: when ``marker`` does not arrive in ``timeout`` s.
-        :raises EOFError: when the output ends first.
-        """
-        wanted = marker.encode("utf-8") if isinstance(marker, str) else marker
-        deadline = None if timeout is None else time.monotonic() + timeout
-        seen = b""
-        while wanted not in seen:
-            left = None if deadline is None else deadline - time.monotonic()
-            if left is not None and left <= 0:
-                raise TimeoutError(
-                    f"{marker!r} not seen within {timeout} s: {seen[-200:]!r}"
-                )
-            chunk = self.read(left)
-            if not chunk:
-                raise EOFError(f"output ended before {marker!r}: {seen[-200:]!r}")
-            seen += chunk
-        end = seen.index(wanted) + len(wanted)
-        self._pending = seen[end:] + self._pending
-        return seen[:end]
-
-    def resize(self, width: int, height: int) -> None:
-        """Resize the terminal (a ``window-resize`` control message)."""
-        self._control().resize(width, height)
-
-    def signal(self, signum: int) -> None:
-        """Send ``signum`` to the command (a ``signal`` control message)."""
-        self._control().signal(signum)
-
-    def wait(self, timeout: float | None = None) -> int | None:
-        """Wait for the command to end; return its exit code (None for a console).
-
-        LXD ends the operation once the client has closed its websockets: the
-        output is read to its end first (kept for :meth:`read`), then the
-        websockets are closed. A console is detached at once.
-
-        :raises TimeoutError: when the output does not end within ``timeout``.
-        :raises OperationTimeout: when LXD does not end the operation in time.
-        """
-        deadline = None if timeout is None else time.monotonic() + timeout
-        if not self.console and self.data is not None and self.data.sock is not None:
-            self._pending += self._read_to_end(deadline)
-        self.close()
-        kwargs = {}
-        if deadline is not None:
-            left = max(0.0, deadline - time.monotonic())
-            kwargs["timeout"] = _lxd_wait_seconds(left)
-        try:
-            operation = self.client.operations.wait_for_operation(
-                self.operation_id, **kwargs
-            )
-        except exceptions.OperationTimeout:
-            raise
-        except exceptions.LXDAPIException:
-            if not self.console:
-                raise
-            # LXD 5.0 often fails a console operation on detach ("write
-            # /dev/pts/ptmx: file already closed"): detaching is its end.
-            return None
-        return (operation.metadata or {}).get("return")
-
-    def _read_to_end(self, deadline: float | None) -> bytes:
-        stream = self._stream()
-        chunks: list[bytes] = []
-        while True:
-            left = None if deadline is None else deadline - time.monotonic()
-            if left is not None and left <= 0:
-                raise TimeoutError(
-                    f"interactive session {self.operation_id}: output still open"
-                )
-            chunk = stream.read_chunk(left)
-            if not chunk:
-                return b"".join(chunks)
-            chunks.append(chunk)
-
-    @property
-    def exit_code(self) -> int | None:
-        """The command's exit code (waits for the command to end)."""
-        return self.wait()
-
-    def close(self) -> None:
-        """Close both websockets (for a console: detach from it)."""
-        for stream in (self.data, self.control):
-            if stream is not None:
-                stream.close_gracefully()
-
-    def _stream(self) -> _PtyWebsocket:
-        if self.data is None or self.data.sock is None:
-            raise ValueError(f"interactive session {self.operation_id} is closed")
-        return self.data
-
-    def _control(self) -> Any:
-        if self.control is None or self.control.sock is None:
-            raise ValueError(f"interactive session {self.operation_id} is closed")
-        return self.control
-
-    def __enter__(self) -> InteractiveSession:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
