@@ -16,7 +16,8 @@ keep working; finer classes always subclass one of them::
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import contextlib
+from typing import TYPE_CHECKING, Any, Iterator
 
 if TYPE_CHECKING:  # pragma: no cover
     import requests
@@ -40,14 +41,23 @@ class LXDAPIException(Exception):
 
     LXD answers are a standard return value, a background operation or an
     error. This exception is raised on an error, or when the status code is not
-    the one expected. ``str()`` is always the server's error message.
+    the one expected. ``str()`` is the server's error message, after the
+    object it is about when that is known (:attr:`about`).
     """
+
+    #: What the failed call was about (e.g. ``"Instance 'c1'"``), shown in
+    #: front of the message; set by :func:`naming`.
+    about: str | None = None
 
     def __init__(self, response: requests.Response) -> None:
         super().__init__()
         self.response = response
 
     def __str__(self) -> str:
+        text = self._message()
+        return f"{self.about}: {text}" if self.about else text
+
+    def _message(self) -> str:
         body = _json_body(self.response)
         if isinstance(body, dict):
             metadata = body.get("metadata")
@@ -146,6 +156,21 @@ class ExecTimeout(ClientConnectionFailed, TimeoutError):
 class LXDAPIExtensionNotAvailable(Exception):
     """An exception raised when requested LXD API Extension is not present
     on current host."""
+
+
+@contextlib.contextmanager
+def naming(kind: str, name: Any) -> Iterator[None]:
+    """Name the object in LXD errors raised inside: ``Instance 'c1': Instance not found``.
+
+    The exception keeps its class and response; only its message gains the
+    subject, unless it names ``name`` already (quoted) or has a subject.
+    """
+    try:
+        yield
+    except LXDAPIException as err:
+        if err.about is None and repr(str(name)) not in str(err):
+            err.about = f"{kind} {str(name)!r}"
+        raise
 
 
 _BY_STATUS: dict[int, type[LXDAPIException]] = {

@@ -70,7 +70,10 @@ class CollectionMixin:
 
         :raises NotFound: when it does not exist.
         """
-        response = cls._collection(client)[quote(name)].get()
+        from pylxd import exceptions
+
+        with exceptions.naming(cls.__name__, name):
+            response = cls._collection(client)[quote(name)].get()
         return cls._from_server(client, response.json()["metadata"])
 
     @classmethod

@@ -342,7 +342,8 @@ class Model(metaclass=ModelType):
 
         Local changes are kept unless ``rollback`` is True.
         """
-        payload = self.api.get().json()["metadata"]
+        with exceptions.naming(type(self).__name__, self._raw_attr(self._key)):
+            payload = self.api.get().json()["metadata"]
         self._load(payload, rollback=rollback)
         if rollback:
             self.__dirty__.clear()

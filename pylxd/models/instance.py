@@ -225,8 +225,9 @@ class Instance(ExecMixin, InstanceExtrasMixin, CollectionMixin, model.Model):
         :raises LXDAPIException: with LXD's message when the creation fails.
         """
         body = cls._creation_body(client, config)
-        response = cls._collection(client).post(json=body, target=target)
-        model.wait_for(client, response, wait)
+        with exceptions.naming(cls.__name__, body.get("name") or "(unnamed)"):
+            response = cls._collection(client).post(json=body, target=target)
+            model.wait_for(client, response, wait)
         name = body.get("name") or created_name(response)
         return cls(client, name=name)
 

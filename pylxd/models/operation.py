@@ -72,7 +72,8 @@ class Operation:
             forgotten after a few seconds).
         """
         operation_id = cls.extract_operation_id(operation_id)
-        response = client.api.operations[quote(operation_id)].get()
+        with exceptions.naming("Operation", operation_id):
+            response = client.api.operations[quote(operation_id)].get()
         return cls(_client=client, **response.json()["metadata"])
 
     @classmethod

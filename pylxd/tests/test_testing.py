@@ -271,7 +271,7 @@ def test_fail_operation_next_on_exec(running: Any, lxd: FakeLXD) -> None:
 
 def test_fail_next_answers_an_lxd_error_once(client: Client, lxd: FakeLXD) -> None:
     lxd.fail_next(409, "busy", method="GET", path="/1.0/profiles/default")
-    with pytest.raises(exceptions.Conflict, match="^busy$"):
+    with pytest.raises(exceptions.Conflict, match="^Profile .default.: busy$"):
         client.profiles.get("default")
     assert client.profiles.get("default").name == "default"
 
