@@ -63,6 +63,26 @@ def _is_a_token(secret: str) -> bool:
     return isinstance(decoded, dict) and {"fingerprint", "secret"} <= decoded.keys()
 
 
+def _check_verify(verify: Any) -> None:
+    """Fail early, and clearly, on a ``verify`` that cannot be used.
+
+    :raises ClientConnectionFailed: for a CA bundle or server certificate
+        path that does not exist, or a value of another type.
+    """
+    if isinstance(verify, bool):
+        return
+    if not isinstance(verify, (str, os.PathLike)):
+        raise exceptions.ClientConnectionFailed(
+            "verify must be True, False or the path of a CA bundle or server "
+            f"certificate, not {verify!r}"
+        )
+    if not os.path.exists(verify):
+        raise exceptions.ClientConnectionFailed(
+            f"Cannot read the server certificate or CA bundle {os.fspath(verify)!r} "
+            "given as verify=: no such file or directory"
+        )
+
+
 class Client:
     """Client class for LXD REST API.
 
@@ -116,6 +136,7 @@ class Client:
         base_url = endpoint_url(endpoint)
         if base_url.startswith("https://"):
             cert, verify = self._https_credentials(base_url, cert, verify)
+            _check_verify(verify)
         if cert is not None:
             check_cert_files(cert)
         self.cert = cert
