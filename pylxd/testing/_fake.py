@@ -25,6 +25,8 @@ import requests.adapters
 from requests.structures import CaseInsensitiveDict
 
 from pylxd.testing._extensions import LXD_5_0_2_EXTENSIONS
+from pylxd.testing._fake_faults import FaultsMixin
+from pylxd.testing._fake_helpers import HelpersMixin
 
 JSONDict = dict[str, Any]
 
@@ -230,7 +232,7 @@ class FakeOperation:
         }
 
 
-class FakeLXD(requests.adapters.BaseAdapter):
+class FakeLXD(FaultsMixin, HelpersMixin, requests.adapters.BaseAdapter):
     """An in-memory LXD answering through a ``requests`` session.
 
     >>> fake = FakeLXD()
@@ -469,125 +471,6 @@ class FakeLXD(requests.adapters.BaseAdapter):
         )
         return self.async_reply(op)
 
-    # -- seeding -------------------------------------------------------------
-    def add_root_disk(
-        self, pool: str = "default", profile: str = "default", project: str = "default"
-    ) -> None:
-        """Give ``profile`` a root disk on ``pool``, as ``lxd init`` does
-        (instances cannot be created without one)."""
-        with self.lock:
-            devices = self.store("profiles", project)[profile]["devices"]
-            devices["root"] = {"path": "/", "pool": pool, "type": "disk"}
-
-    def add_image(
-        self,
-        alias: str | None = None,
-        fingerprint: str | None = None,
-        *,
-        properties: dict[str, str] | None = None,
-        data: bytes = b"",
-        project: str = "default",
-        **fields: Any,
-    ) -> str:
-        """Store a container image (and an alias to it); return its fingerprint.
-
-        >>> fake = FakeLXD()
-        >>> fake.add_root_disk()
-        >>> fp = fake.add_image("busybox", properties={"os": "busybox"})
-        >>> fake.client().images.get_by_alias("busybox").fingerprint == fp
-        True
-
-        :param fingerprint: 64 hex digits; by default the SHA-256 of ``data``
-            and ``alias``.
-        :param fields: other image fields (``filename``, ``public``, ...).
-        """
-        import hashlib
-
-        from pylxd.testing._fake_images import add_image
-
-        if fingerprint is None:
-            seed = data + (alias or "").encode() + str(self.next_id()).encode()
-            fingerprint = hashlib.sha256(seed).hexdigest()
-        with self.lock:
-            add_image(
-                self, project, fingerprint, data=data, properties=properties, **fields
-            )
-            if alias is not None:
-                self.store("image_aliases", project)[alias] = {
-                    "name": alias,
-                    "description": "",
-                    "target": fingerprint,
-                    "type": "container",
-                }
-        return fingerprint
-
-    # -- exec, events and websockets -----------------------------------------
-    def on_exec(
-        self,
-        command: Any = None,
-        handler: Callable[[Any], Any] | None = None,
-        *,
-        stdout: bytes | str = b"",
-        stderr: bytes | str = b"",
-        exit_code: int = 0,
-        instance: str | None = None,
-    ) -> Any:
-        """Say what a command run with ``Instance.execute`` prints and returns.
-
-        >>> fake = FakeLXD()
-        >>> rule = fake.on_exec(["apt-get", "update"], stdout="Done\\n", exit_code=0)
-        >>> rule = fake.on_exec(["false-positive"], lambda call: (3, "", "bad\\n"))
-
-        :param command: the command, or its first words: ``["apt-get"]``
-            matches every apt-get command. None (or a callable given here)
-            matches every command.
-        :param handler: called with an ``ExecCall`` (``command``,
-            ``environment``, ``stdin`` bytes, ``instance``, ``project``,
-            ``user``, ``group``, ``cwd``, ``filesystem``); returns None
-            (exit 0), an exit code, ``(exit_code, stdout, stderr)`` or an
-            ``ExecResult``. Raise ``CommandNotFound`` to fail like a missing
-            binary. Without a handler, ``stdout``, ``stderr`` and
-            ``exit_code`` are the answer.
-        :param instance: only for commands run in this instance.
-        :returns: the rule; its ``calls`` list records every matching call.
-        :raises TypeError: for a command that is not a list of str.
-        """
-        from pylxd.testing import _fake_exec
-
-        result = _fake_exec.ExecResult(exit_code, stdout, stderr)
-        return _fake_exec.add_rule(self, command, handler, result, instance)
-
-    def emit(
-        self, event_type: str, metadata: Any, project: str | None = "default"
-    ) -> JSONDict:
-        """Send an event (``lifecycle``, ``operation``, ``logging``) to the
-        connected event streams; return it as sent."""
-        from pylxd.testing import _fake_events
-
-        return _fake_events.emit(self, event_type, metadata, project)
-
-    def open_websocket(self, resource: str) -> Any:
-        """A connected socket to this fake for a websocket to ``resource``
-        (used by ``pylxd._websocket``; see ``pylxd._transport.in_process_server``)."""
-        from pylxd.testing import _fake_ws
-
-        return _fake_ws.open_websocket(self, resource)
-
-    def _websocket_handler(self, path: str, query: dict[str, str]) -> Any:
-        from pylxd.testing import _fake_events, _fake_exec
-
-        if path == "/1.0/events":
-            return _fake_events.events_websocket(self, query)
-        if re.fullmatch(r"/1\.0/operations/[^/]+/websocket", path):
-            return _fake_exec.exec_websocket(self, query.get("secret", ""))
-        return None
-
-    def _after(self, request: FakeRequest, reply: Reply) -> None:
-        if self.event_listeners:
-            from pylxd.testing import _fake_events
-
-            _fake_events.after_request(self, request, reply)
-
     # -- inspection ----------------------------------------------------------
     def calls(
         self, method: str | None = None, path: str | None = None
@@ -611,102 +494,6 @@ class FakeLXD(requests.adapters.BaseAdapter):
     def last_body(self, method: str, path: str) -> Any:
         """The JSON body of the last ``method`` request to ``path``."""
         return self.last(method, path).json
-
-    # -- fault injection -----------------------------------------------------
-    # Each fault applies once, to the next request matching ``method`` (any
-    # when None) and ``path`` (exact path, no query; any when None).
-    def fail_next(
-        self,
-        status: int = 500,
-        message: str = "Injected failure",
-        method: str | None = None,
-        path: str | None = None,
-    ) -> None:
-        """Answer the next matching request with LXD's error envelope.
-
-        The client raises ``NotFound`` (404), ``Conflict`` (409),
-        ``Forbidden`` (403) or ``LXDAPIException`` whose str is ``message``.
-        Nothing in the fake changes.
-        """
-        self._inject(lambda req: self.error(status, message), method, path)
-
-    def reply_next(
-        self, reply: Reply, method: str | None = None, path: str | None = None
-    ) -> None:
-        """Answer the next matching request with ``reply`` as given
-        (e.g. ``FakeLXD.sync({...})``, ``FakeLXD.raw(b"...")``)."""
-        self._inject(lambda req: reply, method, path)
-
-    def fail_operation_next(
-        self,
-        message: str = "Injected operation failure",
-        method: str | None = None,
-        path: str | None = None,
-    ) -> None:
-        """Make the next operation started by a matching request fail.
-
-        The request is answered (202 with the operation) but the operation
-        ends in ``Failure`` with ``err`` = ``message`` and changes nothing:
-        ``wait=True`` callers get ``LXDAPIException(message)``. Requests that
-        start no operation leave the fault armed.
-        """
-        with self.lock:
-            self._op_faults.append((method, path, message))
-
-    def _arm_operation_fault(self, request: FakeRequest) -> None:
-        self._armed.fault = None
-        for fault in self._op_faults:
-            method, path, _ = fault
-            if (method is None or request.method == method.upper()) and (
-                path is None or request.path == path
-            ):
-                self._armed.fault = fault
-                return
-
-    def _take_operation_fault(self) -> str | None:
-        fault = getattr(self._armed, "fault", None)
-        if fault is None:
-            return None
-        self._armed.fault = None
-        with self.lock:
-            if fault in self._op_faults:
-                self._op_faults.remove(fault)
-        return fault[2]
-
-    def timeout_next(self, method: str | None = None, path: str | None = None) -> None:
-        """Make the next matching request time out (``ReadTimeout``; the
-        client raises ``pylxd._transport.RequestTimeout``)."""
-
-        def fault(req: FakeRequest) -> Reply:
-            raise requests.exceptions.ReadTimeout(
-                f"Injected timeout on {req.method} {req.path}"
-            )
-
-        self._inject(fault, method, path)
-
-    def disconnect_next(
-        self, method: str | None = None, path: str | None = None
-    ) -> None:
-        """Make the next matching request fail to connect (the client raises
-        ``ConnectionLost``, a ``ClientConnectionFailed``)."""
-
-        def fault(req: FakeRequest) -> Reply:
-            raise requests.exceptions.ConnectionError(
-                f"Injected connection failure on {req.path}"
-            )
-
-        self._inject(fault, method, path)
-
-    def _inject(
-        self, make: Callable[[FakeRequest], Reply], method: str | None, path: str | None
-    ) -> None:
-        def fault(req: FakeRequest) -> Reply | None:
-            if (method and req.method != method.upper()) or (path and req.path != path):
-                return None
-            self.faults.remove(fault)
-            return make(req)
-
-        self.faults.append(fault)
 
     # -- the adapter ---------------------------------------------------------
     def send(  # type: ignore[override]
