@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from pylxd import exceptions
 from pylxd.models import _model as model
 from pylxd.models._mixins import CollectionMixin, RenameMixin, drop_none
 
@@ -47,7 +48,8 @@ class Profile(CollectionMixin, RenameMixin, model.Model):
         body = drop_none(
             name=name, config=config, devices=devices, description=description
         )
-        cls._post_collection(client, body)
+        with exceptions.naming(cls.__name__, name):
+            cls._post_collection(client, body)
         return cls.get(client, name)  # type: ignore[no-any-return]
 
     def rename(self, new_name: str) -> Profile:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from pylxd import exceptions
 from pylxd.models import _model as model
 from pylxd.models._mixins import CollectionMixin, RenameMixin, drop_none, quote
 
@@ -54,7 +55,8 @@ class Project(CollectionMixin, RenameMixin, model.Model):
         :raises Conflict: when a project of that name exists.
         """
         body = drop_none(name=name, description=description, config=config)
-        cls._post_collection(client, body)
+        with exceptions.naming(cls.__name__, name):
+            cls._post_collection(client, body)
         return cls.get(client, name)  # type: ignore[no-any-return]
 
     def rename(self, new_name: str, wait: bool = True) -> Project:
