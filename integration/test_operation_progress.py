@@ -7,6 +7,7 @@ from typing import Any
 from conftest import force_delete_instance, unique_name
 
 from pylxd.client import Client
+from pylxd.models.operation import operation_progress
 
 
 def test_instance_creation_reports_unpack_progress(
@@ -45,3 +46,20 @@ def test_a_long_operation_is_waited_on_in_slices(
     )
     assert operation.metadata["return"] == 0
     assert seen[-1] == operation.metadata
+
+
+def test_operation_progress_reports_model_waits(
+    client: Client, image_alias: str
+) -> None:
+    name = unique_name()
+    seen: list[dict[str, Any]] = []
+    try:
+        with operation_progress(seen.append):
+            client.instances.create(
+                {"name": name, "source": {"type": "image", "alias": image_alias}},
+                wait=True,
+            )
+        stages = [m.get("progress", {}).get("stage") for m in seen]
+        assert "create_instance_from_image_unpack" in stages
+    finally:
+        force_delete_instance(client, name)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import time
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from pylxd import exceptions
 from pylxd.models._mixins import name_from_url, quote
@@ -33,6 +35,30 @@ PROGRESS_INTERVAL = 1
 
 #: ``progress(metadata)``: called with an operation's ``metadata`` as it changes.
 OperationProgress = Callable[[dict[str, Any]], Any]
+
+_progress: contextvars.ContextVar[OperationProgress | None] = contextvars.ContextVar(
+    "pylxd_operation_progress", default=None
+)
+
+
+@contextlib.contextmanager
+def operation_progress(callback: OperationProgress) -> Iterator[None]:
+    """Report the progress of every operation waited for inside the block.
+
+    Methods that wait for LXD (``wait=True``) take no progress argument of
+    their own; inside this block (in this thread or task) their waits call
+    ``callback(metadata)`` as :meth:`Operation.wait_for_operation` does with
+    ``progress=``.
+
+    >>> with operation_progress(print):  # doctest: +SKIP
+    ...     client.instances.create(config, wait=True)
+    {'create_instance_from_image_unpack_progress': 'Unpack: 100% (4.75MB/s)', ...}
+    """
+    token = _progress.set(callback)
+    try:
+        yield
+    finally:
+        _progress.reset(token)
 
 
 class Operation:
@@ -106,11 +132,13 @@ class Operation:
             ``metadata`` each time it changed (e.g. ``{"progress": {"stage":
             "create_instance_from_image_unpack", "percent": "45", ...}, ...}``),
             the final one included. The wait then blocks on ``/wait`` in slices
-            of :data:`PROGRESS_INTERVAL` seconds to read it.
+            of :data:`PROGRESS_INTERVAL` seconds to read it. Inside
+            :func:`operation_progress` its callback is the default.
         :raises LXDAPIException: with LXD's error when the operation failed.
         :raises OperationTimeout: when it is still running after ``timeout``.
         """
         operation_id = cls.extract_operation_id(operation_id)
+        progress = progress or _progress.get()
         if progress is None:
             response = cls._wait_response(client, operation_id, timeout)
         else:
@@ -176,6 +204,7 @@ class Operation:
         :raises LXDAPIException: when the operation fails.
         :raises OperationTimeout: when ``timeout`` seconds pass first.
         """
+        progress = progress or _progress.get()
         if progress is None:
             response = self._wait_response(self._client, self.id, timeout)
         else:

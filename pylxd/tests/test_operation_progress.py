@@ -107,3 +107,36 @@ def test_wait_for_passes_progress_on(lxd: FakeLXD) -> None:
 
 def test_progress_interval_is_one_second() -> None:
     assert operation.PROGRESS_INTERVAL == 1
+
+
+def test_operation_progress_block_reaches_waits_without_an_argument(
+    lxd: FakeLXD,
+) -> None:
+    op = running(lxd, [unpack("40")])
+    client = lxd.client()
+    seen: list[Any] = []
+    with operation.operation_progress(seen.append):
+        client.operations.wait_for_operation(op.id)
+    assert seen == [unpack("40")]
+    after = lxd.operation("Creating instance", metadata=unpack("70"))
+    client.operations.wait_for_operation(after.id)  # outside: one plain wait
+    assert seen == [unpack("40")]
+    (call,) = lxd.calls("GET", f"/1.0/operations/{after.id}/wait")
+    assert call.query == {}
+
+
+def test_operation_progress_reaches_model_waits(lxd: FakeLXD) -> None:
+    lxd.add_root_disk()
+    lxd.add_image("busybox")
+    client = lxd.client()
+    seen: list[Any] = []
+    with operation.operation_progress(seen.append):
+        client.instances.create(
+            {"name": "c1", "source": {"type": "image", "alias": "busybox"}},
+            wait=True,
+        )
+    (create,) = [
+        op for op in client.operations.all() if op.description == "Creating instance"
+    ]
+    waits = lxd.calls("GET", f"/1.0/operations/{create.id}/wait")
+    assert [call.query for call in waits] == [{"timeout": "1"}]
