@@ -432,8 +432,22 @@ class _StdinWebsocket(_LXDWebSocket):
             return (payload,)
         if hasattr(payload, "read"):
             return iter(functools.partial(payload.read, STDIN_CHUNK), payload.read(0))
-        if isinstance(payload, Iterable):
-            return iter(payload)
+        self.check_payload(payload)
+        return iter(payload)
+
+    @staticmethod
+    def check_payload(payload: Any) -> None:
+        """Refuse a payload that cannot be sent (checked before the command starts).
+
+        :raises TypeError: for anything but None, str, bytes, a file object,
+            an iterable of chunks (not a dict or a set) or a ws4py message.
+        """
+        if payload is None or hasattr(payload, "read"):
+            return
+        if isinstance(payload, (str, bytes, bytearray, memoryview, Message)):
+            return
+        if isinstance(payload, Iterable) and not isinstance(payload, (dict, set)):
+            return
         raise TypeError(
             "stdin_payload must be str, bytes, a file object, a generator or a "
             f"ws4py message, not {type(payload).__name__}"

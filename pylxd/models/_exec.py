@@ -235,10 +235,12 @@ class ExecMixin:
                 group=group,
                 cwd=cwd,
             )
+        stdin_class, command_class = _websocket_classes()
+        if callable(getattr(stdin_class, "check_payload", None)):
+            stdin_class.check_payload(stdin_payload)  # before LXD starts anything
         operation_id, fds = self._start_exec(
             commands, environment, interactive=False, user=user, group=group, cwd=cwd
         )
-        stdin_class, command_class = _websocket_classes()
         session = self._exec_session(
             operation_id,
             fds,
