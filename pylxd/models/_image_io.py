@@ -1,6 +1,11 @@
-"""Streaming image transfers: upload bodies, export readers, multipart framing.
+"""Image-specific transfer pieces: upload bodies, split images, fingerprint checks.
 
-Used by :mod:`pylxd.models.image`; nothing here holds a whole image in memory.
+Used by :mod:`pylxd.models.image`. The streaming itself (sources, upload
+bodies, chunked downloads, progress) is :mod:`pylxd.models._transfer`;
+here is what only images have: the ``multipart/form-data`` framing of a
+split image (built on upload, split on export) and the SHA-256 check of an
+export against the image fingerprint. Nothing here holds a whole image in
+memory.
 """
 
 from __future__ import annotations
@@ -9,23 +14,16 @@ import contextlib
 import hashlib
 import io
 import os
-import queue
 import re
-import stat
-import threading
 import uuid
-from typing import IO, TYPE_CHECKING, Any, Callable, Iterator, Union
+from typing import IO, TYPE_CHECKING, Any, Iterator, Union
 
 from pylxd import exceptions
+from pylxd.models import _transfer
+from pylxd.models._transfer import Progress
 
 if TYPE_CHECKING:  # pragma: no cover
     import requests
-
-#: Bytes read or written at a time when streaming an image.
-CHUNK_SIZE = 1 << 20
-
-#: ``progress(done_bytes, total_bytes_or_None)``, called as a transfer advances.
-Progress = Callable[[int, Union[int, None]], None]
 
 #: Image data: the bytes, a path, or a binary file object.
 ImageData = Union[bytes, bytearray, memoryview, str, "os.PathLike[str]", IO[bytes]]
@@ -43,73 +41,38 @@ class ImageExportError(exceptions.LXDAPIException):
 
 
 # -- uploads ------------------------------------------------------------------
-@contextlib.contextmanager
-def _opened(data: ImageData, what: str) -> Iterator[tuple[IO[bytes], int | None, str]]:
-    """Yield ``(file object, size or None, file name)`` for image data."""
-    if isinstance(data, (bytes, bytearray, memoryview)):
-        yield io.BytesIO(data), memoryview(data).nbytes, what
-    elif isinstance(data, (str, os.PathLike)):
-        with open(data, "rb") as handle:
-            size = os.fstat(handle.fileno()).st_size
-            yield handle, size, os.path.basename(os.fspath(data))
-    elif hasattr(data, "read"):
-        name = getattr(data, "name", None)
-        label = os.path.basename(name) if isinstance(name, str) and name else what
-        yield data, _remaining_size(data), label
+def _filename(data: ImageData, default: str) -> str:
+    """The file name LXD is told: a path's or a named file's base name."""
+    if isinstance(data, (str, os.PathLike)):
+        name: Any = os.fspath(data)
     else:
-        raise TypeError(
-            f"Image {what} must be bytes, a path or a binary file object, "
-            f"not {type(data).__name__}"
-        )
-
-
-def _remaining_size(handle: IO[bytes]) -> int | None:
-    """The bytes left in a file object, or None when it cannot tell (a pipe)."""
-    try:
-        mode = os.fstat(handle.fileno()).st_mode
-        if not stat.S_ISREG(mode):
-            return None
-        position = handle.tell()
-        return os.fstat(handle.fileno()).st_size - position
-    except (AttributeError, OSError, ValueError):
-        pass  # not a real file: ask the object itself below
-    try:
-        position = handle.tell()
-        end = handle.seek(0, io.SEEK_END)
-        handle.seek(position)
-    except (AttributeError, OSError, ValueError):
-        return None  # a stream: sent with chunked transfer encoding
-    return end - position
+        name = getattr(data, "name", None)
+    return os.path.basename(name) if isinstance(name, str) and name else default
 
 
 @contextlib.contextmanager
 def _upload_body(
     image_data: ImageData, metadata: ImageData | None, progress: Progress | None
-) -> Iterator[tuple[Any, dict[str, str]]]:
+) -> Iterator[tuple[_transfer.UploadBody, dict[str, str]]]:
     """Yield the request body (streamed) and headers for an image upload."""
+    what = "rootfs" if metadata is not None else "image"
     with contextlib.ExitStack() as stack:
-        rootfs, rootfs_size, rootfs_name = stack.enter_context(
-            _opened(image_data, "rootfs" if metadata is not None else "image")
-        )
+        rootfs = stack.enter_context(_transfer.open_source(image_data, f"Image {what}"))
+        name = _filename(image_data, what)
         if metadata is None:
-            body = _UploadBody([rootfs], [rootfs_size], progress)
             headers = {"Content-Type": "application/octet-stream"}
-            if rootfs_name != "image":
-                headers["X-LXD-filename"] = rootfs_name
-        else:
-            meta, meta_size, _ = stack.enter_context(_opened(metadata, "metadata"))
-            body, content_type = _multipart(
-                (meta, meta_size), (rootfs, rootfs_size, rootfs_name), progress
-            )
-            headers = {"Content-Type": content_type}
-        yield body, headers
+            if name != "image":
+                headers["X-LXD-filename"] = name
+            yield _transfer.UploadBody(rootfs, progress), headers
+            return
+        meta = stack.enter_context(_transfer.open_source(metadata, "Image metadata"))
+        body, content_type = _multipart(meta, rootfs, name, progress)
+        yield body, {"Content-Type": content_type}
 
 
 def _multipart(
-    meta: tuple[IO[bytes], int | None],
-    rootfs: tuple[IO[bytes], int | None, str],
-    progress: Progress | None,
-) -> tuple[_UploadBody, str]:
+    meta: IO[bytes], rootfs: IO[bytes], rootfs_name: str, progress: Progress | None
+) -> tuple[_transfer.UploadBody, str]:
     """A ``multipart/form-data`` body: the metadata part, then the rootfs part."""
     boundary = uuid.uuid4().hex
 
@@ -121,52 +84,15 @@ def _multipart(
             + "Content-Type: application/octet-stream\r\n\r\n"
         ).encode()
 
-    framing = [
+    parts: list[_transfer.BodySource] = [
         head("metadata", "metadata", True),
-        head("rootfs", rootfs[2], False),
+        meta,
+        head("rootfs", rootfs_name, False),
+        rootfs,
         f"\r\n--{boundary}--\r\n".encode(),
     ]
-    pieces = [io.BytesIO(framing[0]), meta[0], io.BytesIO(framing[1]), rootfs[0]]
-    pieces.append(io.BytesIO(framing[2]))
-    sizes = [len(framing[0]), meta[1], len(framing[1]), rootfs[1], len(framing[2])]
     content_type = f"multipart/form-data; boundary={boundary}"
-    return _UploadBody(pieces, sizes, progress), content_type
-
-
-class _UploadBody:
-    """File objects read one after the other as one request body, 1 MiB at a time.
-
-    It has no ``read``, so urllib3 sends the chunks it yields (not 16 KiB
-    reads). ``requests`` sets a ``Content-Length`` from ``len()`` when every
-    size is known (``total``), else uses chunked transfer encoding.
-    """
-
-    def __init__(
-        self,
-        pieces: list[IO[bytes]],
-        sizes: list[int | None],
-        progress: Progress | None,
-    ) -> None:
-        self._pieces = pieces
-        self.total = None if None in sizes else sum(s or 0 for s in sizes)
-        self.sent = 0
-        self._progress = progress
-
-    def __len__(self) -> int:
-        if self.total is None:
-            raise TypeError("the body size is unknown")
-        return self.total
-
-    def __bool__(self) -> bool:  # ``requests`` tests ``data or {}``
-        return True
-
-    def __iter__(self) -> Iterator[bytes]:
-        for piece in self._pieces:
-            for chunk in iter(lambda: piece.read(CHUNK_SIZE), b""):
-                self.sent += len(chunk)
-                if self._progress is not None:
-                    self._progress(self.sent, self.total)
-                yield chunk
+    return _transfer.UploadBody.joined(parts, progress), content_type
 
 
 # -- exports ------------------------------------------------------------------
@@ -185,23 +111,35 @@ def _export_chunks(
     response: requests.Response, boundary: bytes | None, progress: Progress | None
 ) -> Iterator[tuple[str, bytes]]:
     """Yield ``(part name, data)``: part "" for a unified image."""
-    total = response.headers.get("Content-Length")
-    expected = int(total) if total and total.isdigit() else None
-    splitter = _MultipartSplitter(boundary) if boundary else None
-    received = 0
-    for chunk in response.iter_content(CHUNK_SIZE):
-        received += len(chunk)
-        if splitter is None:
+    chunks = _transfer.iter_response(response, progress)
+    if boundary is None:
+        for chunk in chunks:
             yield "", chunk
-        else:
-            yield from splitter.feed(chunk)
-        if progress is not None:
-            progress(received, expected)
-    if splitter is not None and not splitter.done:
+        return
+    splitter = _MultipartSplitter(boundary)
+    for chunk in chunks:
+        yield from splitter.feed(chunk)
+    if not splitter.done:
         raise ImageExportError(response, "The split image export ended early")
 
 
+def _write_parts(
+    chunks: Iterator[tuple[str, bytes]],
+    sinks: dict[str, IO[bytes] | None],
+    digest: Any,
+) -> int:
+    """Write each part's data to its sink (and digest); return the byte count."""
+    written = 0
+    for part, chunk in chunks:
+        sinks[part].write(chunk)  # type: ignore[union-attr]
+        if digest is not None:
+            digest.update(chunk)
+        written += len(chunk)
+    return written
+
+
 def _check_digest(response: Any, digest: Any, fingerprint: str) -> None:
+    """:raises ImageExportError: when the data hashed is not the image."""
     found = digest.hexdigest()
     if not found.startswith(fingerprint):
         raise ImageExportError(
@@ -209,51 +147,6 @@ def _check_digest(response: Any, digest: Any, fingerprint: str) -> None:
             f"Exported data of image {fingerprint} has SHA-256 {found}: "
             "the export is corrupt or incomplete",
         )
-
-
-class _BackgroundDigest:
-    """SHA-256 computed by a helper thread, overlapping the socket and the sink.
-
-    ``hashlib`` releases the GIL on large buffers, so hashing costs no wall
-    time while the main thread reads and writes. At most ``_DEPTH`` chunks
-    wait in the queue (bounded memory). Use it as a context manager: leaving
-    stops the thread, also on errors.
-    """
-
-    _DEPTH = 8
-
-    def __init__(self) -> None:
-        self._digest = hashlib.sha256()
-        self._queue: queue.Queue[bytes | None] = queue.Queue(self._DEPTH)
-        self._thread = threading.Thread(
-            target=self._run, name="pylxd-image-sha256", daemon=True
-        )
-        self._thread.start()
-
-    def _run(self) -> None:
-        while True:
-            chunk = self._queue.get()
-            if chunk is None:
-                return
-            self._digest.update(chunk)
-
-    def update(self, chunk: bytes) -> None:
-        self._queue.put(chunk)
-
-    def close(self) -> None:
-        if self._thread.is_alive():
-            self._queue.put(None)
-            self._thread.join()
-
-    def hexdigest(self) -> str:
-        self.close()
-        return self._digest.hexdigest()
-
-    def __enter__(self) -> _BackgroundDigest:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 class _MultipartSplitter:
@@ -303,9 +196,9 @@ class _ExportReader(io.RawIOBase):
     def __init__(self, response: requests.Response, fingerprint: str | None) -> None:
         super().__init__()
         self._response = response
-        self._chunks = response.iter_content(CHUNK_SIZE)
+        self._chunks = _transfer.iter_response(response)
         self._pending = memoryview(b"")
-        self._digest = _BackgroundDigest() if fingerprint is not None else None
+        self._digest = hashlib.sha256() if fingerprint is not None else None
         self._fingerprint = fingerprint or ""
 
     def readable(self) -> bool:
@@ -332,7 +225,5 @@ class _ExportReader(io.RawIOBase):
         self._response.close()
 
     def close(self) -> None:
-        if self._digest is not None:
-            self._digest.close()
         self._response.close()
         super().close()

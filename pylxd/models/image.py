@@ -9,22 +9,21 @@ socket as they arrive, checked against the image fingerprint (SHA-256).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 from typing import IO, TYPE_CHECKING, Any, Iterator
 
 from pylxd import exceptions
 from pylxd.models import _model as model
 from pylxd.models._image_io import (  # noqa: F401  (ImageExportError is public)
-    CHUNK_SIZE,
     ImageData,
     ImageExportError,
-    Progress,
-    _BackgroundDigest,
     _boundary,
     _check_digest,
     _export_chunks,
     _ExportReader,
     _upload_body,
+    _write_parts,
 )
 from pylxd.models._mixins import (
     CollectionMixin,
@@ -32,6 +31,7 @@ from pylxd.models._mixins import (
     drop_none,
     quote,
 )
+from pylxd.models._transfer import CHUNK_SIZE, Progress
 
 if TYPE_CHECKING:  # pragma: no cover
     from pylxd.client import Client
@@ -223,9 +223,8 @@ class Image(CollectionMixin, model.Model):
         Implements ``GET /1.0/images/<fingerprint>/export``. For a split
         image the metadata tarball goes to ``fileobj`` and the rootfs to
         ``rootfs_fileobj``. With ``verify`` the data is checked against the
-        fingerprint (SHA-256, hashed in a helper thread while the data
-        streams; about 1 GB/s of CPU, so ``verify=False`` is faster when the
-        sink is faster than that).
+        fingerprint (SHA-256, hashed as the data streams; about 1 GB/s of
+        CPU, so ``verify=False`` is faster when the sink is faster than that).
 
         :param progress: ``progress(received_bytes, total_or_None)``.
         :returns: the number of bytes written.
@@ -242,10 +241,9 @@ class Image(CollectionMixin, model.Model):
                 )
             sinks = {"": fileobj, "metadata": fileobj, "rootfs": rootfs_fileobj}
             chunks = _export_chunks(response, boundary, progress)
-            if not verify:
-                return _write_parts(chunks, sinks, None)
-            with _BackgroundDigest() as digest:
-                written = _write_parts(chunks, sinks, digest)
+            digest = hashlib.sha256() if verify else None
+            written = _write_parts(chunks, sinks, digest)
+            if digest is not None:
                 _check_digest(response, digest, self.fingerprint)
         return written
 
@@ -447,21 +445,6 @@ def _certificate(client: Client) -> str:
 def _project(client: Client) -> str | None:
     """The client's project, None for the default one."""
     return None if client.project in (None, "default") else client.project
-
-
-def _write_parts(
-    chunks: Iterator[tuple[str, bytes]],
-    sinks: dict[str, IO[bytes] | None],
-    digest: _BackgroundDigest | None,
-) -> int:
-    """Write each part's data to its sink (and digest); return the byte count."""
-    written = 0
-    for part, chunk in chunks:
-        sinks[part].write(chunk)  # type: ignore[union-attr]
-        if digest is not None:
-            digest.update(chunk)
-        written += len(chunk)
-    return written
 
 
 @contextlib.contextmanager

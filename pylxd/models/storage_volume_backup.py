@@ -9,9 +9,8 @@ chunks (never the whole tarball in memory), with an optional
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Any, Union
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Union
 
 from pylxd.models import _model as model
 from pylxd.models import _transfer
@@ -162,35 +161,6 @@ def _resources(response: requests.Response) -> JSONDict:
     return (body.get("metadata") or {}).get("resources") or {}  # type: ignore[no-any-return]
 
 
-# -- streaming ----------------------------------------------------------------
-def _counted(chunks: Iterable[bytes], progress: Progress | None) -> Iterator[bytes]:
-    """Pass ``chunks`` through, reporting progress (the total is unknown)."""
-    done = 0
-    for chunk in chunks:
-        done += len(chunk)
-        if progress is not None:
-            progress(done, None)
-        yield chunk
-
-
-@contextlib.contextmanager
-def upload_body(data: Source, progress: Progress | None) -> Iterator[Any]:
-    """A streamed request body for ``data`` (bytes, file, path or chunks).
-
-    Files, paths and bytes are sent with a ``Content-Length``; an iterable of
-    chunks is sent with chunked transfer encoding.
-    """
-    if (
-        isinstance(data, Iterable)
-        and not isinstance(data, (bytes, bytearray, memoryview, str))
-        and not hasattr(data, "read")
-    ):
-        yield _counted(data, progress)
-        return
-    with _transfer.open_source(data, "storage volume backup") as handle:  # type: ignore[arg-type]
-        yield _transfer.UploadBody(handle, progress)
-
-
 def import_volume_backup(
     cls: type[StorageVolume],
     storage_pool: StoragePool,
@@ -205,9 +175,9 @@ def import_volume_backup(
     headers = {"Content-Type": "application/octet-stream"}
     if name:
         headers["X-LXD-name"] = name
-    with upload_body(data, progress) as body, _naming(
-        f"storage pool {storage_pool.name!r}"
-    ):
+    with _transfer.upload_body(
+        data, "storage volume backup", progress, chunks=True
+    ) as body, _naming(f"storage pool {storage_pool.name!r}"):
         response = storage_pool.api.volumes.custom.post(data=body, headers=headers)
     wait_for(storage_pool.client, response, wait)
     if not name:

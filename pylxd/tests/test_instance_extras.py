@@ -313,7 +313,7 @@ def test_upload_body_announces_its_length_or_goes_chunked() -> None:
     assert prepared.headers["Content-Length"] == "6"
     assert list(body) == [b"abcd", b"ef"] and seen == [(4, 6), (6, 6)]
     whole = UploadBody(io.BytesIO(b"abcdef"))
-    assert (whole.read(2), whole.read(), whole.read()) == (b"ab", b"cdef", b"")
+    assert list(whole) == [b"abcdef"] and not hasattr(whole, "read")  # 1 MiB sends
 
     class Pipe(io.RawIOBase):
         def readable(self) -> bool:
