@@ -25,6 +25,7 @@ MODULES = (
     "pylxd.models._files",
     "pylxd.models._instance_extras",
     "pylxd.models.metrics",
+    "pylxd.models.operation",
 )
 #: Names a class gets from Python or from the model machinery.
 _DECLARATIONS = (_model.Attribute, _model.Manager, _model.Parent)
@@ -94,3 +95,19 @@ def test_every_public_method_has_a_docstring() -> None:
         }
     )
     assert missing == [], "public methods without a docstring:\n" + "\n".join(missing)
+
+
+def test_every_public_function_has_a_docstring() -> None:
+    missing = []
+    for module_name in MODULES:
+        module = importlib.import_module(module_name)
+        for name in getattr(module, "__all__", None) or dir(module):
+            value = getattr(module, name, None)
+            if (
+                inspect.isfunction(value)
+                and not name.startswith("_")
+                and value.__module__.startswith("pylxd")
+                and not (value.__doc__ or "").strip()
+            ):
+                missing.append(f"{module_name}.{name}")
+    assert missing == [], f"functions without a docstring: {missing}"
