@@ -229,10 +229,14 @@ def _check_response(
     :raises NotFound: for a 404.
     :raises Conflict: for a 409, or a name clash reported with another status.
     :raises LXDAPIException: for any other status not in ``ok``, a 200 whose
-        envelope is not ``sync``, or a 200 whose body is not valid JSON.
+        envelope is not ``sync``, a 200 whose body is not valid JSON, or an
+        HTML page (never from LXD).
     """
     if response.status_code not in ok:
         raise error_for(response)
+    if response.headers.get("Content-Type", "").startswith("text/html"):
+        # LXD never serves HTML: a proxy or another server answered.
+        raise LXDAPIException(response)
     if not check_sync or response.status_code != 200:
         return
     if "json" not in response.headers.get("Content-Type", "json"):
