@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterator
 import pytest
 from ws4py.client import WebSocketBaseClient
 
-from integration.conftest import https_client_for, unique_name
+from integration.conftest import force_delete_instance, https_client_for, unique_name
 from pylxd import Client, EventType, exceptions
 
 TIMEOUT = 30
@@ -40,11 +40,10 @@ def profile_names(client: Client) -> Iterator[list[tuple[str, str]]]:
 
 @pytest.fixture
 def project(client: Client) -> Iterator[str]:
-    """A fresh project with its own profiles (deleted after)."""
+    """A fresh project using the default project's images and profiles."""
     name = unique_name("pylxd-it-ev")
-    client.api.projects.post(
-        json={"name": name, "config": {"features.profiles": "true"}}
-    )
+    config = {"features.images": "false", "features.profiles": "false"}
+    client.api.projects.post(json={"name": name, "config": config})
     yield name
     with contextlib.suppress(exceptions.NotFound):
         client.api.projects[name].delete()
@@ -122,24 +121,48 @@ def test_iterator_ends_after_timeout_without_events(events_client: Client) -> No
         assert events.timed_out or True
 
 
-def test_events_of_the_client_project_only(
+@pytest.mark.parametrize("transport", ["unix", "https"])
+def test_events_of_each_type_for_the_client_project_only(
     lxd_env: dict[str, Any],
     client: Client,
     project: str,
     profile_names: list[tuple[str, str]],
-    request: pytest.FixtureRequest,
+    image_alias: str,
+    transport: str,
 ) -> None:
-    for scoped in (
-        Client(endpoint=lxd_env["main"]["socket"], project=project),
-        https_client_for(lxd_env, "main", project=project),
-    ):
-        with scoped.events_iter([EventType.Lifecycle], timeout=TIMEOUT) as events:
+    if transport == "unix":
+        scoped = Client(endpoint=lxd_env["main"]["socket"], project=project)
+    else:
+        scoped = https_client_for(lxd_env, "main", project=project)
+    name = unique_name()
+    seen: list[dict[str, Any]] = []
+    try:
+        with scoped.events_iter(timeout=TIMEOUT) as events:
+            assert events._ws is not None
+            assert events._ws.resource == f"/1.0/events?project={project}"
             _make_profile(client, profile_names)  # default project: not sent to us
-            name = _make_profile(client, profile_names, project)
-            first = next(
-                e for e in events if e["metadata"].get("action") == "profile-created"
+            response = scoped.api.instances.post(
+                json={"name": name, "source": {"type": "image", "alias": image_alias}}
             )
-        assert first["project"] == project and _is_created(name)(first)
+            scoped.operations.wait_for_operation(
+                response.json()["operation"], timeout=TIMEOUT
+            )
+            events.until(
+                lambda e: seen.append(e) is None
+                and e["type"] == "lifecycle"
+                and e["metadata"].get("action") == "instance-created",
+                timeout=TIMEOUT,
+            )
+    finally:
+        force_delete_instance(scoped, name)
+    by_type = {e["type"]: e for e in seen}
+    assert set(by_type) == {"logging", "operation", "lifecycle"}
+    assert by_type["operation"]["project"] == project
+    assert by_type["lifecycle"]["project"] == project
+    assert by_type["lifecycle"]["metadata"]["source"].split("?")[0] == (
+        f"/1.0/instances/{name}"
+    )
+    assert [e for e in seen if e.get("project") == "default"] == []
 
 
 def test_pylxd_events_client_collects_messages(
