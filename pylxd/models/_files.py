@@ -11,9 +11,11 @@ One endpoint carries every operation; the query's ``path`` names the file and
                     X-LXD-write overwrite|append, X-LXD-mode/-uid/-gid)
     DELETE ?path=   remove a file, a symlink or an empty directory (``file_delete``)
 
-Transfers stream: uploads from a file object or an iterable go out in
-chunks (with a Content-Length when the size is known), downloads with :meth:`FilesManager.get_to` are copied chunk by
-chunk, so memory stays constant whatever the size.
+Transfers stream through :mod:`pylxd.models._transfer`: uploads from a file
+object or an iterable go out in chunks (with a Content-Length when the size
+is known), downloads with :meth:`FilesManager.get_to` are copied chunk by
+chunk, so memory stays constant whatever the size. The recursive transfers
+(and their path safety) are in :mod:`pylxd.models._files_recursive`.
 
 LXD 5.0 facts the code relies on (checked against a real daemon): it parses
 ``X-LXD-mode`` with Go's base-0 rules (``644`` is *decimal*), so the mode is
@@ -29,31 +31,21 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime
-import io
 import os
-import posixpath
-import stat as stat_module
-import warnings
-from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, BinaryIO, Iterator
 
 from pylxd import exceptions
+from pylxd.models import _transfer
+from pylxd.models._transfer import CHUNK_SIZE, Progress
 
 if TYPE_CHECKING:  # pragma: no cover
     import requests
 
     from pylxd._transport import _APINode
 
-#: ``progress(done_bytes, total_bytes_or_None)``
-Progress = Callable[[int, "int | None"], None]
-
-#: Bytes per chunk in streamed transfers.
-CHUNK_SIZE = 1 << 20
-
 FILE, DIRECTORY, SYMLINK = "file", "directory", "symlink"
 _MAX_MODE = 0o7777
 _OCTAL_DIGITS = frozenset("01234567")
-#: Kept from a container's modes when writing locally: never setuid/setgid/sticky.
-_LOCAL_MODE_MASK = 0o777
 
 
 class _FileContext(Exception):
@@ -194,102 +186,18 @@ def _check_remote(path: Any, what: str) -> str:
 
 
 # -- upload bodies -------------------------------------------------------------
-def _file_size(fileobj: Any) -> int | None:
-    """Bytes left to read in ``fileobj``, when that can be known cheaply."""
-    errors = (AttributeError, OSError, ValueError, io.UnsupportedOperation)
-    with contextlib.suppress(*errors):
-        info = os.fstat(fileobj.fileno())
-        if stat_module.S_ISREG(info.st_mode):
-            return max(info.st_size - fileobj.tell(), 0)
-        return None
-    with contextlib.suppress(*errors):
-        if fileobj.seekable():
-            here = fileobj.tell()
-            end = fileobj.seek(0, io.SEEK_END)
-            fileobj.seek(here)
-            return max(end - here, 0)
-    return None
-
-
-def _as_bytes(chunk: Any) -> bytes:
-    if isinstance(chunk, str):
-        return chunk.encode("utf-8")
-    if isinstance(chunk, (bytes, bytearray, memoryview)):
-        return bytes(chunk)
-    raise TypeError(f"upload chunks must be bytes or str, not {type(chunk).__name__}")
-
-
-def _read_chunks(fileobj: Any) -> Iterator[bytes]:
-    while True:
-        chunk = fileobj.read(CHUNK_SIZE)
-        if not chunk:
-            return
-        yield _as_bytes(chunk)
-
-
-def _read_exactly(fileobj: Any, size: int) -> Iterator[bytes]:
-    """The first ``size`` bytes of a binary file; it must not shrink meanwhile."""
-    left = size
-    while left:
-        chunk = fileobj.read(min(CHUNK_SIZE, left))
-        if not chunk:  # not an OSError: the transport would call it a lost daemon
-            raise ValueError(
-                f"upload source shrank: it ended {left} bytes before the {size} "
-                "bytes it had when the upload started"
-            )
-        left -= len(chunk)
-        yield _as_bytes(chunk)
-
-
-class _SizedBody:
-    """An upload of known length: sent with Content-Length, so the transport
-    writes each chunk as it is instead of copying it into chunked framing."""
-
-    def __init__(self, chunks: Iterator[bytes], size: int) -> None:
-        self._chunks = chunks
-        self._size = size
-
-    def __len__(self) -> int:
-        return self._size
-
-    def __iter__(self) -> Iterator[bytes]:
-        return self._chunks
-
-
-def _buffer_chunks(view: memoryview) -> Iterator[bytes]:
-    for start in range(0, len(view), CHUNK_SIZE):
-        yield view[start : start + CHUNK_SIZE].tobytes()
-
-
-def _counted(
-    chunks: Iterable[Any], total: int | None, progress: Progress | None
-) -> Iterator[Any]:
-    done = 0
-    for chunk in chunks:
-        yield chunk
-        done += len(chunk)
-        if progress is not None:
-            progress(done, total)
-
-
 def _upload_body(data: Any, progress: Progress | None, what: str) -> Any:
-    """What to hand to requests: a buffer, a sized body or a generator (chunked)."""
+    """What to hand to requests: the bytes themselves, or a streamed body."""
     if isinstance(data, str):
         data = data.encode("utf-8")
-    if isinstance(data, (bytes, bytearray, memoryview)):
-        view = memoryview(data).cast("B")
-        if progress is None:
-            return data if isinstance(data, (bytes, bytearray)) else view.tobytes()
-        return _SizedBody(
-            _counted(_buffer_chunks(view), len(view), progress), len(view)
-        )
-    if hasattr(data, "read"):
-        total = _file_size(data)
-        if not total or isinstance(data, io.TextIOBase):
-            return _counted(_read_chunks(data), total, progress)
-        return _SizedBody(_counted(_read_exactly(data, total), total, progress), total)
-    if isinstance(data, Iterable) and not isinstance(data, dict):
-        return _counted((_as_bytes(c) for c in data), None, progress)
+    if isinstance(data, (bytes, bytearray)) and progress is None:
+        return data
+    if (
+        isinstance(data, (bytes, bytearray, memoryview))
+        or hasattr(data, "read")
+        or _transfer.is_chunks(data)
+    ):
+        return _transfer.UploadBody(data, progress)
     raise TypeError(
         f"{what}: data must be bytes, str, a file object or an iterable of bytes, "
         f"not {type(data).__name__}"
@@ -478,7 +386,7 @@ class FilesManager:
                 raise IsADirectoryError(
                     f"{self._what('get_to')}: {path!r} is a directory"
                 )
-            return _copy_body(response, fileobj, info.size, progress, chunk_size)
+            return _transfer.copy_response(response, fileobj, progress, chunk_size)
 
     def listdir(self, path: str) -> list[str]:
         """Return the names of the entries of a directory (like ``os.listdir``).
@@ -571,7 +479,11 @@ class FilesManager:
             problem = "is not a directory" if os.path.exists(src) else "does not exist"
             raise NotADirectoryError(f"{what}: 'src' {src!r} {problem}")
         _metadata_headers(mode, uid, gid, what)  # validate before any request
-        _TreeUpload(self, mode, uid, gid, follow_symlinks).run(src, dst)
+        from pylxd.models import _files_recursive  # built on this module
+
+        _files_recursive._TreeUpload(self, mode, uid, gid, follow_symlinks).run(
+            src, dst
+        )
 
     def recursive_get(self, remote_path: str, local_path: str) -> None:
         """Recursively pull ``remote_path`` from the instance into ``local_path``.
@@ -597,235 +509,6 @@ class FilesManager:
         :raises FileNotFound: when ``remote_path`` or the instance is missing.
         """
         remote = _check_remote(remote_path, self._what("recursive_get"))
-        _TreeDownload(self).run(remote, os.fspath(local_path))
+        from pylxd.models import _files_recursive  # built on this module
 
-
-def _copy_body(
-    response: requests.Response,
-    fileobj: Any,
-    total: int | None,
-    progress: Progress | None,
-    chunk_size: int,
-) -> int:
-    """Copy a streamed response body into ``fileobj``; return the byte count."""
-    done = 0
-    for chunk in response.iter_content(chunk_size):
-        fileobj.write(chunk)
-        done += len(chunk)
-        if progress is not None:
-            progress(done, total)
-    return done
-
-
-def _listing(response: requests.Response) -> list[str]:
-    """The entry names of a directory answer (its sync JSON list)."""
-    return list(response.json().get("metadata") or [])
-
-
-def _skip(what: str, reason: str, category: type[Warning] = UnsafePathWarning) -> None:
-    warnings.warn(f"Skipped {what}: {reason}", category, stacklevel=5)
-
-
-def _under(path: str, root: str) -> bool:
-    """Whether the POSIX ``path`` is ``root`` or below it (lexically)."""
-    return path == root or path.startswith(root.rstrip("/") + "/")
-
-
-def _is_plain_name(name: Any) -> bool:
-    """A single path component: no separator, not ``.``/``..``, not empty."""
-    if not isinstance(name, str) or name in ("", ".", "..") or "\0" in name:
-        return False
-    return (
-        "/" not in name
-        and os.sep not in name
-        and (os.altsep is None or os.altsep not in name)
-    )
-
-
-class _TreeDownload:
-    """``recursive_get``: walk a remote tree without ever leaving the local root."""
-
-    def __init__(self, files: FilesManager) -> None:
-        self.files = files
-        self.real_root = ""
-        self.remote_root = "/"
-        self.links: list[tuple[str, str]] = []
-        self.made_dirs: list[tuple[str, int]] = []
-
-    def run(self, remote: str, local: str) -> None:
-        self.remote_root = posixpath.normpath(remote)
-        with self.files._open(remote) as response:
-            info = FileInfo.from_headers(response.headers)
-            if info.type == FILE:
-                _write_local(local, response, info, nofollow=False)
-                return
-            if info.type != DIRECTORY:
-                _skip(repr(remote), f"a {info.type} is neither a file nor a directory")
-                return
-            names = _listing(response)
-        if not os.path.isdir(local):
-            os.mkdir(local, 0o700)
-            self.made_dirs.append((local, info.mode))
-        self.real_root = os.path.realpath(local)
-        try:
-            self._walk(remote, local, names)
-            self._recheck_links()
-        finally:
-            for path, mode in reversed(self.made_dirs):
-                os.chmod(path, mode & _LOCAL_MODE_MASK)
-
-    def _walk(self, remote: str, local: str, names: list[str]) -> None:
-        pending = [(remote, local, names)]
-        while pending:
-            remote, local, names = pending.pop()
-            for name in names:
-                if not _is_plain_name(name):
-                    _skip(f"{name!r} in {remote!r}", "not a plain file name")
-                    continue
-                subdir = self._entry(
-                    posixpath.join(remote, name), os.path.join(local, name)
-                )
-                if subdir is not None:
-                    pending.append(subdir)
-
-    def _entry(self, remote: str, local: str) -> tuple[str, str, list[str]] | None:
-        """Fetch one entry; return a directory's (remote, local, names) to walk."""
-        if not self._inside(os.path.realpath(os.path.dirname(local))):
-            _skip(repr(remote), f"{local!r} would be outside {self.real_root!r}")
-            return None
-        with self.files._open(remote) as response:
-            info = FileInfo.from_headers(response.headers)
-            if info.type == DIRECTORY:
-                names = _listing(response)
-                return (
-                    (remote, local, names) if self._mkdir(remote, local, info) else None
-                )
-            if info.type == SYMLINK:
-                self._symlink(remote, local, os.fsdecode(response.content))
-                return None
-            if os.path.islink(local):
-                _skip(repr(remote), f"{local!r} is a local symlink")
-                return None
-            _write_local(local, response, info, nofollow=True)
-        return None
-
-    def _inside(self, real: str) -> bool:
-        return real == self.real_root or real.startswith(self.real_root + os.sep)
-
-    def _mkdir(self, remote: str, local: str, info: FileInfo) -> bool:
-        try:
-            os.mkdir(local, 0o700)
-        except FileExistsError:
-            if os.path.islink(local) or not os.path.isdir(local):
-                _skip(repr(remote), f"{local!r} exists and is not a directory")
-                return False
-            return True
-        self.made_dirs.append((local, info.mode))
-        return True
-
-    def _symlink(self, remote: str, local: str, target: str) -> None:
-        # LXD 5.0 reports targets made absolute (the link's directory joined
-        # with what it stores): only links into the pulled tree are kept.
-        pointed = posixpath.normpath(posixpath.join(posixpath.dirname(remote), target))
-        if not _under(pointed, self.remote_root):
-            _skip(
-                repr(remote),
-                f"symlink to {target!r} points outside {self.remote_root!r}",
-            )
-            return
-        relative = posixpath.relpath(pointed, posixpath.dirname(remote))
-        resolved = os.path.realpath(os.path.join(os.path.dirname(local), relative))
-        if not self._inside(resolved):
-            _skip(
-                repr(remote),
-                f"symlink to {target!r} resolves outside {self.real_root!r}",
-            )
-            return
-        if os.path.lexists(local):
-            if not os.path.islink(local):
-                _skip(repr(remote), f"{local!r} exists and is not a symlink")
-                return
-            os.unlink(local)
-        os.symlink(relative, local)
-        self.links.append((remote, local))
-
-    def _recheck_links(self) -> None:
-        """Links resolved through links made later: drop any that now escapes."""
-        for remote, local in self.links:
-            if not self._inside(os.path.realpath(local)):
-                os.unlink(local)
-                _skip(repr(remote), "symlink resolves outside the target")
-
-
-def _write_local(
-    local: str, response: requests.Response, info: FileInfo, nofollow: bool
-) -> None:
-    """Stream a response into a new local file with the remote permission bits."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0)
-    if nofollow:
-        flags |= getattr(os, "O_NOFOLLOW", 0)
-    fd = os.open(local, flags, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            _copy_body(response, out, info.size, None, CHUNK_SIZE)
-            os.fchmod(out.fileno(), info.mode & _LOCAL_MODE_MASK)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(local)
-        raise
-
-
-class _TreeUpload:
-    """``recursive_put``: parents first, symlinks kept unless asked to follow."""
-
-    def __init__(
-        self, files: FilesManager, mode: Any, uid: Any, gid: Any, follow: bool
-    ) -> None:
-        self.files = files
-        self.mode, self.uid, self.gid = mode, uid, gid
-        self.follow = follow
-
-    def run(self, src: str, dst: str) -> None:
-        root = os.path.normpath(src)
-        self._mkdir(root, dst)
-        for path, dirs, names in os.walk(root, followlinks=self.follow):
-            rel = os.path.relpath(path, root)
-            remote = dst if rel == "." else posixpath.join(dst, *rel.split(os.sep))
-            for name in list(dirs):
-                local = os.path.join(path, name)
-                if not self._dir_entry(local, posixpath.join(remote, name)):
-                    dirs.remove(name)
-            for name in names:
-                self._file_entry(os.path.join(path, name), posixpath.join(remote, name))
-
-    def _mode_of(self, local: str) -> Any:
-        if self.mode is not None:
-            return self.mode
-        return os.stat(local).st_mode & _LOCAL_MODE_MASK
-
-    def _mkdir(self, local: str, remote: str) -> None:
-        self.files.mk_dir(remote, self._mode_of(local), self.uid, self.gid)
-
-    def _dir_entry(self, local: str, remote: str) -> bool:
-        """Create a directory (or a symlink to one); True to walk into it."""
-        if os.path.islink(local):
-            if not self.follow:
-                self.files.symlink(remote, os.readlink(local))
-                return False
-            real = os.path.realpath(local)
-            here = os.path.realpath(os.path.dirname(local))
-            if here == real or here.startswith(real.rstrip(os.sep) + os.sep):
-                _skip(repr(local), "directory loop through a symlink", UserWarning)
-                return False
-        self._mkdir(local, remote)
-        return True
-
-    def _file_entry(self, local: str, remote: str) -> None:
-        if os.path.islink(local) and not self.follow:
-            self.files.symlink(remote, os.readlink(local))
-            return
-        if not os.path.isfile(local):
-            _skip(repr(local), "not a regular file", UserWarning)
-            return
-        with open(local, "rb") as source:
-            self.files.put(remote, source, self._mode_of(local), self.uid, self.gid)
+        _files_recursive._TreeDownload(self).run(remote, os.fspath(local_path))

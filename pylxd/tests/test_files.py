@@ -6,7 +6,6 @@ import io
 import json
 import os
 import stat
-import types
 import warnings
 from pathlib import Path
 from typing import Any
@@ -224,7 +223,7 @@ def test_put_of_a_pipe_streams_a_chunked_body(files, fs, seen):
     os.close(write_end)
     with os.fdopen(read_end, "rb") as pipe:
         files.put("/tmp/p", pipe)
-        assert isinstance(seen[-1].prepared.body, types.GeneratorType)
+        assert not isinstance(seen[-1].prepared.body, (bytes, bytearray))
     assert seen[-1].prepared.headers["Transfer-Encoding"] == "chunked"
     assert fs["/tmp/p"]["content"] == b"piped"
 
@@ -729,12 +728,12 @@ def test_a_server_reporting_relative_targets_is_handled(files, fake, fs, tmp_pat
 
 
 def test_links_changed_while_pulling_are_rechecked(files, fs, tmp_path, monkeypatch):
-    from pylxd.models import _files
+    from pylxd.models import _files_recursive
 
     add_entry(fs, "/srv", "directory")
     add_entry(fs, "/srv/sub", "directory")
     add_entry(fs, "/srv/link", "symlink", b"sub/x")
-    walk = _files._TreeDownload._walk
+    walk = _files_recursive._TreeDownload._walk
     outside = tmp_path / "outside"
     outside.mkdir()
 
@@ -743,7 +742,7 @@ def test_links_changed_while_pulling_are_rechecked(files, fs, tmp_path, monkeypa
         os.rmdir(self.real_root + "/sub")  # someone swaps a directory for a link
         os.symlink(outside, self.real_root + "/sub")
 
-    monkeypatch.setattr(_files._TreeDownload, "_walk", racing)
+    monkeypatch.setattr(_files_recursive._TreeDownload, "_walk", racing)
     with pytest.warns(UnsafePathWarning, match="resolves outside the target"):
         files.recursive_get("/srv", str(tmp_path / "out"))
     assert not os.path.lexists(tmp_path / "out" / "link")
@@ -817,7 +816,7 @@ def test_recursive_get_of_a_missing_path(files, tmp_path):
 def test_recursive_get_removes_a_partial_file_on_failure(
     files, fs, tmp_path, monkeypatch
 ):
-    from pylxd.models import _files
+    from pylxd.models import _transfer
 
     add_entry(fs, "/srv", "directory")
     add_entry(fs, "/srv/f", content=b"data")
@@ -826,7 +825,7 @@ def test_recursive_get_removes_a_partial_file_on_failure(
         fileobj.write(b"part")
         raise ConnectionError("connection reset")
 
-    monkeypatch.setattr(_files, "_copy_body", broken)
+    monkeypatch.setattr(_transfer, "copy_response", broken)
     with pytest.raises(ConnectionError, match="connection reset"):
         files.recursive_get("/srv", str(tmp_path / "out"))
     assert os.listdir(tmp_path / "out") == []

@@ -1,0 +1,240 @@
+"""Recursive file transfers for :class:`~pylxd.models._files.FilesManager`.
+
+``recursive_put`` (:class:`_TreeUpload`) and ``recursive_get``
+(:class:`_TreeDownload`), built on the manager's single-file operations.
+The downloads never write outside the local root: entry names are checked,
+local symlinks are not written through, remote symlinks are only recreated
+when they stay inside the tree, and a file that fails half-way is removed.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import warnings
+from typing import TYPE_CHECKING, Any
+
+from pylxd.models import _transfer
+from pylxd.models._files import DIRECTORY, FILE, SYMLINK, FileInfo, UnsafePathWarning
+
+if TYPE_CHECKING:  # pragma: no cover
+    import requests
+
+    from pylxd.models._files import FilesManager
+
+#: Kept from a container's modes when writing locally: never setuid/setgid/sticky.
+_LOCAL_MODE_MASK = 0o777
+
+
+def _listing(response: requests.Response) -> list[str]:
+    """The entry names of a directory answer (its sync JSON list)."""
+    return list(response.json().get("metadata") or [])
+
+
+def _skip(what: str, reason: str, category: type[Warning] = UnsafePathWarning) -> None:
+    warnings.warn(f"Skipped {what}: {reason}", category, stacklevel=5)
+
+
+def _under(path: str, root: str) -> bool:
+    """Whether the POSIX ``path`` is ``root`` or below it (lexically)."""
+    return path == root or path.startswith(root.rstrip("/") + "/")
+
+
+def _is_plain_name(name: Any) -> bool:
+    """A single path component: no separator, not ``.``/``..``, not empty."""
+    if not isinstance(name, str) or name in ("", ".", "..") or "\0" in name:
+        return False
+    return (
+        "/" not in name
+        and os.sep not in name
+        and (os.altsep is None or os.altsep not in name)
+    )
+
+
+class _TreeDownload:
+    """``recursive_get``: walk a remote tree without ever leaving the local root."""
+
+    def __init__(self, files: FilesManager) -> None:
+        self.files = files
+        self.real_root = ""
+        self.remote_root = "/"
+        self.links: list[tuple[str, str]] = []
+        self.made_dirs: list[tuple[str, int]] = []
+
+    def run(self, remote: str, local: str) -> None:
+        self.remote_root = posixpath.normpath(remote)
+        with self.files._open(remote) as response:
+            info = FileInfo.from_headers(response.headers)
+            if info.type == FILE:
+                _write_local(local, response, info, nofollow=False)
+                return
+            if info.type != DIRECTORY:
+                _skip(repr(remote), f"a {info.type} is neither a file nor a directory")
+                return
+            names = _listing(response)
+        if not os.path.isdir(local):
+            os.mkdir(local, 0o700)
+            self.made_dirs.append((local, info.mode))
+        self.real_root = os.path.realpath(local)
+        try:
+            self._walk(remote, local, names)
+            self._recheck_links()
+        finally:
+            for path, mode in reversed(self.made_dirs):
+                os.chmod(path, mode & _LOCAL_MODE_MASK)
+
+    def _walk(self, remote: str, local: str, names: list[str]) -> None:
+        pending = [(remote, local, names)]
+        while pending:
+            remote, local, names = pending.pop()
+            for name in names:
+                if not _is_plain_name(name):
+                    _skip(f"{name!r} in {remote!r}", "not a plain file name")
+                    continue
+                subdir = self._entry(
+                    posixpath.join(remote, name), os.path.join(local, name)
+                )
+                if subdir is not None:
+                    pending.append(subdir)
+
+    def _entry(self, remote: str, local: str) -> tuple[str, str, list[str]] | None:
+        """Fetch one entry; return a directory's (remote, local, names) to walk."""
+        if not self._inside(os.path.realpath(os.path.dirname(local))):
+            _skip(repr(remote), f"{local!r} would be outside {self.real_root!r}")
+            return None
+        with self.files._open(remote) as response:
+            info = FileInfo.from_headers(response.headers)
+            if info.type == DIRECTORY:
+                names = _listing(response)
+                return (
+                    (remote, local, names) if self._mkdir(remote, local, info) else None
+                )
+            if info.type == SYMLINK:
+                self._symlink(remote, local, os.fsdecode(response.content))
+                return None
+            if os.path.islink(local):
+                _skip(repr(remote), f"{local!r} is a local symlink")
+                return None
+            _write_local(local, response, info, nofollow=True)
+        return None
+
+    def _inside(self, real: str) -> bool:
+        return real == self.real_root or real.startswith(self.real_root + os.sep)
+
+    def _mkdir(self, remote: str, local: str, info: FileInfo) -> bool:
+        try:
+            os.mkdir(local, 0o700)
+        except FileExistsError:
+            if os.path.islink(local) or not os.path.isdir(local):
+                _skip(repr(remote), f"{local!r} exists and is not a directory")
+                return False
+            return True
+        self.made_dirs.append((local, info.mode))
+        return True
+
+    def _symlink(self, remote: str, local: str, target: str) -> None:
+        # LXD 5.0 reports targets made absolute (the link's directory joined
+        # with what it stores): only links into the pulled tree are kept.
+        pointed = posixpath.normpath(posixpath.join(posixpath.dirname(remote), target))
+        if not _under(pointed, self.remote_root):
+            _skip(
+                repr(remote),
+                f"symlink to {target!r} points outside {self.remote_root!r}",
+            )
+            return
+        relative = posixpath.relpath(pointed, posixpath.dirname(remote))
+        resolved = os.path.realpath(os.path.join(os.path.dirname(local), relative))
+        if not self._inside(resolved):
+            _skip(
+                repr(remote),
+                f"symlink to {target!r} resolves outside {self.real_root!r}",
+            )
+            return
+        if os.path.lexists(local):
+            if not os.path.islink(local):
+                _skip(repr(remote), f"{local!r} exists and is not a symlink")
+                return
+            os.unlink(local)
+        os.symlink(relative, local)
+        self.links.append((remote, local))
+
+    def _recheck_links(self) -> None:
+        """Links resolved through links made later: drop any that now escapes."""
+        for remote, local in self.links:
+            if not self._inside(os.path.realpath(local)):
+                os.unlink(local)
+                _skip(repr(remote), "symlink resolves outside the target")
+
+
+def _write_local(
+    local: str, response: requests.Response, info: FileInfo, nofollow: bool
+) -> None:
+    """Stream a response into a new local file with the remote permission bits.
+
+    The file is created ``0600`` (never through a symlink with ``nofollow``)
+    and removed again if the transfer fails.
+    """
+    extra = getattr(os, "O_NOFOLLOW", 0) if nofollow else 0
+
+    def opener(path: str, flags: int) -> int:
+        return os.open(path, flags | extra, 0o600)
+
+    with _transfer.new_file(local, opener) as out:
+        _transfer.copy_response(response, out)
+        os.fchmod(out.fileno(), info.mode & _LOCAL_MODE_MASK)
+
+
+class _TreeUpload:
+    """``recursive_put``: parents first, symlinks kept unless asked to follow."""
+
+    def __init__(
+        self, files: FilesManager, mode: Any, uid: Any, gid: Any, follow: bool
+    ) -> None:
+        self.files = files
+        self.mode, self.uid, self.gid = mode, uid, gid
+        self.follow = follow
+
+    def run(self, src: str, dst: str) -> None:
+        root = os.path.normpath(src)
+        self._mkdir(root, dst)
+        for path, dirs, names in os.walk(root, followlinks=self.follow):
+            rel = os.path.relpath(path, root)
+            remote = dst if rel == "." else posixpath.join(dst, *rel.split(os.sep))
+            for name in list(dirs):
+                local = os.path.join(path, name)
+                if not self._dir_entry(local, posixpath.join(remote, name)):
+                    dirs.remove(name)
+            for name in names:
+                self._file_entry(os.path.join(path, name), posixpath.join(remote, name))
+
+    def _mode_of(self, local: str) -> Any:
+        if self.mode is not None:
+            return self.mode
+        return os.stat(local).st_mode & _LOCAL_MODE_MASK
+
+    def _mkdir(self, local: str, remote: str) -> None:
+        self.files.mk_dir(remote, self._mode_of(local), self.uid, self.gid)
+
+    def _dir_entry(self, local: str, remote: str) -> bool:
+        """Create a directory (or a symlink to one); True to walk into it."""
+        if os.path.islink(local):
+            if not self.follow:
+                self.files.symlink(remote, os.readlink(local))
+                return False
+            real = os.path.realpath(local)
+            here = os.path.realpath(os.path.dirname(local))
+            if here == real or here.startswith(real.rstrip(os.sep) + os.sep):
+                _skip(repr(local), "directory loop through a symlink", UserWarning)
+                return False
+        self._mkdir(local, remote)
+        return True
+
+    def _file_entry(self, local: str, remote: str) -> None:
+        if os.path.islink(local) and not self.follow:
+            self.files.symlink(remote, os.readlink(local))
+            return
+        if not os.path.isfile(local):
+            _skip(repr(local), "not a regular file", UserWarning)
+            return
+        with open(local, "rb") as source:
+            self.files.put(remote, source, self._mode_of(local), self.uid, self.gid)
