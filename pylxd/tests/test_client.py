@@ -159,7 +159,7 @@ def test_garbage_json_on_connect(lxd: FakeLXD) -> None:
 def test_html_answer_on_connect(lxd: FakeLXD) -> None:
     lxd.reply_next(Reply(200, b"<html>proxy</html>", {"Content-Type": "text/html"}))
     with pytest.raises(
-        exceptions.ClientConnectionFailed, match="sent no server information"
+        exceptions.ClientConnectionFailed, match="with an error: HTTP 200: <html>proxy"
     ):
         lxd.client()
 
