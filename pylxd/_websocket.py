@@ -456,17 +456,26 @@ class _StdinWebsocket(_LXDWebSocket):
     def send_payload(self) -> None:
         """Send the whole payload, then the end-of-input barrier.
 
-        A command that exits without reading all its input closes the stream:
-        that ends the sending quietly.
+        The barrier is sent even when the payload fails (e.g. a generator
+        raises), so the command is not left waiting for input; the error is
+        then raised. A command that exits without reading all its input
+        closes the stream: that ends the sending quietly.
         """
         try:
             for chunk in self._payload_chunks:
                 data = self._smart_encode(chunk)
-                if data:
-                    self.send(data, binary=True)
-            self.send("", binary=False)
+                if data and not self._send_quietly(data, binary=True):
+                    return
+        finally:
+            self._send_quietly("", binary=False)
+
+    def _send_quietly(self, data: Any, binary: bool) -> bool:
+        try:
+            self.send(data, binary=binary)
         except (OSError, RuntimeError) as err:
             logger.debug("%r: stdin closed before the payload was sent: %r", self, err)
+            return False
+        return True
 
 
 class _CommandWebsocketClient(_LXDWebSocket):

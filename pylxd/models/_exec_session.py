@@ -24,6 +24,8 @@ if TYPE_CHECKING:  # pragma: no cover
 JSONDict = dict[str, Any]
 
 _STREAM_END = object()
+#: Seconds for the streams of an ended command to be closed.
+_DRAIN_GRACE = 5.0
 
 
 def _lxd_wait_seconds(timeout: float) -> float:
@@ -86,6 +88,7 @@ class ExecStream:
         """Wait for the command to end; return its exit code.
 
         :raises OperationTimeout: when it runs longer than ``timeout``.
+        :raises Exception: what the stdin payload raised.
         """
         if self._exit_code is None:
             for _ in self:
@@ -95,6 +98,8 @@ class ExecStream:
                 self.operation_id, **kwargs
             )
             self._exit_code = operation.metadata["return"]
+            # Close the websockets; raise what the stdin payload raised.
+            self.session.drain(_DRAIN_GRACE)
         return self._exit_code
 
     @property

@@ -164,6 +164,20 @@ def test_handler_error_is_raised_after_the_command_ended(
     assert len(rule.calls) == 1
 
 
+def test_stdin_generator_error_is_raised_after_the_command_ended(
+    instance: Any, fake: FakeLXD
+) -> None:
+    rule = fake.on_exec(["cat"], lambda call: (0, call.stdin, b""))
+
+    def payload() -> Any:
+        yield "partial"
+        raise ValueError("payload broke")
+
+    with pytest.raises(ValueError, match="payload broke"):
+        instance.execute(["cat"], stdin_payload=payload())
+    assert rule.calls[0].stdin == b"partial"  # the command got its input's end
+
+
 def test_command_not_found_raises_lxds_error(instance: Any) -> None:
     with pytest.raises(exceptions.LXDAPIException, match="Command not found"):
         instance.execute(["no-such-command"])

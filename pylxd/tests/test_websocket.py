@@ -230,6 +230,17 @@ def test_stdin_encoding_and_bad_payloads() -> None:
         bad_chunk.send_payload()
 
 
+def test_stdin_payload_error_still_ends_the_input() -> None:
+    def failing() -> Any:
+        yield b"first"
+        raise OSError("disk gone")
+
+    stdin = _Recording(failing())
+    with pytest.raises(OSError, match="disk gone"):
+        stdin.send_payload()
+    assert stdin.sent == [(b"first", True), ("", False)]
+
+
 def test_stdin_closed_by_the_command_ends_quietly() -> None:
     stdin = _Recording((b"x" for _ in range(3)))
 
