@@ -368,7 +368,32 @@ def in_process_server(url: str) -> Any:
     return _IN_PROCESS.get(host) if host else None
 
 
-_FAST_KWARGS = frozenset(("params", "data", "headers", "json", "timeout", "stream"))
+#: ``allow_redirects`` is accepted and ignored: LXD does not redirect socket
+#: requests, and ``Session.get`` always passes it.
+_FAST_KWARGS = frozenset(
+    ("params", "data", "headers", "json", "timeout", "stream", "allow_redirects")
+)
+
+
+def _prepare(
+    method: str, url: str, headers: Any, params: Any, data: Any, json: Any
+) -> requests.PreparedRequest:
+    """``PreparedRequest.prepare`` without cookies, auth and hooks (a socket
+    session has none) and without re-parsing our own URL, which ``_APINode``
+    built: only the query is added, and unsafe characters quoted as requests
+    does."""
+    prepared = requests.PreparedRequest()
+    prepared.prepare_method(method)
+    if "#" in url or isinstance(params, (str, bytes)):
+        prepared.prepare_url(url, params)
+    else:
+        query = prepared._encode_params(params) if params else ""  # type: ignore
+        if query:
+            url = f"{url}{'&' if '?' in url else '?'}{query}"
+        prepared.url = requests.utils.requote_uri(url)
+    prepared.prepare_headers(headers)
+    prepared.prepare_body(data, None, json)
+    return prepared
 
 
 def _unix_request(
@@ -384,15 +409,14 @@ def _unix_request(
         or any(session.hooks.values())
     ):
         return requests.Session.request(session, method, url, **kwargs)
-    prepared = requests.PreparedRequest()
     headers = kwargs.get("headers")
-    prepared.prepare(
-        method=method,
-        url=url,
-        headers={**session.headers, **headers} if headers else session.headers,
-        params=kwargs.get("params"),
-        data=kwargs.get("data"),
-        json=kwargs.get("json"),
+    prepared = _prepare(
+        method,
+        url,
+        {**session.headers, **headers} if headers else session.headers,
+        kwargs.get("params"),
+        kwargs.get("data"),
+        kwargs.get("json"),
     )
     adapter = session.get_adapter(url)
     return adapter.send(
