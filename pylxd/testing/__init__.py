@@ -24,8 +24,8 @@ memory: no daemon, no root, no network. Code under test uses an ordinary
 {'action': 'start', 'timeout': 30, 'force': True}
 >>> fake.unregister()                         # ``endpoint`` stops working
 
-Plugging in
------------
+.. rubric:: Plugging in
+
 * ``fake.client(**kwargs)``: a ``Client`` on a session with the fake mounted.
 * ``Client(endpoint=fake.endpoint)``: each fake has its own host
   ``http://<id>.lxd.fake``; ``pylxd._transport.get_session_for_url`` and
@@ -37,8 +37,8 @@ Plugging in
   :mod:`pylxd.testing.pytest_plugin` (loaded automatically once pylxd is
   installed; ``@pytest.mark.fake_lxd(extensions=[...])`` configures them).
 
-What it imitates
-----------------
+.. rubric:: What it imitates
+
 The response envelope (sync, async with operations and a blocking
 ``/wait?timeout=``, errors with LXD's status codes and messages),
 ``recursion``, projects (``?project=``, ``features.*``), configurable API
@@ -70,8 +70,8 @@ makes the next operation fail with ``message`` and change nothing.
 Inspect the wire with ``fake.calls(method, path)``, ``fake.last(...)`` and
 ``fake.last_body(...)``.
 
-What it cannot imitate
-----------------------
+.. rubric:: What it cannot imitate
+
 * Commands do not run: output comes only from ``on_exec`` rules and the
   built-ins. A command ends at once, so ``execute(timeout=...)`` never times
   out unless a handler blocks; signals and ``window-resize`` are ignored; an
