@@ -61,6 +61,18 @@ def _websocket_classes() -> tuple[Any, Any]:
     return stdin, command
 
 
+def _checked_classes(stdin_payload: Any) -> tuple[Any, Any]:
+    """The websocket classes, once the stdin class accepted ``stdin_payload``.
+
+    :raises TypeError: for a payload that cannot be sent (before LXD starts
+        the command).
+    """
+    stdin_class, command_class = _websocket_classes()
+    if callable(getattr(stdin_class, "check_payload", None)):
+        stdin_class.check_payload(stdin_payload)
+    return stdin_class, command_class
+
+
 def _check_commands(commands: Any) -> list[str]:
     if isinstance(commands, (str, bytes)) or not isinstance(commands, (list, tuple)):
         raise TypeError(
@@ -219,33 +231,27 @@ class ExecMixin:
         :raises ConnectionLost: when a websocket cannot be opened (e.g. the
             server's certificate is not the expected one).
         """
+        ids = {"user": user, "group": group, "cwd": cwd}
         if record_output:
-            if stdin_payload is not None:
-                raise ValueError(
-                    "execute(record_output=True) cannot send stdin_payload"
-                )
+            handlers = (stdout_handler, stderr_handler)
             return self._execute_recorded(
                 commands,
                 environment,
                 encoding,
                 decode,
-                (stdout_handler, stderr_handler),
+                stdin_payload,
+                handlers,
                 timeout,
-                user=user,
-                group=group,
-                cwd=cwd,
+                **ids,
             )
-        stdin_class, command_class = _websocket_classes()
-        if callable(getattr(stdin_class, "check_payload", None)):
-            stdin_class.check_payload(stdin_payload)  # before LXD starts anything
+        classes = _checked_classes(stdin_payload)  # before LXD starts anything
         operation_id, fds = self._start_exec(
-            commands, environment, interactive=False, user=user, group=group, cwd=cwd
+            commands, environment, interactive=False, **ids
         )
         session = self._exec_session(
             operation_id,
             fds,
-            stdin_class=stdin_class,
-            command_class=command_class,
+            classes,
             stdin_payload=stdin_payload,
             stdin_encoding=stdin_encoding,
             decode=decode,
@@ -264,11 +270,23 @@ class ExecMixin:
         return _InstanceExecuteResult(operation.metadata["return"], stdout, stderr)
 
     def _exec_session(
-        self, operation_id: str, fds: dict[str, str], **options: Any
+        self,
+        operation_id: str,
+        fds: dict[str, str],
+        classes: tuple[Any, Any],
+        **options: Any,
     ) -> _ExecSession:
         from pylxd._websocket import _ExecSession
 
-        return _ExecSession(self.client, operation_id, fds, **options).open()
+        stdin_class, command_class = classes
+        return _ExecSession(
+            self.client,
+            operation_id,
+            fds,
+            stdin_class=stdin_class,
+            command_class=command_class,
+            **options,
+        ).open()
 
     def _exec_timed_out(
         self, session: _ExecSession, timeout: float | None, signum: int
@@ -300,11 +318,14 @@ class ExecMixin:
         environment: dict[str, str] | None,
         encoding: str | None,
         decode: bool,
+        stdin_payload: Any,
         handlers: tuple[Any, Any],
         timeout: float | None,
         **options: Any,
     ) -> _InstanceExecuteResult:
         """Run with ``record-output``: LXD writes the output to log files."""
+        if stdin_payload is not None:
+            raise ValueError("execute(record_output=True) cannot send stdin_payload")
         operation_id, _ = self._start_exec(
             commands, environment, interactive=False, record_output=True, **options
         )
@@ -366,16 +387,15 @@ class ExecMixin:
 
         :returns: an :class:`ExecStream` yielding ``("stdout"|"stderr", chunk)``.
         """
+        classes = _checked_classes(stdin_payload)
         operation_id, fds = self._start_exec(
             commands, environment, interactive=False, user=user, group=group, cwd=cwd
         )
         stream = ExecStream(self.client, operation_id)
-        stdin_class, command_class = _websocket_classes()
         stream.session = self._exec_session(
             operation_id,
             fds,
-            stdin_class=stdin_class,
-            command_class=command_class,
+            classes,
             stdin_payload=stdin_payload,
             stdin_encoding=stdin_encoding,
             decode=decode,
