@@ -154,3 +154,22 @@ def test_certificate_add_and_remove(backend: Any) -> None:
         "NotFound",
         "Certificate not found",
     )
+
+
+# -- console -----------------------------------------------------------------
+def test_console_log(backend: Any) -> None:
+    instance = backend.instance()
+    assert failure(lambda: instance.api.console.get()) == (
+        "LXDAPIException",
+        f"open /var/lib/lxd/logs/{instance.name}/console.log: "
+        "no such file or directory",
+    )
+    assert failure(lambda: instance.interactive_console()) == (
+        "LXDAPIException",
+        "Instance is not running",
+    )
+    instance.start(wait=True)
+    instance.clear_console_log()
+    assert isinstance(instance.console_log(), str)  # busybox may print already
+    console = instance.interactive_console()
+    console.close()

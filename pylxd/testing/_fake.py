@@ -43,6 +43,7 @@ _FAMILIES: tuple[str, ...] = (
     "pylxd.testing._fake_certificates",
     "pylxd.testing._fake_instances",
     "pylxd.testing._fake_exec",
+    "pylxd.testing._fake_console",
 )
 
 _ROUTES: list[tuple[str, re.Pattern[str], Callable[..., Any]]] = []

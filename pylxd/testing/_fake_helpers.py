@@ -36,6 +36,17 @@ class HelpersMixin:
             devices = self.store("profiles", project)[profile]["devices"]
             devices["root"] = {"path": "/", "pool": pool, "type": "disk"}
 
+    def add_console_output(
+        self, instance: str, data: bytes | str, project: str = "default"
+    ) -> None:
+        """Append ``data`` to the console log of ``instance`` (what
+        ``console_log()`` and ``interactive_console()`` show)."""
+        from pylxd.testing._fake_console import add_output
+
+        payload = data.encode("utf-8") if isinstance(data, str) else bytes(data)
+        with self.lock:
+            add_output(self._fake(), project, instance, payload)
+
     def add_image(
         self,
         alias: str | None = None,

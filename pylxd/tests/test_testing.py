@@ -304,3 +304,33 @@ def test_fixtures(fake_lxd: FakeLXD, fake_client: Client) -> None:  # noqa: F811
 @pytest.mark.fake_lxd(extensions=["projects"])
 def test_fixture_marker(fake_client: Client) -> None:  # noqa: F811
     assert fake_client.host_info["api_extensions"] == ["projects"]
+
+
+# -- console -----------------------------------------------------------------
+def test_console_log_and_clear(client: Client, lxd: FakeLXD) -> None:
+    instance = client.instances.create({"name": "c1", "source": IMAGE}, wait=True)
+    with pytest.raises(exceptions.LXDAPIException) as info:
+        instance.api.console.get()
+    assert str(info.value) == (
+        "open /var/lib/lxd/logs/c1/console.log: no such file or directory"
+    )
+    assert instance.console_log() == ""  # the client reads that as no log yet
+    instance.start(wait=True)
+    assert instance.console_log() == ""
+    lxd.add_console_output("c1", "booted\n")
+    assert instance.console_log() == "booted\n"
+    instance.clear_console_log()
+    assert instance.console_log() == ""
+
+
+def test_interactive_console_echoes_and_logs(running: Any, lxd: FakeLXD) -> None:
+    lxd.add_console_output("c1", "login: ")
+    with running.interactive_console() as console:
+        assert console.read_until("login: ", timeout=5) == b"login: "
+        console.write("root\n")
+        assert console.read_until("root\n", timeout=5) == b"root\n"
+        assert console.wait(timeout=5) is None
+    assert running.console_log() == "login: root\n"
+    with pytest.raises(exceptions.LXDAPIException, match="Instance is not running"):
+        running.stop(wait=True)
+        running.interactive_console()
