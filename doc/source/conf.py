@@ -30,6 +30,8 @@ autodoc_typehints = "signature"
 autodoc_default_options = {"undoc-members": False}
 nitpicky = False
 html_theme = "alabaster"
+# Room for 88-column code (the project's line length) without scrolling.
+html_theme_options = {"page_width": "1160px", "sidebar_width": "230px"}
 exclude_patterns = ["_build"]
 
 
