@@ -57,6 +57,10 @@ fails like a missing binary (``Command not found``, exit 127). ``execute``,
 ``execute_stream``, ``record_output`` and ``interactive_execute`` run
 unchanged over real websockets on a socket pair.
 
+Console: ``console_log()``/``clear_console_log()`` read what
+``fake.add_console_output(instance, data)`` added; ``interactive_console()``
+sends that log, then echoes what is written.
+
 Events: ``client.events_iter()`` and ``client.events()`` receive lifecycle
 events for what requests changed (``instance-started``, ``profile-created``,
 ...), operation events, and whatever ``fake.emit(type, metadata)`` sends.
