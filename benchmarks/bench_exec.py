@@ -2,23 +2,24 @@
 
 Both run over the Unix socket of the local LXD, in the same busybox container:
 
-* ``true``: the round trip of a command that does nothing (median of N);
-* 50 MB of stdout: wall time, CPU time and peak RSS growth, buffered
-  (``decode=False``) and with a handler that drops the chunks.
+* ``true``: the round trip of a command that does nothing (interleaved, medians);
+* 50 MB of stdout (5 MB with ``--quick``): wall time, CPU time and peak RSS
+  growth, buffered (``decode=False``) and with a handler that drops the
+  chunks, each run in a fresh process.
 
-The raw client (:class:`RawExec`) is the floor: ``http.client`` over AF_UNIX
-for the two HTTP calls (``POST exec``, ``GET /wait``) and a hand-written
-RFC 6455 frame reader over plain sockets, one ``selectors`` loop, no threads.
+The raw client (:class:`RawExec`) is the floor: ``benchmarks._raw.RawLXD``
+(``http.client`` over AF_UNIX) for the two HTTP calls (``POST exec``,
+``GET /wait``), ``RawWebsocket`` handshakes and a hand-written RFC 6455 frame
+reader over plain sockets, one ``selectors`` loop, no threads.
 
-Run: ``python benchmarks/bench_exec.py [--socket PATH] [--runs N]``
-(creates and deletes a container named ``pylxd-bench-<random>``).
+``python -m benchmarks --only bench_exec`` runs it in the suite;
+``python -m benchmarks.bench_exec`` alone (creates and deletes a container
+named ``pylxd-bench-exec-<random>``).
 """
 
 from __future__ import annotations
 
 import argparse
-import base64
-import http.client
 import json
 import os
 import resource
@@ -26,59 +27,34 @@ import selectors
 import socket
 import statistics
 import struct
+import subprocess
 import sys
 import time
 import uuid
+from pathlib import Path
 from typing import Any, Callable
 
-BIG = 50 * 1000 * 1000
+ROOT = Path(__file__).resolve().parents[1]
+if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks._raw import DEFAULT_SOCKET, RawLXD, RawWebsocket  # noqa: E402
+from benchmarks.run import interleave, reps  # noqa: E402
+
+QUICK = os.environ.get("PYLXD_BENCH_QUICK") == "1"
+IMAGE = os.environ.get("PYLXD_BENCH_IMAGE", "busybox")
+#: Bytes of stdout: 50 MB (5 MB with ``--quick``).
+BIG = (5 if QUICK else 50) * 1000 * 1000
 BIG_COMMAND = ["head", "-c", str(BIG), "/dev/zero"]
 
 
 # -- the raw client ------------------------------------------------------------
-class _UnixHTTPConnection(http.client.HTTPConnection):
-    def __init__(self, path: str) -> None:
-        super().__init__("localhost")
-        self.unix_path = path
-
-    def connect(self) -> None:
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.connect(self.unix_path)
-
-
 class RawExec:
     """The least a client must do to run a command through LXD's exec API."""
 
     def __init__(self, socket_path: str) -> None:
         self.socket_path = socket_path
-        self.http = _UnixHTTPConnection(socket_path)
-
-    def _request(self, method: str, path: str, body: Any = None) -> Any:
-        data = json.dumps(body).encode() if body is not None else None
-        headers = {"Content-Type": "application/json"} if data else {}
-        self.http.request(method, path, body=data, headers=headers)
-        return json.loads(self.http.getresponse().read())
-
-    def _websocket(self, resource_path: str) -> socket.socket:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.connect(self.socket_path)
-        key = base64.b64encode(os.urandom(16)).decode()
-        sock.sendall(
-            (
-                f"GET {resource_path} HTTP/1.1\r\nHost: localhost\r\n"
-                "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-                f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
-            ).encode()
-        )
-        head = b""
-        while b"\r\n\r\n" not in head:
-            chunk = sock.recv(1)
-            if not chunk:
-                raise ConnectionError("websocket handshake failed")
-            head += chunk
-        if not head.startswith(b"HTTP/1.1 101"):
-            raise ConnectionError(head.decode(errors="replace"))
-        return sock
+        self.http = RawLXD(socket_path)
 
     @staticmethod
     def _send_frame(sock: socket.socket, opcode: int, payload: bytes) -> None:
@@ -97,7 +73,7 @@ class RawExec:
         self, container: str, command: list[str], sink: Callable[[int, bytes], None]
     ) -> int:
         """Run ``command``; give every output chunk to ``sink``; return the exit code."""
-        answer = self._request(
+        answer = self.http.request(
             "POST",
             f"/1.0/instances/{container}/exec",
             {
@@ -110,23 +86,29 @@ class RawExec:
         op_id = answer["operation"].rsplit("/", 1)[-1]
         fds = answer["metadata"]["metadata"]["fds"]
         base = f"/1.0/operations/{op_id}/websocket?secret="
-        outputs = {self._websocket(base + fds[fd]): int(fd) for fd in ("1", "2")}
-        stdin = self._websocket(base + fds["0"])
-        self._send_frame(stdin, 0x1, b"")  # end of input
+        outputs = {
+            RawWebsocket(self.socket_path, base + fds[fd]): int(fd) for fd in ("1", "2")
+        }
+        stdin = RawWebsocket(self.socket_path, base + fds["0"])
+        self._send_frame(stdin.sock, 0x1, b"")  # end of input
         self._read_outputs(outputs, sink)
         stdin.close()
-        result = self._request("GET", f"/1.0/operations/{op_id}/wait")
+        result = self.http.wait(f"/1.0/operations/{op_id}")
         return int(result["metadata"]["metadata"]["return"])
 
     @staticmethod
     def _read_outputs(
-        outputs: dict[socket.socket, int], sink: Callable[[int, bytes], None]
+        outputs: dict[RawWebsocket, int], sink: Callable[[int, bytes], None]
     ) -> None:
         selector = selectors.DefaultSelector()
         readers = {}
-        for sock, fd in outputs.items():
-            readers[sock] = _FrameReader(sock, fd, sink)
-            selector.register(sock, selectors.EVENT_READ)
+        for ws, fd in outputs.items():
+            reader = _FrameReader(ws.sock, fd, sink, ws._buffer)
+            if reader.consume():
+                readers[ws.sock] = reader
+                selector.register(ws.sock, selectors.EVENT_READ)
+            else:
+                ws.close()
         while readers:
             for key, _ in selector.select():
                 reader = readers[key.fileobj]  # type: ignore[index]
@@ -140,12 +122,17 @@ class _FrameReader:
     """Parse server frames (unmasked) from one socket; stop at the empty message."""
 
     def __init__(
-        self, sock: socket.socket, fd: int, sink: Callable[[int, bytes], None]
+        self,
+        sock: socket.socket,
+        fd: int,
+        sink: Callable[[int, bytes], None],
+        pending: bytes = b"",
     ) -> None:
         self.sock, self.fd, self.sink = sock, fd, sink
-        self.buf = bytearray()
+        self.buf = bytearray(pending)  # bytes read along with the handshake
 
     def feed(self) -> bool:
+        """Read from the socket; False once the stream has ended."""
         try:
             data = self.sock.recv(262144)
         except (ConnectionResetError, BrokenPipeError):
@@ -153,6 +140,10 @@ class _FrameReader:
         if not data:
             return False
         self.buf += data
+        return self.consume()
+
+    def consume(self) -> bool:
+        """Hand the complete frames buffered to the sink; False at the end."""
         while True:
             frame = self._frame()
             if frame is None:
@@ -183,170 +174,159 @@ class _FrameReader:
 
 
 # -- measuring -------------------------------------------------------------------
-def _maxrss_bytes() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+def _maxrss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+def _big_case(mode: str, container: str) -> Callable[[], Any]:
+    """Connect for ``mode`` (warm: one ``true`` first); return the timed call."""
+    if mode.startswith("raw"):
+        raw = RawExec(DEFAULT_SOCKET)
+        raw.run(container, ["true"], lambda fd, c: None)
+        if mode == "raw buffered":
+
+            def buffered() -> Any:
+                chunks: list[bytes] = []
+                raw.run(container, BIG_COMMAND, lambda fd, c: chunks.append(c))
+                return b"".join(chunks)
+
+            return buffered
+        return lambda: raw.run(container, BIG_COMMAND, lambda fd, c: None)
+    from pylxd import Client
+
+    instance = Client(endpoint=DEFAULT_SOCKET).instances.get(container)
+    instance.execute(["true"])
+    if mode == "pylxd buffered":
+        return lambda: instance.execute(BIG_COMMAND, decode=False)
+    return lambda: instance.execute(
+        BIG_COMMAND, decode=False, stdout_handler=lambda c: None
+    )
 
 
-def _round_trips(runs: int, **clients: Callable[[], Any]) -> dict[str, float]:
-    """Median seconds per call of each client, calls interleaved (fair under load)."""
-    times: dict[str, list[float]] = {name: [] for name in clients}
-    for run in clients.values():
-        run()  # warm up (connections, imports, TLS contexts)
-    for _ in range(runs):
-        for name, run in clients.items():
-            started = time.perf_counter()
-            run()
-            times[name].append(time.perf_counter() - started)
-    return {name: statistics.median(values) for name, values in times.items()}
-
-
-def _measure_big(run: Callable[[], Any]) -> dict[str, float]:
-    rss, cpu, wall = _maxrss_bytes(), _cpu(), time.perf_counter()
-    result = run()
+def child(mode: str, container: str) -> dict[str, float]:
+    """Measure one big-output case in this (fresh) process."""
+    call = _big_case(mode, container)
+    rss, cpu, wall = _maxrss_mib(), time.process_time(), time.perf_counter()
+    result = call()
     numbers = {
         "wall_s": time.perf_counter() - wall,
-        "cpu_s": _cpu() - cpu,
-        "rss_growth_x": (_maxrss_bytes() - rss) / BIG,
+        "cpu_s": time.process_time() - cpu,
+        "rss_growth_mib": _maxrss_mib() - rss,
     }
     del result
     return numbers
 
 
-def _child(mode: str, socket_path: str, container: str) -> None:
-    """Measure one 50 MB case in a fresh process (peak RSS is per process)."""
-    if mode.startswith("raw"):
-        raw = RawExec(socket_path)
-        if mode == "raw-buffered":
-
-            def run() -> Any:
-                chunks: list[bytes] = []
-                raw.run(container, BIG_COMMAND, lambda fd, c: chunks.append(c))
-                return b"".join(chunks)
-
-        else:
-
-            def run() -> Any:
-                return raw.run(container, BIG_COMMAND, lambda fd, c: None)
-
-        raw.run(container, ["true"], lambda fd, c: None)
-    else:
-        from pylxd import Client
-
-        instance = Client(endpoint=socket_path).instances.get(container)
-        instance.execute(["true"])
-        if mode == "pylxd-buffered":
-
-            def run() -> Any:
-                return instance.execute(BIG_COMMAND, decode=False)
-
-        else:
-
-            def run() -> Any:
-                return instance.execute(
-                    BIG_COMMAND, decode=False, stdout_handler=lambda c: None
-                )
-
-    json.dump(_measure_big(run), sys.stdout)
-
-
-def _in_child(mode: str, socket_path: str, container: str) -> dict[str, float]:
-    import subprocess
-
+def spawn(mode: str, container: str) -> dict[str, float]:
+    """Run :func:`child` in a fresh interpreter (peak RSS is per process)."""
     done = subprocess.run(
-        [
-            sys.executable,
-            __file__,
-            "--child",
-            mode,
-            "--socket",
-            socket_path,
-            "--container",
-            container,
-        ],
-        check=False,
+        [sys.executable, "-m", "benchmarks.bench_exec", "--child", mode]
+        + ["--container", container],
+        cwd=ROOT,
         capture_output=True,
         text=True,
+        check=False,
     )
     if done.returncode:
-        raise RuntimeError(f"benchmark child {mode} failed:\n{done.stderr}")
-    return json.loads(done.stdout)  # type: ignore[no-any-return]
+        raise RuntimeError(f"benchmark child {mode!r} failed:\n{done.stderr}")
+    return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
-def _with_container(socket_path: str, body: Callable[[str], None]) -> None:
+def summarise(runs: list[dict[str, float]]) -> dict[str, float]:
+    wall = statistics.median(r["wall_s"] for r in runs)
+    return {
+        "wall_ms": wall * 1000,
+        "cpu_ms": statistics.median(r["cpu_s"] for r in runs) * 1000,
+        "mb_per_s": BIG / wall / 1e6,
+        "rss_growth_mib": max(r["rss_growth_mib"] for r in runs),
+    }
+
+
+def measure_big(container: str, kind: str) -> dict[str, dict[str, float]]:
+    """pylxd and raw, interleaved, each run in a fresh process."""
+    runs: dict[str, list[dict[str, float]]] = {"pylxd": [], "raw": []}
+    for _ in range(reps(3, 1)):
+        for name in runs:
+            runs[name].append(spawn(f"{name} {kind}", container))
+    return {name: summarise(samples) for name, samples in runs.items()}
+
+
+# -- the container ---------------------------------------------------------------
+def start_container(raw: RawLXD) -> str:
+    name = f"pylxd-bench-exec-{uuid.uuid4().hex[:8]}"
+    body = {"name": name, "source": {"type": "image", "alias": IMAGE}}
+    for method, url, payload in (
+        ("POST", "/1.0/instances", body),
+        ("PUT", f"/1.0/instances/{name}/state", {"action": "start"}),
+    ):
+        result = raw.wait(raw.request(method, url, payload)["operation"])
+        if result["metadata"]["status"] != "Success":
+            raise RuntimeError(f"cannot set up {name}: {result['metadata']['err']}")
+    return name
+
+
+def delete_container(raw: RawLXD, name: str) -> None:
+    stop = {"action": "stop", "force": True}
+    answer = raw.request("PUT", f"/1.0/instances/{name}/state", stop)
+    if answer and answer.get("operation"):
+        raw.wait(answer["operation"])
+    answer = raw.request("DELETE", f"/1.0/instances/{name}")
+    if answer and answer.get("operation"):
+        raw.wait(answer["operation"])
+
+
+# -- the scenario ------------------------------------------------------------------
+def run() -> dict[str, Any]:
+    """The suite's entry point: tables (``raw`` is the baseline) and notes."""
     from pylxd import Client
 
-    client = Client(endpoint=socket_path)
-    name = f"pylxd-bench-{uuid.uuid4().hex[:8]}"
-    response = client.api.instances.post(
-        json={"name": name, "source": {"type": "image", "alias": "busybox"}}
-    )
-    client.operations.wait_for_operation(response.json()["operation"], timeout=120)
+    raw = RawLXD(DEFAULT_SOCKET)
+    container = start_container(raw)
     try:
-        response = client.api.instances[name].state.put(json={"action": "start"})
-        client.operations.wait_for_operation(response.json()["operation"], timeout=120)
-        body(name)
+        instance = Client(endpoint=DEFAULT_SOCKET).instances.get(container)
+        floor = RawExec(DEFAULT_SOCKET)
+        tables = {
+            "exec `true` round trip": interleave(
+                {
+                    "pylxd": lambda: instance.execute(["true"]),
+                    "raw": lambda: floor.run(container, ["true"], lambda fd, c: None),
+                },
+                reps(30, 5),
+            )
+        }
+        label = f"{BIG / 1e6:.0f} MB"
+        for kind in ("buffered", "handler"):
+            tables[f"exec {label} of stdout, {kind}"] = measure_big(container, kind)
     finally:
-        response = client.api.instances[name].state.put(
-            json={"action": "stop", "force": True}
-        )
-        client.operations.wait_for_operation(response.json()["operation"], timeout=120)
-        response = client.api.instances[name].delete()
-        client.operations.wait_for_operation(response.json()["operation"], timeout=120)
+        delete_container(raw, container)
+        raw.close()
+    notes = [
+        "buffered: execute(decode=False) / raw joins the chunks; handler: "
+        "stdout_handler drops the chunks / raw drops them"
+    ] + [
+        f"{title} {name}: {stats['mb_per_s']:.0f} MB/s, "
+        f"peak RSS growth {stats['rss_growth_mib']:.1f} MiB"
+        for title, table in tables.items()
+        if "stdout" in title
+        for name, stats in table.items()
+    ]
+    return {"tables": tables, "notes": notes}
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Print the benchmark results as JSON lines."""
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark alone and print the report (or one child case)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--socket", default="/var/lib/lxd/unix.socket")
-    parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--container", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        _child(args.child, args.socket, args.container)
-        return
+        print(json.dumps(child(args.child, args.container)))
+        return 0
+    from benchmarks.run import render
 
-    def bench(container: str) -> None:
-        from pylxd import Client
-
-        instance = Client(endpoint=args.socket).instances.get(container)
-        raw = RawExec(args.socket)
-        medians = _round_trips(
-            args.runs,
-            raw=lambda: raw.run(container, ["true"], lambda fd, c: None),
-            pylxd=lambda: instance.execute(["true"]),
-        )
-        print(
-            json.dumps(
-                {
-                    "case": "true",
-                    "raw_ms": round(medians["raw"] * 1000, 2),
-                    "pylxd_ms": round(medians["pylxd"] * 1000, 2),
-                    "ratio": round(medians["pylxd"] / medians["raw"], 2),
-                }
-            )
-        )
-        for mode in ("buffered", "handler"):
-            raw_big = _in_child(f"raw-{mode}", args.socket, container)
-            ours_big = _in_child(f"pylxd-{mode}", args.socket, container)
-            print(
-                json.dumps(
-                    {
-                        "case": f"50MB-{mode}",
-                        "raw": raw_big,
-                        "pylxd": ours_big,
-                        "cpu_ratio": round(ours_big["cpu_s"] / raw_big["cpu_s"], 2),
-                    }
-                )
-            )
-
-    _with_container(args.socket, bench)
+    print(render({"bench_exec": run()}))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
