@@ -156,6 +156,9 @@ def clean_up(client: Client, token: str) -> None:
                 _quietly(volume.delete)
     _delete_all(client, "network_acls", marker)
     _delete_all(client, "networks", marker)
+    _delete_all(client, "storage_pools", marker)
+    _delete_all(client, "certificates", marker)
+    _cancel_tokens(client, marker)
     for name in _names(client.api.projects.get(), marker):
         _quietly(client.api.projects[name].delete)
 
@@ -197,7 +200,26 @@ def _delete_all(client: Client, manager: str, marker: str) -> None:
                 _quietly(item.delete)
 
 
+def _cancel_tokens(client: Client, marker: str) -> None:
+    for operation in client.operations.all():
+        request = (operation.metadata or {}).get("request") or {}
+        if request.get("token") and marker in str(request.get("name")):
+            _quietly(operation.cancel)
+
+
 def _quietly(action: Any) -> None:
     # Cleanup keeps going: one failure must not leave the rest behind.
     with contextlib.suppress(exceptions.LXDAPIException, TimeoutError):
         action()
+
+
+def test_cleanup_removes_only_what_carries_the_token(client: Client) -> None:
+    token = uuid.uuid4().hex[:6]
+    left = client.profiles.create(f"my-{token}-left")
+    other = client.profiles.create(f"my-{uuid.uuid4().hex[:6]}-other")
+    try:
+        clean_up(client, token)
+        assert not client.profiles.exists(left.name)
+        assert client.profiles.exists(other.name)
+    finally:
+        _quietly(other.delete)
