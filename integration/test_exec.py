@@ -341,6 +341,7 @@ def test_exec_websocket_to_a_server_with_the_wrong_certificate_is_refused(
     assert session.drain(30) == ("hi\n", "") and operation.metadata["return"] == 0
 
 
+@pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
 def test_exec_websocket_verify_false_still_works(
     lxd_env: dict[str, Any], exec_container: str
 ) -> None:
