@@ -403,7 +403,9 @@ ROWS = [
     ),
     Row(
         "verify of the wrong type",
-        lambda c: Client(endpoint="https://lxd.invalid:8443", verify=1.5),
+        lambda c: Client(
+            endpoint="https://lxd.invalid:8443", verify=1.5  # type: ignore[arg-type]
+        ),
         exceptions.ClientConnectionFailed,
         ("verify must be", "1.5"),
     ),
