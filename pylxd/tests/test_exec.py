@@ -514,3 +514,31 @@ def test_interactive_console_request(instance: Any, fake: FakeLXD) -> None:
         "width": 90,
         "height": 20,
     }
+
+
+def test_console_wait_treats_lxds_detach_error_as_the_end(client: Any) -> None:
+    from pylxd.models._exec_session import InteractiveSession
+
+    response = mock.Mock(status_code=500)
+    response.json.return_value = {
+        "type": "sync",
+        "metadata": {"err": "write /dev/pts/ptmx: file already closed"},
+    }
+    failing = mock.Mock(side_effect=exceptions.LXDAPIException(response))
+    with mock.patch.object(client.operations, "wait_for_operation", failing):
+        console = InteractiveSession(client, "op1", {}, console=True)
+        assert console.wait(timeout=3) is None
+        failing.assert_called_once_with("op1", timeout=3.0)
+        command = InteractiveSession(client, "op2", {})
+        with pytest.raises(exceptions.LXDAPIException, match="already closed"):
+            command.wait()
+
+
+def test_execute_stream_close_unblocks_a_full_queue(
+    instance: Any, fake: FakeLXD
+) -> None:
+    fake.on_exec(["x"], lambda call: (0, b"o" * 2_000_000, b""))
+    run = instance.execute_stream(["x"])
+    fd, chunk = next(run)  # the readers are blocked on the bounded queue now
+    run.close()
+    assert list(run) == []
