@@ -17,6 +17,7 @@ from ws4py.client import WebSocketBaseClient
 
 from integration.conftest import force_delete_instance, https_client_for, unique_name
 from pylxd import Client, EventType, exceptions
+from pylxd.client import _WebsocketClient
 
 TIMEOUT = 30
 
@@ -168,21 +169,30 @@ def test_events_of_each_type_for_the_client_project_only(
 def test_pylxd_events_client_collects_messages(
     events_client: Client, profile_names: list[tuple[str, str]]
 ) -> None:
-    ws = events_client.events(event_types={EventType.Lifecycle})
-    assert ws.resource.startswith("/1.0/events?type=lifecycle")
+    name = unique_name("pylxd-it-evp")
+    arrived = threading.Event()
+
+    class Watching(_WebsocketClient):  # as pylxd users subclass it
+        def received_message(self, message: Any) -> None:
+            super().received_message(message)
+            if any(_is_created(name)(m) for m in self.messages):
+                arrived.set()
+
+    default = events_client.events(event_types={EventType.Lifecycle})
+    assert isinstance(default, _WebsocketClient)
+    assert default.resource == "/1.0/events?type=lifecycle"
+    ws = events_client.events(
+        websocket_client=Watching, event_types={EventType.Lifecycle}
+    )
     ws.connect()
     reader = threading.Thread(target=ws.run, daemon=True)
     reader.start()
-    name = _make_profile(events_client, profile_names)
-    with events_client.events_iter([EventType.Lifecycle], timeout=TIMEOUT) as witness:
-        _make_profile(events_client, profile_names)  # once seen here, ws has the first
-        witness.until(
-            lambda e: e["metadata"].get("action") == "profile-created", TIMEOUT
-        )
+    profile_names.append(("default", name))
+    events_client.api.profiles.post(json={"name": name})
+    assert arrived.wait(TIMEOUT)
     ws.close()
     reader.join(TIMEOUT)
     assert not reader.is_alive()
-    assert any(_is_created(name)(m) for m in ws.messages)
     assert all(m["type"] == "lifecycle" for m in ws.messages)
 
 
