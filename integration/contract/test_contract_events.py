@@ -67,7 +67,7 @@ def test_operation_events(backend: Any) -> None:
     with backend.client.events_iter([EventType.Operation], TIMEOUT) as events:
         instance.start(wait=True)
         event = events.until(
-            lambda e: url in e["metadata"]["resources"].get("instances", [])
+            lambda e: url in (e["metadata"]["resources"] or {}).get("instances", [])
             and e["metadata"]["status"] == "Success",
             TIMEOUT,
         )
@@ -101,7 +101,9 @@ def test_failed_operation_raises_lxd_error(backend: Any) -> None:
         backend.client.operations.wait_for_operation(
             response.json()["operation"], timeout=TIMEOUT
         )
-    assert str(info.value) == "The instance is already running"
+    assert info.value.response.json()["metadata"]["err"] == (
+        "The instance is already running"
+    )
 
 
 def test_missing_operation(backend: Any) -> None:
@@ -162,7 +164,7 @@ def test_instance_in_a_project(backend: Any) -> None:
     assert instance_name not in [i.name for i in client.instances.all()]
     with pytest.raises(exceptions.LXDAPIException) as info:
         client.projects.get(name).delete()
-    assert str(info.value) == "Only empty projects can be removed"
+    assert info.value.response.json()["error"] == "Only empty projects can be removed"
 
 
 def test_lifecycle_of_instance_changes(backend: Any) -> None:

@@ -12,10 +12,16 @@ WAIT = 120
 
 
 def failure(call: Callable[[], Any]) -> tuple[str, str]:
-    """The type name and message of what ``call`` raises."""
+    """The exception class ``call`` raises and LXD's own error text.
+
+    The text comes from the response (``error``, or ``metadata.err`` of a
+    failed operation), not from ``str()``, which pylxd may enrich.
+    """
     with pytest.raises(exceptions.LXDAPIException) as info:
         call()
-    return type(info.value).__name__, str(info.value)
+    body = info.value.response.json()
+    text = body.get("error") or (body.get("metadata") or {}).get("err", "")
+    return type(info.value).__name__, text
 
 
 def test_create_gives_a_stopped_container(backend: Any) -> None:

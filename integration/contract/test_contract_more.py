@@ -15,10 +15,16 @@ from pylxd import exceptions
 
 
 def failure(call: Callable[[], Any]) -> tuple[str, str]:
-    """The type name and message of what ``call`` raises."""
+    """The exception class ``call`` raises and LXD's own error text.
+
+    The text comes from the response (``error``, or ``metadata.err`` of a
+    failed operation), not from ``str()``, which pylxd may enrich.
+    """
     with pytest.raises(exceptions.LXDAPIException) as info:
         call()
-    return type(info.value).__name__, str(info.value)
+    body = info.value.response.json()
+    text = body.get("error") or (body.get("metadata") or {}).get("err", "")
+    return type(info.value).__name__, text
 
 
 def self_signed_pem(name: str) -> bytes:
@@ -104,7 +110,7 @@ def test_network_conflicts(backend: Any) -> None:
     )
     assert (kind, message) == (
         "Conflict",
-        f"Network {name!r}: The network already exists",
+        "The network already exists",
     )
     instance = backend.instance(
         devices={"eth0": {"type": "nic", "network": name, "name": "eth0"}}
@@ -112,7 +118,7 @@ def test_network_conflicts(backend: Any) -> None:
     assert client.networks.get(name).used_by == [f"/1.0/instances/{instance.name}"]
     kind, message = failure(lambda: client.networks.get(name).delete())
     assert kind == "LXDAPIException"
-    assert message == f"Network {name!r}: The network is currently in use"
+    assert message == "The network is currently in use"
 
 
 # -- storage -----------------------------------------------------------------
