@@ -11,6 +11,7 @@ import inspect
 import pathlib
 import pkgutil
 import re
+import types
 
 import pytest
 
@@ -38,7 +39,7 @@ def documented() -> set[str]:
     return names
 
 
-def _module_or_none(name: str) -> object | None:
+def _module_or_none(name: str) -> types.ModuleType | None:
     try:
         return importlib.import_module(name)
     except ImportError:
