@@ -206,3 +206,25 @@ def test_exec_operation(backend: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     assert metadata["environment"]["HOME"] == "/root"
     assert sorted(metadata["fds"]) == ["0", "1", "2", "control"]
     assert metadata["interactive"] is False
+
+
+def test_exec_builtins_match_busybox(backend: Any) -> None:
+    instance = backend.instance()
+    instance.start(wait=True)
+    instance.files.put("/root/f", b"data\n")
+    instance.files.symlink("/root/link", "/root/f")
+    assert tuple(instance.execute(["pwd"])) == (0, "/root\n", "")
+    assert tuple(instance.execute(["pwd"], cwd="/tmp")) == (0, "/tmp\n", "")
+    assert tuple(instance.execute(["id", "-u"], user=1000)) == (0, "1000\n", "")
+    assert tuple(instance.execute(["echo", "-n", "x"])) == (0, "x", "")
+    assert tuple(instance.execute(["cat", "/root/link"])) == (0, "data\n", "")
+    assert tuple(instance.execute(["cat", "/root"])) == (
+        1,
+        "",
+        "cat: read error: Is a directory\n",
+    )
+    assert tuple(instance.execute(["cat", "/nope"])) == (
+        1,
+        "",
+        "cat: can't open '/nope': No such file or directory\n",
+    )

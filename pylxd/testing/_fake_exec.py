@@ -3,8 +3,9 @@
 Commands do not run anywhere: :meth:`FakeLXD.on_exec` registers what a
 command "prints" and "returns" (fixed output or a handler called with an
 :class:`ExecCall`). A few commands have a built-in behaviour when nothing is
-registered for them: ``true``, ``false``, ``echo``, ``cat`` (stdin, or files
-of the instance's in-memory filesystem). Any other command fails like a
+registered for them: ``true``, ``false``, ``echo`` (and ``-n``), ``cat``
+(stdin, or files of the instance's in-memory filesystem), ``pwd``, ``id -u``
+and ``id -g``, printing what busybox prints. Any other command fails like a
 missing binary does on LXD 5.0: the operation ends in ``Failure`` with
 ``Command not found`` (``return`` 127).
 
@@ -155,21 +156,36 @@ def _builtin(call: ExecCall) -> ExecResult:
     if name == "false":
         return ExecResult(1)
     if name == "echo":
+        if args[:1] == ["-n"]:
+            return ExecResult(0, " ".join(args[1:]))
         return ExecResult(0, " ".join(args) + "\n")
     if name == "cat":
         return _cat(call, args)
+    if name == "pwd":
+        return ExecResult(0, (call.cwd or call.environment.get("HOME", "/")) + "\n")
+    if name == "id" and args in (["-u"], ["-g"]):
+        value = call.user if args == ["-u"] else call.group
+        return ExecResult(0, f"{value or 0}\n")
     raise CommandNotFound(name)
 
 
 def _cat(call: ExecCall, paths: list[str]) -> ExecResult:
     if not paths:
         return ExecResult(0, call.stdin)
+    from pylxd.testing._fake_files import _resolve
+
     out, err, code = b"", b"", 0
+    fs = call.filesystem
     for path in paths:
-        entry = call.filesystem.get(path)
-        if entry is None or entry["type"] != "file":
-            problem = "Is a directory" if entry else "No such file or directory"
-            err += f"cat: can't open '{path}': {problem}\n".encode()
+        try:
+            entry = fs.get(_resolve(fs, path, follow_last=True))
+        except FakeError:  # a symlink loop
+            entry = None
+        if entry is None:
+            err += f"cat: can't open '{path}': No such file or directory\n".encode()
+            code = 1
+        elif entry["type"] == "directory":
+            err += b"cat: read error: Is a directory\n"
             code = 1
         else:
             out += entry["content"]
