@@ -52,8 +52,9 @@ scenarios on the fake and on a real LXD 5.0.2 and asserts the same results.
 
 Exec: :meth:`FakeLXD.on_exec` registers what a command prints and returns
 (fixed output, or a handler called with an :class:`ExecCall`);
-``true``/``false``/``echo``/``cat`` work without a rule; any other command
-fails like a missing binary (``Command not found``, exit 127). ``execute``,
+``true``, ``false``, ``echo``, ``cat``, ``pwd`` and ``id -u``/``-g`` work
+without a rule; any other command fails like a missing binary (``Command
+not found``, exit 127). ``execute``,
 ``execute_stream``, ``record_output`` and ``interactive_execute`` run
 unchanged over real websockets on a socket pair.
 
