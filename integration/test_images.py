@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import pytest
-from conftest import unique_name
+from integration.conftest import unique_name
 
 from pylxd import Client, exceptions
 from pylxd.models.image import Image

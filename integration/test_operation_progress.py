@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import force_delete_instance, unique_name
+from integration.conftest import force_delete_instance, unique_name
 
 from pylxd.client import Client
 from pylxd.models.operation import operation_progress

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-from conftest import unique_name
+from integration.conftest import unique_name
 
 from pylxd import Client, exceptions
 from pylxd.models import StoragePool, StorageVolume
