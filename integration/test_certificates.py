@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-from integration.conftest import unique_name
 
+from integration.conftest import unique_name
 from pylxd import Client, exceptions
 from pylxd.models.certificate import TrustRefused
 from pylxd.tests.test_certificate import make_cert

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import pytest
-from integration.conftest import unique_name
 
+from integration.conftest import unique_name
 from pylxd import Client, exceptions
 from pylxd.models.image import Image
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from integration.conftest import force_delete_instance, unique_name
-
 from pylxd.client import Client
 from pylxd.models.operation import operation_progress
 

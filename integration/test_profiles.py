@@ -9,8 +9,8 @@ import contextlib
 from typing import Any, Callable, Iterator
 
 import pytest
-from integration.conftest import unique_name
 
+from integration.conftest import unique_name
 from pylxd import Client, exceptions
 from pylxd.models import Profile
 

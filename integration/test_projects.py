@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
+
 from integration.conftest import force_delete_instance, unique_name
 from integration.test_images import build_unified
-
 from pylxd import Client, exceptions
 from pylxd.models import Project
 

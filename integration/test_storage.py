@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-from integration.conftest import unique_name
 
+from integration.conftest import unique_name
 from pylxd import Client, exceptions
 from pylxd.models import StoragePool, StorageVolume
 from pylxd.models.storage_pool import StorageObjectNotFound
