@@ -345,6 +345,17 @@ def test_export_to_without_verification(
     assert sink.getvalue() == b"other"
 
 
+def test_background_digest_stops_on_errors() -> None:
+    from pylxd.models._image_io import _BackgroundDigest
+
+    with pytest.raises(RuntimeError):
+        with _BackgroundDigest() as digest:
+            digest.update(b"abc")
+            raise RuntimeError("sink failed")
+    assert not digest._thread.is_alive()
+    assert digest.hexdigest() == sha(b"abc")
+
+
 def test_multipart_splitter_handles_any_chunking() -> None:
     from pylxd.models._image_io import _MultipartSplitter
 
