@@ -199,3 +199,19 @@ def test_lifecycle_of_instance_changes(backend: Any) -> None:
         ("instance-exec", "", {"command": ["true"]}),
         ("instance-stopped", "", {}),
     ]
+
+
+def test_unknown_endpoint_and_method(backend: Any) -> None:
+    with pytest.raises(exceptions.NotFound) as info:
+        backend.client.api["pylxd-nothing"].get()
+    assert info.value.response.json()["error"] == "not found"
+    with pytest.raises(exceptions.LXDAPIException) as info:
+        backend.client.api.profiles.delete()
+    body = info.value.response.json()
+    assert (info.value.response.status_code, body["error"]) == (501, "not implemented")
+    assert {k: body[k] for k in ("type", "status", "status_code", "metadata")} == {
+        "type": "error",
+        "status": "",
+        "status_code": 0,
+        "metadata": None,
+    }

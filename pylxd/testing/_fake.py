@@ -371,8 +371,11 @@ class FakeLXD(FaultsMixin, HelpersMixin, requests.adapters.BaseAdapter):
         """LXD's error envelope."""
         body = {
             "type": "error",
-            "error": message,
+            "status": "",
+            "status_code": 0,
+            "operation": "",
             "error_code": status,
+            "error": message,
             "metadata": None,
         }
         return Reply(
@@ -551,8 +554,8 @@ class FakeLXD(FaultsMixin, HelpersMixin, requests.adapters.BaseAdapter):
                     return handler(self, request, **groups)  # type: ignore[no-any-return]
             except FakeError as failure:
                 return self.error(failure.status, failure.message)
-        if allowed:
-            return self.error(405, "Method Not Allowed")
+        if allowed:  # LXD answers a method an endpoint lacks with a 501
+            return self.error(501, "not implemented")
         return self.error(404, "not found")
 
     @staticmethod

@@ -163,12 +163,13 @@ def test_async_operation_id_is_logged(caplog: pytest.LogCaptureFixture) -> None:
     assert f"operation=/1.0/operations/{op.id}" in caplog.records[-1].getMessage()
 
 
-def test_fake_answers_405_and_404() -> None:
+def test_fake_answers_501_and_404_like_lxd() -> None:
     client = FakeLXD().client()
     with pytest.raises(exceptions.NotFound):
         client.api.nothing_here.get()
-    with pytest.raises(exceptions.LXDAPIException, match="Method Not Allowed"):
+    with pytest.raises(exceptions.LXDAPIException, match="not implemented") as info:
         client.api.operations.post(json={})
+    assert info.value.response.status_code == 501
 
 
 def test_unix_adapter_reuses_idle_connections_per_socket(tmp_path) -> None:  # type: ignore[no-untyped-def]
