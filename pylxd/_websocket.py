@@ -315,10 +315,18 @@ class _LXDWebSocket(WebSocketBaseClient):
             return False
 
     def close(self, code: int = 1000, reason: str = "") -> None:
-        """Send a closing frame unless the connection is already gone."""
+        """Send a closing frame (once) unless the connection is already gone.
+
+        ws4py's own ``close`` logs a failed send as an ERROR (printed when
+        logging is not configured); a server that hung up first is normal.
+        """
+        if self.server_terminated:  # type: ignore[has-type]
+            return
+        self.server_terminated = True
         try:
-            super().close(code=code, reason=reason)
-        except (OSError, RuntimeError, ValueError) as err:
+            frame = self.stream.close(code=code, reason=reason)
+            self._write(frame.single(mask=self.stream.always_mask))
+        except (OSError, RuntimeError, ValueError, AttributeError) as err:
             logger.debug("%r: closing frame not sent: %r", self, err)
 
     def close_gracefully(self, timeout: float = CLOSE_TIMEOUT) -> None:
@@ -372,7 +380,15 @@ class _WebsocketClient(_LXDWebSocket):
         super().handshake_ok()
 
     def received_message(self, message: Message) -> None:
-        self.messages.append(json.loads(message.data.decode("utf-8")))
+        try:
+            event = json.loads(bytes(message.data).decode("utf-8"))
+        except ValueError as err:  # UnicodeDecodeError is a ValueError too
+            logger.warning("%r: ignored a message that is not JSON: %s", self, err)
+            return
+        if not isinstance(event, dict):
+            logger.warning("%r: ignored a JSON message that is not an object", self)
+            return
+        self.messages.append(event)
 
 
 class _EventReader(_WebsocketClient):
