@@ -13,12 +13,11 @@ import contextlib
 from typing import TYPE_CHECKING, Any, ClassVar, Iterable
 
 from pylxd import exceptions, managers
-from pylxd._websocket import (  # noqa: F401  (seams resolved at call time by execute)
-    _CommandWebsocketClient,
-    _StdinWebsocket,
-)
 from pylxd.models import _model as model
-from pylxd.models._exec import ExecMixin
+from pylxd.models._exec import (  # noqa: F401  (pylxd's name for the result type)
+    ExecMixin,
+    _InstanceExecuteResult,
+)
 from pylxd.models._instance_config import (  # noqa: F401  (name_problem re-exported)
     check_name,
     check_source,
@@ -681,3 +680,18 @@ def _check_snapshot_name(owner: str, name: object) -> None:
         raise ValueError(
             f"{owner}: invalid snapshot name {name!r} (a non-empty string without '/')"
         )
+
+
+#: Seams that ``execute`` resolves from this module when it runs (tests patch
+#: them here); loaded on first use so that instances work without ws4py's import.
+_LAZY_WEBSOCKET_NAMES = ("_CommandWebsocketClient", "_StdinWebsocket")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY_WEBSOCKET_NAMES:
+        from pylxd import _websocket
+
+        value = getattr(_websocket, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'pylxd.models.instance' has no attribute {name!r}")
