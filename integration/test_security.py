@@ -10,9 +10,11 @@ warning; a pinned certificate path works everywhere.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import datetime
 import hashlib
+import json
 import logging
 import os
 import ssl
@@ -391,33 +393,23 @@ def test_secrets_never_reach_logs_reprs_or_messages(
     untrusted.authenticate(password)
     assert untrusted.trusted
 
-    token_name = unique_name("pylxd-it-sec-token")
-    token = https_client.certificates.create_token(token_name)
+    token = https_client.certificates.create_token(unique_name("pylxd-it-sec-tok"))
     other = make_cert(tmp_path, unique_name("pylxd-it-sec-other"))
+    added = make_cert(tmp_path, unique_name("pylxd-it-sec-add"))[0]
     try:
         newcomer = Client(
             endpoint=url, cert=other, verify=lxd_env["main"]["server_cert"]
         )
         newcomer.authenticate(token)
         assert newcomer.trusted
-        created = https_client.certificates.create(
-            password,
-            Path(make_cert(tmp_path, unique_name("pylxd-it-sec-add"))[0]).read_bytes(),
-        )
-        texts = [
-            repr(untrusted),
-            repr(newcomer),
-            repr(created),
-            str(created.__dict__ if hasattr(created, "__dict__") else ""),
-        ]
-        created.delete()
+        created = https_client.certificates.create(password, Path(added).read_bytes())
+        texts = [str(refused.value), repr(untrusted), repr(newcomer), repr(created)]
     finally:
-        with contextlib.suppress(exceptions.NotFound):
-            https_client.api.certificates[cert_fingerprint(other[0])].delete()
+        for crt in (other[0], added):
+            with contextlib.suppress(exceptions.NotFound):
+                https_client.api.certificates[cert_fingerprint(crt)].delete()
 
-    secret_of_token = __import__("json").loads(__import__("base64").b64decode(token))[
-        "secret"
-    ]
+    secret_of_token = json.loads(base64.b64decode(token))["secret"]
     for secret in (password, wrong_password, token, secret_of_token):
         assert _leaks(secret, caplog) == []
         assert all(secret not in text for text in texts)
