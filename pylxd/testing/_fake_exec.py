@@ -238,6 +238,9 @@ def _finish(op: FakeOperation, call: ExecCall) -> ExecResult:
     except CommandNotFound:
         op.status, op.err = "Failure", "Command not found"
         result = ExecResult(COMMAND_NOT_FOUND)
+    except Exception as err:  # noqa: BLE001 (a test's handler failed: say so)
+        op.status, op.err = "Failure", f"exec handler raised {err!r}"
+        result = ExecResult(1)
     else:
         op.status = "Success"
     op.metadata = {**(op.metadata or {}), "return": result.exit_code}

@@ -332,3 +332,14 @@ def test_interactive_console_echoes_and_logs(running: Any, lxd: FakeLXD) -> None
     with pytest.raises(exceptions.LXDAPIException, match="Instance is not running"):
         running.stop(wait=True)
         running.interactive_console()
+
+
+def test_a_failing_exec_handler_fails_the_command(running: Any, lxd: FakeLXD) -> None:
+    def broken(call: ExecCall) -> None:
+        raise ValueError("boom")
+
+    lxd.on_exec(["deploy"], broken)
+    with pytest.raises(exceptions.LXDAPIException, match="ValueError.*boom"):
+        running.execute(["deploy"])
+    with pytest.raises(exceptions.LXDAPIException, match="ValueError.*boom"):
+        running.execute(["deploy"], record_output=True)
