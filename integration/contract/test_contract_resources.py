@@ -225,3 +225,33 @@ def test_storage_errors(backend: Any) -> None:
         "StorageObjectNotFound",
         "Storage pool not found",
     )
+
+
+def test_storage_pool_crud(backend: Any) -> None:
+    client = backend.client
+    name = backend.name()
+    backend.defer(lambda: client.storage_pools.get(name).delete())
+    pool = client.storage_pools.create({"name": name, "driver": "dir"})
+    assert (pool.name, pool.driver, pool.status) == (name, "dir", "Created")
+    assert pool.config == {"source": f"/var/lib/lxd/storage-pools/{name}"}
+    assert pool.used_by is None  # LXD 5.0.2 answers null for an unused pool
+    kind, message = failure(
+        lambda: client.storage_pools.create({"name": name, "driver": "dir"})
+    )
+    assert (kind, message) == (
+        "Conflict",
+        "The storage pool already exists: The record already exists",
+    )
+    volume = pool.volumes.create({"name": "v1", "type": "custom"})
+    backend.defer(
+        lambda: client.storage_pools.get(name).volumes.get("custom", "v1").delete()
+    )
+    assert failure(lambda: client.storage_pools.get(name).delete()) == (
+        "LXDAPIException",
+        "The storage pool is currently in use",
+    )
+    volume.rename({"name": "v2"}, wait=True)
+    assert [v.name for v in pool.volumes.all() if v.type == "custom"] == ["v2"]
+    pool.volumes.get("custom", "v2").delete()
+    client.storage_pools.get(name).delete()
+    assert not client.storage_pools.exists(name)
