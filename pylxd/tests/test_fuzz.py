@@ -18,6 +18,7 @@ stays fast.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
 import string
@@ -460,3 +461,64 @@ def test_recursive_get_never_leaves_the_target(
         for entry in dirnames + filenames:
             real = os.path.realpath(os.path.join(dirpath, entry))
             assert real == real_root or real.startswith(real_root + os.sep)
+
+
+# -- regressions found on the way ---------------------------------------------------
+def test_several_frames_in_one_block_are_all_delivered() -> None:
+    """The bytes read with the handshake may hold several frames (LXD sends
+    events right away); ws4py's parser alone kept the first only."""
+    ws = _reader(_websocket._EventReader)
+    ws.messages = []
+    block = b"".join(
+        _frame(OPCODE_TEXT, json.dumps({"n": n}).encode()) for n in range(5)
+    )
+    assert ws.process(block)
+    assert ws.messages == [{"n": n} for n in range(5)]
+
+
+def test_a_ping_from_a_server_that_hung_up_ends_the_stream() -> None:
+    from ws4py.framing import OPCODE_PING
+
+    ws = _reader(_websocket._EventReader)
+    ws.messages = []
+    ours, theirs = socket.socketpair()
+    theirs.close()
+    ws.sock = ours
+    try:
+        assert ws.process(_frame(OPCODE_PING, b"hi")) is False
+    finally:
+        ws.close_connection()
+
+
+def test_closing_towards_a_dead_server_logs_no_error(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    ws = _reader(_websocket._EventReader)
+    ours, theirs = socket.socketpair()
+    theirs.close()
+    ws.sock = ours
+    with caplog.at_level(logging.DEBUG):
+        ws.close()
+        ws.close()  # once only
+    ws.close_connection()
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+    assert "closing frame not sent" in caplog.text
+
+
+def test_events_that_are_not_json_objects_are_skipped_with_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    ws = _reader(_websocket._EventReader)
+    ws.messages = []
+    block = b"".join(
+        [
+            _frame(OPCODE_TEXT, b"not json"),
+            _frame(OPCODE_TEXT, b"[1]"),
+            _frame(OPCODE_BINARY, b"\xff\xfe"),
+            _frame(OPCODE_TEXT, b'{"type": "ok"}'),
+        ]
+    )
+    with caplog.at_level(logging.WARNING, logger="pylxd._websocket"):
+        ws.process(block)
+    assert ws.messages == [{"type": "ok"}]
+    assert caplog.text.count("ignored") == 3
