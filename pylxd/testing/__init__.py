@@ -22,7 +22,7 @@ memory: no daemon, no root, no network. Code under test uses an ordinary
 'Reading lists... Done\\n'
 >>> fake.last_body("PUT", "/1.0/instances/web/state")
 {'action': 'start', 'timeout': 30, 'force': True}
->>> fake.unregister()                         # ``endpoint`` stops working
+>>> fake.unregister()          # the registry stops keeping the fake alive
 
 .. rubric:: Plugging in
 
@@ -31,8 +31,9 @@ memory: no daemon, no root, no network. Code under test uses an ordinary
   ``http://<id>.lxd.fake``; ``pylxd._transport.get_session_for_url`` and
   the websocket clients of ``pylxd._websocket`` look such hosts up in a
   registry of in-process servers (``register_in_process``) instead of the
-  network. Reading ``endpoint`` keeps the fake registered until
-  ``fake.unregister()`` or the end of ``with FakeLXD() as fake:``.
+  network (weakly: a fake lives as long as its clients). Reading
+  ``endpoint`` also keeps it alive until ``fake.unregister()`` or the end
+  of ``with FakeLXD() as fake:``.
 * pytest: the ``fake_lxd`` and ``fake_client`` fixtures of
   :mod:`pylxd.testing.pytest_plugin` (loaded automatically once pylxd is
   installed; ``@pytest.mark.fake_lxd(extensions=[...])`` configures them).

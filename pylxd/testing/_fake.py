@@ -308,9 +308,10 @@ class FakeLXD(FaultsMixin, HelpersMixin, requests.adapters.BaseAdapter):
     def endpoint(self) -> str:
         """A URL for ``Client(endpoint=fake.endpoint)``: it reaches this fake.
 
-        Reading it registers the fake until :meth:`unregister` (or the end of
-        a ``with FakeLXD() as fake:`` block), so the URL works even when no
-        other reference to the fake is kept.
+        Reading it keeps the fake alive until :meth:`unregister` (or the end
+        of a ``with FakeLXD() as fake:`` block), so the URL works even when
+        no other reference to the fake is kept. Afterwards the URL works as
+        long as something else (a client of it) still holds the fake.
 
         >>> from pylxd import Client
         >>> with FakeLXD() as fake:
@@ -323,10 +324,12 @@ class FakeLXD(FaultsMixin, HelpersMixin, requests.adapters.BaseAdapter):
         return self.base_url
 
     def unregister(self) -> None:
-        """Stop serving :attr:`endpoint` (clients made from it lose the fake)."""
+        """Stop keeping the fake alive for :attr:`endpoint` (it is released
+        once no client holds it)."""
         from pylxd import _transport
 
         _transport.unregister_in_process(self.host)
+        _transport.register_in_process(self.host, self)  # weakly, as at creation
 
     def __enter__(self) -> FakeLXD:
         return self

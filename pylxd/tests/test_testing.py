@@ -49,9 +49,21 @@ def test_endpoint_keeps_the_fake_alive_until_unregistered() -> None:
     gc.collect()
     server = in_process_server(endpoint)
     assert isinstance(server, FakeLXD)
-    assert Client(endpoint=endpoint).host_info["api_version"] == "1.0"
+    client = Client(endpoint=endpoint)
     server.unregister()
+    del server
+    gc.collect()
+    assert client.host_info["api_version"] == "1.0"
+    assert in_process_server(endpoint) is not None  # the client holds it
+    del client
+    gc.collect()
     assert in_process_server(endpoint) is None
+
+
+def test_clients_keep_working_after_unregister(running: Any, lxd: FakeLXD) -> None:
+    lxd.endpoint
+    lxd.unregister()
+    assert running.execute(["echo", "still"]).stdout == "still\n"
 
 
 def test_each_fake_has_its_own_host() -> None:
