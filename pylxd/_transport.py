@@ -190,6 +190,26 @@ class _StreamedBody:
         return self._release is None
 
 
+class _Response(requests.Response):
+    """A response that parses its JSON body once for LXD's envelope check.
+
+    While :meth:`_APINode._send` checks the envelope, the parse is kept and
+    handed to the first caller of :meth:`json` afterwards (the check only
+    reads it); any later call parses the body afresh, as requests does.
+    """
+
+    _keep_parse = False
+
+    def json(self, **kwargs: Any) -> Any:
+        parsed = self.__dict__.pop("_parsed", None)
+        if parsed is not None and not kwargs:
+            return parsed
+        value = super().json(**kwargs)
+        if self._keep_parse and not kwargs:
+            self._parsed = value
+        return value
+
+
 class _UnixAdapter(requests.adapters.BaseAdapter):
     """An adapter for ``http+unix://`` URLs: keep-alive connections per socket.
 
@@ -299,7 +319,7 @@ class _UnixAdapter(requests.adapters.BaseAdapter):
     def _build(
         request: requests.PreparedRequest, raw: http.client.HTTPResponse
     ) -> requests.Response:
-        response = requests.Response()
+        response = _Response()
         response.status_code = raw.status
         response.headers = CaseInsensitiveDict(raw.getheaders())
         response.reason = raw.reason
@@ -376,7 +396,13 @@ _FAST_KWARGS = frozenset(
 
 
 def _prepare(
-    method: str, url: str, headers: Any, params: Any, data: Any, json: Any
+    method: str,
+    url: str,
+    headers: Any,
+    params: Any,
+    data: Any,
+    json: Any,
+    own_headers: bool = False,
 ) -> requests.PreparedRequest:
     """``PreparedRequest.prepare`` without cookies, auth and hooks (a socket
     session has none) and without re-parsing our own URL, which ``_APINode``
@@ -391,8 +417,12 @@ def _prepare(
         if query:
             url = f"{url}{'&' if '?' in url else '?'}{query}"
         prepared.url = requests.utils.requote_uri(url)
-    prepared.prepare_headers(headers)
-    prepared.prepare_body(data, None, json)
+    if own_headers:  # already checked when they were set
+        prepared.headers = CaseInsensitiveDict(headers)
+    else:
+        prepared.prepare_headers(headers)
+    if data is not None or json is not None or prepared.method not in ("GET", "HEAD"):
+        prepared.prepare_body(data, None, json)
     return prepared
 
 
@@ -417,6 +447,7 @@ def _unix_request(
         kwargs.get("params"),
         kwargs.get("data"),
         kwargs.get("json"),
+        own_headers=not headers,
     )
     adapter = session.get_adapter(url)
     return adapter.send(
@@ -443,6 +474,10 @@ def get_session_for_url(
         return session
     if url.startswith("http+unix://"):
         session.mount("http+unix://", _UnixAdapter())
+        # The socket adapter hands bodies over as they come: ask for them plain.
+        session.headers = CaseInsensitiveDict(
+            {"User-Agent": session.headers["User-Agent"], "Accept-Encoding": "identity"}
+        )
         # Proxies, .netrc and CA bundles from the environment mean nothing on a
         # Unix socket, and reading them costs more CPU than the request itself.
         session.trust_env = False
@@ -576,7 +611,14 @@ class _APINode:
             self._log(
                 verb, kwargs.get("params"), response, time.perf_counter() - started
             )
-        exceptions._check_response(response, ok=ok, check_sync=check_sync)
+        if type(response) is not _Response:
+            exceptions._check_response(response, ok=ok, check_sync=check_sync)
+            return response
+        response._keep_parse = True  # the caller gets the check's parse
+        try:
+            exceptions._check_response(response, ok=ok, check_sync=check_sync)
+        finally:
+            response._keep_parse = False
         return response
 
     def _describe(self) -> str:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import socket
+import threading
+from pathlib import Path
 from typing import Any
 from unittest import mock
 
@@ -72,3 +76,46 @@ def test_unusual_arguments_take_requests_full_path() -> None:
         with mock.patch.object(requests.Session, "request", spy):
             client.api.profiles.default.get(cookies={"a": "b"})
     assert len(calls) == 1
+
+
+def _serve_once(path: str, body: bytes) -> tuple[threading.Thread, list[bytes]]:
+    """A one-connection Unix server answering each request with ``body``."""
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(path)
+    server.listen()
+    received: list[bytes] = []
+
+    def serve() -> None:
+        conn, _ = server.accept()
+        with conn, server:
+            while True:
+                request = conn.recv(65536)
+                if not request:
+                    return
+                received.append(request)
+                conn.sendall(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                    b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+                )
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return thread, received
+
+
+def test_socket_json_is_parsed_once_and_callers_get_fresh_objects(
+    tmp_path: Path,
+) -> None:
+    path = str(tmp_path / "s.sock")
+    thread, received = _serve_once(path, b'{"type": "sync", "metadata": {"a": 1}}')
+    node = _transport._APINode(_transport.unix_socket_url(path), timeout=5)
+    with mock.patch("json.loads", wraps=json.loads) as loads:
+        response = node.instances.get()
+        first = response.json()
+    assert loads.call_count == 1  # the envelope check's parse went to the caller
+    first["metadata"]["a"] = 2
+    assert response.json() == {"type": "sync", "metadata": {"a": 1}}
+    node.session.close()
+    thread.join(timeout=5)
+    head = received[0].split(b"\r\n\r\n")[0].lower()
+    assert b"accept-encoding: identity" in head  # bodies are handed over as sent
