@@ -162,63 +162,57 @@ def _server_patch(fake: FakeLXD, request: FakeRequest) -> Reply:
     return fake.sync()
 
 
-def _resources() -> dict[str, Any]:
-    """A small two-thread x86_64 machine, shaped like LXD 5.0.2's answer."""
-    threads = [
-        {
-            "core": n,
-            "die": 0,
-            "threads": [
-                {
-                    "id": n,
-                    "numa_node": 0,
-                    "thread": 0,
-                    "online": True,
-                    "isolated": False,
-                }
-            ],
-        }
-        for n in range(2)
-    ]
-    gib = 1024**3
-    return {
-        "cpu": {
-            "architecture": "x86_64",
-            "sockets": [
-                {"name": "Fake CPU", "vendor": "Fake", "socket": 0, "cores": threads}
-            ],
-            "total": 2,
-        },
-        "memory": {
-            "nodes": [
-                {
-                    "numa_node": 0,
-                    "hugepages_used": 0,
-                    "hugepages_total": 0,
-                    "used": 1 * gib,
-                    "total": 4 * gib,
-                }
-            ],
-            "hugepages_total": 0,
-            "hugepages_used": 0,
-            "hugepages_size": 2097152,
-            "used": 1 * gib,
-            "total": 4 * gib,
-        },
-        **{kind: {"cards": [], "total": 0} for kind in ("gpu", "network")},
-        "storage": {"disks": [], "total": 0},
-        "usb": {"devices": [], "total": 0},
-        "pci": {"devices": [], "total": 0},
-        "system": dict.fromkeys(
-            ("chassis", "family", "firmware", "motherboard", "product"), {}
-        )
-        | dict.fromkeys(("serial", "sku", "type", "uuid", "vendor", "version"), ""),
+_GIB = 1024**3
+_CORES = [
+    {
+        "core": n,
+        "die": 0,
+        "threads": [
+            {"id": n, "numa_node": 0, "thread": 0, "online": True, "isolated": False}
+        ],
     }
+    for n in range(2)
+]
+#: ``GET /1.0/resources``: a small two-thread x86_64 machine, shaped like
+#: LXD 5.0.2's answer.
+_RESOURCES: dict[str, Any] = {
+    "cpu": {
+        "architecture": "x86_64",
+        "sockets": [
+            {"name": "Fake CPU", "vendor": "Fake", "socket": 0, "cores": _CORES}
+        ],
+        "total": 2,
+    },
+    "memory": {
+        "nodes": [
+            {
+                "numa_node": 0,
+                "hugepages_used": 0,
+                "hugepages_total": 0,
+                "used": 1 * _GIB,
+                "total": 4 * _GIB,
+            }
+        ],
+        "hugepages_total": 0,
+        "hugepages_used": 0,
+        "hugepages_size": 2097152,
+        "used": 1 * _GIB,
+        "total": 4 * _GIB,
+    },
+    **{kind: {"cards": [], "total": 0} for kind in ("gpu", "network")},
+    "storage": {"disks": [], "total": 0},
+    "usb": {"devices": [], "total": 0},
+    "pci": {"devices": [], "total": 0},
+    "system": dict.fromkeys(
+        ("chassis", "family", "firmware", "motherboard", "product"), {}
+    )
+    | dict.fromkeys(("serial", "sku", "type", "uuid", "vendor", "version"), ""),
+}
 
 
 @route("GET", r"/1.0/resources")
 def _server_resources(fake: FakeLXD, request: FakeRequest) -> Reply:
-    return fake.sync(_resources())
+    return fake.sync(_RESOURCES)
 
 
 # -- operations --------------------------------------------------------------
