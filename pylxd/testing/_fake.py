@@ -424,13 +424,26 @@ class FakeLXD(FaultsMixin, HelpersMixin, requests.adapters.BaseAdapter):
         )
         with self.lock:
             self.operations[op.id] = op
-        self.operation_changed(op)
+        self.operation_changed(op, new=True)
         return op
 
-    def operation_changed(self, op: FakeOperation) -> None:
-        """Tell event listeners about ``op`` (LXD sends an ``operation`` event)."""
-        if self.event_listeners:
-            self.emit("operation", op.render(), op.project)
+    def operation_changed(self, op: FakeOperation, new: bool = False) -> None:
+        """Tell event listeners about ``op`` (LXD sends an ``operation`` event).
+
+        :param new: ``op`` was just created: LXD announces it ``Pending``,
+            then ``Running``, before its final state.
+        """
+        if not self.event_listeners:
+            return
+        if new:
+            steps = ("Pending", "Running")
+            for status in (
+                steps[: steps.index(op.status)] if op.status in steps else steps
+            ):
+                view = {**op.render(), "status": status, "err": "", "metadata": None}
+                view["status_code"] = {"Pending": 105, "Running": 103}[status]
+                self.emit("operation", view, op.project)
+        self.emit("operation", op.render(), op.project)
 
     def async_reply(self, op: FakeOperation) -> Reply:
         """LXD's async envelope (HTTP 202) for ``op``."""
