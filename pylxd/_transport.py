@@ -68,9 +68,16 @@ def default_socket_path() -> str:
     return DEB_SOCKET
 
 
+#: Socket paths by the URL host :func:`unix_socket_url` made of them, so that
+#: requests find their socket without unquoting it again.
+_SOCKET_PATHS: dict[str, str] = {}
+
+
 def unix_socket_url(path: str) -> str:
     """``/var/lib/lxd/unix.socket`` -> ``http+unix://%2Fvar%2Flib%2Flxd%2Funix.socket``."""
-    return "http+unix://" + parse.quote(path, safe="")
+    host = parse.quote(path, safe="")
+    _SOCKET_PATHS[host] = path
+    return "http+unix://" + host
 
 
 def endpoint_url(endpoint: str | None) -> str:
@@ -259,7 +266,7 @@ class _UnixAdapter(requests.adapters.BaseAdapter):
         proxies: Any = None,
     ) -> requests.Response:
         parts = parse.urlsplit(request.url or "")
-        path = parse.unquote(parts.netloc)
+        path = _SOCKET_PATHS.get(parts.netloc) or parse.unquote(parts.netloc)
         connect_timeout, read_timeout = (
             timeout if isinstance(timeout, tuple) else (timeout, timeout)
         )
