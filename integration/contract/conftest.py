@@ -97,6 +97,12 @@ def seeded_fake() -> FakeLXD:
     return fake
 
 
+@pytest.fixture
+def make_fake() -> Callable[[], FakeLXD]:
+    """Make another fake seeded like the backend's (e.g. an untrusted one)."""
+    return seeded_fake
+
+
 @pytest.fixture(params=["fake", "real"])
 def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
     """The fake, then the real daemon: every contract test runs on both."""

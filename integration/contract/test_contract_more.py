@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from pylxd import exceptions
+from pylxd import Client, exceptions
 
 
 def failure(call: Callable[[], Any]) -> tuple[str, str]:
@@ -179,3 +179,77 @@ def test_console_log(backend: Any) -> None:
     assert isinstance(instance.console_log(), str)  # busybox may print already
     console = instance.interactive_console()
     console.close()
+
+
+# -- an untrusted client -----------------------------------------------------
+def untrusted(backend: Any, request: Any, tmp_path: Any) -> tuple[Any, bytes, str]:
+    """A client whose certificate the server does not trust, its PEM and
+    the trust password."""
+    if backend.kind == "fake":
+        fake = request.getfixturevalue("make_fake")()
+        fake.trusted = False
+        fake.config["core.trust_password"] = "pw"
+        return fake.client(), self_signed_pem("fake"), "pw"
+    env = request.getfixturevalue("lxd_env")["main"]
+    key = ec.generate_private_key(ec.SECP256R1())
+    pem = self_signed_pem_for(key, backend.name())
+    (tmp_path / "c.crt").write_bytes(pem)
+    (tmp_path / "c.key").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    files = (str(tmp_path / "c.crt"), str(tmp_path / "c.key"))
+    client = Client(endpoint=env["https"], cert=files, verify=env["server_cert"])
+    return client, pem, env["trust_password"]
+
+
+def self_signed_pem_for(key: Any, name: str) -> bytes:
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=2))
+        .sign(key, hashes.SHA256())
+        .public_bytes(serialization.Encoding.PEM)
+    )
+
+
+def test_untrusted_client(backend: Any, request: Any, tmp_path: Any) -> None:
+    client, pem, password = untrusted(backend, request, tmp_path)
+    assert client.trusted is False
+    assert set(client.host_info) == {
+        "api_extensions",
+        "api_status",
+        "api_version",
+        "auth",
+        "auth_methods",
+        "public",
+    }
+    for call in (
+        lambda: client.instances.all(),
+        lambda: client.profiles.get("default"),
+        lambda: client.api.networks.get(),
+        lambda: client.api.operations.get(),
+        lambda: client.profiles.create(backend.name()),
+    ):
+        assert failure(call) == ("Forbidden", "not authorized")
+    assert client.api.images.get().json()["metadata"] == []  # no public image
+    assert failure(lambda: client.images.get_by_alias("busybox")) == (
+        "NotFound",
+        "Image alias not found",
+    )
+    with pytest.raises(exceptions.LXDAPIException):
+        client.certificates.create("wrong", pem)
+    certificate = client.certificates.create(password, pem, name=backend.name())
+    fingerprint = certificate.fingerprint
+    backend.defer(lambda: backend.client.certificates.get(fingerprint).delete())
+    client.refresh_host_info()
+    assert client.trusted is True

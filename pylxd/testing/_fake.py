@@ -554,6 +554,13 @@ class FakeLXD(FaultsMixin, HelpersMixin, requests.adapters.BaseAdapter):
             reply = fault(request)
             if reply is not None:
                 return reply
+        if not self.trusted:
+            from pylxd.testing._fake_trust import untrusted_reply
+
+            with self.lock:
+                refused = untrusted_reply(self, request)
+            if refused is not None:
+                return refused
         allowed = False
         for method, pattern, handler in _ROUTES:
             match = pattern.match(request.path)

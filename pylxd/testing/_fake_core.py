@@ -139,14 +139,10 @@ def _root(fake: FakeLXD, request: FakeRequest) -> Reply:
 @route("GET", r"/1.0")
 def _server_get(fake: FakeLXD, request: FakeRequest) -> Reply:
     info = host_info(fake)
-    if not fake.trusted:
-        info = {
-            k: info[k]
-            for k in ("api_extensions", "api_status", "api_version", "auth", "public")
-        }
+    if not fake.trusted:  # LXD 5.0.2 tells an untrusted client no more
+        keep = ("api_extensions", "api_status", "api_version", "auth", "public")
+        info = {k: info[k] for k in keep}
         info["auth_methods"] = ["tls"]
-        info["config"] = {}
-        info["environment"] = {}
     return fake.sync(info)
 
 
