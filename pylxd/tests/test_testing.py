@@ -355,3 +355,18 @@ def test_a_failing_exec_handler_fails_the_command(running: Any, lxd: FakeLXD) ->
         running.execute(["deploy"])
     with pytest.raises(exceptions.LXDAPIException, match="ValueError.*boom"):
         running.execute(["deploy"], record_output=True)
+
+
+# -- trust -------------------------------------------------------------------
+def test_an_untrusted_client_sees_public_images_only(lxd: FakeLXD) -> None:
+    public = lxd.add_image("pub", public=True)
+    lxd.trusted = False
+    client = lxd.client()
+    assert client.trusted is False
+    assert client.api.images.get().json()["metadata"] == [f"/1.0/images/{public}"]
+    assert client.images.get(public).fingerprint == public
+    assert client.images.get_by_alias("pub").fingerprint == public
+    with pytest.raises(exceptions.NotFound, match="Image alias not found"):
+        client.images.get_by_alias("busybox")
+    with pytest.raises(exceptions.Forbidden, match="not authorized"):
+        client.instances.all()
