@@ -228,3 +228,37 @@ def test_exec_builtins_match_busybox(backend: Any) -> None:
         "",
         "cat: can't open '/nope': No such file or directory\n",
     )
+
+
+def test_more_state_and_rename_errors(backend: Any) -> None:
+    instance = backend.instance()
+    other = backend.instance()
+    found = {
+        "restart stopped": failure(lambda: instance.restart(wait=True)),
+        "unfreeze stopped": failure(lambda: instance.unfreeze(wait=True)),
+        "rename to taken": failure(lambda: instance.rename(other.name, wait=True)),
+        "delete missing": failure(
+            lambda: backend.client.api.instances[backend.name()].delete()
+        ),
+    }
+    instance.snapshots.create("s1", wait=True)
+    snapshot = instance.snapshots.create("s2", wait=True)
+    found["snapshot rename to taken"] = failure(
+        lambda: snapshot.rename("s1", wait=True)
+    )
+    instance.start(wait=True)
+    found["unfreeze running"] = failure(lambda: instance.unfreeze(wait=True))
+    instance.freeze(wait=True)
+    found["freeze frozen"] = failure(lambda: instance.freeze(wait=True))
+    assert found == {
+        "restart stopped": ("LXDAPIException", "The instance is already stopped"),
+        "unfreeze stopped": ("LXDAPIException", "The container isn't running"),
+        "rename to taken": ("Conflict", f'Name "{other.name}" already in use'),
+        "delete missing": ("NotFound", "Instance not found"),
+        "snapshot rename to taken": (
+            "Conflict",
+            f"Name '{instance.name}/s1' already in use",
+        ),
+        "unfreeze running": ("LXDAPIException", "The container is already running"),
+        "freeze frozen": ("LXDAPIException", "The container is already frozen"),
+    }

@@ -616,7 +616,7 @@ def _instance_post(fake: FakeLXD, request: FakeRequest, kind: str, name: str) ->
     if problem is not None:
         raise FakeError(400, f"Invalid instance name: {problem}")
     if new in fake.store("instances", request.project):
-        raise FakeError(409, f"Name {new!r} already in use")
+        raise FakeError(409, f'Name "{new}" already in use')
     work = lambda: _rename(fake, request.project, record, new)  # noqa: E731
     return fake.run_async("Renaming instance", request, work, _resources(name))
 

@@ -334,7 +334,7 @@ def test_rename(client, lxd) -> None:
 def test_rename_errors_carry_lxds_message(client, lxd) -> None:
     instance = make(client, lxd)
     make(client, lxd, "c2")
-    with pytest.raises(exceptions.Conflict, match="Name 'c2' already in use"):
+    with pytest.raises(exceptions.Conflict, match='Name "c2" already in use'):
         instance.rename("c2")
     instance.start(wait=True)
     with pytest.raises(
