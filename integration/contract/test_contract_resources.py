@@ -255,3 +255,65 @@ def test_storage_pool_crud(backend: Any) -> None:
     pool.volumes.get("custom", "v2").delete()
     client.storage_pools.get(name).delete()
     assert not client.storage_pools.exists(name)
+
+
+def test_error_catalogue(backend: Any) -> None:
+    client, api = backend.client, backend.client.api
+    missing = backend.name()
+    profile = backend.name()
+    client.profiles.create(profile)
+    backend.defer(lambda: client.profiles.get(profile).delete())
+    project = backend.name()
+    client.projects.create(project)
+    backend.defer(lambda: client.projects.get(project).delete())
+    found = {
+        "profile rename to taken": failure(
+            lambda: api.profiles[profile].post(json={"name": "default"})
+        ),
+        "profile rename default": failure(
+            lambda: api.profiles["default"].post(json={"name": missing})
+        ),
+        "project rename default": failure(
+            lambda: api.projects["default"].post(json={"name": missing})
+        ),
+        "project put missing": failure(
+            lambda: api.projects[missing].put(json={"config": {}})
+        ),
+        "alias rename missing": failure(
+            lambda: api.images.aliases[missing].post(json={"name": "x"})
+        ),
+        "alias missing target": failure(
+            lambda: api.images.aliases.post(json={"name": missing, "target": "f" * 64})
+        ),
+        "network delete missing": failure(lambda: api.networks[missing].delete()),
+        "volume delete missing": failure(
+            lambda: api.storage_pools["default"].volumes.custom[missing].delete()
+        ),
+        "operation wait missing": failure(
+            lambda: api.operations["00000000-0000-0000-0000-000000000000"].wait.get()
+        ),
+        "snapshot of missing": failure(
+            lambda: api.instances[missing].snapshots.post(json={"name": "s"})
+        ),
+    }
+    assert found == {
+        "profile rename to taken": ("Conflict", 'Name "default" already in use'),
+        "profile rename default": (
+            "Forbidden",
+            'The "default" profile cannot be renamed',
+        ),
+        "project rename default": (
+            "Forbidden",
+            "The 'default' project cannot be renamed",
+        ),
+        "project put missing": ("NotFound", "Project not found"),
+        "alias rename missing": ("NotFound", "Image alias not found"),
+        "alias missing target": ("NotFound", "Image not found"),
+        "network delete missing": (
+            "NotFound",
+            "Failed loading network: Network not found",
+        ),
+        "volume delete missing": ("NotFound", "Storage pool volume not found"),
+        "operation wait missing": ("NotFound", "Operation not found"),
+        "snapshot of missing": ("NotFound", "Instance not found"),
+    }
