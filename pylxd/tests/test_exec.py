@@ -257,7 +257,7 @@ def test_timeout_signals_closes_and_raises(
             instance.execute(["sleep", "60"], timeout=0.2, timeout_signal=15)
     finally:
         release.set()
-    err = info.value
+    err: exceptions.ExecTimeout = info.value
     assert signals == [15]
     assert isinstance(err, TimeoutError) and isinstance(
         err, exceptions.ClientConnectionFailed
