@@ -317,3 +317,36 @@ def test_error_catalogue(backend: Any) -> None:
         "operation wait missing": ("NotFound", "Operation not found"),
         "snapshot of missing": ("NotFound", "Instance not found"),
     }
+
+
+def test_publish_and_image_aliases(backend: Any) -> None:
+    client = backend.client
+    instance = backend.instance()
+    image = instance.publish(wait=True)
+    backend.defer(lambda: client.images.get(image.fingerprint).delete(wait=True))
+    seen = {
+        "public": image.public,
+        "type": image.type,
+        "architecture": image.architecture,
+        "aliases": list(image.aliases),
+        "properties": sorted(image.properties),
+        "cached": image.cached,
+        "auto_update": image.auto_update,
+    }
+    alias = backend.name()
+    image.add_alias(alias, "published")
+    again = client.images.get(image.fingerprint)
+    seen["aliases after add"] = list(again.aliases)
+    again.delete_alias(alias)
+    seen["aliases after delete"] = client.images.get(image.fingerprint).aliases
+    assert seen == {
+        "public": False,
+        "type": "container",
+        "architecture": "x86_64",
+        "aliases": [],
+        "properties": ["description", "os", "release"],
+        "cached": False,
+        "auto_update": False,
+        "aliases after add": [{"name": alias, "description": "published"}],
+        "aliases after delete": [],
+    }

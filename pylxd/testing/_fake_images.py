@@ -127,6 +127,9 @@ def _from_source(fake: FakeLXD, project: str, body: dict[str, Any]) -> Any:
             raise FakeError(404, "Instance not found")
         fingerprint = _digest(source.get("name", ""), now())
         update_source = None
+        config = fake.store("instances", project)[owner].get("config") or {}
+        inherited = {k[6:]: v for k, v in config.items() if k.startswith("image.")}
+        body = {**body, "properties": {**inherited, **(body.get("properties") or {})}}
     elif kind in ("image", "url"):
         key = source.get("fingerprint") or source.get("alias") or source.get("url")
         if not key:
