@@ -350,3 +350,37 @@ def test_publish_and_image_aliases(backend: Any) -> None:
         "aliases after add": [{"name": alias, "description": "published"}],
         "aliases after delete": [],
     }
+
+
+def test_expanded_config_and_used_by(backend: Any) -> None:
+    client = backend.client
+    profile = backend.name()
+    client.profiles.create(profile, config={"user.from": "profile", "user.both": "p"})
+    backend.defer(lambda: client.profiles.get(profile).delete())
+    pool = client.storage_pools.get("default")
+    volume = backend.name()
+    pool.volumes.create({"name": volume, "type": "custom"})
+    backend.defer(lambda: pool.volumes.get("custom", volume).delete())
+    disk = {"type": "disk", "pool": "default", "source": volume, "path": "/mnt"}
+    instance = backend.instance(
+        profiles=["default", profile],
+        config={"user.both": "instance"},
+        devices={"data": disk},
+    )
+    seen = {
+        "expanded": {
+            k: v for k, v in instance.expanded_config.items() if k.startswith("user.")
+        },
+        "devices": instance.devices,
+        "expanded devices": sorted(instance.expanded_devices),
+        "volume used_by": pool.volumes.get("custom", volume).used_by,
+        "profile used_by": client.profiles.get(profile).used_by,
+    }
+    url = f"/1.0/instances/{instance.name}"
+    assert seen == {
+        "expanded": {"user.from": "profile", "user.both": "instance"},
+        "devices": {"data": disk},
+        "expanded devices": ["data", "root"],
+        "volume used_by": [url],
+        "profile used_by": [url],
+    }
