@@ -298,7 +298,7 @@ class _UnixAdapter(requests.adapters.BaseAdapter):
     ) -> http.client.HTTPResponse:
         url = parts.path + (f"?{parts.query}" if parts.query else "")
         body = request.body
-        headers = dict(request.headers)
+        headers = request.headers  # case-insensitive, as http.client reads it
         chunked = (
             body is not None
             and not isinstance(body, (bytes, str))
