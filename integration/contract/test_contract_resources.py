@@ -384,3 +384,27 @@ def test_expanded_config_and_used_by(backend: Any) -> None:
         "volume used_by": [url],
         "profile used_by": [url],
     }
+
+
+def test_bridge_state_rename_and_leases(backend: Any) -> None:
+    client = backend.client
+    name = backend.name("ct")[:15]
+    new = backend.name("cu")[:15]
+    backend.defer(lambda: client.networks.get(name).delete())
+    backend.defer(lambda: client.networks.get(new).delete())
+    config = {"ipv4.address": "none", "ipv6.address": "none"}
+    network = client.networks.create(name, type="bridge", config=config)
+    state = network.state()
+    seen = {
+        "state": (state.type, state.state, state.addresses, sorted(state)),
+        "leases": network.leases(),
+    }
+    renamed = network.rename(new)
+    seen["renamed"] = (renamed.name, client.networks.exists(name))
+    fields = ["addresses", "bond", "bridge", "counters", "hwaddr", "mtu", "ovn"]
+    fields += ["state", "type", "vlan"]
+    assert seen == {
+        "state": ("broadcast", "up", [], fields),
+        "leases": [],
+        "renamed": (new, False),
+    }
