@@ -196,6 +196,9 @@ class Model(metaclass=ModelType):
 
     #: The attribute that identifies an object (its URL part).
     _key: ClassVar[str] = "name"
+    #: What errors call this kind of object (``Network ACL 'web': ...``);
+    #: the class name when None.
+    _error_kind: ClassVar[str | None] = None
     NotFound = exceptions.NotFound
 
     def __init__(self, client: Client | None, **kwargs: Any) -> None:
@@ -263,6 +266,11 @@ class Model(metaclass=ModelType):
             raise AttributeError(name) from None
         if name in extra:
             return extra[name]
+        if name == "api" and object.__getattribute__(self, "client") is None:
+            # The ``api`` property failed on a missing client: say why.
+            raise AttributeError(
+                f"{self!r} has no client: it was deleted, or built without one"
+            )
         raise AttributeError(f"{cls.__name__!r} object has no attribute {name!r}")
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -342,7 +350,8 @@ class Model(metaclass=ModelType):
 
         Local changes are kept unless ``rollback`` is True.
         """
-        with exceptions.naming(type(self).__name__, self._raw_attr(self._key)):
+        kind = self._error_kind or type(self).__name__
+        with exceptions.naming(kind, self._raw_attr(self._key)):
             payload = self.api.get().json()["metadata"]
         self._load(payload, rollback=rollback)
         if rollback:

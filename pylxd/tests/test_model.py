@@ -169,6 +169,23 @@ def test_delete_forgets_the_client(client, lxd: FakeLXD) -> None:  # type: ignor
     assert not Item.exists(client, "gone")
 
 
+def test_a_deleted_object_says_so(client) -> None:  # type: ignore[no-untyped-def]
+    client.profiles.create("twice")
+    item = Item.get(client, "twice")
+    item.delete()
+    with pytest.raises(AttributeError, match="it was deleted"):
+        item.delete()
+
+
+def test_state_change_forgets_server_values_but_keeps_edits(client, lxd: FakeLXD) -> None:  # type: ignore[no-untyped-def]
+    item = Item.get(client, "default")
+    item.description = "mine"
+    item._invalidate("description", "config", "devices")
+    assert item.description == "mine"
+    lxd.store("profiles")["default"]["config"] = {"volatile.x": "1"}
+    assert item.config == {"volatile.x": "1"}
+
+
 def test_put_and_patch_sync_back(client, lxd: FakeLXD) -> None:  # type: ignore[no-untyped-def]
     item = Item.get(client, "default")
     item.patch({"config": {"a": "1"}})
