@@ -79,7 +79,7 @@ def run() -> dict[str, Any]:
                 "pylxd": _latency(raw, profiles["p"], iter(stream)),
                 "raw": _latency(raw, profiles["r"], raw_events),
             },
-            reps(50, 10),
+            reps(100, 10),
         )
     finally:
         stream.close()
