@@ -67,6 +67,16 @@ class Image(CollectionMixin, model.Model):
 
     # -- lookups ---------------------------------------------------------
     @classmethod
+    def get(cls, client: Client, fingerprint: str) -> Image:
+        """Get an image by its fingerprint (a unique prefix is enough).
+
+        Implements ``GET /1.0/images/<fingerprint>``.
+
+        :raises NotFound: when no image has that fingerprint.
+        """
+        return super().get(client, fingerprint)  # type: ignore[no-any-return]
+
+    @classmethod
     def exists(cls, client: Client, fingerprint: str, alias: bool = False) -> bool:
         """Tell whether an image exists.
 
