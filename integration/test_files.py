@@ -184,7 +184,7 @@ def test_delete(files: FilesManager, workdir: str, box: str) -> None:
     files.put(f"{workdir}/d/f", b"x")
     with pytest.raises(FileError, match="directory not empty") as err:
         files.delete(f"{workdir}/d")
-    assert str(err.value).endswith(f"path '{workdir}/d' in instance '{box}'")
+    assert str(err.value).startswith(f"Path '{workdir}/d' in instance '{box}': ")
     files.delete(f"{workdir}/d/f")
     files.delete(f"{workdir}/d")
     assert files.listdir(workdir) == []
@@ -197,13 +197,15 @@ def test_missing_paths_and_instances_name_both(
 ) -> None:
     with pytest.raises(exceptions.NotFound) as err:
         files.get("/no/such/file")
-    assert str(err.value) == f"Not Found: path '/no/such/file' in instance '{box}'"
+    assert str(err.value) == f"Path '/no/such/file' in instance '{box}': Not Found"
     with pytest.raises(FileNotFound, match="'/no/such/file'"):
         files.put("/no/such/file", b"x")
     with pytest.raises(FileNotFound, match="'/no/such'"):
         files.stat("/no/such")
     ghost = FilesManager(_Instance(client, unique_name("pylxd-it-ghost")))
-    with pytest.raises(FileNotFound, match="^Instance not found: path '/etc'"):
+    with pytest.raises(
+        FileNotFound, match="^Path '/etc' in instance '.*': Instance not found$"
+    ):
         ghost.listdir("/etc")
 
 

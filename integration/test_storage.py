@@ -99,7 +99,7 @@ def test_pool_lifecycle(client: Client) -> None:
         assert not client.storage_pools.exists(name)
         with pytest.raises(exceptions.NotFound) as err:
             client.storage_pools.get(name)
-        assert str(err.value) == f"storage pool {name!r}: Storage pool not found"
+        assert str(err.value) == f"Storage pool {name!r}: Storage pool not found"
 
 
 def test_unknown_driver_fails_and_creates_nothing(client: Client) -> None:
@@ -130,7 +130,9 @@ def test_volume_in_a_missing_pool_names_the_pool(client: Client) -> None:
     name = unique_name("pylxd-it-nopool")
     with pytest.raises(StorageObjectNotFound) as err:
         StoragePool(client, name=name).volumes.create({"name": "v"})
-    assert str(err.value) == f"storage pool {name!r}: Storage pool not found"
+    assert str(err.value) == (
+        f"Storage volume custom/v in pool {name!r}: Storage pool not found"
+    )
     assert not client.storage_pools.exists(name)
 
 
@@ -177,7 +179,7 @@ def test_volume_not_found_names_it(pool: StoragePool) -> None:
     with pytest.raises(exceptions.NotFound) as err:
         pool.volumes.get("custom", "nope")
     assert str(err.value) == (
-        f"storage volume custom/nope in pool {pool.name!r}: Storage pool volume not found"
+        f"Storage volume custom/nope in pool {pool.name!r}: Storage pool volume not found"
     )
 
 
@@ -341,7 +343,7 @@ def test_copy_to_a_missing_pool_on_another_server_leaves_nothing(
         "custom", volume.name
     )
     missing = unique_name("pylxd-it-nopool")
-    with pytest.raises(StorageObjectNotFound, match=f"storage pool '{missing}'"):
+    with pytest.raises(StorageObjectNotFound, match=f"in pool '{missing}'"):
         source.copy(pool=missing, target_client=second_https_client)
     assert pool.volumes.exists("custom", volume.name)
 

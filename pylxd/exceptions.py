@@ -6,8 +6,12 @@ keep working; finer classes always subclass one of them::
     Exception
     ├── LXDAPIException(response)        an LXD answer that is an error
     │   ├── NotFound                     404
+    │   │   ├── FileNotFound             a path (or its instance) that does not exist
+    │   │   └── StorageObjectNotFound    a storage pool, volume or snapshot
     │   ├── Conflict                     409
     │   ├── Forbidden                    403
+    │   │   └── TrustRefused             a wrong trust password or token
+    │   ├── FileError                    LXD refused a file operation
     │   └── OperationTimeout             an operation wait that ran out of time
     ├── ClientConnectionFailed           the endpoint cannot be reached or served
     │   └── ExecTimeout                  a command outlived execute(timeout=); also a TimeoutError
@@ -17,7 +21,7 @@ keep working; finer classes always subclass one of them::
 from __future__ import annotations
 
 import contextlib
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
 
 if TYPE_CHECKING:  # pragma: no cover
     import requests
@@ -27,6 +31,10 @@ __all__ = [
     "NotFound",
     "Conflict",
     "Forbidden",
+    "FileNotFound",
+    "FileError",
+    "StorageObjectNotFound",
+    "TrustRefused",
     "OperationTimeout",
     "ClientConnectionFailed",
     "ExecTimeout",
@@ -94,6 +102,59 @@ class Forbidden(LXDAPIException):
     """An exception raised when the client is not allowed to do this (HTTP 403)."""
 
 
+class _FileContext:
+    """The instance and path of a file operation (``instance``, ``path``)."""
+
+    def __init__(
+        self,
+        response: requests.Response,
+        instance: str | None = None,
+        path: str | None = None,
+    ) -> None:
+        super().__init__(response)  # type: ignore[call-arg]
+        self.instance = instance
+        self.path = path
+
+
+class FileNotFound(_FileContext, NotFound):
+    """A file operation on a path (or an instance) that does not exist.
+
+    ``str()`` is ``"Path '/etc/x' in instance 'c1': Not Found"``.
+    """
+
+
+class FileError(_FileContext, LXDAPIException):
+    """LXD refused a file operation (e.g. "directory not empty", "file exists")."""
+
+
+class StorageObjectNotFound(NotFound):
+    """A 404 about a storage object, naming the pool/volume that was asked for.
+
+    ``str()`` is ``"<what>: <LXD's message>"``, e.g.
+    ``"Storage pool 'p1': Storage pool not found"``.
+    """
+
+    def __init__(self, response: requests.Response, what: str | None = None) -> None:
+        super().__init__(response)
+        if what:
+            self.about = what
+
+    @property
+    def what(self) -> str:
+        """The storage object asked for (the subject of the message)."""
+        return self.about or ""
+
+
+class TrustRefused(Forbidden):
+    """The server refused the trust password or token (HTTP 403)."""
+
+    def _message(self) -> str:
+        return (
+            "LXD refused to trust the certificate: wrong trust password, or an "
+            f"unknown, used or expired token ({super()._message()})"
+        )
+
+
 class OperationTimeout(LXDAPIException):
     """An exception raised when waiting for an operation ran out of time.
 
@@ -158,18 +219,43 @@ class LXDAPIExtensionNotAvailable(Exception):
     on current host."""
 
 
+_WHOLE_SUBJECT: Any = object()
+
+#: How :func:`naming` re-types an error of one exact class (e.g. NotFound
+#: to FileNotFound): a subclass, or a callable building it from the response.
+Refine = Mapping[
+    type[LXDAPIException], Callable[["requests.Response"], LXDAPIException]
+]
+
+
 @contextlib.contextmanager
-def naming(kind: str, name: Any) -> Iterator[None]:
+def naming(
+    kind: str, name: Any = _WHOLE_SUBJECT, *, refine: Refine | None = None
+) -> Iterator[None]:
     """Name the object in LXD errors raised inside: ``Instance 'c1': Instance not found``.
 
-    The exception keeps its class and response; only its message gains the
-    subject, unless it names ``name`` already (quoted) or has a subject.
+    The subject is ``Kind 'name'``; without ``name``, ``kind`` is the whole
+    subject (``"Network forward '10.0.0.1' of Network 'br1'"``). The exception
+    keeps its class and response; only its message gains the subject, unless it
+    has one already (the innermost naming wins) or LXD's message quotes
+    ``name`` itself.
+
+    :param refine: errors of exactly one of these classes are re-raised as
+        the mapped subclass (same response, same subject rules), e.g.
+        ``{NotFound: FileNotFound}``; other errors keep their class.
     """
     try:
         yield
     except LXDAPIException as err:
-        if err.about is None and repr(str(name)) not in str(err):
-            err.about = f"{kind} {str(name)!r}"
+        subject = kind if name is _WHOLE_SUBJECT else f"{kind} {str(name)!r}"
+        named = name is _WHOLE_SUBJECT or repr(str(name)) not in str(err)
+        better = refine.get(type(err)) if refine else None
+        if better is not None:
+            new = better(err.response)
+            new.about = err.about or (subject if named else None)
+            raise new from err
+        if err.about is None and named:
+            err.about = subject
         raise
 
 

@@ -28,13 +28,14 @@ absolute path) although the link keeps the target it was created with.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import datetime
+import functools
 import os
-from typing import TYPE_CHECKING, Any, BinaryIO, Iterator
+from typing import TYPE_CHECKING, Any, BinaryIO, ContextManager
 
 from pylxd import exceptions
+from pylxd.exceptions import FileError, FileNotFound
 from pylxd.models import _transfer
 from pylxd.models._transfer import CHUNK_SIZE, Progress
 
@@ -46,30 +47,6 @@ if TYPE_CHECKING:  # pragma: no cover
 FILE, DIRECTORY, SYMLINK = "file", "directory", "symlink"
 _MAX_MODE = 0o7777
 _OCTAL_DIGITS = frozenset("01234567")
-
-
-class _FileContext(Exception):
-    """Adds the instance and the path to LXD's message (``str()``)."""
-
-    response: requests.Response
-
-    def __init__(self, response: requests.Response, instance: str, path: str) -> None:
-        super().__init__(response)
-        self.instance = instance
-        self.path = path
-
-    def __str__(self) -> str:
-        body = exceptions._json_body(self.response)
-        lxd = body.get("error") if isinstance(body, dict) else None
-        return f"{lxd or 'Not found'}: path {self.path!r} in instance {self.instance!r}"
-
-
-class FileNotFound(_FileContext, exceptions.NotFound):
-    """A file operation on a path (or an instance) that does not exist."""
-
-
-class FileError(_FileContext, exceptions.LXDAPIException):
-    """LXD refused a file operation (e.g. "directory not empty", "file exists")."""
 
 
 class UnsafePathWarning(UserWarning):
@@ -226,19 +203,19 @@ class FilesManager:
     def _what(self, method: str) -> str:
         return f"FilesManager.{method} (instance {self._instance.name!r})"
 
-    @contextlib.contextmanager
-    def _naming(self, path: str) -> Iterator[None]:
-        """Name the instance and the path in LXD's errors (404 and generic ones)."""
-        try:
-            yield
-        except _FileContext:
-            raise
-        except exceptions.NotFound as err:
-            raise FileNotFound(err.response, self._instance.name, path) from err
-        except exceptions.LXDAPIException as err:
-            if type(err) is not exceptions.LXDAPIException:
-                raise  # Forbidden, Conflict...: keep the class callers catch
-            raise FileError(err.response, self._instance.name, path) from err
+    def _naming(self, path: str) -> ContextManager[None]:
+        """Name the path and the instance in LXD's errors.
+
+        A 404 is a :class:`FileNotFound`, a plain refusal a :class:`FileError`;
+        errors with a class of their own (Forbidden, Conflict...) keep it.
+        """
+        where = {"instance": self._instance.name, "path": path}
+        refine: exceptions.Refine = {
+            exceptions.NotFound: functools.partial(FileNotFound, **where),
+            exceptions.LXDAPIException: functools.partial(FileError, **where),
+        }
+        subject = f"Path {path!r} in instance {self._instance.name!r}"
+        return exceptions.naming(subject, refine=refine)
 
     def _post(self, path: str, headers: dict[str, str], data: Any = None) -> None:
         headers = {"Content-Type": "application/octet-stream", **headers}

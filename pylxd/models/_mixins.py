@@ -49,6 +49,8 @@ class CollectionMixin:
     _key: ClassVar[str] = "name"
     #: Asserted by get/all/exists/create only.
     _api_extension: ClassVar[str | None] = None
+    #: What errors call this kind of object; the class name when None.
+    _error_kind: ClassVar[str | None] = None
 
     client: Client
 
@@ -72,7 +74,7 @@ class CollectionMixin:
         """
         from pylxd import exceptions
 
-        with exceptions.naming(cls.__name__, name):
+        with exceptions.naming(cls._error_kind or cls.__name__, name):
             response = cls._collection(client)[quote(name)].get()
         return cls._from_server(client, response.json()["metadata"])
 

@@ -14,6 +14,7 @@ import ssl
 from typing import TYPE_CHECKING, Any
 
 from pylxd import exceptions
+from pylxd.exceptions import TrustRefused
 from pylxd.models import _model as model
 from pylxd.models._mixins import CollectionMixin
 
@@ -22,16 +23,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 #: What LXD's Go code writes for a zero ``time.Time`` (a token without expiry).
 _NO_EXPIRY = "0001-01-01T00:00:00Z"
-
-
-class TrustRefused(exceptions.Forbidden):
-    """The server refused the trust password or token (HTTP 403)."""
-
-    def __str__(self) -> str:
-        return (
-            "LXD refused to trust the certificate: wrong trust password, or an "
-            f"unknown, used or expired token ({super().__str__()})"
-        )
 
 
 class Certificate(CollectionMixin, model.Model):

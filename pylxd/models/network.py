@@ -13,11 +13,11 @@ as :class:`~pylxd.exceptions.Conflict`, like the 409s of other resources.
 
 from __future__ import annotations
 
-import contextlib
 import json
-from typing import TYPE_CHECKING, Any, ClassVar, Iterator
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pylxd import exceptions, managers
+from pylxd.exceptions import naming
 from pylxd.models import _model as model
 from pylxd.models._mixins import CollectionMixin, RenameMixin, drop_none, quote
 
@@ -28,49 +28,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from pylxd.client import Client
 
 JSONDict = model.JSONDict
-
-#: LXD 5.0 messages meaning "that name is taken" that do not come as a 409.
-
-
-# -- errors that name their object ----------------------------------------------
-class _NamedError:
-    """Prefix an LXD error's message with the object it is about."""
-
-    subject: str = ""
-
-    def __str__(self) -> str:
-        return f"{self.subject}: {super().__str__()}"
-
-
-_NAMED_CLASSES: dict[type, type[exceptions.LXDAPIException]] = {}
-
-
-def _named_class(
-    base: type[exceptions.LXDAPIException],
-) -> type[exceptions.LXDAPIException]:
-    # A subclass of the very class LXD's answer mapped to, so that every
-    # existing ``except NotFound`` (or Conflict, ...) clause still catches it.
-    named = _NAMED_CLASSES.get(base)
-    if named is None:
-        namespace = {"__doc__": base.__doc__, "__module__": base.__module__}
-        named = type(base.__name__, (_NamedError, base), namespace)
-        _NAMED_CLASSES[base] = named
-    return named
-
-
-@contextlib.contextmanager
-def naming(subject: str) -> Iterator[None]:
-    """Re-raise LXD errors with ``subject`` (e.g. ``"Network 'br1'"``) in front."""
-    try:
-        yield
-    except exceptions.OperationTimeout:
-        raise
-    except exceptions.LXDAPIException as err:
-        if isinstance(err, _NamedError):
-            raise
-        named = _named_class(type(err))(err.response)
-        named.subject = subject  # type: ignore[attr-defined]
-        raise named from err
 
 
 def url_list(value: list[str] | None) -> list[str]:
@@ -328,8 +285,7 @@ class Network(CollectionMixin, RenameMixin, BlockingMixin, model.Model):
         :raises NotFound: naming the network, when it does not exist.
         :raises LXDAPIExtensionNotAvailable: without the ``network`` extension.
         """
-        with naming(f"Network {name!r}"):
-            return super().get(client, name)  # type: ignore[no-any-return]
+        return super().get(client, name)  # type: ignore[no-any-return]
 
     @classmethod
     def create(

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from pylxd.exceptions import naming
 from pylxd.models import _model as model
 from pylxd.models._mixins import CollectionMixin, RenameMixin, drop_none
 from pylxd.models.network import (
     BlockingMixin,
     check_config,
     check_name,
-    naming,
     url_list,
 )
 
@@ -39,8 +39,10 @@ class NetworkACL(CollectionMixin, RenameMixin, BlockingMixin, model.Model):
     config = model.Attribute()
     used_by = model.Attribute(url_list, readonly=True)
 
+    _error_kind = "Network ACL"
+
     def _subject(self) -> str:
-        return f"Network ACL {self.name!r}"
+        return f"{self._error_kind} {self.name!r}"
 
     @classmethod
     def get(cls, client: Client, name: str) -> NetworkACL:
@@ -51,8 +53,7 @@ class NetworkACL(CollectionMixin, RenameMixin, BlockingMixin, model.Model):
         :raises NotFound: naming the ACL, when it does not exist.
         :raises LXDAPIExtensionNotAvailable: without ``network_acl``.
         """
-        with naming(f"Network ACL {name!r}"):
-            return super().get(client, name)  # type: ignore[no-any-return]
+        return super().get(client, name)  # type: ignore[no-any-return]
 
     @classmethod
     def create(

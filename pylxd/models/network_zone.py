@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from pylxd import managers
+from pylxd.exceptions import naming
 from pylxd.models import _model as model
 from pylxd.models._mixins import CollectionMixin, drop_none
 from pylxd.models.network import (
@@ -12,7 +13,6 @@ from pylxd.models.network import (
     ChildMixin,
     check_config,
     check_name,
-    naming,
     url_list,
 )
 
@@ -42,8 +42,10 @@ class NetworkZone(CollectionMixin, BlockingMixin, model.Model):
         lambda zone: managers.NetworkZoneRecordManager(zone.client, zone)
     )
 
+    _error_kind = "Network zone"
+
     def _subject(self) -> str:
-        return f"Network zone {self.name!r}"
+        return f"{self._error_kind} {self.name!r}"
 
     @classmethod
     def get(cls, client: Client, name: str) -> NetworkZone:
@@ -54,8 +56,7 @@ class NetworkZone(CollectionMixin, BlockingMixin, model.Model):
         :raises NotFound: naming the zone, when it does not exist.
         :raises LXDAPIExtensionNotAvailable: without ``network_dns``.
         """
-        with naming(f"Network zone {name!r}"):
-            return super().get(client, name)  # type: ignore[no-any-return]
+        return super().get(client, name)  # type: ignore[no-any-return]
 
     @classmethod
     def create(

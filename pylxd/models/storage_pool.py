@@ -12,10 +12,10 @@ accepts both answers.
 
 from __future__ import annotations
 
-import contextlib
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, ContextManager
 
 from pylxd import exceptions
+from pylxd.exceptions import StorageObjectNotFound
 from pylxd.managers import (
     StorageResourcesManager,
     StorageVolumeBackupManager,
@@ -40,30 +40,13 @@ if TYPE_CHECKING:  # pragma: no cover
     from pylxd.models.storage_volume_backup import Progress, Source
 
 
-class StorageObjectNotFound(exceptions.NotFound):
-    """A 404 about a storage object, naming the pool/volume that was asked for.
-
-    ``str()`` is ``"<what>: <LXD's message>"``, e.g.
-    ``"storage pool 'p1': Storage pool not found"``.
-    """
-
-    def __init__(self, response: requests.Response, what: str) -> None:
-        super().__init__(response)
-        self.what = what
-
-    def __str__(self) -> str:
-        return f"{self.what}: {super().__str__()}"
+#: A 404 inside a storage call becomes StorageObjectNotFound (a NotFound).
+_REFINE: exceptions.Refine = {exceptions.NotFound: StorageObjectNotFound}
 
 
-@contextlib.contextmanager
-def _naming(what: str) -> Iterator[None]:
-    """Re-raise a 404 as :class:`StorageObjectNotFound` naming ``what``."""
-    try:
-        yield
-    except StorageObjectNotFound:
-        raise
-    except exceptions.NotFound as err:
-        raise StorageObjectNotFound(err.response, what) from err
+def _naming(what: str) -> ContextManager[None]:
+    """Name ``what`` in LXD's errors; a 404 is a :class:`StorageObjectNotFound`."""
+    return exceptions.naming(what, refine=_REFINE)
 
 
 class StoragePool(CollectionMixin, model.Model):
@@ -76,6 +59,7 @@ class StoragePool(CollectionMixin, model.Model):
 
     _endpoint = "storage-pools"
     _api_extension = "storage"
+    _error_kind = "Storage pool"
 
     name: str = model.Attribute(readonly=True)  # type: ignore[assignment]
     driver = model.Attribute(readonly=True)
@@ -98,7 +82,7 @@ class StoragePool(CollectionMixin, model.Model):
         :raises NotFound: naming the pool when it does not exist.
         :raises LXDAPIExtensionNotAvailable: without the ``storage`` extension.
         """
-        with _naming(f"storage pool {name!r}"):
+        with _naming(_pool_label(name)):
             return super().get(client, name)  # type: ignore[no-any-return]
 
     @classmethod
@@ -148,7 +132,7 @@ class StorageResources(model.Model):
         :raises LXDAPIExtensionNotAvailable: without the ``resources`` extension.
         """
         storage_pool.client.assert_has_api_extension("resources")
-        with _naming(f"storage pool {storage_pool.name!r}"):
+        with _naming(_pool_label(storage_pool.name)):
             metadata = storage_pool.api.resources.get().json()["metadata"]
         return cls._from_server(  # type: ignore[return-value]
             storage_pool.client, metadata, storage_pool=storage_pool
@@ -200,7 +184,7 @@ class StorageVolume(model.Model):
         :raises NotFound: when the pool does not exist.
         """
         storage_pool.client.assert_has_api_extension("storage")
-        with _naming(f"storage pool {storage_pool.name!r}"):
+        with _naming(_pool_label(storage_pool.name)):
             response = storage_pool.api.volumes.get(params={"recursion": 1})
         return [
             cls._from_volume(storage_pool, item)
@@ -269,13 +253,13 @@ class StorageVolume(model.Model):
         :returns: the new volume.
         :raises TypeError: for an unrecognised call form.
         :raises ValueError: when the name is missing or empty.
-        :raises NotFound: naming the pool when the pool does not exist.
+        :raises NotFound: naming the volume and its pool when the pool does not exist.
         :raises LXDAPIException: when LXD refuses the volume.
         """
         storage_pool.client.assert_has_api_extension("storage")
         body = _volume_definition(args, kwargs)
         _type, name = body["type"], body["name"]
-        with _naming(f"storage pool {storage_pool.name!r}"):
+        with _naming(_volume_label(storage_pool, _type, name)):
             response = storage_pool.api.volumes[quote(_type)].post(json=body)
         wait_for(storage_pool.client, response, wait)
         if _is_async(response) and not wait:
@@ -487,7 +471,7 @@ class StorageVolumeSnapshot(RenameMixin, model.Model):
 
         :raises NotFound: naming the snapshot when it does not exist.
         """
-        label = f"snapshot {name!r} of {_volume_label(volume.storage_pool, volume.type, volume.name)}"
+        label = _volume_label(volume.storage_pool, volume.type, volume.name, name)
         with _naming(label):
             response = volume.api.snapshots[quote(name)].get()
         return cls._from_volume(volume, response.json()["metadata"])
@@ -579,8 +563,16 @@ def _volume_definition(args: tuple[Any, ...], kwargs: dict[str, Any]) -> JSONDic
     return body
 
 
-def _volume_label(storage_pool: StoragePool, _type: str, name: str) -> str:
-    return f"storage volume {_type}/{name} in pool {storage_pool.name!r}"
+def _pool_label(name: str) -> str:
+    return f"Storage pool {name!r}"
+
+
+def _volume_label(
+    storage_pool: StoragePool, _type: str, name: str, snapshot: str | None = None
+) -> str:
+    """``Storage volume custom/v1 in pool 'p1'`` (or ``Snapshot 's' of ...``)."""
+    volume = f"storage volume {_type}/{name} in pool {storage_pool.name!r}"
+    return f"Snapshot {snapshot!r} of {volume}" if snapshot else "S" + volume[1:]
 
 
 def _is_async(response: requests.Response) -> bool:

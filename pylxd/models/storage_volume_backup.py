@@ -170,14 +170,14 @@ def import_volume_backup(
     progress: Progress | None,
 ) -> StorageVolume | None:
     """Upload a volume backup; see :meth:`StorageVolume.import_backup`."""
-    from pylxd.models.storage_pool import _naming
+    from pylxd.models.storage_pool import _naming, _pool_label
 
     headers = {"Content-Type": "application/octet-stream"}
     if name:
         headers["X-LXD-name"] = name
     with _transfer.upload_body(
         data, "storage volume backup", progress, chunks=True
-    ) as body, _naming(f"storage pool {storage_pool.name!r}"):
+    ) as body, _naming(_pool_label(storage_pool.name)):
         response = storage_pool.api.volumes.custom.post(data=body, headers=headers)
     wait_for(storage_pool.client, response, wait)
     if not name:

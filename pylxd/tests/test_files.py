@@ -324,7 +324,7 @@ def test_replacing_a_file_keeps_its_mode_and_owner_like_lxd(files, fs):
 def test_put_into_a_missing_directory_names_instance_and_path(files):
     with pytest.raises(FileNotFound) as err:
         files.put("/nodir/f", b"x")
-    assert str(err.value) == "Not Found: path '/nodir/f' in instance 'c1'"
+    assert str(err.value) == "Path '/nodir/f' in instance 'c1': Not Found"
     assert isinstance(err.value, exceptions.NotFound)
     assert (err.value.instance, err.value.path) == ("c1", "/nodir/f")
 
@@ -334,8 +334,8 @@ def test_put_onto_a_directory_surfaces_lxds_error_with_context(files):
         files.put("/tmp", b"x")
     assert isinstance(err.value, exceptions.LXDAPIException)
     assert str(err.value) == (
-        'sftp: "open /tmp: is a directory" (SSH_FX_FAILURE): '
-        "path '/tmp' in instance 'c1'"
+        "Path '/tmp' in instance 'c1': "
+        'sftp: "open /tmp: is a directory" (SSH_FX_FAILURE)'
     )
     assert err.value.response.status_code == 500
 
@@ -432,7 +432,7 @@ def test_file_calls_on_a_missing_instance_say_so(fake):
     with pytest.raises(FileNotFound) as err:
         files.get("/etc/hostname")
     assert str(err.value) == (
-        "Instance not found: path '/etc/hostname' in instance 'ghost'"
+        "Path '/etc/hostname' in instance 'ghost': Instance not found"
     )
     with pytest.raises(FileNotFound, match="Instance not found"):
         files.put("/tmp/x", b"x")

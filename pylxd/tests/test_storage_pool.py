@@ -92,7 +92,7 @@ def test_get_exists_and_not_found(client: Client, pool: StoragePool) -> None:
     assert not client.storage_pools.exists("nope")
     with pytest.raises(exceptions.NotFound) as err:
         client.storage_pools.get("nope")
-    assert str(err.value) == "storage pool 'nope': Storage pool not found"
+    assert str(err.value) == "Storage pool 'nope': Storage pool not found"
 
 
 def test_storage_extension_is_required() -> None:
@@ -174,7 +174,7 @@ def test_resources_need_the_resources_extension() -> None:
 
 
 def test_resources_of_a_missing_pool_names_it(client: Client) -> None:
-    with pytest.raises(StorageObjectNotFound, match="storage pool 'nope': Storage"):
+    with pytest.raises(StorageObjectNotFound, match="Storage pool 'nope': Storage"):
         StoragePool(client, name="nope").resources.get()
 
 

@@ -115,7 +115,9 @@ def test_create_in_a_missing_pool_names_the_pool(client: Client) -> None:
     with pytest.raises(exceptions.NotFound) as err:
         pool.volumes.create({"name": "v1"})
     assert isinstance(err.value, StorageObjectNotFound)
-    assert str(err.value) == "storage pool 'nopool': Storage pool not found"
+    assert str(err.value) == (
+        "Storage volume custom/v1 in pool 'nopool': Storage pool not found"
+    )
 
 
 def test_create_duplicate_is_a_conflict(
@@ -173,7 +175,7 @@ def test_get_exists_and_not_found_names(
     with pytest.raises(exceptions.NotFound) as err:
         pool.volumes.get("custom", "nope")
     assert str(err.value) == (
-        "storage volume custom/nope in pool 'p1': Storage pool volume not found"
+        "Storage volume custom/nope in pool 'p1': Storage pool volume not found"
     )
 
 
@@ -379,7 +381,7 @@ def test_refused_migration_cancels_the_source_operation(
 ) -> None:
     source = _https_source(lxd)
     volume = StoragePool(source, name="default").volumes.create("custom", "v1")
-    with pytest.raises(exceptions.NotFound, match="storage pool 'nopool'"):
+    with pytest.raises(exceptions.NotFound, match="in pool 'nopool'"):
         volume.copy(pool="nopool", target_client=target.client())
     (op,) = lxd.operations.values()
     assert op.status == "Cancelled"
@@ -450,7 +452,7 @@ def test_snapshot_name_from_newer_lxds_operation_resources(
 def test_snapshot_get_missing_names_it(volume: StorageVolume) -> None:
     with pytest.raises(exceptions.NotFound) as err:
         volume.snapshots.get("nope")
-    assert str(err.value).startswith("snapshot 'nope' of storage volume custom/v1")
+    assert str(err.value).startswith("Snapshot 'nope' of storage volume custom/v1")
 
 
 def test_snapshot_duplicate_fails(volume: StorageVolume) -> None:
@@ -604,7 +606,7 @@ def test_import_of_garbage_is_refused(pool: StoragePool) -> None:
 
 
 def test_import_into_a_missing_pool_names_it(client: Client) -> None:
-    with pytest.raises(StorageObjectNotFound, match="storage pool 'nopool'"):
+    with pytest.raises(StorageObjectNotFound, match="Storage pool 'nopool'"):
         StoragePool(client, name="nopool").volumes.import_backup(b"x", name="v")
 
 
