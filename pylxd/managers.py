@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import importlib
-import inspect
+import types
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -39,7 +39,7 @@ class BaseManager:
         if name.startswith("_"):
             raise AttributeError(name)
         method = getattr(self.model, name)
-        if not inspect.ismethod(method):  # bind classmethods only
+        if not isinstance(method, types.MethodType):  # bind classmethods only
             raise AttributeError(f"{type(self).__name__} has no method {name!r}")
         return functools.partial(method, *self._bound)
 
@@ -49,7 +49,8 @@ class BaseManager:
         bound = {
             name
             for name in dir(model)
-            if not name.startswith("_") and inspect.ismethod(getattr(model, name, None))
+            if not name.startswith("_")
+            and isinstance(getattr(model, name, None), types.MethodType)
         }
         return sorted(own | bound)
 
