@@ -18,7 +18,7 @@ import pytest
 from integration.conftest import unique_name
 from pylxd import Client, exceptions
 from pylxd.models.certificate import TrustRefused
-from pylxd.tests.test_certificate import make_cert
+from pylxd.tests._certs import make_cert
 
 
 class FreshCert:

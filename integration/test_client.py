@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import datetime
 import json
 import os
 import threading
@@ -13,50 +12,15 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from pylxd import Client, exceptions
-
-
-def make_client_cert(directory: Path, name: str = "pylxd-it") -> tuple[str, str]:
-    """Write a fresh self-signed client certificate and key; return their paths."""
-    key = ec.generate_private_key(ec.SECP384R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=2))
-        .sign(key, hashes.SHA384())
-    )
-    crt, pem_key = directory / f"{name}.crt", directory / f"{name}.key"
-    crt.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    pem_key.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return str(crt), str(pem_key)
-
-
-def fingerprint(crt: str) -> str:
-    cert = x509.load_pem_x509_certificate(Path(crt).read_bytes())
-    return cert.fingerprint(hashes.SHA256()).hex()
+from pylxd.tests._certs import fingerprint, write_cert
 
 
 @pytest.fixture
 def fresh_cert(tmp_path: Path, client: Client) -> Iterator[tuple[str, str]]:
     """An untrusted client certificate, removed from the trust store afterwards."""
-    pair = make_client_cert(tmp_path)
+    pair = write_cert(tmp_path, "pylxd-it")
     yield pair
     with contextlib.suppress(exceptions.NotFound):
         client.api.certificates[fingerprint(pair[0])].delete()

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import datetime
-import hashlib
 import json
 import logging
 import os
@@ -23,10 +21,6 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from ws4py.client import WebSocketBaseClient
 
 from integration.conftest import WAIT, https_client_for, unique_name
@@ -34,48 +28,16 @@ from pylxd import Client, exceptions
 from pylxd._websocket import _ExecSession
 from pylxd.models._exec import InteractiveSession
 from pylxd.models._files import UnsafePathWarning
+from pylxd.tests._certs import fingerprint, write_cert
 
 CA_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
 
 
 # -- helpers -------------------------------------------------------------------
-def make_cert(directory: Path, name: str) -> tuple[str, str]:
-    """A fresh self-signed certificate and key (PEM files); return their paths."""
-    key = ec.generate_private_key(ec.SECP384R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=2))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
-        .sign(key, hashes.SHA384())
-    )
-    crt, pem_key = directory / f"{name}.crt", directory / f"{name}.key"
-    crt.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    pem_key.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return str(crt), str(pem_key)
-
-
-def cert_fingerprint(crt: str) -> str:
-    der = ssl.PEM_cert_to_DER_cert(Path(crt).read_text())
-    return hashlib.sha256(der).hexdigest()
-
-
 @pytest.fixture
 def unrelated_ca(tmp_path: Path) -> str:
     """A CA certificate that signed nothing LXD serves."""
-    return make_cert(tmp_path, "unrelated-ca")[0]
+    return write_cert(tmp_path, "unrelated-ca", ca=True)[0]
 
 
 WRONG = ["other daemon's pinned cert", "unrelated CA", "system CAs"]
@@ -353,10 +315,10 @@ def test_client_certificate_is_loaded_once_for_many_requests_and_websockets(
 @pytest.fixture
 def fresh_identity(tmp_path: Path, client: Client) -> Iterator[tuple[str, str]]:
     """An untrusted client certificate, removed from the trust store afterwards."""
-    pair = make_cert(tmp_path, unique_name("pylxd-it-sec-cert"))
+    pair = write_cert(tmp_path, unique_name("pylxd-it-sec-cert"))
     yield pair
     with contextlib.suppress(exceptions.NotFound):
-        client.api.certificates[cert_fingerprint(pair[0])].delete()
+        client.api.certificates[fingerprint(pair[0])].delete()
 
 
 def _leaks(secret: str, caplog: pytest.LogCaptureFixture) -> list[str]:
@@ -394,8 +356,8 @@ def test_secrets_never_reach_logs_reprs_or_messages(
     assert untrusted.trusted
 
     token = https_client.certificates.create_token(unique_name("pylxd-it-sec-tok"))
-    other = make_cert(tmp_path, unique_name("pylxd-it-sec-other"))
-    added = make_cert(tmp_path, unique_name("pylxd-it-sec-add"))[0]
+    other = write_cert(tmp_path, unique_name("pylxd-it-sec-other"))
+    added = write_cert(tmp_path, unique_name("pylxd-it-sec-add"))[0]
     try:
         newcomer = Client(
             endpoint=url, cert=other, verify=lxd_env["main"]["server_cert"]
@@ -407,7 +369,7 @@ def test_secrets_never_reach_logs_reprs_or_messages(
     finally:
         for crt in (other[0], added):
             with contextlib.suppress(exceptions.NotFound):
-                https_client.api.certificates[cert_fingerprint(crt)].delete()
+                https_client.api.certificates[fingerprint(crt)].delete()
 
     secret_of_token = json.loads(base64.b64decode(token))["secret"]
     for secret in (password, wrong_password, token, secret_of_token):

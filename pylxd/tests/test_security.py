@@ -10,7 +10,6 @@ where it is decided, with no network.
 from __future__ import annotations
 
 import base64
-import datetime
 import json
 import logging
 import socket
@@ -22,56 +21,26 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from pylxd import Client, _websocket, exceptions
 from pylxd._transport import _APINode, get_session_for_url
 from pylxd.models.certificate import TrustRefused
 from pylxd.testing import FakeLXD
+from pylxd.tests._certs import write_cert
 
 CA_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
 URL = "https://lxd.example:8443"
 
 
-def make_cert(directory: Path, name: str = "client") -> tuple[str, str]:
-    """A self-signed certificate and its key, as PEM files."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=1))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
-    crt, pem = directory / f"{name}.crt", directory / f"{name}.key"
-    crt.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    pem.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return str(crt), str(pem)
-
-
 @pytest.fixture
 def pair(tmp_path: Path) -> tuple[str, str]:
-    return make_cert(tmp_path)
+    return write_cert(tmp_path, "client")
 
 
 @pytest.fixture
 def hostile_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
     """Both CA variables set to a bundle of their own (as on these machines)."""
-    bundle = make_cert(tmp_path, "env-bundle")[0]
+    bundle = write_cert(tmp_path, "env-bundle")[0]
     for name in CA_VARIABLES:
         monkeypatch.setenv(name, bundle)
     return bundle
@@ -238,12 +207,12 @@ def test_secrets_never_logged_shown_or_raised(
         client.authenticate(password)
         lxd.trusted = True
         token = client.certificates.create_token("newcomer")
-        other = Path(make_cert(tmp_path, "other")[0]).read_bytes()
+        other = Path(write_cert(tmp_path, "other")[0]).read_bytes()
         added = client.certificates.create(password, other, name="other")
         texts += [repr(client), repr(added), repr(client.certificates)]
         with pytest.raises(exceptions.Forbidden) as refused_token:
             lxd.trusted = False
-            third = Path(make_cert(tmp_path, "third")[0]).read_bytes()
+            third = Path(write_cert(tmp_path, "third")[0]).read_bytes()
             forged = json.loads(base64.b64decode(token)) | {"secret": wrong}
             forged_token = base64.b64encode(json.dumps(forged).encode()).decode()
             client.certificates.create(forged_token, third, token_auth=True)
