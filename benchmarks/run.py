@@ -299,21 +299,29 @@ def scenario_threads() -> dict[str, Any]:
 UPSTREAM = os.environ.get("PYLXD_BENCH_UPSTREAM")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
+#: title -> (what runs before the clock starts, what is timed)
 _IMPORT_CODE = {
-    "import pylxd": "import pylxd",
-    "from pylxd import Client": "from pylxd import Client",
-    "import requests alone": "import requests",
+    "import pylxd": ("", "import pylxd"),
+    "from pylxd import Client": ("", "from pylxd import Client"),
+    "import requests alone": ("", "import requests"),
+    "from pylxd import Client, requests already loaded": (
+        "import requests",
+        "from pylxd import Client",
+    ),
 }
+_HEAVY = "print(sorted(m for m in ('ws4py', 'cryptography') if m in sys.modules))"
 _CLIENT_CODE = (
     "import sys, time; from pylxd import Client; t = time.process_time(); "
-    "Client(); print(time.process_time() - t); "
-    "print(sorted(m for m in ('ws4py', 'cryptography') if m in sys.modules))"
+    f"c = Client(); print(time.process_time() - t); {_HEAVY}; "
+    "t = time.perf_counter(); c.instances.all(); print(time.perf_counter() - t); "
+    f"{_HEAVY}"
 )
 
 
 def _in_fresh_python(code: str, path: str) -> list[str]:
     """Run ``code`` in a new interpreter that finds pylxd in ``path`` only."""
     env = dict(os.environ, PYTHONPATH=path)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # measure imports as users have them
     out = subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,
@@ -325,8 +333,11 @@ def _in_fresh_python(code: str, path: str) -> list[str]:
     return out.stdout.strip().splitlines()
 
 
-def _import_ms(statement: str, path: str, n: int) -> float:
-    code = f"import time; t = time.perf_counter(); {statement}; print(time.perf_counter() - t)"
+def _import_ms(prelude: str, statement: str, path: str, n: int) -> float:
+    code = (
+        f"import time; {prelude or 'pass'}; t = time.perf_counter(); {statement}; "
+        "print(time.perf_counter() - t)"
+    )
     return round(
         statistics.median(
             float(_in_fresh_python(code, path)[0]) * 1000 for _ in range(n)
@@ -335,10 +346,16 @@ def _import_ms(statement: str, path: str, n: int) -> float:
     )
 
 
-def _first_client(path: str, n: int) -> tuple[float, str]:
+def _first_client(path: str, n: int) -> dict[str, Any]:
     runs = [_in_fresh_python(_CLIENT_CODE, path) for _ in range(n)]
     cpu = statistics.median(float(lines[0]) for lines in runs) * 1000
-    return round(cpu, 2), runs[-1][1]
+    listing = statistics.median(float(lines[2]) for lines in runs) * 1000
+    return {
+        "first Client() ({}, ms CPU, median)": round(cpu, 2),
+        "heavy modules loaded after Client() ({})": runs[-1][1],
+        "then first instances.all() ({}, ms wall, median)": round(listing, 2),
+        "heavy modules loaded after instances.all() ({})": runs[-1][3],
+    }
 
 
 def scenario_import() -> dict[str, Any]:
@@ -348,15 +365,15 @@ def scenario_import() -> dict[str, Any]:
     if UPSTREAM:
         candidates["upstream 2.4.2"] = UPSTREAM
     for label, path in candidates.items():
-        for title, statement in _IMPORT_CODE.items():
+        _in_fresh_python("import pylxd.client, pylxd.models.instance", path)  # .pyc
+        for title, (prelude, statement) in _IMPORT_CODE.items():
             if label != "ours" and title == "import requests alone":
                 continue
             found[f"{title} ({label}, ms wall, median)"] = _import_ms(
-                statement, path, n
+                prelude, statement, path, n
             )
-        cpu, heavy = _first_client(path, n)
-        found[f"first Client() ({label}, ms CPU, median)"] = cpu
-        found[f"heavy modules loaded after Client() ({label})"] = heavy
+        for key, value in _first_client(path, n).items():
+            found[key.format(label)] = value
     notes = [
         "each figure is the median of fresh interpreters; "
         "set PYLXD_BENCH_UPSTREAM=<dir with pylxd 2.4.2> to measure upstream too"
@@ -452,12 +469,14 @@ def _import_verdicts(found: dict[str, Any]) -> list[str]:
     ours = found["import pylxd (ours, ms wall, median)"]
     client = found["from pylxd import Client (ours, ms wall, median)"]
     cpu = found["first Client() (ours, ms CPU, median)"]
+    own = "from pylxd import Client, requests already loaded (ours, ms wall, median)"
     return [
         f"import pylxd <= half of upstream: {_mark(ours <= upstream / 2)} "
         f"({ours} ms vs {upstream} ms)",
         f"from pylxd import Client <= half of upstream's import: "
         f"{_mark(client <= upstream / 2)} ({client} ms vs {upstream} ms; "
-        f"requests alone {found.get('import requests alone (ours, ms wall, median)')} ms)",
+        f"requests alone {found.get('import requests alone (ours, ms wall, median)')} ms, "
+        f"pylxd's own modules {found.get(own)} ms)",
         f"first Client() <= 2 ms CPU: {_mark(cpu <= 2)} ({cpu} ms)",
     ]
 
