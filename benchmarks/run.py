@@ -119,7 +119,7 @@ def scenario_small_reads() -> dict[str, Any]:
     _create_empty(raw, name)
     try:
         client = Client()
-        rounds = reps(200, 20)
+        rounds = reps(400, 20)
         results = {
             "instances.get": interleave(
                 {
@@ -568,6 +568,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--output", help="write the Markdown report here too")
+    parser.add_argument("--json", help="write the raw results here (JSON)")
     args = parser.parse_args(argv)
     if args.child:
         print(json.dumps(run_one(args.child)))
@@ -595,4 +596,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.output:
         with open(args.output, "w") as handle:
             handle.write(report)
+    if args.json:
+        with open(args.json, "w") as handle:
+            json.dump(results, handle, indent=1)
     return 1 if any("error" in r for r in results.values()) else 0
