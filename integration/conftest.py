@@ -126,6 +126,30 @@ def force_delete_instance(client: Client, name: str) -> None:
         client.operations.wait_for_operation(response.json()["operation"], timeout=WAIT)
 
 
+@contextlib.contextmanager
+def busybox_container(
+    client: Client, image_alias: str, prefix: str, *, start: bool = False
+) -> Iterator[str]:
+    """A new busybox container (running if ``start``); its name.
+
+    Made with the raw API, so a module's shared fixture does not depend on
+    the pylxd code it tests; force-deleted afterwards, even on failure.
+    """
+    name = unique_name(prefix)
+    try:
+        source = {"type": "image", "alias": image_alias}
+        response = client.api.instances.post(json={"name": name, "source": source})
+        client.operations.wait_for_operation(response.json()["operation"], timeout=WAIT)
+        if start:
+            response = client.api.instances[name].state.put(json={"action": "start"})
+            client.operations.wait_for_operation(
+                response.json()["operation"], timeout=WAIT
+            )
+        yield name
+    finally:
+        force_delete_instance(client, name)
+
+
 @pytest.fixture
 def make_container(client: Client, image_alias: str) -> Iterator[Callable[..., Any]]:
     """A factory of stopped busybox containers, all deleted after the test."""

@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
-from integration.conftest import WAIT, force_delete_instance, unique_name
+from integration.conftest import busybox_container, force_delete_instance, unique_name
 from pylxd import Client, exceptions
 from pylxd._transport import _APINode
 from pylxd.models._files import FileNotFound
@@ -469,14 +469,8 @@ ROWS = [
 @pytest.fixture(scope="module")
 def stopped_box(client: Client, image_alias: str) -> Iterator[Any]:
     """A stopped busybox container the rows may poke at."""
-    name = unique_name("pylxd-it-bad")
-    source = {"type": "image", "alias": image_alias}
-    response = client.api.instances.post(json={"name": name, "source": source})
-    client.operations.wait_for_operation(response.json()["operation"], timeout=WAIT)
-    try:
+    with busybox_container(client, image_alias, "pylxd-it-bad") as name:
         yield client.instances.get(name)
-    finally:
-        force_delete_instance(client, name)
 
 
 @pytest.fixture

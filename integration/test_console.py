@@ -8,24 +8,15 @@ from typing import Any, Iterator
 
 import pytest
 
-from integration.conftest import WAIT, force_delete_instance, unique_name
+from integration.conftest import busybox_container
 from pylxd import Client
 
 
 @pytest.fixture(scope="module")
 def console_container(client: Client, image_alias: str) -> Iterator[str]:
     """A running busybox container whose console runs a shell (deleted after)."""
-    name = unique_name("pylxd-it-console")
-    try:
-        response = client.api.instances.post(
-            json={"name": name, "source": {"type": "image", "alias": image_alias}}
-        )
-        client.operations.wait_for_operation(response.json()["operation"], timeout=WAIT)
-        response = client.api.instances[name].state.put(json={"action": "start"})
-        client.operations.wait_for_operation(response.json()["operation"], timeout=WAIT)
+    with busybox_container(client, image_alias, "pylxd-it-console", start=True) as name:
         yield name
-    finally:
-        force_delete_instance(client, name)
 
 
 @pytest.fixture(params=["unix", "https"])

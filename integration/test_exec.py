@@ -19,12 +19,7 @@ from typing import Any, Iterator
 import pytest
 from ws4py.messaging import BinaryMessage, TextMessage
 
-from integration.conftest import (
-    WAIT,
-    force_delete_instance,
-    https_client_for,
-    unique_name,
-)
+from integration.conftest import WAIT, busybox_container, https_client_for
 from pylxd import Client, exceptions
 from pylxd._websocket import _ExecSession
 from pylxd.models._exec_session import InteractiveSession
@@ -35,17 +30,8 @@ BIG = 50 * 1000 * 1000
 @pytest.fixture(scope="module")
 def exec_container(client: Client, image_alias: str) -> Iterator[str]:
     """One running busybox container shared by the exec tests (deleted after)."""
-    name = unique_name("pylxd-it-exec")
-    try:
-        response = client.api.instances.post(
-            json={"name": name, "source": {"type": "image", "alias": image_alias}}
-        )
-        client.operations.wait_for_operation(response.json()["operation"], timeout=WAIT)
-        response = client.api.instances[name].state.put(json={"action": "start"})
-        client.operations.wait_for_operation(response.json()["operation"], timeout=WAIT)
+    with busybox_container(client, image_alias, "pylxd-it-exec", start=True) as name:
         yield name
-    finally:
-        force_delete_instance(client, name)
 
 
 @pytest.fixture(params=["unix", "https"])

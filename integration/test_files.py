@@ -12,7 +12,12 @@ from typing import Any, Iterator
 
 import pytest
 
-from integration.conftest import WAIT, force_delete_instance, unique_name
+from integration.conftest import (
+    WAIT,
+    busybox_container,
+    force_delete_instance,
+    unique_name,
+)
 from pylxd import Client, exceptions
 from pylxd.models._files import (
     FileError,
@@ -43,13 +48,8 @@ def _wait(client: Client, response: Any) -> None:
 @pytest.fixture(scope="module")
 def box(client: Client, image_alias: str) -> Iterator[str]:
     """One stopped busybox container for this module (tests use their own dirs)."""
-    name = unique_name("pylxd-it-files")
-    try:
-        body = {"name": name, "source": {"type": "image", "alias": image_alias}}
-        _wait(client, client.api.instances.post(json=body))
+    with busybox_container(client, image_alias, "pylxd-it-files") as name:
         yield name
-    finally:
-        force_delete_instance(client, name)
 
 
 @pytest.fixture

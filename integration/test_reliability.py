@@ -26,7 +26,12 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
-from integration.conftest import WAIT, force_delete_instance, unique_name
+from integration.conftest import (
+    WAIT,
+    busybox_container,
+    force_delete_instance,
+    unique_name,
+)
 from pylxd import Client, EventType, _websocket, exceptions
 
 REPO = Path(__file__).resolve().parent.parent
@@ -171,16 +176,8 @@ def test_websocket_upgrade_that_never_answers_times_out(
 @pytest.fixture(scope="module")
 def busybox(client: Client, image_alias: str) -> Iterator[Any]:
     """A running busybox container for this module (deleted after)."""
-    name = unique_name("pylxd-it-rel")
-    try:
-        instance = client.instances.create(
-            {"name": name, "source": {"type": "image", "alias": image_alias}},
-            wait=True,
-        )
-        instance.start(wait=True)
-        yield instance
-    finally:
-        force_delete_instance(client, name)
+    with busybox_container(client, image_alias, "pylxd-it-rel", start=True) as name:
+        yield client.instances.get(name)
 
 
 def test_operation_wait_times_out_clearly(client: Client, busybox: Any) -> None:

@@ -23,7 +23,7 @@ from typing import Any, Iterator
 import pytest
 from ws4py.client import WebSocketBaseClient
 
-from integration.conftest import WAIT, https_client_for, unique_name
+from integration.conftest import WAIT, busybox_container, https_client_for, unique_name
 from pylxd import Client, exceptions
 from pylxd._websocket import _ExecSession
 from pylxd.models._exec import InteractiveSession
@@ -95,20 +95,8 @@ def assert_tls_refusal(err: BaseException) -> None:
 @pytest.fixture(scope="module")
 def box(client: Client, image_alias: str) -> Iterator[Any]:
     """One running busybox container for this module (deleted after)."""
-    name = unique_name("pylxd-it-sec")
-    try:
-        instance = client.instances.create(
-            {"name": name, "source": {"type": "image", "alias": image_alias}},
-            wait=True,
-        )
-        instance.start(wait=True)
-        yield instance
-    finally:
-        with contextlib.suppress(exceptions.NotFound):
-            instance = client.instances.get(name)
-            if instance.status != "Stopped":
-                instance.stop(force=True, wait=True)
-            instance.delete(wait=True)
+    with busybox_container(client, image_alias, "pylxd-it-sec", start=True) as name:
+        yield client.instances.get(name)
 
 
 # -- TLS over HTTP ---------------------------------------------------------------
