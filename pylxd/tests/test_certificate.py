@@ -26,16 +26,6 @@ def der_of(pem: bytes) -> bytes:
     return ssl.PEM_cert_to_DER_cert(pem.decode())
 
 
-@pytest.fixture
-def lxd() -> FakeLXD:
-    return FakeLXD()
-
-
-@pytest.fixture
-def client(lxd: FakeLXD) -> Client:
-    return lxd.client()
-
-
 def client_with_cert(lxd: FakeLXD, tmp_path: Any) -> Client:
     """A client of ``lxd`` that presents a fresh certificate, as over HTTPS."""
     cert, key = make_cert("new-client")

@@ -18,16 +18,6 @@ from pylxd.testing import FakeLXD
 from pylxd.testing._fake import Reply
 
 
-@pytest.fixture
-def lxd() -> FakeLXD:
-    return FakeLXD()
-
-
-@pytest.fixture
-def client(lxd: FakeLXD) -> Client:
-    return lxd.client()
-
-
 def test_host_info_is_read_on_connect(client: Client, lxd: FakeLXD) -> None:
     assert client.host_info["environment"]["server_version"] == "5.0.2"
     assert client.trusted is True

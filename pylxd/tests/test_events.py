@@ -16,16 +16,6 @@ from pylxd.testing import FakeLXD
 TIMEOUT = 10
 
 
-@pytest.fixture
-def fake() -> FakeLXD:
-    return FakeLXD()
-
-
-@pytest.fixture
-def client(fake: FakeLXD) -> Any:
-    return fake.client()
-
-
 @pytest.mark.parametrize(
     "types, expected",
     [

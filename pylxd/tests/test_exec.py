@@ -26,16 +26,6 @@ EXEC = "/1.0/instances/c1/exec"
 
 
 @pytest.fixture
-def fake() -> FakeLXD:
-    return FakeLXD()
-
-
-@pytest.fixture
-def client(fake: FakeLXD) -> Any:
-    return fake.client()
-
-
-@pytest.fixture
 def instance(client: Any) -> Any:
     instance = client.instances.create(
         {"name": "c1", "source": {"type": "none"}}, wait=True

@@ -35,16 +35,6 @@ def sha(data: bytes) -> str:
 
 
 @pytest.fixture
-def lxd() -> FakeLXD:
-    return FakeLXD()
-
-
-@pytest.fixture
-def client(lxd: FakeLXD) -> Client:
-    return lxd.client()
-
-
-@pytest.fixture
 def image(lxd: FakeLXD) -> dict[str, Any]:
     data = tarball(os="busybox")
     return add_image(lxd, "default", sha(data), data=data, properties={"os": "bb"})

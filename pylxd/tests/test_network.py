@@ -16,16 +16,6 @@ NO_ADDRESSES = {"ipv4.address": "none", "ipv6.address": "none"}
 
 
 @pytest.fixture
-def fake() -> FakeLXD:
-    return FakeLXD()
-
-
-@pytest.fixture
-def client(fake: FakeLXD) -> Any:
-    return fake.client()
-
-
-@pytest.fixture
 def async_fake() -> FakeLXD:
     """A newer LXD: network changes are answered with operations."""
     fake = FakeLXD()

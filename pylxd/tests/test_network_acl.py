@@ -20,16 +20,6 @@ DROP_OUT = {"action": "drop", "state": "logged", "destination": "192.0.2.0/24"}
 
 
 @pytest.fixture
-def fake() -> FakeLXD:
-    return FakeLXD()
-
-
-@pytest.fixture
-def client(fake: FakeLXD) -> Any:
-    return fake.client()
-
-
-@pytest.fixture
 def acl(client: Any) -> NetworkACL:
     return client.network_acls.create("web", ingress=[SSH_IN])  # type: ignore[no-any-return]
 

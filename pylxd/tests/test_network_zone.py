@@ -14,16 +14,6 @@ WWW_A = {"type": "A", "value": "192.0.2.10", "ttl": 300}
 
 
 @pytest.fixture
-def fake() -> FakeLXD:
-    return FakeLXD()
-
-
-@pytest.fixture
-def client(fake: FakeLXD) -> Any:
-    return fake.client()
-
-
-@pytest.fixture
 def zone(client: Any) -> NetworkZone:
     return client.network_zones.create("example.net")  # type: ignore[no-any-return]
 

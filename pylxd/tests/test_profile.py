@@ -9,16 +9,6 @@ from pylxd.models.profile import Profile
 from pylxd.testing import FakeLXD
 
 
-@pytest.fixture
-def lxd() -> FakeLXD:
-    return FakeLXD()
-
-
-@pytest.fixture
-def client(lxd: FakeLXD) -> Client:
-    return lxd.client()
-
-
 def test_create_sends_only_what_is_given(client: Client, lxd: FakeLXD) -> None:
     created = client.profiles.create("web")
     assert lxd.last_body("POST", "/1.0/profiles") == {"name": "web"}

@@ -15,16 +15,6 @@ DEFAULT_FEATURES = {
 }
 
 
-@pytest.fixture
-def lxd() -> FakeLXD:
-    return FakeLXD()
-
-
-@pytest.fixture
-def client(lxd: FakeLXD) -> Client:
-    return lxd.client()
-
-
 def test_create(client: Client, lxd: FakeLXD) -> None:
     project = client.projects.create(
         "p1", description="first", config={"limits.instances": "4"}

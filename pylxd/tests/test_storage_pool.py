@@ -14,16 +14,6 @@ POOLS = "/1.0/storage-pools"
 
 
 @pytest.fixture
-def lxd() -> FakeLXD:
-    return FakeLXD()
-
-
-@pytest.fixture
-def client(lxd: FakeLXD) -> Client:
-    return lxd.client()
-
-
-@pytest.fixture
 def pool(client: Client) -> StoragePool:
     return client.storage_pools.create(
         {"name": "p1", "driver": "dir", "description": "d", "config": {"a": "1"}}

@@ -21,16 +21,6 @@ VOL = f"{POOL}/volumes/custom/v1"
 
 
 @pytest.fixture
-def lxd() -> FakeLXD:
-    return FakeLXD()
-
-
-@pytest.fixture
-def client(lxd: FakeLXD) -> Client:
-    return lxd.client()
-
-
-@pytest.fixture
 def pool(client: Client) -> StoragePool:
     return client.storage_pools.create({"name": "p1", "driver": "zfs"})
 

@@ -1,0 +1,30 @@
+"""Fixtures shared by the unit tests: a fresh fake LXD and a client of it.
+
+A test module may override ``fake`` (e.g. with other extensions); ``lxd``
+and ``client`` then follow it.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from pylxd.client import Client
+from pylxd.testing import FakeLXD
+
+
+@pytest.fixture
+def fake() -> FakeLXD:
+    """A fresh fake LXD 5.0.2."""
+    return FakeLXD()
+
+
+@pytest.fixture
+def lxd(fake: FakeLXD) -> FakeLXD:
+    """The same fake LXD, under the name some modules use."""
+    return fake
+
+
+@pytest.fixture
+def client(fake: FakeLXD) -> Client:
+    """A client of the fake LXD (its default project)."""
+    return fake.client()
