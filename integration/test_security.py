@@ -141,23 +141,26 @@ def test_verify_false_works_with_a_warning_whatever_the_environment(
 # Each operation is started over HTTP by the correctly pinned client; only the
 # websockets are then opened by a client whose session verifies differently,
 # so the refusal shown is the websocket's own.
+@pytest.fixture(params=WRONG)
+def wrong(
+    request: pytest.FixtureRequest,
+    lxd_env: dict[str, Any],
+    unrelated_ca: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Client:
+    """A trusted HTTPS client whose session verifies the server wrongly (each way)."""
+    verify = wrong_verify(request.param, lxd_env, unrelated_ca, monkeypatch)
+    return misverifying_client(lxd_env, verify)
+
+
 def _operation(answer: Any) -> tuple[str, dict[str, str]]:
     body = answer.json()
     return body["operation"].rsplit("/", 1)[-1], body["metadata"]["metadata"]["fds"]
 
 
-@pytest.mark.parametrize("which", WRONG)
 def test_exec_websockets_refuse_a_wrong_server_cert(
-    lxd_env: dict[str, Any],
-    unrelated_ca: str,
-    box: Any,
-    https_client: Client,
-    which: str,
-    monkeypatch: pytest.MonkeyPatch,
+    box: Any, https_client: Client, wrong: Client
 ) -> None:
-    wrong = misverifying_client(
-        lxd_env, wrong_verify(which, lxd_env, unrelated_ca, monkeypatch)
-    )
     instance = https_client.instances.get(box.name)
     operation_id, fds = instance._start_exec(["echo", "leaked"], interactive=False)
     with pytest.raises(exceptions.ClientConnectionFailed) as info:
@@ -169,18 +172,9 @@ def test_exec_websockets_refuse_a_wrong_server_cert(
     assert session.drain(30) == ("leaked\n", "")
 
 
-@pytest.mark.parametrize("which", WRONG)
 def test_interactive_exec_websockets_refuse_a_wrong_server_cert(
-    lxd_env: dict[str, Any],
-    unrelated_ca: str,
-    box: Any,
-    https_client: Client,
-    which: str,
-    monkeypatch: pytest.MonkeyPatch,
+    box: Any, https_client: Client, wrong: Client
 ) -> None:
-    wrong = misverifying_client(
-        lxd_env, wrong_verify(which, lxd_env, unrelated_ca, monkeypatch)
-    )
     instance = https_client.instances.get(box.name)
     operation_id, fds = instance._start_exec(["cat"], interactive=True)
     with pytest.raises(exceptions.ClientConnectionFailed) as info:
@@ -193,18 +187,9 @@ def test_interactive_exec_websockets_refuse_a_wrong_server_cert(
     https_client.operations.wait_for_operation(operation_id, timeout=WAIT)
 
 
-@pytest.mark.parametrize("which", WRONG)
 def test_console_websockets_refuse_a_wrong_server_cert(
-    lxd_env: dict[str, Any],
-    unrelated_ca: str,
-    box: Any,
-    https_client: Client,
-    which: str,
-    monkeypatch: pytest.MonkeyPatch,
+    box: Any, https_client: Client, wrong: Client
 ) -> None:
-    wrong = misverifying_client(
-        lxd_env, wrong_verify(which, lxd_env, unrelated_ca, monkeypatch)
-    )
     answer = https_client.api.instances[box.name].console.post(
         json={"type": "console", "width": 80, "height": 24}
     )
@@ -217,16 +202,7 @@ def test_console_websockets_refuse_a_wrong_server_cert(
         assert session.data is not None and session.data.sock is not None
 
 
-@pytest.mark.parametrize("which", WRONG)
-def test_events_websocket_refuses_a_wrong_server_cert(
-    lxd_env: dict[str, Any],
-    unrelated_ca: str,
-    which: str,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    wrong = misverifying_client(
-        lxd_env, wrong_verify(which, lxd_env, unrelated_ca, monkeypatch)
-    )
+def test_events_websocket_refuses_a_wrong_server_cert(wrong: Client) -> None:
     with pytest.raises(exceptions.ClientConnectionFailed) as info:
         wrong.events_iter(timeout=5)
     assert_tls_refusal(info.value)
