@@ -127,7 +127,13 @@ class EventStream:
         self._ws: _EventReader | None = events_client(
             client, _websocket._EventReader, types
         )
+        self._resource = str(self._ws.resource)
         self._ws.connect()
+
+    def __repr__(self) -> str:
+        state = "open" if self._ws is not None else "closed"
+        wait = "" if self.timeout is None else f", timeout {self.timeout} s"
+        return f"<EventStream of {self._resource} ({state}{wait})>"
 
     def __iter__(self) -> Iterator[JSONDict]:
         return self

@@ -71,6 +71,14 @@ class ExecStream:
     def __iter__(self) -> Iterator[tuple[str, Any]]:
         return self
 
+    def __repr__(self) -> str:
+        if self._exit_code is not None:
+            state = f"exit code {self._exit_code}"
+        else:
+            state = "closed" if self._closed else "running"
+            state = "output ended" if state == "running" and not self._open else state
+        return f"<ExecStream for operation {self.operation_id!r} ({state})>"
+
     def __next__(self) -> tuple[str, Any]:
         while self._open and not self._closed:
             item = self._queue.get()
@@ -148,6 +156,14 @@ class InteractiveSession:
         self.data: _PtyWebsocket | None = None
         self.control: Any = None
         self._pending = b""
+
+    def __repr__(self) -> str:  # the websocket secrets (fds) are left out
+        kind = "console" if self.console else "command"
+        if self.data is None:
+            state = "not open"
+        else:
+            state = "closed" if self.data.sock is None else "open"
+        return f"<InteractiveSession for operation {self.operation_id!r} ({kind}, {state})>"
 
     def open(self) -> InteractiveSession:
         """Connect the data and control websockets.

@@ -184,3 +184,33 @@ def test_a_busy_session_writes_nothing_to_stdout_or_stderr(
     with pytest.raises(pylxd.models.Instance.NotFound):
         client.instances.get("missing")
     assert capfd.readouterr() == ("", "")
+
+
+def test_streams_and_sessions_print_their_operation_and_state() -> None:
+    fake = FakeLXD()
+    fake.add_root_disk()
+    fake.add_image("busybox")
+    client = fake.client()
+    source = {"type": "image", "alias": "busybox"}
+    instance = client.instances.create({"name": "c1", "source": source}, wait=True)
+    instance.start(wait=True)
+
+    stream = instance.execute_stream(["echo", "hi"])
+    op = stream.operation_id
+    assert repr(stream) == f"<ExecStream for operation {op!r} (running)>"
+    list(stream)
+    assert repr(stream) == f"<ExecStream for operation {op!r} (output ended)>"
+    stream.wait()
+    assert repr(stream) == f"<ExecStream for operation {op!r} (exit code 0)>"
+
+    session = instance.interactive_execute(["sh"])
+    op = session.operation_id
+    assert repr(session) == f"<InteractiveSession for operation {op!r} (command, open)>"
+    session.close()
+    assert repr(session).endswith("(command, closed)>")
+    for secret in session.fds.values():
+        assert secret not in repr(session)
+
+    with client.events_iter(timeout=1) as events:
+        assert repr(events) == "<EventStream of /1.0/events (open, timeout 1 s)>"
+    assert repr(events) == "<EventStream of /1.0/events (closed, timeout 1 s)>"
