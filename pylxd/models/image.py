@@ -237,7 +237,11 @@ class Image(CollectionMixin, model.Model):
         streams; about 1 GB/s of CPU, so ``verify=False`` is faster when the
         sink is faster than that).
 
+        :param fileobj: a binary file object the image (or, for a split image,
+            its metadata tarball) is written to.
         :param progress: ``progress(received_bytes, total_or_None)``.
+        :param rootfs_fileobj: where a split image's rootfs is written.
+        :param verify: check the data against the fingerprint (default True).
         :returns: the number of bytes written.
         :raises ValueError: for a split image without ``rootfs_fileobj``.
         :raises ImageExportError: when the data does not match the fingerprint.
