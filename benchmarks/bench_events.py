@@ -61,29 +61,34 @@ def _latency(
     return round_trip
 
 
-def run() -> dict[str, Any]:
-    """The suite's entry point: the latency table (``raw`` is the baseline)."""
+def _measure(raw: RawLXD, profiles: dict[str, str]) -> dict[str, dict[str, float]]:
     from pylxd import Client, EventType
 
+    raw_ws, raw_events = _raw_events()
+    try:
+        with Client(endpoint=DEFAULT_SOCKET).events_iter(
+            [EventType.Lifecycle], timeout=30
+        ) as stream:
+            return interleave(
+                {
+                    "pylxd": _latency(raw, profiles["p"], iter(stream)),
+                    "raw": _latency(raw, profiles["r"], raw_events),
+                },
+                reps(100, 10),
+            )
+    finally:
+        raw_ws.close()
+
+
+def run() -> dict[str, Any]:
+    """The suite's entry point: the latency table (``raw`` is the baseline)."""
     raw = RawLXD(DEFAULT_SOCKET)
     profiles = {name: f"pylxd-bench-ev-{uuid.uuid4().hex[:8]}" for name in ("p", "r")}
-    for profile in profiles.values():
-        raw.request("POST", "/1.0/profiles", {"name": profile})
-    raw_ws, raw_events = _raw_events()
-    stream = Client(endpoint=DEFAULT_SOCKET).events_iter(
-        [EventType.Lifecycle], timeout=30
-    )
     try:
-        table = interleave(
-            {
-                "pylxd": _latency(raw, profiles["p"], iter(stream)),
-                "raw": _latency(raw, profiles["r"], raw_events),
-            },
-            reps(100, 10),
-        )
+        for profile in profiles.values():
+            raw.request("POST", "/1.0/profiles", {"name": profile})
+        table = _measure(raw, profiles)
     finally:
-        stream.close()
-        raw_ws.close()
         for profile in profiles.values():
             raw.request("DELETE", f"/1.0/profiles/{profile}")
         raw.close()

@@ -110,6 +110,22 @@ def _delete(raw: RawLXD, name: str) -> None:
         raw.wait(op["operation"])
 
 
+@contextlib.contextmanager
+def _removed_on_error(raw: RawLXD, name: str) -> Iterator[None]:
+    """Stop and delete instance ``name`` if the block fails (nothing is left)."""
+    try:
+        yield
+    except BaseException:
+        stop = raw.request("PUT", f"/1.0/instances/{name}/state", _FORCE_STOP)
+        if stop and stop.get("operation"):
+            raw.wait(stop["operation"])
+        _delete(raw, name)
+        raise
+
+
+_FORCE_STOP = {"action": "stop", "force": True}
+
+
 # -- scenarios ---------------------------------------------------------------
 def scenario_small_reads() -> dict[str, Any]:
     from pylxd import Client
@@ -168,9 +184,9 @@ def scenario_listing() -> dict[str, Any]:
     raw = RawLXD()
     n = reps(50, 10)
     names = [f"bench-{uuid.uuid4().hex[:6]}" for _ in range(n)]
-    for name in names:
-        _create_empty(raw, name)
     try:
+        for name in names:
+            _create_empty(raw, name)
         client = Client()
         counter = Counter()
         with counter.attach():
@@ -203,28 +219,28 @@ def scenario_lifecycle() -> dict[str, Any]:
 
     def ours() -> None:
         name = f"bench-{uuid.uuid4().hex[:6]}"
-        inst = client.instances.create(
-            {"name": name, "source": {"type": "image", "alias": IMAGE}}, wait=True
-        )
-        inst.start(wait=True)
-        inst.stop(force=True, wait=True)
-        inst.delete(wait=True)
+        with _removed_on_error(raw, name):
+            inst = client.instances.create(
+                {"name": name, "source": {"type": "image", "alias": IMAGE}}, wait=True
+            )
+            inst.start(wait=True)
+            inst.stop(force=True, wait=True)
+            inst.delete(wait=True)
 
     def theirs() -> None:
         name = f"bench-{uuid.uuid4().hex[:6]}"
-        raw.wait(
-            raw.request(
-                "POST",
-                "/1.0/instances",
-                {"name": name, "source": {"type": "image", "alias": IMAGE}},
-            )["operation"]
-        )
-        for action in ("start", "stop"):
-            body = {"action": action, "force": True, "timeout": 30}
+        source = {"type": "image", "alias": IMAGE}
+        with _removed_on_error(raw, name):
             raw.wait(
-                raw.request("PUT", f"/1.0/instances/{name}/state", body)["operation"]
+                raw.request("POST", "/1.0/instances", {"name": name, "source": source})[
+                    "operation"
+                ]
             )
-        raw.wait(raw.request("DELETE", f"/1.0/instances/{name}")["operation"])
+            for action in ("start", "stop"):
+                body = {"action": action, "force": True, "timeout": 30}
+                url = f"/1.0/instances/{name}/state"
+                raw.wait(raw.request("PUT", url, body)["operation"])
+            raw.wait(raw.request("DELETE", f"/1.0/instances/{name}")["operation"])
 
     counter = Counter()
     with counter.attach():
