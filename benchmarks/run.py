@@ -5,8 +5,12 @@ daemon set up by ``integration/lxd-env setup``). Each scenario runs in its own
 process so that its peak RSS is its own. Candidates are interleaved, results
 are medians, and ratios to the raw client are what counts: the machine is noisy.
 
-``python -m benchmarks --quick`` runs every scenario with few repetitions (the
-smoke test uses it); ``--only NAME`` runs one scenario.
+``python -m benchmarks --quick`` runs every scenario with few repetitions and
+small transfers (about a minute; the smoke test uses it); ``--only NAME`` runs
+one scenario (small_reads, listing, lifecycle, threads, import, bench_exec,
+bench_events, bench_files, bench_images). ``PYLXD_BENCH_UPSTREAM=<dir>``, a
+directory holding pylxd 2.4.2, adds upstream's import figures. The report ends
+with one met / NOT met line per target of issue 9.
 """
 
 from __future__ import annotations
