@@ -263,6 +263,26 @@ def test_recursive_put_follows_when_asked(
     assert files.stat(f"{workdir}/dst/tool").mode == 0o640
 
 
+def test_recursive_transfers_report_their_progress_in_bytes(
+    files: FilesManager, workdir: str, tmp_path: Path
+) -> None:
+    src = _local_tree(tmp_path)
+    size = len(b"A") + len(b"#!/bin/sh\necho hi\n") + 100_000  # symlinks: no bytes
+    sent: list[tuple[int, Any]] = []
+    files.recursive_put(str(src), f"{workdir}/dst", progress=lambda *a: sent.append(a))
+    assert sent[-1] == (size, None)
+    assert [d for d, _ in sent] == sorted(d for d, _ in sent)
+    received: list[tuple[int, Any]] = []
+    with pytest.warns(UnsafePathWarning, match="outside"):  # the link to ../secret
+        files.recursive_get(
+            f"{workdir}/dst",
+            str(tmp_path / "back"),
+            progress=lambda *a: received.append(a),
+        )
+    assert received[-1] == (size, None)
+    assert (tmp_path / "back" / "sub" / "deep" / "b.txt").read_bytes() == b"B" * 100_000
+
+
 def test_recursive_put_of_a_file_is_refused(
     files: FilesManager, tmp_path: Path
 ) -> None:

@@ -427,6 +427,7 @@ class FilesManager:
         gid: int | None = None,
         *,
         follow_symlinks: bool = False,
+        progress: Progress | None = None,
     ) -> None:
         """Recursively push the local directory ``src`` to ``dst`` in the instance.
 
@@ -443,6 +444,9 @@ class FilesManager:
             are recreated as symlinks with the same target, and nothing they
             point to is read. ``True``: their targets are copied as regular
             files and directories (directory loops are skipped).
+        :param progress: ``progress(done_bytes, None)`` after each chunk, with
+            the bytes of file content sent so far across the whole tree (the
+            total is not known in advance, so it is None).
 
         A failure stops the transfer; what was pushed before it stays.
 
@@ -458,11 +462,14 @@ class FilesManager:
         _metadata_headers(mode, uid, gid, what)  # validate before any request
         from pylxd.models import _files_recursive  # built on this module
 
-        _files_recursive._TreeUpload(self, mode, uid, gid, follow_symlinks).run(
-            src, dst
+        upload = _files_recursive._TreeUpload(
+            self, mode, uid, gid, follow_symlinks, progress
         )
+        upload.run(src, dst)
 
-    def recursive_get(self, remote_path: str, local_path: str) -> None:
+    def recursive_get(
+        self, remote_path: str, local_path: str, *, progress: Progress | None = None
+    ) -> None:
         """Recursively pull ``remote_path`` from the instance into ``local_path``.
 
         Implements one ``GET /1.0/instances/<name>/files`` per entry. A
@@ -482,10 +489,14 @@ class FilesManager:
         raises a :class:`UnsafePathWarning`. A failure stops the transfer:
         the file being written is removed, what was written before stays.
 
+        :param progress: ``progress(done_bytes, None)`` after each chunk, with
+            the bytes of file content received so far across the whole tree
+            (the total is not known in advance, so it is None).
         :raises ValueError: for a relative ``remote_path``.
         :raises FileNotFound: when ``remote_path`` or the instance is missing.
         """
         remote = _check_remote(remote_path, self._what("recursive_get"))
         from pylxd.models import _files_recursive  # built on this module
 
-        _files_recursive._TreeDownload(self).run(remote, os.fspath(local_path))
+        download = _files_recursive._TreeDownload(self, progress)
+        download.run(remote, os.fspath(local_path))

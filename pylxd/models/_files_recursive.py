@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from pylxd.models import _transfer
 from pylxd.models._files import DIRECTORY, FILE, SYMLINK, FileInfo, UnsafePathWarning
+from pylxd.models._transfer import Progress
 
 if TYPE_CHECKING:  # pragma: no cover
     import requests
@@ -51,11 +52,36 @@ def _is_plain_name(name: Any) -> bool:
     )
 
 
+class _Tally:
+    """The bytes moved across a whole tree, as ``progress(done, None)``.
+
+    The total is not known in advance (it would cost a walk, or a request per
+    entry), so it is always None.
+    """
+
+    def __init__(self, progress: Progress | None) -> None:
+        self.progress = progress
+        self.done = 0
+
+    def for_file(self) -> Progress | None:
+        """The single-file callback for the next file (None without progress)."""
+        if self.progress is None:
+            return None
+        base, report = self.done, self.progress
+
+        def moved(done: int, total: int | None) -> None:
+            self.done = base + done
+            report(self.done, None)
+
+        return moved
+
+
 class _TreeDownload:
     """``recursive_get``: walk a remote tree without ever leaving the local root."""
 
-    def __init__(self, files: FilesManager) -> None:
+    def __init__(self, files: FilesManager, progress: Progress | None = None) -> None:
         self.files = files
+        self.tally = _Tally(progress)
         self.real_root = ""
         self.remote_root = "/"
         self.links: list[tuple[str, str]] = []
@@ -66,7 +92,7 @@ class _TreeDownload:
         with self.files._open(remote) as response:
             info = FileInfo.from_headers(response.headers)
             if info.type == FILE:
-                _write_local(local, response, info, nofollow=False)
+                _write_local(local, response, info, False, self.tally.for_file())
                 return
             if info.type != DIRECTORY:
                 _skip(repr(remote), f"a {info.type} is neither a file nor a directory")
@@ -115,7 +141,7 @@ class _TreeDownload:
             if os.path.islink(local):
                 _skip(repr(remote), f"{local!r} is a local symlink")
                 return None
-            _write_local(local, response, info, nofollow=True)
+            _write_local(local, response, info, True, self.tally.for_file())
         return None
 
     def _inside(self, real: str) -> bool:
@@ -167,7 +193,11 @@ class _TreeDownload:
 
 
 def _write_local(
-    local: str, response: requests.Response, info: FileInfo, nofollow: bool
+    local: str,
+    response: requests.Response,
+    info: FileInfo,
+    nofollow: bool,
+    progress: Progress | None = None,
 ) -> None:
     """Stream a response into a new local file with the remote permission bits.
 
@@ -180,7 +210,7 @@ def _write_local(
         return os.open(path, flags | extra, 0o600)
 
     with _transfer.new_file(local, opener) as out:
-        _transfer.copy_response(response, out)
+        _transfer.copy_response(response, out, progress)
         os.fchmod(out.fileno(), info.mode & _LOCAL_MODE_MASK)
 
 
@@ -188,11 +218,18 @@ class _TreeUpload:
     """``recursive_put``: parents first, symlinks kept unless asked to follow."""
 
     def __init__(
-        self, files: FilesManager, mode: Any, uid: Any, gid: Any, follow: bool
+        self,
+        files: FilesManager,
+        mode: Any,
+        uid: Any,
+        gid: Any,
+        follow: bool,
+        progress: Progress | None = None,
     ) -> None:
         self.files = files
         self.mode, self.uid, self.gid = mode, uid, gid
         self.follow = follow
+        self.tally = _Tally(progress)
 
     def run(self, src: str, dst: str) -> None:
         root = os.path.normpath(src)
@@ -236,5 +273,6 @@ class _TreeUpload:
         if not os.path.isfile(local):
             _skip(repr(local), "not a regular file", UserWarning)
             return
+        mode, progress = self._mode_of(local), self.tally.for_file()
         with open(local, "rb") as source:
-            self.files.put(remote, source, self._mode_of(local), self.uid, self.gid)
+            self.files.put(remote, source, mode, self.uid, self.gid, progress=progress)

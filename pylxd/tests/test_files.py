@@ -648,6 +648,14 @@ def test_recursive_put_validates_mode_before_any_request(files, fake, tree):
     assert file_calls(fake) == []
 
 
+def test_recursive_put_reports_the_bytes_sent_across_the_tree(files, tree):
+    calls: list[tuple[int, Any]] = []
+    files.recursive_put(str(tree), "/tmp/dst", progress=lambda *a: calls.append(a))
+    done = [d for d, _ in calls]
+    assert done == sorted(done) and done[-1] == len(b"A" + b"#!/bin/sh\n" + b"B")
+    assert {total for _, total in calls} == {None}
+
+
 # -- recursive_get ------------------------------------------------------------------------
 @pytest.fixture
 def remote_tree(fs: dict[str, Any]) -> dict[str, Any]:
@@ -926,3 +934,21 @@ def test_a_timeout_or_a_lost_daemon_is_a_clear_client_error(files, fake):
     fake.disconnect_next("POST", FILES)
     with pytest.raises(exceptions.ClientConnectionFailed, match="Cannot reach LXD"):
         files.put("/tmp/f", io.BytesIO(b"x"))
+
+
+def test_recursive_get_reports_the_bytes_received_across_the_tree(
+    files, remote_tree, tmp_path
+):
+    calls: list[tuple[int, Any]] = []
+    with pytest.warns(UnsafePathWarning):
+        files.recursive_get(
+            "/srv", str(tmp_path / "out"), progress=lambda *a: calls.append(a)
+        )
+    done = [d for d, _ in calls]
+    assert done == sorted(done) and done[-1] == len(b"#!/bin/sh" + b"k=v" + b"top")
+    assert {total for _, total in calls} == {None}
+    single: list[tuple[int, Any]] = []
+    files.recursive_get(
+        "/srv/top.txt", str(tmp_path / "t"), progress=lambda *a: single.append(a)
+    )
+    assert single == [(3, None)]
