@@ -38,7 +38,7 @@ class ImageExportError(exceptions.LXDAPIException):
         super().__init__(response)
         self.message = message
 
-    def __str__(self) -> str:
+    def _message(self) -> str:
         return self.message
 
 
