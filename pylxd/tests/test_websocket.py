@@ -30,6 +30,7 @@ from pylxd._websocket import (
     _ws_exclude_origin,
     tls_for,
 )
+from pylxd.tests._certs import write_cert
 
 URL = "ws+unix:///nonexistent.socket"
 
@@ -284,37 +285,7 @@ def test_ws_exclude_origin() -> None:
 # -- TLS --------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def cert_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
-    import datetime
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "pylxd-test")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(1)
-        .not_valid_before(now)
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
-    folder = tmp_path_factory.mktemp("certs")
-    crt, pem = folder / "client.crt", folder / "client.key"
-    crt.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    pem.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return str(crt), str(pem)
+    return write_cert(tmp_path_factory.mktemp("certs"), "client")
 
 
 def _https_client(verify: Any, cert: Any) -> Any:
