@@ -307,11 +307,18 @@ def scenario_threads() -> dict[str, Any]:
         client = Client()  # its own connection is idle, ready for one thread
         for key, value in _hammer(client, threads, reps(60, 9)).items():
             results[f"{threads} threads: {key}"] = value
+        again = _hammer(client, threads, reps(60, 9))
+        results[f"{threads} threads, second wave: errors"] = again["errors"]
+        results[f"{threads} threads, second wave: connections opened"] = again[
+            "connections opened"
+        ]
     return {
         "requests": results,
         "notes": [
             "each thread: profiles.get, exists() of a missing instance (404) "
-            "and profiles.all() in turn, all threads released at once"
+            "and profiles.all() in turn, all threads released at once; the "
+            "second wave runs new threads on the same client (its connections "
+            "are reused)"
         ],
     }
 
@@ -519,11 +526,15 @@ def verdicts(results: dict[str, dict[str, Any]]) -> list[str]:
         found = ok["threads"]["requests"]
         for threads in (20, 30):
             errors = found[f"{threads} threads: errors"]
+            errors += found.get(f"{threads} threads, second wave: errors", 0)
             conns = found[f"{threads} threads: connections opened"]
+            again = found.get(f"{threads} threads, second wave: connections opened", 0)
+            total = 1 + conns + again  # the client's own connection, then the waves
+            good = errors == 0 and total <= threads
             lines.append(
                 f"{threads} threads on one client, zero errors, at most one "
-                f"connection per thread: {_mark(errors == 0 and conns <= threads)} "
-                f"({errors} errors, {conns} connections opened)"
+                f"connection per thread, reused: {_mark(good)} ({errors} errors; "
+                f"{total} connections for two waves of {threads} threads)"
             )
     if "import" in ok:
         lines += _import_verdicts(ok["import"]["requests"])
