@@ -245,7 +245,7 @@ def summarise(runs: list[dict[str, float]]) -> dict[str, float]:
 def measure_big(container: str, kind: str) -> dict[str, dict[str, float]]:
     """pylxd and raw, interleaved, each run in a fresh process."""
     runs: dict[str, list[dict[str, float]]] = {"pylxd": [], "raw": []}
-    for _ in range(reps(3, 1)):
+    for _ in range(reps(5, 1)):
         for name in runs:
             runs[name].append(spawn(f"{name} {kind}", container))
     return {name: summarise(samples) for name, samples in runs.items()}
