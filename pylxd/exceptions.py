@@ -238,7 +238,7 @@ def naming(
     subject (``"Network forward '10.0.0.1' of Network 'br1'"``). The exception
     keeps its class and response; only its message gains the subject, unless it
     has one already (the innermost naming wins) or LXD's message quotes
-    ``name`` itself.
+    ``name`` (or holds the whole subject) itself.
 
     :param refine: errors of exactly one of these classes are re-raised as
         the mapped subclass (same response, same subject rules), e.g.
@@ -248,7 +248,8 @@ def naming(
         yield
     except LXDAPIException as err:
         subject = kind if name is _WHOLE_SUBJECT else f"{kind} {str(name)!r}"
-        named = name is _WHOLE_SUBJECT or repr(str(name)) not in str(err)
+        quoted = subject if name is _WHOLE_SUBJECT else repr(str(name))
+        named = quoted not in str(err)
         better = refine.get(type(err)) if refine else None
         if better is not None:
             new = better(err.response)

@@ -345,13 +345,21 @@ class Model(metaclass=ModelType):
             return True
         return any(self._raw_attr(key) != value for key, value in self.__orig__.items())
 
+    def _subject(self) -> str:
+        """How errors name this object: ``Instance 'c1'`` (no I/O).
+
+        Models under a parent may say more (``Network forward '10.0.0.7' of
+        Network 'br1'``); see :func:`pylxd.exceptions.naming`.
+        """
+        kind = self._error_kind or type(self).__name__
+        return f"{kind} {str(self._raw_attr(self._key))!r}"
+
     def sync(self, rollback: bool = False) -> None:
         """Update the object from the server (``GET`` its URL).
 
         Local changes are kept unless ``rollback`` is True.
         """
-        kind = self._error_kind or type(self).__name__
-        with exceptions.naming(kind, self._raw_attr(self._key)):
+        with exceptions.naming(self._subject()):
             payload = self.api.get().json()["metadata"]
         self._load(payload, rollback=rollback)
         if rollback:

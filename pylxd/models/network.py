@@ -91,13 +91,7 @@ class BlockingMixin:
 
         def _subject(self) -> str: ...
 
-    def sync(self, rollback: bool = False) -> None:
-        """Update the object from the server (``GET`` its URL).
-
-        :raises NotFound: naming the object, when it is gone.
-        """
-        with naming(self._subject()):
-            super().sync(rollback)  # type: ignore[misc]
+        def sync(self, rollback: bool = False) -> None: ...
 
     def _check_extension(self) -> None:
         if self._api_extension:
@@ -272,9 +266,6 @@ class Network(CollectionMixin, RenameMixin, BlockingMixin, model.Model):
         lambda net: managers.NetworkForwardManager(net.client, net)
     )
     peers = model.Manager(lambda net: managers.NetworkPeerManager(net.client, net))
-
-    def _subject(self) -> str:
-        return f"Network {self.name!r}"
 
     @classmethod
     def get(cls, client: Client, name: str) -> Network:

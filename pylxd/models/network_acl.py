@@ -41,9 +41,6 @@ class NetworkACL(CollectionMixin, RenameMixin, BlockingMixin, model.Model):
 
     _error_kind = "Network ACL"
 
-    def _subject(self) -> str:
-        return f"{self._error_kind} {self.name!r}"
-
     @classmethod
     def get(cls, client: Client, name: str) -> NetworkACL:
         """Get a network ACL by name.

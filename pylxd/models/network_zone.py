@@ -44,9 +44,6 @@ class NetworkZone(CollectionMixin, BlockingMixin, model.Model):
 
     _error_kind = "Network zone"
 
-    def _subject(self) -> str:
-        return f"{self._error_kind} {self.name!r}"
-
     @classmethod
     def get(cls, client: Client, name: str) -> NetworkZone:
         """Get a network zone by name.

@@ -635,3 +635,16 @@ def test_in_use_by_an_instance(client: Any, fake: FakeLXD) -> None:
     assert network.used_by == ["/1.0/instances/c1"]
     with pytest.raises(exceptions.LXDAPIException, match="currently in use"):
         network.delete()
+
+
+def test_a_child_gone_on_sync_is_named_with_its_parent(client: Any) -> None:
+    network = client.networks.create(
+        "br1", config={"ipv4.address": "10.0.0.1/24", "ipv6.address": "none"}
+    )
+    forward = network.forwards.create("10.0.0.7")
+    client.api.networks["br1"].forwards["10.0.0.7"].delete()
+    with pytest.raises(exceptions.NotFound) as err:
+        forward.sync()
+    assert str(err.value) == (
+        "Network forward '10.0.0.7' of Network 'br1': Network forward not found"
+    )
