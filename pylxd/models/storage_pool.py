@@ -172,6 +172,9 @@ class StorageVolume(model.Model):
         pool_api = self.storage_pool.api
         return pool_api.volumes[quote(self.type)][quote(self.name)]  # type: ignore[no-any-return]
 
+    def _subject(self) -> str:
+        return _volume_label(self.storage_pool, self.type, self.name)
+
     # -- collection -------------------------------------------------------
     @classmethod
     def all(cls, storage_pool: StoragePool) -> list[StorageVolume]:
@@ -446,6 +449,10 @@ class StorageVolumeSnapshot(RenameMixin, model.Model):
     @property
     def api(self) -> _APINode:
         return self.volume.api.snapshots[quote(self.name)]  # type: ignore[no-any-return]
+
+    def _subject(self) -> str:
+        volume = self.volume
+        return _volume_label(volume.storage_pool, volume.type, volume.name, self.name)
 
     @classmethod
     def _from_volume(

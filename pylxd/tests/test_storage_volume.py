@@ -613,3 +613,23 @@ def test_newer_lxd_async_volume_edits_are_waited_for() -> None:
         ("DELETE", "/1.0/storage-pools/default/volumes/custom/v1"),
         ("GET", "<wait>"),
     ]
+
+
+def test_a_volume_gone_on_sync_is_named_with_its_pool(pool: StoragePool) -> None:
+    volume = pool.volumes.create("custom", "gone")
+    snapshot = volume.snapshots.create("s1")
+    pool.client.api["storage-pools"][
+        pool.name
+    ].volumes.custom.gone.snapshots.s1.delete()
+    with pytest.raises(exceptions.NotFound) as err:
+        snapshot.sync()
+    assert str(err.value).startswith(
+        f"Snapshot 's1' of storage volume custom/gone in pool {pool.name!r}: "
+    )
+    pool.client.api["storage-pools"][pool.name].volumes.custom.gone.delete()
+    with pytest.raises(exceptions.NotFound) as err:
+        volume.sync()
+    assert str(err.value) == (
+        f"Storage volume custom/gone in pool {pool.name!r}: "
+        "Storage pool volume not found"
+    )
