@@ -240,6 +240,8 @@ def naming(
     has one already (the innermost naming wins) or LXD's message quotes
     ``name`` (or holds the whole subject) itself.
 
+    :param kind: what the object is (``"Instance"``), or the whole subject.
+    :param name: the object's name, quoted in the subject.
     :param refine: errors of exactly one of these classes are re-raised as
         the mapped subclass (same response, same subject rules), e.g.
         ``{NotFound: FileNotFound}``; other errors keep their class.
