@@ -8,8 +8,9 @@ are medians, and ratios to the raw client are what counts: the machine is noisy.
 ``python -m benchmarks --quick`` runs every scenario with few repetitions and
 small transfers (about a minute; the smoke test uses it); ``--only NAME`` runs
 one scenario (small_reads, listing, lifecycle, threads, import, bench_exec,
-bench_events, bench_files, bench_images). ``PYLXD_BENCH_UPSTREAM=<dir>``, a
-directory holding pylxd 2.4.2, adds upstream's import figures. The report ends
+bench_events, bench_files, bench_images, bench_upstream).
+``PYLXD_BENCH_UPSTREAM=<dir>``, a directory holding pylxd 2.4.2, adds
+upstream's import figures and its small reads against the same raw client. The report ends
 with one met / NOT met line per target of issue 9.
 """
 
@@ -417,7 +418,13 @@ SCENARIOS: dict[str, Callable[[], dict[str, Any]]] = {
 }
 
 #: Scenario modules kept in their own files (each has ``run() -> dict``).
-EXTERNAL = ("bench_exec", "bench_events", "bench_files", "bench_images")
+EXTERNAL = (
+    "bench_exec",
+    "bench_events",
+    "bench_files",
+    "bench_images",
+    "bench_upstream",
+)
 
 
 def run_one(name: str) -> dict[str, Any]:
