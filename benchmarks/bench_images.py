@@ -142,7 +142,7 @@ def measure_export(
         before = rss_mib()
         candidates[name]()
         growth[f"RSS growth, {name} export (MiB)"] = round(rss_mib() - before, 1)
-    table = interleave(candidates, reps(5, 1))
+    table = interleave(candidates, reps(9, 1))
     return table, growth
 
 
