@@ -61,9 +61,15 @@ class LXDAPIException(Exception):
         super().__init__()
         self.response = response
 
+    #: The name as LXD would quote it: when LXD's message already holds it,
+    #: :attr:`about` is not repeated in front.
+    _about_quoted: str | None = None
+
     def __str__(self) -> str:
         text = self._message()
-        return f"{self.about}: {text}" if self.about else text
+        if not self.about or (self._about_quoted and self._about_quoted in text):
+            return text
+        return f"{self.about}: {text}"
 
     def _message(self) -> str:
         body = _json_body(self.response)
@@ -249,16 +255,16 @@ def naming(
     try:
         yield
     except LXDAPIException as err:
-        subject = kind if name is _WHOLE_SUBJECT else f"{kind} {str(name)!r}"
-        quoted = subject if name is _WHOLE_SUBJECT else repr(str(name))
-        named = quoted not in str(err)
+        # Only remembered here: the message is built (and LXD's answer read)
+        # when the error is printed, so errors that are caught cost nothing.
+        if err.about is None:
+            err.about = kind if name is _WHOLE_SUBJECT else f"{kind} {str(name)!r}"
+            err._about_quoted = err.about if name is _WHOLE_SUBJECT else repr(str(name))
         better = refine.get(type(err)) if refine else None
         if better is not None:
             new = better(err.response)
-            new.about = err.about or (subject if named else None)
+            new.about, new._about_quoted = err.about, err._about_quoted
             raise new from err
-        if err.about is None and named:
-            err.about = subject
         raise
 
 
