@@ -275,7 +275,9 @@ def test_interactive_session_resize_and_signal(instance: Any) -> None:
 def test_interactive_close_kills_the_command(instance: Any) -> None:
     session = instance.interactive_execute(["sleep", "60"])
     session.close()
-    assert session.wait(timeout=30) == 128 + signal.SIGKILL
+    # LXD closes the pty (the command gets SIGHUP) and kills what is left
+    # (SIGKILL): which one ends it first is a race inside LXD.
+    assert session.wait(timeout=30) in (128 + signal.SIGHUP, 128 + signal.SIGKILL)
 
 
 def test_raw_interactive_execute_returns_usable_urls(instance: Any) -> None:

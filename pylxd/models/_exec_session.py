@@ -137,7 +137,8 @@ class InteractiveSession:
     The data websocket carries input and output; the control websocket
     carries ``window-resize`` and signals. Everything runs in the caller's
     thread (no background reader). Closing the session of a running command
-    makes LXD kill it; closing a console session detaches from the console.
+    makes LXD end it (SIGHUP from the closed pty, or SIGKILL: exit code 129
+    or 137); closing a console session detaches from the console.
 
     :ivar operation_id: the LXD operation of the command or console.
     """
