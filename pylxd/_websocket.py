@@ -301,18 +301,24 @@ class _LXDWebSocket(WebSocketBaseClient):
 
         :returns: False when the stream has ended.
         """
+        while len(data) > self.reading_buffer_size:
+            need = self.reading_buffer_size
+            if not self._process_frame_bytes(data[:need]):
+                return False
+            data = data[need:]
+        return self._process_frame_bytes(data) if data else True
+
+    def _process_frame_bytes(self, data: bytes) -> bool:
         try:
-            while len(data) > self.reading_buffer_size:
-                need = self.reading_buffer_size
-                if not super().process(data[:need]):
-                    return False
-                data = data[need:]
-            return bool(super().process(data)) if data else True
+            return bool(super().process(data))
         except OSError as err:
-            # Answering a ping (or a close) of a server that has already
-            # hung up: the stream has ended, nothing was lost.
+            # Answering a ping of a server that has already hung up. What it
+            # sent before hanging up (the output, the end-of-stream message)
+            # may still be buffered here: keep reading until the end.
             logger.debug("%r: reply not sent, the server is gone: %r", self, err)
-            return False
+            if self.stream is not None:
+                self.stream.pings = []
+            return True
 
     def close(self, code: int = 1000, reason: str = "") -> None:
         """Send a closing frame (once) unless the connection is already gone.
