@@ -13,6 +13,7 @@ from typing import Any, Iterator
 
 import pytest
 
+from integration.conftest import unique_name
 from pylxd import Client, exceptions
 from pylxd.tests._certs import fingerprint, write_cert
 
@@ -199,3 +200,21 @@ def test_save_after_start_keeps_volatile_keys(container: Any) -> None:
     container.sync()
     assert container.description == "edited after start"
     assert any(key.startswith("volatile.") for key in container.config)
+
+
+def test_replacing_config_keeps_lxds_volatile_keys(
+    client: Client, image_alias: str
+) -> None:
+    # pylxd's documented idiom: assign a whole new config and save.
+    name = unique_name()
+    instance = client.instances.create(
+        {"name": name, "source": {"type": "image", "alias": image_alias}}, wait=True
+    )
+    try:
+        instance.config = {"user.note": "replaced"}
+        instance.save(wait=True)
+        config = client.instances.get(name).config
+        assert config["user.note"] == "replaced"
+        assert "volatile.idmap.base" in config
+    finally:
+        instance.delete(wait=True)

@@ -232,6 +232,8 @@ class Model(metaclass=ModelType):
                 self.__extra__[key] = value
                 continue
             if key in dirty and not rollback:
+                # Keep the local edit; remember what the server holds.
+                orig[key] = _json_copy(value)
                 continue
             if attribute.validator is not None and attribute.validator is not type(
                 value

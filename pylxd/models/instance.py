@@ -300,6 +300,32 @@ class Instance(ExecMixin, InstanceExtrasMixin, CollectionMixin, model.Model):
         """Unfreeze the instance (``PUT /1.0/instances/<name>/state``)."""
         self._set_state("unfreeze", timeout, force, wait)
 
+    def save(self, wait: bool = False) -> None:
+        """Save the instance: ``PUT`` every writable attribute.
+
+        Implements ``PUT /1.0/instances/<name>``. LXD keeps ``volatile.*``
+        config keys for itself and refuses a config that drops some of them,
+        so the server's ``volatile.*`` keys that a new ``config`` does not
+        mention are sent back as they are.
+        """
+        body = self.marshall()
+        config = body.get("config")
+        if isinstance(config, dict):
+            body["config"] = {**self._server_volatile_keys(config), **config}
+        response = self.api.put(json=body)
+        model.wait_for(self.client, response, wait)
+        self._mark_clean()
+
+    def _server_volatile_keys(self, config: JSONDict) -> JSONDict:
+        server = self.__orig__.get("config")
+        if server is None:  # config was assigned before anything was loaded
+            server = self.api.get().json()["metadata"].get("config") or {}
+        return {
+            key: value
+            for key, value in server.items()
+            if key.startswith("volatile.") and key not in config
+        }
+
     def _set_state(self, action: str, timeout: int, force: bool, wait: bool) -> None:
         body = {"action": action, "timeout": timeout, "force": force}
         response = self.api.state.put(json=body)

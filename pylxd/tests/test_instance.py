@@ -828,3 +828,15 @@ def test_fake_publish_source_helper(client, lxd) -> None:
         publish_source(lxd, "default", {"name": "c1"})
     with pytest.raises(FakeError, match="Snapshot not found"):
         publish_source(lxd, "default", {"name": "c1/s9"})
+
+
+def test_save_keeps_the_servers_volatile_keys_a_new_config_drops(fake) -> None:  # type: ignore[no-untyped-def]
+    client = fake.client()
+    client.instances.create({"name": "c1", "source": {"type": "none"}}, wait=True)
+    fake.store("instances")["c1"]["config"]["volatile.idmap.base"] = "0"
+    instance = client.instances.get("c1")
+    instance.config = {"user.a": "1"}
+    instance.save(wait=True)
+    body = fake.last_body("PUT", "/1.0/instances/c1")
+    assert body["config"]["user.a"] == "1"
+    assert body["config"]["volatile.idmap.base"] == "0"
