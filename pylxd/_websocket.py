@@ -311,8 +311,9 @@ class _LXDWebSocket(WebSocketBaseClient):
     def _process_frame_bytes(self, data: bytes) -> bool:
         try:
             return bool(super().process(data))
-        except OSError as err:
-            # Answering a ping of a server that has already hung up. What it
+        except (OSError, RuntimeError) as err:
+            # Answering a ping of a server that has already hung up (ws4py
+            # raises RuntimeError once it knows the socket is gone). What it
             # sent before hanging up (the output, the end-of-stream message)
             # may still be buffered here: keep reading until the end.
             logger.debug("%r: reply not sent, the server is gone: %r", self, err)

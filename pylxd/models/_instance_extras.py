@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from pylxd import managers
 from pylxd.models import _model as model
 from pylxd.models import _transfer
-from pylxd.models._mixins import RenameMixin, drop_none, name_from_url, quote
+from pylxd.models._mixins import RenameMixin, drop_none, found, name_from_url, quote
 
 if TYPE_CHECKING:  # pragma: no cover
     import requests
@@ -111,13 +111,7 @@ class InstanceBackup(RenameMixin, model.Model):
     @classmethod
     def exists(cls, instance: InstanceExtrasMixin, name: str) -> bool:
         """Tell whether the instance has a backup called ``name``."""
-        from pylxd import exceptions
-
-        try:
-            cls.get(instance, name)
-        except exceptions.NotFound:
-            return False
-        return True
+        return found(cls.get, instance, name)
 
     @classmethod
     def create(

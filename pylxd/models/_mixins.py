@@ -32,6 +32,20 @@ def quote(part: Any) -> str:
     return parse.quote(str(part), safe="")
 
 
+def found(get: Any, *args: Any) -> bool:
+    """Tell whether ``get(*args)`` finds its object (False on NotFound).
+
+    Every ``exists`` classmethod is this, with its own signature.
+    """
+    from pylxd import exceptions
+
+    try:
+        get(*args)
+    except exceptions.NotFound:
+        return False
+    return True
+
+
 def drop_none(**kwargs: Any) -> JSONDict:
     """Return the keyword arguments whose value is not None.
 
@@ -81,13 +95,7 @@ class CollectionMixin:
     @classmethod
     def exists(cls, client: Client, name: str) -> bool:
         """Tell whether an object named ``name`` exists."""
-        from pylxd import exceptions
-
-        try:
-            cls.get(client, name)  # type: ignore[attr-defined]
-        except exceptions.NotFound:
-            return False
-        return True
+        return found(cls.get, client, name)  # type: ignore[attr-defined]
 
     @classmethod
     def _post_collection(

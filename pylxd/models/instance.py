@@ -26,7 +26,7 @@ from pylxd.models._instance_config import (  # noqa: F401  (name_problem re-expo
     name_problem,
 )
 from pylxd.models._instance_extras import InstanceExtrasMixin
-from pylxd.models._mixins import CollectionMixin, drop_none, name_from_url, quote
+from pylxd.models._mixins import CollectionMixin, drop_none, found, name_from_url, quote
 
 if TYPE_CHECKING:  # pragma: no cover
     import requests
@@ -636,11 +636,7 @@ class Snapshot(model.Model):
     @classmethod
     def exists(cls, client: Client, instance: Instance, name: str) -> bool:
         """Tell whether the instance has a snapshot named ``name``."""
-        try:
-            cls.get(client, instance, name)
-        except exceptions.NotFound:
-            return False
-        return True
+        return found(cls.get, client, instance, name)
 
     @classmethod
     def create(

@@ -16,10 +16,10 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from pylxd import exceptions, managers
+from pylxd import managers
 from pylxd.exceptions import naming
 from pylxd.models import _model as model
-from pylxd.models._mixins import CollectionMixin, RenameMixin, drop_none, quote
+from pylxd.models._mixins import CollectionMixin, RenameMixin, drop_none, found, quote
 
 if TYPE_CHECKING:  # pragma: no cover
     import requests
@@ -205,11 +205,7 @@ class ChildMixin:
     @classmethod
     def exists(cls: Any, client: Client, parent: Any, key: str) -> bool:
         """Tell whether an object keyed ``key`` exists."""
-        try:
-            cls.get(client, parent, key)
-        except exceptions.NotFound:
-            return False
-        return True
+        return found(cls.get, client, parent, key)
 
     @classmethod
     def _create(cls: Any, client: Client, parent: Any, key: str, body: JSONDict) -> Any:

@@ -27,6 +27,7 @@ from pylxd.models._mixins import (
     CollectionMixin,
     RenameMixin,
     drop_none,
+    found,
     name_from_url,
     quote,
 )
@@ -212,11 +213,7 @@ class StorageVolume(model.Model):
     @classmethod
     def exists(cls, storage_pool: StoragePool, _type: str, name: str) -> bool:
         """Tell whether the pool has a volume ``name`` of type ``_type``."""
-        try:
-            cls.get(storage_pool, _type, name)
-        except exceptions.NotFound:
-            return False
-        return True
+        return found(cls.get, storage_pool, _type, name)
 
     @classmethod
     def _from_volume(
@@ -486,11 +483,7 @@ class StorageVolumeSnapshot(RenameMixin, model.Model):
     @classmethod
     def exists(cls, volume: StorageVolume, name: str) -> bool:
         """Tell whether the volume has a snapshot ``name``."""
-        try:
-            cls.get(volume, name)
-        except exceptions.NotFound:
-            return False
-        return True
+        return found(cls.get, volume, name)
 
     @classmethod
     def create(

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Union
 
 from pylxd.models import _model as model
 from pylxd.models import _transfer
-from pylxd.models._mixins import RenameMixin, drop_none, name_from_url, quote
+from pylxd.models._mixins import RenameMixin, drop_none, found, name_from_url, quote
 from pylxd.models._model import JSONDict, wait_for
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -74,13 +74,7 @@ class StorageVolumeBackup(RenameMixin, model.Model):
     @classmethod
     def exists(cls, volume: StorageVolume, name: str) -> bool:
         """Tell whether the volume has a backup ``name``."""
-        from pylxd import exceptions
-
-        try:
-            cls.get(volume, name)
-        except exceptions.NotFound:
-            return False
-        return True
+        return found(cls.get, volume, name)
 
     @classmethod
     def create(
