@@ -150,8 +150,12 @@ class Operation:
         client: Client, operation_id: str, timeout: float | None
     ) -> requests.Response:
         node = client.api.operations[quote(operation_id)].wait
-        if timeout is None:
+        if timeout is None and client.api._timeout is None:
             response = node.get()
+        elif timeout is None:
+            # Client(timeout=) bounds how long LXD takes to answer a request;
+            # a wait without its own timeout lasts as long as the operation.
+            response = node.get(timeout=(_connect_timeout(client), None))
         else:
             http_timeout = _wait_http_timeout(client, timeout)
             response = node.get(
@@ -261,6 +265,9 @@ def _report(response: requests.Response, reported: Any, progress: Any) -> Any:
 
 def _wait_http_timeout(client: Client, timeout: float) -> Any:
     """The HTTP timeout of a ``/wait``: long enough for LXD to answer in time."""
+    return (_connect_timeout(client), timeout + _WAIT_MARGIN)
+
+
+def _connect_timeout(client: Client) -> Any:
     base = client.api._timeout
-    connect = base[0] if isinstance(base, tuple) else base
-    return (connect, timeout + _WAIT_MARGIN)
+    return base[0] if isinstance(base, tuple) else base

@@ -114,3 +114,15 @@ def test_unknown_fields_use_their_own_warning_set(
         warnings.simplefilter("error")
         operation.Operation(id="2", new_field=3)
     assert op.err is None  # a known field the server did not send
+
+
+def test_a_wait_without_timeout_is_not_cut_by_the_client_timeout(lxd: FakeLXD) -> None:
+    from unittest import mock
+
+    client = lxd.client(timeout=5)
+    op = lxd.operation("Unpacking a large image")
+    with mock.patch.object(
+        client.api.session, "get", wraps=client.api.session.get
+    ) as get:
+        client.operations.wait_for_operation(op.id)
+    assert get.call_args.kwargs["timeout"] == (5, None)
