@@ -184,3 +184,18 @@ def running_container(container: Any) -> Any:
     """One running busybox container, deleted after the test."""
     container.start(wait=True)
     return container
+
+
+@pytest.fixture(scope="module")
+def disposable(lxd_env: dict[str, Any]) -> Iterator[Any]:
+    """A throwaway LXD daemon of this module's own, to kill, freeze or restart.
+
+    See ``integration/disposable.py``: the shared daemons stay untouched.
+    """
+    from integration.disposable import disposable_daemon
+
+    try:
+        with disposable_daemon(lxd_env, STATE_DIR) as daemon:
+            yield daemon
+    except RuntimeError as err:
+        unavailable(f"disposable daemon: {err}")
