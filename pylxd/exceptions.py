@@ -12,7 +12,9 @@ keep working; finer classes always subclass one of them::
     │   ├── Forbidden                    403
     │   │   └── TrustRefused             a wrong trust password or token
     │   ├── FileError                    LXD refused a file operation
-    │   └── OperationTimeout             an operation wait that ran out of time
+    │   ├── OperationTimeout             an operation wait that ran out of time
+    │   ├── InvalidArgument              refused before sending; also a ValueError
+    │   └── InvalidArgumentType          refused before sending; also a TypeError
     ├── ClientConnectionFailed           the endpoint cannot be reached or served
     │   └── ExecTimeout                  a command outlived execute(timeout=); also a TimeoutError
     └── LXDAPIExtensionNotAvailable      the server lacks an API extension
@@ -36,6 +38,8 @@ __all__ = [
     "StorageObjectNotFound",
     "TrustRefused",
     "OperationTimeout",
+    "InvalidArgument",
+    "InvalidArgumentType",
     "ClientConnectionFailed",
     "ExecTimeout",
     "LXDAPIExtensionNotAvailable",
@@ -180,6 +184,35 @@ class OperationTimeout(LXDAPIException):
         return (
             f"Operation {op_id} ({desc}) did not finish within {self.timeout} seconds"
         )
+
+
+class _Refused(LXDAPIException):
+    """A call refused before anything was sent: ``str()`` is the message."""
+
+    def __init__(self, message: str) -> None:
+        Exception.__init__(self, message)
+        self.response = None  # type: ignore[assignment]
+
+    def _message(self) -> str:
+        return str(self.args[0]) if self.args else "invalid argument"
+
+
+class InvalidArgument(_Refused, ValueError):
+    """A bad argument refused before anything was sent (nothing half-done).
+
+    pylxd 2.4.2 sent such calls and LXD refused them with an error answer, so
+    code written for it catches :class:`LXDAPIException`; code written for us
+    catches :class:`ValueError`. Both work. ``response`` is None and ``str()``
+    is the message, naming the object and what was wrong.
+    """
+
+
+class InvalidArgumentType(_Refused, TypeError):
+    """An argument of the wrong type, refused before anything was sent.
+
+    Both an :class:`LXDAPIException` (as LXD's refusal was for pylxd 2.4.2)
+    and a :class:`TypeError`.
+    """
 
 
 class ClientConnectionFailed(Exception):
