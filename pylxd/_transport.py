@@ -7,8 +7,10 @@ single send path that all verbs go through.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.client
+import io
 import logging
 import os
 import select
@@ -17,11 +19,12 @@ import threading
 import time
 import weakref
 from collections import namedtuple
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 from urllib import parse
 
 import requests
 import requests.adapters
+import urllib3.exceptions
 from requests.structures import CaseInsensitiveDict
 
 from pylxd import exceptions
@@ -32,6 +35,15 @@ JSONDict = dict[str, Any]
 
 #: Connections kept per pool: one per thread for up to this many threads.
 POOL_MAXSIZE = 32
+
+#: Bytes of an answer that is not streamed accepted at most, by default
+#: (``Client(max_response_size=)``): far above any LXD listing, far below
+#: what an endless body would fill memory with. Streamed downloads are not
+#: capped.
+MAX_RESPONSE_SIZE = 128 * 1024 * 1024
+
+#: Bytes read at a time from a body of unknown length (chunked).
+_BODY_BLOCK = 1024 * 1024
 
 SNAP_SOCKET = "/var/snap/lxd/common/lxd/unix.socket"
 DEB_SOCKET = "/var/lib/lxd/unix.socket"
@@ -49,14 +61,9 @@ DEFAULT_CERTS = Cert(
 _SECRET_PARAMS = ("secret", "password", "trust_token", "token")
 
 
-class ConnectionLost(
-    exceptions.ClientConnectionFailed, requests.exceptions.ConnectionError
-):
-    """LXD could not be reached for a request (daemon gone, socket missing, TLS refused)."""
-
-
-class RequestTimeout(exceptions.ClientConnectionFailed, requests.exceptions.Timeout):
-    """LXD did not answer a request within the client's ``timeout``."""
+# Defined in pylxd.exceptions; importable from here as before.
+ConnectionLost = exceptions.ConnectionLost
+RequestTimeout = exceptions.RequestTimeout
 
 
 def default_socket_path() -> str:
@@ -139,15 +146,62 @@ def check_cert_files(cert: Any) -> None:
             )
 
 
+class _DeadlineReader(io.RawIOBase):
+    """The reads of a socket, each within its timeout and all before its deadline.
+
+    ``http.client`` reads status lines, headers and body through this: a
+    server dripping a byte at a time, or sending ``100 Continue`` forever,
+    cannot hold an answer past the deadline of its socket.
+    """
+
+    def __init__(self, sock: _UnixSocket) -> None:
+        super().__init__()
+        self._sock = sock
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        sock = self._sock
+        if sock.deadline is not None:
+            left = sock.deadline - time.monotonic()
+            if left <= 0:
+                raise socket.timeout("no whole answer before the deadline")
+            if sock.per_read is None or left < sock.per_read:
+                sock.settimeout(left)
+        return sock.recv_into(buffer)
+
+
+class _UnixSocket(socket.socket):
+    """A Unix socket whose reads (through :meth:`makefile`) obey ``deadline``."""
+
+    #: ``time.monotonic()`` by which the current answer must be read (or None).
+    deadline: float | None = None
+    #: The timeout of each read, restored when the deadline is lifted.
+    per_read: float | None = None
+
+    def makefile(self, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        if mode != "rb":
+            return super().makefile(mode, *args, **kwargs)  # type: ignore
+        return io.BufferedReader(_DeadlineReader(self))
+
+    def bound(self, per_read: float | None, deadline: float | None) -> None:
+        """Give each read ``per_read`` seconds, all of them until ``deadline``."""
+        self.per_read, self.deadline = per_read, deadline
+        self.settimeout(per_read)
+
+
 class _UnixConnection(http.client.HTTPConnection):
     """An HTTP/1.1 keep-alive connection to a Unix socket."""
+
+    sock: _UnixSocket | None  # type: ignore[assignment]
 
     def __init__(self, path: str, timeout: float | None) -> None:
         super().__init__("localhost", timeout=timeout)
         self._path = path
 
     def connect(self) -> None:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock = _UnixSocket(socket.AF_UNIX, socket.SOCK_STREAM)
         sock.settimeout(self.timeout)
         try:
             sock.connect(self._path)
@@ -226,11 +280,17 @@ class _UnixAdapter(requests.adapters.BaseAdapter):
     per-request work, which costs more CPU than LXD's answer itself.
     """
 
-    def __init__(self, pool_maxsize: int = POOL_MAXSIZE) -> None:
+    def __init__(
+        self,
+        pool_maxsize: int = POOL_MAXSIZE,
+        *,
+        max_response_size: int | None = MAX_RESPONSE_SIZE,
+    ) -> None:
         super().__init__()
         self._idle: dict[str, list[_UnixConnection]] = {}
         self._lock = threading.Lock()
         self._maxsize = pool_maxsize
+        self.max_response_size = max_response_size
 
     def _checkout(self, path: str, timeout: float | None) -> _UnixConnection:
         with self._lock:
@@ -270,23 +330,30 @@ class _UnixAdapter(requests.adapters.BaseAdapter):
         connect_timeout, read_timeout = (
             timeout if isinstance(timeout, tuple) else (timeout, timeout)
         )
+        deadline = None if read_timeout is None else time.monotonic() + read_timeout
         conn = self._checkout(path, connect_timeout)
         try:
-            raw = self._exchange(conn, request, parts, read_timeout)
+            raw = self._exchange(conn, request, parts, read_timeout, deadline)
         except BaseException:
             conn.close()
             raise
         response = self._build(request, raw)
         release = functools.partial(self._checkin, path, conn)
-        if stream:
+        if stream:  # each read of a download keeps its timeout, with no deadline
+            conn.sock.bound(read_timeout, None)  # type: ignore[union-attr]
             response.raw = _StreamedBody(raw, release)
-        else:
-            try:
-                response._content = raw.read()
-            except BaseException:
-                conn.close()
-                raise
-            release(not raw.will_close)
+            return response
+        try:
+            response._content = read_capped(
+                response, raw.read, raw.length, self.max_response_size
+            )
+        except socket.timeout as err:
+            conn.close()
+            raise requests.exceptions.ReadTimeout(err, request=request) from err
+        except BaseException:
+            conn.close()
+            raise
+        release(not raw.will_close)
         return response
 
     @staticmethod
@@ -295,6 +362,7 @@ class _UnixAdapter(requests.adapters.BaseAdapter):
         request: requests.PreparedRequest,
         parts: parse.SplitResult,
         read_timeout: float | None,
+        deadline: float | None,
     ) -> http.client.HTTPResponse:
         url = parts.path + (f"?{parts.query}" if parts.query else "")
         body = request.body
@@ -308,7 +376,7 @@ class _UnixAdapter(requests.adapters.BaseAdapter):
         try:
             if conn.sock is None:
                 conn.connect()
-            conn.sock.settimeout(read_timeout)  # type: ignore[union-attr]
+            conn.sock.bound(read_timeout, deadline)  # type: ignore[union-attr]
             conn.request(
                 request.method or "GET",
                 url,
@@ -342,6 +410,192 @@ class _UnixAdapter(requests.adapters.BaseAdapter):
         for conns in idle.values():
             for conn in conns:
                 conn.close()
+
+
+def read_capped(
+    response: requests.Response,
+    read: Any,
+    length: int | None,
+    cap: int | None,
+) -> bytes:
+    """Read a whole body with ``read(amt)``, refusing one larger than ``cap``.
+
+    A ``Content-Length`` over the cap is refused before reading; a body of
+    unknown length is read block by block and refused once over it.
+
+    :raises ResponseTooLarge: for a body over ``cap`` bytes.
+    """
+    if cap is None:
+        return bytes(read())
+    if length is not None:
+        if length > cap:
+            raise _too_large(response, cap, f"announced {length} bytes")
+        return bytes(read())
+    parts: list[bytes] = []
+    total = 0
+    while True:
+        block = read(_BODY_BLOCK)
+        if not block:
+            return b"".join(parts)
+        total += len(block)
+        if total > cap:
+            raise _too_large(
+                response, cap, f"sent more than {total - len(block)} bytes"
+            )
+        parts.append(block)
+
+
+def _too_large(
+    response: requests.Response, cap: int, what: str
+) -> exceptions.ResponseTooLarge:
+    return exceptions.ResponseTooLarge(
+        response,
+        f"LXD at {describe_url(response.url)} {what}, over the "
+        f"{cap}-byte limit of an answer (Client(max_response_size=))",
+    )
+
+
+class _HTTPAdapter(requests.adapters.HTTPAdapter):
+    """requests' adapter, with answers that are not streamed bounded in size
+    and (while the body is read) in time, as on the Unix socket."""
+
+    def __init__(
+        self,
+        *args: Any,
+        max_response_size: int | None = MAX_RESPONSE_SIZE,
+        **kwargs: Any,
+    ) -> None:
+        self.max_response_size = max_response_size
+        super().__init__(*args, **kwargs)
+
+    def send(  # type: ignore[override]
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: Any = None,
+        **kwargs: Any,
+    ) -> requests.Response:
+        started = time.monotonic()
+        response = super().send(request, stream=True, timeout=timeout, **kwargs)
+        if stream:
+            return response
+        total = timeout[1] if isinstance(timeout, tuple) else timeout
+        deadline = None if total is None else started + total
+        length = response.headers.get("Content-Length")
+        raw = response.raw
+        try:
+            response._content = read_capped(
+                response,
+                functools.partial(_read_before, raw, deadline),
+                int(length) if length and length.isdigit() else None,
+                self.max_response_size,
+            )
+        except BaseException:
+            response.close()
+            raise
+        response._content_consumed = True  # type: ignore[attr-defined]
+        raw.release_conn()
+        return response
+
+
+def _read_before(raw: Any, deadline: float | None, amt: int | None = None) -> bytes:
+    """Read (up to ``amt`` bytes of) a urllib3 body, giving up at ``deadline``."""
+    if deadline is None:
+        return bytes(raw.read(amt, decode_content=True))
+    parts = []
+    while amt is None or amt > 0:
+        if time.monotonic() >= deadline:
+            raise requests.exceptions.ReadTimeout("no whole answer before the deadline")
+        block = raw.read1(min(amt or _BODY_BLOCK, _BODY_BLOCK), decode_content=True)
+        if not block:
+            break
+        parts.append(block)
+        if amt is not None:
+            amt -= len(block)
+    return b"".join(parts)
+
+
+@contextlib.contextmanager
+def mapped_errors(
+    where: str, doing: str, timeout: Any, reading: bool = False
+) -> Iterator[None]:
+    """Turn every failure of the HTTP stack inside into a pylxd exception.
+
+    This is the one place (like httpx's ``map_httpcore_exceptions``) where
+    errors of ``requests``, urllib3, ``http.client``, ``ssl`` and sockets,
+    raised while sending a request or reading its answer (also a streamed
+    body read later), become :class:`RequestTimeout` or
+    :class:`ConnectionLost` naming the socket or URL.
+
+    :param where: the socket or URL (see :func:`describe_url`).
+    :param doing: what was being done, e.g. ``"GET"``.
+    :param reading: the request was sent and its (streamed) body was being read.
+    """
+    try:
+        yield
+    except (exceptions.ClientConnectionFailed, exceptions.LXDAPIException):
+        raise
+    except (
+        requests.exceptions.Timeout,
+        urllib3.exceptions.TimeoutError,
+        TimeoutError,
+    ) as err:
+        raise RequestTimeout(
+            f"LXD at {where} did not answer {doing} within {timeout} s"
+        ) from err
+    except (
+        requests.exceptions.RequestException,
+        urllib3.exceptions.HTTPError,
+        http.client.HTTPException,
+        OSError,
+    ) as err:
+        if reading or isinstance(err, _BROKEN_BODY):
+            message = f"The connection to LXD at {where} broke while reading the answer to {doing}"
+        else:
+            message = f"Cannot reach LXD at {where} ({doing})"
+        raise ConnectionLost(f"{message}: {_cause(err)}") from err
+
+
+#: Errors of a body cut short (after the request was answered).
+_BROKEN_BODY = (
+    http.client.IncompleteRead,
+    requests.exceptions.ChunkedEncodingError,
+    urllib3.exceptions.ProtocolError,
+)
+
+
+class _GuardedBody:
+    """A streamed body whose read errors are pylxd exceptions (see
+    :func:`mapped_errors`); everything else is the wrapped body's."""
+
+    def __init__(self, raw: Any, where: str, doing: str, timeout: Any) -> None:
+        self._raw = raw
+        self._guard = functools.partial(mapped_errors, where, doing, timeout, True)
+        if hasattr(raw, "stream"):  # without it, requests reads with read()
+            self.stream = self._stream
+
+    def read(self, *args: Any, **kwargs: Any) -> bytes:
+        with self._guard():
+            return self._raw.read(*args, **kwargs)  # type: ignore[no-any-return]
+
+    def _stream(self, *args: Any, **kwargs: Any) -> Iterator[bytes]:
+        with self._guard():
+            yield from self._raw.stream(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._raw, name)
+
+    def __iter__(self) -> Iterator[bytes]:
+        with self._guard():
+            yield from self._raw
+
+
+def describe_url(url: str | None) -> str:
+    """``/var/lib/lxd/unix.socket (/1.0/instances)`` for a socket URL, else the URL."""
+    parts = parse.urlsplit(url or "")
+    if parts.scheme == "http+unix":
+        return f"{parse.unquote(parts.netloc)} ({parts.path})"
+    return url or "?"
 
 
 def _merge_keeping_verify(
@@ -462,6 +716,14 @@ def _unix_request(
     )
 
 
+def set_max_response_size(session: Any, size: int | None) -> None:
+    """Cap the answers (not streamed) of ``session``'s pylxd adapters at ``size``
+    bytes (None: no cap); adapters of other kinds are left alone."""
+    for adapter in getattr(session, "adapters", {}).values():
+        if isinstance(adapter, (_UnixAdapter, _HTTPAdapter)):
+            adapter.max_response_size = size
+
+
 def get_session_for_url(
     url: str, verify: Any = None, cert: Any = None
 ) -> requests.Session:
@@ -490,8 +752,8 @@ def get_session_for_url(
         session.trust_env = False
         session.request = functools.partial(_unix_request, session)  # type: ignore
         return session
-    session.mount("https://", requests.adapters.HTTPAdapter(pool_maxsize=POOL_MAXSIZE))
-    session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=POOL_MAXSIZE))
+    session.mount("https://", _HTTPAdapter(pool_maxsize=POOL_MAXSIZE))
+    session.mount("http://", _HTTPAdapter(pool_maxsize=POOL_MAXSIZE))
     session.cert = cert
     session.verify = True if verify is None else verify
     session.merge_environment_settings = functools.partial(  # type: ignore
@@ -604,16 +866,11 @@ class _APINode:
         if extra:  # the caller's own params (e.g. another project) win
             kwargs["params"] = {**extra, **(kwargs.get("params") or {})}
         started = time.perf_counter()
-        try:
+        where, doing = self._describe(), verb.upper()
+        with mapped_errors(where, doing, kwargs["timeout"]):
             response = getattr(self.session, verb)(self._api_endpoint, *args, **kwargs)
-        except requests.exceptions.Timeout as err:
-            raise RequestTimeout(
-                f"LXD at {self._describe()} did not answer {verb.upper()} within {kwargs['timeout']} s"
-            ) from err
-        except requests.exceptions.ConnectionError as err:
-            raise ConnectionLost(
-                f"Cannot reach LXD at {self._describe()}: {_cause(err)}"
-            ) from err
+        if kwargs.get("stream"):  # its body is read later, by the caller
+            response.raw = _GuardedBody(response.raw, where, doing, kwargs["timeout"])
         if logger.isEnabledFor(logging.DEBUG):
             self._log(
                 verb, kwargs.get("params"), response, time.perf_counter() - started
@@ -629,10 +886,7 @@ class _APINode:
         return response
 
     def _describe(self) -> str:
-        parts = parse.urlsplit(self._api_endpoint)
-        if parts.scheme == "http+unix":
-            return f"{parse.unquote(parts.netloc)} ({parts.path})"
-        return self._api_endpoint
+        return describe_url(self._api_endpoint)
 
     def _log(self, verb: str, params: Any, response: Any, seconds: float) -> None:
         operation = None

@@ -13,20 +13,31 @@ keep working; finer classes always subclass one of them::
     │   │   └── TrustRefused             a wrong trust password or token
     │   ├── FileError                    LXD refused a file operation
     │   ├── OperationTimeout             an operation wait that ran out of time
+    │   ├── ImageExportError             an export that is not the image it claims to be
+    │   ├── MalformedResponse            an answer that is not a valid LXD answer
+    │   │   └── ResponseTooLarge         an answer over Client(max_response_size=)
     │   ├── InvalidArgument              refused before sending; also a ValueError
     │   └── InvalidArgumentType          refused before sending; also a TypeError
     ├── ClientConnectionFailed           the endpoint cannot be reached or served
-    │   └── ExecTimeout                  a command outlived execute(timeout=); also a TimeoutError
+    │   ├── ConnectionLost               the connection failed or broke mid-answer
+    │   ├── RequestTimeout               no (whole) answer within Client(timeout=)
+    │   ├── ExecTimeout                  a command outlived execute(timeout=); also a TimeoutError
+    │   └── WebSocketError               a websocket broke its protocol or size limits
     └── LXDAPIExtensionNotAvailable      the server lacks an API extension
+
+    UserWarning
+    └── UnsafePathWarning                an entry a recursive transfer skipped
+
+``ConnectionLost`` and ``RequestTimeout`` are also ``requests``'
+``ConnectionError`` and ``Timeout``, as pylxd 2.4.2 let those through.
 """
 
 from __future__ import annotations
 
 import contextlib
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
-if TYPE_CHECKING:  # pragma: no cover
-    import requests
+import requests
 
 __all__ = [
     "LXDAPIException",
@@ -38,10 +49,17 @@ __all__ = [
     "StorageObjectNotFound",
     "TrustRefused",
     "OperationTimeout",
+    "ImageExportError",
+    "MalformedResponse",
+    "ResponseTooLarge",
     "InvalidArgument",
     "InvalidArgumentType",
     "ClientConnectionFailed",
+    "ConnectionLost",
+    "RequestTimeout",
     "ExecTimeout",
+    "WebSocketError",
+    "UnsafePathWarning",
     "LXDAPIExtensionNotAvailable",
 ]
 
@@ -186,6 +204,37 @@ class OperationTimeout(LXDAPIException):
         )
 
 
+class _Described(LXDAPIException):
+    """An error about an answer whose ``str()`` is our own ``message``."""
+
+    def __init__(self, response: requests.Response, message: str) -> None:
+        super().__init__(response)
+        self.message = message
+
+    def _message(self) -> str:
+        return self.message
+
+
+class ImageExportError(_Described):
+    """An export that is not the image it claims to be (fingerprint mismatch)."""
+
+
+class MalformedResponse(_Described):
+    """An answer that is not a valid LXD answer, naming the URL it came from.
+
+    A broken envelope (no ``metadata``, an async answer without an
+    ``operation`` string, ``metadata`` of the wrong type), a body that is not
+    JSON or nests too deeply to decode. ``response`` is the answer.
+    """
+
+
+class ResponseTooLarge(MalformedResponse):
+    """An answer larger than the client accepts (``Client(max_response_size=)``).
+
+    The body is not read: ``response`` holds the status and headers only.
+    """
+
+
 class _Refused(LXDAPIException):
     """A call refused before anything was sent: ``str()`` is the message."""
 
@@ -217,6 +266,30 @@ class InvalidArgumentType(_Refused, TypeError):
 
 class ClientConnectionFailed(Exception):
     """An exception raised when the Client connection fails."""
+
+
+class ConnectionLost(ClientConnectionFailed, requests.exceptions.ConnectionError):
+    """LXD could not be reached, or the connection broke before the whole answer.
+
+    The message names the socket or URL and the reason (daemon gone, socket
+    missing, TLS refused, a body shorter than announced).
+    """
+
+
+class RequestTimeout(ClientConnectionFailed, requests.exceptions.Timeout):
+    """LXD did not send its whole answer within the client's ``timeout``.
+
+    For a call that is not streamed, ``timeout`` bounds the whole answer (a
+    server sending a byte at a time cannot hold it longer); for a streamed
+    download it bounds each read.
+    """
+
+
+class WebSocketError(ClientConnectionFailed):
+    """A websocket frame or message over the size limit, or a broken frame.
+
+    Raised instead of reading (and allocating) what the header announced.
+    """
 
 
 class ExecTimeout(ClientConnectionFailed, TimeoutError):
@@ -256,6 +329,10 @@ class ExecTimeout(ClientConnectionFailed, TimeoutError):
 class LXDAPIExtensionNotAvailable(Exception):
     """An exception raised when requested LXD API Extension is not present
     on current host."""
+
+
+class UnsafePathWarning(UserWarning):
+    """An entry skipped by a recursive transfer because it would leave its root."""
 
 
 _WHOLE_SUBJECT: Any = object()
@@ -334,16 +411,96 @@ def _json_body(response: Any) -> Any:
     """Return the decoded JSON body, or None for a body that is not JSON."""
     try:
         return response.json()
-    except (ValueError, AttributeError, TypeError):
+    except (ValueError, AttributeError, TypeError, RecursionError):
         return None
 
 
-def _json_type(response: Any) -> str | None:
-    """Return the envelope ``type`` (None for non-JSON, "" when missing)."""
-    body = _json_body(response)
+def _where(response: Any) -> str:
+    from pylxd._transport import describe_url
+
+    request = getattr(response, "request", None)
+    method = getattr(request, "method", None) or ""
+    return f"{method} {describe_url(getattr(response, 'url', None))}".strip()
+
+
+def _malformed(response: Any, what: str) -> MalformedResponse:
+    content = getattr(response, "content", b"") or b""
+    text = content[:200].decode("utf-8", "replace").strip()
+    excerpt = (
+        f"HTTP {response.status_code}: {text}{'...' if len(content) > 200 else ''}"
+    )
+    return MalformedResponse(
+        response, f"LXD answered {_where(response)} with {what} ({excerpt})"
+    )
+
+
+def _envelope(response: Any) -> Any:
+    """The decoded JSON body of an LXD answer, checked to be an envelope.
+
+    :raises MalformedResponse: for a body that is not JSON (or nests too
+        deeply to decode), not an object, without ``metadata``, or async
+        without an ``operation`` string.
+    """
+    try:
+        body = response.json()
+    except RecursionError:
+        raise _malformed(response, "JSON nested too deeply to decode") from None
+    except (ValueError, TypeError) as err:
+        raise _malformed(response, f"a body that is not JSON ({err})") from None
     if not isinstance(body, dict):
-        return None
-    return str(body.get("type", ""))
+        raise _malformed(response, f"a JSON {type(body).__name__}, not an object")
+    kind = body.get("type")
+    if kind in ("sync", "async") and "metadata" not in body:
+        raise _malformed(response, f"a {kind} answer without metadata")
+    if kind == "async":
+        operation = body.get("operation")
+        if not isinstance(operation, str) or not operation:
+            raise _malformed(
+                response, f"an async answer whose operation is {operation!r}"
+            )
+        if not isinstance(body["metadata"], dict):
+            raise _malformed(
+                response, "an async answer whose metadata is not an object"
+            )
+    return body
+
+
+_KIND_NAMES = {dict: "an object", list: "a list", str: "a string"}
+
+
+def metadata_of(response: Any, kind: type | tuple[type, ...] = dict) -> Any:
+    """The ``metadata`` of an LXD answer, checked to be of ``kind``.
+
+    Models read answers through this (and :func:`operation_of`), so that a
+    malformed answer is a pylxd exception naming the URL, not a
+    ``KeyError`` or ``TypeError`` deep in a model.
+
+    :raises MalformedResponse: when it is missing or of another type.
+    """
+    metadata = _envelope(response).get("metadata", _MISSING)
+    if metadata is _MISSING:
+        raise _malformed(response, "an answer without metadata")
+    if not isinstance(metadata, kind):
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        wanted = " or ".join(_KIND_NAMES.get(k, k.__name__) for k in kinds)
+        raise _malformed(
+            response, f"metadata of type {type(metadata).__name__}, not {wanted}"
+        )
+    return metadata
+
+
+def operation_of(response: Any) -> str:
+    """The ``operation`` URL of an async LXD answer.
+
+    :raises MalformedResponse: when the answer is not async or has none.
+    """
+    body = _envelope(response)
+    if body.get("type") != "async":
+        raise _malformed(response, f"a {body.get('type')!r} answer, not async")
+    return str(body["operation"])
+
+
+_MISSING: Any = object()
 
 
 def _check_response(
@@ -356,21 +513,22 @@ def _check_response(
 
     :raises NotFound: for a 404.
     :raises Conflict: for a 409, or a name clash reported with another status.
+    :raises MalformedResponse: for a 200 or 202 JSON answer that is not an
+        LXD envelope (see :func:`_envelope`).
     :raises LXDAPIException: for any other status not in ``ok``, a 200 whose
-        envelope is not ``sync``, a 200 whose body is not valid JSON, or an
-        HTML page (never from LXD).
+        envelope is not ``sync``, or an HTML page (never from LXD).
     """
     if response.status_code not in ok:
         raise error_for(response)
     if response.headers.get("Content-Type", "").startswith("text/html"):
         # LXD never serves HTML: a proxy or another server answered.
         raise LXDAPIException(response)
-    if not check_sync or response.status_code != 200:
+    if not check_sync or response.status_code not in (200, 202):
         return
     if "json" not in response.headers.get("Content-Type", "json"):
         return
-    body_type = _json_type(response)
-    if body_type is None and response.content:
-        raise LXDAPIException(response)
-    if body_type not in (None, "sync"):
+    if not response.content:
+        return
+    body_type = _envelope(response).get("type")
+    if response.status_code == 200 and body_type != "sync":
         raise LXDAPIException(response)

@@ -49,8 +49,8 @@ _MAX_MODE = 0o7777
 _OCTAL_DIGITS = frozenset("01234567")
 
 
-class UnsafePathWarning(UserWarning):
-    """An entry skipped by a recursive transfer because it would leave its root."""
+#: Defined in :mod:`pylxd.exceptions`; importable from here as before.
+UnsafePathWarning = exceptions.UnsafePathWarning
 
 
 @dataclasses.dataclass(frozen=True)

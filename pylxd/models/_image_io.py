@@ -31,15 +31,8 @@ if TYPE_CHECKING:  # pragma: no cover
 ImageData = Union[bytes, bytearray, memoryview, str, "os.PathLike[str]", IO[bytes]]
 
 
-class ImageExportError(exceptions.LXDAPIException):
-    """An export that is not the image it claims to be (fingerprint mismatch)."""
-
-    def __init__(self, response: requests.Response, message: str) -> None:
-        super().__init__(response)
-        self.message = message
-
-    def _message(self) -> str:
-        return self.message
+#: Defined in :mod:`pylxd.exceptions`; importable from here as before.
+ImageExportError = exceptions.ImageExportError
 
 
 # -- uploads ------------------------------------------------------------------

@@ -88,7 +88,7 @@ class FaultsMixin:
 
     def timeout_next(self, method: str | None = None, path: str | None = None) -> None:
         """Make the next matching request time out (``ReadTimeout``; the
-        client raises ``pylxd._transport.RequestTimeout``)."""
+        client raises ``pylxd.exceptions.RequestTimeout``)."""
 
         def fault(req: FakeRequest) -> Reply:
             raise requests.exceptions.ReadTimeout(

@@ -105,9 +105,10 @@ def test_async_answer_to_get_is_an_error() -> None:
 
 
 def test_truncated_json_is_an_error_with_readable_message() -> None:
-    with pytest.raises(exceptions.LXDAPIException) as info:
+    with pytest.raises(exceptions.MalformedResponse) as info:
         exceptions._check_response(_reply(200, b'{"type": "sy'))
-    assert str(info.value) == 'HTTP 200: {"type": "sy'
+    assert "a body that is not JSON" in str(info.value)
+    assert str(info.value).endswith('(HTTP 200: {"type": "sy)')
 
 
 def test_non_json_bodies_pass_unchecked() -> None:
