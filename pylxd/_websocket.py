@@ -471,7 +471,9 @@ class _StdinWebsocket(_LXDWebSocket):
             return
         if isinstance(payload, Iterable) and not isinstance(payload, (dict, set)):
             return
-        raise TypeError(
+        from pylxd import exceptions
+
+        raise exceptions.InvalidArgumentType(
             "stdin_payload must be str, bytes, a file object, a generator or a "
             f"ws4py message, not {type(payload).__name__}"
         )

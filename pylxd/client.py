@@ -16,6 +16,7 @@ from pylxd import exceptions, managers
 from pylxd._transport import (  # noqa: F401  (re-exported seams)
     CERTS_PATH,
     DEFAULT_CERTS,
+    MAX_RESPONSE_SIZE,
     Cert,
     JSONDict,
     _APINode,
@@ -23,6 +24,7 @@ from pylxd._transport import (  # noqa: F401  (re-exported seams)
     endpoint_url,
     get_session_for_url,
     server_cert_for,
+    set_max_response_size,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -63,6 +65,20 @@ def _is_a_token(secret: str) -> bool:
     return isinstance(decoded, dict) and {"fingerprint", "secret"} <= decoded.keys()
 
 
+def _check_max_response_size(size: Any) -> None:
+    """Refuse a ``max_response_size`` that is not None or a positive int."""
+    if size is None:
+        return
+    if isinstance(size, bool) or not isinstance(size, int):
+        raise exceptions.InvalidArgumentType(
+            f"max_response_size must be an int or None, not {type(size).__name__}"
+        )
+    if size <= 0:
+        raise exceptions.InvalidArgument(
+            f"max_response_size must be a positive number of bytes, not {size}"
+        )
+
+
 def _check_verify(verify: Any) -> None:
     """Fail early, and clearly, on a ``verify`` that cannot be used.
 
@@ -98,9 +114,18 @@ class Client:
         the server's own certificate. It always wins over CA variables in the
         environment.
     :param timeout: seconds (or a ``(connect, read)`` tuple) for each request.
+        The read part bounds the whole answer of a call that is not streamed
+        (a server dripping bytes or sending ``100 Continue`` forever cannot
+        hold it longer), and each read of a streamed download.
     :param project: the LXD project every call is scoped to.
     :param session: a ``requests.Session`` to send requests with (e.g. one
         with a fake LXD mounted, see :mod:`pylxd.testing`).
+    :param max_response_size: bytes an answer that is not streamed may have
+        (:data:`pylxd._transport.MAX_RESPONSE_SIZE`, 128 MiB, by default;
+        None for no limit); a larger one raises
+        :class:`~pylxd.exceptions.ResponseTooLarge` without being read.
+        Streamed downloads (files, exports) are not capped. It applies to
+        the sessions pylxd makes, not to one passed as ``session``.
     :raises ClientConnectionFailed: when LXD cannot be reached or cannot
         serve ``project``.
     """
@@ -131,7 +156,10 @@ class Client:
         timeout: float | tuple[float, float] | None = None,
         project: str | None = None,
         session: requests.Session | None = None,
+        *,
+        max_response_size: int | None = MAX_RESPONSE_SIZE,
     ) -> None:
+        _check_max_response_size(max_response_size)
         self.project = project
         base_url = endpoint_url(endpoint)
         if base_url.startswith("https://"):
@@ -148,6 +176,8 @@ class Client:
             project=project,
             session=session,
         )[version]
+        if session is None:
+            set_max_response_size(self.api.session, max_response_size)
         self._resource_cache: JSONDict | None = None
         self.host_info: JSONDict = {}
         self._connect()

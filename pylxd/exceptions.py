@@ -434,7 +434,7 @@ def _malformed(response: Any, what: str) -> MalformedResponse:
     )
 
 
-def _envelope(response: Any) -> Any:
+def envelope_of(response: Any) -> Any:
     """The decoded JSON body of an LXD answer, checked to be an envelope.
 
     :raises MalformedResponse: for a body that is not JSON (or nests too
@@ -465,7 +465,7 @@ def _envelope(response: Any) -> Any:
     return body
 
 
-_KIND_NAMES = {dict: "an object", list: "a list", str: "a string"}
+_KIND_NAMES: dict[type, str] = {dict: "an object", list: "a list", str: "a string"}
 
 
 def metadata_of(response: Any, kind: type | tuple[type, ...] = dict) -> Any:
@@ -477,7 +477,7 @@ def metadata_of(response: Any, kind: type | tuple[type, ...] = dict) -> Any:
 
     :raises MalformedResponse: when it is missing or of another type.
     """
-    metadata = _envelope(response).get("metadata", _MISSING)
+    metadata = envelope_of(response).get("metadata", _MISSING)
     if metadata is _MISSING:
         raise _malformed(response, "an answer without metadata")
     if not isinstance(metadata, kind):
@@ -494,7 +494,7 @@ def operation_of(response: Any) -> str:
 
     :raises MalformedResponse: when the answer is not async or has none.
     """
-    body = _envelope(response)
+    body = envelope_of(response)
     if body.get("type") != "async":
         raise _malformed(response, f"a {body.get('type')!r} answer, not async")
     return str(body["operation"])
@@ -514,7 +514,7 @@ def _check_response(
     :raises NotFound: for a 404.
     :raises Conflict: for a 409, or a name clash reported with another status.
     :raises MalformedResponse: for a 200 or 202 JSON answer that is not an
-        LXD envelope (see :func:`_envelope`).
+        LXD envelope (see :func:`envelope_of`).
     :raises LXDAPIException: for any other status not in ``ok``, a 200 whose
         envelope is not ``sync``, or an HTML page (never from LXD).
     """
@@ -529,6 +529,6 @@ def _check_response(
         return
     if not response.content:
         return
-    body_type = _envelope(response).get("type")
+    body_type = envelope_of(response).get("type")
     if response.status_code == 200 and body_type != "sync":
         raise LXDAPIException(response)

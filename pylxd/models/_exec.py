@@ -11,7 +11,9 @@ ws4py is imported only when a websocket is opened.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
+import math
 import signal as _signal
 import sys
 from collections import namedtuple
@@ -75,11 +77,20 @@ def _checked_classes(stdin_payload: Any) -> tuple[Any, Any]:
 
 def _check_commands(commands: Any) -> list[str]:
     if isinstance(commands, (str, bytes)) or not isinstance(commands, (list, tuple)):
-        raise TypeError(
+        raise exceptions.InvalidArgumentType(
             f"commands must be a list of strings such as ['ls', '-l'], not {commands!r}"
         )
-    if not commands or not all(isinstance(c, str) for c in commands):
-        raise ValueError(f"commands must be a non-empty list of strings: {commands!r}")
+    if not commands:
+        raise exceptions.InvalidArgument("commands must be a non-empty list of strings")
+    for arg in commands:
+        if not isinstance(arg, str):  # a ValueError, as it always was here
+            raise exceptions.InvalidArgument(
+                f"commands must be a list of strings: {arg!r} is a {type(arg).__name__}"
+            )
+        if "\0" in arg:
+            raise exceptions.InvalidArgument(
+                f"a command argument cannot hold a NUL character: {arg!r}"
+            )
     return list(commands)
 
 
@@ -87,25 +98,105 @@ def _check_environment(environment: Any) -> dict[str, str]:
     if environment is None:
         return {}
     if not isinstance(environment, dict):
-        raise TypeError(
+        raise exceptions.InvalidArgumentType(
             f"environment must be a dict of str to str, not {environment!r}"
         )
     for key, value in environment.items():
         if not isinstance(key, str) or not isinstance(value, str):
-            raise TypeError(
+            raise exceptions.InvalidArgumentType(
                 f"environment must map str to str: {key!r}: {value!r} is not"
             )
+        if not key or "=" in key or "\0" in key or "\0" in value:
+            raise exceptions.InvalidArgument(
+                f"environment variable {key!r} cannot be set (an empty name, "
+                "'=' in the name or a NUL character)"
+            )
     return dict(environment)
+
+
+#: Largest uid/gid (and terminal size) LXD takes: a 32-bit unsigned id.
+_MAX_ID = 2**32 - 1
 
 
 def _check_id(what: str, value: Any) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{what} must be a numeric id (int), not {value!r}")
-    if value < 0:
-        raise ValueError(f"{what} must be a non-negative id, not {value}")
+        raise exceptions.InvalidArgumentType(
+            f"{what} must be a numeric id (int), not {value!r}"
+        )
+    if not 0 <= value <= _MAX_ID:
+        raise exceptions.InvalidArgument(
+            f"{what} must be an id from 0 to {_MAX_ID}, not {value}"
+        )
     return value
+
+
+def _check_timeout(timeout: Any) -> float | None:
+    """A command timeout: None or a finite number of seconds above 0."""
+    if timeout is None:
+        return None
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        raise exceptions.InvalidArgumentType(
+            f"timeout must be a number of seconds, not {timeout!r}"
+        )
+    if not math.isfinite(timeout) or timeout <= 0:
+        raise exceptions.InvalidArgument(
+            f"timeout must be a finite number of seconds above 0, not {timeout!r}"
+        )
+    return float(timeout)
+
+
+def _check_encoding(what: str, encoding: Any) -> None:
+    if encoding is None:
+        return
+    if not isinstance(encoding, str):
+        raise exceptions.InvalidArgumentType(
+            f"{what} must be the name of a codec, not {encoding!r}"
+        )
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise exceptions.InvalidArgument(
+            f"{what} {encoding!r} is not a known codec"
+        ) from None
+
+
+def _check_signal(signum: Any) -> int:
+    """A signal: a number, a :class:`signal.Signals`, or a name (``"KILL"``)."""
+    if isinstance(signum, str):
+        name = signum.upper()
+        name = name if name.startswith("SIG") else f"SIG{name}"
+        member = _signal.Signals.__members__.get(name)
+        if member is None:
+            raise exceptions.InvalidArgument(f"timeout_signal {signum!r} is no signal")
+        return int(member)
+    if isinstance(signum, bool) or not isinstance(signum, int):
+        raise exceptions.InvalidArgumentType(
+            f"timeout_signal must be a signal number or name, not {signum!r}"
+        )
+    if not 1 <= signum <= 64:
+        raise exceptions.InvalidArgument(
+            f"timeout_signal must be a signal from 1 to 64, not {signum}"
+        )
+    return int(signum)
+
+
+def _check_output_options(encoding: Any, stdin_encoding: Any) -> None:
+    _check_encoding("encoding", encoding)
+    _check_encoding("stdin_encoding", stdin_encoding)
+
+
+def _fds(response: Any) -> dict[str, str]:
+    """The websocket secrets of an exec or console operation."""
+    operation = exceptions.metadata_of(response)
+    metadata = operation.get("metadata") or {}
+    fds = metadata.get("fds") if isinstance(metadata, dict) else None
+    if fds is not None and not isinstance(fds, dict):
+        raise exceptions.MalformedResponse(
+            response, f"LXD answered {response.url} with fds that are not an object"
+        )
+    return {str(k): str(v) for k, v in (fds or {}).items()}
 
 
 def _exec_body(
@@ -136,8 +227,14 @@ def _exec_body(
         "height": _check_id("height", height),
     }
     if cwd is not None:
-        if not isinstance(cwd, str) or not cwd.startswith("/"):
-            raise ValueError(f"cwd must be an absolute path, not {cwd!r}")
+        if not isinstance(cwd, str):
+            raise exceptions.InvalidArgumentType(
+                f"cwd must be an absolute path (str), not {cwd!r}"
+            )
+        if not cwd.startswith("/") or "\0" in cwd:
+            raise exceptions.InvalidArgument(
+                f"cwd must be an absolute path, not {cwd!r}"
+            )
         optional["cwd"] = cwd  # type: ignore[assignment]
     body.update({k: v for k, v in optional.items() if v is not None})
     return body
@@ -170,10 +267,8 @@ class ExecMixin:
             ``cwd``, ``record_output``, ``width``, ``height``.
         """
         body = _exec_body(commands, environment, **options)
-        answer = self.api["exec"].post(json=body).json()
-        operation_id = name_from_url(answer["operation"])
-        metadata = (answer.get("metadata") or {}).get("metadata") or {}
-        return operation_id, dict(metadata.get("fds") or {})
+        response = self.api["exec"].post(json=body)
+        return name_from_url(exceptions.operation_of(response)), _fds(response)
 
     def _wait_exec(self, operation_id: str, timeout: float | None) -> Operation:
         if timeout is None:
@@ -218,13 +313,19 @@ class ExecMixin:
         :param user: the uid to run the command as.
         :param group: the gid to run the command as.
         :param cwd: the working directory of the command.
-        :param timeout: seconds after which the command is signalled and
-            :class:`~pylxd.exceptions.ExecTimeout` raised (LXD's wait counts
-            whole seconds, so it is rounded up).
+        :param timeout: seconds (a finite number above 0) after which the
+            command is signalled and :class:`~pylxd.exceptions.ExecTimeout`
+            raised (LXD's wait counts whole seconds, so it is rounded up).
         :param record_output: let LXD record stdout/stderr in log files and
             fetch them afterwards (no websockets; ``stdin_payload`` cannot be
             used; handlers get the whole output once).
-        :param timeout_signal: the signal sent on timeout (SIGKILL).
+        :param timeout_signal: the signal sent on timeout (SIGKILL): a
+            number, a :class:`signal.Signals` or a name (``"KILL"``,
+            ``"SIGTERM"``).
+        :raises InvalidArgument: for a bad argument (an unknown encoding or
+            signal, a timeout that is not above 0, ...), before anything is
+            sent; :class:`~pylxd.exceptions.InvalidArgumentType` for one of
+            the wrong type.
         :returns: ``(exit_code, stdout, stderr)``.
         :raises ExecTimeout: when ``timeout`` passes first.
         :raises LXDAPIException: when LXD cannot run the command.
@@ -232,6 +333,9 @@ class ExecMixin:
             server's certificate is not the expected one).
         """
         ids = {"user": user, "group": group, "cwd": cwd}
+        _check_output_options(encoding, stdin_encoding)
+        timeout = _check_timeout(timeout)
+        timeout_signal = _check_signal(timeout_signal)
         if record_output:
             handlers = (stdout_handler, stderr_handler)
             return self._execute_recorded(
@@ -292,8 +396,11 @@ class ExecMixin:
         self, session: _ExecSession, timeout: float | None, signum: int
     ) -> exceptions.ExecTimeout:
         """Signal the command, let LXD end it, close the streams."""
-        with contextlib.suppress(OSError, RuntimeError, ValueError):
+        try:
             session.signal(signum)
+            sent = f"it was sent signal {signum}"
+        except (OSError, RuntimeError, ValueError) as err:
+            sent = f"signal {signum} could not be sent ({err})"
         with contextlib.suppress(exceptions.LXDAPIException):
             self.client.operations.wait_for_operation(
                 session.operation_id, timeout=_GRACE
@@ -304,7 +411,7 @@ class ExecMixin:
         session.close()
         return exceptions.ExecTimeout(
             f"Command on instance {self.name!r} did not finish within {timeout} s "
-            f"(operation {session.operation_id}); it was sent signal {signum}",
+            f"(operation {session.operation_id}); {sent}",
             timeout=timeout,
             operation_id=session.operation_id,
             stdout=stdout,
@@ -387,6 +494,7 @@ class ExecMixin:
 
         :returns: an :class:`ExecStream` yielding ``("stdout"|"stderr", chunk)``.
         """
+        _check_output_options(encoding, stdin_encoding)
         classes = _checked_classes(stdin_payload)
         operation_id, fds = self._start_exec(
             commands, environment, interactive=False, user=user, group=group, cwd=cwd
@@ -503,9 +611,8 @@ class ExecMixin:
             "width": _check_id("width", width),
             "height": _check_id("height", height),
         }
-        answer = self.api.console.post(json=body).json()
-        operation_id = name_from_url(answer["operation"])
-        fds = ((answer.get("metadata") or {}).get("metadata") or {}).get("fds") or {}
+        response = self.api.console.post(json=body)
+        operation_id = name_from_url(exceptions.operation_of(response))
         return InteractiveSession(
-            self.client, operation_id, dict(fds), console=True
+            self.client, operation_id, _fds(response), console=True
         ).open()

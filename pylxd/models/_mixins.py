@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from urllib import parse
 
+from pylxd import exceptions
 from pylxd.models._model import JSONDict, wait_for
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -78,7 +79,8 @@ class CollectionMixin:
     def all(cls: Any, client: Client) -> list[Any]:
         """Return every object of the collection, fully loaded in one request."""
         response = cls._collection(client).get(params={"recursion": 1})
-        return [cls._from_server(client, item) for item in response.json()["metadata"]]
+        items = exceptions.metadata_of(response, list)
+        return [cls._from_server(client, item) for item in items]
 
     @classmethod
     def get(cls: Any, client: Client, name: str) -> Any:
@@ -90,7 +92,7 @@ class CollectionMixin:
 
         with exceptions.naming(cls._error_kind or cls.__name__, name):
             response = cls._collection(client)[quote(name)].get()
-        return cls._from_server(client, response.json()["metadata"])
+        return cls._from_server(client, exceptions.metadata_of(response))
 
     @classmethod
     def exists(cls, client: Client, name: str) -> bool:

@@ -175,7 +175,7 @@ def wait_for(
     """
     if not wait:
         return None
-    body = response.json()
+    body = exceptions.envelope_of(response)
     if body.get("type") != "async":
         return None
     kwargs: dict[str, Any] = {}
@@ -183,7 +183,8 @@ def wait_for(
         kwargs["timeout"] = timeout
     if progress is not None:
         kwargs["progress"] = progress
-    return client.operations.wait_for_operation(body["operation"], **kwargs)  # type: ignore[no-any-return]
+    operation = exceptions.operation_of(response)
+    return client.operations.wait_for_operation(operation, **kwargs)  # type: ignore[no-any-return]
 
 
 class Model(metaclass=ModelType):
@@ -362,7 +363,7 @@ class Model(metaclass=ModelType):
         Local changes are kept unless ``rollback`` is True.
         """
         with exceptions.naming(self._subject()):
-            payload = self.api.get().json()["metadata"]
+            payload = exceptions.metadata_of(self.api.get())
         self._load(payload, rollback=rollback)
         if rollback:
             self.__dirty__.clear()

@@ -100,7 +100,7 @@ class Operation:
         operation_id = cls.extract_operation_id(operation_id)
         with exceptions.naming("Operation", operation_id):
             response = client.api.operations[quote(operation_id)].get()
-        return cls(_client=client, **response.json()["metadata"])
+        return cls(_client=client, **exceptions.metadata_of(response))
 
     @classmethod
     def all(cls, client: Client) -> list[Operation]:
@@ -108,9 +108,8 @@ class Operation:
 
         Implements ``GET /1.0/operations?recursion=1``.
         """
-        by_status = (
-            client.api.operations.get(params={"recursion": 1}).json()["metadata"] or {}
-        )
+        response = client.api.operations.get(params={"recursion": 1})
+        by_status = exceptions.metadata_of(response, (dict, type(None))) or {}
         return [
             cls(_client=client, **op) for ops in by_status.values() for op in ops or ()
         ]
@@ -143,7 +142,7 @@ class Operation:
             response = cls._wait_response(client, operation_id, timeout)
         else:
             response = _wait_reporting(client, operation_id, timeout, progress)
-        return cls(_client=client, **response.json()["metadata"])
+        return cls(_client=client, **exceptions.metadata_of(response))
 
     @staticmethod
     def _wait_response(
@@ -161,7 +160,7 @@ class Operation:
             response = node.get(
                 params={"timeout": max(0, int(round(timeout)))}, timeout=http_timeout
             )
-        metadata = response.json().get("metadata") or {}
+        metadata = exceptions.metadata_of(response)
         if metadata.get("status") in _FAILED:
             raise exceptions.error_for(response)
         if metadata.get("status") in _UNFINISHED:
@@ -213,7 +212,7 @@ class Operation:
             response = self._wait_response(self._client, self.id, timeout)
         else:
             response = _wait_reporting(self._client, self.id, timeout, progress)
-        for key, value in response.json()["metadata"].items():
+        for key, value in exceptions.metadata_of(response).items():
             if key in type(self).__slots__:
                 setattr(self, key, value)
         return self
