@@ -13,6 +13,7 @@ certificate is verified like the client's HTTP session does.
 
 from __future__ import annotations
 
+import math
 import time
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 from urllib import parse
@@ -40,13 +41,38 @@ def _type_values(event_types: Iterable[Any] | None) -> list[str]:
         try:
             values.add(EventType(event_type).value)
         except ValueError:
-            raise TypeError(
+            from pylxd import exceptions
+
+            raise exceptions.InvalidArgumentType(
                 f"event type {event_type!r} is not one of "
                 f"{[t.value for t in EventType]} (use pylxd.EventType)"
             ) from None
     if EventType.All.value in values:
         return []
     return sorted(values)
+
+
+def check_timeout(what: str, timeout: Any, *, optional: bool = True) -> None:
+    """Refuse a timeout that is not None (when ``optional``) or a finite
+    number of seconds above 0, when the call is made rather than on the first
+    read.
+
+    :raises InvalidArgumentType: for something that is not a number.
+    :raises InvalidArgument: for a number that is not finite and above 0.
+    """
+    from pylxd import exceptions
+
+    if timeout is None and optional:
+        return
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        raise exceptions.InvalidArgumentType(
+            f"{what} must be a number of seconds{' or None' if optional else ''}, "
+            f"not {timeout!r}"
+        )
+    if not math.isfinite(timeout) or timeout <= 0:
+        raise exceptions.InvalidArgument(
+            f"{what} must be a finite number of seconds above 0, not {timeout!r}"
+        )
 
 
 def events_resource(client: Client, event_types: Iterable[Any] | None = None) -> str:
@@ -111,7 +137,12 @@ class EventStream:
 
     :param timeout: seconds to wait for each event; when none comes in that
         time the iteration ends (None: wait as long as it takes).
+    :raises InvalidArgument: for a ``timeout`` that is not None or a finite
+        number above 0 (:class:`~pylxd.exceptions.InvalidArgumentType` for
+        one that is no number), before anything is sent.
     :raises ConnectionLost: when the websocket cannot be opened.
+    :raises WebSocketError: (when iterating) for a frame or message over the
+        size limits; the stream is closed.
     """
 
     def __init__(
@@ -122,6 +153,7 @@ class EventStream:
     ) -> None:
         from pylxd import _websocket
 
+        check_timeout("events_iter timeout", timeout)
         self.timeout = timeout
         self.timed_out = False
         self._ws: _EventReader | None = events_client(
@@ -146,6 +178,9 @@ class EventStream:
         except TimeoutError:
             self.timed_out = True
             event = None
+        except BaseException:
+            self.close()
+            raise
         if event is None:
             self.close()
             raise StopIteration
@@ -156,7 +191,10 @@ class EventStream:
 
         :raises TimeoutError: when none comes within ``timeout`` seconds.
         :raises EOFError: when the server closes the stream first.
+        :raises InvalidArgument: for a ``timeout`` that is not a finite
+            number above 0.
         """
+        check_timeout("until() timeout", timeout, optional=False)
         deadline = time.monotonic() + timeout
         while self._ws is not None:
             left = deadline - time.monotonic()

@@ -58,6 +58,14 @@ CLOSE_TIMEOUT = 2.0
 #: server that accepts but never answers the upgrade must not hang a client).
 HANDSHAKE_TIMEOUT = 30.0
 
+#: Bytes a websocket frame may announce at most, and a (fragmented) message
+#: hold at most: far above what LXD sends (exec output and events come in
+#: small messages), far below what would exhaust memory. A larger one ends
+#: the websocket with :class:`~pylxd.exceptions.WebSocketError` before it is
+#: read. Subclasses may set ``max_frame_size``/``max_message_size``.
+MAX_FRAME_SIZE = 64 * 1024 * 1024
+MAX_MESSAGE_SIZE = 64 * 1024 * 1024
+
 #: How LXD ends a websocket it closes without a closing handshake.
 END_OF_STREAM_ERRORS = (
     ssl.SSLEOFError,
@@ -204,6 +212,9 @@ class _LXDWebSocket(WebSocketBaseClient):
 
     #: Seconds :meth:`connect` may take (None: no limit).
     handshake_timeout: float | None = HANDSHAKE_TIMEOUT
+    #: Bytes a frame may announce, and a message hold, at most.
+    max_frame_size: int = MAX_FRAME_SIZE
+    max_message_size: int = MAX_MESSAGE_SIZE
 
     def __repr__(self) -> str:
         # The query holds the operation's websocket secret: never shown.
@@ -269,10 +280,12 @@ class _LXDWebSocket(WebSocketBaseClient):
         :returns: False when the stream has ended (closing frame, EOF, or an
             abrupt close) or the websocket is terminated.
         :raises TimeoutError: when the socket has a timeout and it passes.
+        :raises WebSocketError: for a frame or message over the size limits.
         """
         if self.terminated or self.sock is None or self.stream is None:
             return False
         need = self.reading_buffer_size
+        self._check_size(need)
         try:
             while len(self._rbuf) < need:
                 count = self.sock.recv_into(self._scratch)
@@ -306,7 +319,31 @@ class _LXDWebSocket(WebSocketBaseClient):
             if not self._process_frame_bytes(data[:need]):
                 return False
             data = data[need:]
+            self._check_size(self.reading_buffer_size)
         return self._process_frame_bytes(data) if data else True
+
+    def _check_size(self, need: int) -> None:
+        """Refuse to read a frame, or grow a message, over the size limits.
+
+        ws4py's parser asks for a frame's whole payload at once (``need``),
+        so the limit is checked before a byte of it is read or allocated.
+        """
+        message = getattr(self.stream, "message", None)
+        pending = 0
+        if message is not None and not message.completed:
+            pending = len(message.data)
+        if need <= self.max_frame_size and pending + need <= self.max_message_size:
+            return
+        from pylxd import exceptions
+
+        what = (
+            f"a frame of {need} bytes, over the {self.max_frame_size}-byte limit"
+            if need > self.max_frame_size
+            else f"a message of more than {pending + need - 1} bytes, over the "
+            f"{self.max_message_size}-byte limit"
+        )
+        self.close_connection()
+        raise exceptions.WebSocketError(f"{self!r}: the server sent {what}")
 
     def _process_frame_bytes(self, data: bytes) -> bool:
         try:

@@ -509,9 +509,9 @@ class ExecMixin:
             decode=decode,
             encoding=encoding,
             control=True,
-            on_end=stream._ended,
-            stdout_handler=stream._sink("stdout"),
-            stderr_handler=stream._sink("stderr"),
+            on_end=stream._output.ended,
+            stdout_handler=stream._output.sink("stdout"),
+            stderr_handler=stream._output.sink("stderr"),
         )
         return stream
 

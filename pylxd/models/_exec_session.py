@@ -11,6 +11,7 @@ import contextlib
 import math
 import queue
 import time
+import weakref
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 from urllib import parse
 
@@ -38,35 +39,84 @@ def _websocket_path(client: Client, operation_id: str) -> str:
     return parse.urlparse(node._api_endpoint).path
 
 
+class _Output:
+    """The queue the reader threads of an :class:`ExecStream` fill.
+
+    The threads hold this, never the stream itself: a stream dropped without
+    :meth:`ExecStream.close` can then be collected, and its finalizer
+    (:meth:`release`) stops the threads and closes the sockets.
+    """
+
+    def __init__(self, max_chunks: int) -> None:
+        self.queue: queue.Queue[Any] = queue.Queue(max_chunks)
+        self.closed = False
+
+    def sink(self, fd: str) -> Callable[[Any], None]:
+        def put(chunk: Any) -> None:
+            if not self.closed:
+                self.queue.put((fd, chunk))
+
+        return put
+
+    def ended(self, fd: str) -> None:
+        if not self.closed:
+            self.queue.put(_STREAM_END)
+
+    def release(self, session: _ExecSession | None) -> None:
+        """Drop pending output (unblocking a full queue) and close the websockets."""
+        self.closed = True
+        with contextlib.suppress(queue.Empty):
+            while True:
+                self.queue.get_nowait()
+        if session is not None:
+            session.close()
+
+
 class ExecStream:
     """The output of a running command, as ``(fd, chunk)`` pairs.
 
     Returned by ``Instance.execute_stream``; ``fd`` is ``"stdout"`` or
     ``"stderr"``. A bounded queue makes a slow reader slow the command down
     instead of filling memory. After the iteration, :attr:`exit_code` holds
-    the command's exit code.
+    the command's exit code. Use it with ``with`` or call :meth:`close`; a
+    stream dropped without either is closed when it is garbage collected
+    (its threads end and its sockets are closed).
     """
-
-    session: _ExecSession
 
     def __init__(self, client: Client, operation_id: str, max_chunks: int = 64) -> None:
         self.client = client
         self.operation_id = operation_id
-        self._queue: queue.Queue[Any] = queue.Queue(max_chunks)
+        self._output = _Output(max_chunks)
+        self._queue = self._output.queue
         self._open = 2
-        self._closed = False
         self._exit_code: int | None = None
+        self._session: _ExecSession | None = None
+        self._finalizer: weakref.finalize | None = None
+
+    @property
+    def session(self) -> _ExecSession:
+        """The websockets of the command (:class:`pylxd._websocket._ExecSession`)."""
+        if self._session is None:
+            raise AttributeError("session")
+        return self._session
+
+    @session.setter
+    def session(self, session: _ExecSession) -> None:
+        self._session = session
+        if self._finalizer is not None:
+            self._finalizer.detach()
+        # Holds the output and the session, never self: see _Output.
+        self._finalizer = weakref.finalize(self, self._output.release, session)
+
+    @property
+    def _closed(self) -> bool:
+        return self._output.closed
 
     def _sink(self, fd: str) -> Callable[[Any], None]:
-        def put(chunk: Any) -> None:
-            if not self._closed:
-                self._queue.put((fd, chunk))
-
-        return put
+        return self._output.sink(fd)
 
     def _ended(self, fd: str) -> None:
-        if not self._closed:
-            self._queue.put(_STREAM_END)
+        self._output.ended(fd)
 
     def __iter__(self) -> Iterator[tuple[str, Any]]:
         return self
@@ -118,11 +168,10 @@ class ExecStream:
 
     def close(self) -> None:
         """Stop reading: drop pending output and close the websockets."""
-        self._closed = True
-        with contextlib.suppress(queue.Empty):
-            while True:
-                self._queue.get_nowait()
-        self.session.close()
+        if self._finalizer is not None:
+            self._finalizer()  # runs release once; later calls do nothing
+        else:
+            self._output.release(self._session)
 
     def __enter__(self) -> ExecStream:
         return self
