@@ -383,11 +383,13 @@ class _LXDWebSocket(WebSocketBaseClient):
         if self.sock is None:
             return
         self.close()
+        from pylxd.exceptions import WebSocketError
+
         try:
             self.sock.settimeout(timeout)
             while self.once():
                 pass
-        except (TimeoutError, OSError, AttributeError) as err:
+        except (TimeoutError, OSError, AttributeError, WebSocketError) as err:
             logger.debug("%r: closing handshake not finished: %r", self, err)
         self.close_connection()
 

@@ -450,15 +450,17 @@ def envelope_of(response: Any) -> Any:
     if not isinstance(body, dict):
         raise _malformed(response, f"a JSON {type(body).__name__}, not an object")
     kind = body.get("type")
-    if kind in ("sync", "async") and "metadata" not in body:
-        raise _malformed(response, f"a {kind} answer without metadata")
+    if kind == "sync" and "metadata" not in body:
+        raise _malformed(response, "a sync answer without metadata")
     if kind == "async":
         operation = body.get("operation")
         if not isinstance(operation, str) or not operation:
             raise _malformed(
                 response, f"an async answer whose operation is {operation!r}"
             )
-        if not isinstance(body["metadata"], dict):
+        # Only the operation is read from an async answer: its metadata
+        # (the operation itself) may be left out, but not be anything else.
+        if not isinstance(body.get("metadata"), (dict, type(None))):
             raise _malformed(
                 response, "an async answer whose metadata is not an object"
             )
@@ -468,13 +470,16 @@ def envelope_of(response: Any) -> Any:
 _KIND_NAMES: dict[type, str] = {dict: "an object", list: "a list", str: "a string"}
 
 
-def metadata_of(response: Any, kind: type | tuple[type, ...] = dict) -> Any:
+def metadata_of(
+    response: Any, kind: type | tuple[type, ...] = dict, *, items: type | None = None
+) -> Any:
     """The ``metadata`` of an LXD answer, checked to be of ``kind``.
 
     Models read answers through this (and :func:`operation_of`), so that a
     malformed answer is a pylxd exception naming the URL, not a
     ``KeyError`` or ``TypeError`` deep in a model.
 
+    :param items: for a list, the type each item must have.
     :raises MalformedResponse: when it is missing or of another type.
     """
     metadata = envelope_of(response).get("metadata", _MISSING)
@@ -486,6 +491,14 @@ def metadata_of(response: Any, kind: type | tuple[type, ...] = dict) -> Any:
         raise _malformed(
             response, f"metadata of type {type(metadata).__name__}, not {wanted}"
         )
+    if items is not None and isinstance(metadata, list):
+        for item in metadata:
+            if not isinstance(item, items):
+                wanted = _KIND_NAMES.get(items, items.__name__)
+                raise _malformed(
+                    response,
+                    f"a list holding a {type(item).__name__}, not {wanted}",
+                )
     return metadata
 
 

@@ -79,7 +79,7 @@ class CollectionMixin:
     def all(cls: Any, client: Client) -> list[Any]:
         """Return every object of the collection, fully loaded in one request."""
         response = cls._collection(client).get(params={"recursion": 1})
-        items = exceptions.metadata_of(response, list)
+        items = exceptions.metadata_of(response, list, items=dict)
         return [cls._from_server(client, item) for item in items]
 
     @classmethod

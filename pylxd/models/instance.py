@@ -180,7 +180,11 @@ class Instance(ExecMixin, InstanceExtrasMixin, CollectionMixin, model.Model):
         }
         if filter is not None:
             params["filter"] = filter
-        items = cls._collection(client).get(params=params).json()["metadata"] or []
+        response = cls._collection(client).get(params=params)
+        items = exceptions.metadata_of(
+            response, (list, type(None)), items=str if recursion == 0 else dict
+        )
+        items = items or []
         if recursion == 0:
             return [cls(client, name=name_from_url(url)) for url in items]
         return [cls._from_server(client, item) for item in items]  # type: ignore[misc]
@@ -618,9 +622,10 @@ class Snapshot(model.Model):
         Implements ``GET /1.0/instances/<name>/snapshots?recursion=1``.
         """
         response = cls._collection(instance).get(params={"recursion": 1})
+        items = exceptions.metadata_of(response, (list, type(None)), items=dict)
         return [
             cls._from_server(client, item, instance=instance)  # type: ignore[misc]
-            for item in response.json()["metadata"] or []
+            for item in items or []
         ]
 
     @classmethod
@@ -630,7 +635,7 @@ class Snapshot(model.Model):
         :raises NotFound: when the instance or the snapshot does not exist.
         """
         response = cls._collection(instance)[quote(name)].get()
-        metadata = response.json()["metadata"]
+        metadata = exceptions.metadata_of(response)
         return cls._from_server(client, metadata, instance=instance)  # type: ignore[return-value]
 
     @classmethod

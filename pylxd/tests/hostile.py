@@ -153,12 +153,14 @@ def short_body(
 
 
 def drip(
-    data: bytes = b'{"type": "sync", "metadata": {}}', interval: float = 0.5
+    data: bytes = b'{"type": "sync", "metadata": {}}',
+    interval: float = 0.5,
+    content_type: str = "application/json",
 ) -> Behaviour:
     """A correct answer sent one byte every ``interval`` seconds."""
 
     def behave(peer: Peer, request: Request) -> None:
-        head = {"Content-Type": "application/json", "Content-Length": str(len(data))}
+        head = {"Content-Type": content_type, "Content-Length": str(len(data))}
         peer.send(_head(200, head))
         for i in range(len(data)):
             peer.sleep(interval)

@@ -40,7 +40,7 @@ def test_every_manager_resolves(manager: type) -> None:
 
 SIGNATURES = {
     "pylxd.client.Client.__init__": "(self, endpoint=None, version='1.0', cert=None, verify=True, "
-    "timeout=None, project=None, session=None)",
+    "timeout=None, project=None, session=None, *, max_response_size=134217728)",
     "pylxd.client.Client.has_api_extension": "(self, name)",
     "pylxd.client.Client.assert_has_api_extension": "(self, name)",
     "pylxd.models._model.Attribute.__init__": "(self, validator=None, readonly=False, optional=False)",
