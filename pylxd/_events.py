@@ -13,10 +13,11 @@ certificate is verified like the client's HTTP session does.
 
 from __future__ import annotations
 
-import math
 import time
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 from urllib import parse
+
+from pylxd import exceptions
 
 if TYPE_CHECKING:  # pragma: no cover
     from pylxd._websocket import _EventReader
@@ -41,8 +42,6 @@ def _type_values(event_types: Iterable[Any] | None) -> list[str]:
         try:
             values.add(EventType(event_type).value)
         except ValueError:
-            from pylxd import exceptions
-
             raise exceptions.InvalidArgumentType(
                 f"event type {event_type!r} is not one of "
                 f"{[t.value for t in EventType]} (use pylxd.EventType)"
@@ -50,29 +49,6 @@ def _type_values(event_types: Iterable[Any] | None) -> list[str]:
     if EventType.All.value in values:
         return []
     return sorted(values)
-
-
-def check_timeout(what: str, timeout: Any, *, optional: bool = True) -> None:
-    """Refuse a timeout that is not None (when ``optional``) or a finite
-    number of seconds above 0, when the call is made rather than on the first
-    read.
-
-    :raises InvalidArgumentType: for something that is not a number.
-    :raises InvalidArgument: for a number that is not finite and above 0.
-    """
-    from pylxd import exceptions
-
-    if timeout is None and optional:
-        return
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
-        raise exceptions.InvalidArgumentType(
-            f"{what} must be a number of seconds{' or None' if optional else ''}, "
-            f"not {timeout!r}"
-        )
-    if not math.isfinite(timeout) or timeout <= 0:
-        raise exceptions.InvalidArgument(
-            f"{what} must be a finite number of seconds above 0, not {timeout!r}"
-        )
 
 
 def events_resource(client: Client, event_types: Iterable[Any] | None = None) -> str:
@@ -153,7 +129,7 @@ class EventStream:
     ) -> None:
         from pylxd import _websocket
 
-        check_timeout("events_iter timeout", timeout)
+        exceptions.check_seconds("events_iter timeout", timeout)
         self.timeout = timeout
         self.timed_out = False
         self._ws: _EventReader | None = events_client(
@@ -194,7 +170,7 @@ class EventStream:
         :raises InvalidArgument: for a ``timeout`` that is not a finite
             number above 0.
         """
-        check_timeout("until() timeout", timeout, optional=False)
+        exceptions.check_seconds("until() timeout", timeout, optional=False)
         deadline = time.monotonic() + timeout
         while self._ws is not None:
             left = deadline - time.monotonic()

@@ -35,6 +35,7 @@ keep working; finer classes always subclass one of them::
 from __future__ import annotations
 
 import contextlib
+import math
 from typing import Any, Callable, Iterator, Mapping
 
 import requests
@@ -262,6 +263,26 @@ class InvalidArgumentType(_Refused, TypeError):
     Both an :class:`LXDAPIException` (as LXD's refusal was for pylxd 2.4.2)
     and a :class:`TypeError`.
     """
+
+
+def check_seconds(what: str, value: Any, *, optional: bool = True) -> None:
+    """Refuse a timeout that is not a finite number of seconds above 0 (or
+    None, when ``optional``), when the call is made, before anything is sent.
+
+    :raises InvalidArgumentType: for something that is not a number.
+    :raises InvalidArgument: for a number that is not finite and above 0.
+    """
+    if value is None and optional:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidArgumentType(
+            f"{what} must be a number of seconds{' or None' if optional else ''}, "
+            f"not {value!r}"
+        )
+    if not math.isfinite(value) or value <= 0:
+        raise InvalidArgument(
+            f"{what} must be a finite number of seconds above 0, not {value!r}"
+        )
 
 
 class ClientConnectionFailed(Exception):

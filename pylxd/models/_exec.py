@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import codecs
 import contextlib
-import math
 import signal as _signal
 import sys
 from collections import namedtuple
@@ -130,21 +129,6 @@ def _check_id(what: str, value: Any) -> int | None:
             f"{what} must be an id from 0 to {_MAX_ID}, not {value}"
         )
     return value
-
-
-def _check_timeout(timeout: Any) -> float | None:
-    """A command timeout: None or a finite number of seconds above 0."""
-    if timeout is None:
-        return None
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
-        raise exceptions.InvalidArgumentType(
-            f"timeout must be a number of seconds, not {timeout!r}"
-        )
-    if not math.isfinite(timeout) or timeout <= 0:
-        raise exceptions.InvalidArgument(
-            f"timeout must be a finite number of seconds above 0, not {timeout!r}"
-        )
-    return float(timeout)
 
 
 def _check_encoding(what: str, encoding: Any) -> None:
@@ -334,7 +318,7 @@ class ExecMixin:
         """
         ids = {"user": user, "group": group, "cwd": cwd}
         _check_output_options(encoding, stdin_encoding)
-        timeout = _check_timeout(timeout)
+        exceptions.check_seconds("timeout", timeout)
         timeout_signal = _check_signal(timeout_signal)
         if record_output:
             handlers = (stdout_handler, stderr_handler)

@@ -130,8 +130,15 @@ class ExecStream:
         return f"<ExecStream for operation {self.operation_id!r} ({state})>"
 
     def __next__(self) -> tuple[str, Any]:
+        return self._next(None)
+
+    def _next(self, deadline: float | None) -> tuple[str, Any]:
+        """The next chunk; :class:`queue.Empty` once ``deadline`` passed."""
         while self._open and not self._closed:
-            item = self._queue.get()
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                raise queue.Empty()
+            item = self._queue.get(timeout=left)
             if item is _STREAM_END:
                 self._open -= 1
                 continue
@@ -146,11 +153,16 @@ class ExecStream:
         """Wait for the command to end; return its exit code.
 
         :raises OperationTimeout: when it runs longer than ``timeout``.
+        :raises ExecTimeout: when its output is still open after ``timeout``
+            (e.g. the server stopped answering).
         :raises Exception: what the stdin payload raised.
         """
         if self._exit_code is None:
-            for _ in self:
-                pass  # unread output is dropped: the command cannot end while blocked
+            exceptions.check_seconds("ExecStream.wait timeout", timeout)
+            deadline = None if timeout is None else time.monotonic() + timeout
+            self._drop_output(deadline, timeout)
+            if deadline is not None:
+                timeout = max(0.0, deadline - time.monotonic())
             kwargs = {} if timeout is None else {"timeout": _lxd_wait_seconds(timeout)}
             operation = self.client.operations.wait_for_operation(
                 self.operation_id, **kwargs
@@ -159,6 +171,21 @@ class ExecStream:
             # Close the websockets; raise what the stdin payload raised.
             self.session.drain(_DRAIN_GRACE)
         return self._exit_code
+
+    def _drop_output(self, deadline: float | None, timeout: float | None) -> None:
+        # Unread output is dropped: the command cannot end while blocked.
+        try:
+            while True:
+                self._next(deadline)
+        except StopIteration:
+            return
+        except queue.Empty:
+            raise exceptions.ExecTimeout(
+                f"The output of operation {self.operation_id} was still open "
+                f"after {timeout} s",
+                timeout=timeout,
+                operation_id=self.operation_id,
+            ) from None
 
     @property
     def exit_code(self) -> int:

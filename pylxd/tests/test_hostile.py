@@ -369,3 +369,13 @@ def test_bad_exec_arguments_send_no_request(server: HostileLXD) -> None:
     with pytest.raises(exceptions.InvalidArgument):
         server.client().events_iter(timeout=-1)
     assert [(r.method, r.path) for r in server.requests] == [("GET", "/1.0")] * 2
+
+
+def test_exec_stream_wait_is_bounded_when_the_output_stays_open(
+    server: HostileLXD,
+) -> None:
+    _exec_server(server, hostile.websocket())  # open, silent websockets
+    box = Instance(server.client(timeout=5), name="c1")
+    with box.execute_stream(["sleep", "1000"]) as stream:
+        err = _fails(lambda: stream.wait(timeout=1), exceptions.ExecTimeout, 1 + SLACK)
+    assert "still open after 1 s" in str(err) and err.operation_id == "op1"
