@@ -191,3 +191,33 @@ def test_a_long_execute_with_timeout_fails_when_the_daemon_freezes(
     daemon.thaw()
     del thread, client
     _leaves_nothing(threads, fds)
+
+
+def test_https_answers_are_capped_and_streams_are_not(lxd_env: Any) -> None:
+    from integration.conftest import https_client_for
+
+    with pytest.raises(exceptions.ClientConnectionFailed) as info:
+        https_client_for(lxd_env, "main", max_response_size=1000)
+    assert isinstance(info.value.__cause__, exceptions.ResponseTooLarge)
+    assert "1000-byte limit" in str(info.value)
+    https = https_client_for(lxd_env, "main", timeout=30, max_response_size=64 * 1024)
+    image = https.images.get_by_alias(lxd_env["image_alias"])
+    exported = image.export()
+    assert len(exported.read()) > 64 * 1024  # a download is not capped
+
+
+def _running(box: Any, program: bytes) -> bool:
+    script = "for f in /proc/[0-9]*/cmdline; do cat $f; echo; done"
+    out = box.execute(["sh", "-c", script], decode=False).stdout
+    return any(line.startswith(program) for line in out.split(b"\n"))
+
+
+def test_exec_streams_dropped_without_close_end_their_commands(box: Any) -> None:
+    threads, fds = _baseline()
+    for _ in range(5):
+        stream = box.execute_stream(["yes"])  # fills its queue, then blocks
+        next(stream)
+        del stream
+    gc.collect()
+    _leaves_nothing(threads, fds)
+    assert _wait_until(lambda: not _running(box, b"yes")), "yes is still running"

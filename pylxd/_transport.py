@@ -439,9 +439,7 @@ def read_capped(
             return b"".join(parts)
         total += len(block)
         if total > cap:
-            raise _too_large(
-                response, cap, f"sent more than {total - len(block)} bytes"
-            )
+            raise _too_large(response, cap, f"sent more than {cap} bytes")
         parts.append(block)
 
 
