@@ -18,20 +18,12 @@ import pytest
 
 from integration.conftest import unique_name
 from pylxd import Client, EventType, exceptions
+from pylxd.tests.hostile import wait_until
 
 #: Seconds a failing call may take on top of what the client allows (2 cores
 #: shared by many: generous, far below the minutes the bugs held calls).
 SLACK = 15.0
 LOOP = ["sh", "-c", "while true; do echo tick; sleep 0.1; done"]
-
-
-def _wait_until(predicate: Callable[[], bool], timeout: float = 20.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
 
 
 def _fds() -> int:
@@ -40,11 +32,11 @@ def _fds() -> int:
 
 def _leaves_nothing(threads: int, fds: int) -> None:
     gc.collect()  # the clients the test dropped (their idle HTTP connections)
-    assert _wait_until(lambda: threading.active_count() <= threads), (
+    assert wait_until(lambda: threading.active_count() <= threads, 20), (
         threading.active_count(),
         threads,
     )
-    assert _wait_until(lambda: _fds() <= fds), (_fds(), fds)
+    assert wait_until(lambda: _fds() <= fds, 20), (_fds(), fds)
 
 
 @pytest.fixture
@@ -220,4 +212,4 @@ def test_exec_streams_dropped_without_close_end_their_commands(box: Any) -> None
         del stream
     gc.collect()
     _leaves_nothing(threads, fds)
-    assert _wait_until(lambda: not _running(box, b"yes")), "yes is still running"
+    assert wait_until(lambda: not _running(box, b"yes"), 20), "yes is still running"

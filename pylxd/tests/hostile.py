@@ -102,19 +102,8 @@ def answer(
 
 
 def sync(metadata: Any, status: int = 200) -> Behaviour:
-    """A well-formed LXD ``sync`` answer holding ``metadata``."""
-    return answer(
-        {
-            "type": "sync",
-            "status": "Success",
-            "status_code": 200,
-            "operation": "",
-            "error_code": 0,
-            "error": "",
-            "metadata": metadata,
-        },
-        status,
-    )
+    """A well-formed LXD ``sync`` answer holding ``metadata`` (the fake's)."""
+    return answer(FakeLXD.sync(metadata).body, status)
 
 
 def envelope(**fields: Any) -> Behaviour:

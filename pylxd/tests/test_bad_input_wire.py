@@ -9,31 +9,17 @@ fake saw no exec request (nor any other request) at all.
 
 from __future__ import annotations
 
-import dataclasses
 import math
+from pathlib import Path
 from typing import Any, Callable
 
 import pytest
 
 from pylxd import Client, exceptions
 from pylxd.testing import FakeLXD
+from pylxd.tests.test_bad_input import Ctx, Row  # the same matrix shape
 
 EMPTY = {"source": {"type": "none"}}
-
-
-@dataclasses.dataclass
-class Ctx:
-    fake: FakeLXD
-    client: Client
-    box: Any
-
-
-@dataclasses.dataclass
-class Row:
-    id: str
-    call: Callable[[Ctx], Any]
-    exc: type[BaseException]
-    words: tuple[str, ...]
 
 
 def _run(**kwargs: Any) -> Callable[[Ctx], Any]:
@@ -126,13 +112,13 @@ ROWS = [
 
 
 @pytest.fixture
-def ctx() -> Ctx:
+def ctx(tmp_path: Path) -> Ctx:
     fake = FakeLXD()
     client = fake.client()
     box = client.instances.create({"name": "c1", **EMPTY}, wait=True)
     box.start(wait=True)
     fake.requests.clear()
-    return Ctx(fake, client, box)
+    return Ctx(fake, client, box, tmp_path)
 
 
 @pytest.mark.parametrize("row", ROWS, ids=[row.id for row in ROWS])

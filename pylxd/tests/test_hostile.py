@@ -276,24 +276,13 @@ def test_a_message_growing_past_the_cap_is_refused(server: HostileLXD) -> None:
 def _exec_server(server: HostileLXD, websocket: Any) -> None:
     fds = {"0": "s0", "1": "s1", "2": "s2", "control": "sc"}
     operation = {"id": "op1", "class": "websocket", "status": "Running"}
-    server.on(
-        "POST",
-        "/1.0/instances/c1/exec",
-        hostile.envelope(
-            type="async",
-            operation="/1.0/operations/op1",
-            metadata={**operation, "metadata": {"fds": fds}},
-        ),
+    started = hostile.envelope(
+        type="async",
+        operation="/1.0/operations/op1",
+        metadata={**operation, "metadata": {"fds": fds}},
     )
-    server.on(
-        "POST",
-        "/1.0/instances/c1/console",
-        hostile.envelope(
-            type="async",
-            operation="/1.0/operations/op1",
-            metadata={**operation, "metadata": {"fds": fds}},
-        ),
-    )
+    for what in ("exec", "console"):
+        server.on("POST", f"/1.0/instances/c1/{what}", started)
     server.on("GET", "/1.0/operations/op1/websocket", websocket)
     done = {**operation, "status": "Success", "metadata": {"return": 0}}
     server.on("GET", "/1.0/operations/op1/wait", hostile.sync(done))
@@ -378,4 +367,5 @@ def test_exec_stream_wait_is_bounded_when_the_output_stays_open(
     box = Instance(server.client(timeout=5), name="c1")
     with box.execute_stream(["sleep", "1000"]) as stream:
         err = _fails(lambda: stream.wait(timeout=1), exceptions.ExecTimeout, 1 + SLACK)
-    assert "still open after 1 s" in str(err) and err.operation_id == "op1"
+    assert isinstance(err, exceptions.ExecTimeout) and err.operation_id == "op1"
+    assert "still open after 1 s" in str(err)
