@@ -126,7 +126,7 @@ def _check_id(what: str, value: Any) -> int | None:
         )
     if not 0 <= value <= _MAX_ID:
         raise exceptions.InvalidArgument(
-            f"{what} must be an id from 0 to {_MAX_ID}, not {value}"
+            f"{what} must be a non-negative id up to {_MAX_ID}, not {value}"
         )
     return value
 
