@@ -286,6 +286,44 @@ class Instance(ExecMixin, InstanceExtrasMixin, CollectionMixin, model.Model):
         """
         return model.AttributeDict(self.api.state.get().json()["metadata"])
 
+    def wait_until(
+        self,
+        status: str | None = None,
+        *,
+        ipv4: bool | str | None = None,
+        ipv6: bool | str | None = None,
+        interface: str | None = None,
+        agent: bool = False,
+        timeout: float = 60.0,
+    ) -> model.AttributeDict:
+        """Wait until the instance is in a state, and return that state.
+
+        Reads ``GET /1.0/instances/<name>/state``. A ``status`` alone is
+        waited for on LXD's ``lifecycle`` events (no polling); addresses and
+        the VM agent have no event and are polled, less often as time goes by.
+        Every condition given must hold at once.
+
+        >>> instance.wait_until("Running", ipv4=True, timeout=30)  # doctest: +SKIP
+
+        :param status: e.g. ``"Running"``, ``"Stopped"``, ``"Frozen"``.
+        :param ipv4: True for any global IPv4 address, or one address.
+        :param ipv6: True for any global IPv6 address, or one address.
+        :param interface: where the address must be (e.g. ``"eth0"``; any
+            address of its family counts then). By default any interface but
+            ``lo``, with a global address.
+        :param agent: a virtual machine's agent answers (LXD then reports the
+            guest's processes; it reports -1 until then).
+        :param timeout: seconds to wait at most.
+        :returns: the state that met the condition.
+        :raises WaitTimeout: (a ``TimeoutError``) when it is not met in time.
+        :raises InvalidArgument: when no condition is given.
+        """
+        from pylxd.models import _conditions
+
+        condition = _conditions.InstanceCondition(status, ipv4, ipv6, interface, agent)
+        state = _conditions.wait_for_instance(self, condition, timeout)
+        return model.AttributeDict(state)
+
     def start(self, timeout: int = 30, force: bool = True, wait: bool = False) -> None:
         """Start the instance (``PUT /1.0/instances/<name>/state``)."""
         self._set_state("start", timeout, force, wait)
