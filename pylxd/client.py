@@ -168,6 +168,35 @@ class Client:
         self._connect()
         managers.wire_client(self)
 
+    @classmethod
+    def from_remote(
+        cls, name: str | None = None, config_dir: str | None = None, **kwargs: Any
+    ) -> Client:
+        """Connect to a remote of the ``lxc`` (or ``incus``) tool's configuration.
+
+        Reads ``config.yml`` from ``config_dir``, or else from the first of
+        ``$LXD_CONF``, ``~/snap/lxd/common/config``, ``~/.config/lxc``,
+        ``$INCUS_CONF`` and ``~/.config/incus`` that has one. The remote's
+        ``addr`` is the endpoint (``unix://`` is the local socket), its
+        ``project`` the project, ``client.crt``/``client.key`` the client
+        certificate, and ``servercerts/<name>.crt`` the pinned server
+        certificate (``verify=``).
+
+        >>> client = Client.from_remote("prod")  # doctest: +SKIP
+
+        :param name: the remote (None: the configuration's ``default-remote``).
+        :param config_dir: the tool's configuration directory.
+        :param kwargs: more :class:`Client` arguments (``timeout=``,
+            ``if_match=``, ``retry=``, ...); they win over the remote's.
+        :raises InvalidArgument: for an unknown remote, or an image server
+            (``protocol: simplestreams``), which cannot run instances.
+        :raises ClientConnectionFailed: when the configuration cannot be read
+            or the remote cannot be reached.
+        """
+        from pylxd import _remotes
+
+        return cls(**{**_remotes.client_arguments(name, config_dir), **kwargs})
+
     @staticmethod
     def _https_credentials(url: str, cert: Any, verify: Any) -> tuple[Any, Any]:
         if cert is None and all(os.path.exists(p) for p in DEFAULT_CERTS):
