@@ -124,7 +124,15 @@ class PreconditionFailed(LXDAPIException):
     change again, or let ``update_with()`` do both.
     """
 
+    def __init__(
+        self, response: requests.Response, *, message: str | None = None
+    ) -> None:
+        super().__init__(response)
+        self._detail = message
+
     def _message(self) -> str:
+        if self._detail:  # raised by pylxd itself (see update_with)
+            return self._detail
         return (
             "changed on the server since it was loaded, nothing was saved "
             f"({super()._message()}); sync() and apply the change again"

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import copy
 import os
-import random
-import time
 import warnings
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator
 
@@ -489,30 +487,25 @@ class Model(metaclass=ModelType):
         """Read, modify and write the object safely against concurrent writers.
 
         Reloads the object (``GET``, local edits dropped), calls ``fn(self)``
-        to edit it, and saves it with ``If-Match``. When another writer changed
-        the object in between (HTTP 412), all of it is done again, up to
-        ``retries`` more times; ``fn`` must therefore only edit the object.
+        to edit it, saves it with ``If-Match`` and reads it back to check the
+        edit stayed (LXD's ETag check is not atomic with its write, see
+        :mod:`pylxd.models._concurrency`). When another writer changed the
+        object in between (HTTP 412) or undid the edit, all of it is done
+        again, up to ``retries`` more times; ``fn`` must therefore only edit
+        the object.
 
         :param fn: edits the object in place (its return value is ignored).
         :param retries: how many times to try again after a stale ETag.
         :raises PreconditionFailed: when every try met a concurrent change.
         :raises InvalidArgument: for a negative ``retries``.
         """
+        from pylxd.models import _concurrency
+
         if not isinstance(retries, int) or retries < 0:
             raise exceptions.InvalidArgument(
                 f"{self._subject()}.update_with: retries must be an int >= 0, not {retries!r}"
             )
-        for attempt in range(retries + 1):
-            self.sync(rollback=True)
-            fn(self)
-            try:
-                self.save(wait=wait, if_match=True)  # type: ignore[call-arg]
-                return
-            except exceptions.PreconditionFailed:
-                if attempt == retries:
-                    raise
-                # Writers that met are likely to meet again: spread them.
-                time.sleep(random.uniform(0, 0.05 * (attempt + 1)))
+        _concurrency.update_with(self, fn, retries, wait)
 
     def save(self, wait: bool = False, *, if_match: bool | None = None) -> None:
         """Save the object: ``PUT`` every writable attribute.

@@ -176,3 +176,55 @@ def test_instance_save_refuses_when_a_scalar_changed(client, fake, instance):
     instance.description = "mine"
     with pytest.raises(exceptions.PreconditionFailed):
         instance.save(if_match=True)
+
+
+class RacyLXD(FakeLXD):
+    """LXD 5.0's non-atomic If-Match: a write that passed the check together
+    with ours lands just after it, undoing our edit (once)."""
+
+    undo_next = True
+
+    def _after(self, request, reply):
+        super()._after(request, reply)
+        if (
+            self.undo_next
+            and request.method == "PUT"
+            and request.path == "/1.0/profiles/p1"
+            and reply.status == 200
+        ):
+            self.undo_next = False
+            with self.lock:
+                self.store("profiles")["p1"]["config"] = {"limits.cpu": "1", "z": "9"}
+
+
+def test_update_with_reapplies_an_edit_a_concurrent_write_undid():
+    fake = RacyLXD()
+    client = fake.client()
+    client.profiles.create("p1", config={"limits.cpu": "1"})
+    seen = []
+
+    def edit(obj):
+        seen.append(dict(obj.config))
+        obj.config["b"] = "2"
+
+    client.profiles.get("p1").update_with(edit)
+    assert len(seen) == 2 and seen[1]["z"] == "9"
+    assert client.profiles.get("p1").config == {"limits.cpu": "1", "z": "9", "b": "2"}
+
+
+def test_update_with_retries_an_overlapping_instance_update(client, fake, instance):
+    fake.fail_operation_next(
+        "Failed to create instance update operation: A matching non-reusable "
+        "operation has now succeeded",
+        method="PUT",
+        path="/1.0/instances/c1",
+    )
+    instance.update_with(lambda obj: obj.config.__setitem__("user.a", "1"))
+    assert client.instances.get("c1").config["user.a"] == "1"
+
+
+def test_update_with_does_not_retry_other_errors(client, fake, profile):
+    fake.fail_next(400, "Invalid config key", method="PUT", path="/1.0/profiles/p1")
+    with pytest.raises(exceptions.LXDAPIException, match="Invalid config key"):
+        client.profiles.get("p1").update_with(lambda p: p.config.update(b="2"))
+    assert len([r for r in fake.requests if r.method == "PUT"]) == 1
