@@ -29,7 +29,7 @@ def _edit_rounds(
     """One writer process: ROUNDS read-modify-writes of its own keys.
 
     Both writers meet at ``barrier`` before each round, so that their reads
-    and writes overlap. Returns the number of stale-ETag retries seen.
+    and writes overlap. Returns the number of rounds done.
     """
     client = Client(endpoint=socket, if_match=guarded)
     manager = getattr(client, kind)
@@ -47,21 +47,20 @@ def _edit_rounds(
             edit(obj)
             obj.config = dict(obj.config)  # a full PUT of what was read
             obj.save(wait=True)
-    return 0
+    return ROUNDS
 
 
 def _race(client: Client, kind: str, name: str, guarded: bool) -> set[str]:
     """Run two writer processes on ``name``; return the user keys it ends with."""
     ctx = multiprocessing.get_context("spawn")
     barrier = ctx.Manager().Barrier(2)
-    socket = client.api.netloc and _socket_of(client)
+    socket = _socket_of(client)
     with ctx.Pool(2) as pool:
         results = [
             pool.apply_async(_edit_rounds, (socket, kind, name, w, guarded, barrier))
             for w in ("a", "b")
         ]
-        for result in results:
-            result.get(timeout=WAIT * 2)
+        assert [r.get(timeout=WAIT * 2) for r in results] == [ROUNDS, ROUNDS]
     config = getattr(client, kind).get(name).config
     return {key for key in config if key.startswith(("user.a.", "user.b."))}
 
