@@ -228,3 +228,17 @@ def test_update_with_does_not_retry_other_errors(client, fake, profile):
     with pytest.raises(exceptions.LXDAPIException, match="Invalid config key"):
         client.profiles.get("p1").update_with(lambda p: p.config.update(b="2"))
     assert len([r for r in fake.requests if r.method == "PUT"]) == 1
+
+
+def test_server_config_save_takes_if_match(client, fake):
+    mine = client.server.get()
+    assert mine.etag
+    fake.client().server.patch_config({"user.theirs": "1"})
+    mine.config["user.mine"] = "1"
+    with pytest.raises(exceptions.PreconditionFailed, match="Server configuration"):
+        mine.save(if_match=True)
+    assert "user.mine" not in client.server.get().config
+    mine.sync()
+    mine.config["user.mine"] = "1"
+    mine.save(if_match=True)
+    assert client.server.get().config["user.mine"] == "1"

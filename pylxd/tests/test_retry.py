@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 import pylxd
@@ -88,3 +90,16 @@ def test_with_project_keeps_the_policy(fake):
     scoped = client.with_project("default")
     fake.disconnect_next(method="GET")
     assert scoped.profiles.get("default").name == "default"
+
+
+def test_the_deadline_stops_retries_before_total(fake):
+    client = fake.client(retry=pylxd.Retry(total=50, backoff=0.2, deadline=0.5))
+    for _ in range(50):
+        fake.disconnect_next(method="GET")
+    started = time.monotonic()
+    with pytest.raises(exceptions.ClientConnectionFailed):
+        client.api.profiles.get()
+    assert time.monotonic() - started < 5
+    used = 50 - len(fake.faults)
+    assert 1 < used < 10
+    fake.faults.clear()
