@@ -46,17 +46,16 @@ def _events(client: Client, kind: str) -> Iterator[EventStream | None]:
 
 def _wait_for_event(
     stream: EventStream | None, predicate: Callable[[JSONDict], bool], left: float
-) -> bool:
-    """Block until a matching event (True), or fall back to a short pause
-    when there is no stream (False); never past ``left`` seconds."""
+) -> None:
+    """Block until a matching event comes, ``left`` seconds at most; without
+    a stream (or once it ended) pause for up to :data:`POLL_MAX` instead."""
     if stream is not None:
         try:
             stream.until(predicate, left)
-            return True
+            return
         except (TimeoutError, EOFError):
             pass
     time.sleep(min(POLL_MAX, max(left, 0)))
-    return False
 
 
 # -- instances ----------------------------------------------------------------
