@@ -242,3 +242,17 @@ def test_server_config_save_takes_if_match(client, fake):
     mine.config["user.mine"] = "1"
     mine.save(if_match=True)
     assert client.server.get().config["user.mine"] == "1"
+
+
+def test_storage_volume_from_get_carries_its_etag(client, fake):
+    pool = client.storage_pools.create({"name": "p9", "driver": "dir", "config": {}})
+    pool.volumes.create({"name": "v1", "type": "custom", "config": {}})
+    mine = pool.volumes.get("custom", "v1")
+    assert mine.etag
+    other = fake.client().storage_pools.get("p9").volumes.get("custom", "v1")
+    other.description = "theirs"
+    other.save()
+    mine.description = "mine"
+    with pytest.raises(exceptions.PreconditionFailed):
+        mine.save(if_match=True)
+    assert pool.volumes.get("custom", "v1").description == "theirs"
