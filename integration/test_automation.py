@@ -312,3 +312,16 @@ def test_reads_without_a_policy_fail_clearly_during_a_restart(disposable):
     for failure in failures:
         assert isinstance(failure, exceptions.ClientConnectionFailed), repr(failure)
         assert disposable.socket in str(failure)
+
+
+def test_https_reads_with_a_retry_policy_survive_a_restart(disposable, lxd_env):
+    policy = pylxd.Retry(total=200, backoff=0.05, max_backoff=0.5, deadline=WAIT)
+    client = Client(
+        endpoint=disposable.https,
+        cert=(lxd_env["client_cert"], lxd_env["client_key"]),
+        verify=disposable.server_cert,
+        retry=policy,
+    )
+    if not client.trusted:
+        client.authenticate("disposable")
+    assert _reads_during_restart(disposable, client) == []
