@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from urllib import parse
 
 from pylxd import exceptions
-from pylxd.models._model import JSONDict, wait_for
+from pylxd.models._model import JSONDict, etag_of, wait_for
 
 if TYPE_CHECKING:  # pragma: no cover
     import requests
@@ -92,7 +92,9 @@ class CollectionMixin:
 
         with exceptions.naming(cls._error_kind or cls.__name__, name):
             response = cls._collection(client)[quote(name)].get()
-        return cls._from_server(client, exceptions.metadata_of(response))
+        return cls._from_server(
+            client, exceptions.metadata_of(response), etag=etag_of(response)
+        )
 
     @classmethod
     def exists(cls, client: Client, name: str) -> bool:
