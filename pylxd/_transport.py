@@ -513,11 +513,11 @@ def _read_before(raw: Any, deadline: float | None, amt: int | None = None) -> by
     return b"".join(parts)
 
 
-@contextlib.contextmanager
-def mapped_errors(
-    where: str, doing: str, timeout: Any, reading: bool = False
-) -> Iterator[None]:
-    """Turn every failure of the HTTP stack inside into a pylxd exception.
+def transport_error(
+    err: BaseException, url: str, doing: str, timeout: Any, reading: bool = False
+) -> BaseException:
+    """The pylxd exception for a failure of the HTTP stack (``err`` itself
+    when it is already a pylxd exception or none of the stack's).
 
     This is the one place (like httpx's ``map_httpcore_exceptions``) where
     errors of ``requests``, urllib3, ``http.client``, ``ssl`` and sockets,
@@ -525,35 +525,49 @@ def mapped_errors(
     body read later), become :class:`RequestTimeout` or
     :class:`ConnectionLost` naming the socket or URL.
 
-    :param where: the socket or URL (see :func:`describe_url`).
+    :param url: the URL asked (named as :func:`describe_url` does).
     :param doing: what was being done, e.g. ``"GET"``.
     :param reading: the request was sent and its (streamed) body was being read.
     """
+    if isinstance(err, (exceptions.ClientConnectionFailed, exceptions.LXDAPIException)):
+        return err
+    if isinstance(err, _TIMEOUTS):
+        return RequestTimeout(
+            f"LXD at {describe_url(url)} did not answer {doing} within {timeout} s"
+        )
+    if not isinstance(err, _FAILURES):
+        return err
+    if reading or isinstance(err, _BROKEN_BODY):
+        message = (
+            f"The connection to LXD at {describe_url(url)} broke while reading "
+            f"the answer to {doing}"
+        )
+    else:
+        message = f"Cannot reach LXD at {describe_url(url)} ({doing})"
+    return ConnectionLost(f"{message}: {_cause(err)}")
+
+
+@contextlib.contextmanager
+def mapped_errors(
+    url: str, doing: str, timeout: Any, reading: bool = False
+) -> Iterator[None]:
+    """Raise what :func:`transport_error` makes of a failure inside."""
     try:
         yield
-    except (exceptions.ClientConnectionFailed, exceptions.LXDAPIException):
-        raise
-    except (
-        requests.exceptions.Timeout,
-        urllib3.exceptions.TimeoutError,
-        TimeoutError,
-    ) as err:
-        raise RequestTimeout(
-            f"LXD at {where} did not answer {doing} within {timeout} s"
-        ) from err
-    except (
-        requests.exceptions.RequestException,
-        urllib3.exceptions.HTTPError,
-        http.client.HTTPException,
-        OSError,
-    ) as err:
-        if reading or isinstance(err, _BROKEN_BODY):
-            message = f"The connection to LXD at {where} broke while reading the answer to {doing}"
-        else:
-            message = f"Cannot reach LXD at {where} ({doing})"
-        raise ConnectionLost(f"{message}: {_cause(err)}") from err
+    except Exception as err:
+        mapped = transport_error(err, url, doing, timeout, reading)
+        if mapped is err:
+            raise
+        raise mapped from err
 
 
+_TIMEOUTS = (requests.exceptions.Timeout, urllib3.exceptions.TimeoutError, TimeoutError)
+_FAILURES = (
+    requests.exceptions.RequestException,
+    urllib3.exceptions.HTTPError,
+    http.client.HTTPException,
+    OSError,
+)
 #: Errors of a body cut short (after the request was answered).
 _BROKEN_BODY = (
     http.client.IncompleteRead,
@@ -564,11 +578,11 @@ _BROKEN_BODY = (
 
 class _GuardedBody:
     """A streamed body whose read errors are pylxd exceptions (see
-    :func:`mapped_errors`); everything else is the wrapped body's."""
+    :func:`transport_error`); everything else is the wrapped body's."""
 
-    def __init__(self, raw: Any, where: str, doing: str, timeout: Any) -> None:
+    def __init__(self, raw: Any, url: str, doing: str, timeout: Any) -> None:
         self._raw = raw
-        self._guard = functools.partial(mapped_errors, where, doing, timeout, True)
+        self._guard = functools.partial(mapped_errors, url, doing, timeout, True)
         if hasattr(raw, "stream"):  # without it, requests reads with read()
             self.stream = self._stream
 
@@ -895,11 +909,18 @@ class _APINode:
         if extra:  # the caller's own params (e.g. another project) win
             kwargs["params"] = {**extra, **(kwargs.get("params") or {})}
         started = time.perf_counter()
-        where, doing = self._describe(), verb.upper()
-        with mapped_errors(where, doing, kwargs["timeout"]):
-            response = getattr(self.session, verb)(self._api_endpoint, *args, **kwargs)
+        url = self._api_endpoint
+        try:
+            response = getattr(self.session, verb)(url, *args, **kwargs)
+        except Exception as err:  # try/except: free on the hot path
+            mapped = transport_error(err, url, verb.upper(), kwargs["timeout"])
+            if mapped is err:
+                raise
+            raise mapped from err
         if kwargs.get("stream"):  # its body is read later, by the caller
-            response.raw = _GuardedBody(response.raw, where, doing, kwargs["timeout"])
+            response.raw = _GuardedBody(
+                response.raw, url, verb.upper(), kwargs["timeout"]
+            )
         if logger.isEnabledFor(logging.DEBUG):
             self._log(
                 verb, kwargs.get("params"), response, time.perf_counter() - started
