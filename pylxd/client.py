@@ -292,7 +292,7 @@ class Client:
         """The server's hardware resources (``GET /1.0/resources``), read once."""
         if self._resource_cache is None:
             self.assert_has_api_extension("resources")
-            self._resource_cache = self.api.resources.get().json()["metadata"]
+            self._resource_cache = exceptions.metadata_of(self.api.resources.get())
         return self._resource_cache
 
     def has_api_extension(self, name: str) -> bool:
@@ -323,7 +323,7 @@ class Client:
 
     def refresh_host_info(self) -> JSONDict:
         """Read ``GET /1.0`` again and return the new :attr:`host_info`."""
-        self.host_info = self.api.get().json()["metadata"]
+        self.host_info = exceptions.metadata_of(self.api.get())
         return self.host_info
 
     def with_project(self, project: str | None) -> Client:

@@ -288,7 +288,7 @@ class Instance(ExecMixin, InstanceExtrasMixin, CollectionMixin, model.Model):
 
         Implements ``GET /1.0/instances/<name>/state``.
         """
-        return model.AttributeDict(self.api.state.get().json()["metadata"])
+        return model.AttributeDict(exceptions.metadata_of(self.api.state.get()))
 
     def wait_until(
         self,
@@ -409,7 +409,7 @@ class Instance(ExecMixin, InstanceExtrasMixin, CollectionMixin, model.Model):
         rebuilt with the server's ``volatile.*`` values; otherwise None.
         """
         response = self.api.get()
-        server = response.json()["metadata"]
+        server = exceptions.metadata_of(response)
         for key in _ETAG_FIELDS:
             loaded, now = self._loaded(key), server.get(key)
             if key == "config":
@@ -430,7 +430,7 @@ class Instance(ExecMixin, InstanceExtrasMixin, CollectionMixin, model.Model):
     def _server_volatile_keys(self, config: JSONDict) -> JSONDict:
         server = self.__orig__.get("config")
         if server is None:  # config was assigned before anything was loaded
-            server = self.api.get().json()["metadata"].get("config") or {}
+            server = exceptions.metadata_of(self.api.get()).get("config") or {}
         return {
             key: value
             for key, value in server.items()
@@ -521,7 +521,7 @@ class Instance(ExecMixin, InstanceExtrasMixin, CollectionMixin, model.Model):
         if instance_only:
             body["instance_only"] = True
         response = self.api.post(json=body)
-        operation = response.json()["metadata"]
+        operation = exceptions.metadata_of(response)
         source = {
             "type": "migration",
             "mode": "pull",
@@ -675,7 +675,7 @@ class Instance(ExecMixin, InstanceExtrasMixin, CollectionMixin, model.Model):
 
 def _cancel_quietly(client: Client, response: requests.Response) -> None:
     """Cancel a migration source whose target failed, so it does not linger."""
-    operation_id = response.json()["operation"]
+    operation_id = exceptions.operation_of(response)
     # Best effort: LXD may have ended the operation already.
     with contextlib.suppress(
         exceptions.LXDAPIException, exceptions.ClientConnectionFailed

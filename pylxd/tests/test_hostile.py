@@ -369,3 +369,10 @@ def test_exec_stream_wait_is_bounded_when_the_output_stays_open(
         err = _fails(lambda: stream.wait(timeout=1), exceptions.ExecTimeout, 1 + SLACK)
     assert isinstance(err, exceptions.ExecTimeout) and err.operation_id == "op1"
     assert "still open after 1 s" in str(err)
+
+
+def test_a_malformed_instance_state_is_malformed_response(server: HostileLXD) -> None:
+    server.on("GET", "/1.0/instances/c1/state", hostile.sync(["Running"]))
+    box = Instance(server.client(timeout=5), name="c1")
+    err = _fails(box.state, exceptions.MalformedResponse, SLACK)
+    assert "/1.0/instances/c1/state" in str(err) and "not an object" in str(err)
