@@ -354,7 +354,7 @@ class ExecMixin:
         """
         if not url:
             return b""
-        node = self.api.logs[quote(name_from_url(url))]
+        node = self.api.logs[quote(name_from_url(url), "Instance log file")]
         data = node._send("get", (), {}, ok=(200,), check_sync=False).content
         with contextlib.suppress(exceptions.LXDAPIException):
             node.delete()

@@ -15,7 +15,14 @@ from typing import TYPE_CHECKING, Any
 from pylxd import managers
 from pylxd.models import _model as model
 from pylxd.models import _transfer
-from pylxd.models._mixins import RenameMixin, drop_none, found, name_from_url, quote
+from pylxd.models._mixins import (
+    RenameMixin,
+    check_name,
+    drop_none,
+    found,
+    name_from_url,
+    quote,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     import requests
@@ -46,11 +53,6 @@ def _timestamp(value: datetime | str | None, what: str) -> str | None:
     return value.isoformat()
 
 
-def _check_name(name: Any, what: str) -> None:
-    if not isinstance(name, str) or not name or "/" in name:
-        raise ValueError(f"{what} must be a non-empty string without '/', not {name!r}")
-
-
 def _created_name(response: requests.Response, kind: str) -> str:
     """The name LXD gave a new object, read from its operation's resources."""
     resources = (response.json().get("metadata") or {}).get("resources") or {}
@@ -79,9 +81,11 @@ class InstanceBackup(RenameMixin, model.Model):
 
     instance: InstanceExtrasMixin = model.Parent()  # type: ignore[assignment]
 
+    _error_kind = "Instance backup"
+
     @property
     def api(self) -> _APINode:
-        return self.instance.api.backups[quote(self.name)]
+        return self.instance.api.backups[quote(self.name, "Instance backup")]
 
     @classmethod
     def all(cls, instance: InstanceExtrasMixin) -> list[InstanceBackup]:
@@ -103,7 +107,7 @@ class InstanceBackup(RenameMixin, model.Model):
 
         :raises NotFound: when the instance has no such backup.
         """
-        response = instance.api.backups[quote(name)].get()
+        response = instance.api.backups[quote(name, "Instance backup")].get()
         return cls._from_server(  # type: ignore[return-value]
             instance.client, response.json()["metadata"], instance=instance
         )
@@ -142,7 +146,7 @@ class InstanceBackup(RenameMixin, model.Model):
         :raises LXDAPIException: when LXD refuses or the backup fails.
         """
         if name is not None:
-            _check_name(name, "Backup name")
+            check_name("Instance backup", name)
         instance.client.assert_has_api_extension("container_backup")
         body = drop_none(
             name=name,
@@ -165,7 +169,6 @@ class InstanceBackup(RenameMixin, model.Model):
 
         :raises ValueError: for a name that is empty or holds ``/``.
         """
-        _check_name(new_name, "Backup name")
         self._rename(new_name, wait=wait)
 
     def delete(self, wait: bool = True) -> None:
@@ -220,7 +223,11 @@ class InstanceLogs:
         Implements ``GET /1.0/instances/<name>/logs/<filename>``; see
         :meth:`export` to stream a large file.
         """
-        return str(self.api[quote(filename)].get().content.decode("utf-8", "replace"))
+        return str(
+            self.api[quote(filename, "Instance log file")]
+            .get()
+            .content.decode("utf-8", "replace")
+        )
 
     def export(
         self,
@@ -234,7 +241,7 @@ class InstanceLogs:
 
         :returns: the number of bytes written.
         """
-        response = self.api[quote(filename)].get(stream=True)
+        response = self.api[quote(filename, "Instance log file")].get(stream=True)
         return _transfer.download(response, target, progress)
 
     def delete(self, filename: str) -> None:
@@ -242,7 +249,7 @@ class InstanceLogs:
 
         :raises LXDAPIException: for ``lxc.log`` and ``lxc.conf``.
         """
-        self.api[quote(filename)].delete()
+        self.api[quote(filename, "Instance log file")].delete()
 
 
 class InstanceTemplates:
@@ -407,12 +414,12 @@ class InstanceExtrasMixin:
         :raises LXDAPIException: when LXD refuses the backup or restoring fails.
         """
         headers = {"Content-Type": "application/octet-stream"}
-        for header, value, extension in (
-            ("X-LXD-name", name, "backup_override_name"),
-            ("X-LXD-pool", pool, "container_backup_override_pool"),
+        for header, value, extension, kind in (
+            ("X-LXD-name", name, "backup_override_name", "Instance"),
+            ("X-LXD-pool", pool, "container_backup_override_pool", "Storage pool"),
         ):
             if value is not None:
-                _check_name(value, f"Instance {header[6:]}")
+                check_name(kind, value)
                 client.assert_has_api_extension(extension)
                 headers[header] = value
         with _transfer.open_source(backup, "Instance backup") as fileobj:

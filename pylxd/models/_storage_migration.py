@@ -107,7 +107,7 @@ def _cancel_quietly(client: Client, operation_url: str) -> None:
     LXD ends an unconnected migration operation on its own.
     """
     with contextlib.suppress(exceptions.LXDAPIException):
-        client.api.operations[quote(name_from_url(operation_url))].delete()
+        client.api.operations[quote(name_from_url(operation_url), "Operation")].delete()
 
 
 def https_url(client: Client) -> str:

@@ -28,6 +28,7 @@ from pylxd.models._image_io import (  # noqa: F401  (ImageExportError is public)
 from pylxd.models._mixins import (
     CollectionMixin,
     RenameMixin,
+    check_name,
     drop_none,
     quote,
 )
@@ -85,9 +86,10 @@ class Image(CollectionMixin, model.Model):
         """
         try:
             if alias:
-                cls._collection(client).aliases[quote(fingerprint)].get()
+                name = quote(fingerprint, "Image alias", slash=True)
+                cls._collection(client).aliases[name].get()
             else:
-                cls._collection(client)[quote(fingerprint)].get()
+                cls._collection(client)[quote(fingerprint, "Image")].get()
         except exceptions.NotFound:
             return False
         return True
@@ -100,7 +102,8 @@ class Image(CollectionMixin, model.Model):
 
         :raises NotFound: when the alias does not exist.
         """
-        response = cls._collection(client).aliases[quote(alias)].get()
+        name = quote(alias, "Image alias", slash=True)
+        response = cls._collection(client).aliases[name].get()
         return cls.get(client, response.json()["metadata"]["target"])  # type: ignore[no-any-return]
 
     # -- creation --------------------------------------------------------
@@ -189,6 +192,7 @@ class Image(CollectionMixin, model.Model):
 
         :raises Conflict: when the alias exists already.
         """
+        check_name("Image alias", name, slash=True)
         body = {"name": name, "description": description, "target": self.fingerprint}
         self.client.api.images.aliases.post(json=body)
         if self._is_loaded("aliases"):
@@ -201,7 +205,7 @@ class Image(CollectionMixin, model.Model):
 
         :raises NotFound: when the alias does not exist.
         """
-        self.client.api.images.aliases[quote(name)].delete()
+        self.client.api.images.aliases[quote(name, "Image alias", slash=True)].delete()
         if self._is_loaded("aliases"):
             self.aliases[:] = [a for a in self.aliases if a.get("name") != name]
 
@@ -393,6 +397,8 @@ class ImageAlias(CollectionMixin, RenameMixin, model.Model):
     """
 
     _endpoint = "images/aliases"
+    _error_kind = "Image alias"
+    _name_slash = True
 
     name = model.Attribute(readonly=True)
     description = model.Attribute()
@@ -472,5 +478,5 @@ def _cancelled_on_error(client: Client, operation_id: str | None) -> Iterator[No
         if operation_id is not None:
             # A failed transfer may not have used the secret; it may be gone.
             with contextlib.suppress(exceptions.LXDAPIException):
-                client.api.operations[quote(operation_id)].delete()
+                client.api.operations[quote(operation_id, "Operation")].delete()
         raise

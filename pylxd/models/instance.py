@@ -19,14 +19,21 @@ from pylxd.models._exec import (  # noqa: F401  (pylxd's name for the result typ
     _InstanceExecuteResult,
 )
 from pylxd.models._instance_config import (  # noqa: F401  (name_problem re-exported)
-    check_name,
+    check_instance_name,
     check_source,
     copy_source_profiles,
     created_name,
     name_problem,
 )
 from pylxd.models._instance_extras import InstanceExtrasMixin
-from pylxd.models._mixins import CollectionMixin, drop_none, found, name_from_url, quote
+from pylxd.models._mixins import (
+    CollectionMixin,
+    check_name,
+    drop_none,
+    found,
+    name_from_url,
+    quote,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     import requests
@@ -239,7 +246,7 @@ class Instance(ExecMixin, InstanceExtrasMixin, CollectionMixin, model.Model):
             )
         body = dict(config)
         if body.get("name") is not None:
-            check_name(f"{owner}.create", body["name"])
+            check_instance_name(f"{owner}.create", body["name"])
         source = check_source(owner, body.get("source"))
         if cls._instance_type is not None:
             if body.setdefault("type", cls._instance_type) != cls._instance_type:
@@ -260,7 +267,7 @@ class Instance(ExecMixin, InstanceExtrasMixin, CollectionMixin, model.Model):
         :raises ValueError: when ``name`` is not a valid instance name.
         :raises LXDAPIException: with LXD's message when the rename fails.
         """
-        check_name(f"{type(self).__name__}.rename", name)
+        check_instance_name(f"{type(self).__name__}.rename", name)
         response = self.api.post(json={"name": name})
         model.wait_for(self.client, response, wait)
         object.__setattr__(self, "name", name)
@@ -353,6 +360,7 @@ class Instance(ExecMixin, InstanceExtrasMixin, CollectionMixin, model.Model):
         :returns: the original response (not the operation result).
         :raises LXDAPIException: when the restore fails.
         """
+        check_name("Snapshot", snapshot_name)
         response = self.api.put(json={"restore": snapshot_name})
         model.wait_for(self.client, response, wait)
         return response
@@ -514,6 +522,9 @@ class Instance(ExecMixin, InstanceExtrasMixin, CollectionMixin, model.Model):
         :returns: the new instance, on ``new_client``.
         :raises LXDAPIException: with LXD's message when the copy fails.
         """
+        if name is not None:
+            # Before a migration is opened on the source (it would need cancelling).
+            check_instance_name(f"{type(self).__name__}.copy", name)
         if new_client is self.client:
             return self._local_copy(name, instance_only, wait)
         self.sync()
@@ -569,7 +580,7 @@ def _cancel_quietly(client: Client, response: requests.Response) -> None:
     with contextlib.suppress(
         exceptions.LXDAPIException, exceptions.ClientConnectionFailed
     ):
-        client.api.operations[quote(name_from_url(operation_id))].delete()
+        client.api.operations[quote(name_from_url(operation_id), "Operation")].delete()
 
 
 class Snapshot(model.Model):
@@ -605,7 +616,7 @@ class Snapshot(model.Model):
 
     @property
     def api(self) -> Any:
-        return self.instance.api.snapshots[quote(self.name)]
+        return self.instance.api.snapshots[quote(self.name, "Snapshot")]
 
     @staticmethod
     def _collection(instance: Instance) -> Any:
@@ -629,7 +640,7 @@ class Snapshot(model.Model):
 
         :raises NotFound: when the instance or the snapshot does not exist.
         """
-        response = cls._collection(instance)[quote(name)].get()
+        response = cls._collection(instance)[quote(name, "Snapshot")].get()
         metadata = response.json()["metadata"]
         return cls._from_server(client, metadata, instance=instance)  # type: ignore[return-value]
 
@@ -652,10 +663,11 @@ class Snapshot(model.Model):
 
         :param stateful: include the running state (needs CRIU).
         :param expires_at: when LXD deletes the snapshot (RFC 3339).
-        :raises ValueError: for a name holding ``/``.
+        :raises InvalidArgument: for a name that is empty, ``.``, ``..`` or
+            holds ``/`` (a ValueError).
         :raises LXDAPIException: with LXD's message when it fails (waited).
         """
-        _check_snapshot_name("Snapshot.create", name)
+        check_name("Snapshot", name)
         body = {"name": name, "stateful": stateful, **drop_none(expires_at=expires_at)}
         response = cls._collection(instance).post(json=body)
         model.wait_for(client, response, wait)
@@ -663,7 +675,7 @@ class Snapshot(model.Model):
 
     def rename(self, new_name: str, wait: bool = False) -> None:
         """Rename the snapshot (``POST`` ``{"name": new}`` to its URL)."""
-        _check_snapshot_name("Snapshot.rename", new_name)
+        check_name("Snapshot", new_name)
         response = self.api.post(json={"name": new_name})
         model.wait_for(self.client, response, wait)
         object.__setattr__(self, "name", new_name)
@@ -695,13 +707,6 @@ class Snapshot(model.Model):
         :raises LXDAPIException: if the operation fails.
         """
         return self.instance.restore_snapshot(self.name, wait)
-
-
-def _check_snapshot_name(owner: str, name: object) -> None:
-    if not isinstance(name, str) or not name or "/" in name:
-        raise ValueError(
-            f"{owner}: invalid snapshot name {name!r} (a non-empty string without '/')"
-        )
 
 
 #: Seams that ``execute`` resolves from this module when it runs (tests patch

@@ -19,7 +19,14 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from pylxd import managers
 from pylxd.exceptions import naming
 from pylxd.models import _model as model
-from pylxd.models._mixins import CollectionMixin, RenameMixin, drop_none, found, quote
+from pylxd.models._mixins import (
+    CollectionMixin,
+    RenameMixin,
+    check_name,
+    drop_none,
+    found,
+    quote,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     import requests
@@ -36,18 +43,6 @@ def url_list(value: list[str] | None) -> list[str]:
 
 
 # -- argument checks ----------------------------------------------------------
-def check_name(kind: str, name: Any) -> None:
-    """Refuse a name LXD could not route to.
-
-    :raises TypeError: when ``name`` is not a string.
-    :raises ValueError: when it is empty.
-    """
-    if not isinstance(name, str):
-        raise TypeError(f"{kind} name must be a string, not {type(name).__name__}")
-    if not name:
-        raise ValueError(f"{kind} name must not be empty")
-
-
 def check_config(subject: str, config: Any) -> None:
     """Refuse a config LXD would reject: it is a map of strings to strings.
 
@@ -197,7 +192,7 @@ class ChildMixin:
         :raises NotFound: naming it, when it does not exist.
         """
         with naming(cls._subject_for(parent, key)):
-            response = cls._collection(client, parent)[quote(key)].get()
+            response = cls._collection(client, parent)[quote(key, cls._kind)].get()
         return cls._from_server(
             client, response.json()["metadata"], **{cls._parent: parent}
         )
@@ -219,7 +214,7 @@ class ChildMixin:
     def api(self) -> _APINode:
         """The ``_APINode`` of this child: ``<parent URL>/<endpoint>/<key>``."""
         parent = getattr(self, self._parent)
-        return parent.api[self._endpoint][quote(getattr(self, self._key))]  # type: ignore[no-any-return]
+        return parent.api[self._endpoint][quote(getattr(self, self._key), self._kind)]  # type: ignore[no-any-return]
 
     def _subject(self) -> str:
         return self._subject_for(getattr(self, self._parent), getattr(self, self._key))
@@ -381,7 +376,7 @@ class NetworkForward(ChildMixin, BlockingMixin, model.Model):
             ``target_address``, optionally ``target_port`` and ``description``.
         :raises Conflict: when the address is already forwarded.
         """
-        check_name("Network forward listen address", listen_address)
+        check_name(cls._kind, listen_address)
         check_config(cls._subject_for(network, listen_address), config)
         body = drop_none(
             listen_address=listen_address,

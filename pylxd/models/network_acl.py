@@ -6,11 +6,10 @@ from typing import TYPE_CHECKING
 
 from pylxd.exceptions import naming
 from pylxd.models import _model as model
-from pylxd.models._mixins import CollectionMixin, RenameMixin, drop_none
+from pylxd.models._mixins import CollectionMixin, RenameMixin, check_name, drop_none
 from pylxd.models.network import (
     BlockingMixin,
     check_config,
-    check_name,
     url_list,
 )
 

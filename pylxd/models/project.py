@@ -37,7 +37,7 @@ class Project(CollectionMixin, RenameMixin, model.Model):
 
     @property
     def api(self) -> _APINode:
-        return _unscoped(self.client).projects[quote(self.name)]
+        return _unscoped(self.client).projects[quote(self.name, "Project")]
 
     @classmethod
     def create(
