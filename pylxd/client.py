@@ -258,14 +258,24 @@ class Client:
 
         The new client shares this one's connection, certificate and server
         information; every manager and ``api`` node of it sends
-        ``?project=<project>`` (``None``: the default project). No request is
-        made, so a missing project shows on first use (``NotFound``).
+        ``?project=<project>`` (``None``: the default project). The project
+        is checked here, with one ``GET /1.0/projects/<project>`` (none for
+        ``None`` or ``"default"``): LXD 5.0 lists no instances (and finds
+        none) in a missing project rather than answering an error. A certificate that
+        may not read the project (a restricted one) skips the check.
 
         >>> from pylxd.testing import FakeLXD
         >>> client = FakeLXD().client()
+        >>> client.projects.create("p1").name
+        'p1'
         >>> client.with_project("p1").api.profiles._project
         'p1'
+
+        :raises NotFound: naming the project, when it does not exist.
+        :raises InvalidArgument: for a name that cannot be a project's.
         """
+        if project not in (None, "default"):
+            self._assert_project_exists(project)
         scoped = copy.copy(self)
         scoped.project = project
         scoped.api = _APINode(
@@ -276,6 +286,12 @@ class Client:
         )
         managers.wire_client(scoped)
         return scoped
+
+    def _assert_project_exists(self, project: str) -> None:
+        try:
+            self.projects.get(project)
+        except exceptions.Forbidden:
+            return  # restricted certificates may not read the project; LXD checks on use
 
     def authenticate(self, password: str, use_token_auth: bool | None = None) -> None:
         """Make the server trust this client's certificate.
