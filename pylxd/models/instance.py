@@ -9,7 +9,6 @@ transfers from ``instance.files`` (:mod:`pylxd.models._files`).
 
 from __future__ import annotations
 
-import contextlib
 from typing import TYPE_CHECKING, Any, ClassVar, Iterable
 
 from pylxd import exceptions, managers
@@ -34,6 +33,7 @@ from pylxd.models._mixins import (
     name_from_url,
     quote,
 )
+from pylxd.models.operation import cancel_quietly
 
 if TYPE_CHECKING:  # pragma: no cover
     import requests
@@ -487,7 +487,8 @@ class Instance(ExecMixin, InstanceExtrasMixin, CollectionMixin, model.Model):
             exceptions.ClientConnectionFailed,
             ValueError,
         ):
-            _cancel_quietly(self.client, response)
+            # The migration source would linger until LXD times it out.
+            cancel_quietly(self.client, response.json()["operation"])
             raise
         # The source ends after the target (e.g. it unfreezes a running one).
         model.wait_for(self.client, response, wait)
@@ -571,16 +572,6 @@ class Instance(ExecMixin, InstanceExtrasMixin, CollectionMixin, model.Model):
         new = self._transfer(new_client, live, False, True, wait=True)
         self.delete(wait=wait)
         return new
-
-
-def _cancel_quietly(client: Client, response: requests.Response) -> None:
-    """Cancel a migration source whose target failed, so it does not linger."""
-    operation_id = response.json()["operation"]
-    # Best effort: LXD may have ended the operation already.
-    with contextlib.suppress(
-        exceptions.LXDAPIException, exceptions.ClientConnectionFailed
-    ):
-        client.api.operations[quote(name_from_url(operation_id), "Operation")].delete()
 
 
 class Snapshot(model.Model):

@@ -234,6 +234,23 @@ class Operation:
         return self.status == "Success"
 
 
+def cancel_quietly(client: Client, operation: str) -> None:
+    """Cancel an operation nobody will use any more, ignoring any failure.
+
+    Implements ``DELETE /1.0/operations/<id>``. For one-time secrets and
+    migration sources left behind when the other side failed or had nothing
+    to fetch: LXD may have ended the operation already (a used secret), and
+    the error worth reporting, if any, is the caller's own.
+
+    :param operation: the operation's id or URL.
+    """
+    with contextlib.suppress(
+        exceptions.LXDAPIException, exceptions.ClientConnectionFailed
+    ):
+        operation_id = Operation.extract_operation_id(operation)
+        client.api.operations[quote(operation_id, "Operation")].delete()
+
+
 def _wait_reporting(
     client: Client,
     operation_id: str,
