@@ -105,7 +105,7 @@ class Client:
         serve ``project``.
     """
 
-    # Managers, set by managers.wire_client().
+    # Managers, made on access (managers.install_client_managers).
     certificates: managers.CertificateManager
     instances: managers.InstanceManager
     containers: managers.ContainerManager
@@ -253,6 +253,30 @@ class Client:
         self.host_info = self.api.get().json()["metadata"]
         return self.host_info
 
+    def close(self) -> None:
+        """Close the client's connections (idempotent).
+
+        The HTTP connections of the Unix socket or HTTPS session are closed;
+        later requests of this client raise :class:`ClientConnectionFailed`.
+        A ``session=`` given to :class:`Client` is closed too. Clients made by
+        :meth:`with_project` or ``targeted_client()`` share the session: they
+        open new connections when they are used again. Event and exec
+        streams already open are not affected (close them themselves).
+        ``with Client() as client:`` closes the client at the end of the block.
+        A client dropped without ``close()`` releases its sockets as soon as
+        it is garbage (no cyclic garbage collection needed).
+        """
+        if isinstance(self.api, _ClosedNode):
+            return
+        self.api.session.close()
+        self.api.__class__ = _ClosedNode
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     def with_project(self, project: str | None) -> Client:
         """Return this client scoped to another project, without connecting again.
 
@@ -364,6 +388,23 @@ class Client:
         from pylxd import _events
 
         return _events.EventStream(self, types, timeout)
+
+
+managers.install_client_managers(Client)
+
+
+class _ClosedNode(_APINode):
+    """The API tree of a closed :class:`Client`: every request is refused."""
+
+    def __getitem__(self, item: Any) -> _APINode:
+        node = super().__getitem__(item)
+        node.__class__ = _ClosedNode
+        return node
+
+    def _send(self, *args: Any, **kwargs: Any) -> Any:
+        raise exceptions.ClientConnectionFailed(
+            f"The Client of LXD at {self._describe()} is closed: make a new one"
+        )
 
 
 _LAZY_WEBSOCKET_NAMES = ("_WebsocketClient", "_ws_exclude_origin")
