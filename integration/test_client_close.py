@@ -7,24 +7,13 @@ in this process (the daemon's own sockets are in its process).
 
 from __future__ import annotations
 
-import gc
-import os
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import pytest
 
 from integration.conftest import https_client_for
 from pylxd import Client, exceptions
-
-
-def _open_sockets() -> int:
-    count = 0
-    for fd in os.listdir("/proc/self/fd"):
-        try:
-            count += os.readlink(f"/proc/self/fd/{fd}").startswith("socket:")
-        except OSError:  # the listing's own descriptor, gone already
-            pass
-    return count
+from pylxd.tests.test_client_close import _open_sockets, no_cyclic_gc  # noqa: F401
 
 
 @pytest.fixture(params=["unix", "https"])
@@ -36,18 +25,8 @@ def make_client(
     return lambda: https_client_for(lxd_env, "main")
 
 
-@pytest.fixture
-def no_cyclic_gc() -> Iterator[None]:
-    gc.collect()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
-
-
 def test_100_dropped_clients_leave_no_socket_open(
-    make_client: Callable[[], Client], no_cyclic_gc: None
+    make_client: Callable[[], Client], no_cyclic_gc: None  # noqa: F811
 ) -> None:
     before = _open_sockets()
     for _ in range(100):
