@@ -71,6 +71,8 @@ def _publish(
     aliases = extra.pop("aliases", None)
     if aliases is not None:
         extra["aliases"] = [a if isinstance(a, dict) else {"name": a} for a in aliases]
+        for alias in extra["aliases"]:
+            check_name("Image alias", alias.get("name"), slash=True)
     body = {"public": public, "source": source, **drop_none(**extra)}
     response = client.api.images.post(json=body)
     operation = model.wait_for(client, response, wait)

@@ -343,6 +343,18 @@ SLASH_VERBS: list[tuple[str, str, str, Call]] = [
         "Image alias",
         lambda c, n: _image(c).delete_alias(n),
     ),
+    (
+        "image alias",
+        "publish",
+        "Image alias",
+        lambda c, n: c.box.publish(aliases=[n]),
+    ),
+    (
+        "image alias",
+        "publish as dict",
+        "Image alias",
+        lambda c, n: c.box.publish(aliases=[{"name": n, "description": ""}]),
+    ),
     # An operation id comes from its URL, whose last segment is taken.
     ("operation", "get", "Operation", lambda c, n: c.client.operations.get(n)),
     (
