@@ -12,10 +12,17 @@ import socket
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from pylxd import managers
+from pylxd import exceptions, managers
 from pylxd.models import _model as model
 from pylxd.models import _transfer
-from pylxd.models._mixins import RenameMixin, drop_none, found, name_from_url, quote
+from pylxd.models._mixins import (
+    RenameMixin,
+    drop_none,
+    found,
+    is_incus,
+    name_from_url,
+    quote,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     import requests
@@ -435,12 +442,16 @@ class InstanceExtrasMixin:
         """Change the state of every instance of the client's project at once.
 
         Implements ``PUT /1.0/instances`` (``client.containers`` uses
-        ``/1.0/containers``, which acts on containers only).
+        ``/1.0/containers``, which acts on containers only; neither LXD nor
+        Incus filters this call on ``?instance-type=``).
 
         :param action: ``start``, ``stop``, ``restart``, ``freeze`` or ``unfreeze``.
         :param timeout: seconds LXD waits for a clean stop before giving up.
         :returns: the operation (finished when ``wait``).
         :raises ValueError: for an unknown action.
+        :raises LXDAPIExtensionNotAvailable: for ``client.containers`` or
+            ``client.virtual_machines`` on Incus, which has no typed
+            collection to act on one type only.
         :raises LXDAPIException: when any instance failed to change (LXD
             lists them in the message).
         """
@@ -449,13 +460,20 @@ class InstanceExtrasMixin:
                 f"Bulk state action must be one of {', '.join(BULK_ACTIONS)}, not {action!r}"
             )
         client.assert_has_api_extension("instance_bulk_state_change")
+        collection = _bulk_collection(cls)
+        if collection != "instances" and is_incus(client):
+            raise exceptions.LXDAPIExtensionNotAvailable(
+                f"{cls.__name__}.set_all_states: Incus has no /1.0/{collection} "
+                "and PUT /1.0/instances acts on every instance type; use "
+                "client.instances.set_all_states"
+            )
         state = {
             "action": action,
             "timeout": timeout,
             "force": force,
             "stateful": stateful,
         }
-        response = client.api[_bulk_collection(cls)].put(json={"state": state})
+        response = client.api[collection].put(json={"state": state})
         done = model.wait_for(client, response, wait)
         if done is not None:
             return done

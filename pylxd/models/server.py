@@ -113,6 +113,18 @@ class Server(model.Model):
         client.refresh_host_info()
 
     @classmethod
+    def metadata_configuration(cls, client: Client) -> JSONDict:
+        """Return the documentation of every configuration key the server knows.
+
+        Implements ``GET /1.0/metadata/configuration`` (Incus, API extension
+        ``metadata_configuration``): ``{"configs": {"instance": {...}, ...}}``.
+
+        :raises LXDAPIExtensionNotAvailable: without ``metadata_configuration``.
+        """
+        client.assert_has_api_extension("metadata_configuration")
+        return dict(client.api.metadata.configuration.get().json()["metadata"])
+
+    @classmethod
     def metrics(cls, client: Client, target: str | None = None) -> Metrics:
         """Read the instances' metrics (``GET /1.0/metrics``), text and parsed."""
         from pylxd.models.metrics import Metrics
