@@ -15,7 +15,7 @@ from pylxd.testing._fake import (
 )
 
 _NAME = r"(?P<name>[^/]+)"
-_INCUS_NO_TRUST_PASSWORD = 'Invalid option "core.trust_password"'
+_INCUS_NO_TRUST_PASSWORD = "cannot set 'core.trust_password': unknown key"
 #: The project features LXD turns on when a new project does not set them.
 _PROJECT_FEATURE_DEFAULTS = (
     "features.images",
