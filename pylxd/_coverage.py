@@ -14,6 +14,7 @@ of operations, and ``doc/source/rest-coverage.rst`` is rendered from them::
     python -m pylxd._coverage --rst > doc/source/rest-coverage.rst
     python -m pylxd._coverage --from-spec rest-api.yaml   # regenerate a list
     python -m pylxd._coverage --from-spec incus-6.0.4-rest-api.yaml --incus
+    python -m pylxd._coverage --definitions incus-6.0.4-rest-api.yaml
 """
 
 from __future__ import annotations
@@ -463,6 +464,47 @@ def operations_from_spec(spec_path: str) -> list[tuple[str, str]]:
     return sorted(found, key=lambda op: (op[1], verbs.index(op[0])))
 
 
+#: The object definitions of the Incus 6.0.4 spec and their fields, shipped
+#: for the unit test that every field Incus returns is a declared attribute.
+INCUS_DEFINITIONS_FILE = OPERATIONS_FILE.with_name("incus-6.0.4-definitions.txt")
+
+
+def definitions_from_spec(spec_path: str) -> dict[str, list[str]]:
+    """The fields (``properties``) of every object definition of a spec."""
+    import yaml  # only needed to regenerate the list
+
+    spec = yaml.safe_load(Path(spec_path).read_text())
+    return {
+        name: sorted(item.get("properties") or ())
+        for name, item in sorted(spec["definitions"].items())
+    }
+
+
+def load_definitions(path: Path = INCUS_DEFINITIONS_FILE) -> dict[str, list[str]]:
+    """Read the shipped definitions: ``Name field field ...`` lines, ``#`` comments."""
+    found = {}
+    for line in path.read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, *fields = line.split()
+            found[name] = fields
+    return found
+
+
+def _definitions_listing(spec_path: str) -> str:
+    digest = hashlib.sha256(Path(spec_path).read_bytes()).hexdigest()
+    header = [
+        "# The object definitions of the Incus 6.0.4 REST API and their fields.",
+        "# Generated from Incus's doc/rest-api.yaml at tag v6.0.4",
+        f"# (sha256 {digest})",
+        "# by `python -m pylxd._coverage --definitions incus-6.0.4-rest-api.yaml`.",
+    ]
+    body = [
+        " ".join([name, *fields])
+        for name, fields in definitions_from_spec(spec_path).items()
+    ]
+    return "\n".join(header + body) + "\n"
+
+
 def _spec_listing(spec_path: str, incus: bool = False) -> str:
     digest = hashlib.sha256(Path(spec_path).read_bytes()).hexdigest()
     if incus:
@@ -483,9 +525,13 @@ def _spec_listing(spec_path: str, incus: bool = False) -> str:
 
 
 def main(argv: list[str]) -> int:
-    """``--rst``: print the docs table; ``--from-spec FILE [--incus]``: print the operations."""
+    """``--rst``: the docs table; ``--from-spec FILE [--incus]``: the operations;
+    ``--definitions FILE``: the object definitions and their fields."""
     if argv[:1] == ["--rst"]:
         sys.stdout.write(render_rst())
+        return 0
+    if argv[:1] == ["--definitions"] and len(argv) == 2:
+        sys.stdout.write(_definitions_listing(argv[1]))
         return 0
     if argv[:1] == ["--from-spec"] and len(argv) in (2, 3):
         incus = argv[2:] == ["--incus"]
@@ -493,7 +539,8 @@ def main(argv: list[str]) -> int:
             sys.stdout.write(_spec_listing(argv[1], incus))
             return 0
     sys.stderr.write(
-        "usage: python -m pylxd._coverage --rst | --from-spec FILE [--incus]\n"
+        "usage: python -m pylxd._coverage --rst | --from-spec FILE [--incus]"
+        " | --definitions FILE\n"
     )
     return 2
 

@@ -430,6 +430,9 @@ class NetworkPeer(ChildMixin, BlockingMixin, model.Model):
     target_network = model.Attribute(readonly=True)
     status = model.Attribute(readonly=True)
     used_by = model.Attribute(url_list, readonly=True, optional=True)
+    #: Incus 6.0: ``local`` or ``remote`` (a peer through a network integration).
+    type = model.Attribute(readonly=True, optional=True)
+    target_integration = model.Attribute(readonly=True, optional=True)
 
     @classmethod
     def create(

@@ -43,6 +43,9 @@ class Server(model.Model):
     auth_methods = model.Attribute(readonly=True)
     public = model.Attribute(readonly=True)
     environment = model.Attribute(readonly=True, optional=True)
+    #: Incus 6.0: how and as whom the server authenticated the client.
+    auth_user_method = model.Attribute(readonly=True, optional=True)
+    auth_user_name = model.Attribute(readonly=True, optional=True)
     config = model.Attribute()
 
     @property
