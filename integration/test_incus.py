@@ -44,22 +44,22 @@ def env() -> dict[str, Any]:
     return data  # type: ignore[no-any-return]
 
 
+def _local_client(env: dict[str, Any], daemon: str) -> Client:
+    try:
+        return Client(endpoint=env[daemon]["socket"])
+    except exceptions.ClientConnectionFailed as err:
+        unavailable(f"{daemon}: {err}")
+        raise
+
+
 @pytest.fixture(scope="module")
 def incus(env: dict[str, Any]) -> Client:
-    try:
-        return Client(endpoint=env["incus"]["socket"])
-    except exceptions.ClientConnectionFailed as err:
-        unavailable(f"Incus: {err}")
-        raise
+    return _local_client(env, "incus")
 
 
 @pytest.fixture(scope="module")
 def lxd(env: dict[str, Any]) -> Client:
-    try:
-        return Client(endpoint=env["main"]["socket"])
-    except exceptions.ClientConnectionFailed as err:
-        unavailable(f"LXD: {err}")
-        raise
+    return _local_client(env, "main")
 
 
 def _container(client: Client, image: str, start: bool = False) -> Any:

@@ -33,7 +33,7 @@ JSONDict = dict[str, Any]
 #: Modules that add routes, imported when the first FakeLXD is built.
 _FAMILIES: tuple[str, ...] = (
     "pylxd.testing._fake_core",
-    "pylxd.testing._fake_incus",  # before _fake_extras (logs/exec-output)
+    "pylxd.testing._fake_incus",
     "pylxd.testing._fake_extras",  # before _fake_instances (backup uploads)
     "pylxd.testing._fake_cluster",
     "pylxd.testing._fake_files",
@@ -64,17 +64,23 @@ _load_lock = threading.Lock()
 
 
 def route(
-    method: str, pattern: str, locked: bool = True
+    method: str, pattern: str, locked: bool = True, first: bool = False
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register ``handler(fake, request, **groups)`` for ``method`` and a path regex.
 
     Named groups of ``pattern`` (``(?P<name>[^/]+)``) arrive unquoted as
     keyword arguments. Handlers run holding ``fake.lock`` unless ``locked``
     is False (a handler that blocks takes the lock itself when it needs it).
+    The first matching route answers; ``first`` puts this one before those
+    registered already (a path another family's pattern also matches).
     """
 
     def decorate(handler: Callable[..., Any]) -> Callable[..., Any]:
-        _ROUTES.append((method.upper(), re.compile(f"^{pattern}$"), handler))
+        entry = (method.upper(), re.compile(f"^{pattern}$"), handler)
+        if first:
+            _ROUTES.insert(0, entry)
+        else:
+            _ROUTES.append(entry)
         if not locked:
             _UNLOCKED.add(handler)
         return handler

@@ -19,6 +19,7 @@ from typing import Any, Callable
 
 from pylxd.testing._fake import FakeError, FakeLXD, FakeRequest, Reply, route
 from pylxd.testing._fake_core import listing, require_project
+from pylxd.testing._fake_networks import _body
 
 JSONDict = dict[str, Any]
 
@@ -36,15 +37,6 @@ def _instance(fake: FakeLXD, request: FakeRequest, name: str) -> JSONDict:
     from pylxd.testing._fake_instances import instance_record
 
     return instance_record(fake, require_project(fake, request), name)
-
-
-def _body(request: FakeRequest) -> JSONDict:
-    body = request.json
-    if body is None:
-        return {}
-    if not isinstance(body, dict):
-        raise FakeError(400, "Invalid request body")
-    return body
 
 
 # -- instances -----------------------------------------------------------------
@@ -105,7 +97,7 @@ def _outputs(fake: FakeLXD, request: FakeRequest, name: str) -> dict[str, bytes]
     return exec_outputs(fake, name, request.project)
 
 
-@route("GET", rf"{_INST}/logs/exec-output")
+@route("GET", rf"{_INST}/logs/exec-output", first=True)  # not a log file name
 def _output_list(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
     files = _outputs(fake, request, name)
     prefix = f"/1.0/instances/{name}/logs/exec-output"
@@ -196,9 +188,10 @@ def _project_access(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
     return fake.sync([dict(_OWNER)])
 
 
-@route("GET", rf"/1.0/cluster/members/(?P<name>{_SEG})/state")
+@route("GET", rf"/1.0/cluster/members/(?P<name>{_SEG})/state", first=True)
 def _member_state(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
-    _require(fake, "cluster_member_state")
+    if "cluster_member_state" not in fake.extensions:
+        raise FakeError(501, "not implemented")  # LXD 5.0's answer
     if name not in fake.store("cluster_members"):
         raise FakeError(404, "Cluster member not found")
     pools = {
