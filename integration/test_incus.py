@@ -146,7 +146,7 @@ def test_access_of_an_instance_and_a_project(
 ) -> None:
     entries = incus_container.access()
     assert entries and all(
-        {"identifier", "role", "provider"} <= set(e) for e in entries
+        {"identifier", "role", "provider"} <= e.keys() for e in entries
     )
     assert "admin" in [e.role for e in entries]
     project = incus.projects.create(unique_name())
@@ -193,7 +193,7 @@ def test_metadata_configuration_documents_the_keys(incus: Client) -> None:
 
 def test_network_allocations(incus: Client) -> None:
     for allocation in incus.networks.allocations(all_projects=True):
-        assert {"addresses", "used_by", "type", "nat"} <= set(allocation)
+        assert {"addresses", "used_by", "type", "nat"} <= allocation.keys()
     assert isinstance(incus.networks.allocations(), list)
 
 
