@@ -117,8 +117,26 @@ def test_pylxd_style_container_code_runs_unchanged(
 def test_incus_serves_no_typed_collections(incus: Client) -> None:
     with pytest.raises(exceptions.NotFound):
         incus.api.containers.get()
-    with pytest.raises(exceptions.LXDAPIExtensionNotAvailable, match="every instance"):
-        incus.containers.set_all_states("stop")
+
+
+def test_bulk_state_of_the_containers_of_a_project(
+    incus: Client, env: dict[str, Any]
+) -> None:
+    # A project of its own: a bulk change acts on every instance of a project.
+    project = incus.projects.create(
+        unique_name(),
+        config={"features.images": "false", "features.profiles": "false"},
+    )
+    inside = Client(endpoint=env["incus"]["socket"], project=project.name)
+    container = _container(inside, env["image_alias"])
+    try:
+        inside.containers.set_all_states("start", wait=True)
+        assert inside.containers.get(container.name).status == "Running"
+        inside.containers.set_all_states("stop", force=True, wait=True)
+        assert inside.containers.get(container.name).status == "Stopped"
+    finally:
+        force_delete_instance(inside, container.name)
+        delete_quietly(project)
 
 
 # -- what Incus adds -----------------------------------------------------------

@@ -450,8 +450,9 @@ class InstanceExtrasMixin:
         :returns: the operation (finished when ``wait``).
         :raises ValueError: for an unknown action.
         :raises LXDAPIExtensionNotAvailable: for ``client.containers`` or
-            ``client.virtual_machines`` on Incus, which has no typed
-            collection to act on one type only.
+            ``client.virtual_machines`` on Incus while the project holds
+            instances of the other type: Incus has no typed collection, and
+            ``PUT /1.0/instances`` would change those too.
         :raises LXDAPIException: when any instance failed to change (LXD
             lists them in the message).
         """
@@ -462,11 +463,8 @@ class InstanceExtrasMixin:
         client.assert_has_api_extension("instance_bulk_state_change")
         collection = _bulk_collection(cls)
         if collection != "instances" and is_incus(client):
-            raise exceptions.LXDAPIExtensionNotAvailable(
-                f"{cls.__name__}.set_all_states: Incus has no /1.0/{collection} "
-                "and PUT /1.0/instances acts on every instance type; use "
-                "client.instances.set_all_states"
-            )
+            _check_only_this_type(client, cls)
+            collection = "instances"
         state = {
             "action": action,
             "timeout": timeout,
@@ -482,8 +480,27 @@ class InstanceExtrasMixin:
         return Operation(_client=client, **(response.json().get("metadata") or {}))
 
 
+_OTHER_TYPE = {"container": "virtual-machine", "virtual-machine": "container"}
 #: Collections that only hold one instance type (``PUT`` acts on that type only).
 _TYPED_COLLECTIONS = {"container": "containers", "virtual-machine": "virtual-machines"}
+
+
+def _check_only_this_type(client: Client, cls: Any) -> None:
+    """Refuse an Incus bulk change that would reach instances of another type.
+
+    Incus serves no ``/1.0/containers``, and neither it nor LXD filters
+    ``PUT /1.0/instances`` on ``?instance-type=``: acting on one type is only
+    possible when the project holds no other.
+    """
+    other = _OTHER_TYPE[cls._instance_type]
+    response = client.api.instances.get(params={"instance-type": other})
+    others = [name_from_url(url) for url in response.json()["metadata"] or ()]
+    if others:
+        raise exceptions.LXDAPIExtensionNotAvailable(
+            f"{cls.__name__}.set_all_states: Incus has no /1.0/"
+            f"{_bulk_collection(cls)} and PUT /1.0/instances would change "
+            f"{', '.join(sorted(others))} too; use client.instances.set_all_states"
+        )
 
 
 def _bulk_collection(cls: type) -> str:

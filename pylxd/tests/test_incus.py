@@ -135,16 +135,22 @@ def test_get_on_lxd_checks_the_type_too(lxd_client: Any) -> None:
         lxd_client.containers.get("v1")
 
 
-def test_typed_bulk_state_is_refused_on_incus(client: Any, fake: FakeLXD) -> None:
+def test_typed_bulk_state_on_incus_needs_a_project_of_that_type(
+    client: Any, fake: FakeLXD
+) -> None:
     client.containers.create({"name": "c1", "source": IMAGE}, wait=True)
     fake.requests.clear()
-    with pytest.raises(
-        exceptions.LXDAPIExtensionNotAvailable, match="every instance type"
-    ):
-        client.containers.set_all_states("start")
-    assert fake.calls("PUT") == []
-    client.instances.set_all_states("start", wait=True)
+    client.containers.set_all_states("start", wait=True)
+    assert fake.last("GET", "/1.0/instances").query == {
+        "instance-type": "virtual-machine"
+    }
+    assert fake.last_body("PUT", "/1.0/instances")["state"]["action"] == "start"
     assert client.containers.get("c1").status == "Running"
+    client.virtual_machines.create({"name": "v1", "source": IMAGE}, wait=True)
+    fake.requests.clear()
+    with pytest.raises(exceptions.LXDAPIExtensionNotAvailable, match="change v1 too"):
+        client.containers.set_all_states("stop")
+    assert fake.calls("PUT") == []
 
 
 # -- what Incus adds (item 7) --------------------------------------------------
