@@ -144,6 +144,8 @@ def _server_get(fake: FakeLXD, request: FakeRequest) -> Reply:
         keep = ("api_extensions", "api_status", "api_version", "auth", "public")
         info = {k: info[k] for k in keep}
         info["auth_methods"] = ["tls"]
+        if fake.server == "incus":  # Incus 6.0 also shows an empty config
+            info["config"] = {}
     return fake.sync(info)
 
 

@@ -75,6 +75,21 @@ def test_the_fake_incus_trusts_by_token_only(fake: FakeLXD) -> None:
         untrusted.client().api.certificates.post(json=body)
 
 
+def test_the_fake_incus_shows_an_untrusted_client_an_empty_config() -> None:
+    info = incus_fake(trusted=False).client().host_info
+    assert set(info) == {
+        "api_extensions",
+        "api_status",
+        "api_version",
+        "auth",
+        "auth_methods",
+        "public",
+        "config",
+    }
+    assert (info["auth"], info["config"]) == ("untrusted", {})
+    assert "config" not in FakeLXD(trusted=False).client().host_info
+
+
 def test_the_fake_refuses_an_unknown_server() -> None:
     with pytest.raises(ValueError, match="'lxd' or 'incus'"):
         FakeLXD(server="docker")
