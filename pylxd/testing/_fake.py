@@ -24,6 +24,7 @@ import requests
 import requests.adapters
 from requests.structures import CaseInsensitiveDict
 
+from pylxd.testing import _fake_etag
 from pylxd.testing._extensions import INCUS_6_0_4_EXTENSIONS, LXD_5_0_2_EXTENSIONS
 from pylxd.testing._fake_faults import FaultsMixin
 from pylxd.testing._fake_helpers import HelpersMixin
@@ -575,6 +576,7 @@ class FakeLXD(FaultsMixin, HelpersMixin, requests.adapters.BaseAdapter):
         finally:
             self._armed.fault = None
         self._after(fake_request, reply)
+        _fake_etag.add_etag(fake_request, reply)
         self.requests.append(
             Recorded(fake_request.method, parts.path, query, fake_request.body)
         )
@@ -594,6 +596,9 @@ class FakeLXD(FaultsMixin, HelpersMixin, requests.adapters.BaseAdapter):
                 return refused
         if self.server == "incus" and _NOT_ON_INCUS.match(request.path):
             return self.error(404, "not found")
+        stale = _fake_etag.refuse_stale(self, request)
+        if stale is not None:
+            return stale
         allowed = False
         for method, pattern, handler in _ROUTES:
             match = pattern.match(request.path)
