@@ -229,7 +229,9 @@ class Instance(
             metadata = response.json()["metadata"]
             if query and metadata.get("type") != cls._instance_type:
                 raise _instance_not_found(response)
-        return cls._from_server(client, metadata)  # type: ignore[return-value]
+        return cls._from_server(  # type: ignore[return-value]
+            client, metadata, etag=model.etag_of(response)
+        )
 
     @staticmethod
     def _recursion_param(
