@@ -123,6 +123,7 @@ class Client:
     networks: managers.NetworkManager
     network_acls: managers.NetworkACLManager
     network_zones: managers.NetworkZoneManager
+    network_integrations: managers.NetworkIntegrationManager
     operations: managers.OperationManager
     profiles: managers.ProfileManager
     projects: managers.ProjectManager

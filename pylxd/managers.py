@@ -205,6 +205,26 @@ class ServerManager(BaseManager):
     manager_for = "pylxd.models.server.Server"
 
 
+class NetworkLoadBalancerManager(BaseManager):
+    manager_for = "pylxd.models.network.NetworkLoadBalancer"
+
+
+class NetworkIntegrationManager(BaseManager):
+    manager_for = "pylxd.models.network_integration.NetworkIntegration"
+
+
+class StorageBucketManager(BaseManager):
+    manager_for = "pylxd.models.storage_bucket.StorageBucket"
+
+
+class StorageBucketKeyManager(BaseManager):
+    manager_for = "pylxd.models.storage_bucket.StorageBucketKey"
+
+
+class StorageBucketBackupManager(BaseManager):
+    manager_for = "pylxd.models.storage_bucket.StorageBucketBackup"
+
+
 #: The managers every Client carries, by attribute name.
 CLIENT_MANAGERS: dict[str, type[BaseManager]] = {
     "certificates": CertificateManager,
@@ -215,6 +235,7 @@ CLIENT_MANAGERS: dict[str, type[BaseManager]] = {
     "networks": NetworkManager,
     "network_acls": NetworkACLManager,
     "network_zones": NetworkZoneManager,
+    "network_integrations": NetworkIntegrationManager,
     "operations": OperationManager,
     "profiles": ProfileManager,
     "projects": ProjectManager,

@@ -99,6 +99,12 @@ def found(get: Any, *args: Any) -> bool:
     return True
 
 
+def is_incus(client: Client) -> bool:
+    """Tell whether ``client`` talks to Incus (``environment.server``)."""
+    environment = client.host_info.get("environment") or {}
+    return environment.get("server") == "incus"
+
+
 def drop_none(**kwargs: Any) -> JSONDict:
     """Return the keyword arguments whose value is not None.
 

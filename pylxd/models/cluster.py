@@ -268,6 +268,17 @@ class ClusterMember(CollectionMixin, model.Model):
         model.wait_for(self.client, response, wait)
         object.__setattr__(self, "client", None)
 
+    def state(self) -> model.AttributeDict:
+        """Return the member's ``sysinfo`` (load, memory, uptime) and ``storage_pools`` use.
+
+        Implements ``GET /1.0/cluster/members/<name>/state`` (Incus, API
+        extension ``cluster_member_state``; LXD 5.0 answers "not implemented").
+
+        :raises LXDAPIExtensionNotAvailable: without ``cluster_member_state``.
+        """
+        self.client.assert_has_api_extension("cluster_member_state")
+        return model.AttributeDict(self.api.state.get().json()["metadata"])
+
     def evacuate(
         self, mode: str | None = None, wait: bool = False, timeout: float | None = None
     ) -> Operation:

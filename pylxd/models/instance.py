@@ -9,6 +9,7 @@ transfers from ``instance.files`` (:mod:`pylxd.models._files`).
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any, ClassVar, Iterable
 
 from pylxd import exceptions, managers
@@ -25,6 +26,7 @@ from pylxd.models._instance_config import (  # noqa: F401  (name_problem re-expo
     name_problem,
 )
 from pylxd.models._instance_extras import InstanceExtrasMixin
+from pylxd.models._instance_incus import IncusInstanceMixin
 from pylxd.models._mixins import (
     CollectionMixin,
     check_name,
@@ -110,7 +112,9 @@ class _FilesManagerAlias:
         return _files.FilesManager
 
 
-class Instance(ExecMixin, InstanceExtrasMixin, CollectionMixin, model.Model):
+class Instance(
+    ExecMixin, InstanceExtrasMixin, IncusInstanceMixin, CollectionMixin, model.Model
+):
     """An LXD instance, ``/1.0/instances/<name>``.
 
     This class is not intended to be used directly, but rather to be used via
@@ -203,10 +207,40 @@ class Instance(ExecMixin, InstanceExtrasMixin, CollectionMixin, model.Model):
         }
         if filter is not None:
             params["filter"] = filter
+        params.update(cls._type_query())
         items = cls._collection(client).get(params=params).json()["metadata"] or []
         if recursion == 0:
             return [cls(client, name=name_from_url(url)) for url in items]
         return [cls._from_server(client, item) for item in items]  # type: ignore[misc]
+
+    @classmethod
+    def _type_query(cls) -> dict[str, str]:
+        """``?instance-type=`` for a typed class (LXD 5.0 and Incus filter on it)."""
+        if cls._instance_type is None:
+            return {}
+        return {"instance-type": cls._instance_type}
+
+    @classmethod
+    def get(cls, client: Client, name: str) -> Instance:
+        """Get the instance called ``name`` (of this class's type).
+
+        Implements ``GET /1.0/instances/<name>``. :class:`Container` and
+        :class:`VirtualMachine` check the ``type``: a container is not found
+        as a virtual machine, as with LXD's typed collections (LXD 5.0 also
+        filters on the ``?instance-type=`` sent; Incus 6.0 ignores it).
+
+        :raises NotFound: when no instance of that name (and type) exists.
+        """
+        query = cls._type_query()
+        with exceptions.naming(cls._error_kind or cls.__name__, name):
+            node = cls._collection(client)[quote(name)]
+            response = node.get(params=query) if query else node.get()
+            metadata = response.json()["metadata"]
+            if query and metadata.get("type") != cls._instance_type:
+                raise _instance_not_found(response)
+        return cls._from_server(  # type: ignore[return-value]
+            client, metadata, etag=model.etag_of(response)
+        )
 
     @staticmethod
     def _recursion_param(
@@ -681,6 +715,19 @@ class Instance(ExecMixin, InstanceExtrasMixin, CollectionMixin, model.Model):
         new = self._transfer(new_client, live, False, True, wait=True)
         self.delete(wait=wait)
         return new
+
+
+def _instance_not_found(response: requests.Response) -> exceptions.NotFound:
+    """LXD 5.0's answer for an instance of another type (``/1.0/containers/<vm>``)."""
+    import requests  # the answer is built like the server's own 404
+
+    reply = requests.Response()
+    reply.status_code = 404
+    reply.url, reply.request = response.url, response.request
+    reply.headers["Content-Type"] = "application/json"
+    body = {"type": "error", "error": "Instance not found", "error_code": 404}
+    reply._content = json.dumps(body).encode()
+    return exceptions.NotFound(reply)
 
 
 class Snapshot(model.Model):

@@ -37,6 +37,8 @@ class NetworkACL(CollectionMixin, RenameMixin, BlockingMixin, model.Model):
     ingress = model.Attribute()
     config = model.Attribute()
     used_by = model.Attribute(url_list, readonly=True)
+    #: Incus 6.0 names the ACL's project.
+    project = model.Attribute(readonly=True, optional=True)
 
     _error_kind = "Network ACL"
 

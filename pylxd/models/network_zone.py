@@ -36,6 +36,8 @@ class NetworkZone(CollectionMixin, BlockingMixin, model.Model):
     description = model.Attribute()
     config = model.Attribute()
     used_by = model.Attribute(url_list, readonly=True)
+    #: Incus 6.0 names the zone's project.
+    project = model.Attribute(readonly=True, optional=True)
 
     records = model.Manager(
         lambda zone: managers.NetworkZoneRecordManager(zone.client, zone)

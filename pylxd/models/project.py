@@ -79,6 +79,18 @@ class Project(CollectionMixin, RenameMixin, model.Model):
         """
         return model.AttributeDict(self.api.state.get().json()["metadata"])
 
+    def access(self) -> list[model.AttributeDict]:
+        """Tell who has access to the project: ``identifier``, ``role``, ``provider``.
+
+        Implements ``GET /1.0/projects/<name>/access`` (Incus, API extension
+        ``project_access``).
+
+        :raises LXDAPIExtensionNotAvailable: without ``project_access``.
+        """
+        self.client.assert_has_api_extension("project_access")
+        response = self.api.access.get()
+        return [model.AttributeDict(e) for e in response.json()["metadata"] or ()]
+
 
 def _unscoped(client: Client) -> _APINode:
     """The API root without the client's project (projects are global)."""

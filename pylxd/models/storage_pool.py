@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ContextManager
 from pylxd import exceptions
 from pylxd.exceptions import StorageObjectNotFound
 from pylxd.managers import (
+    StorageBucketManager,
     StorageResourcesManager,
     StorageVolumeBackupManager,
     StorageVolumeManager,
@@ -74,6 +75,7 @@ class StoragePool(CollectionMixin, model.Model):
 
     resources = model.Manager(lambda pool: StorageResourcesManager(pool))
     volumes = model.Manager(lambda pool: StorageVolumeManager(pool))
+    buckets = model.Manager(lambda pool: StorageBucketManager(pool.client, pool))
 
     @classmethod
     def get(cls, client: Client, name: str) -> StoragePool:

@@ -173,10 +173,10 @@ def test_snapshots_of_a_renamed_instance_follow_it(instance, lxd) -> None:
     assert lxd.last("GET", "/1.0/instances/c2/snapshots").query == {"recursion": "1"}
 
 
-def test_snapshots_of_a_container_use_its_endpoint(client, lxd) -> None:
+def test_snapshots_of_a_container_are_under_instances(client, lxd) -> None:
     container = client.containers.create({"name": "c1", "source": IMAGE}, wait=True)
     container.snapshots.create("s1", wait=True)
-    assert lxd.last_body("POST", "/1.0/containers/c1/snapshots") == {
+    assert lxd.last_body("POST", "/1.0/instances/c1/snapshots") == {
         "name": "s1",
         "stateful": False,
     }
