@@ -232,8 +232,9 @@ class Instance(
         :raises NotFound: when no instance of that name (and type) exists.
         """
         query = cls._type_query()
-        with exceptions.naming(cls._error_kind or cls.__name__, name):
-            node = cls._collection(client)[quote(name)]
+        kind = cls._error_kind or cls.__name__
+        with exceptions.naming(kind, name):
+            node = cls._collection(client)[quote(name, kind)]
             response = node.get(params=query) if query else node.get()
             metadata = response.json()["metadata"]
             if query and metadata.get("type") != cls._instance_type:
