@@ -308,9 +308,9 @@ ROWS = [
     ),
     Row(
         "client in a project that does not exist",
-        lambda c: c.fake.client(project="j404"),
-        exceptions.ClientConnectionFailed,
-        ("Project 'j404'", "does not exist"),
+        lambda c: c.fake.client(project="j404").profiles.all(),
+        exceptions.NotFound,
+        ("project not found",),
     ),
     Row(
         "storage pool definition without a name",

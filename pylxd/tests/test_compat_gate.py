@@ -223,11 +223,12 @@ def call_shape_problems(
                 )
             continue
         name = theirs["name"]
-        mp = by_name.get(name)
-        if mp is None or mp.kind is mp.POSITIONAL_ONLY:
+        found = by_name.get(name)
+        if found is None or found.kind is found.POSITIONAL_ONLY:
             if theirs["kind"] != "POSITIONAL_ONLY" and not var_kw:
                 problems.append(f"{where}: keyword {name!r} is not accepted")
             continue
+        mp = found
         if theirs["has_default"]:
             if mp.default is mp.empty:
                 problems.append(
