@@ -255,7 +255,23 @@ class ExecTimeout(ClientConnectionFailed, TimeoutError):
 
 class LXDAPIExtensionNotAvailable(Exception):
     """An exception raised when requested LXD API Extension is not present
-    on current host."""
+    on current host.
+
+    Given a bare extension name, as pylxd 2.4.2 code raises it, the message
+    says so:
+
+    >>> str(LXDAPIExtensionNotAvailable("projects"))
+    "LXD API extension 'projects' is not available"
+    """
+
+    def __init__(self, *args: Any) -> None:
+        if len(args) == 1 and isinstance(args[0], str) and _is_extension_name(args[0]):
+            args = (f"LXD API extension '{args[0]}' is not available",)
+        super().__init__(*args)
+
+
+def _is_extension_name(text: str) -> bool:
+    return bool(text) and all(c.isalnum() or c == "_" for c in text)
 
 
 _WHOLE_SUBJECT: Any = object()
