@@ -411,8 +411,9 @@ class _PinnedSocket(ssl.SSLSocket):
         seen = hashlib.sha256(der).hexdigest()
         if seen != pin:
             raise ssl.SSLCertVerificationError(
-                f"the server certificate's SHA-256 fingerprint {seen} is not the "
-                f"pinned {pin}"
+                1,
+                f"certificate verify failed: the server certificate (SHA-256 {seen}) "
+                f"is not the pinned one ({pin})",
             )
 
 
@@ -482,6 +483,22 @@ class LXDSSLAdapter(requests.adapters.HTTPAdapter):
             return
         super().cert_verify(conn, url, False, cert)
         conn.assert_fingerprint = pin
+
+    def send(  # type: ignore[override]
+        self, request: requests.PreparedRequest, **kwargs: Any
+    ) -> requests.Response:
+        try:
+            return super().send(request, **kwargs)
+        except requests.exceptions.SSLError as err:
+            # urllib3's words for a pin mismatch, said as for websockets.
+            if "Fingerprints did not match" not in str(err):
+                raise
+            message = (
+                "certificate verify failed: the server certificate is not the "
+                f"pinned one ({_cause(err)})"
+            )
+        # Raised outside the handler: _cause() reports the innermost error.
+        raise requests.exceptions.SSLError(message, request=request)
 
 
 def _merge_keeping_verify(
