@@ -235,3 +235,11 @@ def test_version_function_is_importlib_metadata_version() -> None:
     from importlib.metadata import version
 
     assert pylxd.version is version
+
+
+def test_unknown_event_type_is_refused_as_pylxd_code_catches_it(
+    client: Client,
+) -> None:
+    with pytest.raises(exceptions.LXDAPIException, match="event type 'nope'") as info:
+        client.events(event_types={"nope"})
+    assert isinstance(info.value, TypeError)
