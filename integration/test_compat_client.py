@@ -51,15 +51,6 @@ def pinned(lxd_env: dict[str, Any], https_client: Client, unnamed_url: str) -> C
     return Client(unnamed_url, cert=cert, verify=lxd_env["main"]["server_cert"])
 
 
-@pytest.fixture
-def fresh_cert(tmp_path: Path, client: Client) -> Iterator[tuple[str, str]]:
-    """An untrusted client certificate, removed from the trust store afterwards."""
-    pair = write_cert(tmp_path, "pylxd-it-compat")
-    yield pair
-    with contextlib.suppress(exceptions.NotFound):
-        client.api.certificates[fingerprint(pair[0])].delete()
-
-
 # -- row 3: pinning ----------------------------------------------------------------
 def test_pinned_certificate_works_for_an_address_not_in_its_san(
     pinned: Client,
@@ -122,47 +113,49 @@ def test_a_file_of_several_certificates_is_a_ca_bundle_not_a_pin(
 
 
 # -- row 1: authenticate -------------------------------------------------------------
-def _untrusted(lxd_env: dict[str, Any], pair: tuple[str, str]) -> Client:
+@pytest.fixture
+def untrusted(
+    lxd_env: dict[str, Any], tmp_path: Path, client: Client
+) -> Iterator[Client]:
+    """A client over HTTPS with a certificate of its own, not trusted yet.
+
+    Its certificate is removed from the trust store afterwards.
+    """
+    pair = write_cert(tmp_path, "pylxd-it-compat")
     main = lxd_env["main"]
     new = Client(main["https"], cert=pair, verify=main["server_cert"])
     assert not new.trusted
-    return new
+    yield new
+    with contextlib.suppress(exceptions.NotFound):
+        client.api.certificates[fingerprint(pair[0])].delete()
 
 
-def test_authenticate_with_secret_token(
-    client: Client, lxd_env: dict[str, Any], fresh_cert: tuple[str, str]
-) -> None:
+def test_authenticate_with_secret_token(client: Client, untrusted: Client) -> None:
     token = client.certificates.create_token(unique_name("pylxd-it-tok"))
-    new = _untrusted(lxd_env, fresh_cert)
-    new.authenticate(secret=token)
-    assert new.trusted
+    untrusted.authenticate(secret=token)
+    assert untrusted.trusted
 
 
 def test_authenticate_with_the_trust_password(
-    lxd_env: dict[str, Any], fresh_cert: tuple[str, str]
+    lxd_env: dict[str, Any], untrusted: Client
 ) -> None:
-    new = _untrusted(lxd_env, fresh_cert)
-    new.authenticate(lxd_env["main"]["trust_password"])
-    assert new.trusted
+    untrusted.authenticate(lxd_env["main"]["trust_password"])
+    assert untrusted.trusted
 
 
 def test_use_token_auth_false_still_trusts_on_lxd_5_0(
-    client: Client, lxd_env: dict[str, Any], fresh_cert: tuple[str, str]
+    client: Client, untrusted: Client
 ) -> None:
     # LXD 5.0.2 has no explicit_trust_token: a token goes in "password" anyway.
     token = client.certificates.create_token(unique_name("pylxd-it-tok"))
-    new = _untrusted(lxd_env, fresh_cert)
-    new.authenticate(token, use_token_auth=False)
-    assert new.trusted
+    untrusted.authenticate(token, use_token_auth=False)
+    assert untrusted.trusted
 
 
-def test_a_wrong_secret_is_refused(
-    lxd_env: dict[str, Any], fresh_cert: tuple[str, str]
-) -> None:
-    new = _untrusted(lxd_env, fresh_cert)
+def test_a_wrong_secret_is_refused(untrusted: Client) -> None:
     with pytest.raises(exceptions.LXDAPIException):
-        new.authenticate(secret="not-the-password")
-    assert not new.trusted
+        untrusted.authenticate(secret="not-the-password")
+    assert not untrusted.trusted
 
 
 # -- row 5: the project is created after connecting ------------------------------------

@@ -264,10 +264,10 @@ class LXDAPIExtensionNotAvailable(Exception):
     "LXD API extension 'projects' is not available"
     """
 
-    def __init__(self, *args: Any) -> None:
-        if len(args) == 1 and isinstance(args[0], str) and _is_extension_name(args[0]):
-            args = (f"LXD API extension '{args[0]}' is not available",)
-        super().__init__(*args)
+    def __init__(self, name: str, *args: Any, **kwargs: Any) -> None:
+        if not args and isinstance(name, str) and _is_extension_name(name):
+            name = f"LXD API extension '{name}' is not available"
+        super().__init__(name, *args, **kwargs)
 
 
 def _is_extension_name(text: str) -> bool:

@@ -187,9 +187,12 @@ def call_shape_problems(
     >>> call_shape_problems([{"name": "a", "kind": "POSITIONAL_OR_KEYWORD",
     ...     "default": None, "has_default": False}], sig, "f")
     []
-    >>> call_shape_problems([{"name": "x", "kind": "POSITIONAL_OR_KEYWORD",
-    ...     "default": None, "has_default": False}], sig, "f")
-    ["f: positional #0 is 'a', pylxd's is 'x'"]
+    >>> for problem in call_shape_problems([{"name": "x", "kind": "POSITIONAL_OR_KEYWORD",
+    ...     "default": None, "has_default": False}], sig, "f"):
+    ...     print(problem)
+    f: positional #0 is 'a', pylxd's is 'x'
+    f: keyword 'x' is not accepted
+    f: 'a' is required, pylxd has no such parameter
     """
     problems: list[str] = []
     mine = list(ours.parameters.values())
