@@ -8,6 +8,7 @@ single send path that all verbs go through.
 from __future__ import annotations
 
 import functools
+import hashlib
 import http.client
 import logging
 import os
@@ -406,8 +407,6 @@ class _PinnedSocket(ssl.SSLSocket):
         super().do_handshake(block)
         pin: str = self.context.pin  # type: ignore[attr-defined]
         der = self.getpeercert(binary_form=True) or b""
-        import hashlib
-
         seen = hashlib.sha256(der).hexdigest()
         if seen != pin:
             raise ssl.SSLCertVerificationError(

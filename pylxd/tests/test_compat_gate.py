@@ -92,6 +92,10 @@ DELIBERATE: dict[str, str] = {
     "pylxd.client:_UnixAdapter": "compatibility.rst#unix-transport",
     "pylxd.client:_UnixSocketHTTPConnection": "compatibility.rst#unix-transport",
     "pylxd.client:_UnixSocketHTTPConnectionPool": "compatibility.rst#unix-transport",
+    # Our exec stream classes end on LXD's empty message by themselves and
+    # take their options by keyword.
+    "pylxd.models.instance:_CommandWebsocketClient.__init__": "compatibility.rst#exec-streams",
+    "pylxd.models.instance:_CommandWebsocketClient.finish_soon": "compatibility.rst#exec-streams",
 }
 
 #: Defaults that differ but accept every call pylxd's did (documented).
