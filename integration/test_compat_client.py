@@ -75,6 +75,14 @@ def test_events_websocket_is_pinned_too(pinned: Client) -> None:
         events.close()
 
 
+def test_sftp_upgrade_is_pinned_too(pinned: Client, container: Any) -> None:
+    from integration.test_instance_extras import sftp_version
+
+    with contextlib.closing(pinned.instances.get(container.name).sftp()) as sock:
+        sock.settimeout(60)
+        assert sftp_version(sock) == 3
+
+
 def test_a_wrong_pin_is_refused(lxd_env: dict[str, Any], unnamed_url: str) -> None:
     cert = (lxd_env["client_cert"], lxd_env["client_key"])
     wrong = lxd_env["second"]["server_cert"]

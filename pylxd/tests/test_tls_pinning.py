@@ -163,3 +163,19 @@ def test_websockets_honour_ssl_options_set_by_the_caller(
     assert options is not None and options["certfile"] == third[0]
     assert options["x"] == 1
     assert context is not None and context.pin == fingerprint(server[0])  # type: ignore[attr-defined]
+
+
+def test_servercerts_file_for_the_host_is_pinned(
+    tmp_path: Path, server: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``~/.config/lxc/servercerts/<host>.crt`` (the lxc tool's) pins like verify=."""
+    from pylxd import _transport
+    from pylxd.client import Client
+
+    (tmp_path / "servercerts").mkdir()
+    saved = tmp_path / "servercerts" / "lxd.example.crt"
+    saved.write_text(Path(server[0]).read_text())
+    monkeypatch.setattr(_transport, "CERTS_PATH", str(tmp_path))
+    _, verify = Client._https_credentials("https://lxd.example:8443", None, True)
+    assert verify == str(saved)
+    assert pinned_fingerprint(verify) == fingerprint(server[0])
