@@ -29,7 +29,8 @@ JSONDict = dict[str, Any]
 def _type_values(event_types: Iterable[Any] | None) -> list[str]:
     """The ``type=`` values for ``event_types`` ([] means every type).
 
-    :raises TypeError: for something that is not an ``EventType`` or its value.
+    :raises InvalidArgumentType: (a TypeError) for something that is not an
+        ``EventType`` or its value.
     """
     from pylxd.client import EventType
 
