@@ -181,13 +181,17 @@ class InstanceBackup(RenameMixin, model.Model):
 
         Implements ``GET /1.0/instances/<name>/backups/<backup>/export``.
 
-        :param target: a path, or a binary file object open for writing.
+        :param target: a path (written under a temporary name, renamed into
+            place when complete), or a binary file object open for writing.
         :param progress: called as ``progress(done_bytes, total_bytes_or_None)``.
         :returns: the number of bytes written.
-        :raises TypeError: for a target that is neither.
+        :raises InvalidArgumentType: for a target that is neither (nothing sent).
+        :raises TransferIncomplete: when the tarball arrives short.
         """
+        what = f"Backup {self.name!r} export"
+        _transfer.check_target(target, what)
         response = self.api.export.get(stream=True)
-        return _transfer.download(response, target, progress)
+        return _transfer.download(response, target, progress, what=what)
 
 
 class InstanceLogs:
@@ -230,12 +234,17 @@ class InstanceLogs:
     ) -> int:
         """Download a log file to ``target`` (a path or a binary file object), streamed.
 
-        Implements ``GET /1.0/instances/<name>/logs/<filename>``.
+        Implements ``GET /1.0/instances/<name>/logs/<filename>``. A path is
+        written under a temporary name and renamed into place when complete.
 
         :returns: the number of bytes written.
+        :raises InvalidArgumentType: for a target that is neither (nothing sent).
+        :raises TransferIncomplete: when the log arrives short.
         """
+        what = f"Log {filename!r} export"
+        _transfer.check_target(target, what)
         response = self.api[quote(filename)].get(stream=True)
-        return _transfer.download(response, target, progress)
+        return _transfer.download(response, target, progress, what=what)
 
     def delete(self, filename: str) -> None:
         """Delete a log file (``DELETE /1.0/instances/<name>/logs/<filename>``).
