@@ -118,6 +118,25 @@ def _check_chunk(chunk: Any, what: str) -> None:
         )
 
 
+def _check_source(source: Any, what: str) -> None:
+    """Refuse what is sure to fail: a file not open for reading, bad chunks."""
+    readable = getattr(source, "readable", None)
+    if callable(readable) and not _readable(readable):
+        raise exceptions.InvalidArgument(
+            f"{what}: the data cannot be read: the file is not open for reading"
+        )
+    if isinstance(source, (list, tuple)):  # cheap to check whole
+        for chunk in source:
+            _check_chunk(chunk, what)
+
+
+def _readable(readable: Callable[[], bool]) -> bool:
+    try:
+        return bool(readable())
+    except ValueError:  # closed
+        return False
+
+
 def _as_bytes(chunk: Any) -> bytes:
     if isinstance(chunk, str):
         return chunk.encode("utf-8")
@@ -233,9 +252,7 @@ class UploadBody:
     ) -> None:
         check_chunk_size(chunk_size, what)
         for source in sources:
-            if isinstance(source, (list, tuple)):  # cheap to check whole
-                for chunk in source:
-                    _check_chunk(chunk, what)
+            _check_source(source, what)
         parts = [_chunks_of(source, chunk_size) for source in sources]
         sizes = [size for _, size in parts]
         self.what = what
