@@ -217,8 +217,9 @@ def _local_mode(mode: Any, data: Any, filepath: str, what: str) -> Any:
 class FilesManager:
     """A pseudo-manager for namespacing file operations (``instance.files``).
 
-    Implements ``/1.0/instances/<name>/files``. All paths are absolute paths
-    inside the instance. LXD creates files ``0644`` and directories ``0750``
+    Implements ``/1.0/instances/<name>/files``. All paths are paths inside
+    the instance (a relative one is taken from its root, as pylxd 2.4.2 and
+    LXD do). LXD creates files ``0644`` and directories ``0750``
     owned by root unless ``mode``/``uid``/``gid`` say otherwise.
     """
 
@@ -351,11 +352,11 @@ class FilesManager:
 
         Implements ``POST /1.0/instances/<name>/files`` with ``X-LXD-type: directory``.
 
-        :param path: absolute path of the directory; its parent must exist.
+        :param path: path of the directory; its parent must exist.
         :param mode: permission bits as for :meth:`put` (LXD's default ``0750``).
         :param uid: owner uid inside the instance (default root).
         :param gid: owner gid inside the instance (default root).
-        :raises ValueError: for a relative path or a bad mode/uid/gid.
+        :raises InvalidArgument: for an empty path or a bad mode/uid/gid.
         :raises FileNotFound: when the parent directory or the instance is missing.
         """
         what = self._what("mk_dir")
@@ -370,9 +371,9 @@ class FilesManager:
         ``X-LXD-type: symlink`` (extension ``file_symlinks``). LXD always
         creates symlinks ``0777`` owned by root.
 
-        :param path: absolute path of the link; it must not exist yet.
+        :param path: path of the link; it must not exist yet.
         :param target: what the link points to (relative or absolute).
-        :raises ValueError: for a relative ``path`` or an empty ``target``.
+        :raises ValueError: for an empty ``path`` or ``target``.
         :raises FileNotFound: when the parent directory or the instance is missing.
         :raises FileError: when ``path`` exists ("file exists").
         """
@@ -516,7 +517,7 @@ class FilesManager:
         file and symlink, parents first.
 
         :param src: local directory (a symlink to one is accepted).
-        :param dst: absolute destination directory in the instance.
+        :param dst: destination directory in the instance.
         :param mode: mode for every directory and file (as for :meth:`put`);
             ``True`` keeps each local entry's permission bits; ``None`` or
             ``False`` send none, so LXD's defaults apply (``0644`` files,
@@ -571,12 +572,16 @@ class FilesManager:
         links). LXD 5.0 reports symlink targets as absolute paths, so links
         to anywhere else in the instance are skipped. Every skipped entry
         raises a :class:`UnsafePathWarning`. A failure stops the transfer:
-        the file being written is removed, what was written before stays.
+        the file being written is not left (files are written under a temporary
+        name and renamed into place once complete), what was written before
+        stays.
 
         :param progress: ``progress(done_bytes, None)`` after each chunk, with
             the bytes of file content received so far across the whole tree
             (the total is not known in advance, so it is None).
-        :raises ValueError: for a relative ``remote_path``.
+        :raises InvalidArgument: for an empty ``remote_path``.
+        :raises TransferIncomplete: when a file arrives short (it is not
+            written; an existing local file stays as it was).
         :raises FileNotFound: when ``remote_path`` or the instance is missing.
         """
         remote = _check_remote(remote_path, self._what("recursive_get"))

@@ -425,7 +425,7 @@ class InstanceExtrasMixin:
                 client.assert_has_api_extension(extension)
                 headers[header] = value
         with _transfer.open_source(backup, "Instance backup") as fileobj:
-            body = _transfer.UploadBody(fileobj, progress)
+            body = _transfer.UploadBody(fileobj, progress, what="Instance backup")
             response = client.api.instances.post(data=body, headers=headers)
         model.wait_for(client, response, wait)
         created = name or _created_name(response, "instances")
