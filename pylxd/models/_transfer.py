@@ -315,12 +315,14 @@ def upload_body(
 # -- downloads -----------------------------------------------------------------
 #: What reading a body raises when the connection breaks or times out midway:
 #: socket errors and timeouts (OSError), a cut chunked body (http.client's
-#: IncompleteRead), and urllib3's and requests' wrappers of them (HTTPS).
+#: IncompleteRead), urllib3's and requests' wrappers of them (HTTPS), and
+#: the transport's own connection errors, should it map them itself.
 _READ_ERRORS = (
     OSError,
     http.client.HTTPException,
     urllib3.exceptions.HTTPError,
     requests.exceptions.RequestException,
+    exceptions.ClientConnectionFailed,
 )
 
 
