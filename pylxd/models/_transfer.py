@@ -6,6 +6,13 @@ the HTTP connection (with a ``Content-Length`` when the size is known, with
 chunked transfer encoding otherwise), downloads are copied chunk by chunk
 from ``response.iter_content``. Both report
 ``progress(done_bytes, total_bytes_or_None)`` after each chunk.
+
+Nothing short passes for complete: every download is counted against its
+``Content-Length`` (:func:`iter_response`, :func:`read_body`) and raises
+:class:`~pylxd.exceptions.TransferIncomplete` otherwise; a download to a path
+is renamed into place only once complete (:func:`replacing_file`). An upload
+reads its first chunk before the request (LXD truncates the file as soon as
+an upload starts) and raises ``TransferIncomplete`` if its source fails later.
 """
 
 from __future__ import annotations
@@ -154,10 +161,6 @@ def _read_all(fileobj: Any, chunk_size: int) -> Iterator[bytes]:
         yield _as_bytes(chunk)
 
 
-class _SourceShrank(ValueError):
-    """A file that got shorter while it was being sent."""
-
-
 def _read_exactly(fileobj: Any, size: int, chunk_size: int) -> Iterator[bytes]:
     """The next ``size`` bytes of a binary file; it must not shrink meanwhile.
 
@@ -167,8 +170,8 @@ def _read_exactly(fileobj: Any, size: int, chunk_size: int) -> Iterator[bytes]:
     left = size
     while left:
         chunk = fileobj.read(min(chunk_size, left))
-        if not chunk:  # not an OSError: the transport would call it a lost daemon
-            raise _SourceShrank(
+        if not chunk:  # UploadBody reports it as TransferIncomplete
+            raise ValueError(
                 f"the source ended {left} bytes before the {size} bytes it had "
                 "when the upload started"
             )
