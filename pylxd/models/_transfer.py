@@ -347,13 +347,21 @@ def check_chunk_size(chunk_size: Any, what: str) -> int:
 
 
 def check_target(target: Any, what: str) -> None:
-    """A download target: a path or an object with ``write``.
+    """A download target: a path a file can be written to, or an object with
+    ``write``.
 
     :raises InvalidArgumentType: for anything else (before any request).
+    :raises InvalidArgument: for a path that is a directory or whose
+        directory does not exist.
     """
-    if isinstance(target, (str, os.PathLike)) or callable(
-        getattr(target, "write", None)
-    ):
+    if isinstance(target, (str, os.PathLike)):
+        path = os.fspath(target)
+        directory = os.path.dirname(os.path.abspath(path))
+        if os.path.isdir(path) or not os.path.isdir(directory):
+            problem = "is a directory" if os.path.isdir(path) else "has no directory"
+            raise exceptions.InvalidArgument(f"{what}: the target {path!r} {problem}")
+        return
+    if callable(getattr(target, "write", None)):
         return
     raise exceptions.InvalidArgumentType(
         f"{what}: the target must be a path or a binary file object, "

@@ -373,6 +373,24 @@ ROWS = _id_rows() + [
         ("FilesManager.get_to", "target", "int"),
     ),
     Row(
+        "get_to into a directory",
+        lambda c: c.box.files.get_to("/srv/data", str(c.tmp)),
+        ValueError,
+        ("FilesManager.get_to", "is a directory"),
+    ),
+    Row(
+        "get_to into a missing directory",
+        lambda c: c.box.files.get_to("/srv/data", str(c.tmp / "nope" / "out")),
+        ValueError,
+        ("FilesManager.get_to", "has no directory"),
+    ),
+    Row(
+        "backup export into a directory",
+        lambda c: c.box.backups.get("b1").export(c.tmp),
+        ValueError,
+        ("Backup 'b1' export", "is a directory"),
+    ),
+    Row(
         "backup export into a list",
         lambda c: c.box.backups.get("b1").export([]),
         TypeError,
