@@ -167,7 +167,9 @@ def test_put_of_200_mb_fails_with_a_pylxd_error(daemon: _Daemon, fault: str) -> 
 
     error, elapsed = _run_case(daemon, call)
     assert elapsed < BOUND
-    assert isinstance(error, exceptions.ClientConnectionFailed)
+    assert isinstance(error, exceptions.TransferIncomplete)
+    assert error.expected == SIZE and error.received < SIZE
+    assert "LXD keeps what it received" in str(error)
 
 
 @pytest.mark.parametrize("fault", FAULTS)

@@ -214,6 +214,20 @@ def _local_mode(mode: Any, data: Any, filepath: str, what: str) -> Any:
         ) from err
 
 
+def _raise_if_cut(body: Any, what: str, err: Exception) -> None:
+    """An upload the connection cut midway says so, with the bytes sent.
+
+    :raises TransferIncomplete: when ``body`` was started and not finished.
+    """
+    if not isinstance(body, _transfer.UploadBody) or not body.started:
+        return
+    if body.total is not None and body.done >= body.total:
+        return  # all sent: the answer is what went missing
+    raise exceptions.TransferIncomplete(
+        what, body.done, body.total, f"{err} (LXD keeps what it received)"
+    ) from err
+
+
 class FilesManager:
     """A pseudo-manager for namespacing file operations (``instance.files``).
 
@@ -253,8 +267,14 @@ class FilesManager:
 
     def _post(self, path: str, headers: dict[str, str], data: Any = None) -> None:
         headers = {"Content-Type": "application/octet-stream", **headers}
-        with self._naming(path):
-            self._endpoint.post(params={"path": path}, data=data, headers=headers)
+        try:
+            with self._naming(path):
+                self._endpoint.post(params={"path": path}, data=data, headers=headers)
+        except exceptions.TransferIncomplete:
+            raise
+        except exceptions.ClientConnectionFailed as err:
+            _raise_if_cut(data, f"{self._what('put')}: {path!r}", err)
+            raise
 
     def _open(self, path: str) -> requests.Response:
         """``GET`` ``path`` without reading the body (the caller closes it)."""

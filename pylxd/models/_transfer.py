@@ -221,6 +221,7 @@ class UploadBody:
 
     total: int | None
     done: int
+    started: bool
 
     def __init__(
         self,
@@ -260,7 +261,9 @@ class UploadBody:
         sizes = [size for _, size in parts]
         self.what = what
         self.total = None if None in sizes else sum(s or 0 for s in sizes)
+        #: Bytes the connection took, and whether it began to send.
         self.done = 0
+        self.started = False
         chunks = itertools.chain.from_iterable(chunks for chunks, _ in parts)
         first = self._first_chunk(chunks)
         self._chunks = itertools.chain(first, chunks)
@@ -279,6 +282,7 @@ class UploadBody:
             ) from err
 
     def __iter__(self) -> Iterator[bytes]:
+        self.started = True
         while True:
             try:
                 chunk = next(self._chunks, None)

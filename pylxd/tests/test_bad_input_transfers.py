@@ -228,6 +228,9 @@ class _HalfServer:
                 conn.sendall(f"{head}Content-Length: {len(body)}\r\n\r\n".encode())
                 conn.sendall(body)
                 continue
+            if request.startswith(b"POST "):
+                _read_some(conn, len(request), 256 * 1024)
+                return  # and close mid-upload: the daemon died
             head = (
                 "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
                 f"X-LXD-type: file\r\nContent-Length: {self.size}\r\n\r\n"
@@ -237,6 +240,14 @@ class _HalfServer:
 
     def close(self) -> None:
         self.listener.close()
+
+
+def _read_some(conn: socket.socket, already: int, size: int) -> None:
+    while already < size:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return
+        already += len(chunk)
 
 
 @pytest.fixture
@@ -271,6 +282,22 @@ def test_a_body_cut_on_a_real_socket_raises(
     assert err.value.expected == server.size
     assert err.value.received == server.size // 2
     assert sorted(os.listdir(tmp_path)) == ["lxd.socket"]
+
+
+def test_an_upload_cut_on_a_real_socket_says_how_much_was_sent(
+    half_server: tuple[Client, _HalfServer], tmp_path: Path
+) -> None:
+    client, _ = half_server
+    files: Any = Instance(client, name="c1").files
+    source = tmp_path / "big"
+    source.write_bytes(b"u" * (16 * 1024 * 1024))
+    with open(source, "rb") as data:
+        with pytest.raises(
+            TransferIncomplete, match="LXD keeps what it received"
+        ) as err:
+            files.put("/f", data)
+    assert err.value.expected == 16 * 1024 * 1024
+    assert 0 <= err.value.received < err.value.expected
 
 
 # -- bad input: refused before any request --------------------------------------
