@@ -301,10 +301,10 @@ class FilesManager:
         Everything is checked before the first byte is sent (data type,
         path, mode, uid, gid; the first chunk of a file object or an
         iterable is read). LXD truncates an existing file as soon as an
-        upload starts: an upload that fails midway raises
-        :class:`~pylxd.exceptions.TransferIncomplete` (or
-        :class:`~pylxd.exceptions.ClientConnectionFailed` when the daemon
-        goes away) and leaves the file holding what was received. Pass
+        upload starts: an upload that fails midway (its source fails, or
+        the connection breaks) raises
+        :class:`~pylxd.exceptions.TransferIncomplete` with the bytes sent,
+        and leaves the file holding what was received. Pass
         ``atomic=True`` for files that must never be half-written.
 
         :param filepath: path of the file in the instance (a relative path
@@ -339,7 +339,8 @@ class FilesManager:
             ``atomic`` with ``append``.
         :raises InvalidArgumentType: for ``data`` of another type.
         :raises TransferIncomplete: when the data source fails midway (a
-            chunk of the wrong type, a read error, a file that shrank).
+            chunk of the wrong type, a read error, a file that shrank) or
+            the connection breaks or times out during the upload.
         :raises FileNotFound: when the parent directory or the instance is missing.
         :raises FileError: for any other error LXD reports (an LXDAPIException),
             or when the ``atomic`` rename fails.
