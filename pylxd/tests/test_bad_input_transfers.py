@@ -162,23 +162,27 @@ def image(ctx: Ctx) -> Any:
     return ctx.client.images.get(fingerprint)
 
 
-@pytest.mark.parametrize("verify", [True, False])
-def test_image_export_to_raises_on_a_short_body(
-    ctx: Ctx, image: Any, verify: bool
+def _read_export(image: Any, stream: bool) -> None:
+    with image.export(stream=stream) as handle:
+        handle.read()
+
+
+@pytest.mark.parametrize(
+    "export",
+    [
+        lambda image: image.export_to(io.BytesIO(), verify=True),
+        lambda image: image.export_to(io.BytesIO(), verify=False),
+        lambda image: _read_export(image, stream=True),
+        lambda image: _read_export(image, stream=False),
+    ],
+    ids=["export_to verify", "export_to no verify", "export stream", "export"],
+)
+def test_image_exports_raise_on_a_short_body(
+    ctx: Ctx, image: Any, export: Callable[[Any], Any]
 ) -> None:
     ctx.fake.truncate_next(4096, "GET", f"/1.0/images/{image.fingerprint}/export")
     with pytest.raises(TransferIncomplete, match="4096 of 307200"):
-        image.export_to(io.BytesIO(), verify=verify)
-
-
-@pytest.mark.parametrize("stream", [True, False])
-def test_image_export_raises_on_a_short_body(
-    ctx: Ctx, image: Any, stream: bool
-) -> None:
-    ctx.fake.truncate_next(4096, "GET", f"/1.0/images/{image.fingerprint}/export")
-    with pytest.raises(TransferIncomplete, match="4096 of 307200"):
-        with image.export(stream=stream) as handle:
-            handle.read()
+        export(image)
 
 
 def test_image_export_is_seekable_at_0_as_in_pylxd_2_4(image: Any) -> None:
