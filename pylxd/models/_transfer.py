@@ -265,8 +265,8 @@ class UploadBody:
         self.done = 0
         self.started = False
         chunks = itertools.chain.from_iterable(chunks for chunks, _ in parts)
-        first = self._first_chunk(chunks)
-        self._chunks = itertools.chain(first, chunks)
+        self._first = self._first_chunk(chunks)
+        self._chunks = self._pending(chunks)
         self._progress = progress
         if self.total:
             self.len = self.total  # read by requests for the Content-Length
@@ -280,6 +280,13 @@ class UploadBody:
             raise exceptions.InvalidArgument(
                 f"{self.what}: the data cannot be read: {err}"
             ) from err
+
+    def _pending(self, rest: Iterator[bytes]) -> Iterator[bytes]:
+        # Popped, not chained: a chained list would keep the first chunk
+        # alive while the second is read (one more chunk in memory).
+        while self._first:
+            yield self._first.pop()
+        yield from rest
 
     def __iter__(self) -> Iterator[bytes]:
         self.started = True

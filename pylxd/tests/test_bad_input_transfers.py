@@ -559,3 +559,21 @@ def test_recursive_put_modes(ctx: Ctx, mode: Any, expected: tuple[int, int]) -> 
     ctx.box.files.recursive_put(str(src), "/srv/tree", mode=mode)
     fs = _fs(ctx)
     assert (fs["/srv/tree/sub"]["mode"], fs["/srv/tree/f"]["mode"]) == expected
+
+
+def test_reading_the_first_chunk_early_holds_no_extra_chunk(tmp_path: Path) -> None:
+    import tracemalloc
+
+    from pylxd.models import _transfer
+
+    source = tmp_path / "eight"
+    source.write_bytes(bytes(8 * _transfer.CHUNK_SIZE))
+    with open(source, "rb") as handle:
+        tracemalloc.start()
+        try:
+            sent = sum(len(chunk) for chunk in _transfer.UploadBody(handle))
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    assert sent == 8 * _transfer.CHUNK_SIZE
+    assert peak < 2.5 * _transfer.CHUNK_SIZE, peak
