@@ -11,9 +11,9 @@ instance through ``execute``, as documented on :meth:`FilesManager.put`.
 
 from __future__ import annotations
 
-import contextlib
 import posixpath
 import secrets
+import time
 from typing import TYPE_CHECKING, Any
 
 from pylxd import exceptions
@@ -42,6 +42,9 @@ def put_replacing(
     try:
         files._post(temporary, headers, body)
         _rename(files, temporary, path)
+    except exceptions.TransferIncomplete:
+        _remove_quietly(files, temporary, settle=True)
+        raise
     except BaseException:
         _remove_quietly(files, temporary)
         raise
@@ -60,12 +63,30 @@ def _rename(files: FilesManager, source: str, target: str) -> None:
         )
 
 
-def _remove_quietly(files: FilesManager, path: str) -> None:
+#: After an aborted upload: how often, and how far apart, a temporary file
+#: not found yet is looked for again (about 1 s in all).
+_SETTLE_TRIES = 5
+_SETTLE_PAUSE = 0.2
+
+
+def _remove_quietly(files: FilesManager, path: str, *, settle: bool = False) -> None:
+    """Delete the temporary file, if there is one, keeping the caller's error.
+
+    :param settle: the upload was aborted midway: LXD runs the aborted
+        request's handler on its own and may create the file only after the
+        client gave up (seen on LXD 5.0.2), with nothing to wait on; so a
+        file not found yet is looked for again a few times.
+    """
     # Cleanup after an error that is already on its way to the caller: a
     # second failure here (daemon gone, no file_delete) must not replace it.
     if not files.delete_available():
         return
-    with contextlib.suppress(
-        exceptions.LXDAPIException, exceptions.ClientConnectionFailed
-    ):
-        files._endpoint.delete(params={"path": path})
+    for _ in range(_SETTLE_TRIES if settle else 1):
+        try:
+            files._endpoint.delete(params={"path": path})
+            return
+        except exceptions.NotFound:
+            if settle:
+                time.sleep(_SETTLE_PAUSE)
+        except (exceptions.LXDAPIException, exceptions.ClientConnectionFailed):
+            return
