@@ -15,10 +15,10 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
+from integration import test_bad_input_names
 from integration.conftest import busybox_container
 from integration.test_bad_input import Row
 from pylxd import Client, exceptions
-from pylxd._transport import _APINode
 
 pytestmark = pytest.mark.integration
 
@@ -34,18 +34,8 @@ def box(client: Client, image_alias: str) -> Iterator[Any]:
         yield instance
 
 
-@pytest.fixture
-def sent(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
-    """Every request sent, as (verb, URL)."""
-    seen: list[tuple[str, str]] = []
-    send = _APINode._send
-
-    def recording(self: _APINode, verb: str, *args: Any, **kwargs: Any) -> Any:
-        seen.append((verb, self._api_endpoint))
-        return send(self, verb, *args, **kwargs)
-
-    monkeypatch.setattr(_APINode, "_send", recording)
-    return seen
+#: Every request sent, as (verb, URL): the names matrix's fixture.
+sent = test_bad_input_names.sent
 
 
 class Ctx:
