@@ -552,7 +552,13 @@ def transport_error(
         )
     else:
         message = f"Cannot reach LXD at {describe_url(url)} ({doing})"
-    return ConnectionLost(f"{message}: {_cause(err)}")
+    lost = ConnectionLost(f"{message}: {_cause(err)}")
+    # What a cut body delivered (http.client's IncompleteRead.partial), so
+    # that a download can say how much it got.
+    partial = getattr(err, "partial", None)
+    if isinstance(partial, bytes):
+        lost.partial = partial  # type: ignore[attr-defined]
+    return lost
 
 
 @contextlib.contextmanager
