@@ -208,6 +208,20 @@ class Client:
         return self.host_info.get("auth") == "trusted"
 
     @property
+    def is_incus(self) -> bool:
+        """True when the server is Incus rather than LXD.
+
+        Read from ``host_info["environment"]["server"]`` (``"incus"`` or
+        ``"lxd"``). An untrusted client is shown no ``environment``: then the
+        API extensions tell, as Incus renamed LXD's ``restrict_devlxd`` to
+        ``restrict_dev_incus``.
+        """
+        environment = self.host_info.get("environment")
+        if isinstance(environment, dict) and "server" in environment:
+            return environment["server"] == "incus"
+        return self.has_api_extension("restrict_dev_incus")
+
+    @property
     def server_clustered(self) -> bool:
         """True when the server is a member of a cluster."""
         return bool(

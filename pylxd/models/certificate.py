@@ -144,11 +144,26 @@ def _looks_like_der(data: bytes) -> bool:
 
 
 def _secret_field(client: Client, secret: str, token_auth: bool | None) -> str:
-    """``trust_token`` for a token on servers that take it, else ``password``."""
+    """``trust_token`` for a token on servers that take it, else ``password``.
+
+    Incus has no trust password (its ``CertificatesPost`` has ``trust_token``
+    only, without naming the ``explicit_trust_token`` extension): a password
+    for it is refused here, before anything is sent.
+
+    :raises InvalidArgument: for a password given to an Incus server.
+    """
     if token_auth is None:
         from pylxd.client import _is_a_token
 
         token_auth = _is_a_token(secret)
+    if client.is_incus:
+        if not token_auth:
+            raise exceptions.InvalidArgument(
+                f"Incus at {client.api._describe()} has no trust password "
+                "(core.trust_password): authenticate with a trust token "
+                "(incus config trust add <name>, or certificates.create_token)"
+            )
+        return "trust_token"
     if token_auth and client.has_api_extension("explicit_trust_token"):
         return "trust_token"
     return "password"
