@@ -35,6 +35,8 @@ POOL_MAXSIZE = 32
 
 SNAP_SOCKET = "/var/snap/lxd/common/lxd/unix.socket"
 DEB_SOCKET = "/var/lib/lxd/unix.socket"
+#: Incus's default socket (``$INCUS_DIR`` unset), tried after LXD's.
+INCUS_SOCKET = "/var/lib/incus/unix.socket"
 
 Cert = namedtuple("Cert", ["cert", "key"])
 
@@ -45,6 +47,9 @@ DEFAULT_CERTS = Cert(
     cert=os.path.join(CERTS_PATH, "client.crt"),
     key=os.path.join(CERTS_PATH, "client.key"),
 )
+#: The ``incus`` client's config dir: certificates from here are used when
+#: LXD's (:data:`CERTS_PATH`) has none.
+INCUS_CERTS_PATH = os.path.expanduser("~/.config/incus")
 
 _SECRET_PARAMS = ("secret", "password", "trust_token", "token")
 
@@ -60,12 +65,46 @@ class RequestTimeout(exceptions.ClientConnectionFailed, requests.exceptions.Time
 
 
 def default_socket_path() -> str:
-    """Return the LXD socket: ``$LXD_DIR/unix.socket``, the snap's, or the deb's."""
-    if "LXD_DIR" in os.environ:
-        return os.path.join(os.environ["LXD_DIR"], "unix.socket")
-    if os.path.exists(SNAP_SOCKET):
-        return SNAP_SOCKET
+    """Return the local daemon's socket, the first of these that applies.
+
+    ``$LXD_DIR/unix.socket``, ``$INCUS_DIR/unix.socket`` (when set), then
+    the first that exists of LXD's snap socket, LXD's deb socket and Incus's
+    default socket (:data:`INCUS_SOCKET`); the deb socket when none does.
+    """
+    for variable in ("LXD_DIR", "INCUS_DIR"):
+        if variable in os.environ:
+            return os.path.join(os.environ[variable], "unix.socket")
+    for path in (SNAP_SOCKET, DEB_SOCKET, INCUS_SOCKET):
+        if os.path.exists(path):
+            return path
     return DEB_SOCKET
+
+
+def client_config_dirs() -> tuple[str, str]:
+    """The client config dirs, in the order they are searched.
+
+    LXD's (:data:`CERTS_PATH`: ``~/snap/lxd/common/config`` or
+    ``~/.config/lxc``), then Incus's (:data:`INCUS_CERTS_PATH`,
+    ``~/.config/incus``). Each may hold ``client.crt``/``client.key`` and
+    ``servercerts/<remote>.crt``.
+    """
+    return CERTS_PATH, INCUS_CERTS_PATH
+
+
+def default_client_cert(lxd_default: Cert | None = None) -> Cert | None:
+    """The client certificate to use when none is given, or None.
+
+    ``lxd_default`` (by default LXD's ``client.{crt,key}``) when both files
+    exist, else the ``incus`` client's pair in :data:`INCUS_CERTS_PATH`.
+    """
+    incus = Cert(
+        cert=os.path.join(INCUS_CERTS_PATH, "client.crt"),
+        key=os.path.join(INCUS_CERTS_PATH, "client.key"),
+    )
+    for pair in (lxd_default or DEFAULT_CERTS, incus):
+        if all(os.path.exists(path) for path in pair):
+            return pair
+    return None
 
 
 #: Socket paths by the URL host :func:`unix_socket_url` made of them, so that
@@ -111,12 +150,18 @@ def endpoint_url(endpoint: str | None) -> str:
 
 
 def server_cert_for(url: str) -> str | None:
-    """Return ``<config>/servercerts/<host>.crt`` for ``url`` when it exists."""
+    """Return ``<config>/servercerts/<host>.crt`` for ``url`` when it exists.
+
+    LXD's config dir is searched first, then Incus's (:func:`client_config_dirs`).
+    """
     host = parse.urlsplit(url).hostname
     if not host:
         return None
-    path = os.path.join(CERTS_PATH, "servercerts", f"{host}.crt")
-    return path if os.path.exists(path) else None
+    for config in client_config_dirs():
+        path = os.path.join(config, "servercerts", f"{host}.crt")
+        if os.path.exists(path):
+            return path
+    return None
 
 
 def check_cert_files(cert: Any) -> None:

@@ -20,6 +20,7 @@ from pylxd._transport import (  # noqa: F401  (re-exported seams)
     JSONDict,
     _APINode,
     check_cert_files,
+    default_client_cert,
     endpoint_url,
     get_session_for_url,
     server_cert_for,
@@ -90,10 +91,13 @@ class Client:
     and is meant to be the sole entry point.
 
     :param endpoint: a Unix socket path or an ``https://host:port`` URL; by
-        default the local socket (``$LXD_DIR``, the snap's, then the deb's).
+        default the local socket: ``$LXD_DIR``, ``$INCUS_DIR``, then the first
+        that exists of LXD's snap and deb sockets and Incus's
+        ``/var/lib/incus/unix.socket``.
     :param version: the API version, ``"1.0"``.
     :param cert: ``(cert_file, key_file)`` for HTTPS; defaults to
-        ``~/.config/lxc/client.{crt,key}`` when they exist.
+        ``~/.config/lxc/client.{crt,key}`` when they exist, else to the
+        ``incus`` client's ``~/.config/incus/client.{crt,key}``.
     :param verify: True (system CAs), False, or the path of a CA bundle or of
         the server's own certificate. It always wins over CA variables in the
         environment.
@@ -155,8 +159,8 @@ class Client:
 
     @staticmethod
     def _https_credentials(url: str, cert: Any, verify: Any) -> tuple[Any, Any]:
-        if cert is None and all(os.path.exists(p) for p in DEFAULT_CERTS):
-            cert = DEFAULT_CERTS
+        if cert is None:
+            cert = default_client_cert(DEFAULT_CERTS)
         if verify is True:
             verify = server_cert_for(url) or True
         return cert, verify
