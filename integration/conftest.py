@@ -40,12 +40,12 @@ ON_INCUS = DAEMON == "incus"
 
 def skip_on_incus(reason: str) -> pytest.MarkDecorator:
     """Skip a test on Incus only, because Incus lacks what it tests (``reason``)."""
-    return pytest.mark.skipif(ON_INCUS, reason=f"Incus lacks this: {reason}")
+    return pytest.mark.skipif(ON_INCUS, reason=f"not on Incus: {reason}")
 
 
 def skip_on_lxd(reason: str) -> pytest.MarkDecorator:
     """Skip a test on LXD 5.0 only, because LXD lacks what it tests (``reason``)."""
-    return pytest.mark.skipif(not ON_INCUS, reason=f"LXD 5.0 lacks this: {reason}")
+    return pytest.mark.skipif(not ON_INCUS, reason=f"not on LXD 5.0.2: {reason}")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

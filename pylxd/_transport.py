@@ -545,6 +545,35 @@ def get_session_for_url(
     return session
 
 
+def mark_incus(session: Any, incus: bool) -> None:
+    """Tell ``session``'s requests whether they go to Incus (see :func:`_incus_headers`)."""
+    session._pylxd_incus = incus
+
+
+def _incus_headers(headers: Mapping[str, Any]) -> dict[str, Any]:
+    """LXD's ``X-LXD-<name>`` request headers as Incus names them, ``X-Incus-<name>``.
+
+    Incus renamed them (it still reads some old names, e.g. for files, but not
+    all: a backup's ``X-LXD-name`` is ignored).
+    """
+    return {
+        (f"X-Incus-{key[6:]}" if key.lower().startswith("x-lxd-") else key): value
+        for key, value in headers.items()
+    }
+
+
+def _alias_incus_headers(response: Any) -> None:
+    """Give each ``X-Incus-<name>`` answer header its LXD name ``X-LXD-<name>`` too.
+
+    The models read LXD's names; Incus answers with its own only.
+    """
+    headers = getattr(response, "headers", None)
+    if not headers:
+        return
+    for key in [k for k in headers if k.lower().startswith("x-incus-")]:
+        headers.setdefault(f"X-LXD-{key[8:]}", headers[key])
+
+
 def _redact(params: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
     if not params:
         return params
@@ -648,6 +677,8 @@ class _APINode:
         }
         if extra:  # the caller's own params (e.g. another project) win
             kwargs["params"] = {**extra, **(kwargs.get("params") or {})}
+        if kwargs.get("headers") and getattr(self.session, "_pylxd_incus", False):
+            kwargs["headers"] = _incus_headers(kwargs["headers"])
         started = time.perf_counter()
         try:
             response = getattr(self.session, verb)(self._api_endpoint, *args, **kwargs)
@@ -663,6 +694,7 @@ class _APINode:
             self._log(
                 verb, kwargs.get("params"), response, time.perf_counter() - started
             )
+        _alias_incus_headers(response)
         if type(response) is not _Response:
             exceptions._check_response(response, ok=ok, check_sync=check_sync)
             return response

@@ -23,6 +23,7 @@ from pylxd._transport import (  # noqa: F401  (re-exported seams)
     default_client_cert,
     endpoint_url,
     get_session_for_url,
+    mark_incus,
     server_cert_for,
 )
 
@@ -182,6 +183,7 @@ class Client:
                 f"LXD at {self.api._describe()} sent no server information: {response.text[:200]!r}"
             )
         self.host_info = metadata
+        mark_incus(self.api.session, self.is_incus)
         self._check_project()
 
     def _check_project(self) -> None:

@@ -158,9 +158,17 @@ class Operation:
             response = node.get(timeout=(_connect_timeout(client), None))
         else:
             http_timeout = _wait_http_timeout(client, timeout)
-            response = node.get(
-                params={"timeout": max(0, int(round(timeout)))}, timeout=http_timeout
-            )
+            try:
+                response = node.get(
+                    params={"timeout": max(0, int(round(timeout)))},
+                    timeout=http_timeout,
+                )
+            except exceptions.LXDAPIException as err:
+                if _DEADLINE not in str(err):
+                    raise
+                # Incus ends a /wait whose ?timeout= passed with this error
+                # where LXD answers the unfinished operation: read it instead.
+                response = client.api.operations[quote(operation_id)].get()
         metadata = response.json().get("metadata") or {}
         if metadata.get("status") in _FAILED:
             raise exceptions.error_for(response)
@@ -229,6 +237,10 @@ class Operation:
     def succeeded(self) -> bool:
         """True once the operation finished successfully."""
         return self.status == "Success"
+
+
+#: Incus's error for a ``/wait`` that ran out of its ``?timeout=``.
+_DEADLINE = "context deadline exceeded"
 
 
 def _wait_reporting(
