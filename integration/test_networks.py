@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
-from integration.conftest import WAIT, force_delete_instance, unique_name
+from integration.conftest import ON_INCUS, WAIT, force_delete_instance, unique_name
 from pylxd import Client, exceptions
 from pylxd.models import Network, NetworkState
 from pylxd.models._mixins import name_from_url
@@ -162,7 +162,8 @@ def test_create_duplicate_is_a_conflict(client: Client, make_bridge: Bridges) ->
     network = make_bridge(description="first")
     with pytest.raises(exceptions.Conflict) as err:
         client.networks.create(network.name, config=NO_ADDRESSES)
-    assert str(err.value) == f"Network {network.name!r}: The network already exists"
+    said = f'Network "{network.name}"' if ON_INCUS else "The network"
+    assert str(err.value) == f"Network {network.name!r}: {said} already exists"
     assert client.networks.get(network.name).description == "first"
 
 

@@ -354,7 +354,11 @@ class ExecMixin:
         """
         if not url:
             return b""
-        node = self.api.logs[quote(name_from_url(url))]
+        # LXD 5.0 names ".../logs/<file>", Incus ".../logs/exec-output/<file>"
+        node = self.api.logs
+        path = url.split("/logs/", 1)[1] if "/logs/" in url else name_from_url(url)
+        for part in path.split("/"):
+            node = node[quote(part)]
         data = node._send("get", (), {}, ok=(200,), check_sync=False).content
         with contextlib.suppress(exceptions.LXDAPIException):
             node.delete()
