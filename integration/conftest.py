@@ -179,16 +179,26 @@ def force_delete_instance(client: Client, name: str) -> None:
     """Stop (forcefully) and delete instance ``name`` if it exists."""
     api = client.api.instances[name]
     with contextlib.suppress(exceptions.NotFound):
-        state = api.get().json()["metadata"]
-        if state["status"] != "Stopped":
-            response = api.state.put(
-                json={"action": "stop", "force": True, "timeout": 30}
-            )
+        for attempt in range(3):
+            state = api.get().json()["metadata"]
+            if state["status"] != "Stopped":
+                response = api.state.put(
+                    json={"action": "stop", "force": True, "timeout": 30}
+                )
+                client.operations.wait_for_operation(
+                    response.json()["operation"], timeout=WAIT
+                )
+            try:
+                response = api.delete()
+            except exceptions.LXDAPIException as err:
+                # Incus may show "Stopped" while a failed start still winds down
+                if "is running" not in str(err) or attempt == 2:
+                    raise
+                continue
             client.operations.wait_for_operation(
                 response.json()["operation"], timeout=WAIT
             )
-        response = api.delete()
-        client.operations.wait_for_operation(response.json()["operation"], timeout=WAIT)
+            return
 
 
 @contextlib.contextmanager

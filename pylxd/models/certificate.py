@@ -160,8 +160,9 @@ def _secret_field(client: Client, secret: str, token_auth: bool | None) -> str:
         if not token_auth:
             raise exceptions.InvalidArgument(
                 f"Incus at {client.api._describe()} has no trust password "
-                "(core.trust_password): authenticate with a trust token "
-                "(incus config trust add <name>, or certificates.create_token)"
+                "(core.trust_password), so a password is refused: authenticate "
+                "with a trust token (incus config trust add <name>, or "
+                "certificates.create_token)"
             )
         return "trust_token"
     if token_auth and client.has_api_extension("explicit_trust_token"):
