@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -145,3 +146,88 @@ def test_a_token_for_incus_goes_in_trust_token(tmp_path: Path) -> None:
     body = fake.last_body("POST", "/1.0/certificates")
     assert body["trust_token"] == token
     assert "password" not in body
+
+
+def incus_like(fake: FakeLXD) -> Client:
+    """A client of ``fake`` that was told, on connecting, that it is Incus."""
+    from pylxd.testing._fake_core import host_info
+
+    info = host_info(fake)
+    info["environment"]["server"] = "incus"
+    fake.reply_next(FakeLXD.sync(info), method="GET", path="/1.0")
+    client = fake.client()
+    assert client.is_incus
+    return client
+
+
+def test_lxd_headers_go_to_incus_under_incus_names() -> None:
+    sent: list[dict[str, str]] = []
+
+    def record(request: Any) -> None:
+        sent.append(dict(request.prepared.headers))
+
+    lxd_fake, incus_fake = FakeLXD(), FakeLXD()
+    clients = (lxd_fake.client(), incus_like(incus_fake))
+    for fake, client in zip((lxd_fake, incus_fake), clients):
+        fake.faults.append(record)
+        with pytest.raises(exceptions.NotFound):  # no such instance: headers sent
+            client.api.instances["c1"].files.post(
+                params={"path": "/tmp/f"}, data=b"x", headers={"X-LXD-mode": "0600"}
+            )
+    to_lxd, to_incus = sent
+    assert to_lxd.get("X-LXD-mode") == "0600" and "X-Incus-mode" not in to_lxd
+    assert to_incus.get("X-Incus-mode") == "0600" and "X-LXD-mode" not in to_incus
+
+
+def test_incus_answer_headers_are_read_under_lxd_names(fake: FakeLXD) -> None:
+    client = fake.client()
+    reply = FakeLXD.raw(b"x", **{"X-Incus-Type": "file", "X-Incus-Mode": "0600"})
+    fake.reply_next(reply, method="GET", path="/1.0/instances/c1/files")
+    response = client.api.instances["c1"].files.get(params={"path": "/f"})
+    assert response.headers["X-LXD-Type"] == "file"
+    assert response.headers["X-LXD-Mode"] == response.headers["X-Incus-Mode"]
+
+
+def started_operation(fake: FakeLXD, client: Client) -> str:
+    """A pending token operation of ``fake``: its id."""
+    response = client.api.certificates.post(
+        json={"type": "client", "token": True, "name": "t"}
+    )
+    return str(response.json()["metadata"]["id"])
+
+
+def test_incus_wait_deadline_is_an_operation_timeout(fake: FakeLXD) -> None:
+    client = fake.client()
+    op_id = started_operation(fake, client)
+    envelope = FakeLXD.error(500, "context deadline exceeded")
+    envelope.status = 200  # as Incus sends it
+    fake.reply_next(envelope, method="GET", path=f"/1.0/operations/{op_id}/wait")
+    with pytest.raises(exceptions.OperationTimeout) as info:
+        client.operations.get(op_id).wait(timeout=1)
+    assert info.value.response.json()["metadata"]["id"] == op_id
+
+
+def test_incus_wait_error_of_a_failed_operation_carries_the_operation(
+    fake: FakeLXD,
+) -> None:
+    client = fake.client()
+    op_id = started_operation(fake, client)
+    failed = fake.operations[op_id]
+    failed.status, failed.err = "Failure", 'A project named "p" already exists'
+    envelope = FakeLXD.error(500, failed.err)
+    envelope.status = 200  # as Incus sends it
+    fake.reply_next(envelope, method="GET", path=f"/1.0/operations/{op_id}/wait")
+    with pytest.raises(exceptions.Conflict, match="already exists") as info:
+        client.operations.wait_for_operation(op_id)
+    assert info.value.response.json()["metadata"]["status"] == "Failure"
+
+
+def test_an_error_envelope_in_a_200_answer_is_classed_by_its_code(
+    fake: FakeLXD,
+) -> None:
+    client = fake.client()
+    envelope = FakeLXD.error(404, "not found")
+    envelope.status = 200
+    fake.reply_next(envelope, method="GET", path="/1.0/profiles/p")
+    with pytest.raises(exceptions.NotFound):
+        client.api.profiles["p"].get()
