@@ -87,4 +87,5 @@ def test_metrics_of_a_running_container(
     assert memory and memory[0].value > 0
     remote = https_client.metrics()
     assert remote.samples("lxd_procs_total", name=name)
-    assert client.server.metrics().families.keys() == metrics.families.keys()
+    # Incus adds its Go runtime's families (incus_go_*) once it has them
+    assert metrics.families.keys() <= client.server.metrics().families.keys()
