@@ -517,13 +517,17 @@ def get_session_for_url(
     host has an in-process server (:func:`register_in_process`) is served by it.
     """
     session = requests.Session()
+    # The session's own methods hold it weakly: a reference cycle would keep
+    # its sockets open until the cyclic garbage collector runs.
+    itself = weakref.proxy(session)
     server = in_process_server(url)
     if server is not None:
         parts = parse.urlsplit(url)
         session.mount(f"{parts.scheme}://{parts.netloc}", server)
         session.trust_env = False
-        session.request = functools.partial(_unix_request, session)  # type: ignore
+        session.request = functools.partial(_unix_request, itself)  # type: ignore
         return session
+    _close_with(session)
     if url.startswith("http+unix://"):
         session.mount("http+unix://", _UnixAdapter())
         # The socket adapter hands bodies over as they come: ask for them plain.
@@ -533,14 +537,14 @@ def get_session_for_url(
         # Proxies, .netrc and CA bundles from the environment mean nothing on a
         # Unix socket, and reading them costs more CPU than the request itself.
         session.trust_env = False
-        session.request = functools.partial(_unix_request, session)  # type: ignore
+        session.request = functools.partial(_unix_request, itself)  # type: ignore
         return session
     session.mount("https://", requests.adapters.HTTPAdapter(pool_maxsize=POOL_MAXSIZE))
     session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=POOL_MAXSIZE))
     session.cert = cert
     session.verify = True if verify is None else verify
     session.merge_environment_settings = functools.partial(  # type: ignore
-        _merge_keeping_verify, session
+        _merge_keeping_verify, itself
     )
     return session
 
@@ -572,6 +576,22 @@ def _alias_incus_headers(response: Any) -> None:
         return
     for key in [k for k in headers if k.lower().startswith("x-incus-")]:
         headers.setdefault(f"X-LXD-{key[8:]}", headers[key])
+
+
+def _close_with(session: requests.Session) -> None:
+    """Close the adapters mounted so far when ``session`` is garbage.
+
+    The finalizer holds the adapters, not the session, so it does not keep
+    the session alive; their pooled sockets are closed cleanly (no
+    ``ResourceWarning``) rather than left to the interpreter.
+    """
+    adapters = session.adapters  # the mapping, so later mounts are closed too
+    weakref.finalize(session, _close_adapters, adapters)
+
+
+def _close_adapters(adapters: Mapping[str, requests.adapters.BaseAdapter]) -> None:
+    for adapter in list(adapters.values()):
+        adapter.close()
 
 
 def _redact(params: Mapping[str, Any] | None) -> Mapping[str, Any] | None:

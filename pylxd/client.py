@@ -119,7 +119,7 @@ class Client:
         serve ``project``.
     """
 
-    # Managers, set by managers.wire_client().
+    # Managers, made on access (managers.install_client_managers).
     certificates: managers.CertificateManager
     instances: managers.InstanceManager
     containers: managers.ContainerManager
@@ -128,6 +128,7 @@ class Client:
     networks: managers.NetworkManager
     network_acls: managers.NetworkACLManager
     network_zones: managers.NetworkZoneManager
+    network_integrations: managers.NetworkIntegrationManager
     operations: managers.OperationManager
     profiles: managers.ProfileManager
     projects: managers.ProjectManager
@@ -317,19 +318,53 @@ class Client:
         self.host_info = self.api.get().json()["metadata"]
         return self.host_info
 
+    def close(self) -> None:
+        """Close the client's connections (idempotent).
+
+        The HTTP connections of the Unix socket or HTTPS session are closed;
+        later requests of this client raise :class:`ClientConnectionFailed`.
+        A ``session=`` given to :class:`Client` is closed too. Clients made by
+        :meth:`with_project` or ``targeted_client()`` share the session: they
+        open new connections when they are used again. Event and exec
+        streams already open are not affected (close them themselves).
+        ``with Client() as client:`` closes the client at the end of the block.
+        A client dropped without ``close()`` releases its sockets as soon as
+        it is garbage (no cyclic garbage collection needed).
+        """
+        if isinstance(self.api, _ClosedNode):
+            return
+        self.api.session.close()
+        self.api.__class__ = _ClosedNode
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     def with_project(self, project: str | None) -> Client:
         """Return this client scoped to another project, without connecting again.
 
         The new client shares this one's connection, certificate and server
         information; every manager and ``api`` node of it sends
-        ``?project=<project>`` (``None``: the default project). No request is
-        made, so a missing project shows on first use (``NotFound``).
+        ``?project=<project>`` (``None``: the default project). The project
+        is checked here, with one ``GET /1.0/projects/<project>`` (none for
+        ``None`` or ``"default"``): LXD 5.0 lists no instances (and finds
+        none) in a missing project rather than answering an error. A certificate that
+        may not read the project (a restricted one) skips the check.
 
         >>> from pylxd.testing import FakeLXD
         >>> client = FakeLXD().client()
+        >>> client.projects.create("p1").name
+        'p1'
         >>> client.with_project("p1").api.profiles._project
         'p1'
+
+        :raises NotFound: naming the project, when it does not exist.
+        :raises InvalidArgument: for a name that cannot be a project's.
         """
+        if project not in (None, "default"):
+            self._assert_project_exists(project)
         scoped = copy.copy(self)
         scoped.project = project
         scoped.api = _APINode(
@@ -341,6 +376,12 @@ class Client:
         )
         managers.wire_client(scoped)
         return scoped
+
+    def _assert_project_exists(self, project: str) -> None:
+        try:
+            self.projects.get(project)
+        except exceptions.Forbidden:
+            return  # restricted certificates may not read the project; LXD checks on use
 
     def authenticate(self, password: str, use_token_auth: bool | None = None) -> None:
         """Make the server trust this client's certificate.
@@ -413,6 +454,23 @@ class Client:
         from pylxd import _events
 
         return _events.EventStream(self, types, timeout)
+
+
+managers.install_client_managers(Client)
+
+
+class _ClosedNode(_APINode):
+    """The API tree of a closed :class:`Client`: every request is refused."""
+
+    def __getitem__(self, item: Any) -> _APINode:
+        node = super().__getitem__(item)
+        node.__class__ = _ClosedNode
+        return node
+
+    def _send(self, *args: Any, **kwargs: Any) -> Any:
+        raise exceptions.ClientConnectionFailed(
+            f"The Client of LXD at {self._describe()} is closed: make a new one"
+        )
 
 
 _LAZY_WEBSOCKET_NAMES = ("_WebsocketClient", "_ws_exclude_origin")

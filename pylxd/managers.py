@@ -29,6 +29,18 @@ class BaseManager:
 
     def __init__(self, *bound: object) -> None:
         self._bound = bound
+        #: Where attributes set on the manager are kept (see _ClientManager).
+        self._set_attrs: dict[str, Any] = {}
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if not name.startswith("_"):
+            self._set_attrs[name] = value
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        if not name.startswith("_"):
+            self._set_attrs.pop(name, None)
+        object.__delattr__(self, name)
 
     @property
     def model(self) -> type:
@@ -193,6 +205,26 @@ class ServerManager(BaseManager):
     manager_for = "pylxd.models.server.Server"
 
 
+class NetworkLoadBalancerManager(BaseManager):
+    manager_for = "pylxd.models.network.NetworkLoadBalancer"
+
+
+class NetworkIntegrationManager(BaseManager):
+    manager_for = "pylxd.models.network_integration.NetworkIntegration"
+
+
+class StorageBucketManager(BaseManager):
+    manager_for = "pylxd.models.storage_bucket.StorageBucket"
+
+
+class StorageBucketKeyManager(BaseManager):
+    manager_for = "pylxd.models.storage_bucket.StorageBucketKey"
+
+
+class StorageBucketBackupManager(BaseManager):
+    manager_for = "pylxd.models.storage_bucket.StorageBucketBackup"
+
+
 #: The managers every Client carries, by attribute name.
 CLIENT_MANAGERS: dict[str, type[BaseManager]] = {
     "certificates": CertificateManager,
@@ -203,6 +235,7 @@ CLIENT_MANAGERS: dict[str, type[BaseManager]] = {
     "networks": NetworkManager,
     "network_acls": NetworkACLManager,
     "network_zones": NetworkZoneManager,
+    "network_integrations": NetworkIntegrationManager,
     "operations": OperationManager,
     "profiles": ProfileManager,
     "projects": ProjectManager,
@@ -213,7 +246,46 @@ CLIENT_MANAGERS: dict[str, type[BaseManager]] = {
 }
 
 
-def wire_client(client: Client) -> None:
-    """Give ``client`` one manager per entry of :data:`CLIENT_MANAGERS`."""
+class _ClientManager:
+    """``client.<name>``: a manager bound to the client, made on each access.
+
+    The client does not keep its managers, so that a manager's reference to
+    its client is no reference cycle: a dropped client is freed (and its
+    sockets closed) at once, without the cyclic garbage collector, while
+    ``Client().instances.all()`` still keeps the client alive as long as it
+    needs it. Attributes set on a manager (tests patch
+    ``client.operations.wait_for_operation``) are kept per client and seen
+    by every later manager of that name.
+    """
+
+    def __init__(self, manager_cls: type[BaseManager]) -> None:
+        self.manager_cls = manager_cls
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, client: Any, owner: type | None = None) -> Any:
+        if client is None:
+            return self
+        manager = self.manager_cls(client)
+        store = client.__dict__.setdefault("_manager_attrs", {})
+        object.__setattr__(manager, "_set_attrs", store.setdefault(self.name, {}))
+        manager.__dict__.update(manager._set_attrs)
+        return manager
+
+
+def install_client_managers(client_cls: type) -> None:
+    """Give ``client_cls`` one manager per entry of :data:`CLIENT_MANAGERS`."""
     for name, manager_cls in CLIENT_MANAGERS.items():
-        setattr(client, name, manager_cls(client))
+        slot = _ClientManager(manager_cls)
+        slot.__set_name__(client_cls, name)
+        setattr(client_cls, name, slot)
+
+
+def wire_client(client: Client) -> None:
+    """Give ``client`` managers of its own (a copy's own, not its origin's).
+
+    The managers themselves are made on access (:class:`_ClientManager`);
+    this forgets attributes set on the managers of the client copied.
+    """
+    client.__dict__["_manager_attrs"] = {}

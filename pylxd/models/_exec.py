@@ -358,7 +358,7 @@ class ExecMixin:
         logs = self.api.logs
         if "/logs/exec-output/" in url:
             logs = logs["exec-output"]
-        node = logs[quote(name_from_url(url))]
+        node = logs[quote(name_from_url(url), "Instance log file")]
         data = node._send("get", (), {}, ok=(200,), check_sync=False).content
         with contextlib.suppress(exceptions.LXDAPIException):
             node.delete()

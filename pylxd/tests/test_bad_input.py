@@ -94,7 +94,7 @@ ROWS = [
     Row(
         "name of the wrong type",
         lambda c: c.client.instances.create({"name": 7, **EMPTY}),
-        ValueError,
+        exceptions.InvalidArgumentType,
         ("7", "must be a string"),
     ),
     Row(
@@ -144,8 +144,8 @@ ROWS = [
     Row(
         "snapshot name with a slash",
         lambda c: c.box.snapshots.create("s/1"),
-        ValueError,
-        ("Snapshot.create", "'s/1'"),
+        exceptions.InvalidArgument,
+        ("Snapshot name", "'s/1'", "must not contain '/'"),
     ),
     Row(
         "recursion out of range",
