@@ -193,6 +193,9 @@ def test_with_project_on_a_missing_project_raises_not_found(client: Client) -> N
         client.with_project(missing)
 
 
-def test_client_for_a_missing_project_fails(lxd_env: dict[str, Any]) -> None:
-    with pytest.raises(exceptions.ClientConnectionFailed, match="does not exist"):
-        Client(endpoint=lxd_env["main"]["socket"], project=unique_name())
+def test_client_for_a_missing_project_fails_on_first_use(
+    lxd_env: dict[str, Any],
+) -> None:
+    scoped = Client(endpoint=lxd_env["main"]["socket"], project=unique_name())
+    with pytest.raises(exceptions.NotFound, match="(?i)project not found"):
+        scoped.profiles.all()

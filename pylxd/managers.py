@@ -10,7 +10,8 @@ from __future__ import annotations
 import functools
 import importlib
 import types
-from typing import TYPE_CHECKING, Any, ClassVar
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, ClassVar, Iterator, TypeVar
 
 if TYPE_CHECKING:  # pragma: no cover
     from pylxd.client import Client
@@ -27,8 +28,9 @@ class BaseManager:
 
     manager_for: ClassVar[str]
 
-    def __init__(self, *bound: object) -> None:
+    def __init__(self, *bound: object, **bound_kwargs: object) -> None:
         self._bound = bound
+        self._bound_kwargs = bound_kwargs  # pylxd binds keyword arguments too
         #: Where attributes set on the manager are kept (see _ClientManager).
         self._set_attrs: dict[str, Any] = {}
 
@@ -53,7 +55,7 @@ class BaseManager:
         method = getattr(self.model, name)
         if not isinstance(method, types.MethodType):  # bind classmethods only
             raise AttributeError(f"{type(self).__name__} has no method {name!r}")
-        return functools.partial(method, *self._bound)
+        return functools.partial(method, *self._bound, **self._bound_kwargs)
 
     def __dir__(self) -> list[str]:
         own = set(super().__dir__())
@@ -164,6 +166,11 @@ class StorageVolumeBackupManager(BaseManager):
 class ClusterManager(BaseManager):
     manager_for = "pylxd.models.cluster.Cluster"
 
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        # pylxd 2.4.2's ClusterManager(client) keeps it as _client.
+        self._client = args[0] if args else kwargs.get("client")
+
     # ``client.cluster.members`` etc. work without reading the cluster first.
     @property
     def members(self) -> ClusterMemberManager:
@@ -223,6 +230,26 @@ class StorageBucketKeyManager(BaseManager):
 
 class StorageBucketBackupManager(BaseManager):
     manager_for = "pylxd.models.storage_bucket.StorageBucketBackup"
+
+
+_Stoppable = TypeVar("_Stoppable")
+
+
+@contextmanager
+def web_socket_manager(manager: _Stoppable) -> Iterator[_Stoppable]:
+    """Yield ``manager`` (e.g. a ws4py ``WebSocketManager``) and stop it on exit.
+
+    >>> class Manager:
+    ...     def stop(self):
+    ...         print("stopped")
+    >>> with web_socket_manager(Manager()):
+    ...     pass
+    stopped
+    """
+    try:
+        yield manager
+    finally:
+        manager.stop()  # type: ignore[attr-defined]
 
 
 #: The managers every Client carries, by attribute name.

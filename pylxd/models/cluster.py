@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from pylxd import exceptions, managers
 from pylxd._transport import _APINode
+from pylxd.exceptions import LXDAPIException  # noqa: F401  (pylxd 2.4.2's name)
 from pylxd.models import _model as model
 from pylxd.models._mixins import (
     CollectionMixin,

@@ -486,3 +486,18 @@ def _cancelled_on_error(client: Client, operation_id: str | None) -> Iterator[No
                 client, operation_id
             )  # a failed transfer may not have used it
         raise
+
+
+def _image_create_from_config(
+    client: Client, config: model.JSONDict, wait: bool = False
+) -> Any:
+    """Send ``config`` as ``POST /1.0/images`` (pylxd 2.4.2's helper, kept for its callers).
+
+    :returns: the finished :class:`Operation` when ``wait``, else the
+        operation's URL.
+    :raises LXDAPIException: when LXD refuses the image or the operation fails.
+    """
+    operation_url = client.api.images.post(json=config).json()["operation"]
+    if wait:
+        return client.operations.wait_for_operation(operation_url)
+    return operation_url

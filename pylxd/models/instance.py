@@ -9,11 +9,23 @@ transfers from ``instance.files`` (:mod:`pylxd.models._files`).
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any, ClassVar, Iterable
 
 from pylxd import exceptions, managers
+from pylxd.models import _compat
 from pylxd.models import _model as model
+from pylxd.models._compat import (  # noqa: F401  (pylxd 2.4.2's names, patch targets)
+    LXDAPIException,
+    errno,
+    json,
+    logging,
+    os,
+    parse,
+    stat,
+    suppress,
+    time,
+    warnings,
+)
 from pylxd.models._exec import (  # noqa: F401  (pylxd's name for the result type)
     ExecMixin,
     _InstanceExecuteResult,
@@ -232,8 +244,9 @@ class Instance(
         :raises NotFound: when no instance of that name (and type) exists.
         """
         query = cls._type_query()
-        with exceptions.naming(cls._error_kind or cls.__name__, name):
-            node = cls._collection(client)[quote(name)]
+        kind = cls._error_kind or cls.__name__
+        with exceptions.naming(kind, name):
+            node = cls._collection(client)[quote(name, kind)]
             response = node.get(params=query) if query else node.get()
             metadata = response.json()["metadata"]
             if query and metadata.get("type") != cls._instance_type:
@@ -866,6 +879,10 @@ def __getattr__(name: str) -> Any:
         from pylxd import _websocket
 
         value = getattr(_websocket, name)
+        globals()[name] = value
+        return value
+    if name in _compat.LAZY:  # pylxd 2.4.2's names, imported when used
+        value = _compat.lazy(name)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'pylxd.models.instance' has no attribute {name!r}")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ContextManager
 
-from pylxd import exceptions
+from pylxd import exceptions, managers  # noqa: F401  (pylxd 2.4.2's name)
 from pylxd.exceptions import StorageObjectNotFound
 from pylxd.managers import (
     StorageBucketManager,
