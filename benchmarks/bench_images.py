@@ -97,7 +97,7 @@ def export_candidates(
             image.export_to(sink, verify=verify)
 
     def ours_fileobj() -> None:
-        with image.export() as stream, open(os.devnull, "wb") as sink:
+        with image.export(stream=True) as stream, open(os.devnull, "wb") as sink:
             for chunk in iter(lambda: stream.read(CHUNK), b""):
                 sink.write(chunk)
 

@@ -247,10 +247,10 @@ ROWS = [
     ),
     # -- files -------------------------------------------------------------------------
     Row(
-        "file path not absolute",
-        lambda c: c.box.files.put("etc/motd", b"x"),
+        "file path empty",
+        lambda c: c.box.files.put("", b"x"),
         ValueError,
-        ("FilesManager.put", "'etc/motd'", "not absolute", "pylxd-it-bad"),
+        ("FilesManager.put", "path is empty", "pylxd-it-bad"),
     ),
     Row(
         "mode with a non-octal digit",
@@ -286,7 +286,7 @@ ROWS = [
         "negative uid for a file",
         lambda c: c.box.files.put("/tmp/x", b"x", uid=-1),
         ValueError,
-        ("uid -1", "non-negative"),
+        ("uid -1", "out of range"),
     ),
     Row(
         "file that does not exist in the instance",
@@ -295,10 +295,10 @@ ROWS = [
         ("'/pylxd-it/no/such/file'", "instance 'pylxd-it-bad"),
     ),
     Row(
-        "mk_dir path not absolute",
-        lambda c: c.box.files.mk_dir("srv"),
+        "mk_dir path with a NUL",
+        lambda c: c.box.files.mk_dir("/srv\0x"),
         ValueError,
-        ("FilesManager.mk_dir", "'srv'", "not absolute"),
+        ("FilesManager.mk_dir", "NUL character"),
     ),
     Row(
         "local source directory that does not exist",
@@ -313,10 +313,10 @@ ROWS = [
         ("missing.bin", "No such file"),
     ),
     Row(
-        "recursive_get remote path not absolute",
-        lambda c: c.box.files.recursive_get("etc", str(c.tmp / "etc")),
+        "recursive_get remote path empty",
+        lambda c: c.box.files.recursive_get("", str(c.tmp / "etc")),
         ValueError,
-        ("recursive_get", "'etc'", "not absolute"),
+        ("recursive_get", "path is empty"),
     ),
     # -- other collections -------------------------------------------------------------
     Row(

@@ -134,7 +134,7 @@ def test_a_source_shrinking_mid_upload_is_reported(
     source = tmp_path / "shrinking"
     source.write_bytes(b"s" * (3 * MiB))
     with open(source, "rb") as handle:
-        with pytest.raises(ValueError, match="upload source shrank"):
+        with pytest.raises(exceptions.TransferIncomplete, match="the source ended"):
             files.put(
                 f"{workdir}/s", handle, progress=lambda d, t: os.truncate(source, 0)
             )
@@ -213,8 +213,12 @@ def test_missing_paths_and_instances_name_both(
 def test_bad_input_sends_nothing(files: FilesManager, workdir: str) -> None:
     with pytest.raises(ValueError, match="'0x1'"):
         files.put(f"{workdir}/f", b"x", mode="0x1")
-    with pytest.raises(ValueError, match="not absolute"):
-        files.put("relative/f", b"x")
+    with pytest.raises(ValueError, match="path is empty"):
+        files.put("", b"x")
+    with pytest.raises(TypeError, match="uid"):
+        files.put(f"{workdir}/f", b"x", uid=1.5)
+    with pytest.raises(ValueError, match="out of range"):
+        files.put(f"{workdir}/f", b"x", uid=2**32 + 5)
     with pytest.raises(TypeError):
         files.put(f"{workdir}/f", 12)
     assert files.listdir(workdir) == []
@@ -238,7 +242,7 @@ def test_recursive_put_keeps_symlinks_as_links(
     files: FilesManager, workdir: str, tmp_path: Path
 ) -> None:
     src = _local_tree(tmp_path)
-    files.recursive_put(str(src), f"{workdir}/dst")
+    files.recursive_put(str(src), f"{workdir}/dst", mode=True)
 
     assert sorted(files.listdir(f"{workdir}/dst")) == [
         "a.txt",

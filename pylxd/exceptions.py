@@ -13,11 +13,13 @@ keep working; finer classes always subclass one of them::
     │   ├── Forbidden                    403
     │   │   └── TrustRefused             a wrong trust password or token
     │   ├── FileError                    LXD refused a file operation
+    │   │   └── FileReplaceFailed        put(atomic=True) could not rename into place
     │   ├── OperationTimeout             an operation wait that ran out of time
     │   ├── InvalidArgument              refused before sending; also a ValueError
     │   └── InvalidArgumentType          refused before sending; also a TypeError
     ├── ClientConnectionFailed           the endpoint cannot be reached or served
-    │   └── ExecTimeout                  a command outlived execute(timeout=); also a TimeoutError
+    │   ├── ExecTimeout                  a command outlived execute(timeout=); also a TimeoutError
+    │   └── TransferIncomplete           a download or upload cut short (byte counts)
     ├── WaitTimeout                      a wait_until() condition not met in time; a TimeoutError
     └── LXDAPIExtensionNotAvailable      the server lacks an API extension
 """
@@ -38,6 +40,7 @@ __all__ = [
     "Forbidden",
     "FileNotFound",
     "FileError",
+    "FileReplaceFailed",
     "StorageObjectNotFound",
     "TrustRefused",
     "OperationTimeout",
@@ -45,6 +48,7 @@ __all__ = [
     "InvalidArgumentType",
     "ClientConnectionFailed",
     "ExecTimeout",
+    "TransferIncomplete",
     "WaitTimeout",
     "LXDAPIExtensionNotAvailable",
 ]
@@ -164,6 +168,25 @@ class FileError(_FileContext, LXDAPIException):
     """LXD refused a file operation (e.g. "directory not empty", "file exists")."""
 
 
+class FileReplaceFailed(FileError):
+    """``files.put(..., atomic=True)`` uploaded the data but could not rename it
+    into place; the original file is unchanged (and the upload removed).
+
+    ``response`` is None; ``str()`` says what the rename reported.
+    """
+
+    def __init__(
+        self, message: str, instance: str | None = None, path: str | None = None
+    ) -> None:
+        Exception.__init__(self, message)
+        self.response = None  # type: ignore[assignment]
+        self.instance = instance
+        self.path = path
+
+    def _message(self) -> str:
+        return str(self.args[0])
+
+
 class StorageObjectNotFound(NotFound):
     """A 404 about a storage object, naming the pool/volume that was asked for.
 
@@ -278,6 +301,35 @@ class ExecTimeout(ClientConnectionFailed, TimeoutError):
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else "command timed out"
+
+
+class TransferIncomplete(ClientConnectionFailed):
+    """A download or an upload that did not move every byte.
+
+    Raised when a response body ends before the ``Content-Length`` LXD
+    announced (or before the chunked terminator), when reading it fails
+    midway (the daemon died, the connection broke or timed out), and when an
+    upload stops midway. Nothing is returned as if complete: a download to a
+    path leaves no file behind (and an existing one untouched).
+
+    :ivar what: what was transferred (URL path, instance path, image...).
+    :ivar received: bytes received (or sent, for an upload) before the end.
+    :ivar expected: bytes announced, or None when the size was not known.
+    """
+
+    def __init__(
+        self, what: str, received: int, expected: int | None, reason: str = ""
+    ) -> None:
+        self.what = what
+        self.received = received
+        self.expected = expected
+        self.reason = reason
+        of = f" of {expected}" if expected is not None else ""
+        why = f": {reason}" if reason else ""
+        super().__init__(f"{what}: transfer incomplete, {received}{of} bytes{why}")
+
+    def __str__(self) -> str:
+        return str(self.args[0])
 
 
 class WaitTimeout(TimeoutError):

@@ -35,6 +35,7 @@ import os
 from typing import TYPE_CHECKING, Any, BinaryIO, ContextManager
 
 from pylxd import exceptions
+from pylxd._ids import check_id
 from pylxd.exceptions import FileError, FileNotFound
 from pylxd.models import _transfer
 from pylxd.models._transfer import CHUNK_SIZE, Progress
@@ -116,26 +117,26 @@ def _mode_header(mode: Any, what: str) -> str:
     if isinstance(mode, str):
         digits = mode[2:] if mode[:2].lower() == "0o" else mode
         if not digits or not set(digits) <= _OCTAL_DIGITS:
-            raise ValueError(f"{what}: mode {mode!r} is not an octal file mode")
+            raise exceptions.InvalidArgument(
+                f"{what}: mode {mode!r} is not an octal file mode"
+            )
         value = int(digits, 8)
     elif isinstance(mode, int) and not isinstance(mode, bool):
         value = mode
     else:
-        raise ValueError(
+        raise exceptions.InvalidArgument(
             f"{what}: mode {mode!r} is not an octal file mode (int or octal string)"
         )
     if not 0 <= value <= _MAX_MODE:
-        raise ValueError(f"{what}: mode {mode!r} is out of range (0 to 0o7777)")
+        raise exceptions.InvalidArgument(
+            f"{what}: mode {mode!r} is out of range (0 to 0o7777)"
+        )
     return f"0{value:o}"
 
 
 def _id_header(value: Any, name: str, what: str) -> str:
-    """A uid/gid: a non-negative int or a string of decimal digits."""
-    if isinstance(value, str) and value.isdigit():
-        return value
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        return str(value)
-    raise ValueError(f"{what}: {name} {value!r} is not a non-negative integer")
+    """A uid/gid as LXD reads it (see :func:`pylxd._ids.check_id`)."""
+    return str(check_id(f"{what}: {name}", value))
 
 
 def _metadata_headers(mode: Any, uid: Any, gid: Any, what: str) -> dict[str, str]:
@@ -150,21 +151,32 @@ def _metadata_headers(mode: Any, uid: Any, gid: Any, what: str) -> dict[str, str
 
 
 def _check_remote(path: Any, what: str) -> str:
-    """A path inside the instance: an absolute POSIX path (str or PathLike)."""
+    """A path inside the instance (str or PathLike), made absolute.
+
+    A relative path is taken from the instance's root, as LXD itself does
+    (pylxd 2.4.2 sent it as given): ``"etc/hosts"`` is ``"/etc/hosts"``.
+    LXD resolves the path inside the instance, so ``..`` cannot leave it.
+    """
     if isinstance(path, os.PathLike):
         path = os.fspath(path)
     if not isinstance(path, str):
-        raise ValueError(f"{what}: path {path!r} is not a string")
-    if not path.startswith("/"):
-        raise ValueError(f"{what}: path {path!r} is not absolute")
+        raise exceptions.InvalidArgumentType(f"{what}: path {path!r} is not a string")
+    if not path:
+        raise exceptions.InvalidArgument(f"{what}: the path is empty")
     if "\0" in path:
-        raise ValueError(f"{what}: path {path!r} contains a NUL character")
-    return path
+        raise exceptions.InvalidArgument(
+            f"{what}: path {path!r} contains a NUL character"
+        )
+    return path if path.startswith("/") else "/" + path
 
 
 # -- upload bodies -------------------------------------------------------------
 def _upload_body(data: Any, progress: Progress | None, what: str) -> Any:
-    """What to hand to requests: the bytes themselves, or a streamed body."""
+    """What to hand to requests: the bytes themselves, or a streamed body.
+
+    Everything that can be checked is checked here, before the request:
+    LXD truncates the file as soon as an upload starts.
+    """
     if isinstance(data, str):
         data = data.encode("utf-8")
     if isinstance(data, (bytes, bytearray)) and progress is None:
@@ -174,18 +186,54 @@ def _upload_body(data: Any, progress: Progress | None, what: str) -> Any:
         or hasattr(data, "read")
         or _transfer.is_chunks(data)
     ):
-        return _transfer.UploadBody(data, progress)
-    raise TypeError(
+        return _transfer.UploadBody(data, progress, what=what)
+    raise exceptions.InvalidArgumentType(
         f"{what}: data must be bytes, str, a file object or an iterable of bytes, "
         f"not {type(data).__name__}"
     )
 
 
+def _local_mode(mode: Any, data: Any, filepath: str, what: str) -> Any:
+    """``mode=True``: the permission bits of the local file; False: none.
+
+    The local file is ``data``'s (a file object with a descriptor), else the
+    local file at ``filepath`` (what pylxd 2.4.2 read).
+    """
+    if mode is not True:
+        return None if mode is False else mode
+    try:
+        return os.fstat(data.fileno()).st_mode & _MAX_MODE
+    except (AttributeError, OSError, ValueError):
+        pass
+    try:
+        return os.stat(filepath).st_mode & _MAX_MODE
+    except OSError as err:
+        raise exceptions.InvalidArgument(
+            f"{what}: mode=True keeps a local file's mode, but the data is not a local "
+            f"file and {filepath!r} cannot be read locally ({err.strerror})"
+        ) from err
+
+
+def _raise_if_cut(body: Any, what: str, err: Exception) -> None:
+    """An upload the connection cut midway says so, with the bytes sent.
+
+    :raises TransferIncomplete: when ``body`` was started and not finished.
+    """
+    if not isinstance(body, _transfer.UploadBody) or not body.started:
+        return
+    if body.total is not None and body.done >= body.total:
+        return  # all sent: the answer is what went missing
+    raise exceptions.TransferIncomplete(
+        what, body.done, body.total, f"{err} (LXD keeps what it received)"
+    ) from err
+
+
 class FilesManager:
     """A pseudo-manager for namespacing file operations (``instance.files``).
 
-    Implements ``/1.0/instances/<name>/files``. All paths are absolute paths
-    inside the instance. LXD creates files ``0644`` and directories ``0750``
+    Implements ``/1.0/instances/<name>/files``. All paths are paths inside
+    the instance (a relative one is taken from its root, as pylxd 2.4.2 and
+    LXD do). LXD creates files ``0644`` and directories ``0750``
     owned by root unless ``mode``/``uid``/``gid`` say otherwise.
     """
 
@@ -219,8 +267,14 @@ class FilesManager:
 
     def _post(self, path: str, headers: dict[str, str], data: Any = None) -> None:
         headers = {"Content-Type": "application/octet-stream", **headers}
-        with self._naming(path):
-            self._endpoint.post(params={"path": path}, data=data, headers=headers)
+        try:
+            with self._naming(path):
+                self._endpoint.post(params={"path": path}, data=data, headers=headers)
+        except exceptions.TransferIncomplete:
+            raise
+        except exceptions.ClientConnectionFailed as err:
+            _raise_if_cut(data, f"{self._what('put')}: {path!r}", err)
+            raise
 
     def _open(self, path: str) -> requests.Response:
         """``GET`` ``path`` without reading the body (the caller closes it)."""
@@ -232,18 +286,29 @@ class FilesManager:
         self,
         filepath: str,
         data: Any,
-        mode: int | str | None = None,
-        uid: int | None = None,
-        gid: int | None = None,
+        mode: int | str | bool | None = None,
+        uid: int | str | None = None,
+        gid: int | str | None = None,
         *,
         append: bool = False,
         progress: Progress | None = None,
+        atomic: bool = False,
     ) -> None:
         """Push a file to the instance.
 
         Implements ``POST /1.0/instances/<name>/files?path=<filepath>``.
 
-        :param filepath: absolute path of the file in the instance.
+        Everything is checked before the first byte is sent (data type,
+        path, mode, uid, gid; the first chunk of a file object or an
+        iterable is read). LXD truncates an existing file as soon as an
+        upload starts: an upload that fails midway (its source fails, or
+        the connection breaks) raises
+        :class:`~pylxd.exceptions.TransferIncomplete` with the bytes sent,
+        and leaves the file holding what was received. Pass
+        ``atomic=True`` for files that must never be half-written.
+
+        :param filepath: path of the file in the instance (a relative path
+            starts at the instance's root).
         :param data: ``bytes``, ``str`` (sent as UTF-8), a binary or text file
             object, or an iterable of ``bytes``. File objects and iterables are
             streamed in 1 MiB chunks, never read whole into memory: with a
@@ -252,27 +317,50 @@ class FilesManager:
             else as a chunked body.
         :param mode: permission bits: an int (``0o644``) or an octal string
             (``'0644'``, ``'644'``, ``'0o644'``); LXD's default is ``0644``.
-            An existing file keeps its mode and owner (LXD 5.0).
-        :param uid: owner uid inside the instance (default root).
-        :param gid: owner gid inside the instance (default root).
+            ``True`` keeps the permission bits of the local file (``data``'s,
+            else the local file at ``filepath``, as pylxd 2.4.2); ``False``
+            sends none. An existing file keeps its mode and owner (LXD 5.0).
+        :param uid: owner uid inside the instance (default root): an int or
+            ASCII digits, 0 to ``2**32-1``.
+        :param gid: owner gid inside the instance (default root), likewise.
         :param append: append to an existing file (``file_append``) instead of
             replacing it.
         :param progress: ``progress(done_bytes, total_bytes_or_None)``,
             called after each chunk sent (file objects, iterables, and
             buffers when given).
-        :raises ValueError: for a relative path or a bad mode/uid/gid.
-        :raises TypeError: for ``data`` of another type.
-        :raises ValueError: when a file object shrinks during the upload (LXD
-            keeps what it received).
+        :param atomic: upload to a temporary name in the same directory and
+            rename it onto ``filepath`` once complete, so the file is either
+            the old one or the new one, whole. LXD's file API has no rename
+            (and 5.0 has no SFTP), so the rename runs ``mv -f`` in the
+            instance through ``execute``: the instance must be running and
+            have ``mv``. The new file gets ``mode``/``uid``/``gid`` (or
+            LXD's defaults), not the old file's. Not with ``append``.
+        :raises InvalidArgument: for a bad path, mode, uid or gid, or
+            ``atomic`` with ``append``.
+        :raises InvalidArgumentType: for ``data`` of another type.
+        :raises TransferIncomplete: when the data source fails midway (a
+            chunk of the wrong type, a read error, a file that shrank) or
+            the connection breaks or times out during the upload.
         :raises FileNotFound: when the parent directory or the instance is missing.
-        :raises FileError: for any other error LXD reports (an LXDAPIException).
+        :raises FileError: for any other error LXD reports (an LXDAPIException),
+            or when the ``atomic`` rename fails.
         """
         what = self._what("put")
         path = _check_remote(filepath, what)
-        headers = _metadata_headers(mode, uid, gid, what)
+        headers = _metadata_headers(
+            _local_mode(mode, data, filepath, what), uid, gid, what
+        )
+        if atomic and append:
+            raise exceptions.InvalidArgument(f"{what}: atomic=True cannot append")
         if append:
             headers["X-LXD-write"] = "append"
-        self._post(path, headers, _upload_body(data, progress, what))
+        body = _upload_body(data, progress, what)
+        if not atomic:
+            self._post(path, headers, body)
+            return
+        from pylxd.models import _files_atomic  # built on this module
+
+        _files_atomic.put_replacing(self, path, headers, body)
 
     def mk_dir(
         self,
@@ -285,11 +373,11 @@ class FilesManager:
 
         Implements ``POST /1.0/instances/<name>/files`` with ``X-LXD-type: directory``.
 
-        :param path: absolute path of the directory; its parent must exist.
+        :param path: path of the directory; its parent must exist.
         :param mode: permission bits as for :meth:`put` (LXD's default ``0750``).
         :param uid: owner uid inside the instance (default root).
         :param gid: owner gid inside the instance (default root).
-        :raises ValueError: for a relative path or a bad mode/uid/gid.
+        :raises InvalidArgument: for an empty path or a bad mode/uid/gid.
         :raises FileNotFound: when the parent directory or the instance is missing.
         """
         what = self._what("mk_dir")
@@ -304,9 +392,9 @@ class FilesManager:
         ``X-LXD-type: symlink`` (extension ``file_symlinks``). LXD always
         creates symlinks ``0777`` owned by root.
 
-        :param path: absolute path of the link; it must not exist yet.
+        :param path: path of the link; it must not exist yet.
         :param target: what the link points to (relative or absolute).
-        :raises ValueError: for a relative ``path`` or an empty ``target``.
+        :raises ValueError: for an empty ``path`` or ``target``.
         :raises FileNotFound: when the parent directory or the instance is missing.
         :raises FileError: when ``path`` exists ("file exists").
         """
@@ -321,49 +409,64 @@ class FilesManager:
         """Return the content of a file (or a symlink's target) as bytes.
 
         Implements ``GET /1.0/instances/<name>/files?path=<filepath>``. The
-        content is read in one buffer of its size; use :meth:`get_to` for
-        large files. For a directory, LXD's JSON listing is returned as
+        content is read in one buffer of its size (checked against the size
+        LXD announced); use :meth:`get_to` for large files. For a directory, LXD's JSON listing is returned as
         pylxd does (prefer :meth:`listdir`).
 
-        :raises ValueError: for a relative path.
+        :raises InvalidArgument: for an empty path.
+        :raises TransferIncomplete: when the content arrives short.
         :raises FileNotFound: when the path or the instance does not exist.
         """
-        path = _check_remote(filepath, self._what("get"))
+        what = self._what("get")
+        path = _check_remote(filepath, what)
         response = self._open(path)
         with response:
             if "json" in response.headers.get("Content-Type", ""):
                 return response.content
-            return response.raw.read()  # type: ignore[no-any-return]
+            return _transfer.read_body(response, f"{what}: {path!r}")
 
     def get_to(
         self,
         filepath: str,
-        fileobj: BinaryIO,
+        fileobj: BinaryIO | str | os.PathLike[str],
         progress: Progress | None = None,
         chunk_size: int = CHUNK_SIZE,
     ) -> int:
         """Stream a file from the instance into ``fileobj``, in constant memory.
 
         Implements ``GET /1.0/instances/<name>/files?path=<filepath>``.
+        The bytes received are checked against the size LXD announced.
 
-        :param filepath: absolute path of the file in the instance.
+        :param filepath: path of the file in the instance.
         :param fileobj: any object with ``write(bytes)`` (a file opened ``'wb'``,
-            a socket file, ``io.BytesIO``...).
+            a socket file, ``io.BytesIO``...), or a local path: the file is
+            then written under a temporary name beside it and renamed into
+            place when complete (nothing is left on failure, an existing file
+            stays as it was).
         :param progress: ``progress(done_bytes, total_bytes_or_None)`` after
             each chunk written.
-        :param chunk_size: bytes read per chunk.
+        :param chunk_size: bytes read per chunk (a positive int).
         :returns: the number of bytes written.
+        :raises InvalidArgumentType: for a ``fileobj`` that is neither, or a
+            ``chunk_size`` that is not an int (nothing is sent).
+        :raises InvalidArgument: for a ``chunk_size`` below 1.
+        :raises TransferIncomplete: when the content arrives short or the
+            connection breaks midway.
         :raises IsADirectoryError: when ``filepath`` is a directory.
         :raises FileNotFound: when the path or the instance does not exist.
         """
-        path = _check_remote(filepath, self._what("get_to"))
-        with self._open(path) as response:
+        what = self._what("get_to")
+        path = _check_remote(filepath, what)
+        _transfer.check_target(fileobj, what)
+        _transfer.check_chunk_size(chunk_size, what)
+        response = self._open(path)
+        with response:
             info = FileInfo.from_headers(response.headers)
             if info.type == DIRECTORY:
-                raise IsADirectoryError(
-                    f"{self._what('get_to')}: {path!r} is a directory"
-                )
-            return _transfer.copy_response(response, fileobj, progress, chunk_size)
+                raise IsADirectoryError(f"{what}: {path!r} is a directory")
+            return _transfer.download(
+                response, fileobj, progress, chunk_size, what=f"{what}: {path!r}"
+            )
 
     def listdir(self, path: str) -> list[str]:
         """Return the names of the entries of a directory (like ``os.listdir``).
@@ -422,9 +525,9 @@ class FilesManager:
         self,
         src: str,
         dst: str,
-        mode: int | str | None = None,
-        uid: int | None = None,
-        gid: int | None = None,
+        mode: int | str | bool | None = None,
+        uid: int | str | None = None,
+        gid: int | str | None = None,
         *,
         follow_symlinks: bool = False,
         progress: Progress | None = None,
@@ -435,9 +538,11 @@ class FilesManager:
         file and symlink, parents first.
 
         :param src: local directory (a symlink to one is accepted).
-        :param dst: absolute destination directory in the instance.
-        :param mode: mode for every directory and file; ``None`` keeps each
-            local entry's permission bits.
+        :param dst: destination directory in the instance.
+        :param mode: mode for every directory and file (as for :meth:`put`);
+            ``True`` keeps each local entry's permission bits; ``None`` or
+            ``False`` send none, so LXD's defaults apply (``0644`` files,
+            ``0750`` directories), as pylxd 2.4.2.
         :param uid: owner uid of everything created (default root).
         :param gid: owner gid of everything created (default root).
         :param follow_symlinks: ``False`` (default): symlinks inside ``src``
@@ -451,7 +556,7 @@ class FilesManager:
         A failure stops the transfer; what was pushed before it stays.
 
         :raises NotADirectoryError: if ``src`` is not a directory.
-        :raises ValueError: for a relative ``dst`` or a bad mode/uid/gid.
+        :raises InvalidArgument: for a bad ``dst``, mode, uid or gid.
         :raises FileError: if LXD refuses an entry.
         """
         what = self._what("recursive_put")
@@ -459,7 +564,8 @@ class FilesManager:
         if not os.path.isdir(src):
             problem = "is not a directory" if os.path.exists(src) else "does not exist"
             raise NotADirectoryError(f"{what}: 'src' {src!r} {problem}")
-        _metadata_headers(mode, uid, gid, what)  # validate before any request
+        # validate before any request
+        _metadata_headers(None if isinstance(mode, bool) else mode, uid, gid, what)
         from pylxd.models import _files_recursive  # built on this module
 
         upload = _files_recursive._TreeUpload(
@@ -487,12 +593,16 @@ class FilesManager:
         links). LXD 5.0 reports symlink targets as absolute paths, so links
         to anywhere else in the instance are skipped. Every skipped entry
         raises a :class:`UnsafePathWarning`. A failure stops the transfer:
-        the file being written is removed, what was written before stays.
+        the file being written is not left (files are written under a temporary
+        name and renamed into place once complete), what was written before
+        stays.
 
         :param progress: ``progress(done_bytes, None)`` after each chunk, with
             the bytes of file content received so far across the whole tree
             (the total is not known in advance, so it is None).
-        :raises ValueError: for a relative ``remote_path``.
+        :raises InvalidArgument: for an empty ``remote_path``.
+        :raises TransferIncomplete: when a file arrives short (it is not
+            written; an existing local file stays as it was).
         :raises FileNotFound: when ``remote_path`` or the instance is missing.
         """
         remote = _check_remote(remote_path, self._what("recursive_get"))

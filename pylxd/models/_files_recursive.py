@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+import stat
 import warnings
 from typing import TYPE_CHECKING, Any
 
@@ -92,7 +93,7 @@ class _TreeDownload:
         with self.files._open(remote) as response:
             info = FileInfo.from_headers(response.headers)
             if info.type == FILE:
-                _write_local(local, response, info, False, self.tally.for_file())
+                _write_local(remote, local, response, info, self.tally.for_file())
                 return
             if info.type != DIRECTORY:
                 _skip(repr(remote), f"a {info.type} is neither a file nor a directory")
@@ -141,7 +142,7 @@ class _TreeDownload:
             if os.path.islink(local):
                 _skip(repr(remote), f"{local!r} is a local symlink")
                 return None
-            _write_local(local, response, info, True, self.tally.for_file())
+            _write_local(remote, local, response, info, self.tally.for_file())
         return None
 
     def _inside(self, real: str) -> bool:
@@ -193,24 +194,23 @@ class _TreeDownload:
 
 
 def _write_local(
+    remote: str,
     local: str,
     response: requests.Response,
     info: FileInfo,
-    nofollow: bool,
     progress: Progress | None = None,
 ) -> None:
     """Stream a response into a new local file with the remote permission bits.
 
-    The file is created ``0600`` (never through a symlink with ``nofollow``)
-    and removed again if the transfer fails.
+    The file is written ``0600`` under a temporary name (created with
+    ``O_EXCL``, never through a symlink) and renamed onto ``local`` once
+    complete, so a failure leaves nothing behind and an existing file as it
+    was.
     """
-    extra = getattr(os, "O_NOFOLLOW", 0) if nofollow else 0
-
-    def opener(path: str, flags: int) -> int:
-        return os.open(path, flags | extra, 0o600)
-
-    with _transfer.new_file(local, opener) as out:
-        _transfer.copy_response(response, out, progress)
+    with _transfer.replacing_file(local, 0o600) as out:
+        _transfer.copy_response(
+            response, out, progress, what=f"recursive_get: {remote!r}"
+        )
         os.fchmod(out.fileno(), info.mode & _LOCAL_MODE_MASK)
 
 
@@ -245,9 +245,10 @@ class _TreeUpload:
                 self._file_entry(os.path.join(path, name), posixpath.join(remote, name))
 
     def _mode_of(self, local: str) -> Any:
-        if self.mode is not None:
-            return self.mode
-        return os.stat(local).st_mode & _LOCAL_MODE_MASK
+        """The mode sent for ``local``: None (LXD's default), given, or its own."""
+        if self.mode is True:
+            return stat.S_IMODE(os.stat(local).st_mode)
+        return None if self.mode is False else self.mode
 
     def _mkdir(self, local: str, remote: str) -> None:
         self.files.mk_dir(remote, self._mode_of(local), self.uid, self.gid)

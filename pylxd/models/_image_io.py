@@ -65,7 +65,7 @@ def _upload_body(
             headers = {"Content-Type": "application/octet-stream"}
             if name != "image":
                 headers["X-LXD-filename"] = name
-            yield _transfer.UploadBody(rootfs, progress), headers
+            yield _transfer.UploadBody(rootfs, progress, what=f"Image {what}"), headers
             return
         meta = stack.enter_context(_transfer.open_source(metadata, "Image metadata"))
         body, content_type = _multipart(meta, rootfs, name, progress)
@@ -94,7 +94,8 @@ def _multipart(
         f"\r\n--{boundary}--\r\n".encode(),
     ]
     content_type = f"multipart/form-data; boundary={boundary}"
-    return _transfer.UploadBody.joined(parts, progress), content_type
+    body = _transfer.UploadBody.joined(parts, progress, what="Image upload")
+    return body, content_type
 
 
 # -- exports ------------------------------------------------------------------

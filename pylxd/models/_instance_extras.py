@@ -185,13 +185,17 @@ class InstanceBackup(RenameMixin, model.Model):
 
         Implements ``GET /1.0/instances/<name>/backups/<backup>/export``.
 
-        :param target: a path, or a binary file object open for writing.
+        :param target: a path (written under a temporary name, renamed into
+            place when complete), or a binary file object open for writing.
         :param progress: called as ``progress(done_bytes, total_bytes_or_None)``.
         :returns: the number of bytes written.
-        :raises TypeError: for a target that is neither.
+        :raises InvalidArgumentType: for a target that is neither (nothing sent).
+        :raises TransferIncomplete: when the tarball arrives short.
         """
+        what = f"Backup {self.name!r} export"
+        _transfer.check_target(target, what)
         response = self.api.export.get(stream=True)
-        return _transfer.download(response, target, progress)
+        return _transfer.download(response, target, progress, what=what)
 
 
 class InstanceLogs:
@@ -238,12 +242,17 @@ class InstanceLogs:
     ) -> int:
         """Download a log file to ``target`` (a path or a binary file object), streamed.
 
-        Implements ``GET /1.0/instances/<name>/logs/<filename>``.
+        Implements ``GET /1.0/instances/<name>/logs/<filename>``. A path is
+        written under a temporary name and renamed into place when complete.
 
         :returns: the number of bytes written.
+        :raises InvalidArgumentType: for a target that is neither (nothing sent).
+        :raises TransferIncomplete: when the log arrives short.
         """
+        what = f"Log {filename!r} export"
+        _transfer.check_target(target, what)
         response = self.api[quote(filename, "Instance log file")].get(stream=True)
-        return _transfer.download(response, target, progress)
+        return _transfer.download(response, target, progress, what=what)
 
     def delete(self, filename: str) -> None:
         """Delete a log file (``DELETE /1.0/instances/<name>/logs/<filename>``).
@@ -424,7 +433,7 @@ class InstanceExtrasMixin:
                 client.assert_has_api_extension(extension)
                 headers[header] = value
         with _transfer.open_source(backup, "Instance backup") as fileobj:
-            body = _transfer.UploadBody(fileobj, progress)
+            body = _transfer.UploadBody(fileobj, progress, what="Instance backup")
             response = client.api.instances.post(data=body, headers=headers)
         model.wait_for(client, response, wait)
         created = name or _created_name(response, "instances")

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import io
+import shutil
+import tempfile
 from typing import IO, TYPE_CHECKING, Any, Iterator
 
 from pylxd import exceptions
@@ -34,6 +36,9 @@ from pylxd.models._mixins import (
 )
 from pylxd.models._transfer import CHUNK_SIZE, Progress
 from pylxd.models.operation import cancel_quietly
+
+#: ``export()`` keeps up to this much in memory before spooling to disk.
+_SPOOL_IN_MEMORY = 16 * CHUNK_SIZE
 
 if TYPE_CHECKING:  # pragma: no cover
     from pylxd.client import Client
@@ -211,20 +216,37 @@ class Image(CollectionMixin, model.Model):
             self.aliases[:] = [a for a in self.aliases if a.get("name") != name]
 
     # -- transfers -------------------------------------------------------
-    def export(self) -> IO[bytes]:
-        """Export the image: return a file object streaming its contents.
+    def export(self, *, stream: bool = False) -> IO[bytes]:
+        """Export the image: return a file object holding its contents.
 
-        Implements ``GET /1.0/images/<fingerprint>/export``. Unlike pylxd 2.4,
-        nothing goes through a temporary file: the returned object reads from
-        the connection (it is not seekable; close it, or read it to the end,
-        to free the connection). Reading to the end checks the data against
-        the fingerprint and raises :class:`ImageExportError` on a mismatch. A
-        split image arrives as LXD's ``multipart/form-data`` body, unchecked;
-        :meth:`export_to` separates its two parts.
+        Implements ``GET /1.0/images/<fingerprint>/export``. As in pylxd
+        2.4, the whole export is read first, into a seekable temporary file
+        positioned at 0 (in memory up to 16 MiB, then on disk), checked
+        against the size LXD announced and the fingerprint. A split image
+        arrives as LXD's ``multipart/form-data`` body (length checked, not
+        hashed); :meth:`export_to` separates its two parts.
+
+        :param stream: return instead a non-seekable file object reading from
+            the connection as the data arrives (constant memory; close it, or
+            read it to the end, to free the connection). Reading to the end
+            runs the same checks.
+        :raises ImageExportError: when the data does not match the fingerprint.
+        :raises TransferIncomplete: when the export arrives short.
         """
         response = self.api.export.get(stream=True)
         expected = None if _boundary(response) else self.fingerprint
-        return io.BufferedReader(_ExportReader(response, expected), CHUNK_SIZE)
+        reader = io.BufferedReader(_ExportReader(response, expected), CHUNK_SIZE)
+        if stream:
+            return reader
+        spooled = tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY)
+        try:
+            with reader:
+                shutil.copyfileobj(reader, spooled, CHUNK_SIZE)
+        except BaseException:
+            spooled.close()
+            raise
+        spooled.seek(0)
+        return spooled  # type: ignore[return-value]
 
     def export_to(
         self,
@@ -249,8 +271,19 @@ class Image(CollectionMixin, model.Model):
         :param verify: check the data against the fingerprint (default True).
         :returns: the number of bytes written.
         :raises ValueError: for a split image without ``rootfs_fileobj``.
+        :raises InvalidArgumentType: for a ``fileobj`` or ``rootfs_fileobj``
+            without ``write`` (nothing is sent).
         :raises ImageExportError: when the data does not match the fingerprint.
+        :raises TransferIncomplete: when the export arrives short (with or
+            without ``verify``).
         """
+        what = f"Image {self.fingerprint} export"
+        for name, sink in (("fileobj", fileobj), ("rootfs_fileobj", rootfs_fileobj)):
+            if sink is not None and not callable(getattr(sink, "write", None)):
+                raise exceptions.InvalidArgumentType(
+                    f"{what}: {name} must be a binary file object (with write), "
+                    f"not {type(sink).__name__}"
+                )
         response = self.api.export.get(stream=True)
         with contextlib.closing(response):
             boundary = _boundary(response)

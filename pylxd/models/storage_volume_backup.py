@@ -137,13 +137,21 @@ class StorageVolumeBackup(RenameMixin, model.Model):
 
         Implements ``GET .../backups/<name>/export``.
 
-        :param target: a binary file object, or a path to write to.
+        :param target: a binary file object, or a path to write to (under a
+            temporary name, renamed into place when complete).
         :param progress: called as ``progress(done_bytes, total_or_None)``.
+        :param chunk_size: bytes read per chunk (a positive int).
         :returns: the number of bytes written.
+        :raises InvalidArgumentType: for a bad target or chunk size (nothing sent).
+        :raises InvalidArgument: for a chunk size below 1 (nothing sent).
+        :raises TransferIncomplete: when the tarball arrives short.
         :raises NotFound: when the backup does not exist.
         """
+        what = f"Volume backup {self.name!r} export"
+        _transfer.check_target(target, what)
+        _transfer.check_chunk_size(chunk_size, what)
         response = self.api.export.get(stream=True)
-        return _transfer.download(response, target, progress, chunk_size)
+        return _transfer.download(response, target, progress, chunk_size, what=what)
 
     def rename(self, new_name: str, wait: bool = True) -> None:
         """Rename the backup (``POST .../backups/<name>``)."""

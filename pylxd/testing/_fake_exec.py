@@ -4,7 +4,8 @@ Commands do not run anywhere: :meth:`FakeLXD.on_exec` registers what a
 command "prints" and "returns" (fixed output or a handler called with an
 :class:`ExecCall`). A few commands have a built-in behaviour when nothing is
 registered for them: ``true``, ``false``, ``echo`` (and ``-n``), ``cat``
-(stdin, or files of the instance's in-memory filesystem), ``pwd``, ``id -u``
+(stdin, or files of the instance's in-memory filesystem), ``mv`` (of a
+file), ``pwd``, ``id -u``
 and ``id -g``, printing what busybox prints. Any other command fails like a
 missing binary does on LXD 5.0: the operation ends in ``Failure`` with
 ``Command not found`` (``return`` 127).
@@ -161,6 +162,8 @@ def _builtin(call: ExecCall) -> ExecResult:
         return ExecResult(0, " ".join(args) + "\n")
     if name == "cat":
         return _cat(call, args)
+    if name == "mv":
+        return _mv(call, [a for a in args if a not in ("-f", "--")])
     if name == "pwd":
         return ExecResult(0, (call.cwd or call.environment.get("HOME", "/")) + "\n")
     if name == "id" and args in (["-u"], ["-g"]):
@@ -190,6 +193,28 @@ def _cat(call: ExecCall, paths: list[str]) -> ExecResult:
         else:
             out += entry["content"]
     return ExecResult(code, out, err)
+
+
+def _mv(call: ExecCall, paths: list[str]) -> ExecResult:
+    """``mv [-f] [--] SOURCE TARGET`` for a file or symlink (rename in place)."""
+    from pylxd.testing._fake_files import _normalize
+
+    if len(paths) != 2:
+        return ExecResult(1, b"", b"BusyBox mv: usage: mv [-f] SOURCE DEST\n")
+    source, target = (_normalize(p) for p in paths)
+    with call.fake.lock:
+        fs = call.filesystem
+        entry = fs.get(source)
+        if entry is None:
+            message = f"mv: can't rename '{paths[0]}': No such file or directory\n"
+            return ExecResult(1, b"", message.encode())
+        if (
+            entry["type"] == "directory"
+            or fs.get(target, {}).get("type") == "directory"
+        ):
+            return ExecResult(1, b"", b"mv: directories are not supported here\n")
+        fs[target] = fs.pop(source)
+    return ExecResult(0)
 
 
 # -- the route ---------------------------------------------------------------

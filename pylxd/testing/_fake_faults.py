@@ -6,6 +6,7 @@ None) and ``path`` (the exact path without the query; any when None).
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -16,8 +17,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 class FaultsMixin:
-    """``fail_next``, ``reply_next``, ``fail_operation_next``, ``timeout_next``
-    and ``disconnect_next``."""
+    """``fail_next``, ``reply_next``, ``fail_operation_next``, ``timeout_next``,
+    ``disconnect_next`` and ``truncate_next``."""
 
     if TYPE_CHECKING:  # provided by FakeLXD
         lock: threading.RLock
@@ -27,6 +28,8 @@ class FaultsMixin:
 
         @staticmethod
         def error(status: int, message: str) -> Reply: ...
+
+        def _dispatch(self, request: FakeRequest) -> Reply: ...
 
     def fail_next(
         self,
@@ -109,6 +112,32 @@ class FaultsMixin:
             )
 
         self._inject(fault, method, path)
+
+    def truncate_next(
+        self,
+        keep: int = 0,
+        method: str | None = None,
+        path: str | None = None,
+        query: dict[str, str] | None = None,
+    ) -> None:
+        """Answer the next matching request as usual, but cut its body after
+        ``keep`` bytes while its ``Content-Length`` still announces the whole
+        body: what a client sees when the daemon dies mid-download.
+
+        :param query: also match these query parameters (e.g. ``{"path": "/f"}``).
+        """
+
+        def fault(req: FakeRequest) -> Reply | None:
+            if (method and req.method != method.upper()) or (path and req.path != path):
+                return None
+            if query and any(req.query.get(k) != v for k, v in query.items()):
+                return None
+            self.faults.remove(fault)
+            reply = self._dispatch(req)
+            headers = {"Content-Length": str(len(reply.body)), **reply.headers}
+            return dataclasses.replace(reply, body=reply.body[:keep], headers=headers)
+
+        self.faults.append(fault)
 
     def _inject(
         self, make: Callable[[FakeRequest], Reply], method: str | None, path: str | None

@@ -204,10 +204,10 @@ ROWS = [
     ),
     # files
     Row(
-        "relative file path",
-        lambda c: c.box.files.put("etc/x", b""),
+        "empty file path",
+        lambda c: c.box.files.put("", b""),
         ValueError,
-        ("FilesManager.put", "instance 'c1'", "'etc/x'", "not absolute"),
+        ("FilesManager.put", "instance 'c1'", "path is empty"),
     ),
     Row(
         "path with a NUL",
@@ -218,7 +218,7 @@ ROWS = [
     Row(
         "path of the wrong type",
         lambda c: c.box.files.get(42),
-        ValueError,
+        TypeError,
         ("path 42", "not a string"),
     ),
     Row(
@@ -240,10 +240,10 @@ ROWS = [
         ("mode -1", "out of range"),
     ),
     Row(
-        "mode bool",
-        lambda c: c.box.files.put("/tmp/x", b"", mode=True),
+        "mode=True without a local file",
+        lambda c: c.box.files.put("/nonexistent-pylxd-dir/x", b"", mode=True),
         ValueError,
-        ("mode True", "not an octal"),
+        ("mode=True", "'/nonexistent-pylxd-dir/x'", "cannot be read locally"),
     ),
     Row(
         "mk_dir mode too big",
@@ -255,7 +255,7 @@ ROWS = [
         "gid not a number",
         lambda c: c.box.files.put("/tmp/x", b"", gid="root"),
         ValueError,
-        ("gid 'root'", "non-negative integer"),
+        ("gid 'root'", "not a number"),
     ),
     Row(
         "data of an unsupported type",
@@ -282,10 +282,10 @@ ROWS = [
         ("junk.pem", "is not a directory"),
     ),
     Row(
-        "recursive_put relative destination",
-        lambda c: c.box.files.recursive_put(str(c.tmp), "srv"),
+        "recursive_put empty destination",
+        lambda c: c.box.files.recursive_put(str(c.tmp), ""),
         ValueError,
-        ("recursive_put", "'srv'", "not absolute"),
+        ("recursive_put", "path is empty"),
     ),
     Row(
         "symlink with an empty target",

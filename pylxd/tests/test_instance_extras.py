@@ -4,6 +4,7 @@ bulk state and the SFTP upgrade, against the fake LXD."""
 from __future__ import annotations
 
 import io
+import os
 import socket
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -196,13 +197,16 @@ def test_backup_export_to_a_path_and_removes_it_on_failure(
     backup = instance.backups.create("b1")
     path = tmp_path / "b1.tar.gz"
     assert backup.export(path) == path.stat().st_size > 0
+    complete = path.read_bytes()
 
     def broken(done: int, total: int | None) -> None:
         raise OSError("disk full")
 
     with pytest.raises(OSError, match="disk full"):
         backup.export(str(path), progress=broken)
-    assert not path.exists()
+    # The earlier, complete export is left as it was, and nothing else.
+    assert path.read_bytes() == complete
+    assert os.listdir(tmp_path) == ["b1.tar.gz"]
 
 
 def test_backup_export_holds_one_chunk_at_a_time(
@@ -225,7 +229,7 @@ def test_backup_export_holds_one_chunk_at_a_time(
 
 def test_backup_export_rejects_a_target_that_cannot_be_written(instance: Any) -> None:
     backup = instance.backups.create("b1")
-    with pytest.raises(TypeError, match="Download target"):
+    with pytest.raises(TypeError, match="Backup 'b1' export: the target must be"):
         backup.export(42)  # type: ignore[arg-type]
 
 
