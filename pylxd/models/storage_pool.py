@@ -165,6 +165,8 @@ class StorageVolume(model.Model):
     snapshots = model.Manager(lambda vol: StorageVolumeSnapshotManager(vol))
     backups = model.Manager(lambda vol: StorageVolumeBackupManager(vol))
 
+    _identity_keys = ("type",)
+
     def _repr_keys(self) -> tuple[str, ...]:
         return ("type", "name")
 
