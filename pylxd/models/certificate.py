@@ -52,6 +52,8 @@ class Certificate(CollectionMixin, model.Model):
         name: str = "",
         projects: list[str] | None = None,
         restricted: bool = False,
+        secret: str = "",
+        *,
         token_auth: bool | None = None,
     ) -> Certificate:
         """Add a certificate to the server's trust store and return it.
@@ -64,6 +66,11 @@ class Certificate(CollectionMixin, model.Model):
         ``password`` (LXD 5.0).
 
         :param cert_data: the certificate, PEM (bytes or str) or DER bytes.
+        :param secret: a trust token (pylxd's parameter): sent as
+            ``trust_token`` on servers with ``explicit_trust_token``, else as
+            ``password``; it wins over ``password``.
+        :param token_auth: whether ``password`` is a token (default: told
+            apart automatically).
         :raises ValueError: when ``cert_data`` is not a certificate.
         :raises TrustRefused: when the server refuses the password or token.
         """
@@ -75,7 +82,9 @@ class Certificate(CollectionMixin, model.Model):
             "restricted": restricted,
             "projects": list(projects or []),
         }
-        if password:
+        if secret:
+            body[_secret_field(client, secret, True)] = secret
+        elif password:
             body[_secret_field(client, password, token_auth)] = password
         try:
             cls._collection(client).post(json=body)
@@ -86,10 +95,21 @@ class Certificate(CollectionMixin, model.Model):
         return cls.get(client, hashlib.sha256(der).hexdigest())  # type: ignore[no-any-return]
 
     @classmethod
+    def get(cls, client: Client, fingerprint: str) -> Certificate:
+        """Return the trusted certificate with that fingerprint.
+
+        Implements ``GET /1.0/certificates/<fingerprint>`` (a unique prefix
+        is enough).
+
+        :raises NotFound: when no trusted certificate has it.
+        """
+        return super().get(client, fingerprint)  # type: ignore[no-any-return]
+
+    @classmethod
     def create_token(
         cls,
         client: Client,
-        name: str,
+        name: str = "",
         projects: list[str] | None = None,
         restricted: bool = False,
     ) -> str:

@@ -104,7 +104,7 @@ class BlockingMixin:
         kwargs = {} if body is None else {"json": body}
         with naming(self._subject()):
             response: requests.Response = getattr(self.api, verb)(**kwargs)
-            model.wait_for(self.client, response, wait)
+            model.wait_for(self.client, response, model.forced_wait(self.client, wait))
         return response
 
     def save(self, wait: bool = True) -> None:
@@ -282,6 +282,7 @@ class Network(CollectionMixin, RenameMixin, BlockingMixin, model.Model):
         description: str | None = None,
         type: str | None = None,
         config: dict[str, str] | None = None,
+        wait: bool = True,
     ) -> Network:
         """Create a network and return it as stored.
 
@@ -292,6 +293,8 @@ class Network(CollectionMixin, RenameMixin, BlockingMixin, model.Model):
         :param type: the network type (``bridge``, ``macvlan``, ...; LXD's
             default is ``bridge``).
         :param config: the network configuration, a dict of strings.
+        :param wait: wait for LXD's operation when it answers with one
+            (always, on servers with ``storage_and_network_operations``).
         :raises LXDAPIExtensionNotAvailable: without the ``network`` extension.
         :raises Conflict: when a network of that name exists.
         :raises LXDAPIException: when LXD refuses the definition (nothing is
@@ -301,13 +304,16 @@ class Network(CollectionMixin, RenameMixin, BlockingMixin, model.Model):
         check_config(f"Network {name!r}", config)
         body = drop_none(name=name, description=description, type=type, config=config)
         with naming(f"Network {name!r}"):
-            cls._post_collection(client, body, wait=True)
+            cls._post_collection(client, body, wait=model.forced_wait(client, wait))
         return cls.get(client, name)
 
-    def rename(self, new_name: str) -> Network:
+    def rename(self, new_name: str, wait: bool = True) -> Network:
         """Rename the network and return it under its new name.
 
         Implements ``POST /1.0/networks/<name>``.
+
+        :param wait: wait for LXD's operation when it answers with one
+            (always, on servers with ``storage_and_network_operations``).
 
         :raises Conflict: when ``new_name`` is taken.
         :raises LXDAPIException: when the network is in use.
@@ -315,7 +321,7 @@ class Network(CollectionMixin, RenameMixin, BlockingMixin, model.Model):
         self._check_extension()
         check_name("Network", new_name)
         with naming(f"{self._subject()} (renaming to {new_name!r})"):
-            self._rename(new_name, wait=True)
+            self._rename(new_name, wait=model.forced_wait(self.client, wait))
         return self.get(self.client, new_name)
 
     def state(self) -> NetworkState:

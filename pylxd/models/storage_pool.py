@@ -87,14 +87,17 @@ class StoragePool(CollectionMixin, model.Model):
             return super().get(client, name)  # type: ignore[no-any-return]
 
     @classmethod
-    def create(cls, client: Client, definition: JSONDict) -> StoragePool:
+    def create(
+        cls, client: Client, definition: JSONDict, wait: bool = True
+    ) -> StoragePool:
         """Create a storage pool from ``definition`` and return it as stored.
 
         Implements ``POST /1.0/storage-pools``. ``definition`` is the whole
         request body, e.g. ``{"name": "pool1", "driver": "dir", "config": {}}``.
-        The call waits when LXD answers with an operation.
 
         :param definition: the fields to pass to LXD (``name`` is required).
+        :param wait: wait when LXD answers with an operation (always, on
+            servers with ``storage_and_network_operations``, as in pylxd).
         :returns: the new pool.
         :raises TypeError: when ``definition`` is not a dict.
         :raises ValueError: when ``definition`` has no ``name``.
@@ -102,18 +105,21 @@ class StoragePool(CollectionMixin, model.Model):
         :raises LXDAPIException: when LXD refuses (e.g. ``Unknown driver``).
         """
         name = _required_name(definition, "storage pool definition")
-        cls._post_collection(client, definition, wait=True)
+        cls._post_collection(client, definition, wait=model.forced_wait(client, wait))
         return cls.get(client, name)  # type: ignore[no-any-return]
 
-    def delete(self) -> None:  # type: ignore[override]
-        """Delete the storage pool, waiting when LXD answers with an operation.
+    def delete(self, wait: bool = False) -> None:
+        """Delete the storage pool.
 
         Implements ``DELETE /1.0/storage-pools/<name>``.
+
+        :param wait: wait when LXD answers with an operation (always, on
+            servers with ``storage_and_network_operations``, as in pylxd).
 
         :raises LXDAPIException: when LXD refuses, e.g. ``"The storage pool is
             currently in use"``.
         """
-        super().delete(wait=True)
+        super().delete(wait=model.forced_wait(self.client, wait))
 
 
 class StorageResources(model.Model):
@@ -493,30 +499,38 @@ class StorageVolumeSnapshot(RenameMixin, model.Model):
         volume: StorageVolume,
         name: str | None = None,
         expires_at: str | None = None,
+        wait: bool = True,
     ) -> StorageVolumeSnapshot:
-        """Snapshot the volume and return the snapshot (waits for it).
+        """Snapshot the volume and return the snapshot.
 
         Implements ``POST .../volumes/<type>/<volume>/snapshots``.
 
         :param name: the snapshot name (default: LXD picks one, e.g. ``snap0``).
         :param expires_at: an RFC 3339 time after which LXD deletes it.
+        :param wait: wait for the snapshot; with ``wait=False`` the returned
+            snapshot is loaded on first use (a snapshot without a ``name`` is
+            always waited for: its name is only known then).
         :raises LXDAPIException: when LXD refuses (e.g. the name is taken).
         """
         before = None if name else {s.name for s in cls.all(volume)}
         response = volume.api.snapshots.post(
             json=drop_none(name=name, expires_at=expires_at)
         )
-        operation = wait_for(volume.client, response, True)
+        operation = wait_for(volume.client, response, wait or name is None)
         if name is None:
             name = _new_snapshot_name(cls, volume, operation, before or set())
+        elif not wait:
+            return cls(volume.client, volume=volume, name=name)
         return cls.get(volume, name)
 
-    def rename(self, new_name: str) -> None:
-        """Rename the snapshot (waits for it).
+    def rename(self, new_name: str, wait: bool = True) -> None:
+        """Rename the snapshot.
 
         Implements ``POST .../snapshots/<name>`` with ``{"name": new_name}``.
+
+        :param wait: wait for LXD's operation when it answers with one.
         """
-        self._rename(new_name, wait=True)
+        self._rename(new_name, wait=wait)
 
     def restore(self, wait: bool = False) -> requests.Response:
         """Restore the volume from this snapshot (see ``restore_from``)."""
