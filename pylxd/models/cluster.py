@@ -29,7 +29,7 @@ import types
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
-from pylxd import exceptions, managers
+from pylxd import managers
 from pylxd._transport import _APINode
 from pylxd.models import _model as model
 from pylxd.models._mixins import CollectionMixin, RenameMixin, drop_none, quote
