@@ -257,6 +257,7 @@ class Network(CollectionMixin, RenameMixin, BlockingMixin, model.Model):
     used_by = model.Attribute(url_list, readonly=True)
     status = model.Attribute(readonly=True, optional=True)
     locations = model.Attribute(readonly=True, optional=True)
+    project = model.Attribute(readonly=True, optional=True)
 
     forwards = model.Manager(
         lambda net: managers.NetworkForwardManager(net.client, net)

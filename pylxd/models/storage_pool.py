@@ -166,6 +166,7 @@ class StorageVolume(model.Model):
     content_type = model.Attribute(readonly=True)
     project = model.Attribute(readonly=True, optional=True)
     created_at = model.Attribute(readonly=True, optional=True)
+    pool = model.Attribute(readonly=True, optional=True)
 
     storage_pool: StoragePool = model.Parent()  # type: ignore[assignment]
     snapshots = model.Manager(lambda vol: StorageVolumeSnapshotManager(vol))
