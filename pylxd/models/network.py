@@ -17,7 +17,7 @@ import json
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pylxd import managers
-from pylxd.exceptions import naming
+from pylxd.exceptions import InvalidArgumentType, naming
 from pylxd.models import _model as model
 from pylxd.models._mixins import CollectionMixin, RenameMixin, drop_none, found, quote
 
@@ -78,6 +78,9 @@ class BlockingMixin:
 
     __slots__ = ()
     _api_extension: ClassVar[str | None]
+    #: Asserted by the changes only (reads work without it, as in pylxd);
+    #: ``_api_extension`` when None.
+    _write_extension: ClassVar[str | None] = None
     client: Client
 
     if TYPE_CHECKING:  # pragma: no cover
@@ -94,8 +97,9 @@ class BlockingMixin:
         def sync(self, rollback: bool = False) -> None: ...
 
     def _check_extension(self) -> None:
-        if self._api_extension:
-            self.client.assert_has_api_extension(self._api_extension)
+        extension = self._write_extension or self._api_extension
+        if extension:
+            self.client.assert_has_api_extension(extension)
 
     def _change(
         self, verb: str, body: JSONDict | None, wait: bool
@@ -241,13 +245,13 @@ class Network(CollectionMixin, RenameMixin, BlockingMixin, model.Model):
     """A LXD network, ``/1.0/networks/<name>``.
 
     Creating and modifying networks needs the ``network`` API extension,
-    checked before any request. ``used_by`` holds LXD's URLs (use
+    checked before any request (reading them does not, as in pylxd). ``used_by`` holds LXD's URLs (use
     :func:`pylxd.models._mixins.name_from_url` to get names). Unmanaged
     networks (host interfaces) can be read but not changed.
     """
 
     _endpoint = "networks"
-    _api_extension = "network"
+    _write_extension = "network"
 
     name = model.Attribute(readonly=True)
     description = model.Attribute()
@@ -271,7 +275,6 @@ class Network(CollectionMixin, RenameMixin, BlockingMixin, model.Model):
         Implements ``GET /1.0/networks/<name>``.
 
         :raises NotFound: naming the network, when it does not exist.
-        :raises LXDAPIExtensionNotAvailable: without the ``network`` extension.
         """
         return super().get(client, name)  # type: ignore[no-any-return]
 
@@ -301,6 +304,7 @@ class Network(CollectionMixin, RenameMixin, BlockingMixin, model.Model):
         :raises LXDAPIException: when LXD refuses the definition (nothing is
             left created).
         """
+        client.assert_has_api_extension("network")
         check_name("Network", name)
         check_config(f"Network {name!r}", config)
         body = drop_none(name=name, description=description, type=type, config=config)
@@ -349,18 +353,50 @@ class Network(CollectionMixin, RenameMixin, BlockingMixin, model.Model):
     def __str__(self) -> str:
         return json.dumps(self.marshall(skip_readonly=False), indent=2)
 
+    def __repr__(self) -> str:
+        return _json_repr(self, ("config", "description", "name", "type"))
+
+
+def _json_repr(obj: model.Model, names: tuple[str, ...]) -> str:
+    """pylxd's repr of networks: ``Network(config={...}, name="br0", ...)``.
+
+    Only loaded values are shown (no request), as JSON.
+    """
+    shown = ", ".join(
+        f"{name}={json.dumps(obj._raw_attr(name))}"
+        for name in names
+        if obj._is_loaded(name)
+    )
+    return f"{type(obj).__name__}({shown})"
+
+
+def _forward_body(
+    body: JSONDict,
+    description: str | None,
+    config: dict[str, str] | None,
+    ports: list[JSONDict] | None,
+) -> JSONDict:
+    """pylxd's ``NetworkForward.create(client, network, config)``: the whole body."""
+    if any(value is not None for value in (description, config, ports)):
+        raise InvalidArgumentType(
+            "NetworkForward.create: with a definition dict, give the other "
+            "fields inside it, not as arguments"
+        )
+    return dict(body)
+
 
 class NetworkForward(ChildMixin, BlockingMixin, model.Model):
     """A network address forward, ``/1.0/networks/<net>/forwards/<address>``.
 
-    Reached through ``network.forwards`` (API extension ``network_forward``).
+    Reached through ``network.forwards``. Changes need the API extension
+    ``network_forward`` (reads are sent as they are, as in pylxd).
     """
 
     _endpoint = "forwards"
     _key = "listen_address"
     _parent = "network"
     _kind = "Network forward"
-    _api_extension = "network_forward"
+    _write_extension = "network_forward"
 
     network = model.Parent()
     listen_address = model.Attribute(readonly=True)
@@ -370,33 +406,58 @@ class NetworkForward(ChildMixin, BlockingMixin, model.Model):
     location = model.Attribute(readonly=True, optional=True)
 
     @classmethod
+    def get(
+        cls, client: Client, network: Network, listen_address: str
+    ) -> NetworkForward:
+        """Return the forward of ``listen_address`` on ``network``.
+
+        Implements ``GET /1.0/networks/<net>/forwards/<listen_address>``.
+
+        :raises NotFound: naming it, when it does not exist.
+        """
+        return super().get(client, network, listen_address)  # type: ignore[no-any-return]
+
+    @classmethod
     def create(
         cls,
         client: Client,
         network: Network,
-        listen_address: str,
+        listen_address: str | JSONDict,
         description: str | None = None,
         config: dict[str, str] | None = None,
         ports: list[JSONDict] | None = None,
     ) -> NetworkForward:
         """Forward ``listen_address`` (optionally per port) and return the forward.
 
-        Implements ``POST /1.0/networks/<net>/forwards``.
+        Implements ``POST /1.0/networks/<net>/forwards``. pylxd's form,
+        ``create(client, network, config)`` with the whole body as a dict
+        (``listen_address`` included), is accepted too.
 
         :param config: e.g. ``{"target_address": "10.0.0.2"}`` (default target).
         :param ports: dicts with ``protocol``, ``listen_port``,
             ``target_address``, optionally ``target_port`` and ``description``.
         :raises Conflict: when the address is already forwarded.
         """
-        check_name("Network forward listen address", listen_address)
-        check_config(cls._subject_for(network, listen_address), config)
-        body = drop_none(
-            listen_address=listen_address,
-            description=description,
-            config=config,
-            ports=ports,
-        )
-        return cls._create(client, network, listen_address, body)  # type: ignore[no-any-return]
+        client.assert_has_api_extension("network_forward")
+        if isinstance(listen_address, dict):
+            body = _forward_body(listen_address, description, config, ports)
+        else:
+            body = drop_none(
+                listen_address=listen_address,
+                description=description,
+                config=config,
+                ports=ports,
+            )
+        check_name("Network forward listen address", body.get("listen_address"))
+        address = str(body["listen_address"])
+        check_config(cls._subject_for(network, address), body.get("config"))
+        return cls._create(client, network, address, body)  # type: ignore[no-any-return]
+
+    def __repr__(self) -> str:
+        return _json_repr(self, ("config", "description", "listen_address"))
+
+    def __str__(self) -> str:
+        return json.dumps(self.marshall(skip_readonly=False), indent=2)
 
 
 class NetworkPeer(ChildMixin, BlockingMixin, model.Model):
