@@ -41,6 +41,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from pylxd.models.storage_volume_backup import Progress, Source
 
 
+#: What LXD's Go code writes for a zero ``time.Time`` (no expiry, no date).
+_ZERO_TIME = "0001-01-01T00:00:00Z"
+_TIMES = ("created_at", "expires_at")
+
 #: A 404 inside a storage call becomes StorageObjectNotFound (a NotFound).
 _REFINE: exceptions.Refine = {exceptions.NotFound: StorageObjectNotFound}
 
@@ -440,7 +444,10 @@ class StorageVolumeSnapshot(RenameMixin, model.Model):
     """A volume snapshot, ``.../volumes/<type>/<volume>/snapshots/<name>``.
 
     ``name`` is the snapshot's own name (LXD's ``volume/snapshot`` form is
-    shortened). ``save()`` sends ``description`` and ``expires_at``.
+    shortened). ``save()`` sends ``description`` and ``expires_at``. As in
+    pylxd, ``expires_at`` is None for "no expiry" (LXD's zero time),
+    ``created_at`` is None when LXD does not know it, and ``content_type``
+    falls back to the volume's.
     """
 
     name: str = model.Attribute(readonly=True)  # type: ignore[assignment]
@@ -467,14 +474,50 @@ class StorageVolumeSnapshot(RenameMixin, model.Model):
         metadata = {**metadata, "name": metadata["name"].rsplit("/", 1)[-1]}
         return cls._from_server(volume.client, metadata, volume=volume)  # type: ignore[return-value]
 
-    @classmethod
-    def all(cls, volume: StorageVolume) -> list[StorageVolumeSnapshot]:
-        """Return the volume's snapshots, fully loaded, in one request.
+    def _load(self, payload: dict[str, Any], rollback: bool = False) -> None:
+        # pylxd's normalisation: LXD's zero time means "none".
+        payload = {
+            key: None if key in _TIMES and value == _ZERO_TIME else value
+            for key, value in payload.items()
+        }
+        client = self.client
+        if "created_at" in payload and not (
+            client is None or client.has_api_extension("storage_volumes_created_at")
+        ):
+            payload["created_at"] = None  # LXD without it sends a meaningless value
+        volume = self._raw_attr("volume") or payload.get("volume")
+        if "content_type" in payload and not payload["content_type"] and volume:
+            payload["content_type"] = volume._raw_attr("content_type")
+        super()._load(payload, rollback)
 
-        Implements ``GET .../volumes/<type>/<volume>/snapshots?recursion=1``.
+    def marshall(self, skip_readonly: bool = True) -> JSONDict:
+        body = super().marshall(skip_readonly)
+        if "expires_at" in body and body["expires_at"] is None:
+            body["expires_at"] = _ZERO_TIME  # "no expiry" in LXD's terms
+        return body
+
+    @classmethod
+    def all(
+        cls, volume: StorageVolume, use_recursion: bool = False
+    ) -> list[str] | list[StorageVolumeSnapshot]:
+        """Return the volume's snapshots, in one request.
+
+        Implements ``GET .../volumes/<type>/<volume>/snapshots``.
+
+        :param use_recursion: return the snapshots fully loaded
+            (``?recursion=1``); by default their names, as in pylxd.
         """
+        if not use_recursion:
+            return cls._names(volume)
         response = volume.api.snapshots.get(params={"recursion": 1})
-        return [cls._from_volume(volume, item) for item in response.json()["metadata"]]
+        return [
+            cls._from_volume(volume, item) for item in response.json()["metadata"] or ()
+        ]
+
+    @classmethod
+    def _names(cls, volume: StorageVolume) -> list[str]:
+        response = volume.api.snapshots.get()
+        return [name_from_url(url) for url in response.json()["metadata"] or ()]
 
     @classmethod
     def get(cls, volume: StorageVolume, name: str) -> StorageVolumeSnapshot:
@@ -513,7 +556,7 @@ class StorageVolumeSnapshot(RenameMixin, model.Model):
             always waited for: its name is only known then).
         :raises LXDAPIException: when LXD refuses (e.g. the name is taken).
         """
-        before = None if name else {s.name for s in cls.all(volume)}
+        before = None if name else set(cls._names(volume))
         response = volume.api.snapshots.post(
             json=drop_none(name=name, expires_at=expires_at)
         )
@@ -607,7 +650,7 @@ def _new_snapshot_name(
     urls = resources.get("storage_volume_snapshots") or []
     if urls and "/snapshots/" in urls[0]:
         return name_from_url(urls[0])
-    new = {s.name for s in cls.all(volume)} - before
+    new = set(cls._names(volume)) - before
     if len(new) != 1:
         raise RuntimeError(
             f"cannot tell which snapshot of {volume!r} was created: {sorted(new)}"
