@@ -12,7 +12,7 @@ import socket
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from pylxd import managers
+from pylxd import exceptions, managers
 from pylxd.models import _model as model
 from pylxd.models import _transfer
 from pylxd.models._mixins import RenameMixin, drop_none, found, name_from_url, quote
@@ -38,7 +38,7 @@ def _timestamp(value: datetime | str | None, what: str) -> str | None:
     if value is None or isinstance(value, str):
         return value
     if not isinstance(value, datetime):
-        raise TypeError(
+        raise exceptions.InvalidArgumentType(
             f"{what} must be a datetime or an RFC 3339 string, not {type(value).__name__}"
         )
     if value.tzinfo is None:
@@ -48,7 +48,9 @@ def _timestamp(value: datetime | str | None, what: str) -> str | None:
 
 def _check_name(name: Any, what: str) -> None:
     if not isinstance(name, str) or not name or "/" in name:
-        raise ValueError(f"{what} must be a non-empty string without '/', not {name!r}")
+        raise exceptions.InvalidArgument(
+            f"{what} must be a non-empty string without '/', not {name!r}"
+        )
 
 
 def _created_name(response: requests.Response, kind: str) -> str:
@@ -292,7 +294,7 @@ class InstanceTemplates:
         if isinstance(content, str):
             content = content.encode("utf-8")
         if not isinstance(content, bytes):
-            raise TypeError(
+            raise exceptions.InvalidArgumentType(
                 f"Template {name!r} content must be str or bytes, not {type(content).__name__}"
             )
         self.api.post(
@@ -445,7 +447,7 @@ class InstanceExtrasMixin:
             lists them in the message).
         """
         if action not in BULK_ACTIONS:
-            raise ValueError(
+            raise exceptions.InvalidArgument(
                 f"Bulk state action must be one of {', '.join(BULK_ACTIONS)}, not {action!r}"
             )
         client.assert_has_api_extension("instance_bulk_state_change")
@@ -477,7 +479,7 @@ def _bulk_collection(cls: type) -> str:
 
 def _metadata_dict(metadata: Any) -> JSONDict:
     if not isinstance(metadata, dict):
-        raise TypeError(
+        raise exceptions.InvalidArgumentType(
             f"Instance metadata must be a dict, not {type(metadata).__name__}"
         )
     return metadata

@@ -136,13 +136,15 @@ def _der(cert_data: bytes | str) -> bytes:
     if isinstance(cert_data, str):
         cert_data = cert_data.encode()
     if not isinstance(cert_data, (bytes, bytearray)):
-        raise TypeError(
+        raise exceptions.InvalidArgumentType(
             f"Certificate data must be PEM or DER bytes, not {type(cert_data).__name__}"
         )
     begin, end = b"-----BEGIN CERTIFICATE-----", b"-----END CERTIFICATE-----"
     if begin not in cert_data:
         if not _looks_like_der(cert_data):
-            raise ValueError("Certificate data is neither a PEM nor a DER certificate")
+            raise exceptions.InvalidArgument(
+                "Certificate data is neither a PEM nor a DER certificate"
+            )
         return bytes(cert_data)
     start = cert_data.index(begin)
     stop = cert_data.find(end, start)
@@ -150,11 +152,13 @@ def _der(cert_data: bytes | str) -> bytes:
     try:
         der = ssl.PEM_cert_to_DER_cert(block.decode("ascii"))
     except (ValueError, binascii.Error, UnicodeDecodeError) as err:
-        raise ValueError(
+        raise exceptions.InvalidArgument(
             f"Certificate data is not a valid PEM certificate: {err}"
         ) from err
     if not _looks_like_der(der):
-        raise ValueError("Certificate data is not a valid PEM certificate: bad base64")
+        raise exceptions.InvalidArgument(
+            "Certificate data is not a valid PEM certificate: bad base64"
+        )
     return der
 
 

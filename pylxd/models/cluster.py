@@ -29,7 +29,7 @@ import types
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
-from pylxd import managers
+from pylxd import exceptions, managers
 from pylxd._transport import _APINode
 from pylxd.models import _model as model
 from pylxd.models._mixins import CollectionMixin, RenameMixin, drop_none, quote
@@ -49,7 +49,9 @@ EVACUATION_MODES = ("auto", "stop", "migrate", "live-migrate")
 def _check_name(what: str, name: Any) -> str:
     """Refuse names LXD would accept but cannot use (LXD 5.0 renames to "")."""
     if not isinstance(name, str) or not name.strip() or "/" in name:
-        raise ValueError(f"{what} must be a non-empty name without '/', got {name!r}")
+        raise exceptions.InvalidArgument(
+            f"{what} must be a non-empty name without '/', got {name!r}"
+        )
     return name
 
 
@@ -190,7 +192,7 @@ class Cluster(model.Model):
         joined = ClusterJoinToken.decode(token) if isinstance(token, str) else token
         address = cluster_address or next(iter(joined.addresses), None)
         if not address:
-            raise ValueError(
+            raise exceptions.InvalidArgument(
                 f"The join token for {joined.server_name!r} lists no member address: "
                 "pass cluster_address"
             )
@@ -332,7 +334,7 @@ class ClusterMember(CollectionMixin, model.Model):
         :raises ValueError: for an unknown mode.
         """
         if mode is not None and mode not in EVACUATION_MODES:
-            raise ValueError(
+            raise exceptions.InvalidArgument(
                 f"ClusterMember.evacuate() mode must be one of {EVACUATION_MODES}, got {mode!r}"
             )
         return self._state("evacuate", mode, wait, timeout)
@@ -663,5 +665,7 @@ class ClusterCertificate(model.Model):
 def _pem(what: str, value: str | bytes) -> str:
     text = value.decode("ascii") if isinstance(value, bytes) else value
     if not isinstance(text, str) or "-----BEGIN" not in text:
-        raise ValueError(f"The {what} must be PEM text, got {str(value)[:40]!r}")
+        raise exceptions.InvalidArgument(
+            f"The {what} must be PEM text, got {str(value)[:40]!r}"
+        )
     return text

@@ -253,7 +253,7 @@ class Instance(ExecMixin, InstanceExtrasMixin, CollectionMixin, model.Model):
     def _creation_body(cls, client: Client, config: JSONDict) -> JSONDict:
         owner = cls.__name__
         if not isinstance(config, dict):
-            raise TypeError(
+            raise exceptions.InvalidArgumentType(
                 f"{owner}.create: config must be a dict, not {type(config).__name__}"
             )
         body = dict(config)
@@ -723,7 +723,7 @@ class Snapshot(model.Model):
 
 def _check_snapshot_name(owner: str, name: object) -> None:
     if not isinstance(name, str) or not name or "/" in name:
-        raise ValueError(
+        raise exceptions.InvalidArgument(
             f"{owner}: invalid snapshot name {name!r} (a non-empty string without '/')"
         )
 

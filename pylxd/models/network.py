@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from pylxd import managers
+from pylxd import exceptions, managers
 from pylxd.exceptions import InvalidArgumentType, naming
 from pylxd.models import _model as model
 from pylxd.models._mixins import CollectionMixin, RenameMixin, drop_none, found, quote
@@ -43,9 +43,11 @@ def check_name(kind: str, name: Any) -> None:
     :raises ValueError: when it is empty.
     """
     if not isinstance(name, str):
-        raise TypeError(f"{kind} name must be a string, not {type(name).__name__}")
+        raise exceptions.InvalidArgumentType(
+            f"{kind} name must be a string, not {type(name).__name__}"
+        )
     if not name:
-        raise ValueError(f"{kind} name must not be empty")
+        raise exceptions.InvalidArgument(f"{kind} name must not be empty")
 
 
 def check_config(subject: str, config: Any) -> None:
@@ -56,12 +58,12 @@ def check_config(subject: str, config: Any) -> None:
     if config is None:
         return
     if not isinstance(config, dict):
-        raise TypeError(
+        raise exceptions.InvalidArgumentType(
             f"{subject}: config must be a dict of strings, not {type(config).__name__}"
         )
     for key, value in config.items():
         if not isinstance(key, str) or not isinstance(value, str):
-            raise TypeError(
+            raise exceptions.InvalidArgumentType(
                 f"{subject}: config[{key!r}] must be a string, "
                 f"not {type(value).__name__} {value!r}"
             )

@@ -591,10 +591,14 @@ class StorageVolumeSnapshot(RenameMixin, model.Model):
 # -- helpers -----------------------------------------------------------------
 def _required_name(definition: Any, what: str) -> str:
     if not isinstance(definition, dict):
-        raise TypeError(f"{what} must be a dict, not {type(definition).__name__}")
+        raise exceptions.InvalidArgumentType(
+            f"{what} must be a dict, not {type(definition).__name__}"
+        )
     name = definition.get("name")
     if not isinstance(name, str) or not name:
-        raise ValueError(f"{what} needs a non-empty 'name' (got {name!r})")
+        raise exceptions.InvalidArgument(
+            f"{what} needs a non-empty 'name' (got {name!r})"
+        )
     return name
 
 
@@ -602,7 +606,7 @@ def _volume_definition(args: tuple[Any, ...], kwargs: dict[str, Any]) -> JSONDic
     """The POST body for ``StorageVolume.create`` from either call form."""
     if len(args) in (1, 2) and isinstance(args[-1], dict):
         if kwargs:
-            raise TypeError(
+            raise exceptions.InvalidArgumentType(
                 "StorageVolume.create(definition) takes no other fields; "
                 f"got {sorted(kwargs)}"
             )
@@ -612,12 +616,12 @@ def _volume_definition(args: tuple[Any, ...], kwargs: dict[str, Any]) -> JSONDic
         body = {"type": args[0], "name": args[1], **drop_none(**kwargs)}
         _required_name(body, "storage volume")
     else:
-        raise TypeError(
+        raise exceptions.InvalidArgumentType(
             "StorageVolume.create takes a definition dict or (type, name) strings, "
             f"got {tuple(type(a).__name__ for a in args)}"
         )
     if not isinstance(body["type"], str) or not body["type"]:
-        raise ValueError(
+        raise exceptions.InvalidArgument(
             f"storage volume type must be a non-empty string: {body['type']!r}"
         )
     return body
