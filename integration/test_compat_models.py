@@ -20,8 +20,11 @@ from unittest import mock
 import pytest
 import requests
 
-from integration.conftest import WAIT, force_delete_instance, unique_name
+from integration.conftest import force_delete_instance, unique_name
+from integration.test_instances import images  # noqa: F401  (fixture)
 from integration.test_networks import Bridges, bridge_name
+from integration.test_networks import make_bridge as bridges  # noqa: F401
+from integration.test_profiles import names as profile_names  # noqa: F401
 from pylxd import Client, exceptions
 from pylxd.models import (
     Certificate,
@@ -40,29 +43,6 @@ NO_ADDRESSES = {"ipv4.address": "none", "ipv6.address": "none"}
 
 
 @pytest.fixture
-def bridges(client: Client) -> Iterator[Bridges]:
-    made = Bridges(client)
-    try:
-        yield made
-    finally:
-        made.cleanup()
-
-
-@pytest.fixture
-def profile_names(client: Client) -> Iterator[Callable[[], str]]:
-    made: list[str] = []
-
-    def make() -> str:
-        made.append(unique_name("pylxd-it-cprof"))
-        return made[-1]
-
-    yield make
-    for name in made:
-        with contextlib.suppress(exceptions.NotFound):
-            client.api.profiles[name].delete()
-
-
-@pytest.fixture
 def pool_name(client: Client) -> Iterator[str]:
     name = unique_name("pylxd-it-cpool")
     yield name
@@ -71,18 +51,6 @@ def pool_name(client: Client) -> Iterator[str]:
             with contextlib.suppress(exceptions.NotFound):
                 volume.delete()
         client.api["storage-pools"][name].delete()
-
-
-@pytest.fixture
-def image_fingerprints(client: Client) -> Iterator[list[str]]:
-    made: list[str] = []
-    yield made
-    for fingerprint in made:
-        with contextlib.suppress(exceptions.NotFound):
-            response = client.api.images[fingerprint].delete()
-            client.operations.wait_for_operation(
-                response.json()["operation"], timeout=WAIT
-            )
 
 
 def no_io() -> Any:
@@ -94,7 +62,8 @@ def no_io() -> Any:
 
 # -- wait= variants (rows 43, 50, 52, 54) --------------------------------------
 def test_profile_create_and_rename_take_wait(
-    client: Client, profile_names: Callable[[], str]
+    client: Client,
+    profile_names: Callable[[], str],  # noqa: F811 (a fixture)
 ) -> None:
     name, new_name = profile_names(), profile_names()
     profile = Profile.create(client, name, None, None, "compat", True)
@@ -131,7 +100,10 @@ def test_volume_snapshots_as_pylxd(client: Client, pool_name: str) -> None:
     assert sorted(volume.snapshots.all()) == ["s2", "s3"]
 
 
-def test_network_create_and_rename_take_wait(client: Client, bridges: Bridges) -> None:
+def test_network_create_and_rename_take_wait(
+    client: Client,
+    bridges: Bridges,  # noqa: F811 (a fixture)
+) -> None:
     name, new_name = bridges.track(bridge_name()), bridges.track(bridge_name())
     network = Network.create(client, name, "compat", "bridge", NO_ADDRESSES, True)
     assert repr(network).startswith("Network(config={")
@@ -141,7 +113,9 @@ def test_network_create_and_rename_take_wait(client: Client, bridges: Bridges) -
     assert not client.networks.exists(new_name)
 
 
-def test_network_forward_create_takes_pylxd_s_dict(bridges: Bridges) -> None:
+def test_network_forward_create_takes_pylxd_s_dict(
+    bridges: Bridges,  # noqa: F811 (a fixture)
+) -> None:
     network = bridges()
     # An address-less bridge cannot forward: LXD's refusal proves the dict
     # reached it as the body (pylxd's create(client, network, config)).
@@ -175,10 +149,12 @@ def test_restore_snapshot_sends_stateful(client: Client, container: Any) -> None
 
 
 def test_publish_third_argument_is_the_compression(
-    client: Client, container: Any, image_fingerprints: list[str]
+    client: Client,
+    container: Any,
+    images: list[str],  # noqa: F811 (a fixture)
 ) -> None:
     image = container.publish(False, True, "xz")
-    image_fingerprints.append(image.fingerprint)
+    images.append(image.fingerprint)
     assert image.aliases == [] and image.public is False
 
 
@@ -251,11 +227,12 @@ def _metadata_tarball() -> bytes:
 
 
 def test_image_create_vm_is_a_vm_image(
-    client: Client, image_fingerprints: list[str]
+    client: Client,
+    images: list[str],  # noqa: F811 (a fixture)
 ) -> None:
     disk = unique_name().encode() * 4096  # LXD stores it as it is
     image = Image.create(client, disk, _metadata_tarball(), False, True, True)
-    image_fingerprints.append(image.fingerprint)
+    images.append(image.fingerprint)
     assert image.type == "virtual-machine"
 
 
