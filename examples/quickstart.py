@@ -1,7 +1,7 @@
 """Quickstart: launch a container from the local busybox image, run a command,
 push and pull a file, take a snapshot, print the state and clean up.
 
-Run it after ``sudo integration/lxd-env setup`` (which imports the ``busybox``
+Run it after ``integration/lxd-env setup`` (which imports the ``busybox``
 image), as a user who can reach the LXD socket::
 
     python examples/quickstart.py

@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING, Any
 __version__ = "3.0.0.dev0"
 
 if TYPE_CHECKING:  # pragma: no cover
+    from pylxd._retry import Retry
     from pylxd.client import Client, EventType
 
-__all__ = ["Client", "EventType", "__version__"]
+__all__ = ["Client", "EventType", "Retry", "__version__"]
 
 
 def __getattr__(name: str) -> Any:
@@ -21,6 +22,10 @@ def __getattr__(name: str) -> Any:
         from pylxd import client
 
         return getattr(client, name)
+    if name == "Retry":
+        from pylxd._retry import Retry
+
+        return Retry
     if name in ("exceptions", "managers", "models", "client", "testing"):
         import importlib
 

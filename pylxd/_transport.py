@@ -529,10 +529,13 @@ class _APINode:
         timeout: Any = None,
         project: str | None = None,
         session: Any = None,
+        retry: Any = None,
     ) -> None:
         self._api_endpoint = api_endpoint
         self._timeout = timeout
         self._project = project
+        #: The client-wide :class:`pylxd.Retry` for reads (None: no retries).
+        self._retry = retry
         self.session = (
             session
             if session is not None
@@ -550,6 +553,7 @@ class _APINode:
             timeout=self._timeout,
             project=self._project,
             session=self.session,
+            retry=self._retry,
         )
 
     def __repr__(self) -> str:
@@ -594,6 +598,33 @@ class _APINode:
         ok: tuple[int, ...],
         check_sync: bool = True,
         target: str | None = None,
+    ) -> requests.Response:
+        """Send once, or under a retry policy: ``retry=`` of this call (any
+        verb, as asked), else the client's for reads (``GET``/``HEAD``)."""
+        from pylxd import _retry
+
+        asked = "retry" in kwargs
+        policy = _retry.check_policy(kwargs.pop("retry", None), verb.upper())
+        if not asked and verb in _retry.SAFE_VERBS:
+            policy = self._retry
+        if policy is None:
+            return self._send_once(verb, args, kwargs, ok, check_sync, target)
+        return _retry.send_with_retry(
+            policy,
+            f"{verb.upper()} {self._describe()}",
+            functools.partial(
+                self._send_once, verb, args, dict(kwargs), ok, check_sync, target
+            ),
+        )
+
+    def _send_once(
+        self,
+        verb: str,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        ok: tuple[int, ...],
+        check_sync: bool,
+        target: str | None,
     ) -> requests.Response:
         kwargs.setdefault("timeout", self._timeout)
         extra = {

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 
-from pylxd import exceptions, managers
+from pylxd import _retry, exceptions, managers
 from pylxd._transport import (  # noqa: F401  (re-exported seams)
     CERTS_PATH,
     DEFAULT_CERTS,
@@ -27,6 +27,7 @@ from pylxd._transport import (  # noqa: F401  (re-exported seams)
 
 if TYPE_CHECKING:  # pragma: no cover
     from pylxd import _events
+    from pylxd._retry import Retry
     from pylxd._websocket import _WebsocketClient
     from pylxd.models.metrics import Metrics
 
@@ -101,6 +102,14 @@ class Client:
     :param project: the LXD project every call is scoped to.
     :param session: a ``requests.Session`` to send requests with (e.g. one
         with a fake LXD mounted, see :mod:`pylxd.testing`).
+    :param if_match: make every ``save()``/``put()``/``patch()`` send
+        ``If-Match`` with the ETag of the state the object was loaded from,
+        so that a concurrent change raises
+        :class:`~pylxd.exceptions.PreconditionFailed` instead of being lost
+        (default False: the last writer wins, as in pylxd).
+    :param retry: a :class:`pylxd.Retry` policy for reads (``GET``/``HEAD``,
+        operation waits) that meet a daemon restarting (default None: no
+        retries). Writes are retried only when their call passes ``retry=``.
     :raises ClientConnectionFailed: when LXD cannot be reached or cannot
         serve ``project``.
     """
@@ -131,8 +140,13 @@ class Client:
         timeout: float | tuple[float, float] | None = None,
         project: str | None = None,
         session: requests.Session | None = None,
+        *,
+        if_match: bool = False,
+        retry: Retry | None = None,
     ) -> None:
         self.project = project
+        #: Optimistic concurrency for every write (see ``if_match`` above).
+        self.if_match = bool(if_match)
         base_url = endpoint_url(endpoint)
         if base_url.startswith("https://"):
             cert, verify = self._https_credentials(base_url, cert, verify)
@@ -147,11 +161,41 @@ class Client:
             timeout=timeout,
             project=project,
             session=session,
+            retry=_retry.check_policy(retry, "Client"),
         )[version]
         self._resource_cache: JSONDict | None = None
         self.host_info: JSONDict = {}
         self._connect()
         managers.wire_client(self)
+
+    @classmethod
+    def from_remote(
+        cls, name: str | None = None, config_dir: str | None = None, **kwargs: Any
+    ) -> Client:
+        """Connect to a remote of the ``lxc`` (or ``incus``) tool's configuration.
+
+        Reads ``config.yml`` from ``config_dir``, or else from the first of
+        ``$LXD_CONF``, ``~/snap/lxd/common/config``, ``~/.config/lxc``,
+        ``$INCUS_CONF`` and ``~/.config/incus`` that has one. The remote's
+        ``addr`` is the endpoint (``unix://`` is the local socket), its
+        ``project`` the project, ``client.crt``/``client.key`` the client
+        certificate, and ``servercerts/<name>.crt`` the pinned server
+        certificate (``verify=``).
+
+        >>> client = Client.from_remote("prod")  # doctest: +SKIP
+
+        :param name: the remote (None: the configuration's ``default-remote``).
+        :param config_dir: the tool's configuration directory.
+        :param kwargs: more :class:`Client` arguments (``timeout=``,
+            ``if_match=``, ``retry=``, ...); they win over the remote's.
+        :raises InvalidArgument: for an unknown remote, or an image server
+            (``protocol: simplestreams``), which cannot run instances.
+        :raises ClientConnectionFailed: when the configuration cannot be read
+            or the remote cannot be reached.
+        """
+        from pylxd import _remotes
+
+        return cls(**{**_remotes.client_arguments(name, config_dir), **kwargs})
 
     @staticmethod
     def _https_credentials(url: str, cert: Any, verify: Any) -> tuple[Any, Any]:
@@ -273,6 +317,7 @@ class Client:
             timeout=self.api._timeout,
             project=project,
             session=self.api.session,
+            retry=self.api._retry,
         )
         managers.wire_client(scoped)
         return scoped

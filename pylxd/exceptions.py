@@ -9,6 +9,7 @@ keep working; finer classes always subclass one of them::
     │   │   ├── FileNotFound             a path (or its instance) that does not exist
     │   │   └── StorageObjectNotFound    a storage pool, volume or snapshot
     │   ├── Conflict                     409
+    │   ├── PreconditionFailed           412: a stale If-Match ETag (nothing changed)
     │   ├── Forbidden                    403
     │   │   └── TrustRefused             a wrong trust password or token
     │   ├── FileError                    LXD refused a file operation
@@ -17,6 +18,7 @@ keep working; finer classes always subclass one of them::
     │   └── InvalidArgumentType          refused before sending; also a TypeError
     ├── ClientConnectionFailed           the endpoint cannot be reached or served
     │   └── ExecTimeout                  a command outlived execute(timeout=); also a TimeoutError
+    ├── WaitTimeout                      a wait_until() condition not met in time; a TimeoutError
     └── LXDAPIExtensionNotAvailable      the server lacks an API extension
 """
 
@@ -32,6 +34,7 @@ __all__ = [
     "LXDAPIException",
     "NotFound",
     "Conflict",
+    "PreconditionFailed",
     "Forbidden",
     "FileNotFound",
     "FileError",
@@ -42,6 +45,7 @@ __all__ = [
     "InvalidArgumentType",
     "ClientConnectionFailed",
     "ExecTimeout",
+    "WaitTimeout",
     "LXDAPIExtensionNotAvailable",
 ]
 
@@ -110,6 +114,29 @@ class Conflict(LXDAPIException):
 
 class Forbidden(LXDAPIException):
     """An exception raised when the client is not allowed to do this (HTTP 403)."""
+
+
+class PreconditionFailed(LXDAPIException):
+    """A change sent with ``If-Match`` was refused: the ETag is stale (HTTP 412).
+
+    The object changed on the server since it was loaded, and LXD changed
+    nothing. ``str()`` names the object; reload it (``sync()``) and apply the
+    change again, or let ``update_with()`` do both.
+    """
+
+    def __init__(
+        self, response: requests.Response, *, message: str | None = None
+    ) -> None:
+        super().__init__(response)
+        self._detail = message
+
+    def _message(self) -> str:
+        if self._detail:  # raised by pylxd itself (see update_with)
+            return self._detail
+        return (
+            "changed on the server since it was loaded, nothing was saved "
+            f"({super()._message()}); sync() and apply the change again"
+        )
 
 
 class _FileContext:
@@ -253,6 +280,24 @@ class ExecTimeout(ClientConnectionFailed, TimeoutError):
         return str(self.args[0]) if self.args else "command timed out"
 
 
+class WaitTimeout(TimeoutError):
+    """A condition waited for (``wait_until``) did not come true in time.
+
+    A builtin :class:`TimeoutError`. Nothing was changed on the server.
+
+    :ivar timeout: the timeout in seconds.
+    :ivar last: what was seen last (e.g. the instance state), or None.
+    """
+
+    def __init__(self, message: str, *, timeout: float, last: Any = None) -> None:
+        super().__init__(message)
+        self.timeout = timeout
+        self.last = last
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "condition not met in time"
+
+
 class LXDAPIExtensionNotAvailable(Exception):
     """An exception raised when requested LXD API Extension is not present
     on current host."""
@@ -305,6 +350,7 @@ _BY_STATUS: dict[int, type[LXDAPIException]] = {
     403: Forbidden,
     404: NotFound,
     409: Conflict,
+    412: PreconditionFailed,
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from urllib import parse
 
-from pylxd.models._model import JSONDict, wait_for
+from pylxd.models._model import JSONDict, etag_of, wait_for
 
 if TYPE_CHECKING:  # pragma: no cover
     import requests
@@ -90,7 +90,9 @@ class CollectionMixin:
 
         with exceptions.naming(cls._error_kind or cls.__name__, name):
             response = cls._collection(client)[quote(name)].get()
-        return cls._from_server(client, response.json()["metadata"])
+        return cls._from_server(
+            client, response.json()["metadata"], etag=etag_of(response)
+        )
 
     @classmethod
     def exists(cls, client: Client, name: str) -> bool:

@@ -228,10 +228,19 @@ def forced_wait(client: Client | None, wait: bool) -> bool:
     return bool(client.has_api_extension("storage_and_network_operations"))
 
 
+def etag_of(response: requests.Response) -> str | None:
+    """The ``ETag`` LXD sent with an object (None for lists and old servers)."""
+    return response.headers.get("ETag") or None
+
+
+#: How many times :meth:`Model.update_with` applies its function by default.
+UPDATE_RETRIES = 5
+
+
 class Model(metaclass=ModelType):
     """A LXD object: attributes loaded from the server, edited and saved back."""
 
-    __slots__ = ("client", "__dirty__", "__extra__", "__orig__", "_synced")
+    __slots__ = ("client", "__dirty__", "__extra__", "__orig__", "_synced", "_etag")
     __attributes__: ClassVar[dict[str, Attribute]]
     __managers__: ClassVar[dict[str, Manager]]
     __parents__: ClassVar[frozenset[str]]
@@ -248,6 +257,7 @@ class Model(metaclass=ModelType):
 
     def __init__(self, client: Client | None, **kwargs: Any) -> None:
         object.__setattr__(self, "_synced", False)
+        object.__setattr__(self, "_etag", None)
         object.__setattr__(self, "client", client)
         object.__setattr__(self, "__dirty__", set())
         object.__setattr__(self, "__extra__", {})
@@ -256,11 +266,22 @@ class Model(metaclass=ModelType):
 
     # -- loading ---------------------------------------------------------
     @classmethod
-    def _from_server(cls, client: Client, metadata: JSONDict, **parents: Any) -> Model:
-        """Build a fully loaded object from the server's representation."""
+    def _from_server(
+        cls,
+        client: Client,
+        metadata: JSONDict,
+        *,
+        etag: str | None = None,
+        **parents: Any,
+    ) -> Model:
+        """Build a fully loaded object from the server's representation.
+
+        :param etag: the ``ETag`` the server sent with it (see ``if_match``).
+        """
         obj = cls(client, **parents, **metadata)
         obj._fill_missing()
         object.__setattr__(obj, "_synced", True)
+        object.__setattr__(obj, "_etag", etag)
         return obj
 
     def _load(self, payload: dict[str, Any], rollback: bool = False) -> None:
@@ -328,6 +349,10 @@ class Model(metaclass=ModelType):
                 value
             ):
                 value = attribute.validator(value)
+            if name not in self.__orig__ and self._is_loaded(name):
+                # Remember the loaded value (dicts and lists are already kept):
+                # a stale-ETag retry compares it with the server's.
+                self.__orig__[name] = self._raw_attr(name)
             self.__dirty__.add(name)
         object.__setattr__(self, name, value)
 
@@ -433,8 +458,9 @@ class Model(metaclass=ModelType):
         Local changes are kept unless ``rollback`` is True.
         """
         with exceptions.naming(self._subject()):
-            payload = self.api.get().json()["metadata"]
-        self._load(payload, rollback=rollback)
+            response = self.api.get()
+        self._load(response.json()["metadata"], rollback=rollback)
+        object.__setattr__(self, "_etag", etag_of(response))
         if rollback:
             self.__dirty__.clear()
         self._fill_missing()
@@ -481,11 +507,98 @@ class Model(metaclass=ModelType):
             marshalled[key] = value
         return marshalled
 
-    def save(self, wait: bool = False) -> None:
-        """Save the object: ``PUT`` every writable attribute."""
-        response = self.api.put(json=self.marshall())
+    # -- optimistic concurrency ---------------------------------------------
+    @property
+    def etag(self) -> str | None:
+        """The ``ETag`` of the server state this object was loaded from.
+
+        Kept from ``get()`` and ``sync()`` (no extra request); None when the
+        object came from a list (LXD sends no ETag for lists).
+        """
+        return self._raw_attr("_etag")
+
+    def _if_match_headers(self, if_match: bool | None) -> JSONDict | None:
+        """The ``If-Match`` header for a write, when optimistic concurrency is on.
+
+        :param if_match: True/False for this call; None follows the client's
+            ``if_match`` switch.
+        :raises InvalidArgument: when it is on and no ETag is known.
+        """
+        if if_match is None:
+            if_match = bool(getattr(self.client, "if_match", False))
+        if not if_match:
+            return None
+        etag = self._raw_attr("_etag")
+        if not etag:
+            raise exceptions.InvalidArgument(
+                f"{self._subject()}: no ETag to send with If-Match (it was loaded "
+                "from a list, or not loaded yet): sync() it first, or use update_with()"
+            )
+        return {"If-Match": etag}
+
+    def _write(
+        self, verb: str, body: JSONDict, wait: bool, if_match: bool | None
+    ) -> requests.Response:
+        """Send ``body`` with ``verb``, guarded by ``If-Match`` when asked.
+
+        :raises PreconditionFailed: (naming the object) when the ETag is stale.
+        """
+        headers = self._if_match_headers(if_match)
+        if headers is None:
+            response: requests.Response = getattr(self.api, verb)(json=body)
+        else:
+            with exceptions.naming(self._subject()):
+                response = getattr(self.api, verb)(json=body, headers=headers)
         wait_for(self.client, response, wait)  # type: ignore[arg-type]
+        return response
+
+    def update_with(
+        self,
+        fn: Callable[[Any], Any],
+        *,
+        retries: int = UPDATE_RETRIES,
+        wait: bool = True,
+    ) -> None:
+        """Read, modify and write the object safely against concurrent writers.
+
+        Reloads the object (``GET``, local edits dropped), calls ``fn(self)``
+        to edit it, saves it with ``If-Match`` and reads it back to check the
+        edit stayed (LXD's ETag check is not atomic with its write, see
+        :mod:`pylxd.models._concurrency`). When another writer changed the
+        object in between (HTTP 412) or undid the edit, all of it is done
+        again, up to ``retries`` more times; ``fn`` must therefore only edit
+        the object.
+
+        :param fn: edits the object in place (its return value is ignored).
+        :param retries: how many times to try again after a stale ETag.
+        :raises PreconditionFailed: when every try met a concurrent change.
+        :raises InvalidArgument: for a negative ``retries``.
+        """
+        from pylxd.models import _concurrency
+
+        if not isinstance(retries, int) or retries < 0:
+            raise exceptions.InvalidArgument(
+                f"{self._subject()}.update_with: retries must be an int >= 0, not {retries!r}"
+            )
+        _concurrency.update_with(self, fn, retries, wait)
+
+    def save(self, wait: bool = False, *, if_match: bool | None = None) -> None:
+        """Save the object: ``PUT`` every writable attribute.
+
+        :param if_match: send ``If-Match`` with the object's :attr:`etag` (None:
+            the client's ``if_match`` switch); the object is then reloaded, so
+            that it holds the new state and its ETag.
+        :raises PreconditionFailed: when the object changed on the server
+            since it was loaded (nothing was saved).
+        """
+        self._save_body(self.marshall(), wait, if_match)
+
+    def _save_body(self, body: JSONDict, wait: bool, if_match: bool | None) -> None:
+        guarded = self._if_match_headers(if_match) is not None
+        self._write("put", body, wait, if_match)
         self._mark_clean()
+        if guarded:
+            self.sync()
 
     def delete(self, wait: bool = False) -> None:
         """Delete the object on the server (``DELETE`` its URL)."""
@@ -501,32 +614,60 @@ class Model(metaclass=ModelType):
         wait_for(self.client, response, wait)  # type: ignore[arg-type]
         return response
 
-    def raw_put(self, put_object: JSONDict, wait: bool = False) -> requests.Response:
-        """``PUT`` ``put_object`` without syncing the object back."""
-        response = self.api.put(json=put_object)
-        wait_for(self.client, response, wait)  # type: ignore[arg-type]
-        return response
+    def raw_put(
+        self,
+        put_object: JSONDict,
+        wait: bool = False,
+        *,
+        if_match: bool | None = None,
+    ) -> requests.Response:
+        """``PUT`` ``put_object`` without syncing the object back.
+
+        :param if_match: as for :meth:`save`.
+        """
+        return self._write("put", put_object, wait, if_match)
 
     def raw_patch(
-        self, patch_object: JSONDict, wait: bool = False
+        self,
+        patch_object: JSONDict,
+        wait: bool = False,
+        *,
+        if_match: bool | None = None,
     ) -> requests.Response:
-        """``PATCH`` ``patch_object`` without syncing the object back."""
-        response = self.api.patch(json=patch_object)
-        wait_for(self.client, response, wait)  # type: ignore[arg-type]
-        return response
+        """``PATCH`` ``patch_object`` without syncing the object back.
 
-    def put(self, put_object: JSONDict, wait: bool = False) -> None:
+        :param if_match: as for :meth:`save`.
+        """
+        return self._write("patch", patch_object, wait, if_match)
+
+    def put(
+        self, put_object: JSONDict, wait: bool = False, *, if_match: bool | None = None
+    ) -> None:
         """``PUT`` ``put_object``, then reload the object from the server.
 
         Waits when the server has ``storage_and_network_operations``, as pylxd.
+
+        :param if_match: as for :meth:`save`.
+        :raises PreconditionFailed: when the ETag is stale (nothing changed).
         """
-        self.raw_put(put_object, wait=forced_wait(self.client, wait))
+        wait = forced_wait(self.client, wait)
+        self.raw_put(put_object, wait=wait, if_match=if_match)
         self.sync(rollback=True)
 
-    def patch(self, patch_object: JSONDict, wait: bool = False) -> None:
+    def patch(
+        self,
+        patch_object: JSONDict,
+        wait: bool = False,
+        *,
+        if_match: bool | None = None,
+    ) -> None:
         """``PATCH`` ``patch_object``, then reload the object from the server.
 
         Waits when the server has ``storage_and_network_operations``, as pylxd.
+
+        :param if_match: as for :meth:`save`.
+        :raises PreconditionFailed: when the ETag is stale (nothing changed).
         """
-        self.raw_patch(patch_object, wait=forced_wait(self.client, wait))
+        wait = forced_wait(self.client, wait)
+        self.raw_patch(patch_object, wait=wait, if_match=if_match)
         self.sync(rollback=True)

@@ -54,6 +54,20 @@ InstanceState = model.AttributeDict
 #: Keys of ``GET /1.0/instances?recursion=2`` items that are not attributes.
 _FULL_KEYS = ("state", "snapshots", "backups")
 
+#: The writable fields a stale-ETag retry compares with the server's.
+_ETAG_FIELDS = ("architecture", "config", "devices", "ephemeral", "profiles")
+#: How many times a save is sent again when only ``volatile.*`` keys changed
+#: (they change several times while an instance starts).
+_VOLATILE_RETRIES = 3
+
+
+def _not_volatile(config: Any) -> Any:
+    """``config`` without the ``volatile.*`` keys LXD rewrites by itself."""
+    if not isinstance(config, dict):
+        return config
+    return {k: v for k, v in config.items() if not k.startswith("volatile.")}
+
+
 #: What LXD 5.0 says when an instance of that name exists (as a failed operation).
 
 
@@ -287,6 +301,44 @@ class Instance(ExecMixin, InstanceExtrasMixin, CollectionMixin, model.Model):
         """
         return model.AttributeDict(self.api.state.get().json()["metadata"])
 
+    def wait_until(
+        self,
+        status: str | None = None,
+        *,
+        ipv4: bool | str | None = None,
+        ipv6: bool | str | None = None,
+        interface: str | None = None,
+        agent: bool = False,
+        timeout: float = 60.0,
+    ) -> model.AttributeDict:
+        """Wait until the instance is in a state, and return that state.
+
+        Reads ``GET /1.0/instances/<name>/state``. A ``status`` alone is
+        waited for on LXD's ``lifecycle`` events (no polling); addresses and
+        the VM agent have no event and are polled, less often as time goes by.
+        Every condition given must hold at once.
+
+        >>> instance.wait_until("Running", ipv4=True, timeout=30)  # doctest: +SKIP
+
+        :param status: e.g. ``"Running"``, ``"Stopped"``, ``"Frozen"``.
+        :param ipv4: True for any global IPv4 address, or one address.
+        :param ipv6: True for any global IPv6 address, or one address.
+        :param interface: where the address must be (e.g. ``"eth0"``; any
+            address of its family counts then). By default any interface but
+            ``lo``, with a global address.
+        :param agent: a virtual machine's agent answers (LXD then reports the
+            guest's processes; it reports -1 until then).
+        :param timeout: seconds to wait at most.
+        :returns: the state that met the condition.
+        :raises WaitTimeout: (a ``TimeoutError``) when it is not met in time.
+        :raises InvalidArgument: when no condition is given.
+        """
+        from pylxd.models import _conditions
+
+        condition = _conditions.InstanceCondition(status, ipv4, ipv6, interface, agent)
+        state = _conditions.wait_for_instance(self, condition, timeout)
+        return model.AttributeDict(state)
+
     def start(self, timeout: int = 30, force: bool = True, wait: bool = False) -> None:
         """Start the instance (``PUT /1.0/instances/<name>/state``)."""
         self._set_state("start", timeout, force, wait)
@@ -315,21 +367,76 @@ class Instance(ExecMixin, InstanceExtrasMixin, CollectionMixin, model.Model):
         """Unfreeze the instance (``PUT /1.0/instances/<name>/state``)."""
         self._set_state("unfreeze", timeout, force, wait)
 
-    def save(self, wait: bool = False) -> None:
+    def save(self, wait: bool = False, *, if_match: bool | None = None) -> None:
         """Save the instance: ``PUT`` every writable attribute.
 
         Implements ``PUT /1.0/instances/<name>``. LXD keeps ``volatile.*``
         config keys for itself and refuses a config that drops some of them,
         so the server's ``volatile.*`` keys that a new ``config`` does not
         mention are sent back as they are.
+
+        :param if_match: send ``If-Match`` with the instance's ETag (None: the
+            client's switch). LXD rewrites ``volatile.*`` keys when the
+            instance starts or stops, which changes its ETag: when only those
+            changed on the server, the save is sent again with the server's
+            new ``volatile.*`` values and ETag (a few times at most).
+        :raises PreconditionFailed: when anything else changed on the server
+            since the instance was loaded (nothing was saved).
         """
+        body = self._save_payload()
+        if self._if_match_headers(if_match) is None:
+            self._save_body(body, wait, if_match)
+            return
+        for attempt in range(_VOLATILE_RETRIES + 1):
+            try:
+                self._save_body(body, wait, True)
+                return
+            except exceptions.PreconditionFailed:
+                fresh = self._volatile_only_change()
+                if fresh is None or attempt == _VOLATILE_RETRIES:
+                    raise
+                body = fresh
+
+    def _save_payload(self) -> JSONDict:
         body = self.marshall()
         config = body.get("config")
         if isinstance(config, dict):
             body["config"] = {**self._server_volatile_keys(config), **config}
-        response = self.api.put(json=body)
-        model.wait_for(self.client, response, wait)
-        self._mark_clean()
+        return body
+
+    def _loaded(self, key: str) -> Any:
+        """The value of ``key`` as loaded from the server (MISSING: unknown)."""
+        if key in self.__orig__:
+            return self.__orig__[key]
+        if key in self.__dirty__ or not self._is_loaded(key):
+            return model.MISSING
+        return self._raw_attr(key)
+
+    def _volatile_only_change(self) -> JSONDict | None:
+        """After a 412: the body to send again when only ``volatile.*`` changed.
+
+        Reads the instance once; when its state differs from the loaded one
+        only in ``volatile.*`` keys, the new ETag is adopted and the body is
+        rebuilt with the server's ``volatile.*`` values; otherwise None.
+        """
+        response = self.api.get()
+        server = response.json()["metadata"]
+        for key in _ETAG_FIELDS:
+            loaded, now = self._loaded(key), server.get(key)
+            if key == "config":
+                loaded, now = _not_volatile(loaded), _not_volatile(now)
+            if loaded is model.MISSING or loaded != now:
+                return None
+        config = server.get("config") or {}
+        object.__setattr__(self, "_etag", model.etag_of(response))
+        self.__orig__["config"] = model._json_copy(config)
+        body = self._save_payload()
+        local = body.get("config")
+        if isinstance(local, dict):  # the server's volatile values win now
+            kept = {k: v for k, v in local.items() if not k.startswith("volatile.")}
+            fresh = {k: v for k, v in config.items() if k.startswith("volatile.")}
+            body["config"] = {**kept, **fresh}
+        return body
 
     def _server_volatile_keys(self, config: JSONDict) -> JSONDict:
         server = self.__orig__.get("config")

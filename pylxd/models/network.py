@@ -98,31 +98,46 @@ class BlockingMixin:
 
         def sync(self, rollback: bool = False) -> None: ...
 
+        def _if_match_headers(self, if_match: bool | None) -> JSONDict | None: ...
+
     def _check_extension(self) -> None:
         extension = self._write_extension or self._api_extension
         if extension:
             self.client.assert_has_api_extension(extension)
 
     def _change(
-        self, verb: str, body: JSONDict | None, wait: bool
+        self,
+        verb: str,
+        body: JSONDict | None,
+        wait: bool,
+        if_match: bool | None = False,
     ) -> requests.Response:
         self._check_extension()
-        kwargs = {} if body is None else {"json": body}
+        kwargs: JSONDict = {} if body is None else {"json": body}
+        headers = self._if_match_headers(if_match)
+        if headers is not None:
+            kwargs["headers"] = headers
         with naming(self._subject()):
             response: requests.Response = getattr(self.api, verb)(**kwargs)
             model.wait_for(self.client, response, model.forced_wait(self.client, wait))
         return response
 
-    def save(self, wait: bool = True) -> None:
+    def save(self, wait: bool = True, *, if_match: bool | None = None) -> None:
         """Save the object: ``PUT`` every writable attribute.
 
         :param wait: wait for LXD's operation when it answers with one.
+        :param if_match: send ``If-Match`` with the object's ETag (None: the
+            client's switch); the object is reloaded afterwards.
         :raises LXDAPIExtensionNotAvailable: without the API extension.
         :raises NotFound: when the object is gone.
+        :raises PreconditionFailed: when it changed since it was loaded.
         :raises LXDAPIException: when LXD refuses the change.
         """
-        self._change("put", self.marshall(), wait)
+        guarded = self._if_match_headers(if_match) is not None
+        self._change("put", self.marshall(), wait, if_match)
         self._mark_clean()
+        if guarded:
+            self.sync()
 
     def delete(self, wait: bool = True) -> None:
         """Delete the object (``DELETE`` its URL).
@@ -135,22 +150,38 @@ class BlockingMixin:
         self._change("delete", None, wait)
         object.__setattr__(self, "client", None)
 
-    def raw_put(self, put_object: JSONDict, wait: bool = True) -> requests.Response:
+    def raw_put(
+        self, put_object: JSONDict, wait: bool = True, *, if_match: bool | None = None
+    ) -> requests.Response:
         """``PUT`` ``put_object`` as given, without reloading the object."""
-        return self._change("put", put_object, wait)
+        return self._change("put", put_object, wait, if_match)
 
-    def raw_patch(self, patch_object: JSONDict, wait: bool = True) -> requests.Response:
+    def raw_patch(
+        self,
+        patch_object: JSONDict,
+        wait: bool = True,
+        *,
+        if_match: bool | None = None,
+    ) -> requests.Response:
         """``PATCH`` ``patch_object`` as given, without reloading the object."""
-        return self._change("patch", patch_object, wait)
+        return self._change("patch", patch_object, wait, if_match)
 
-    def put(self, put_object: JSONDict, wait: bool = True) -> None:
+    def put(
+        self, put_object: JSONDict, wait: bool = True, *, if_match: bool | None = None
+    ) -> None:
         """``PUT`` ``put_object``, then reload the object from the server."""
-        self.raw_put(put_object, wait=wait)
+        self.raw_put(put_object, wait=wait, if_match=if_match)
         self.sync(rollback=True)
 
-    def patch(self, patch_object: JSONDict, wait: bool = True) -> None:
+    def patch(
+        self,
+        patch_object: JSONDict,
+        wait: bool = True,
+        *,
+        if_match: bool | None = None,
+    ) -> None:
         """``PATCH`` ``patch_object`` (merging config), then reload the object."""
-        self.raw_patch(patch_object, wait=wait)
+        self.raw_patch(patch_object, wait=wait, if_match=if_match)
         self.sync(rollback=True)
 
 
@@ -205,7 +236,10 @@ class ChildMixin:
         with naming(cls._subject_for(parent, key)):
             response = cls._collection(client, parent)[quote(key)].get()
         return cls._from_server(
-            client, response.json()["metadata"], **{cls._parent: parent}
+            client,
+            response.json()["metadata"],
+            etag=model.etag_of(response),
+            **{cls._parent: parent},
         )
 
     @classmethod

@@ -145,6 +145,48 @@ class Operation:
             response = _wait_reporting(client, operation_id, timeout, progress)
         return cls(_client=client, **response.json()["metadata"])
 
+    @classmethod
+    def wait_until(
+        cls,
+        client: Client,
+        *,
+        description: str | None = None,
+        resource: str | None = None,
+        operation_class: str | None = None,
+        predicate: Callable[[dict[str, Any]], bool] | None = None,
+        timeout: float = 60.0,
+        existing: bool = True,
+    ) -> Operation:
+        """Wait until an operation matching the filters is over, and return it.
+
+        Watches LXD's ``operation`` events (opened first, so that nothing is
+        missed), and looks at ``GET /1.0/operations`` once: a matching
+        operation still running is waited for on its ``/wait``. The returned
+        operation's ``status`` tells how it ended (``succeeded``).
+
+        >>> client.operations.wait_until(description="Creating instance",
+        ...                              resource="c1", timeout=60)  # doctest: +SKIP
+
+        :param description: LXD's description, e.g. ``"Starting instance"``.
+        :param resource: an object the operation is about: a URL such as
+            ``/1.0/instances/c1``, or a name (``"c1"``).
+        :param operation_class: ``"task"``, ``"websocket"`` or ``"token"``.
+        :param predicate: called with the operation's fields (a dict); the
+            operation matches when it returns true.
+        :param existing: let an operation LXD still lists count (LXD keeps
+            finished ones for a few seconds); False: only one ending later.
+        :raises WaitTimeout: (a ``TimeoutError``) when none ends in time.
+        :raises InvalidArgument: when no filter is given.
+        """
+        from pylxd.models import _conditions
+
+        wanted = _conditions.OperationFilter(
+            description, resource, operation_class, predicate
+        )
+        return _conditions.wait_for_operation_matching(
+            client, wanted, timeout, existing, cls
+        )
+
     @staticmethod
     def _wait_response(
         client: Client, operation_id: str, timeout: float | None

@@ -64,10 +64,11 @@ class Server(model.Model):
         Implements ``GET /1.0``. Without ``target`` it also refreshes
         ``client.host_info`` (same data, no extra request).
         """
-        metadata = client.api.get(params=_target_params(target)).json()["metadata"]
+        response = client.api.get(params=_target_params(target))
+        metadata = response.json()["metadata"]
         if target is None:
             client.host_info = metadata
-        server = cls._from_server(client, metadata)
+        server = cls._from_server(client, metadata, etag=model.etag_of(response))
         object.__setattr__(server, "_target", target)
         return server  # type: ignore[return-value]
 
@@ -126,11 +127,30 @@ class Server(model.Model):
         """Read ``GET /1.0`` again (from the same cluster member)."""
         response = self.api.get(params=_target_params(self.target))
         self._load(response.json()["metadata"], rollback=rollback)
+        object.__setattr__(self, "_etag", model.etag_of(response))
         if rollback:
             self.__dirty__.clear()
         object.__setattr__(self, "_synced", True)
 
-    def save(self, wait: bool = False) -> None:
-        """Write ``config`` back (``PUT /1.0``) and refresh ``client.host_info``."""
-        self.update_config(self.client, self.marshall()["config"], target=self.target)
+    def save(self, wait: bool = False, *, if_match: bool | None = None) -> None:
+        """Write ``config`` back (``PUT /1.0``) and refresh ``client.host_info``.
+
+        :param if_match: send ``If-Match`` with the ETag of the configuration
+            read (None: the client's switch).
+        :raises PreconditionFailed: when it changed on the server since.
+        """
+        headers = self._if_match_headers(if_match)
+        if headers is None:
+            self.update_config(
+                self.client, self.marshall()["config"], target=self.target
+            )
+        else:
+            body = {"config": _check_config(self.marshall()["config"])}
+            with exceptions.naming("Server configuration"):
+                self.api.put(
+                    json=body, params=_target_params(self.target), headers=headers
+                )
+            self.client.refresh_host_info()
         self._mark_clean()
+        if headers is not None:
+            self.sync()

@@ -220,8 +220,10 @@ class StorageVolume(model.Model):
         storage_pool.client.assert_has_api_extension("storage")
         node = storage_pool.api.volumes[quote(_type)][quote(name)]
         with _naming(_volume_label(storage_pool, _type, name)):
-            metadata = node.get().json()["metadata"]
-        return cls._from_volume(storage_pool, metadata)
+            response = node.get()
+        volume = cls._from_volume(storage_pool, response.json()["metadata"])
+        object.__setattr__(volume, "_etag", model.etag_of(response))
+        return volume
 
     @classmethod
     def exists(cls, storage_pool: StoragePool, _type: str, name: str) -> bool:

@@ -24,6 +24,7 @@ import requests
 import requests.adapters
 from requests.structures import CaseInsensitiveDict
 
+from pylxd.testing import _fake_etag
 from pylxd.testing._extensions import LXD_5_0_2_EXTENSIONS
 from pylxd.testing._fake_faults import FaultsMixin
 from pylxd.testing._fake_helpers import HelpersMixin
@@ -544,6 +545,7 @@ class FakeLXD(FaultsMixin, HelpersMixin, requests.adapters.BaseAdapter):
         finally:
             self._armed.fault = None
         self._after(fake_request, reply)
+        _fake_etag.add_etag(fake_request, reply)
         self.requests.append(
             Recorded(fake_request.method, parts.path, query, fake_request.body)
         )
@@ -561,6 +563,9 @@ class FakeLXD(FaultsMixin, HelpersMixin, requests.adapters.BaseAdapter):
                 refused = untrusted_reply(self, request)
             if refused is not None:
                 return refused
+        stale = _fake_etag.refuse_stale(self, request)
+        if stale is not None:
+            return stale
         allowed = False
         for method, pattern, handler in _ROUTES:
             match = pattern.match(request.path)

@@ -57,11 +57,14 @@ SIGNATURES = {
 
 
 def _plain(sig: inspect.Signature) -> str:
+    # Our keyword-only additions (if_match=, retry=) cannot be passed by
+    # 2.4.2 code, so they are not part of its signature.
     return str(
         sig.replace(
             parameters=[
                 p.replace(annotation=inspect.Parameter.empty)
                 for p in sig.parameters.values()
+                if p.name not in ("if_match", "retry")
             ],
             return_annotation=inspect.Signature.empty,
         )

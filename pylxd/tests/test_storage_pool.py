@@ -258,6 +258,8 @@ def test_public_signatures(dotted: str, expected: str) -> None:
         parameters=[
             p.replace(annotation=inspect.Parameter.empty)
             for p in inspect.signature(obj).parameters.values()
+            # our keyword-only additions, which 2.4.2 code cannot pass
+            if p.name not in ("if_match", "retry")
         ],
         return_annotation=inspect.Signature.empty,
     )
