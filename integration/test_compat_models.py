@@ -189,20 +189,6 @@ def test_create_without_source_is_an_lxd_api_exception(client: Client) -> None:
     assert not client.instances.exists(name)
 
 
-def test_migrate_of_a_running_instance_is_sent(
-    client: Client, second_client: Client, running_container: Any
-) -> None:
-    if not client.host_info["environment"].get("addresses"):
-        pytest.skip("the main daemon has no HTTPS address to migrate from")
-    try:
-        # pylxd sends it (live): without CRIU LXD refuses, with LXD's message.
-        with pytest.raises(exceptions.LXDAPIException):
-            running_container.migrate(second_client, wait=True)
-    finally:
-        force_delete_instance(second_client, running_container.name)
-    assert client.instances.get(running_container.name).status == "Running"
-
-
 # -- __eq__ (row 14) -----------------------------------------------------------
 def test_eq_sends_no_request(client: Client, container: Any) -> None:
     profile = client.profiles.get("default")
