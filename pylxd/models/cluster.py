@@ -233,6 +233,8 @@ class ClusterMember(CollectionMixin, model.Model):
     _key = "server_name"
     _api_extension = "clustering"
 
+    #: pylxd's parent attribute (the :class:`Cluster`, when known).
+    cluster = model.Parent()
     server_name = model.Attribute(readonly=True)
     url = model.Attribute(readonly=True)
     database = model.Attribute(readonly=True)
@@ -637,6 +639,8 @@ class ClusterCertificate(model.Model):
 
     cluster_certificate = model.Attribute()
     cluster_certificate_key = model.Attribute()
+    #: pylxd's parent attribute (the :class:`Cluster`, when known).
+    cluster = model.Parent()
 
     @property
     def api(self) -> _APINode:

@@ -71,11 +71,13 @@ def check_config(subject: str, config: Any) -> None:
 
 # -- shared verbs -------------------------------------------------------------
 class BlockingMixin:
-    """Changes that always finish LXD's work before returning.
+    """Changes that finish LXD's work before returning.
 
     ``save``, ``delete``, ``put``, ``patch``, ``raw_put`` and ``raw_patch``
-    check the API extension, wait for LXD's operation when it answers with
-    one (``wait=True`` by default) and name the object in errors.
+    check the API extension, name the object in errors, and wait for LXD's
+    operation when asked, and always on servers with
+    ``storage_and_network_operations`` (the ones that answer with one), as
+    pylxd does; ``wait=False`` is pylxd's default.
     """
 
     __slots__ = ()
@@ -122,7 +124,7 @@ class BlockingMixin:
             model.wait_for(self.client, response, model.forced_wait(self.client, wait))
         return response
 
-    def save(self, wait: bool = True, *, if_match: bool | None = None) -> None:
+    def save(self, wait: bool = False, *, if_match: bool | None = None) -> None:
         """Save the object: ``PUT`` every writable attribute.
 
         :param wait: wait for LXD's operation when it answers with one.
@@ -139,7 +141,7 @@ class BlockingMixin:
         if guarded:
             self.sync()
 
-    def delete(self, wait: bool = True) -> None:
+    def delete(self, wait: bool = False) -> None:
         """Delete the object (``DELETE`` its URL).
 
         :param wait: wait for LXD's operation when it answers with one.
@@ -151,7 +153,7 @@ class BlockingMixin:
         object.__setattr__(self, "client", None)
 
     def raw_put(
-        self, put_object: JSONDict, wait: bool = True, *, if_match: bool | None = None
+        self, put_object: JSONDict, wait: bool = False, *, if_match: bool | None = None
     ) -> requests.Response:
         """``PUT`` ``put_object`` as given, without reloading the object."""
         return self._change("put", put_object, wait, if_match)
@@ -159,7 +161,7 @@ class BlockingMixin:
     def raw_patch(
         self,
         patch_object: JSONDict,
-        wait: bool = True,
+        wait: bool = False,
         *,
         if_match: bool | None = None,
     ) -> requests.Response:
@@ -167,7 +169,7 @@ class BlockingMixin:
         return self._change("patch", patch_object, wait, if_match)
 
     def put(
-        self, put_object: JSONDict, wait: bool = True, *, if_match: bool | None = None
+        self, put_object: JSONDict, wait: bool = False, *, if_match: bool | None = None
     ) -> None:
         """``PUT`` ``put_object``, then reload the object from the server."""
         self.raw_put(put_object, wait=wait, if_match=if_match)
@@ -176,7 +178,7 @@ class BlockingMixin:
     def patch(
         self,
         patch_object: JSONDict,
-        wait: bool = True,
+        wait: bool = False,
         *,
         if_match: bool | None = None,
     ) -> None:
@@ -407,13 +409,10 @@ def _json_repr(obj: model.Model, names: tuple[str, ...]) -> str:
 
 
 def _forward_body(
-    body: JSONDict,
-    description: str | None,
-    config: dict[str, str] | None,
-    ports: list[JSONDict] | None,
+    body: JSONDict, description: str | None, ports: list[JSONDict] | None
 ) -> JSONDict:
     """pylxd's ``NetworkForward.create(client, network, config)``: the whole body."""
-    if any(value is not None for value in (description, config, ports)):
+    if description is not None or ports is not None:
         raise InvalidArgumentType(
             "NetworkForward.create: with a definition dict, give the other "
             "fields inside it, not as arguments"
@@ -458,31 +457,28 @@ class NetworkForward(ChildMixin, BlockingMixin, model.Model):
         cls,
         client: Client,
         network: Network,
-        listen_address: str | JSONDict,
+        config: JSONDict | str,
         description: str | None = None,
-        config: dict[str, str] | None = None,
         ports: list[JSONDict] | None = None,
     ) -> NetworkForward:
-        """Forward ``listen_address`` (optionally per port) and return the forward.
+        """Create a forward on ``network`` and return it.
 
-        Implements ``POST /1.0/networks/<net>/forwards``. pylxd's form,
-        ``create(client, network, config)`` with the whole body as a dict
-        (``listen_address`` included), is accepted too.
+        Implements ``POST /1.0/networks/<net>/forwards``. As in pylxd,
+        ``config`` is the whole body: ``{"listen_address": "192.0.2.1",
+        "config": {"target_address": "10.0.0.2"}, "ports": [...]}``. A
+        string is taken as the listen address, with ``description`` and
+        ``ports`` beside it.
 
-        :param config: e.g. ``{"target_address": "10.0.0.2"}`` (default target).
         :param ports: dicts with ``protocol``, ``listen_port``,
             ``target_address``, optionally ``target_port`` and ``description``.
         :raises Conflict: when the address is already forwarded.
         """
         client.assert_has_api_extension("network_forward")
-        if isinstance(listen_address, dict):
-            body = _forward_body(listen_address, description, config, ports)
+        if isinstance(config, dict):
+            body = _forward_body(config, description, ports)
         else:
             body = drop_none(
-                listen_address=listen_address,
-                description=description,
-                config=config,
-                ports=ports,
+                listen_address=config, description=description, ports=ports
             )
         check_name("Network forward listen address", body.get("listen_address"))
         address = str(body["listen_address"])

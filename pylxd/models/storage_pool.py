@@ -308,14 +308,16 @@ class StorageVolume(model.Model):
         return import_volume_backup(cls, storage_pool, data, name, wait, progress)
 
     # -- edits ------------------------------------------------------------
-    def delete(self, wait: bool = True) -> None:
+    def delete(self, wait: bool = False) -> None:
         """Delete the volume (and its snapshots).
 
         Implements ``DELETE /1.0/storage-pools/<pool>/volumes/<type>/<name>``.
+        Waited for when LXD answers with an operation and ``wait`` or the
+        server has ``storage_and_network_operations`` (as pylxd).
 
         :raises LXDAPIException: when LXD refuses, e.g. the volume is attached.
         """
-        super().delete(wait=wait)
+        super().delete(wait=model.forced_wait(self.client, wait))
 
     def rename(self, _input: JSONDict, wait: bool = False) -> JSONDict:
         """Rename, move to another pool, or start a migration of the volume.
@@ -582,12 +584,13 @@ class StorageVolumeSnapshot(RenameMixin, model.Model):
         """Restore the volume from this snapshot (see ``restore_from``)."""
         return self.volume.restore_from(self.name, wait=wait)  # type: ignore[no-any-return]
 
-    def delete(self, wait: bool = True) -> None:
+    def delete(self, wait: bool = False) -> None:
         """Delete the snapshot.
 
         Implements ``DELETE .../volumes/<type>/<volume>/snapshots/<name>``.
+        Waited for as :meth:`StorageVolume.delete` is.
         """
-        super().delete(wait=wait)
+        super().delete(wait=model.forced_wait(self.client, wait))
 
 
 # -- helpers -----------------------------------------------------------------

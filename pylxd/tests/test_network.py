@@ -419,10 +419,12 @@ PORTS = [
 
 def test_forward_create_sends_exact_body(routed: Network, fake: FakeLXD) -> None:
     forward = routed.forwards.create(
-        "192.0.2.100",
-        description="public",
-        config={"target_address": "192.0.2.10"},
-        ports=PORTS,
+        {
+            "listen_address": "192.0.2.100",
+            "description": "public",
+            "config": {"target_address": "192.0.2.10"},
+            "ports": PORTS,
+        }
     )
     assert fake.last_body("POST", "/1.0/networks/br1/forwards") == {
         "listen_address": "192.0.2.100",
