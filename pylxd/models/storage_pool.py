@@ -584,13 +584,15 @@ class StorageVolumeSnapshot(RenameMixin, model.Model):
         """Restore the volume from this snapshot (see ``restore_from``)."""
         return self.volume.restore_from(self.name, wait=wait)  # type: ignore[no-any-return]
 
-    def delete(self, wait: bool = False) -> None:
+    def delete(self, wait: bool = True) -> None:
         """Delete the snapshot.
 
         Implements ``DELETE .../volumes/<type>/<volume>/snapshots/<name>``.
-        Waited for as :meth:`StorageVolume.delete` is.
+        LXD 5.0 answers it with an operation: unlike pylxd (``wait=False``),
+        the default is to wait for it, so a listing right after does not
+        still show the snapshot.
         """
-        super().delete(wait=model.forced_wait(self.client, wait))
+        super().delete(wait=wait)
 
 
 # -- helpers -----------------------------------------------------------------
