@@ -55,7 +55,7 @@ def test_backup_errors_come_from_lxd(container: Any) -> None:
     container.backups.create("b1", compression_algorithm="none")
     with pytest.raises(exceptions.LXDAPIException, match="already exists"):
         container.backups.create("b1")
-    with pytest.raises(ValueError, match="Backup name"):
+    with pytest.raises(ValueError, match="Instance backup name 'a/b'"):
         container.backups.create("a/b")
 
 

@@ -294,6 +294,35 @@ def test_copy_over_https(
     assert copied.properties == source.properties
 
 
+def _download_tokens(client: Client) -> list[str]:
+    """Ids of the running "Image download token" operations (secrets)."""
+    running = client.api.operations.get(params={"recursion": 1}).json()["metadata"]
+    return [
+        op["id"]
+        for op in (running or {}).get("running") or ()
+        if op.get("description") == "Image download token"
+    ]
+
+
+@pytest.mark.parametrize("wait", [True, False], ids=["wait", "no-wait"])
+def test_copy_to_a_server_having_the_image_cancels_the_secret(
+    https_client: Client,
+    second_client: Client,
+    uploaded: Image,
+    cleanup: Callable[[Client, str], None],
+    wait: bool,
+) -> None:
+    """LXD 5.0.2 reads the image with the secret but never downloads it."""
+    cleanup(second_client, uploaded.fingerprint)
+    source = https_client.images.get(uploaded.fingerprint)
+    source.copy(second_client, wait=True)
+    before = set(_download_tokens(https_client))
+    again = source.copy(second_client, wait=wait)
+    assert again.fingerprint == uploaded.fingerprint
+    assert set(_download_tokens(https_client)) - before == set()
+    assert second_client.images.get(uploaded.fingerprint).public is False
+
+
 def test_copy_from_a_unix_socket_client(
     client: Client,
     second_https_client: Client,

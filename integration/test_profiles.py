@@ -58,7 +58,7 @@ def test_duplicate_is_a_conflict(client: Client, names: Callable[[], str]) -> No
 def test_bad_input(client: Client, names: Callable[[], str]) -> None:
     with pytest.raises(exceptions.NotFound):
         client.profiles.get(unique_name())
-    with pytest.raises(exceptions.LXDAPIException, match="slashes"):
+    with pytest.raises(exceptions.InvalidArgument, match="Profile name 'a/b'"):
         client.profiles.create("a/b")
     name = names()
     with pytest.raises(exceptions.LXDAPIException, match="Unknown configuration key"):

@@ -28,8 +28,8 @@ def drop_project(client: Client, name: str) -> None:
     ``features.*`` on): otherwise LXD lists the default project's, which are
     not this test's to delete.
     """
-    scoped = client.with_project(name)
     with contextlib.suppress(exceptions.NotFound):
+        scoped = client.with_project(name)
         config = client.projects.get(name).config
         for url in scoped.api.instances.get().json()["metadata"]:
             force_delete_instance(scoped, url.split("?")[0].rsplit("/", 1)[-1])
@@ -180,6 +180,19 @@ def test_with_project_reaches_another_project(client: Client, project: Project) 
     assert client.project is None and scoped.project == project.name
 
 
-def test_client_for_a_missing_project_fails(lxd_env: dict[str, Any]) -> None:
-    with pytest.raises(exceptions.ClientConnectionFailed, match="does not exist"):
-        Client(endpoint=lxd_env["main"]["socket"], project=unique_name())
+def test_with_project_on_a_missing_project_raises_not_found(client: Client) -> None:
+    missing = unique_name("pylxd-it-noproj")
+    # LXD 5.0.2 itself lists no instances in a missing project, without error.
+    assert (
+        client.api.instances.get(params={"project": missing}).json()["metadata"] == []
+    )
+    with pytest.raises(exceptions.NotFound, match=f"Project '{missing}'"):
+        client.with_project(missing)
+
+
+def test_client_for_a_missing_project_fails_on_first_use(
+    lxd_env: dict[str, Any],
+) -> None:
+    scoped = Client(endpoint=lxd_env["main"]["socket"], project=unique_name())
+    with pytest.raises(exceptions.NotFound, match="(?i)project not found"):
+        scoped.profiles.all()

@@ -35,7 +35,7 @@ def test_bad_snapshots_carry_lxds_message(container: Any) -> None:
         container.snapshots.create("s1", wait=True)
     with pytest.raises(exceptions.LXDAPIException, match="isn't running"):
         container.snapshots.create("live", stateful=True, wait=True)
-    with pytest.raises(ValueError, match="invalid snapshot name"):
+    with pytest.raises(ValueError, match="Snapshot name 'a/b' is not allowed"):
         container.snapshots.create("a/b")
 
 

@@ -30,6 +30,10 @@ def __getattr__(name: str) -> Any:
         import importlib
 
         return importlib.import_module(f"pylxd.{name}")
+    if name == "version":  # pylxd 2.4.2 holds importlib.metadata.version here
+        from importlib.metadata import version
+
+        return version
     raise AttributeError(f"module 'pylxd' has no attribute {name!r}")
 
 

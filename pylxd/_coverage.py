@@ -1,27 +1,35 @@
-"""Which library method implements each operation of the LXD 5.0.2 REST API.
+"""Which library method implements each operation of the LXD 5.0.2 and Incus 6.0.4 REST APIs.
 
 :data:`OPERATIONS` maps every ``(method, path)`` of the 5.0.2 spec to the
 dotted path of the named method (or property) that sends it; methods
 inherited from the model base (``save``, ``patch``, ``delete``) are named
-through the concrete class. :data:`LEFT_TO_CLIENT_API` lists, with a reason,
-the operations deliberately left to the raw ``client.api`` tree.
-``pylxd/tests/test_coverage_gate.py`` checks both against the shipped list
+through the concrete class. :data:`INCUS_OPERATIONS` does the same for the 41
+operations Incus 6.0.4 adds (Incus serves all of LXD 5.0.2's too; its spec
+names some path parameters differently, so paths are compared with the
+parameters blanked, :func:`shape`). :data:`LEFT_TO_CLIENT_API` lists, with a
+reason, the operations deliberately left to the raw ``client.api`` tree.
+``pylxd/tests/test_coverage_gate.py`` checks them against the shipped lists
 of operations, and ``doc/source/rest-coverage.rst`` is rendered from them::
 
     python -m pylxd._coverage --rst > doc/source/rest-coverage.rst
-    python -m pylxd._coverage --from-spec rest-api.yaml   # regenerate the list
+    python -m pylxd._coverage --from-spec rest-api.yaml   # regenerate a list
+    python -m pylxd._coverage --from-spec incus-6.0.4-rest-api.yaml --incus
+    python -m pylxd._coverage --definitions incus-6.0.4-rest-api.yaml
 """
 
 from __future__ import annotations
 
 import hashlib
 import importlib
+import re
 import sys
 from pathlib import Path
 from typing import Any
 
 #: The operations of the LXD 5.0.2 REST API, shipped for the gate.
 OPERATIONS_FILE = Path(__file__).parent / "tests" / "data" / "lxd-5.0.2-operations.txt"
+#: The operations of the Incus 6.0.4 REST API (a superset of LXD 5.0.2's).
+INCUS_OPERATIONS_FILE = OPERATIONS_FILE.with_name("incus-6.0.4-operations.txt")
 
 _M = "pylxd.models."
 _INST = _M + "instance.Instance."
@@ -255,6 +263,64 @@ OPERATIONS: dict[tuple[str, str], str] = {
     ("DELETE", _V + "/snapshots/{snapshot}"): _VSNAP + "delete",
 }
 
+_INCUS_LOGS = _M + "_instance_incus.InstanceExecOutputs."
+_NI = _M + "network_integration.NetworkIntegration."
+_LB = _M + "network.NetworkLoadBalancer."
+_BUCKET = _M + "storage_bucket.StorageBucket."
+_BKEY = _M + "storage_bucket.StorageBucketKey."
+_BBACKUP = _M + "storage_bucket.StorageBucketBackup."
+_LBS = "/1.0/networks/{networkName}/load-balancers"
+_B = "/1.0/storage-pools/{poolName}/buckets"
+
+#: (method, path) -> method, for the operations Incus 6.0.4 adds (its paths).
+INCUS_OPERATIONS: dict[tuple[str, str], str] = {
+    ("GET", "/1.0/cluster/members/{name}/state"): _MEMBER + "state",
+    ("GET", _I + "/access"): _INST + "access",
+    ("GET", _I + "/debug/memory"): _INST + "debug_memory",
+    ("GET", _I + "/logs/exec-output"): _INCUS_LOGS + "all",
+    ("GET", _I + "/logs/exec-output/{filename}"): _INCUS_LOGS + "get",
+    ("DELETE", _I + "/logs/exec-output/{filename}"): _INCUS_LOGS + "delete",
+    ("POST", _I + "/rebuild"): _INST + "rebuild",
+    ("GET", "/1.0/metadata/configuration"): _SERVER + "metadata_configuration",
+    ("GET", "/1.0/network-allocations"): _NET + "allocations",
+    ("GET", "/1.0/network-integrations"): _NI + "all",
+    ("POST", "/1.0/network-integrations"): _NI + "create",
+    ("GET", "/1.0/network-integrations/{integration}"): _NI + "get",
+    ("POST", "/1.0/network-integrations/{integration}"): _NI + "rename",
+    ("PUT", "/1.0/network-integrations/{integration}"): _NI + "save",
+    ("PATCH", "/1.0/network-integrations/{integration}"): _NI + "patch",
+    ("DELETE", "/1.0/network-integrations/{integration}"): _NI + "delete",
+    ("GET", _LBS): _LB + "all",
+    ("POST", _LBS): _LB + "create",
+    ("GET", _LBS + "/{listenAddress}"): _LB + "get",
+    ("PUT", _LBS + "/{listenAddress}"): _LB + "save",
+    ("PATCH", _LBS + "/{listenAddress}"): _LB + "patch",
+    ("DELETE", _LBS + "/{listenAddress}"): _LB + "delete",
+    ("GET", _LBS + "/{listenAddress}/state"): _LB + "state",
+    ("GET", "/1.0/projects/{name}/access"): _PROJ + "access",
+    ("GET", _B): _BUCKET + "all",
+    ("POST", _B): _BUCKET + "create",
+    ("GET", _B + "/{bucketName}"): _BUCKET + "get",
+    ("PUT", "/1.0/storage-pools/{name}/buckets/{bucketName}"): _BUCKET + "save",
+    ("PATCH", "/1.0/storage-pools/{name}/buckets/{bucketName}"): _BUCKET + "patch",
+    ("DELETE", "/1.0/storage-pools/{name}/buckets/{bucketName}"): _BUCKET + "delete",
+    ("GET", _B + "/{bucketName}/backups"): _BBACKUP + "all",
+    ("POST", _B + "/{bucketName}/backups"): _BBACKUP + "create",
+    ("GET", _B + "/{bucketName}/backups/{backupName}"): _BBACKUP + "get",
+    ("POST", _B + "/{bucketName}/backups/{backupName}"): _BBACKUP + "rename",
+    ("DELETE", _B + "/{bucketName}/backups/{backupName}"): _BBACKUP + "delete",
+    ("GET", _B + "/{bucketName}/backups/{backupName}/export"): _BBACKUP + "export",
+    ("GET", _B + "/{bucketName}/keys"): _BKEY + "all",
+    ("POST", _B + "/{bucketName}/keys"): _BKEY + "create",
+    ("GET", _B + "/{bucketName}/keys/{keyName}"): _BKEY + "get",
+    ("PUT", "/1.0/storage-pools/{name}/buckets/{bucketName}/keys/{keyName}"): (
+        _BKEY + "save"
+    ),
+    ("DELETE", "/1.0/storage-pools/{name}/buckets/{bucketName}/keys/{keyName}"): (
+        _BKEY + "delete"
+    ),
+}
+
 #: (method, path) -> why the operation is left to the raw ``client.api`` tree.
 LEFT_TO_CLIENT_API: dict[tuple[str, str], str] = {
     # The same listing as GET .../volumes (which StorageVolume.all reads in
@@ -287,6 +353,30 @@ def load_operations(path: Path = OPERATIONS_FILE) -> list[tuple[str, str]]:
     return operations
 
 
+def shape(path: str) -> str:
+    """A path with its parameters blanked, to compare the two specs' paths.
+
+    >>> shape("/1.0/storage-pools/{poolName}/volumes/{type}/{volumeName}")
+    '/1.0/storage-pools/{}/volumes/{}/{}'
+    """
+    return re.sub(r"\{[^}]*\}", "{}", path)
+
+
+def _by_shape(table: dict[tuple[str, str], str]) -> dict[tuple[str, str], str]:
+    return {(method, shape(path)): value for (method, path), value in table.items()}
+
+
+def method_for(method: str, path: str) -> str | None:
+    """The dotted method that sends ``method path`` (either spec's names), or None."""
+    key = (method, shape(path))
+    return _by_shape(OPERATIONS).get(key) or _by_shape(INCUS_OPERATIONS).get(key)
+
+
+def reason_for(method: str, path: str) -> str | None:
+    """Why ``method path`` is left to ``client.api`` (None when it is not)."""
+    return _by_shape(LEFT_TO_CLIENT_API).get((method, shape(path)))
+
+
 def resolve(dotted: str) -> Any:
     """Import ``module.Class.attr`` (the longest importable module prefix).
 
@@ -313,38 +403,49 @@ def is_named_method(obj: Any) -> bool:
 
 
 def render_rst() -> str:
-    """The operation -> method table as reStructuredText."""
+    """The operation -> method table as reStructuredText (every Incus 6.0.4 operation)."""
+    lxd = {(method, shape(path)): path for method, path in load_operations()}
+    incus = load_operations(INCUS_OPERATIONS_FILE)
     lines = [
         ":orphan:",
         "",
         ".. Generated by ``python -m pylxd._coverage --rst``; do not edit.",
         "",
-        "LXD 5.0.2 REST API coverage",
-        "===========================",
+        "LXD 5.0.2 and Incus 6.0.4 REST API coverage",
+        "===========================================",
         "",
-        f"Each of the {len(load_operations())} operations of the LXD 5.0.2 REST API",
-        "and the pylxd method that sends it. Methods inherited from the model",
-        "base (``save``, ``patch``, ``delete``) are listed on the class that",
-        "offers them; managers bind the classmethods (``client.warnings.all()``",
-        "is ``Warning.all(client)``). ``pylxd/tests/test_coverage_gate.py``",
-        "keeps this table complete.",
+        f"Each of the {len(incus)} operations of the Incus 6.0.4 REST API (the",
+        f"{len(lxd)} of LXD 5.0.2, with LXD's parameter names, and the",
+        f"{len(incus) - len(lxd)} Incus adds) and the pylxd method that sends it.",
+        "Methods inherited from the model base (``save``, ``patch``, ``delete``)",
+        "are listed on the class that offers them; managers bind the classmethods",
+        "(``client.warnings.all()`` is ``Warning.all(client)``). The Incus-only",
+        "methods check their API extension, so on LXD 5.0.2 they raise",
+        "``LXDAPIExtensionNotAvailable`` before sending anything.",
+        "``pylxd/tests/test_coverage_gate.py`` keeps this table complete.",
         "",
         ".. list-table::",
         "   :header-rows: 1",
-        "   :widths: 10 45 45",
+        "   :widths: 8 42 8 42",
         "",
         "   * - Method",
         "     - Path",
+        "     - Server",
         "     - pylxd",
     ]
-    for method, path in load_operations():
-        target = OPERATIONS.get((method, path))
+    for method, path in incus:
+        lxd_path = lxd.get((method, shape(path)))
+        target = method_for(method, path)
         if target is not None:
             cell = f"``{target}``"
         else:
-            reason = LEFT_TO_CLIENT_API.get((method, path), "not covered")
-            cell = f"``client.api`` ({reason})"
-        lines += [f"   * - ``{method}``", f"     - ``{path}``", f"     - {cell}"]
+            cell = f"``client.api`` ({reason_for(method, path) or 'not covered'})"
+        lines += [
+            f"   * - ``{method}``",
+            f"     - ``{lxd_path or path}``",
+            f"     - {'both' if lxd_path else 'Incus'}",
+            f"     - {cell}",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -363,13 +464,60 @@ def operations_from_spec(spec_path: str) -> list[tuple[str, str]]:
     return sorted(found, key=lambda op: (op[1], verbs.index(op[0])))
 
 
-def _spec_listing(spec_path: str) -> str:
+#: The object definitions of the Incus 6.0.4 spec and their fields, shipped
+#: for the unit test that every field Incus returns is a declared attribute.
+INCUS_DEFINITIONS_FILE = OPERATIONS_FILE.with_name("incus-6.0.4-definitions.txt")
+
+
+def definitions_from_spec(spec_path: str) -> dict[str, list[str]]:
+    """The fields (``properties``) of every object definition of a spec."""
+    import yaml  # only needed to regenerate the list
+
+    spec = yaml.safe_load(Path(spec_path).read_text())
+    return {
+        name: sorted(item.get("properties") or ())
+        for name, item in sorted(spec["definitions"].items())
+    }
+
+
+def load_definitions(path: Path = INCUS_DEFINITIONS_FILE) -> dict[str, list[str]]:
+    """Read the shipped definitions: ``Name field field ...`` lines, ``#`` comments."""
+    found = {}
+    for line in path.read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, *fields = line.split()
+            found[name] = fields
+    return found
+
+
+def _definitions_listing(spec_path: str) -> str:
     digest = hashlib.sha256(Path(spec_path).read_bytes()).hexdigest()
     header = [
-        "# The operations (method, path) of the LXD 5.0.2 REST API, one a line.",
-        "# Generated from LXD's doc/rest-api.yaml at tag lxd-5.0.2",
+        "# The object definitions of the Incus 6.0.4 REST API and their fields.",
+        "# Generated from Incus's doc/rest-api.yaml at tag v6.0.4",
         f"# (sha256 {digest})",
-        "# by `python -m pylxd._coverage --from-spec rest-api.yaml`; path keys with",
+        "# by `python -m pylxd._coverage --definitions incus-6.0.4-rest-api.yaml`.",
+    ]
+    body = [
+        " ".join([name, *fields])
+        for name, fields in definitions_from_spec(spec_path).items()
+    ]
+    return "\n".join(header + body) + "\n"
+
+
+def _spec_listing(spec_path: str, incus: bool = False) -> str:
+    digest = hashlib.sha256(Path(spec_path).read_bytes()).hexdigest()
+    if incus:
+        title, origin = "Incus 6.0.4", "Incus's doc/rest-api.yaml at tag v6.0.4"
+        command = "--from-spec incus-6.0.4-rest-api.yaml --incus"
+    else:
+        title, origin = "LXD 5.0.2", "LXD's doc/rest-api.yaml at tag lxd-5.0.2"
+        command = "--from-spec rest-api.yaml"
+    header = [
+        f"# The operations (method, path) of the {title} REST API, one a line.",
+        f"# Generated from {origin}",
+        f"# (sha256 {digest})",
+        f"# by `python -m pylxd._coverage {command}`; path keys with",
         "# a query suffix (?recursion=1, ?public) are merged into their path.",
     ]
     body = [f"{method} {path}" for method, path in operations_from_spec(spec_path)]
@@ -377,14 +525,23 @@ def _spec_listing(spec_path: str) -> str:
 
 
 def main(argv: list[str]) -> int:
-    """``--rst``: print the docs table; ``--from-spec FILE``: print the operations."""
+    """``--rst``: the docs table; ``--from-spec FILE [--incus]``: the operations;
+    ``--definitions FILE``: the object definitions and their fields."""
     if argv[:1] == ["--rst"]:
         sys.stdout.write(render_rst())
         return 0
-    if argv[:1] == ["--from-spec"] and len(argv) == 2:
-        sys.stdout.write(_spec_listing(argv[1]))
+    if argv[:1] == ["--definitions"] and len(argv) == 2:
+        sys.stdout.write(_definitions_listing(argv[1]))
         return 0
-    sys.stderr.write("usage: python -m pylxd._coverage --rst | --from-spec FILE\n")
+    if argv[:1] == ["--from-spec"] and len(argv) in (2, 3):
+        incus = argv[2:] == ["--incus"]
+        if len(argv) == 2 or incus:
+            sys.stdout.write(_spec_listing(argv[1], incus))
+            return 0
+    sys.stderr.write(
+        "usage: python -m pylxd._coverage --rst | --from-spec FILE [--incus]"
+        " | --definitions FILE\n"
+    )
     return 2
 
 

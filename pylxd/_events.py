@@ -27,7 +27,8 @@ JSONDict = dict[str, Any]
 def _type_values(event_types: Iterable[Any] | None) -> list[str]:
     """The ``type=`` values for ``event_types`` ([] means every type).
 
-    :raises TypeError: for something that is not an ``EventType`` or its value.
+    :raises InvalidArgumentType: (a TypeError) for something that is not an
+        ``EventType`` or its value.
     """
     from pylxd.client import EventType
 
@@ -40,7 +41,9 @@ def _type_values(event_types: Iterable[Any] | None) -> list[str]:
         try:
             values.add(EventType(event_type).value)
         except ValueError:
-            raise TypeError(
+            from pylxd.exceptions import InvalidArgumentType
+
+            raise InvalidArgumentType(
                 f"event type {event_type!r} is not one of "
                 f"{[t.value for t in EventType]} (use pylxd.EventType)"
             ) from None

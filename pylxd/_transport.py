@@ -8,11 +8,13 @@ single send path that all verbs go through.
 from __future__ import annotations
 
 import functools
+import hashlib
 import http.client
 import logging
 import os
 import select
 import socket
+import ssl
 import threading
 import time
 import weakref
@@ -41,9 +43,15 @@ Cert = namedtuple("Cert", ["cert", "key"])
 _SNAP_CONFIG = os.path.expanduser("~/snap/lxd/common/config")
 _APT_CONFIG = os.path.expanduser("~/.config/lxc")
 CERTS_PATH = _SNAP_CONFIG if os.path.isdir(_SNAP_CONFIG) else _APT_CONFIG
+#: pylxd 2.4.2's names for the pieces of :data:`DEFAULT_CERTS` (with their
+#: trailing slash, as pylxd spells them).
+SNAP_ROOT = os.path.join(_SNAP_CONFIG, "")
+APT_ROOT = os.path.join(_APT_CONFIG, "")
+CERT_FILE_NAME = "client.crt"
+KEY_FILE_NAME = "client.key"
 DEFAULT_CERTS = Cert(
-    cert=os.path.join(CERTS_PATH, "client.crt"),
-    key=os.path.join(CERTS_PATH, "client.key"),
+    cert=os.path.join(CERTS_PATH, CERT_FILE_NAME),
+    key=os.path.join(CERTS_PATH, KEY_FILE_NAME),
 )
 
 _SECRET_PARAMS = ("secret", "password", "trust_token", "token")
@@ -344,6 +352,154 @@ class _UnixAdapter(requests.adapters.BaseAdapter):
                 conn.close()
 
 
+# -- TLS: one decision for HTTP, websockets and upgrades ----------------------
+_PEM_CERT = b"-----BEGIN CERTIFICATE-----"
+
+
+@functools.lru_cache(maxsize=32)
+def _pin_of_file(path: str, mtime_ns: int) -> str | None:
+    with open(path, "rb") as handle:
+        data = handle.read()
+    if data.count(_PEM_CERT) != 1:
+        return None  # none, or several: a CA bundle
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+
+    try:
+        certificate = x509.load_pem_x509_certificate(data)
+    except ValueError:
+        return None  # let the TLS library report what is wrong with it
+    try:
+        is_ca = certificate.extensions.get_extension_for_class(
+            x509.BasicConstraints
+        ).value.ca
+    except x509.ExtensionNotFound:
+        is_ca = False
+    return None if is_ca else certificate.fingerprint(hashes.SHA256()).hex()
+
+
+def pinned_fingerprint(verify: Any) -> str | None:
+    """The SHA-256 fingerprint ``verify`` pins, or None when it is not a pin.
+
+    A ``verify`` path holding exactly one certificate that is not a CA (such
+    as LXD's ``server.crt`` or a ``servercerts/<remote>.crt``) pins that
+    certificate, as pylxd 2.4.2's ``LXDSSLAdapter`` does: the server must
+    present it, whatever address it is reached by, and the host name is not
+    checked. Any other file (several certificates, or a CA certificate) or a
+    directory is a CA bundle, verified with the host name as usual.
+    """
+    if isinstance(verify, bool) or not isinstance(verify, (str, os.PathLike)):
+        return None
+    path = os.fspath(verify)
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    if not os.path.isfile(path):
+        return None
+    return _pin_of_file(path, stat.st_mtime_ns)
+
+
+class _PinnedSocket(ssl.SSLSocket):
+    """A TLS socket that checks its context's pinned fingerprint after the handshake."""
+
+    def do_handshake(self, block: bool = False) -> None:
+        super().do_handshake(block)
+        pin: str = self.context.pin  # type: ignore[attr-defined]
+        der = self.getpeercert(binary_form=True) or b""
+        seen = hashlib.sha256(der).hexdigest()
+        if seen != pin:
+            raise ssl.SSLCertVerificationError(
+                1,
+                f"certificate verify failed: the server certificate (SHA-256 {seen}) "
+                f"is not the pinned one ({pin})",
+            )
+
+
+class _PinnedContext(ssl.SSLContext):
+    """An ``SSLContext`` accepting only the certificate with fingerprint ``pin``."""
+
+    sslsocket_class = _PinnedSocket
+    pin: str
+
+
+def tls_context(verify: Any, cert: Any) -> ssl.SSLContext:
+    """The ``SSLContext`` for a TLS connection with this ``verify`` and client ``cert``.
+
+    The one place that decides how the server is checked, for websockets and
+    protocol upgrades alike (HTTP requests get the same through
+    :class:`LXDSSLAdapter`): False does not check; a pinned certificate
+    (:func:`pinned_fingerprint`) must be the server's; True or a CA bundle
+    verifies the chain and the host name.
+
+    :raises OSError: or :class:`ssl.SSLError` for files that cannot be loaded.
+    """
+    pin = pinned_fingerprint(verify)
+    context: ssl.SSLContext
+    if pin is not None:
+        context = _PinnedContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.pin = pin  # type: ignore[attr-defined]
+    else:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    if verify is False or pin is not None:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    else:
+        location = _ca_location(verify)
+        if os.path.isdir(location):
+            context.load_verify_locations(capath=location)
+        else:
+            context.load_verify_locations(cafile=location)
+    if isinstance(cert, (str, os.PathLike)):
+        context.load_cert_chain(cert)
+    elif cert:
+        context.load_cert_chain(cert[0], cert[1])
+    return context
+
+
+def _ca_location(verify: Any) -> str:
+    if verify is True:
+        from requests.utils import DEFAULT_CA_BUNDLE_PATH
+
+        return str(DEFAULT_CA_BUNDLE_PATH)
+    return os.fspath(verify)
+
+
+class LXDSSLAdapter(requests.adapters.HTTPAdapter):
+    """An HTTPS adapter that pins the server certificate named by ``verify``.
+
+    When ``verify`` is a pinned certificate (:func:`pinned_fingerprint`), the
+    connection is accepted only if the server presents exactly it, and the
+    host name is not checked, so an LXD server is reachable by any address
+    (IP, NAT, DNS alias). Any other ``verify`` is handled as by requests.
+    """
+
+    def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
+        pin = pinned_fingerprint(verify)
+        if pin is None:
+            super().cert_verify(conn, url, verify, cert)
+            return
+        super().cert_verify(conn, url, False, cert)
+        conn.assert_fingerprint = pin
+
+    def send(  # type: ignore[override]
+        self, request: requests.PreparedRequest, **kwargs: Any
+    ) -> requests.Response:
+        try:
+            return super().send(request, **kwargs)
+        except requests.exceptions.SSLError as err:
+            # urllib3's words for a pin mismatch, said as for websockets.
+            if "Fingerprints did not match" not in str(err):
+                raise
+            message = (
+                "certificate verify failed: the server certificate is not the "
+                f"pinned one ({_cause(err)})"
+            )
+        # Raised outside the handler: _cause() reports the innermost error.
+        raise requests.exceptions.SSLError(message, request=request)
+
+
 def _merge_keeping_verify(
     session: requests.Session,
     url: str,
@@ -472,13 +628,17 @@ def get_session_for_url(
     host has an in-process server (:func:`register_in_process`) is served by it.
     """
     session = requests.Session()
+    # The session's own methods hold it weakly: a reference cycle would keep
+    # its sockets open until the cyclic garbage collector runs.
+    itself = weakref.proxy(session)
     server = in_process_server(url)
     if server is not None:
         parts = parse.urlsplit(url)
         session.mount(f"{parts.scheme}://{parts.netloc}", server)
         session.trust_env = False
-        session.request = functools.partial(_unix_request, session)  # type: ignore
+        session.request = functools.partial(_unix_request, itself)  # type: ignore
         return session
+    _close_with(session)
     if url.startswith("http+unix://"):
         session.mount("http+unix://", _UnixAdapter())
         # The socket adapter hands bodies over as they come: ask for them plain.
@@ -488,16 +648,32 @@ def get_session_for_url(
         # Proxies, .netrc and CA bundles from the environment mean nothing on a
         # Unix socket, and reading them costs more CPU than the request itself.
         session.trust_env = False
-        session.request = functools.partial(_unix_request, session)  # type: ignore
+        session.request = functools.partial(_unix_request, itself)  # type: ignore
         return session
-    session.mount("https://", requests.adapters.HTTPAdapter(pool_maxsize=POOL_MAXSIZE))
+    session.mount("https://", LXDSSLAdapter(pool_maxsize=POOL_MAXSIZE))
     session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=POOL_MAXSIZE))
     session.cert = cert
     session.verify = True if verify is None else verify
     session.merge_environment_settings = functools.partial(  # type: ignore
-        _merge_keeping_verify, session
+        _merge_keeping_verify, itself
     )
     return session
+
+
+def _close_with(session: requests.Session) -> None:
+    """Close the adapters mounted so far when ``session`` is garbage.
+
+    The finalizer holds the adapters, not the session, so it does not keep
+    the session alive; their pooled sockets are closed cleanly (no
+    ``ResourceWarning``) rather than left to the interpreter.
+    """
+    adapters = session.adapters  # the mapping, so later mounts are closed too
+    weakref.finalize(session, _close_adapters, adapters)
+
+
+def _close_adapters(adapters: Mapping[str, requests.adapters.BaseAdapter]) -> None:
+    for adapter in list(adapters.values()):
+        adapter.close()
 
 
 def _redact(params: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
@@ -524,11 +700,12 @@ class _APINode:
     def __init__(
         self,
         api_endpoint: str,
-        cert: Any = None,
-        verify: Any = True,
+        session: Any = None,
         timeout: Any = None,
         project: str | None = None,
-        session: Any = None,
+        *,
+        cert: Any = None,
+        verify: Any = True,
         retry: Any = None,
     ) -> None:
         self._api_endpoint = api_endpoint
@@ -603,6 +780,8 @@ class _APINode:
         verb, as asked), else the client's for reads (``GET``/``HEAD``)."""
         from pylxd import _retry
 
+        # pylxd's ``is_api=False``: the body is not an LXD envelope to check.
+        check_sync = kwargs.pop("is_api", True) is not False and check_sync
         asked = "retry" in kwargs
         policy = _retry.check_policy(kwargs.pop("retry", None), verb.upper())
         if not asked and verb in _retry.SAFE_VERBS:

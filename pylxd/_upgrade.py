@@ -15,7 +15,7 @@ from urllib import parse
 import requests
 from requests.structures import CaseInsensitiveDict
 
-from pylxd import exceptions
+from pylxd import _transport, exceptions
 
 #: The most header bytes read before giving up on an answer.
 MAX_HEADER_BYTES = 64 * 1024
@@ -79,21 +79,7 @@ def _open(
 
 def tls_context(session: requests.Session) -> ssl.SSLContext:
     """An SSL context with the session's ``verify`` and client certificate."""
-    verify = session.verify
-    if verify is False:
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    elif isinstance(verify, str):
-        context = ssl.create_default_context(cafile=verify)
-    else:
-        context = ssl.create_default_context()
-    cert = session.cert
-    if isinstance(cert, str):
-        context.load_cert_chain(cert)
-    elif cert:
-        context.load_cert_chain(cert[0], cert[1])
-    return context
+    return _transport.tls_context(session.verify, session.cert)
 
 
 def upgrade(sock: socket.socket, path: str, host: str, protocol: str) -> None:

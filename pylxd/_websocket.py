@@ -73,29 +73,11 @@ END_OF_STREAM_ERRORS = (
 def _ssl_context(
     verify: bool | str, certfile: str | None, keyfile: str | None
 ) -> ssl.SSLContext:
-    """An ``SSLContext`` verifying like requests does with the same ``verify``."""
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    if verify is False:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    else:
-        location = _ca_location(verify)
-        if os.path.isdir(location):
-            context.load_verify_locations(capath=location)
-        else:
-            context.load_verify_locations(cafile=location)
-    if certfile:
-        context.load_cert_chain(certfile, keyfile)
-    return context
+    """The ``SSLContext`` the client's HTTP requests verify with, kept per settings
+    (it holds the TLS sessions websockets resume)."""
+    from pylxd._transport import tls_context
 
-
-def _ca_location(verify: bool | str) -> str:
-    if verify is True:
-        from requests.utils import DEFAULT_CA_BUNDLE_PATH
-
-        return str(DEFAULT_CA_BUNDLE_PATH)
-    return str(verify)
+    return tls_context(verify, (certfile, keyfile) if certfile else None)
 
 
 def _session_tls(client: Client) -> tuple[Any, Any, Any]:
@@ -124,7 +106,15 @@ def tls_for(client: Client) -> tuple[ssl.SSLContext | None, JSONDict | None]:
     """
     if client.api.scheme != "https":
         return None, None
+    from pylxd._transport import _ca_location
+
     verify, certfile, keyfile = _session_tls(client)
+    user_options = getattr(client, "ssl_options", None)
+    if isinstance(user_options, dict):  # Client.ssl_options, as set by the caller
+        certfile = user_options.get("certfile", certfile)
+        keyfile = user_options.get("keyfile", keyfile)
+        if user_options.get("cert_reqs") == ssl.CERT_NONE:
+            verify = False
     try:
         context = _ssl_context(verify, certfile, keyfile)
     except (OSError, ssl.SSLError) as err:
@@ -139,22 +129,35 @@ def tls_for(client: Client) -> tuple[ssl.SSLContext | None, JSONDict | None]:
         location = _ca_location(verify)
         if not os.path.isdir(location):
             options["ca_certs"] = location
+    if isinstance(user_options, dict):
+        options.update(user_options)
     return context, options
 
 
-def _ws_exclude_origin(websocket_client: type | None = None) -> JSONDict:
+def _ws_exclude_origin(kwargs: JSONDict | type | None = None) -> JSONDict:
     """Keyword arguments that stop ws4py from sending an ``Origin`` header.
 
     ws4py >= 0.6 derives an Origin such as ``ws+unix://localhost`` from the
-    URL; LXD has no use for it, so it is left out when the class accepts
-    ``exclude_headers`` (older ws4py and some user classes do not).
+    URL; LXD has no use for it. Given a dict (pylxd 2.4.2's call: the keyword
+    arguments for a ws4py client), ``"origin"`` is added to its
+    ``exclude_headers`` in place, keeping the caller's, and the dict is
+    returned. Given a class, the keyword arguments it accepts are returned
+    (none for older ws4py and user classes without ``exclude_headers``).
 
     >>> _ws_exclude_origin(WebSocketBaseClient)
     {'exclude_headers': ['Origin']}
     >>> _ws_exclude_origin(object)
     {}
+    >>> _ws_exclude_origin({"exclude_headers": ["X-A"]})
+    {'exclude_headers': ['X-A', 'origin']}
     """
-    cls = websocket_client or WebSocketBaseClient
+    if isinstance(kwargs, dict):
+        existing = list(kwargs.get("exclude_headers") or [])
+        if not any(str(h).lower() == "origin" for h in existing):
+            existing.append("origin")
+        kwargs["exclude_headers"] = existing
+        return kwargs
+    cls = kwargs or WebSocketBaseClient
     try:
         parameters = inspect.signature(cls).parameters
     except (TypeError, ValueError):

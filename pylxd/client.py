@@ -7,17 +7,26 @@ import binascii
 import copy
 import json
 import os
+import re  # noqa: F401  (pylxd 2.4.2 names: patch targets of user tests)
+import socket  # noqa: F401
 from enum import Enum
 from typing import TYPE_CHECKING, Any
+from urllib import parse
 
 import requests
+import urllib3  # noqa: F401  (already imported by requests: free)
 
 from pylxd import _retry, exceptions, managers
 from pylxd._transport import (  # noqa: F401  (re-exported seams)
+    APT_ROOT,
+    CERT_FILE_NAME,
     CERTS_PATH,
     DEFAULT_CERTS,
+    KEY_FILE_NAME,
+    SNAP_ROOT,
     Cert,
     JSONDict,
+    LXDSSLAdapter,
     _APINode,
     check_cert_files,
     endpoint_url,
@@ -32,6 +41,12 @@ if TYPE_CHECKING:  # pragma: no cover
     from pylxd.models.metrics import Metrics
 
 __all__ = ["Client", "EventType", "Cert", "DEFAULT_CERTS", "get_session_for_url"]
+
+#: pylxd 2.4.2's name for the scheme of Unix-socket URLs.
+DEFAULT_SCHEME = "http+unix://"
+#: pylxd 2.4.2's Unix-socket timeout constant, kept for code that reads it;
+#: requests here are bounded by ``Client(timeout=)`` instead.
+SOCKET_CONNECTION_TIMEOUT = 60
 
 
 class EventType(Enum):
@@ -96,10 +111,16 @@ class Client:
     :param cert: ``(cert_file, key_file)`` for HTTPS; defaults to
         ``~/.config/lxc/client.{crt,key}`` when they exist.
     :param verify: True (system CAs), False, or the path of a CA bundle or of
-        the server's own certificate. It always wins over CA variables in the
-        environment.
+        the server's own certificate. A file holding one certificate that is
+        not a CA (LXD's ``server.crt``, also found as
+        ``servercerts/<host>.crt``) pins it: the server must present exactly
+        it, by any address, and the host name is not checked, for requests and
+        websockets alike (:class:`LXDSSLAdapter`). Any other file is a CA
+        bundle. It always wins over CA variables in the environment.
     :param timeout: seconds (or a ``(connect, read)`` tuple) for each request.
-    :param project: the LXD project every call is scoped to.
+    :param project: the LXD project every call is scoped to. It is not
+        looked up: it may be created after connecting (until then, calls in
+        it raise ``NotFound``).
     :param session: a ``requests.Session`` to send requests with (e.g. one
         with a fake LXD mounted, see :mod:`pylxd.testing`).
     :param if_match: make every ``save()``/``put()``/``patch()`` send
@@ -110,11 +131,11 @@ class Client:
     :param retry: a :class:`pylxd.Retry` policy for reads (``GET``/``HEAD``,
         operation waits) that meet a daemon restarting (default None: no
         retries). Writes are retried only when their call passes ``retry=``.
-    :raises ClientConnectionFailed: when LXD cannot be reached or cannot
-        serve ``project``.
+    :raises ClientConnectionFailed: when LXD cannot be reached, or has no
+        projects at all while ``project`` names one.
     """
 
-    # Managers, set by managers.wire_client().
+    # Managers, made on access (managers.install_client_managers).
     certificates: managers.CertificateManager
     instances: managers.InstanceManager
     containers: managers.ContainerManager
@@ -123,6 +144,7 @@ class Client:
     networks: managers.NetworkManager
     network_acls: managers.NetworkACLManager
     network_zones: managers.NetworkZoneManager
+    network_integrations: managers.NetworkIntegrationManager
     operations: managers.OperationManager
     profiles: managers.ProfileManager
     projects: managers.ProjectManager
@@ -148,11 +170,16 @@ class Client:
         #: Optimistic concurrency for every write (see ``if_match`` above).
         self.if_match = bool(if_match)
         base_url = endpoint_url(endpoint)
+        #: The ws4py ``ssl_options`` for HTTPS with a client certificate
+        #: (``certfile``, ``keyfile``), else None; websockets honour a value
+        #: the caller sets here.
+        self.ssl_options: JSONDict | None = None
         if base_url.startswith("https://"):
             cert, verify = self._https_credentials(base_url, cert, verify)
             _check_verify(verify)
-        if cert is not None:
-            check_cert_files(cert)
+            if cert is not None:  # a socket or http:// ignores it, as pylxd did
+                check_cert_files(cert)
+                self.ssl_options = self._ssl_options(cert)
         self.cert = cert
         self.api = _APINode(
             base_url,
@@ -205,8 +232,14 @@ class Client:
             verify = server_cert_for(url) or True
         return cert, verify
 
+    @staticmethod
+    def _ssl_options(cert: Any) -> JSONDict:
+        if isinstance(cert, (str, os.PathLike)):
+            return {"certfile": os.fspath(cert), "keyfile": None}
+        return {"certfile": cert[0], "keyfile": cert[1]}
+
     def _connect(self) -> None:
-        """Read ``GET /1.0`` and check the project can be served."""
+        """Read ``GET /1.0`` and check the server can serve projects."""
         try:
             response = self.api.get()
         except exceptions.ClientConnectionFailed:
@@ -225,22 +258,15 @@ class Client:
         self._check_project()
 
     def _check_project(self) -> None:
+        # The project itself is not looked up: code written for pylxd
+        # connects with project= and then creates it. A missing project shows
+        # as NotFound on first use, as with with_project().
         if self.project in (None, "default"):
             return
         if not self.has_api_extension("projects"):
             raise exceptions.ClientConnectionFailed(
                 f"LXD at {self.api._describe()} does not handle projects (project={self.project!r})"
             )
-        if not self.trusted:
-            return  # an untrusted client cannot read projects yet; LXD checks later
-        try:
-            self.api.projects[self.project].get(params={"project": "default"})
-        except exceptions.NotFound as err:
-            raise exceptions.ClientConnectionFailed(
-                f"Project {self.project!r} does not exist on LXD at {self.api._describe()}"
-            ) from err
-        except exceptions.Forbidden:
-            return  # restricted certificates may not read the project itself
 
     def __repr__(self) -> str:
         project = f", project={self.project!r}" if self.project else ""
@@ -297,19 +323,53 @@ class Client:
         self.host_info = self.api.get().json()["metadata"]
         return self.host_info
 
+    def close(self) -> None:
+        """Close the client's connections (idempotent).
+
+        The HTTP connections of the Unix socket or HTTPS session are closed;
+        later requests of this client raise :class:`ClientConnectionFailed`.
+        A ``session=`` given to :class:`Client` is closed too. Clients made by
+        :meth:`with_project` or ``targeted_client()`` share the session: they
+        open new connections when they are used again. Event and exec
+        streams already open are not affected (close them themselves).
+        ``with Client() as client:`` closes the client at the end of the block.
+        A client dropped without ``close()`` releases its sockets as soon as
+        it is garbage (no cyclic garbage collection needed).
+        """
+        if isinstance(self.api, _ClosedNode):
+            return
+        self.api.session.close()
+        self.api.__class__ = _ClosedNode
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     def with_project(self, project: str | None) -> Client:
         """Return this client scoped to another project, without connecting again.
 
         The new client shares this one's connection, certificate and server
         information; every manager and ``api`` node of it sends
-        ``?project=<project>`` (``None``: the default project). No request is
-        made, so a missing project shows on first use (``NotFound``).
+        ``?project=<project>`` (``None``: the default project). The project
+        is checked here, with one ``GET /1.0/projects/<project>`` (none for
+        ``None`` or ``"default"``): LXD 5.0 lists no instances (and finds
+        none) in a missing project rather than answering an error. A certificate that
+        may not read the project (a restricted one) skips the check.
 
         >>> from pylxd.testing import FakeLXD
         >>> client = FakeLXD().client()
+        >>> client.projects.create("p1").name
+        'p1'
         >>> client.with_project("p1").api.profiles._project
         'p1'
+
+        :raises NotFound: naming the project, when it does not exist.
+        :raises InvalidArgument: for a name that cannot be a project's.
         """
+        if project not in (None, "default"):
+            self._assert_project_exists(project)
         scoped = copy.copy(self)
         scoped.project = project
         scoped.api = _APINode(
@@ -322,23 +382,48 @@ class Client:
         managers.wire_client(scoped)
         return scoped
 
-    def authenticate(self, password: str, use_token_auth: bool | None = None) -> None:
+    def _assert_project_exists(self, project: str) -> None:
+        try:
+            self.projects.get(project)
+        except exceptions.Forbidden:
+            return  # restricted certificates may not read the project; LXD checks on use
+
+    def authenticate(
+        self,
+        secret: str | None = None,
+        use_token_auth: bool = True,
+        *,
+        password: str | None = None,
+    ) -> None:
         """Make the server trust this client's certificate.
 
-        Implements ``POST /1.0/certificates``. ``password`` is either the
-        server's trust password or a trust token (told apart automatically; on
-        servers without ``explicit_trust_token`` a token goes in ``password``).
+        Implements ``POST /1.0/certificates``. ``secret`` is the server's
+        trust password or a trust token. With ``use_token_auth`` (the
+        default) a token is told apart from a password by its content and sent
+        as a token (``trust_token`` on servers with ``explicit_trust_token``,
+        else in ``password``); with ``use_token_auth=False`` it is always sent
+        as a password.
 
+        :param secret: the trust password or token.
+        :param use_token_auth: recognise trust tokens (see above).
+        :param password: another name for ``secret`` (earlier releases).
+        :raises InvalidArgument: when neither ``secret`` nor ``password`` is given.
         :raises ClientConnectionFailed: when the client has no certificate.
         :raises LXDAPIException: when the server refuses the secret.
         """
+        if secret is None:
+            secret = password
+        if not isinstance(secret, str) or not secret:
+            raise exceptions.InvalidArgument(
+                f"authenticate() needs the trust password or token as secret=, not {secret!r}"
+            )
         if self.trusted:
             return
         cert_file = self._cert_file()
         with open(cert_file, "rb") as handle:
             cert_data = handle.read()
-        is_token = _is_a_token(password) if use_token_auth is None else use_token_auth
-        self.certificates.create(password, cert_data, token_auth=is_token)
+        is_token = bool(use_token_auth) and _is_a_token(secret)
+        self.certificates.create(secret, cert_data, token_auth=is_token)
         self.refresh_host_info()
 
     def _cert_file(self) -> str:
@@ -352,8 +437,6 @@ class Client:
     @property
     def websocket_url(self) -> str:
         """The base URL for websockets: ``ws+unix://<socket>`` or ``wss://host:port``."""
-        from urllib import parse
-
         if self.api.scheme in ("http", "https"):
             scheme = "wss" if self.api.scheme == "https" else "ws"
             return f"{scheme}://{self.api.netloc}"
@@ -395,13 +478,43 @@ class Client:
         return _events.EventStream(self, types, timeout)
 
 
-_LAZY_WEBSOCKET_NAMES = ("_WebsocketClient", "_ws_exclude_origin")
+managers.install_client_managers(Client)
+
+
+class _ClosedNode(_APINode):
+    """The API tree of a closed :class:`Client`: every request is refused."""
+
+    def __getitem__(self, item: Any) -> _APINode:
+        node = super().__getitem__(item)
+        node.__class__ = _ClosedNode
+        return node
+
+    def _send(self, *args: Any, **kwargs: Any) -> Any:
+        raise exceptions.ClientConnectionFailed(
+            f"The Client of LXD at {self._describe()} is closed: make a new one"
+        )
+
+
+_LAZY_WEBSOCKET_NAMES = (
+    "_WebsocketClient",
+    "_ws_exclude_origin",
+    "WebSocketBaseClient",
+)
+#: pylxd 2.4.2's cryptography names (patch targets), costly to import.
+_LAZY_MODULES = {
+    "x509": "cryptography.x509",
+    "hashes": "cryptography.hazmat.primitives.hashes",
+}
 
 
 def __getattr__(name: str) -> Any:
-    # ws4py is imported only when a websocket is used.
+    # ws4py and cryptography are imported only when used.
     if name in _LAZY_WEBSOCKET_NAMES:
         from pylxd import _websocket
 
         return getattr(_websocket, name)
+    if name in _LAZY_MODULES:
+        import importlib
+
+        return importlib.import_module(_LAZY_MODULES[name])
     raise AttributeError(f"module 'pylxd.client' has no attribute {name!r}")

@@ -300,7 +300,23 @@ class WaitTimeout(TimeoutError):
 
 class LXDAPIExtensionNotAvailable(Exception):
     """An exception raised when requested LXD API Extension is not present
-    on current host."""
+    on current host.
+
+    Given a bare extension name, as pylxd 2.4.2 code raises it, the message
+    says so:
+
+    >>> str(LXDAPIExtensionNotAvailable("projects"))
+    "LXD API extension 'projects' is not available"
+    """
+
+    def __init__(self, name: str, *args: Any, **kwargs: Any) -> None:
+        if not args and isinstance(name, str) and _is_extension_name(name):
+            name = f"LXD API extension '{name}' is not available"
+        super().__init__(name, *args, **kwargs)
+
+
+def _is_extension_name(text: str) -> bool:
+    return bool(text) and all(c.isalnum() or c == "_" for c in text)
 
 
 _WHOLE_SUBJECT: Any = object()

@@ -10,7 +10,8 @@ from __future__ import annotations
 import functools
 import importlib
 import types
-from typing import TYPE_CHECKING, Any, ClassVar
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, ClassVar, Iterator, TypeVar
 
 if TYPE_CHECKING:  # pragma: no cover
     from pylxd.client import Client
@@ -27,8 +28,21 @@ class BaseManager:
 
     manager_for: ClassVar[str]
 
-    def __init__(self, *bound: object) -> None:
+    def __init__(self, *bound: object, **bound_kwargs: object) -> None:
         self._bound = bound
+        self._bound_kwargs = bound_kwargs  # pylxd binds keyword arguments too
+        #: Where attributes set on the manager are kept (see _ClientManager).
+        self._set_attrs: dict[str, Any] = {}
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if not name.startswith("_"):
+            self._set_attrs[name] = value
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        if not name.startswith("_"):
+            self._set_attrs.pop(name, None)
+        object.__delattr__(self, name)
 
     @property
     def model(self) -> type:
@@ -41,7 +55,7 @@ class BaseManager:
         method = getattr(self.model, name)
         if not isinstance(method, types.MethodType):  # bind classmethods only
             raise AttributeError(f"{type(self).__name__} has no method {name!r}")
-        return functools.partial(method, *self._bound)
+        return functools.partial(method, *self._bound, **self._bound_kwargs)
 
     def __dir__(self) -> list[str]:
         own = set(super().__dir__())
@@ -152,6 +166,11 @@ class StorageVolumeBackupManager(BaseManager):
 class ClusterManager(BaseManager):
     manager_for = "pylxd.models.cluster.Cluster"
 
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        # pylxd 2.4.2's ClusterManager(client) keeps it as _client.
+        self._client = args[0] if args else kwargs.get("client")
+
     # ``client.cluster.members`` etc. work without reading the cluster first.
     @property
     def members(self) -> ClusterMemberManager:
@@ -193,6 +212,46 @@ class ServerManager(BaseManager):
     manager_for = "pylxd.models.server.Server"
 
 
+class NetworkLoadBalancerManager(BaseManager):
+    manager_for = "pylxd.models.network.NetworkLoadBalancer"
+
+
+class NetworkIntegrationManager(BaseManager):
+    manager_for = "pylxd.models.network_integration.NetworkIntegration"
+
+
+class StorageBucketManager(BaseManager):
+    manager_for = "pylxd.models.storage_bucket.StorageBucket"
+
+
+class StorageBucketKeyManager(BaseManager):
+    manager_for = "pylxd.models.storage_bucket.StorageBucketKey"
+
+
+class StorageBucketBackupManager(BaseManager):
+    manager_for = "pylxd.models.storage_bucket.StorageBucketBackup"
+
+
+_Stoppable = TypeVar("_Stoppable")
+
+
+@contextmanager
+def web_socket_manager(manager: _Stoppable) -> Iterator[_Stoppable]:
+    """Yield ``manager`` (e.g. a ws4py ``WebSocketManager``) and stop it on exit.
+
+    >>> class Manager:
+    ...     def stop(self):
+    ...         print("stopped")
+    >>> with web_socket_manager(Manager()):
+    ...     pass
+    stopped
+    """
+    try:
+        yield manager
+    finally:
+        manager.stop()  # type: ignore[attr-defined]
+
+
 #: The managers every Client carries, by attribute name.
 CLIENT_MANAGERS: dict[str, type[BaseManager]] = {
     "certificates": CertificateManager,
@@ -203,6 +262,7 @@ CLIENT_MANAGERS: dict[str, type[BaseManager]] = {
     "networks": NetworkManager,
     "network_acls": NetworkACLManager,
     "network_zones": NetworkZoneManager,
+    "network_integrations": NetworkIntegrationManager,
     "operations": OperationManager,
     "profiles": ProfileManager,
     "projects": ProjectManager,
@@ -213,7 +273,46 @@ CLIENT_MANAGERS: dict[str, type[BaseManager]] = {
 }
 
 
-def wire_client(client: Client) -> None:
-    """Give ``client`` one manager per entry of :data:`CLIENT_MANAGERS`."""
+class _ClientManager:
+    """``client.<name>``: a manager bound to the client, made on each access.
+
+    The client does not keep its managers, so that a manager's reference to
+    its client is no reference cycle: a dropped client is freed (and its
+    sockets closed) at once, without the cyclic garbage collector, while
+    ``Client().instances.all()`` still keeps the client alive as long as it
+    needs it. Attributes set on a manager (tests patch
+    ``client.operations.wait_for_operation``) are kept per client and seen
+    by every later manager of that name.
+    """
+
+    def __init__(self, manager_cls: type[BaseManager]) -> None:
+        self.manager_cls = manager_cls
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, client: Any, owner: type | None = None) -> Any:
+        if client is None:
+            return self
+        manager = self.manager_cls(client)
+        store = client.__dict__.setdefault("_manager_attrs", {})
+        object.__setattr__(manager, "_set_attrs", store.setdefault(self.name, {}))
+        manager.__dict__.update(manager._set_attrs)
+        return manager
+
+
+def install_client_managers(client_cls: type) -> None:
+    """Give ``client_cls`` one manager per entry of :data:`CLIENT_MANAGERS`."""
     for name, manager_cls in CLIENT_MANAGERS.items():
-        setattr(client, name, manager_cls(client))
+        slot = _ClientManager(manager_cls)
+        slot.__set_name__(client_cls, name)
+        setattr(client_cls, name, slot)
+
+
+def wire_client(client: Client) -> None:
+    """Give ``client`` managers of its own (a copy's own, not its origin's).
+
+    The managers themselves are made on access (:class:`_ClientManager`);
+    this forgets attributes set on the managers of the client copied.
+    """
+    client.__dict__["_manager_attrs"] = {}

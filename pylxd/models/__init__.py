@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from typing import Any
 
 _WHERE = {
@@ -20,6 +21,8 @@ _WHERE = {
     "Network": "network",
     "NetworkACL": "network_acl",
     "NetworkForward": "network",
+    "NetworkIntegration": "network_integration",
+    "NetworkLoadBalancer": "network",
     "NetworkPeer": "network",
     "NetworkState": "network",
     "NetworkZone": "network_zone",
@@ -30,6 +33,9 @@ _WHERE = {
     "Server": "server",
     "Snapshot": "instance",
     "StoragePool": "storage_pool",
+    "StorageBucket": "storage_bucket",
+    "StorageBucketBackup": "storage_bucket",
+    "StorageBucketKey": "storage_bucket",
     "StorageResources": "storage_pool",
     "StorageVolume": "storage_pool",
     "StorageVolumeBackup": "storage_volume_backup",
@@ -44,6 +50,10 @@ __all__ = sorted(_WHERE)
 def __getattr__(name: str) -> Any:
     module = _WHERE.get(name)
     if module is None:
+        # pylxd 2.4.2 imports every submodule here: ``pylxd.models.instance``
+        # works after ``import pylxd.models``. Ours are imported when reached.
+        if not name.startswith("__") and importlib.util.find_spec(f"{__name__}.{name}"):
+            return importlib.import_module(f"{__name__}.{name}")
         raise AttributeError(f"module 'pylxd.models' has no attribute {name!r}")
     value = getattr(importlib.import_module(f"pylxd.models.{module}"), name)
     globals()[name] = value

@@ -358,11 +358,15 @@ class ExecMixin:
     def _pop_exec_log(self, url: str | None) -> bytes:
         """Read a record-output log file, then delete it.
 
-        Implements ``GET`` and ``DELETE /1.0/instances/<name>/logs/<file>``.
+        Implements ``GET`` and ``DELETE /1.0/instances/<name>/logs/<file>``
+        (``/logs/exec-output/<file>`` on Incus, as the operation names it).
         """
         if not url:
             return b""
-        node = self.api.logs[quote(name_from_url(url))]
+        logs = self.api.logs
+        if "/logs/exec-output/" in url:
+            logs = logs["exec-output"]
+        node = logs[quote(name_from_url(url), "Instance log file")]
         data = node._send("get", (), {}, ok=(200,), check_sync=False).content
         with contextlib.suppress(exceptions.LXDAPIException):
             node.delete()

@@ -34,7 +34,7 @@ def _lxd_wait_seconds(timeout: float) -> float:
 
 
 def _websocket_path(client: Client, operation_id: str) -> str:
-    node = client.api.operations[quote(operation_id)].websocket
+    node = client.api.operations[quote(operation_id, "Operation")].websocket
     return parse.urlparse(node._api_endpoint).path
 
 

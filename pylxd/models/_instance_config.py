@@ -11,7 +11,7 @@ import re
 from typing import TYPE_CHECKING
 
 from pylxd import exceptions
-from pylxd.models._mixins import name_from_url, quote
+from pylxd.models._mixins import check_name, name_from_url, quote
 from pylxd.models._model import JSONDict
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -52,7 +52,13 @@ def name_problem(name: object) -> str | None:
     return None
 
 
-def check_name(owner: str, name: object) -> None:
+def check_instance_name(owner: str, name: object) -> None:
+    """Refuse what LXD refuses as an instance name (a hostname), before sending.
+
+    :raises InvalidArgumentType: when ``name`` is not a string.
+    :raises InvalidArgument: naming ``owner`` and the problem.
+    """
+    check_name(f"{owner}: Instance", name)
     problem = name_problem(name)
     if problem is not None:
         raise exceptions.InvalidArgument(
@@ -93,9 +99,9 @@ def created_name(response: requests.Response) -> str:
 def copy_source_profiles(client: Client, source: JSONDict) -> list[str]:
     """The profiles of a copy's source instance or snapshot (``GET``)."""
     instance, _, snapshot = str(source["source"]).partition("/")
-    node = client.api.instances[quote(instance)]
+    node = client.api.instances[quote(instance, "Instance")]
     if snapshot:
-        node = node.snapshots[quote(snapshot)]
+        node = node.snapshots[quote(snapshot, "Snapshot")]
     params = {"project": source["project"]} if source.get("project") else None
     metadata = node.get(params=params).json()["metadata"]
     return list(metadata.get("profiles") or [])

@@ -15,7 +15,15 @@ from typing import TYPE_CHECKING, Any
 from pylxd import exceptions, managers
 from pylxd.models import _model as model
 from pylxd.models import _transfer
-from pylxd.models._mixins import RenameMixin, drop_none, found, name_from_url, quote
+from pylxd.models._mixins import (
+    RenameMixin,
+    check_name,
+    drop_none,
+    found,
+    is_incus,
+    name_from_url,
+    quote,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     import requests
@@ -46,13 +54,6 @@ def _timestamp(value: datetime | str | None, what: str) -> str | None:
     return value.isoformat()
 
 
-def _check_name(name: Any, what: str) -> None:
-    if not isinstance(name, str) or not name or "/" in name:
-        raise exceptions.InvalidArgument(
-            f"{what} must be a non-empty string without '/', not {name!r}"
-        )
-
-
 def _created_name(response: requests.Response, kind: str) -> str:
     """The name LXD gave a new object, read from its operation's resources."""
     resources = (response.json().get("metadata") or {}).get("resources") or {}
@@ -81,9 +82,11 @@ class InstanceBackup(RenameMixin, model.Model):
 
     instance: InstanceExtrasMixin = model.Parent()  # type: ignore[assignment]
 
+    _error_kind = "Instance backup"
+
     @property
     def api(self) -> _APINode:
-        return self.instance.api.backups[quote(self.name)]
+        return self.instance.api.backups[quote(self.name, "Instance backup")]
 
     @classmethod
     def all(cls, instance: InstanceExtrasMixin) -> list[InstanceBackup]:
@@ -105,7 +108,7 @@ class InstanceBackup(RenameMixin, model.Model):
 
         :raises NotFound: when the instance has no such backup.
         """
-        response = instance.api.backups[quote(name)].get()
+        response = instance.api.backups[quote(name, "Instance backup")].get()
         return cls._from_server(  # type: ignore[return-value]
             instance.client, response.json()["metadata"], instance=instance
         )
@@ -144,7 +147,7 @@ class InstanceBackup(RenameMixin, model.Model):
         :raises LXDAPIException: when LXD refuses or the backup fails.
         """
         if name is not None:
-            _check_name(name, "Backup name")
+            check_name("Instance backup", name)
         instance.client.assert_has_api_extension("container_backup")
         body = drop_none(
             name=name,
@@ -167,7 +170,6 @@ class InstanceBackup(RenameMixin, model.Model):
 
         :raises ValueError: for a name that is empty or holds ``/``.
         """
-        _check_name(new_name, "Backup name")
         self._rename(new_name, wait=wait)
 
     def delete(self, wait: bool = True) -> None:
@@ -222,7 +224,11 @@ class InstanceLogs:
         Implements ``GET /1.0/instances/<name>/logs/<filename>``; see
         :meth:`export` to stream a large file.
         """
-        return str(self.api[quote(filename)].get().content.decode("utf-8", "replace"))
+        return str(
+            self.api[quote(filename, "Instance log file")]
+            .get()
+            .content.decode("utf-8", "replace")
+        )
 
     def export(
         self,
@@ -236,7 +242,7 @@ class InstanceLogs:
 
         :returns: the number of bytes written.
         """
-        response = self.api[quote(filename)].get(stream=True)
+        response = self.api[quote(filename, "Instance log file")].get(stream=True)
         return _transfer.download(response, target, progress)
 
     def delete(self, filename: str) -> None:
@@ -244,7 +250,7 @@ class InstanceLogs:
 
         :raises LXDAPIException: for ``lxc.log`` and ``lxc.conf``.
         """
-        self.api[quote(filename)].delete()
+        self.api[quote(filename, "Instance log file")].delete()
 
 
 class InstanceTemplates:
@@ -409,12 +415,12 @@ class InstanceExtrasMixin:
         :raises LXDAPIException: when LXD refuses the backup or restoring fails.
         """
         headers = {"Content-Type": "application/octet-stream"}
-        for header, value, extension in (
-            ("X-LXD-name", name, "backup_override_name"),
-            ("X-LXD-pool", pool, "container_backup_override_pool"),
+        for header, value, extension, kind in (
+            ("X-LXD-name", name, "backup_override_name", "Instance"),
+            ("X-LXD-pool", pool, "container_backup_override_pool", "Storage pool"),
         ):
             if value is not None:
-                _check_name(value, f"Instance {header[6:]}")
+                check_name(kind, value)
                 client.assert_has_api_extension(extension)
                 headers[header] = value
         with _transfer.open_source(backup, "Instance backup") as fileobj:
@@ -437,12 +443,17 @@ class InstanceExtrasMixin:
         """Change the state of every instance of the client's project at once.
 
         Implements ``PUT /1.0/instances`` (``client.containers`` uses
-        ``/1.0/containers``, which acts on containers only).
+        ``/1.0/containers``, which acts on containers only; neither LXD nor
+        Incus filters this call on ``?instance-type=``).
 
         :param action: ``start``, ``stop``, ``restart``, ``freeze`` or ``unfreeze``.
         :param timeout: seconds LXD waits for a clean stop before giving up.
         :returns: the operation (finished when ``wait``).
         :raises ValueError: for an unknown action.
+        :raises LXDAPIExtensionNotAvailable: for ``client.containers`` or
+            ``client.virtual_machines`` on Incus while the project holds
+            instances of the other type: Incus has no typed collection, and
+            ``PUT /1.0/instances`` would change those too.
         :raises LXDAPIException: when any instance failed to change (LXD
             lists them in the message).
         """
@@ -451,13 +462,17 @@ class InstanceExtrasMixin:
                 f"Bulk state action must be one of {', '.join(BULK_ACTIONS)}, not {action!r}"
             )
         client.assert_has_api_extension("instance_bulk_state_change")
+        collection = _bulk_collection(cls)
+        if collection != "instances" and is_incus(client):
+            _check_only_this_type(client, cls)
+            collection = "instances"
         state = {
             "action": action,
             "timeout": timeout,
             "force": force,
             "stateful": stateful,
         }
-        response = client.api[_bulk_collection(cls)].put(json={"state": state})
+        response = client.api[collection].put(json={"state": state})
         done = model.wait_for(client, response, wait)
         if done is not None:
             return done
@@ -466,8 +481,27 @@ class InstanceExtrasMixin:
         return Operation(_client=client, **(response.json().get("metadata") or {}))
 
 
+_OTHER_TYPE = {"container": "virtual-machine", "virtual-machine": "container"}
 #: Collections that only hold one instance type (``PUT`` acts on that type only).
 _TYPED_COLLECTIONS = {"container": "containers", "virtual-machine": "virtual-machines"}
+
+
+def _check_only_this_type(client: Client, cls: Any) -> None:
+    """Refuse an Incus bulk change that would reach instances of another type.
+
+    Incus serves no ``/1.0/containers``, and neither it nor LXD filters
+    ``PUT /1.0/instances`` on ``?instance-type=``: acting on one type is only
+    possible when the project holds no other.
+    """
+    other = _OTHER_TYPE[cls._instance_type]
+    response = client.api.instances.get(params={"instance-type": other})
+    others = [name_from_url(url) for url in response.json()["metadata"] or ()]
+    if others:
+        raise exceptions.LXDAPIExtensionNotAvailable(
+            f"{cls.__name__}.set_all_states: Incus has no /1.0/"
+            f"{_bulk_collection(cls)} and PUT /1.0/instances would change "
+            f"{', '.join(sorted(others))} too; use client.instances.set_all_states"
+        )
 
 
 def _bulk_collection(cls: type) -> str:

@@ -27,9 +27,62 @@ def name_from_url(url: str) -> str:
     return parse.unquote(parse.urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1])
 
 
-def quote(part: Any) -> str:
-    """Quote one URL segment (names may hold ``/`` or spaces)."""
-    return parse.quote(str(part), safe="")
+#: Names that do not address one object below a collection: ``""`` is the
+#: collection itself, and ``"."``/``".."`` are dot segments that clients and
+#: servers resolve away (LXD 5.0.2 took a snapshot named ``..`` and wrote it
+#: over the pool's ``containers-snapshots/`` directory).
+_NOT_A_SEGMENT = frozenset({"", ".", ".."})
+
+
+def check_name(kind: str, name: Any, *, slash: bool = False) -> str:
+    """Refuse a name that cannot be one URL path segment, before sending.
+
+    Every name that is, or will become, a segment of a URL path (the object
+    of ``get``/``exists``/``delete``, the name a ``create`` or ``rename``
+    sends) passes here, so that no call can address the wrong object.
+
+    >>> check_name("Snapshot", "snap0")
+    'snap0'
+    >>> check_name("Snapshot", "..")
+    Traceback (most recent call last):
+    ...
+    pylxd.exceptions.InvalidArgument: Snapshot name '..' is not allowed: ...
+
+    :param kind: what is named (``"Snapshot"``), for the message.
+    :param slash: True where LXD allows ``/`` inside the name (image
+        aliases such as ``ubuntu/22.04``); :func:`quote` percent-encodes it.
+    :returns: ``name``, unchanged.
+    :raises InvalidArgumentType: when ``name`` is not a string.
+    :raises InvalidArgument: when it is empty, ``.``, ``..`` or holds ``/``.
+    """
+    from pylxd import exceptions
+
+    if not isinstance(name, str):
+        raise exceptions.InvalidArgumentType(
+            f"{kind} name must be a string, not {type(name).__name__} ({name!r})"
+        )
+    if name in _NOT_A_SEGMENT:
+        raise exceptions.InvalidArgument(
+            f"{kind} name {name!r} is not allowed: a name must not be empty, "
+            "'.' or '..'"
+        )
+    if not slash and "/" in name:
+        raise exceptions.InvalidArgument(
+            f"{kind} name {name!r} is not allowed: a name must not contain '/'"
+        )
+    return name
+
+
+def quote(part: Any, kind: str = "URL path segment", *, slash: bool = False) -> str:
+    """Check one URL path segment with :func:`check_name`, then quote it.
+
+    Models build every URL below a collection with this (never with the raw
+    ``client.api[...]`` escape hatch), so the check cannot be skipped.
+
+    >>> quote("ubuntu/22.04", "Image alias", slash=True)
+    'ubuntu%2F22.04'
+    """
+    return parse.quote(check_name(kind, part, slash=slash), safe="")
 
 
 def found(get: Any, *args: Any) -> bool:
@@ -44,6 +97,12 @@ def found(get: Any, *args: Any) -> bool:
     except exceptions.NotFound:
         return False
     return True
+
+
+def is_incus(client: Client) -> bool:
+    """Tell whether ``client`` talks to Incus (``environment.server``)."""
+    environment = client.host_info.get("environment") or {}
+    return environment.get("server") == "incus"
 
 
 def drop_none(**kwargs: Any) -> JSONDict:
@@ -65,6 +124,8 @@ class CollectionMixin:
     _api_extension: ClassVar[str | None] = None
     #: What errors call this kind of object; the class name when None.
     _error_kind: ClassVar[str | None] = None
+    #: True where LXD allows ``/`` in a name (image aliases).
+    _name_slash: ClassVar[bool] = False
 
     client: Client
 
@@ -88,8 +149,10 @@ class CollectionMixin:
         """
         from pylxd import exceptions
 
-        with exceptions.naming(cls._error_kind or cls.__name__, name):
-            response = cls._collection(client)[quote(name)].get()
+        kind = cls._error_kind or cls.__name__
+        with exceptions.naming(kind, name):
+            node = cls._collection(client)[quote(name, kind, slash=cls._name_slash)]
+            response = node.get()
         return cls._from_server(
             client, response.json()["metadata"], etag=etag_of(response)
         )
@@ -107,6 +170,9 @@ class CollectionMixin:
         wait: bool = False,
         target: str | None = None,
     ) -> requests.Response:
+        if isinstance(body, dict) and cls._key in body:
+            kind = cls._error_kind or cls.__name__
+            check_name(kind, body[cls._key], slash=cls._name_slash)
         response = cls._collection(client).post(json=body, target=target)
         wait_for(client, response, wait)
         return response
@@ -114,7 +180,9 @@ class CollectionMixin:
     @property
     def api(self) -> _APINode:
         """The ``_APINode`` of this object: ``/1.0/<endpoint>/<key>``."""
-        return self.client.api[self._endpoint][quote(getattr(self, self._key))]
+        kind = self._error_kind or type(self).__name__
+        name = quote(getattr(self, self._key), kind, slash=self._name_slash)
+        return self.client.api[self._endpoint][name]
 
 
 class RenameMixin:
@@ -130,6 +198,8 @@ class RenameMixin:
         def api(self) -> _APINode: ...
 
     def _rename(self, new_name: str, wait: bool = False) -> requests.Response:
+        kind = getattr(self, "_error_kind", None) or type(self).__name__
+        check_name(kind, new_name, slash=getattr(self, "_name_slash", False))
         response = self.api.post(json={"name": new_name})
         wait_for(self.client, response, wait)
         object.__setattr__(self, self._key, new_name)

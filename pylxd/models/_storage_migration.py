@@ -9,13 +9,13 @@ connecting back to the source over HTTPS with the source's certificate.
 
 from __future__ import annotations
 
-import contextlib
 from typing import TYPE_CHECKING, Any
 from urllib import parse
 
 from pylxd import exceptions
-from pylxd.models._mixins import drop_none, name_from_url, quote
+from pylxd.models._mixins import drop_none
 from pylxd.models._model import JSONDict
+from pylxd.models.operation import cancel_quietly
 
 if TYPE_CHECKING:  # pragma: no cover
     from pylxd.client import Client
@@ -96,18 +96,8 @@ def remote_copy(
     try:
         return type(volume).create(target_pool, body, wait=wait)
     except exceptions.LXDAPIException:
-        _cancel_quietly(volume.client, answer["operation"])
+        cancel_quietly(volume.client, answer["operation"])
         raise
-
-
-def _cancel_quietly(client: Client, operation_url: str) -> None:
-    """Cancel the source side of a migration that the target refused.
-
-    A failure here is ignored: the target's error is the one to report, and
-    LXD ends an unconnected migration operation on its own.
-    """
-    with contextlib.suppress(exceptions.LXDAPIException):
-        client.api.operations[quote(name_from_url(operation_url))].delete()
 
 
 def https_url(client: Client) -> str:

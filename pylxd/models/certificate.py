@@ -41,6 +41,8 @@ class Certificate(CollectionMixin, model.Model):
     projects: list[str] = model.Attribute()  # type: ignore[assignment]
     restricted: bool = model.Attribute()  # type: ignore[assignment]
     type: str = model.Attribute()  # type: ignore[assignment]
+    #: Incus 6.0 (API extension ``certificate_description``).
+    description: str = model.Attribute(optional=True)  # type: ignore[assignment]
 
     @classmethod
     def create(

@@ -31,8 +31,15 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from pylxd import exceptions, managers
 from pylxd._transport import _APINode
+from pylxd.exceptions import LXDAPIException  # noqa: F401  (pylxd 2.4.2's name)
 from pylxd.models import _model as model
-from pylxd.models._mixins import CollectionMixin, RenameMixin, drop_none, quote
+from pylxd.models._mixins import (
+    CollectionMixin,
+    RenameMixin,
+    check_name,
+    drop_none,
+    quote,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     import requests
@@ -46,13 +53,14 @@ TOKEN_OPERATION_CLASS = "token"
 EVACUATION_MODES = ("auto", "stop", "migrate", "live-migrate")
 
 
-def _check_name(what: str, name: Any) -> str:
-    """Refuse names LXD would accept but cannot use (LXD 5.0 renames to "")."""
-    if not isinstance(name, str) or not name.strip() or "/" in name:
+def _check_member_name(name: Any) -> str:
+    """Refuse member names LXD would accept but cannot use (LXD 5.0 renames to "")."""
+    check_name("Cluster member", name)
+    if not name.strip():
         raise exceptions.InvalidArgument(
-            f"{what} must be a non-empty name without '/', got {name!r}"
+            f"Cluster member name {name!r} is not allowed: it is blank"
         )
-    return name
+    return str(name)
 
 
 class _ClassOrInstanceMethod:
@@ -157,9 +165,7 @@ class Cluster(model.Model):
         :raises ValueError: without a usable server name.
         :raises LXDAPIException: e.g. when the server is clustered already.
         """
-        name = _check_name(
-            "Cluster.enable() server_name", server_name or self._raw_attr("server_name")
-        )
+        name = _check_member_name(server_name or self._raw_attr("server_name"))
         response = self.api.put(json={"server_name": name, "enabled": True})
         self._finish(response, wait, timeout)
         return self
@@ -232,6 +238,7 @@ class ClusterMember(CollectionMixin, model.Model):
     _endpoint = "cluster/members"
     _key = "server_name"
     _api_extension = "clustering"
+    _error_kind = "Cluster member"
 
     #: pylxd's parent attribute (the :class:`Cluster`, when known).
     cluster = model.Parent()
@@ -275,7 +282,7 @@ class ClusterMember(CollectionMixin, model.Model):
 
         :raises ValueError: for an empty name.
         """
-        _check_name("Cluster member name", server_name)
+        _check_member_name(server_name)
         client.assert_has_api_extension("clustering_join_token")
         response = cls._post_collection(client, {"server_name": server_name})
         return ClusterJoinToken._from_operation(client, response.json()["metadata"])
@@ -303,7 +310,7 @@ class ClusterMember(CollectionMixin, model.Model):
         :raises ValueError: for an empty name (LXD 5.0 would accept it).
         :raises Conflict: when another member has that name.
         """
-        _check_name("Cluster member name", new_name)
+        _check_member_name(new_name)
         self.api.post(json={"server_name": new_name})
         object.__setattr__(self, "server_name", new_name)
         return self.get(self.client, new_name)  # type: ignore[no-any-return]
@@ -320,6 +327,17 @@ class ClusterMember(CollectionMixin, model.Model):
         response = self.api.delete(params={"force": 1}) if force else self.api.delete()
         model.wait_for(self.client, response, wait)
         object.__setattr__(self, "client", None)
+
+    def state(self) -> model.AttributeDict:
+        """Return the member's ``sysinfo`` (load, memory, uptime) and ``storage_pools`` use.
+
+        Implements ``GET /1.0/cluster/members/<name>/state`` (Incus, API
+        extension ``cluster_member_state``; LXD 5.0 answers "not implemented").
+
+        :raises LXDAPIExtensionNotAvailable: without ``cluster_member_state``.
+        """
+        self.client.assert_has_api_extension("cluster_member_state")
+        return model.AttributeDict(self.api.state.get().json()["metadata"])
 
     def evacuate(
         self, mode: str | None = None, wait: bool = False, timeout: float | None = None
@@ -372,7 +390,7 @@ class ClusterMember(CollectionMixin, model.Model):
         body: dict[str, Any] = {"name": name, "migration": True}
         if live:
             body["live"] = True
-        node = self.client.api.instances[quote(name)]
+        node = self.client.api.instances[quote(name, "Instance")]
         response = node.post(json=body, target=str(self.server_name))
         done = model.wait_for(self.client, response, wait, timeout)
         if done is None:
@@ -555,7 +573,7 @@ class ClusterJoinToken:
                 f"Cluster join token for {self.server_name!r} has no operation: "
                 "it was not made by ClusterMember.create_token() or tokens()"
             )
-        return self.client.api.operations[quote(self.operation_id)]
+        return self.client.api.operations[quote(self.operation_id, "Operation")]
 
     def revoke(self) -> None:
         """Revoke the token.
@@ -596,6 +614,7 @@ class ClusterGroup(CollectionMixin, RenameMixin, model.Model):
 
     _endpoint = "cluster/groups"
     _api_extension = "clustering_groups"
+    _error_kind = "Cluster group"
 
     name = model.Attribute(readonly=True)
     description = model.Attribute()
@@ -616,14 +635,12 @@ class ClusterGroup(CollectionMixin, RenameMixin, model.Model):
         :raises ValueError: for an empty name.
         :raises LXDAPIException: when the group exists or a member is unknown.
         """
-        _check_name("Cluster group name", name)
         body = drop_none(name=name, description=description, members=members)
         cls._post_collection(client, body)
         return cls.get(client, name)  # type: ignore[no-any-return]
 
     def rename(self, new_name: str) -> ClusterGroup:
         """Rename the group (``POST /1.0/cluster/groups/<name>``) and return it."""
-        _check_name("Cluster group name", new_name)
         self._rename(new_name)
         return self.get(self.client, new_name)  # type: ignore[no-any-return]
 

@@ -28,10 +28,12 @@ from pylxd.models._image_io import (  # noqa: F401  (ImageExportError is public)
 from pylxd.models._mixins import (
     CollectionMixin,
     RenameMixin,
+    check_name,
     drop_none,
     quote,
 )
 from pylxd.models._transfer import CHUNK_SIZE, Progress
+from pylxd.models.operation import cancel_quietly
 
 if TYPE_CHECKING:  # pragma: no cover
     from pylxd.client import Client
@@ -86,9 +88,10 @@ class Image(CollectionMixin, model.Model):
         """
         try:
             if alias:
-                cls._collection(client).aliases[quote(fingerprint)].get()
+                name = quote(fingerprint, "Image alias", slash=True)
+                cls._collection(client).aliases[name].get()
             else:
-                cls._collection(client)[quote(fingerprint)].get()
+                cls._collection(client)[quote(fingerprint, "Image")].get()
         except exceptions.NotFound:
             return False
         return True
@@ -101,7 +104,8 @@ class Image(CollectionMixin, model.Model):
 
         :raises NotFound: when the alias does not exist.
         """
-        response = cls._collection(client).aliases[quote(alias)].get()
+        name = quote(alias, "Image alias", slash=True)
+        response = cls._collection(client).aliases[name].get()
         return cls.get(client, response.json()["metadata"]["target"])  # type: ignore[no-any-return]
 
     # -- creation --------------------------------------------------------
@@ -193,6 +197,7 @@ class Image(CollectionMixin, model.Model):
 
         :raises Conflict: when the alias exists already.
         """
+        check_name("Image alias", name, slash=True)
         body = {"name": name, "description": description, "target": self.fingerprint}
         self.client.api.images.aliases.post(json=body)
         if self._is_loaded("aliases"):
@@ -205,7 +210,7 @@ class Image(CollectionMixin, model.Model):
 
         :raises NotFound: when the alias does not exist.
         """
-        self.client.api.images.aliases[quote(name)].delete()
+        self.client.api.images.aliases[quote(name, "Image alias", slash=True)].delete()
         if self._is_loaded("aliases"):
             self.aliases[:] = [a for a in self.aliases if a.get("name") != name]
 
@@ -283,6 +288,11 @@ class Image(CollectionMixin, model.Model):
         (``POST /1.0/images/<fingerprint>/secret``). When this server has no
         HTTPS address, the image is relayed through this client (streamed).
 
+        The secret is cancelled once the target is done with it: LXD leaves
+        it valid when the target had the image already (it reads the image's
+        details with it but downloads nothing), so a copy to such a target
+        waits for the target even without ``wait`` (no download is involved).
+
         :param public: the copy's ``public`` flag (default: this image's).
         :param auto_update: the copy's ``auto_update`` (default: this image's).
         :raises LXDAPIException: when the target cannot fetch the image.
@@ -294,6 +304,9 @@ class Image(CollectionMixin, model.Model):
         if server is None:
             return self._relay_to(new_client, public)
         source = self._copy_source(server)
+        secret = source.pop("_operation", None)
+        if secret is not None and not wait:
+            wait = type(self).exists(new_client, self.fingerprint)
         body = {
             "filename": self.filename,
             "properties": self.properties,
@@ -301,9 +314,11 @@ class Image(CollectionMixin, model.Model):
             "auto_update": auto_update,
             "source": source,
         }
-        with self._secret_released_on_error(source):
+        with _cancelled_on_error(self.client, secret):
             response = new_client.api.images.post(json=body)
             model.wait_for(new_client, response, wait)
+        if wait and secret is not None:
+            cancel_quietly(self.client, secret)  # a used secret is gone already
         return type(self)(new_client, fingerprint=self.fingerprint)
 
     def _copy_source(self, server: str) -> model.JSONDict:
@@ -323,11 +338,6 @@ class Image(CollectionMixin, model.Model):
             source["secret"] = operation["metadata"]["secret"]
             source["_operation"] = operation["id"]
         return source
-
-    @contextlib.contextmanager
-    def _secret_released_on_error(self, source: model.JSONDict) -> Iterator[None]:
-        with _cancelled_on_error(self.client, source.pop("_operation", None)):
-            yield
 
     def push_to(
         self, new_client: Client, public: bool | None = None, wait: bool = False
@@ -397,6 +407,8 @@ class ImageAlias(CollectionMixin, RenameMixin, model.Model):
     """
 
     _endpoint = "images/aliases"
+    _error_kind = "Image alias"
+    _name_slash = True
 
     name = model.Attribute(readonly=True)
     description = model.Attribute()
@@ -474,7 +486,22 @@ def _cancelled_on_error(client: Client, operation_id: str | None) -> Iterator[No
         yield
     except exceptions.LXDAPIException:
         if operation_id is not None:
-            # A failed transfer may not have used the secret; it may be gone.
-            with contextlib.suppress(exceptions.LXDAPIException):
-                client.api.operations[quote(operation_id)].delete()
+            cancel_quietly(
+                client, operation_id
+            )  # a failed transfer may not have used it
         raise
+
+
+def _image_create_from_config(
+    client: Client, config: model.JSONDict, wait: bool = False
+) -> Any:
+    """Send ``config`` as ``POST /1.0/images`` (pylxd 2.4.2's helper, kept for its callers).
+
+    :returns: the finished :class:`Operation` when ``wait``, else the
+        operation's URL.
+    :raises LXDAPIException: when LXD refuses the image or the operation fails.
+    """
+    operation_url = client.api.images.post(json=config).json()["operation"]
+    if wait:
+        return client.operations.wait_for_operation(operation_url)
+    return operation_url

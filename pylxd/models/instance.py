@@ -9,24 +9,45 @@ transfers from ``instance.files`` (:mod:`pylxd.models._files`).
 
 from __future__ import annotations
 
-import contextlib
 from typing import TYPE_CHECKING, Any, ClassVar, Iterable
 
 from pylxd import exceptions, managers
+from pylxd.models import _compat
 from pylxd.models import _model as model
+from pylxd.models._compat import (  # noqa: F401  (pylxd 2.4.2's names, patch targets)
+    LXDAPIException,
+    errno,
+    json,
+    logging,
+    os,
+    parse,
+    stat,
+    suppress,
+    time,
+    warnings,
+)
 from pylxd.models._exec import (  # noqa: F401  (pylxd's name for the result type)
     ExecMixin,
     _InstanceExecuteResult,
 )
 from pylxd.models._instance_config import (  # noqa: F401  (name_problem re-exported)
-    check_name,
+    check_instance_name,
     check_source,
     copy_source_profiles,
     created_name,
     name_problem,
 )
 from pylxd.models._instance_extras import InstanceExtrasMixin
-from pylxd.models._mixins import CollectionMixin, drop_none, found, name_from_url, quote
+from pylxd.models._instance_incus import IncusInstanceMixin
+from pylxd.models._mixins import (
+    CollectionMixin,
+    check_name,
+    drop_none,
+    found,
+    name_from_url,
+    quote,
+)
+from pylxd.models.operation import cancel_quietly
 
 if TYPE_CHECKING:  # pragma: no cover
     import requests
@@ -78,6 +99,8 @@ def _publish(
     aliases = extra.pop("aliases", None)
     if aliases is not None:
         extra["aliases"] = [a if isinstance(a, dict) else {"name": a} for a in aliases]
+        for alias in extra["aliases"]:
+            check_name("Image alias", alias.get("name"), slash=True)
     body = {"public": public, "source": source, **drop_none(**extra)}
     response = client.api.images.post(json=body)
     operation = model.wait_for(client, response, wait)
@@ -101,7 +124,9 @@ class _FilesManagerAlias:
         return _files.FilesManager
 
 
-class Instance(ExecMixin, InstanceExtrasMixin, CollectionMixin, model.Model):
+class Instance(
+    ExecMixin, InstanceExtrasMixin, IncusInstanceMixin, CollectionMixin, model.Model
+):
     """An LXD instance, ``/1.0/instances/<name>``.
 
     This class is not intended to be used directly, but rather to be used via
@@ -203,10 +228,41 @@ class Instance(ExecMixin, InstanceExtrasMixin, CollectionMixin, model.Model):
         }
         if filter is not None:
             params["filter"] = filter
+        params.update(cls._type_query())
         items = cls._collection(client).get(params=params).json()["metadata"] or []
         if recursion == 0:
             return [cls(client, name=name_from_url(url)) for url in items]
         return [cls._from_server(client, item) for item in items]  # type: ignore[misc]
+
+    @classmethod
+    def _type_query(cls) -> dict[str, str]:
+        """``?instance-type=`` for a typed class (LXD 5.0 and Incus filter on it)."""
+        if cls._instance_type is None:
+            return {}
+        return {"instance-type": cls._instance_type}
+
+    @classmethod
+    def get(cls, client: Client, name: str) -> Instance:
+        """Get the instance called ``name`` (of this class's type).
+
+        Implements ``GET /1.0/instances/<name>``. :class:`Container` and
+        :class:`VirtualMachine` check the ``type``: a container is not found
+        as a virtual machine, as with LXD's typed collections (LXD 5.0 also
+        filters on the ``?instance-type=`` sent; Incus 6.0 ignores it).
+
+        :raises NotFound: when no instance of that name (and type) exists.
+        """
+        query = cls._type_query()
+        kind = cls._error_kind or cls.__name__
+        with exceptions.naming(kind, name):
+            node = cls._collection(client)[quote(name, kind)]
+            response = node.get(params=query) if query else node.get()
+            metadata = response.json()["metadata"]
+            if query and metadata.get("type") != cls._instance_type:
+                raise _instance_not_found(response)
+        return cls._from_server(  # type: ignore[return-value]
+            client, metadata, etag=model.etag_of(response)
+        )
 
     @staticmethod
     def _recursion_param(
@@ -272,7 +328,7 @@ class Instance(ExecMixin, InstanceExtrasMixin, CollectionMixin, model.Model):
             )
         body = dict(config)
         if body.get("name") is not None:
-            check_name(f"{owner}.create", body["name"])
+            check_instance_name(f"{owner}.create", body["name"])
         source = check_source(owner, body.get("source"))
         if cls._instance_type is not None:
             body.setdefault("type", cls._instance_type)
@@ -289,7 +345,7 @@ class Instance(ExecMixin, InstanceExtrasMixin, CollectionMixin, model.Model):
         :raises ValueError: when ``name`` is not a valid instance name.
         :raises LXDAPIException: with LXD's message when the rename fails.
         """
-        check_name(f"{type(self).__name__}.rename", name)
+        check_instance_name(f"{type(self).__name__}.rename", name)
         response = self.api.post(json={"name": name})
         model.wait_for(self.client, response, wait)
         object.__setattr__(self, "name", name)
@@ -478,6 +534,7 @@ class Instance(ExecMixin, InstanceExtrasMixin, CollectionMixin, model.Model):
         :returns: the original response (not the operation result).
         :raises LXDAPIException: when the restore fails.
         """
+        check_name("Snapshot", snapshot_name)
         body = {"restore": snapshot_name, "stateful": stateful}
         response = self.api.put(json=body)
         model.wait_for(self.client, response, wait)
@@ -610,7 +667,8 @@ class Instance(ExecMixin, InstanceExtrasMixin, CollectionMixin, model.Model):
             exceptions.ClientConnectionFailed,
             ValueError,
         ):
-            _cancel_quietly(self.client, response)
+            # The migration source would linger until LXD times it out.
+            cancel_quietly(self.client, response.json()["operation"])
             raise
         # The source ends after the target (e.g. it unfreezes a running one).
         model.wait_for(self.client, response, wait)
@@ -645,6 +703,9 @@ class Instance(ExecMixin, InstanceExtrasMixin, CollectionMixin, model.Model):
         :returns: the new instance, on ``new_client``.
         :raises LXDAPIException: with LXD's message when the copy fails.
         """
+        if name is not None:
+            # Before a migration is opened on the source (it would need cancelling).
+            check_instance_name(f"{type(self).__name__}.copy", name)
         if new_client is self.client:
             return self._local_copy(name, instance_only, wait)
         self.sync()
@@ -690,14 +751,17 @@ class Instance(ExecMixin, InstanceExtrasMixin, CollectionMixin, model.Model):
         return new
 
 
-def _cancel_quietly(client: Client, response: requests.Response) -> None:
-    """Cancel a migration source whose target failed, so it does not linger."""
-    operation_id = response.json()["operation"]
-    # Best effort: LXD may have ended the operation already.
-    with contextlib.suppress(
-        exceptions.LXDAPIException, exceptions.ClientConnectionFailed
-    ):
-        client.api.operations[quote(name_from_url(operation_id))].delete()
+def _instance_not_found(response: requests.Response) -> exceptions.NotFound:
+    """LXD 5.0's answer for an instance of another type (``/1.0/containers/<vm>``)."""
+    import requests  # the answer is built like the server's own 404
+
+    reply = requests.Response()
+    reply.status_code = 404
+    reply.url, reply.request = response.url, response.request
+    reply.headers["Content-Type"] = "application/json"
+    body = {"type": "error", "error": "Instance not found", "error_code": 404}
+    reply._content = json.dumps(body).encode()
+    return exceptions.NotFound(reply)
 
 
 class Snapshot(model.Model):
@@ -733,7 +797,7 @@ class Snapshot(model.Model):
 
     @property
     def api(self) -> Any:
-        return self.instance.api.snapshots[quote(self.name)]
+        return self.instance.api.snapshots[quote(self.name, "Snapshot")]
 
     @staticmethod
     def _collection(instance: Instance) -> Any:
@@ -757,7 +821,7 @@ class Snapshot(model.Model):
 
         :raises NotFound: when the instance or the snapshot does not exist.
         """
-        response = cls._collection(instance)[quote(name)].get()
+        response = cls._collection(instance)[quote(name, "Snapshot")].get()
         metadata = response.json()["metadata"]
         return cls._from_server(client, metadata, instance=instance)  # type: ignore[return-value]
 
@@ -780,10 +844,11 @@ class Snapshot(model.Model):
 
         :param stateful: include the running state (needs CRIU).
         :param expires_at: when LXD deletes the snapshot (RFC 3339).
-        :raises ValueError: for a name holding ``/``.
+        :raises InvalidArgument: for a name that is empty, ``.``, ``..`` or
+            holds ``/`` (a ValueError).
         :raises LXDAPIException: with LXD's message when it fails (waited).
         """
-        _check_snapshot_name("Snapshot.create", name)
+        check_name("Snapshot", name)
         body = {"name": name, "stateful": stateful, **drop_none(expires_at=expires_at)}
         response = cls._collection(instance).post(json=body)
         model.wait_for(client, response, wait)
@@ -791,7 +856,7 @@ class Snapshot(model.Model):
 
     def rename(self, new_name: str, wait: bool = False) -> None:
         """Rename the snapshot (``POST`` ``{"name": new}`` to its URL)."""
-        _check_snapshot_name("Snapshot.rename", new_name)
+        check_name("Snapshot", new_name)
         response = self.api.post(json={"name": new_name})
         model.wait_for(self.client, response, wait)
         object.__setattr__(self, "name", new_name)
@@ -828,13 +893,6 @@ class Snapshot(model.Model):
         )
 
 
-def _check_snapshot_name(owner: str, name: object) -> None:
-    if not isinstance(name, str) or not name or "/" in name:
-        raise exceptions.InvalidArgument(
-            f"{owner}: invalid snapshot name {name!r} (a non-empty string without '/')"
-        )
-
-
 #: Seams that ``execute`` resolves from this module when it runs (tests patch
 #: them here); loaded on first use so that instances work without ws4py's import.
 _LAZY_WEBSOCKET_NAMES = ("_CommandWebsocketClient", "_StdinWebsocket")
@@ -845,6 +903,10 @@ def __getattr__(name: str) -> Any:
         from pylxd import _websocket
 
         value = getattr(_websocket, name)
+        globals()[name] = value
+        return value
+    if name in _compat.LAZY:  # pylxd 2.4.2's names, imported when used
+        value = _compat.lazy(name)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'pylxd.models.instance' has no attribute {name!r}")

@@ -1,4 +1,4 @@
-"""LXD networks: ``/1.0/networks``, their state, leases, forwards and peers.
+"""LXD networks: ``/1.0/networks``, their state, leases, forwards, peers and load balancers.
 
 Network calls used to be answered synchronously; since the
 ``storage_and_network_operations`` API extension LXD answers them with a
@@ -19,7 +19,14 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from pylxd import exceptions, managers
 from pylxd.exceptions import InvalidArgumentType, naming
 from pylxd.models import _model as model
-from pylxd.models._mixins import CollectionMixin, RenameMixin, drop_none, found, quote
+from pylxd.models._mixins import (
+    CollectionMixin,
+    RenameMixin,
+    check_name,
+    drop_none,
+    found,
+    quote,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     import requests
@@ -36,20 +43,6 @@ def url_list(value: list[str] | None) -> list[str]:
 
 
 # -- argument checks ----------------------------------------------------------
-def check_name(kind: str, name: Any) -> None:
-    """Refuse a name LXD could not route to.
-
-    :raises TypeError: when ``name`` is not a string.
-    :raises ValueError: when it is empty.
-    """
-    if not isinstance(name, str):
-        raise exceptions.InvalidArgumentType(
-            f"{kind} name must be a string, not {type(name).__name__}"
-        )
-    if not name:
-        raise exceptions.InvalidArgument(f"{kind} name must not be empty")
-
-
 def check_config(subject: str, config: Any) -> None:
     """Refuse a config LXD would reject: it is a map of strings to strings.
 
@@ -236,7 +229,7 @@ class ChildMixin:
         :raises NotFound: naming it, when it does not exist.
         """
         with naming(cls._subject_for(parent, key)):
-            response = cls._collection(client, parent)[quote(key)].get()
+            response = cls._collection(client, parent)[quote(key, cls._kind)].get()
         return cls._from_server(
             client,
             response.json()["metadata"],
@@ -261,7 +254,7 @@ class ChildMixin:
     def api(self) -> _APINode:
         """The ``_APINode`` of this child: ``<parent URL>/<endpoint>/<key>``."""
         parent = getattr(self, self._parent)
-        return parent.api[self._endpoint][quote(getattr(self, self._key))]  # type: ignore[no-any-return]
+        return parent.api[self._endpoint][quote(getattr(self, self._key), self._kind)]  # type: ignore[no-any-return]
 
     def _subject(self) -> str:
         return self._subject_for(getattr(self, self._parent), getattr(self, self._key))
@@ -305,6 +298,25 @@ class Network(CollectionMixin, RenameMixin, BlockingMixin, model.Model):
         lambda net: managers.NetworkForwardManager(net.client, net)
     )
     peers = model.Manager(lambda net: managers.NetworkPeerManager(net.client, net))
+    load_balancers = model.Manager(
+        lambda net: managers.NetworkLoadBalancerManager(net.client, net)
+    )
+
+    @classmethod
+    def allocations(
+        cls, client: Client, all_projects: bool = False
+    ) -> list[model.AttributeDict]:
+        """Return the addresses in use: ``addresses``, ``used_by``, ``type``, ``nat``, ``hwaddr``.
+
+        Implements ``GET /1.0/network-allocations`` (Incus, API extension
+        ``network_allocations``), for the client's project or all of them.
+
+        :raises LXDAPIExtensionNotAvailable: without ``network_allocations``.
+        """
+        client.assert_has_api_extension("network_allocations")
+        params = {"all-projects": "true"} if all_projects else {}
+        response = client.api["network-allocations"].get(params=params)
+        return [model.AttributeDict(a) for a in response.json()["metadata"] or ()]
 
     @classmethod
     def get(cls, client: Client, name: str) -> Network:
@@ -480,7 +492,7 @@ class NetworkForward(ChildMixin, BlockingMixin, model.Model):
             body = drop_none(
                 listen_address=config, description=description, ports=ports
             )
-        check_name("Network forward listen address", body.get("listen_address"))
+        check_name(cls._kind, body.get("listen_address"))
         address = str(body["listen_address"])
         check_config(cls._subject_for(network, address), body.get("config"))
         return cls._create(client, network, address, body)  # type: ignore[no-any-return]
@@ -511,6 +523,9 @@ class NetworkPeer(ChildMixin, BlockingMixin, model.Model):
     target_network = model.Attribute(readonly=True)
     status = model.Attribute(readonly=True)
     used_by = model.Attribute(url_list, readonly=True, optional=True)
+    #: Incus 6.0: ``local`` or ``remote`` (a peer through a network integration).
+    type = model.Attribute(readonly=True, optional=True)
+    target_integration = model.Attribute(readonly=True, optional=True)
 
     @classmethod
     def create(
@@ -541,3 +556,67 @@ class NetworkPeer(ChildMixin, BlockingMixin, model.Model):
             config=config,
         )
         return cls._create(client, network, name, body)  # type: ignore[no-any-return]
+
+
+class NetworkLoadBalancer(ChildMixin, BlockingMixin, model.Model):
+    """A network load balancer, ``/1.0/networks/<net>/load-balancers/<address>``.
+
+    Reached through ``network.load_balancers`` (Incus, API extension
+    ``network_load_balancer``; OVN networks only). ``backends`` are dicts
+    with ``name``, ``target_address`` and ``target_port``; ``ports`` map a
+    ``listen_port`` and ``protocol`` to ``target_backend`` names.
+    """
+
+    _endpoint = "load-balancers"
+    _key = "listen_address"
+    _parent = "network"
+    _kind = "Network load balancer"
+    _api_extension = "network_load_balancer"
+
+    network = model.Parent()
+    listen_address = model.Attribute(readonly=True)
+    description = model.Attribute()
+    config = model.Attribute()
+    backends = model.Attribute()
+    ports = model.Attribute()
+    location = model.Attribute(readonly=True, optional=True)
+
+    @classmethod
+    def create(
+        cls,
+        client: Client,
+        network: Network,
+        listen_address: str,
+        description: str | None = None,
+        config: dict[str, str] | None = None,
+        backends: list[JSONDict] | None = None,
+        ports: list[JSONDict] | None = None,
+    ) -> NetworkLoadBalancer:
+        """Balance ``listen_address`` over ``backends`` and return the load balancer.
+
+        Implements ``POST /1.0/networks/<net>/load-balancers``.
+
+        :raises LXDAPIExtensionNotAvailable: without ``network_load_balancer``.
+        :raises Conflict: when the address has a load balancer already.
+        """
+        check_name("Network load balancer listen address", listen_address)
+        check_config(cls._subject_for(network, listen_address), config)
+        body = drop_none(
+            listen_address=listen_address,
+            description=description,
+            config=config,
+            backends=backends,
+            ports=ports,
+        )
+        return cls._create(client, network, listen_address, body)  # type: ignore[no-any-return]
+
+    def state(self) -> model.AttributeDict:
+        """Return the health of the backends: ``{"backend_health": {address: ...}}``.
+
+        Implements ``GET /1.0/networks/<net>/load-balancers/<address>/state``
+        (API extension ``network_load_balancer_state``).
+        """
+        self.client.assert_has_api_extension("network_load_balancer_state")
+        with naming(self._subject()):
+            response = self.api.state.get()
+        return model.AttributeDict(response.json()["metadata"])

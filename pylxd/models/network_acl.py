@@ -6,11 +6,10 @@ from typing import TYPE_CHECKING
 
 from pylxd.exceptions import naming
 from pylxd.models import _model as model
-from pylxd.models._mixins import CollectionMixin, RenameMixin, drop_none
+from pylxd.models._mixins import CollectionMixin, RenameMixin, check_name, drop_none
 from pylxd.models.network import (
     BlockingMixin,
     check_config,
-    check_name,
     url_list,
 )
 
@@ -38,6 +37,8 @@ class NetworkACL(CollectionMixin, RenameMixin, BlockingMixin, model.Model):
     ingress = model.Attribute()
     config = model.Attribute()
     used_by = model.Attribute(url_list, readonly=True)
+    #: Incus 6.0 names the ACL's project.
+    project = model.Attribute(readonly=True, optional=True)
 
     _error_kind = "Network ACL"
 

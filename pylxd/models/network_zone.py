@@ -7,12 +7,11 @@ from typing import TYPE_CHECKING, Any
 from pylxd import managers
 from pylxd.exceptions import naming
 from pylxd.models import _model as model
-from pylxd.models._mixins import CollectionMixin, drop_none
+from pylxd.models._mixins import CollectionMixin, check_name, drop_none
 from pylxd.models.network import (
     BlockingMixin,
     ChildMixin,
     check_config,
-    check_name,
     url_list,
 )
 
@@ -37,6 +36,8 @@ class NetworkZone(CollectionMixin, BlockingMixin, model.Model):
     description = model.Attribute()
     config = model.Attribute()
     used_by = model.Attribute(url_list, readonly=True)
+    #: Incus 6.0 names the zone's project.
+    project = model.Attribute(readonly=True, optional=True)
 
     records = model.Manager(
         lambda zone: managers.NetworkZoneRecordManager(zone.client, zone)
@@ -112,7 +113,7 @@ class NetworkZoneRecord(ChildMixin, BlockingMixin, model.Model):
 
         :raises Conflict: when the zone has a record of that name.
         """
-        check_name("Network zone record", name)
+        check_name(cls._kind, name)
         check_config(cls._subject_for(zone, name), config)
         body = drop_none(
             name=name, description=description, entries=entries, config=config

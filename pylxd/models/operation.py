@@ -8,7 +8,7 @@ import time
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from pylxd import exceptions
-from pylxd.models._mixins import name_from_url, quote
+from pylxd.models._mixins import check_name, name_from_url, quote
 from pylxd.models._model import warn_unknown_attribute
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -88,8 +88,11 @@ class Operation:
 
     @classmethod
     def extract_operation_id(cls, s: str) -> str:
-        """``/1.0/operations/<id>?project=p`` -> ``<id>``."""
-        return name_from_url(s)
+        """``/1.0/operations/<id>?project=p`` -> ``<id>``.
+
+        :raises InvalidArgumentType: when ``s`` is not a string.
+        """
+        return name_from_url(check_name("Operation", s, slash=True))
 
     @classmethod
     def get(cls, client: Client, operation_id: str) -> Operation:
@@ -100,7 +103,7 @@ class Operation:
         """
         operation_id = cls.extract_operation_id(operation_id)
         with exceptions.naming("Operation", operation_id):
-            response = client.api.operations[quote(operation_id)].get()
+            response = client.api.operations[quote(operation_id, "Operation")].get()
         return cls(_client=client, **response.json()["metadata"])
 
     @classmethod
@@ -192,7 +195,7 @@ class Operation:
     def _wait_response(
         client: Client, operation_id: str, timeout: float | None
     ) -> requests.Response:
-        node = client.api.operations[quote(operation_id)].wait
+        node = client.api.operations[quote(operation_id, "Operation")].wait
         if timeout is None and client.api._timeout is None:
             response = node.get()
         elif timeout is None:
@@ -266,12 +269,29 @@ class Operation:
 
         :raises LXDAPIException: when LXD cannot cancel it.
         """
-        self._client.api.operations[quote(self.id)].delete()
+        self._client.api.operations[quote(self.id, "Operation")].delete()
 
     @property
     def succeeded(self) -> bool:
         """True once the operation finished successfully."""
         return self.status == "Success"
+
+
+def cancel_quietly(client: Client, operation: str) -> None:
+    """Cancel an operation nobody will use any more, ignoring any failure.
+
+    Implements ``DELETE /1.0/operations/<id>``. For one-time secrets and
+    migration sources left behind when the other side failed or had nothing
+    to fetch: LXD may have ended the operation already (a used secret), and
+    the error worth reporting, if any, is the caller's own.
+
+    :param operation: the operation's id or URL.
+    """
+    with contextlib.suppress(
+        exceptions.LXDAPIException, exceptions.ClientConnectionFailed
+    ):
+        operation_id = Operation.extract_operation_id(operation)
+        client.api.operations[quote(operation_id, "Operation")].delete()
 
 
 def _wait_reporting(

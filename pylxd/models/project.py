@@ -37,7 +37,7 @@ class Project(CollectionMixin, RenameMixin, model.Model):
 
     @property
     def api(self) -> _APINode:
-        return _unscoped(self.client).projects[quote(self.name)]
+        return _unscoped(self.client).projects[quote(self.name, "Project")]
 
     @classmethod
     def create(
@@ -78,6 +78,18 @@ class Project(CollectionMixin, RenameMixin, model.Model):
         (``-1``: no limit).
         """
         return model.AttributeDict(self.api.state.get().json()["metadata"])
+
+    def access(self) -> list[model.AttributeDict]:
+        """Tell who has access to the project: ``identifier``, ``role``, ``provider``.
+
+        Implements ``GET /1.0/projects/<name>/access`` (Incus, API extension
+        ``project_access``).
+
+        :raises LXDAPIExtensionNotAvailable: without ``project_access``.
+        """
+        self.client.assert_has_api_extension("project_access")
+        response = self.api.access.get()
+        return [model.AttributeDict(e) for e in response.json()["metadata"] or ()]
 
 
 def _unscoped(client: Client) -> _APINode:

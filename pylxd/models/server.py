@@ -46,6 +46,9 @@ class Server(model.Model):
     auth_methods = model.Attribute(readonly=True)
     public = model.Attribute(readonly=True)
     environment = model.Attribute(readonly=True, optional=True)
+    #: Incus 6.0: how and as whom the server authenticated the client.
+    auth_user_method = model.Attribute(readonly=True, optional=True)
+    auth_user_name = model.Attribute(readonly=True, optional=True)
     config = model.Attribute()
 
     @property
@@ -115,6 +118,18 @@ class Server(model.Model):
         body = {"config": _check_config(config)}
         client.api.patch(json=body, params=_target_params(target))
         client.refresh_host_info()
+
+    @classmethod
+    def metadata_configuration(cls, client: Client) -> JSONDict:
+        """Return the documentation of every configuration key the server knows.
+
+        Implements ``GET /1.0/metadata/configuration`` (Incus, API extension
+        ``metadata_configuration``): ``{"configs": {"instance": {...}, ...}}``.
+
+        :raises LXDAPIExtensionNotAvailable: without ``metadata_configuration``.
+        """
+        client.assert_has_api_extension("metadata_configuration")
+        return dict(client.api.metadata.configuration.get().json()["metadata"])
 
     @classmethod
     def metrics(cls, client: Client, target: str | None = None) -> Metrics:

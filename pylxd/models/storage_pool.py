@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ContextManager
 
-from pylxd import exceptions
+from pylxd import exceptions, managers  # noqa: F401  (pylxd 2.4.2's name)
 from pylxd.exceptions import StorageObjectNotFound
 from pylxd.managers import (
+    StorageBucketManager,
     StorageResourcesManager,
     StorageVolumeBackupManager,
     StorageVolumeManager,
@@ -26,6 +27,7 @@ from pylxd.models import _model as model
 from pylxd.models._mixins import (
     CollectionMixin,
     RenameMixin,
+    check_name,
     drop_none,
     found,
     name_from_url,
@@ -77,6 +79,7 @@ class StoragePool(CollectionMixin, model.Model):
 
     resources = model.Manager(lambda pool: StorageResourcesManager(pool))
     volumes = model.Manager(lambda pool: StorageVolumeManager(pool))
+    buckets = model.Manager(lambda pool: StorageBucketManager(pool.client, pool))
 
     @classmethod
     def get(cls, client: Client, name: str) -> StoragePool:
@@ -108,7 +111,7 @@ class StoragePool(CollectionMixin, model.Model):
         :raises LXDAPIExtensionNotAvailable: without the ``storage`` extension.
         :raises LXDAPIException: when LXD refuses (e.g. ``Unknown driver``).
         """
-        name = _required_name(definition, "storage pool definition")
+        name = _required_name(definition, "storage pool definition", "Storage pool")
         cls._post_collection(client, definition, wait=model.forced_wait(client, wait))
         return cls.get(client, name)  # type: ignore[no-any-return]
 
@@ -184,7 +187,8 @@ class StorageVolume(model.Model):
     @property
     def api(self) -> _APINode:
         pool_api = self.storage_pool.api
-        return pool_api.volumes[quote(self.type)][quote(self.name)]  # type: ignore[no-any-return]
+        volumes = pool_api.volumes[quote(self.type, "Storage volume type")]
+        return volumes[quote(self.name, "Storage volume")]  # type: ignore[no-any-return]
 
     def _subject(self) -> str:
         return _volume_label(self.storage_pool, self.type, self.name)
@@ -218,7 +222,8 @@ class StorageVolume(model.Model):
         :raises NotFound: naming the pool and volume when either is missing.
         """
         storage_pool.client.assert_has_api_extension("storage")
-        node = storage_pool.api.volumes[quote(_type)][quote(name)]
+        volumes = storage_pool.api.volumes[quote(_type, "Storage volume type")]
+        node = volumes[quote(name, "Storage volume")]
         with _naming(_volume_label(storage_pool, _type, name)):
             response = node.get()
         volume = cls._from_volume(storage_pool, response.json()["metadata"])
@@ -275,7 +280,8 @@ class StorageVolume(model.Model):
         body = _volume_definition(args, kwargs)
         _type, name = body["type"], body["name"]
         with _naming(_volume_label(storage_pool, _type, name)):
-            response = storage_pool.api.volumes[quote(_type)].post(json=body)
+            volumes = storage_pool.api.volumes[quote(_type, "Storage volume type")]
+            response = volumes.post(json=body)
         wait_for(storage_pool.client, response, wait)
         if _is_async(response) and not wait:
             return cls._lazy(storage_pool, _type, name)
@@ -337,7 +343,7 @@ class StorageVolume(model.Model):
         :raises TypeError: when ``_input`` is not a dict.
         :raises ValueError: when ``_input`` has no ``name``.
         """
-        name = _required_name(_input, "storage volume rename input")
+        name = _required_name(_input, "storage volume rename input", "Storage volume")
         response = self.api.post(json=_input)
         wait_for(self.client, response, wait)
         if not _input.get("migration"):
@@ -358,6 +364,7 @@ class StorageVolume(model.Model):
 
         :raises LXDAPIException: when the snapshot does not exist.
         """
+        check_name("Storage volume snapshot", snapshot_name)
         response = self.api.put(json={"restore": snapshot_name})
         wait_for(self.client, response, wait)
         return response
@@ -406,6 +413,9 @@ class StorageVolume(model.Model):
         """
         from pylxd.models import _storage_migration as migration
 
+        for kind, value in (("Storage volume", name), ("Storage pool", pool)):
+            if value is not None:
+                check_name(kind, value)
         if target_client is None or target_client is self.client:
             return migration.local_copy(
                 self, name, pool, volume_only, description, config, wait
@@ -463,9 +473,11 @@ class StorageVolumeSnapshot(RenameMixin, model.Model):
 
     volume: StorageVolume = model.Parent()  # type: ignore[assignment]
 
+    _error_kind = "Storage volume snapshot"
+
     @property
     def api(self) -> _APINode:
-        return self.volume.api.snapshots[quote(self.name)]  # type: ignore[no-any-return]
+        return self.volume.api.snapshots[quote(self.name, "Storage volume snapshot")]  # type: ignore[no-any-return]
 
     def _subject(self) -> str:
         volume = self.volume
@@ -533,7 +545,8 @@ class StorageVolumeSnapshot(RenameMixin, model.Model):
         """
         label = _volume_label(volume.storage_pool, volume.type, volume.name, name)
         with _naming(label):
-            response = volume.api.snapshots[quote(name)].get()
+            node = volume.api.snapshots[quote(name, "Storage volume snapshot")]
+            response = node.get()
         return cls._from_volume(volume, response.json()["metadata"])
 
     @classmethod
@@ -560,6 +573,8 @@ class StorageVolumeSnapshot(RenameMixin, model.Model):
             always waited for: its name is only known then).
         :raises LXDAPIException: when LXD refuses (e.g. the name is taken).
         """
+        if name is not None:
+            check_name("Storage volume snapshot", name)
         before = None if name else set(cls._names(volume))
         response = volume.api.snapshots.post(
             json=drop_none(name=name, expires_at=expires_at)
@@ -596,17 +611,15 @@ class StorageVolumeSnapshot(RenameMixin, model.Model):
 
 
 # -- helpers -----------------------------------------------------------------
-def _required_name(definition: Any, what: str) -> str:
+def _required_name(definition: Any, what: str, kind: str) -> str:
     if not isinstance(definition, dict):
         raise exceptions.InvalidArgumentType(
             f"{what} must be a dict, not {type(definition).__name__}"
         )
     name = definition.get("name")
-    if not isinstance(name, str) or not name:
-        raise exceptions.InvalidArgument(
-            f"{what} needs a non-empty 'name' (got {name!r})"
-        )
-    return name
+    if name is None:
+        raise exceptions.InvalidArgument(f"{what} needs a 'name'")
+    return check_name(kind, name)
 
 
 def _volume_definition(args: tuple[Any, ...], kwargs: dict[str, Any]) -> JSONDict:
@@ -617,11 +630,11 @@ def _volume_definition(args: tuple[Any, ...], kwargs: dict[str, Any]) -> JSONDic
                 "StorageVolume.create(definition) takes no other fields; "
                 f"got {sorted(kwargs)}"
             )
-        _required_name(args[-1], "storage volume definition")
+        _required_name(args[-1], "storage volume definition", "Storage volume")
         body = {"type": "custom", **args[-1]}
-    elif len(args) == 2 and all(isinstance(a, str) for a in args):
+    elif len(args) == 2 and isinstance(args[0], str):  # the name is checked below
         body = {"type": args[0], "name": args[1], **drop_none(**kwargs)}
-        _required_name(body, "storage volume")
+        _required_name(body, "storage volume", "Storage volume")
     else:
         raise exceptions.InvalidArgumentType(
             "StorageVolume.create takes a definition dict or (type, name) strings, "

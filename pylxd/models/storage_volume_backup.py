@@ -14,7 +14,14 @@ from typing import TYPE_CHECKING, Union
 
 from pylxd.models import _model as model
 from pylxd.models import _transfer
-from pylxd.models._mixins import RenameMixin, drop_none, found, name_from_url, quote
+from pylxd.models._mixins import (
+    RenameMixin,
+    check_name,
+    drop_none,
+    found,
+    name_from_url,
+    quote,
+)
 from pylxd.models._model import JSONDict, wait_for
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -44,9 +51,11 @@ class StorageVolumeBackup(RenameMixin, model.Model):
 
     volume: StorageVolume = model.Parent()  # type: ignore[assignment]
 
+    _error_kind = "Storage volume backup"
+
     @property
     def api(self) -> _APINode:
-        return self.volume.api.backups[quote(self.name)]  # type: ignore[no-any-return]
+        return self.volume.api.backups[quote(self.name, "Storage volume backup")]  # type: ignore[no-any-return]
 
     @classmethod
     def all(cls, volume: StorageVolume) -> list[StorageVolumeBackup]:
@@ -68,7 +77,8 @@ class StorageVolumeBackup(RenameMixin, model.Model):
 
         :raises NotFound: when it does not exist.
         """
-        metadata = volume.api.backups[quote(name)].get().json()["metadata"]
+        node = volume.api.backups[quote(name, "Storage volume backup")]
+        metadata = node.get().json()["metadata"]
         return cls._from_server(volume.client, metadata, volume=volume)  # type: ignore[return-value]
 
     @classmethod
@@ -99,6 +109,8 @@ class StorageVolumeBackup(RenameMixin, model.Model):
             loaded on first use).
         :raises LXDAPIException: when LXD cannot make it.
         """
+        if name is not None:
+            check_name("Storage volume backup", name)
         body = {
             **drop_none(
                 name=name,
@@ -167,8 +179,8 @@ def import_volume_backup(
     from pylxd.models.storage_pool import _naming, _pool_label
 
     headers = {"Content-Type": "application/octet-stream"}
-    if name:
-        headers["X-LXD-name"] = name
+    if name is not None:
+        headers["X-LXD-name"] = check_name("Storage volume", name)
     with _transfer.upload_body(
         data, "storage volume backup", progress, chunks=True
     ) as body, _naming(_pool_label(storage_pool.name)):

@@ -25,7 +25,7 @@ import requests.adapters
 from requests.structures import CaseInsensitiveDict
 
 from pylxd.testing import _fake_etag
-from pylxd.testing._extensions import LXD_5_0_2_EXTENSIONS
+from pylxd.testing._extensions import INCUS_6_0_4_EXTENSIONS, LXD_5_0_2_EXTENSIONS
 from pylxd.testing._fake_faults import FaultsMixin
 from pylxd.testing._fake_helpers import HelpersMixin
 
@@ -34,6 +34,7 @@ JSONDict = dict[str, Any]
 #: Modules that add routes, imported when the first FakeLXD is built.
 _FAMILIES: tuple[str, ...] = (
     "pylxd.testing._fake_core",
+    "pylxd.testing._fake_incus",
     "pylxd.testing._fake_extras",  # before _fake_instances (backup uploads)
     "pylxd.testing._fake_cluster",
     "pylxd.testing._fake_files",
@@ -47,6 +48,14 @@ _FAMILIES: tuple[str, ...] = (
     "pylxd.testing._fake_console",
 )
 
+#: What each imitated daemon advertises by default: extensions, version.
+_SERVERS: dict[str, tuple[tuple[str, ...], str]] = {
+    "lxd": (LXD_5_0_2_EXTENSIONS, "5.0.2"),
+    "incus": (INCUS_6_0_4_EXTENSIONS, "6.0.4"),
+}
+#: Collections Incus does not serve (only ``/1.0/instances``).
+_NOT_ON_INCUS = re.compile(r"^/1\.0/(containers|virtual-machines)(/|$)")
+
 _ROUTES: list[tuple[str, re.Pattern[str], Callable[..., Any]]] = []
 #: Handlers that run without the fake's lock (they block, e.g. ``/wait``).
 _UNLOCKED: set[Callable[..., Any]] = set()
@@ -56,17 +65,23 @@ _load_lock = threading.Lock()
 
 
 def route(
-    method: str, pattern: str, locked: bool = True
+    method: str, pattern: str, locked: bool = True, first: bool = False
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register ``handler(fake, request, **groups)`` for ``method`` and a path regex.
 
     Named groups of ``pattern`` (``(?P<name>[^/]+)``) arrive unquoted as
     keyword arguments. Handlers run holding ``fake.lock`` unless ``locked``
     is False (a handler that blocks takes the lock itself when it needs it).
+    The first matching route answers; ``first`` puts this one before those
+    registered already (a path another family's pattern also matches).
     """
 
     def decorate(handler: Callable[..., Any]) -> Callable[..., Any]:
-        _ROUTES.append((method.upper(), re.compile(f"^{pattern}$"), handler))
+        entry = (method.upper(), re.compile(f"^{pattern}$"), handler)
+        if first:
+            _ROUTES.insert(0, entry)
+        else:
+            _ROUTES.append(entry)
         if not locked:
             _UNLOCKED.add(handler)
         return handler
@@ -244,8 +259,17 @@ class FakeLXD(FaultsMixin, HelpersMixin, requests.adapters.BaseAdapter):
 
     :param extensions: the API extensions to advertise (LXD 5.0.2's by default).
     :param trusted: whether clients are trusted (``auth: trusted``).
-    :param server_version: the version ``GET /1.0`` reports.
+    :param server_version: the version ``GET /1.0`` reports (``5.0.2``, or
+        ``6.0.4`` for Incus).
     :param clustered: whether the server says it is clustered.
+    :param server: ``"lxd"`` (default) or ``"incus"``: an Incus 6.0 says so in
+        ``environment.server``, advertises Incus's extensions, serves no
+        ``/1.0/containers`` or ``/1.0/virtual-machines`` (404) and trusts by
+        token only (no ``core.trust_password``).
+
+    >>> incus = FakeLXD(server="incus").client()
+    >>> incus.host_info["environment"]["server"], incus.host_info["environment"]["server_version"]
+    ('incus', '6.0.4')
     """
 
     #: The base URL clients of :meth:`client` use (``http://<id>.lxd.fake``).
@@ -255,17 +279,24 @@ class FakeLXD(FaultsMixin, HelpersMixin, requests.adapters.BaseAdapter):
         self,
         extensions: Iterable[str] | None = None,
         trusted: bool = True,
-        server_version: str = "5.0.2",
+        server_version: str | None = None,
         clustered: bool = False,
+        *,
+        server: str = "lxd",
     ) -> None:
         super().__init__()
+        if server not in _SERVERS:
+            raise ValueError(
+                f"FakeLXD: server must be 'lxd' or 'incus', not {server!r}"
+            )
         _load_families()
         self.lock = threading.RLock()
-        self.extensions = list(
-            LXD_5_0_2_EXTENSIONS if extensions is None else extensions
-        )
+        #: ``"lxd"`` or ``"incus"``: the daemon the fake imitates.
+        self.server = server
+        default_extensions, default_version = _SERVERS[server]
+        self.extensions = list(default_extensions if extensions is None else extensions)
         self.trusted = trusted
-        self.server_version = server_version
+        self.server_version = server_version or default_version
         self.clustered = clustered
         self.config: JSONDict = {}
         self.requests: list[Recorded] = []
@@ -563,6 +594,8 @@ class FakeLXD(FaultsMixin, HelpersMixin, requests.adapters.BaseAdapter):
                 refused = untrusted_reply(self, request)
             if refused is not None:
                 return refused
+        if self.server == "incus" and _NOT_ON_INCUS.match(request.path):
+            return self.error(404, "not found")
         stale = _fake_etag.refuse_stale(self, request)
         if stale is not None:
             return stale

@@ -1,8 +1,10 @@
 """Fake LXD: the trust store (``/1.0/certificates``) and trust tokens.
 
 An untrusted fake (``FakeLXD(trusted=False)``) accepts its
-``config["core.trust_password"]`` or a token made by ``create_token``; once
-a certificate is added that way the fake trusts the client, as LXD does.
+``config["core.trust_password"]`` or a token made by ``create_token`` (as
+``trust_token``, or as LXD 5.0's ``password``; an Incus fake takes only
+``trust_token``); once a certificate is added that way the fake trusts the
+client, as LXD does.
 """
 
 from __future__ import annotations
@@ -86,7 +88,9 @@ def _certificate_add(fake: FakeLXD, request: FakeRequest) -> Reply:
 
 def _check_secret(fake: FakeLXD, body: dict[str, Any]) -> None:
     """Accept the trust password, or a pending token (then used up)."""
-    secret = body.get("trust_token") or body.get("password") or ""
+    secret = body.get("trust_token") or ""
+    if fake.server != "incus":  # Incus has no password field (tokens only)
+        secret = secret or body.get("password") or ""
     password = fake.config.get("core.trust_password")
     if password and secret == password:
         return

@@ -15,6 +15,7 @@ from pylxd.testing._fake import (
 )
 
 _NAME = r"(?P<name>[^/]+)"
+_INCUS_NO_TRUST_PASSWORD = "cannot set 'core.trust_password': unknown key"
 #: The project features LXD turns on when a new project does not set them.
 _PROJECT_FEATURE_DEFAULTS = (
     "features.images",
@@ -114,7 +115,7 @@ def host_info(fake: FakeLXD) -> dict[str, Any]:
             "os_name": "Debian GNU/Linux",
             "os_version": "12",
             "project": "default",
-            "server": "lxd",
+            "server": fake.server,
             "server_clustered": fake.clustered,
             "server_name": "fake",
             "server_pid": 1,
@@ -143,18 +144,28 @@ def _server_get(fake: FakeLXD, request: FakeRequest) -> Reply:
         keep = ("api_extensions", "api_status", "api_version", "auth", "public")
         info = {k: info[k] for k in keep}
         info["auth_methods"] = ["tls"]
+        if fake.server == "incus":  # Incus 6.0 also shows an empty config
+            info["config"] = {}
     return fake.sync(info)
+
+
+def _server_config(fake: FakeLXD, request: FakeRequest) -> dict[str, Any]:
+    config = dict((request.json or {}).get("config") or {})
+    if fake.server == "incus" and "core.trust_password" in config:
+        # Incus trusts by token only: the key does not exist there.
+        raise FakeError(400, _INCUS_NO_TRUST_PASSWORD)
+    return config
 
 
 @route("PUT", r"/1.0")
 def _server_put(fake: FakeLXD, request: FakeRequest) -> Reply:
-    fake.config = dict((request.json or {}).get("config") or {})
+    fake.config = _server_config(fake, request)
     return fake.sync()
 
 
 @route("PATCH", r"/1.0")
 def _server_patch(fake: FakeLXD, request: FakeRequest) -> Reply:
-    fake.config.update((request.json or {}).get("config") or {})
+    fake.config.update(_server_config(fake, request))
     return fake.sync()
 
 

@@ -250,8 +250,6 @@ def _finish(op: FakeOperation, call: ExecCall) -> ExecResult:
 def _run_now(
     fake: FakeLXD, call: ExecCall, resources: dict[str, list[str]], body: Any
 ) -> FakeOperation:
-    from pylxd.testing._fake_extras import add_log
-
     op = fake.operation("Executing command", resources, project=call.project)
     if op.status == "Failure":  # fail_operation_next
         return op
@@ -260,11 +258,22 @@ def _run_now(
         output = {}
         for fd, which in (("1", "stdout"), ("2", "stderr")):
             filename = f"exec_{op.id}.{which}"
-            add_log(fake, call.instance, filename, result.output(which), call.project)
-            output[fd] = f"/1.0/instances/{call.instance}/logs/{filename}"
+            output[fd] = _record(fake, call, filename, result.output(which))
         op.metadata = {"output": output, "return": result.exit_code}
     fake.operation_changed(op)
     return op
+
+
+def _record(fake: FakeLXD, call: ExecCall, filename: str, data: bytes) -> str:
+    """Keep a record-output file; return its URL (Incus: under ``exec-output``)."""
+    from pylxd.testing._fake_extras import add_log
+    from pylxd.testing._fake_incus import exec_outputs
+
+    if fake.server == "incus":
+        exec_outputs(fake, call.instance, call.project)[filename] = data
+        return f"/1.0/instances/{call.instance}/logs/exec-output/{filename}"
+    add_log(fake, call.instance, filename, data, call.project)
+    return f"/1.0/instances/{call.instance}/logs/{filename}"
 
 
 def _websocket_operation(

@@ -139,6 +139,10 @@ def _from_source(fake: FakeLXD, project: str, body: dict[str, Any]) -> Any:
         update_source = _update_source(source)
     else:
         raise FakeError(400, "Invalid images JSON")
+    existing = fake.store("images", project).get(fingerprint)
+    if kind in ("image", "url") and existing is not None:
+        # LXD 5.0.2 reads the source's details, then keeps the image it has.
+        return {"fingerprint": fingerprint, "size": existing["size"]}
     image = add_image(
         fake,
         project,

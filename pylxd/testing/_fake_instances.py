@@ -30,6 +30,7 @@ _TYPE_OF_KIND = {
     "containers": "container",
     "virtual-machines": "virtual-machine",
 }
+_INSTANCE_TYPES = ("container", "virtual-machine")
 _CODES = {"Running": 103, "Stopped": 102, "Frozen": 110, "Error": 112}
 NEVER = "0001-01-01T00:00:00Z"
 _ACTIONS = ("start", "stop", "restart", "freeze", "unfreeze")
@@ -128,13 +129,18 @@ def _state(record: JSONDict, fields: list[str] | None = None) -> JSONDict:
     return state
 
 
-def _kind_type(kind: str) -> str | None:
-    return _TYPE_OF_KIND[kind]
+def _kind_type(kind: str, request: FakeRequest) -> str | None:
+    """The type a request is about: its collection's, or ``?instance-type=``."""
+    wanted = _TYPE_OF_KIND[kind] or request.query.get("instance-type") or None
+    if wanted not in (None, *_INSTANCE_TYPES):
+        raise FakeError(500, "Invalid instance type")  # LXD 5.0's answer
+    return wanted
 
 
 def _get(fake: FakeLXD, request: FakeRequest, kind: str, name: str) -> JSONDict:
     record = instance_record(fake, require_project(fake, request), name)
-    wanted = _kind_type(kind)
+    # LXD 5.0 filters one instance on ?instance-type= too; Incus 6.0 ignores it.
+    wanted = _kind_type(kind, request) if fake.server == "lxd" else None
     if wanted is not None and record["type"] != wanted:
         raise FakeError(404, "Instance not found")
     return record
@@ -187,7 +193,7 @@ def _matches(record: JSONDict, expression: str) -> bool:
 def _list(fake: FakeLXD, request: FakeRequest, kind: str) -> Reply:
     project = require_project(fake, request)
     level, fields = _parse_recursion(request, fake)
-    wanted = _kind_type(kind)
+    wanted = _kind_type(kind, request)
     expression = request.query.get("filter")
     chosen = [
         r
@@ -413,7 +419,7 @@ def _create(fake: FakeLXD, request: FakeRequest, kind: str) -> Reply:
     if make is None:
         raise FakeError(400, f"Unknown source type {source.get('type', '')}")
     base = {**make(fake, request, source), "location": _location(fake, request)}
-    itype = body.get("type") or _kind_type(kind) or "container"
+    itype = body.get("type") or _kind_type(kind, request) or "container"
 
     def work() -> None:
         _store_new(fake, project, body, name, itype, base)

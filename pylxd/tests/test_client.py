@@ -64,11 +64,16 @@ def test_project_is_sent_with_every_call(lxd: FakeLXD) -> None:
     assert lxd.requests[-1].query == {"recursion": "1", "project": "p1"}
 
 
-def test_unknown_project_fails_the_connection(lxd: FakeLXD) -> None:
-    with pytest.raises(
-        exceptions.ClientConnectionFailed, match="Project 'nope' does not exist"
-    ):
-        lxd.client(project="nope")
+def test_client_in_a_project_created_after_connecting(lxd: FakeLXD) -> None:
+    # pylxd 2.4.2 code connects with project= and then creates the project.
+    scoped = lxd.client(project="later")
+    assert [r.path for r in lxd.requests] == ["/1.0"]
+    with pytest.raises(exceptions.NotFound):
+        scoped.profiles.all()
+    scoped.projects.create("later")
+    scoped.profiles.create("p-in-later")
+    assert lxd.requests[-1].query == {"project": "later"}
+    assert scoped.profiles.exists("p-in-later")
 
 
 def test_project_needs_the_extension() -> None:

@@ -81,7 +81,7 @@ def test_enable_without_an_https_address_fails_with_lxds_message(
 def test_enable_needs_a_server_name(standalone: FakeLXD) -> None:
     cluster = standalone.client().cluster.get()
     sent = len(standalone.requests)
-    with pytest.raises(ValueError, match="server_name must be a non-empty name"):
+    with pytest.raises(exceptions.InvalidArgument, match="Cluster member name ''"):
         cluster.enable()
     assert len(standalone.requests) == sent
 
@@ -283,7 +283,7 @@ def test_member_rename(client: Any, lxd: FakeLXD) -> None:
 @pytest.mark.parametrize("bad", ["", " ", "a/b", None])
 def test_member_rename_refuses_bad_names(client: Any, lxd: FakeLXD, bad: Any) -> None:
     member = client.cluster.members.get("c2")
-    with pytest.raises(ValueError, match="Cluster member name must be a non-empty"):
+    with pytest.raises(exceptions.LXDAPIException, match="Cluster member name"):
         member.rename(bad)
     assert not lxd.calls("POST")
 

@@ -321,7 +321,9 @@ def test_exec_ids_refusal_is_an_lxd_api_exception(client: Client) -> None:
 
 def test_snapshot_name_refusal_is_an_lxd_api_exception(client: Client) -> None:
     instance = client.instances.create({"name": "c1", "source": IMAGE}, wait=True)
-    with pytest.raises(exceptions.InvalidArgument, match="invalid snapshot name"):
+    with pytest.raises(
+        exceptions.InvalidArgument, match="Snapshot name .a/b. is not allowed"
+    ):
         instance.snapshots.create("a/b")
 
 

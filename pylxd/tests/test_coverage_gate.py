@@ -1,6 +1,6 @@
-"""The coverage gate: every operation of the LXD 5.0.2 REST API has a named
-method in pylxd (or a reasoned entry in the allow-list), the named methods
-exist, and the documentation table is up to date."""
+"""The coverage gate: every operation of the LXD 5.0.2 and Incus 6.0.4 REST
+APIs has a named method in pylxd (or a reasoned entry in the allow-list), the
+named methods exist, and the documentation table is up to date."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from pylxd import _coverage
 from pylxd.models._model import Model
 
 OPERATIONS = _coverage.load_operations()
+INCUS = _coverage.load_operations(_coverage.INCUS_OPERATIONS_FILE)
 DOC = Path(__file__).resolve().parents[2] / "doc" / "source" / "rest-coverage.rst"
 
 #: Verbs every model inherits; they only work on a model that has its own URL.
@@ -25,6 +26,32 @@ def test_the_shipped_list_is_the_5_0_2_spec() -> None:
     assert len(set(OPERATIONS)) == len(OPERATIONS)
     assert ("HEAD", "/1.0/instances/{name}/files") in OPERATIONS
     assert all(path == "/" or path.startswith("/1.0") for _, path in OPERATIONS)
+
+
+def test_the_shipped_incus_list_is_the_6_0_4_spec_a_superset_of_lxd() -> None:
+    # SOURCE.md: 226 distinct operations, LXD 5.0.2's 185 plus 41.
+    assert len(INCUS) == len(set(INCUS)) == 226
+    shapes = {(m, _coverage.shape(p)) for m, p in INCUS}
+    assert {(m, _coverage.shape(p)) for m, p in OPERATIONS} <= shapes
+    added = [
+        op
+        for op in INCUS
+        if (op[0], _coverage.shape(op[1]))
+        not in {(m, _coverage.shape(p)) for m, p in OPERATIONS}
+    ]
+    assert sorted(added) == sorted(_coverage.INCUS_OPERATIONS)
+    assert ("POST", "/1.0/instances/{name}/rebuild") in added
+    assert ("GET", "/1.0/containers") not in INCUS
+
+
+def test_every_incus_operation_has_a_named_method_or_a_reason() -> None:
+    unmapped = [
+        f"{method} {path}"
+        for method, path in INCUS
+        if _coverage.method_for(method, path) is None
+        and _coverage.reason_for(method, path) is None
+    ]
+    assert not unmapped, "operations without a named method:\n" + "\n".join(unmapped)
 
 
 def test_every_operation_has_a_named_method_or_a_reason() -> None:
@@ -63,10 +90,13 @@ def _missing(dotted: str) -> str | None:
     return None
 
 
+_ALL_MAPPED = {**_coverage.OPERATIONS, **_coverage.INCUS_OPERATIONS}
+
+
 @pytest.mark.parametrize(
     "operation, dotted",
-    sorted(_coverage.OPERATIONS.items()),
-    ids=[f"{m} {p}" for (m, p) in sorted(_coverage.OPERATIONS)],
+    sorted(_ALL_MAPPED.items()),
+    ids=[f"{m} {p}" for (m, p) in sorted(_ALL_MAPPED)],
 )
 def test_the_named_method_exists(operation: tuple[str, str], dotted: str) -> None:
     problem = _missing(dotted)
@@ -83,7 +113,10 @@ def test_the_documentation_table_is_current() -> None:
 
 def test_the_table_lists_every_operation_and_reason() -> None:
     table = _coverage.render_rst()
-    assert table.count("   * - ``") == len(OPERATIONS)
+    assert table.count("   * - ``") == len(INCUS) == 226
+    assert table.count("     - Incus\n") == 41
+    assert "not covered" not in table
+    assert "``pylxd.models.instance.Instance.rebuild``" in table
     assert "``pylxd.models.server.Server.api_versions``" in table
     for reason in _coverage.LEFT_TO_CLIENT_API.values():
         assert reason in table
@@ -117,3 +150,6 @@ def test_main_prints_the_table_or_the_spec_operations(
     ]
     assert _coverage.main(["--from-spec", str(spec)]) == 0
     assert capsys.readouterr().out.endswith("GET /\nGET /1.0/x\nDELETE /1.0/x\n")
+    assert _coverage.main(["--from-spec", str(spec), "--incus"]) == 0
+    assert "of the Incus 6.0.4 REST API" in capsys.readouterr().out
+    assert _coverage.main(["--from-spec", str(spec), "--lxd"]) == 2

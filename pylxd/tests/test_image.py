@@ -405,6 +405,42 @@ def test_copy_private_image_uses_a_secret(
     assert copied.client is not client and copied.properties == {"os": "bb"}
 
 
+def _secret_ops(fake: FakeLXD) -> list[tuple[str, str]]:
+    return [(op.description, op.status) for op in fake.operations.values()]
+
+
+def test_copy_cancels_the_secret_once_the_target_is_done(
+    client: Client, lxd: FakeLXD, target: FakeLXD, image: Any
+) -> None:
+    """A target that had the image leaves the secret valid (LXD 5.0.2)."""
+    source = reachable(client).images.get(image["fingerprint"])
+    source.copy(target.client(), wait=True)
+    (secret_id,) = lxd.operations
+    assert lxd.calls("DELETE") and lxd.calls("DELETE")[-1].path == (
+        f"/1.0/operations/{secret_id}"
+    )
+    assert [status for _, status in _secret_ops(lxd)] == ["Cancelled"]
+
+
+def test_copy_without_wait_to_a_target_having_the_image_cancels_the_secret(
+    client: Client, lxd: FakeLXD, target: FakeLXD, image: Any
+) -> None:
+    add_image(target, "default", image["fingerprint"])
+    source = reachable(client).images.get(image["fingerprint"])
+    source.copy(target.client(), wait=False)
+    assert [status for _, status in _secret_ops(lxd)] == ["Cancelled"]
+    assert target.calls("GET", f"/1.0/images/{image['fingerprint']}")
+
+
+def test_copy_without_wait_leaves_the_secret_to_the_download(
+    client: Client, lxd: FakeLXD, target: FakeLXD, image: Any
+) -> None:
+    source = reachable(client).images.get(image["fingerprint"])
+    source.copy(target.client(), wait=False)
+    assert not lxd.calls("DELETE")
+    assert [status for _, status in _secret_ops(lxd)] == ["Running"]
+
+
 def test_copy_public_image_sends_certificate_and_no_secret(
     client: Client, lxd: FakeLXD, target: FakeLXD, image: Any
 ) -> None:

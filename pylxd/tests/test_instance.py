@@ -66,7 +66,7 @@ def test_all_is_one_request_and_status_costs_nothing(client, lxd) -> None:
     assert lxd.requests[0].query == {"recursion": "1"}
 
 
-def test_all_by_type_uses_the_type_endpoints(client, lxd) -> None:
+def test_all_by_type_lists_instances_of_that_type(client, lxd) -> None:
     make(client, lxd, "c1")
     client.virtual_machines.create({"name": "v1", "source": IMAGE}, wait=True)
     lxd.requests.clear()
@@ -76,7 +76,13 @@ def test_all_by_type_uses_the_type_endpoints(client, lxd) -> None:
     assert [(type(v).__name__, v.name, v.type) for v in vms] == [
         ("VirtualMachine", "v1", "virtual-machine")
     ]
-    assert wire(lxd) == [("GET", "/1.0/containers"), ("GET", "/1.0/virtual-machines")]
+    # /1.0/instances with the type, which LXD 5.0 and Incus (no
+    # /1.0/containers) both filter on.
+    assert wire(lxd) == [("GET", "/1.0/instances"), ("GET", "/1.0/instances")]
+    assert [r.query for r in lxd.requests] == [
+        {"recursion": "1", "instance-type": "container"},
+        {"recursion": "1", "instance-type": "virtual-machine"},
+    ]
 
 
 def test_all_recursion_0_returns_names_loaded_on_use(client, lxd) -> None:
@@ -191,12 +197,9 @@ def test_container_and_vm_create_set_the_type(client, lxd) -> None:
     container = client.containers.create({"name": "c1", "source": IMAGE})
     vm = client.virtual_machines.create({"name": "v1", "source": IMAGE})
     assert isinstance(container, Container) and isinstance(vm, VirtualMachine)
-    assert lxd.last_body("POST", "/1.0/containers") == {
-        "name": "c1",
-        "source": IMAGE,
-        "type": "container",
-    }
-    assert lxd.last_body("POST", "/1.0/virtual-machines") == {
+    bodies = [r.json for r in lxd.calls("POST", "/1.0/instances")]
+    assert bodies[0] == {"name": "c1", "source": IMAGE, "type": "container"}
+    assert bodies[1] == {
         "name": "v1",
         "source": IMAGE,
         "type": "virtual-machine",
@@ -636,7 +639,7 @@ def test_migrate_moves_the_instance(client, lxd, target) -> None:
     new_client = target.client()
     moved = instance.migrate(new_client, wait=True)
     assert isinstance(moved, Container) and moved.client is new_client
-    body = target.last_body("POST", "/1.0/containers")
+    body = target.last_body("POST", "/1.0/instances")
     assert body["source"]["type"] == "migration" and body["type"] == "container"
     assert body["profiles"] == ["default"]
     assert moved.config["volatile.base_image"] == FP
@@ -646,7 +649,7 @@ def test_migrate_moves_the_instance(client, lxd, target) -> None:
     (op,) = [o for o in lxd.operations.values() if o.op_class == "websocket"]
     assert [(r.method, r.path) for r in lxd.requests][-4:-1] == [
         ("GET", f"/1.0/operations/{op.id}/wait"),  # the source ended too
-        ("DELETE", "/1.0/containers/c1"),
+        ("DELETE", "/1.0/instances/c1"),
         ("GET", lxd.requests[-2].path),
     ]
 
@@ -743,7 +746,7 @@ def test_a_bad_pull_fails_with_a_message(client, lxd, target) -> None:
 
 
 # -- virtual machines (cannot run on the test machines: the exact requests) ---
-def test_virtual_machine_requests_use_their_endpoint(client, lxd) -> None:
+def test_virtual_machine_requests_go_to_instances(client, lxd) -> None:
     vm = client.virtual_machines.create({"name": "v1", "source": IMAGE}, wait=True)
     vm.start(wait=True)
     assert vm.state().status == "Running"
@@ -752,21 +755,21 @@ def test_virtual_machine_requests_use_their_endpoint(client, lxd) -> None:
     vm.rename("v2", wait=True)
     vm.delete(wait=True)
     assert [(r.method, r.path) for r in lxd.requests if r.path != "/1.0"] == [
-        ("POST", "/1.0/virtual-machines"),
+        ("POST", "/1.0/instances"),
         ("GET", lxd.requests[2].path),
-        ("PUT", "/1.0/virtual-machines/v1/state"),
+        ("PUT", "/1.0/instances/v1/state"),
         ("GET", lxd.requests[4].path),
-        ("GET", "/1.0/virtual-machines/v1/state"),
-        ("POST", "/1.0/virtual-machines/v1/snapshots"),
+        ("GET", "/1.0/instances/v1/state"),
+        ("POST", "/1.0/instances/v1/snapshots"),
         ("GET", lxd.requests[7].path),
-        ("PUT", "/1.0/virtual-machines/v1/state"),
+        ("PUT", "/1.0/instances/v1/state"),
         ("GET", lxd.requests[9].path),
-        ("POST", "/1.0/virtual-machines/v1"),
+        ("POST", "/1.0/instances/v1"),
         ("GET", lxd.requests[11].path),
-        ("DELETE", "/1.0/virtual-machines/v2"),
+        ("DELETE", "/1.0/instances/v2"),
         ("GET", lxd.requests[13].path),
     ]
-    assert lxd.last_body("PUT", "/1.0/virtual-machines/v1/state") == {
+    assert lxd.last_body("PUT", "/1.0/instances/v1/state") == {
         "action": "stop",
         "timeout": 30,
         "force": True,
@@ -796,7 +799,7 @@ def test_migrating_a_virtual_machine_keeps_its_type(client, lxd, target) -> None
     vm = client.virtual_machines.get("v1")
     moved = vm.migrate(target.client(), wait=True)
     assert isinstance(moved, VirtualMachine)
-    body = target.last_body("POST", "/1.0/virtual-machines")
+    body = target.last_body("POST", "/1.0/instances")
     assert body["type"] == "virtual-machine" and body["source"]["mode"] == "pull"
 
 

@@ -104,8 +104,9 @@ def test_backup_create_keeps_an_aware_expiry_and_a_string(
 @pytest.mark.parametrize(
     "kwargs, error, match",
     [
-        ({"name": "a/b"}, ValueError, "Backup name"),
-        ({"name": ""}, ValueError, "Backup name"),
+        ({"name": "a/b"}, ValueError, "Instance backup name 'a/b'"),
+        ({"name": ""}, ValueError, "Instance backup name ''"),
+        ({"name": ".."}, ValueError, "Instance backup name '..'"),
         ({"expires_at": 12}, TypeError, "Backup expires_at"),
     ],
 )
@@ -162,7 +163,7 @@ def test_backup_rename_posts_the_new_name(instance: Any, lxd: FakeLXD) -> None:
     assert lxd.last_body("POST", f"{C1}/backups/b1") == {"name": "b2"}
     assert backup.name == "b2"
     assert [b.name for b in instance.backups.all()] == ["b2"]
-    with pytest.raises(ValueError, match="Backup name"):
+    with pytest.raises(ValueError, match="Instance backup name 'x/y'"):
         backup.rename("x/y")
 
 
@@ -277,7 +278,7 @@ def test_create_from_backup_without_wait_returns_an_unloaded_instance(
     [
         ({"backup": 3}, TypeError, "Instance backup must be"),
         ({"backup": b"x", "name": "a/b"}, ValueError, "Instance name"),
-        ({"backup": b"x", "pool": ""}, ValueError, "Instance pool"),
+        ({"backup": b"x", "pool": ""}, ValueError, "Storage pool name"),
     ],
 )
 def test_create_from_backup_rejects_bad_input_before_sending(

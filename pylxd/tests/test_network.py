@@ -242,7 +242,7 @@ def test_create_unknown_type(client: Any) -> None:
 @pytest.mark.parametrize(
     "name, config, error, message",
     [
-        ("", None, ValueError, "Network name must not be empty"),
+        ("", None, ValueError, "Network name '' is not allowed"),
         (None, None, TypeError, "Network name must be a string, not NoneType"),
         ("br1", ["a"], TypeError, "Network 'br1': config must be a dict"),
         ("br1", {"ipv4.nat": True}, TypeError, r"config\['ipv4.nat'\] must be a str"),

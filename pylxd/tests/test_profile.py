@@ -39,7 +39,7 @@ def test_duplicate_is_a_conflict(client: Client) -> None:
 
 def test_bad_name_is_an_lxd_error_not_a_conflict(client: Client) -> None:
     with pytest.raises(
-        exceptions.LXDAPIException, match="may not contain slashes"
+        exceptions.LXDAPIException, match="Profile name 'a/b' is not allowed"
     ) as err:
         client.profiles.create("a/b")
     assert not isinstance(err.value, exceptions.Conflict)

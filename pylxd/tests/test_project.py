@@ -106,13 +106,15 @@ def test_client_project_scopes_the_api_tree(lxd: FakeLXD) -> None:
     assert [r.query for r in lxd.requests[-2:]] == [{"project": "p1"}] * 2
 
 
-def test_with_project_makes_no_request_and_shares_the_session(
+def test_with_project_checks_the_project_once_and_shares_the_session(
     client: Client, lxd: FakeLXD
 ) -> None:
     client.projects.create("p1")
     before = len(lxd.requests)
     scoped = client.with_project("p1")
-    assert len(lxd.requests) == before
+    assert [(r.method, r.path) for r in lxd.requests[before:]] == [
+        ("GET", "/1.0/projects/p1")
+    ]
     assert scoped.api.session is client.api.session
     assert (scoped.project, client.project) == ("p1", None)
     assert scoped.host_info is client.host_info
@@ -125,9 +127,37 @@ def test_with_project_makes_no_request_and_shares_the_session(
     assert client.with_project(None).api._project is None
 
 
-def test_with_project_on_a_missing_project_fails_on_use(client: Client) -> None:
-    with pytest.raises(exceptions.NotFound, match="Project not found"):
-        client.with_project("nope").profiles.all()
+def test_with_project_on_a_missing_project_raises_not_found(
+    client: Client, lxd: FakeLXD
+) -> None:
+    with pytest.raises(exceptions.NotFound, match="Project 'nope'"):
+        client.with_project("nope")
+    assert [r.method for r in lxd.requests if "nope" in r.path] == ["GET"]
+
+
+def test_with_project_default_or_none_sends_nothing(
+    client: Client, lxd: FakeLXD
+) -> None:
+    before = len(lxd.requests)
+    assert client.with_project("default").project == "default"
+    assert client.with_project(None).project is None
+    assert len(lxd.requests) == before
+
+
+def test_with_project_refuses_a_bad_name_before_sending(
+    client: Client, lxd: FakeLXD
+) -> None:
+    before = len(lxd.requests)
+    with pytest.raises(exceptions.InvalidArgument, match="Project name '..'"):
+        client.with_project("..")
+    assert len(lxd.requests) == before
+
+
+def test_with_project_on_a_restricted_certificate_skips_the_check(
+    client: Client, lxd: FakeLXD
+) -> None:
+    lxd.reply_next(lxd.error(403, "not authorized"), "GET", "/1.0/projects/p9")
+    assert client.with_project("p9").project == "p9"
 
 
 def test_model_is_exported() -> None:

@@ -179,6 +179,9 @@ def test_a_busy_session_writes_nothing_to_stdout_or_stderr(
     assert instance.files.get("/tmp/f") == b"data"
     instance.stop(wait=True)
     for manager in managers.CLIENT_MANAGERS:
+        extension = getattr(getattr(client, manager).model, "_api_extension", None)
+        if extension and not client.has_api_extension(extension):
+            continue  # an Incus collection (network_integrations) on LXD 5.0
         if hasattr(getattr(client, manager), "all"):
             getattr(client, manager).all()
     with pytest.raises(pylxd.models.Instance.NotFound):

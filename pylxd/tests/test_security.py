@@ -23,7 +23,7 @@ from typing import Any, Iterator
 import pytest
 
 from pylxd import Client, _websocket, exceptions
-from pylxd._transport import _APINode, get_session_for_url
+from pylxd._transport import _APINode, get_session_for_url, pinned_fingerprint
 from pylxd.models.certificate import TrustRefused
 from pylxd.testing import FakeLXD
 from pylxd.tests._certs import write_cert
@@ -92,8 +92,8 @@ def test_websockets_verify_like_the_session_despite_the_environment(
     if verify is False:
         assert context.verify_mode == ssl.CERT_NONE
         assert "cert_reqs" not in options
-    else:
-        assert context.verify_mode == ssl.CERT_REQUIRED
+    else:  # one certificate, not a CA: pinned, whatever the environment says
+        assert context.pin == pinned_fingerprint(pair[0])  # type: ignore[attr-defined]
         assert options["cert_reqs"] == ssl.CERT_REQUIRED
         assert options["ca_certs"] == pair[0] != hostile_env
 
@@ -143,9 +143,10 @@ def test_websocket_context_loads_the_client_certificate_once(
     assert len(contexts) == 1 and len(loads) == 1
 
 
-def test_client_certificate_files_are_read_once_at_creation(
+def test_client_certificate_files_are_not_read_for_plain_http(
     pair: tuple[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """A certificate means nothing on http:// or a socket: ignored, as pylxd did."""
     lxd = FakeLXD()
     opened: list[str] = []
     real_open = open
@@ -159,7 +160,8 @@ def test_client_certificate_files_are_read_once_at_creation(
     client = Client(endpoint=lxd.endpoint, cert=pair, session=lxd.session())
     for _ in range(10):
         client.api.get()
-    assert sorted(opened) == sorted(pair)
+    assert opened == []
+    assert client.ssl_options is None
 
 
 def test_key_material_is_never_logged(

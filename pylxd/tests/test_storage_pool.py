@@ -46,7 +46,7 @@ def test_create_posts_the_definition_as_given_and_returns_the_pool(
 def test_create_rejects_bad_definitions_before_sending(
     client: Client, lxd: FakeLXD, definition: object, error: type
 ) -> None:
-    with pytest.raises(error, match="storage pool definition"):
+    with pytest.raises(error, match="storage pool definition|Storage pool name"):
         client.storage_pools.create(definition)
     assert not lxd.calls("POST", POOLS)
 

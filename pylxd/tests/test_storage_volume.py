@@ -87,8 +87,8 @@ def test_create_accepts_pylxds_legacy_leading_client(
         ((), {}, TypeError, "definition dict or \\(type, name\\)"),
         (("v1",), {}, TypeError, "definition dict or \\(type, name\\)"),
         (({"name": "v1"},), {"config": {}}, TypeError, "no other fields"),
-        (({"config": {}},), {}, ValueError, "needs a non-empty 'name'"),
-        (("custom", ""), {}, ValueError, "needs a non-empty 'name'"),
+        (({"config": {}},), {}, ValueError, "needs a 'name'"),
+        (("custom", ""), {}, ValueError, "Storage volume name '' is not"),
         (({"name": "v", "type": ""},), {}, ValueError, "type must be"),
     ],
 )

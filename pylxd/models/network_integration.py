@@ -1,0 +1,68 @@
+"""Incus network integrations: ``/1.0/network-integrations``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pylxd.exceptions import naming
+from pylxd.models import _model as model
+from pylxd.models._mixins import CollectionMixin, RenameMixin, drop_none
+from pylxd.models.network import BlockingMixin, check_config, check_name, url_list
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pylxd.client import Client
+
+
+class NetworkIntegration(CollectionMixin, RenameMixin, BlockingMixin, model.Model):
+    """A network integration, ``/1.0/network-integrations/<name>`` (``client.network_integrations``).
+
+    Incus (API extension ``network_integrations``) links its OVN networks to
+    another OVN deployment (``type`` ``ovn``, with ``ovn.northbound_connection``
+    and friends in ``config``); OVN networks then peer with it.
+    """
+
+    _endpoint = "network-integrations"
+    _api_extension = "network_integrations"
+    _error_kind = "Network integration"
+
+    name = model.Attribute(readonly=True)
+    description = model.Attribute()
+    config = model.Attribute()
+    type = model.Attribute(readonly=True)
+    used_by = model.Attribute(url_list, readonly=True)
+
+    @classmethod
+    def create(
+        cls,
+        client: Client,
+        name: str,
+        type: str = "ovn",
+        description: str | None = None,
+        config: dict[str, str] | None = None,
+    ) -> NetworkIntegration:
+        """Create a network integration and return it as stored.
+
+        Implements ``POST /1.0/network-integrations``.
+
+        :raises LXDAPIExtensionNotAvailable: without ``network_integrations``.
+        :raises Conflict: when an integration of that name exists.
+        """
+        check_name("Network integration", name)
+        check_config(f"Network integration {name!r}", config)
+        body = drop_none(name=name, type=type, description=description, config=config)
+        with naming(f"Network integration {name!r}"):
+            cls._post_collection(client, body, wait=True)
+        return cls.get(client, name)  # type: ignore[no-any-return]
+
+    def rename(self, new_name: str) -> NetworkIntegration:
+        """Rename the integration and return it under its new name.
+
+        Implements ``POST /1.0/network-integrations/<name>``.
+
+        :raises Conflict: when ``new_name`` is taken.
+        """
+        self._check_extension()
+        check_name("Network integration", new_name)
+        with naming(f"{self._subject()} (renaming to {new_name!r})"):
+            self._rename(new_name, wait=True)
+        return self.get(self.client, new_name)  # type: ignore[no-any-return]

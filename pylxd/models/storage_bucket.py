@@ -1,0 +1,195 @@
+"""Incus storage buckets: ``/1.0/storage-pools/<pool>/buckets``, their keys and backups.
+
+A bucket is S3 object storage (``s3_url``) that a pool serves (API extension
+``storage_buckets``; a local pool needs MinIO on the server). Reached through
+``pool.buckets``; ``bucket.keys`` holds its access keys and
+``bucket.backups`` its backups (``storage_bucket_backup``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pylxd import managers
+from pylxd.exceptions import naming
+from pylxd.models import _model as model
+from pylxd.models import _transfer
+from pylxd.models._mixins import RenameMixin, drop_none
+from pylxd.models.network import BlockingMixin, ChildMixin, check_config, check_name
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pylxd.client import Client
+    from pylxd.models.storage_pool import StoragePool
+
+JSONDict = model.JSONDict
+
+#: The roles a bucket key can have.
+KEY_ROLES = ("admin", "read-only")
+#: Key fields whose Incus names hold a hyphen, and their attribute names.
+_KEY_FIELDS = {"access-key": "access_key", "secret-key": "secret_key"}
+
+
+class StorageBucket(ChildMixin, BlockingMixin, model.Model):
+    """A storage bucket, ``/1.0/storage-pools/<pool>/buckets/<name>``."""
+
+    _endpoint = "buckets"
+    _parent = "storage_pool"
+    _kind = "Storage bucket"
+    _api_extension = "storage_buckets"
+
+    storage_pool = model.Parent()
+    name = model.Attribute(readonly=True)
+    description = model.Attribute()
+    config = model.Attribute()
+    s3_url = model.Attribute(readonly=True)
+    location = model.Attribute(readonly=True, optional=True)
+    project = model.Attribute(readonly=True, optional=True)
+
+    keys = model.Manager(
+        lambda bucket: managers.StorageBucketKeyManager(bucket.client, bucket)
+    )
+    backups = model.Manager(
+        lambda bucket: managers.StorageBucketBackupManager(bucket.client, bucket)
+    )
+
+    @classmethod
+    def create(
+        cls,
+        client: Client,
+        storage_pool: StoragePool,
+        name: str,
+        description: str | None = None,
+        config: dict[str, str] | None = None,
+    ) -> StorageBucket:
+        """Create a bucket and return it (its ``admin`` key is in ``bucket.keys``).
+
+        Implements ``POST /1.0/storage-pools/<pool>/buckets``.
+
+        :raises LXDAPIExtensionNotAvailable: without ``storage_buckets``.
+        :raises Conflict: when a bucket of that name exists.
+        """
+        check_name("Storage bucket", name)
+        check_config(cls._subject_for(storage_pool, name), config)
+        body = drop_none(name=name, description=description, config=config)
+        return cls._create(client, storage_pool, name, body)  # type: ignore[no-any-return]
+
+
+class StorageBucketKey(ChildMixin, BlockingMixin, model.Model):
+    """An access key of a bucket, ``.../buckets/<bucket>/keys/<name>``.
+
+    Incus's ``access-key`` and ``secret-key`` are the attributes
+    ``access_key`` and ``secret_key``.
+    """
+
+    _endpoint = "keys"
+    _parent = "bucket"
+    _kind = "Storage bucket key"
+    _api_extension = "storage_buckets"
+
+    bucket = model.Parent()
+    name = model.Attribute(readonly=True)
+    description = model.Attribute()
+    role = model.Attribute()
+    access_key = model.Attribute()
+    secret_key = model.Attribute()
+
+    def _load(self, payload: dict[str, Any], rollback: bool = False) -> None:
+        payload = {_KEY_FIELDS.get(k, k): v for k, v in payload.items()}
+        super()._load(payload, rollback)
+
+    def marshall(self, skip_readonly: bool = True) -> JSONDict:
+        """The writable fields under Incus's names (``access-key``, ``secret-key``)."""
+        names = {attr: field for field, attr in _KEY_FIELDS.items()}
+        marshalled = super().marshall(skip_readonly)
+        return {names.get(k, k): v for k, v in marshalled.items()}
+
+    @classmethod
+    def create(
+        cls,
+        client: Client,
+        bucket: StorageBucket,
+        name: str,
+        role: str = "read-only",
+        description: str | None = None,
+        access_key: str | None = None,
+        secret_key: str | None = None,
+    ) -> StorageBucketKey:
+        """Add a key to the bucket (Incus makes up the secrets left out).
+
+        Implements ``POST /1.0/storage-pools/<pool>/buckets/<bucket>/keys``.
+
+        :param role: ``read-only`` (default) or ``admin``.
+        :raises ValueError: for an unknown role.
+        :raises Conflict: when a key of that name exists.
+        """
+        check_name("Storage bucket key", name)
+        if role not in KEY_ROLES:
+            raise ValueError(
+                f"{cls._subject_for(bucket, name)}: role must be one of "
+                f"{', '.join(KEY_ROLES)}, not {role!r}"
+            )
+        body = drop_none(name=name, role=role, description=description)
+        body.update(drop_none(**{"access-key": access_key, "secret-key": secret_key}))
+        return cls._create(client, bucket, name, body)  # type: ignore[no-any-return]
+
+
+class StorageBucketBackup(ChildMixin, RenameMixin, BlockingMixin, model.Model):
+    """A backup of a bucket, ``.../buckets/<bucket>/backups/<name>``."""
+
+    _endpoint = "backups"
+    _parent = "bucket"
+    _kind = "Storage bucket backup"
+    _api_extension = "storage_bucket_backup"
+
+    bucket = model.Parent()
+    name = model.Attribute(readonly=True)
+    expires_at = model.Attribute(readonly=True)
+    compression_algorithm = model.Attribute(readonly=True, optional=True)
+
+    @classmethod
+    def create(
+        cls,
+        client: Client,
+        bucket: StorageBucket,
+        name: str | None = None,
+        expires_at: str | None = None,
+        compression_algorithm: str | None = None,
+    ) -> StorageBucketBackup | None:
+        """Back the bucket up and return the backup (waited for).
+
+        Implements ``POST /1.0/storage-pools/<pool>/buckets/<bucket>/backups``.
+
+        :param name: the backup's name (Incus picks ``backupN`` without one;
+            None is then returned).
+        :raises LXDAPIExtensionNotAvailable: without ``storage_bucket_backup``.
+        """
+        body = drop_none(
+            name=name,
+            expires_at=expires_at,
+            compression_algorithm=compression_algorithm,
+        )
+        with naming(bucket._subject()):
+            response = cls._collection(client, bucket).post(json=body)
+            model.wait_for(client, response, True)
+        return None if name is None else cls.get(client, bucket, name)  # type: ignore[no-any-return]
+
+    def rename(self, new_name: str, wait: bool = True) -> None:
+        """Rename the backup (``POST .../backups/<name>``)."""
+        self._check_extension()
+        check_name("Storage bucket backup", new_name)
+        with naming(self._subject()):
+            self._rename(new_name, wait=wait)
+
+    def export(
+        self, target: _transfer.Target, progress: _transfer.Progress | None = None
+    ) -> int:
+        """Download the backup tarball into ``target`` (a path or a binary file).
+
+        Implements ``GET .../backups/<name>/export``.
+
+        :returns: the number of bytes written.
+        """
+        self._check_extension()
+        with naming(self._subject()):
+            response = self.api.export.get(stream=True)
+        return _transfer.download(response, target, progress)

@@ -1,0 +1,534 @@
+"""Fake LXD: the operations Incus 6.0 adds over LXD 5.0.2.
+
+Instance ``rebuild``, ``access``, ``debug/memory`` and ``logs/exec-output``;
+``/1.0/metadata/configuration``, ``/1.0/network-allocations``, project
+``access``, cluster member ``state``; network load balancers (and their
+state), network integrations, storage buckets with their keys and backups.
+Each answers only when the fake advertises the API extension, as a real
+server without it would not route the path (404). Load balancers,
+integrations (OVN) and buckets (MinIO) cannot run on the test machines: the
+fake keeps them in memory so that the client side is tested.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import secrets
+from typing import Any, Callable
+
+from pylxd.testing._fake import FakeError, FakeLXD, FakeRequest, Reply, route
+from pylxd.testing._fake_core import listing, require_project
+from pylxd.testing._fake_networks import _body
+
+JSONDict = dict[str, Any]
+
+_SEG = r"[^/]+"
+_INST = rf"/1.0/instances/(?P<name>{_SEG})"
+_OWNER = {"identifier": "fake-client", "role": "admin", "provider": "tls"}
+
+
+def _require(fake: FakeLXD, extension: str) -> None:
+    if extension not in fake.extensions:
+        raise FakeError(404, "not found")
+
+
+def _instance(fake: FakeLXD, request: FakeRequest, name: str) -> JSONDict:
+    from pylxd.testing._fake_instances import instance_record
+
+    return instance_record(fake, require_project(fake, request), name)
+
+
+# -- instances -----------------------------------------------------------------
+@route("POST", rf"{_INST}/rebuild")
+def _rebuild(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
+    _require(fake, "instances_rebuild")
+    record = _instance(fake, request, name)
+    source = _body(request).get("source") or {}
+    if record["status"] != "Stopped":
+        raise FakeError(400, "Instance must be stopped to be rebuilt")
+    if source.get("type") not in ("image", "none"):
+        raise FakeError(400, "Invalid source type")
+
+    def work() -> None:
+        config = {
+            k: v for k, v in record["config"].items() if not k.startswith("image.")
+        }
+        if source["type"] == "image":
+            from pylxd.testing._fake_instances import _from_image
+
+            config.update(_from_image(fake, request, source)["config"])
+        else:
+            config.pop("volatile.base_image", None)
+        record["config"] = config
+
+    return fake.run_async("Rebuilding instance", request, work)
+
+
+@route("GET", rf"{_INST}/access")
+def _instance_access(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
+    _require(fake, "instance_access")
+    _instance(fake, request, name)
+    return fake.sync([dict(_OWNER)])
+
+
+@route("GET", rf"{_INST}/debug/memory")
+def _debug_memory(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
+    _require(fake, "instance_debug_memory")
+    record = _instance(fake, request, name)
+    if record["type"] != "virtual-machine":
+        raise FakeError(400, "Memory dumps are only supported for virtual machines")
+    if record["status"] != "Running":
+        raise FakeError(400, "Instance is not running")
+    return fake.raw(b"\x7fELF fake memory dump of " + name.encode())
+
+
+def exec_outputs(fake: FakeLXD, instance: str, project: str) -> dict[str, bytes]:
+    """The recorded exec output files of ``instance`` (Incus keeps them apart)."""
+    from pylxd.testing._fake_extras import extras
+
+    return extras(fake, instance, project).setdefault("exec-output", {})  # type: ignore[no-any-return]
+
+
+def _outputs(fake: FakeLXD, request: FakeRequest, name: str) -> dict[str, bytes]:
+    if fake.server != "incus":
+        raise FakeError(400, "log file name exec-output not valid")  # LXD 5.0
+    _instance(fake, request, name)
+    return exec_outputs(fake, name, request.project)
+
+
+@route("GET", rf"{_INST}/logs/exec-output", first=True)  # not a log file name
+def _output_list(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
+    files = _outputs(fake, request, name)
+    prefix = f"/1.0/instances/{name}/logs/exec-output"
+    return fake.sync([f"{prefix}/{f}" for f in sorted(files)])
+
+
+def _output(files: dict[str, bytes], filename: str) -> bytes:
+    if filename not in files:
+        raise FakeError(404, "Exec output file not found")
+    return files[filename]
+
+
+@route("GET", rf"{_INST}/logs/exec-output/(?P<filename>{_SEG})")
+def _output_get(fake: FakeLXD, request: FakeRequest, name: str, filename: str) -> Reply:
+    data = _output(_outputs(fake, request, name), filename)
+    return fake.raw(data, **{"Content-Length": str(len(data))})
+
+
+@route("DELETE", rf"{_INST}/logs/exec-output/(?P<filename>{_SEG})")
+def _output_delete(
+    fake: FakeLXD, request: FakeRequest, name: str, filename: str
+) -> Reply:
+    files = _outputs(fake, request, name)
+    _output(files, filename)
+    del files[filename]
+    return fake.sync()
+
+
+# -- server-wide ---------------------------------------------------------------
+#: A small piece of what Incus answers (the real document lists every key).
+METADATA_CONFIGURATION: JSONDict = {
+    "configs": {
+        "instance": {
+            "resource-limits": {
+                "keys": [
+                    {
+                        "limits.cpu": {
+                            "longdesc": "A number or a range of CPUs.",
+                            "shortdesc": "Which CPUs to expose to the instance",
+                            "type": "string",
+                        }
+                    }
+                ]
+            }
+        }
+    }
+}
+
+
+@route("GET", r"/1.0/metadata/configuration")
+def _metadata_configuration(fake: FakeLXD, request: FakeRequest) -> Reply:
+    _require(fake, "metadata_configuration")
+    return fake.sync(copy.deepcopy(METADATA_CONFIGURATION))
+
+
+@route("GET", r"/1.0/network-allocations")
+def _network_allocations(fake: FakeLXD, request: FakeRequest) -> Reply:
+    _require(fake, "network_allocations")
+    projects = (
+        list(fake.state.get("networks", {}))
+        if request.query.get("all-projects") == "true"
+        else [require_project(fake, request)]
+    )
+    allocations = []
+    for project in projects:
+        for name, net in fake.store("networks", project).items():
+            for family in ("ipv4", "ipv6"):
+                address = (net.get("config") or {}).get(f"{family}.address", "none")
+                if address in ("none", "", None):
+                    continue
+                allocations.append(
+                    {
+                        "addresses": address,
+                        "used_by": f"/1.0/networks/{name}",
+                        "type": "network",
+                        "nat": (net.get("config") or {}).get(f"{family}.nat") == "true",
+                        "hwaddr": "",
+                    }
+                )
+    return fake.sync(allocations)
+
+
+@route("GET", rf"/1.0/projects/(?P<name>{_SEG})/access")
+def _project_access(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
+    _require(fake, "project_access")
+    if not fake.has_project(name):
+        raise FakeError(404, "Project not found")
+    return fake.sync([dict(_OWNER)])
+
+
+@route("GET", rf"/1.0/cluster/members/(?P<name>{_SEG})/state", first=True)
+def _member_state(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
+    if "cluster_member_state" not in fake.extensions:
+        raise FakeError(501, "not implemented")  # LXD 5.0's answer
+    if name not in fake.store("cluster_members"):
+        raise FakeError(404, "Cluster member not found")
+    pools = {
+        pool: {"space": {"used": 0, "total": 10 * 1024**3}, "inodes": {}}
+        for pool in fake.store("storage_pools")
+    }
+    sysinfo = {
+        "uptime": 3600,
+        "load_averages": [0.0, 0.0, 0.0],
+        "total_ram": 4 * 1024**3,
+        "free_ram": 3 * 1024**3,
+        "shared_ram": 0,
+        "buffered_ram": 0,
+        "total_swap": 0,
+        "free_swap": 0,
+        "processes": 1,
+        "logical_cpus": 2,
+    }
+    return fake.sync({"storage_pools": pools, "sysinfo": sysinfo})
+
+
+# -- simple collections: load balancers, integrations, buckets and children ----
+class _Collection:
+    """CRUD routes for a collection of JSON records keyed by one field.
+
+    ``items(fake, request, **groups)`` returns the dict of records (raising
+    404 for a missing parent); ``fields`` are the writable fields with their
+    defaults; ``make`` completes a new record from the POST body.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        url: str,
+        key: str,
+        what: str,
+        extension: str,
+        items: Callable[..., dict[str, JSONDict]],
+        fields: JSONDict,
+        make: Callable[[FakeLXD, FakeRequest, JSONDict], JSONDict] | None = None,
+        verbs: tuple[str, ...] = ("PUT", "PATCH", "DELETE"),
+    ) -> None:
+        self.url, self.key, self.what, self.extension = url, key, what, extension
+        self.items, self.fields, self.make = items, fields, make
+        one = rf"{path}/(?P<key>{_SEG})"
+        route("GET", path)(self.list)
+        route("POST", path)(self.create)
+        route("GET", one)(self.get)
+        for verb in verbs:
+            route(verb, one)(getattr(self, verb.lower()))
+
+    def _items(self, fake: FakeLXD, request: FakeRequest, **groups: str) -> Any:
+        _require(fake, self.extension)
+        return self.items(fake, request, **groups)
+
+    def _one(self, fake: FakeLXD, request: FakeRequest, key: str, **groups: str) -> Any:
+        items = self._items(fake, request, **groups)
+        if key not in items:
+            raise FakeError(404, f"{self.what} not found")
+        return items, items[key]
+
+    def list(self, fake: FakeLXD, request: FakeRequest, **groups: str) -> Reply:
+        items = self._items(fake, request, **groups)
+        return fake.sync(listing(request, self.url.format(**groups), items))
+
+    def create(self, fake: FakeLXD, request: FakeRequest, **groups: str) -> Reply:
+        items = self._items(fake, request, **groups)
+        body = _body(request)
+        key = body.get(self.key)
+        if not key:
+            raise FakeError(400, f"{self.what} {self.key} is required")
+        if key in items:
+            raise FakeError(409, f"{self.what} already exists")
+        record = {self.key: key}
+        record.update(
+            {k: copy.deepcopy(body.get(k, d)) for k, d in self.fields.items()}
+        )
+        if self.make is not None:
+            record.update(self.make(fake, request, record))
+        items[key] = record
+        return fake.sync(self._created(record))
+
+    def _created(self, record: JSONDict) -> Any:
+        return None
+
+    def get(
+        self, fake: FakeLXD, request: FakeRequest, key: str, **groups: str
+    ) -> Reply:
+        return fake.sync(self._one(fake, request, key, **groups)[1])
+
+    def _update(
+        self, fake: FakeLXD, request: FakeRequest, key: str, merge: bool, **groups: str
+    ) -> Reply:
+        record = self._one(fake, request, key, **groups)[1]
+        body = _body(request)
+        for field, default in self.fields.items():
+            if field == "config":
+                config = body.get("config") or {}
+                record["config"] = {**record["config"], **config} if merge else config
+            elif field in body or not merge:
+                record[field] = copy.deepcopy(body.get(field, default))
+        return fake.sync()
+
+    def put(
+        self, fake: FakeLXD, request: FakeRequest, key: str, **groups: str
+    ) -> Reply:
+        return self._update(fake, request, key, False, **groups)
+
+    def patch(
+        self, fake: FakeLXD, request: FakeRequest, key: str, **groups: str
+    ) -> Reply:
+        return self._update(fake, request, key, True, **groups)
+
+    def delete(
+        self, fake: FakeLXD, request: FakeRequest, key: str, **groups: str
+    ) -> Reply:
+        items, _ = self._one(fake, request, key, **groups)
+        del items[key]
+        return fake.sync()
+
+    def post(
+        self, fake: FakeLXD, request: FakeRequest, key: str, **groups: str
+    ) -> Reply:
+        """Rename: ``{"name": new}``."""
+        items, record = self._one(fake, request, key, **groups)
+        new = _body(request).get(self.key)
+        if not new or new in items:
+            raise FakeError(409 if new else 400, f"Invalid new {self.what} name")
+        record[self.key] = new
+        items[new] = items.pop(key)
+        return fake.sync()
+
+
+def _network_children(kind: str) -> Callable[..., dict[str, JSONDict]]:
+    def items(fake: FakeLXD, request: FakeRequest, net: str) -> dict[str, JSONDict]:
+        network = fake.store("networks", request.project).get(net)
+        if network is None:
+            raise FakeError(404, "Network not found")
+        if network.get("type") != "ovn":
+            raise FakeError(
+                400, f'Network driver "{network.get("type")}" does not support {kind}'
+            )
+        return network.setdefault(kind.replace(" ", "_"), {})  # type: ignore[no-any-return]
+
+    return items
+
+
+_LB = r"/1.0/networks/(?P<net>[^/]+)/load-balancers"
+_load_balancers = _Collection(
+    _LB,
+    "/1.0/networks/{net}/load-balancers",
+    "listen_address",
+    "Network load balancer",
+    "network_load_balancer",
+    _network_children("load balancers"),
+    {"description": "", "config": {}, "backends": [], "ports": []},
+    lambda fake, request, record: {"location": ""},
+)
+
+
+@route("GET", rf"{_LB}/(?P<key>{_SEG})/state")
+def _load_balancer_state(
+    fake: FakeLXD, request: FakeRequest, net: str, key: str
+) -> Reply:
+    _require(fake, "network_load_balancer_state")
+    balancer = _load_balancers._one(fake, request, key, net=net)[1]
+    health = {
+        backend["target_address"]: {"address": backend["target_address"], "ports": []}
+        for backend in balancer["backends"]
+        if "target_address" in backend
+    }
+    return fake.sync({"backend_health": health})
+
+
+def _integrations(fake: FakeLXD, request: FakeRequest) -> dict[str, JSONDict]:
+    return fake.store("network_integrations")
+
+
+_Collection(
+    r"/1.0/network-integrations",
+    "/1.0/network-integrations",
+    "name",
+    "Network integration",
+    "network_integrations",
+    _integrations,
+    {"description": "", "config": {}, "type": "ovn"},
+    lambda fake, request, record: {"used_by": []},
+    verbs=("PUT", "PATCH", "DELETE", "POST"),
+)
+
+
+def _buckets(fake: FakeLXD, request: FakeRequest, pool: str) -> dict[str, JSONDict]:
+    if pool not in fake.store("storage_pools"):
+        raise FakeError(404, "Storage pool not found")
+    return fake.store("storage_buckets", request.project).setdefault(pool, {})  # type: ignore[no-any-return]
+
+
+def _bucket(fake: FakeLXD, request: FakeRequest, pool: str, bucket: str) -> JSONDict:
+    record = _buckets(fake, request, pool).get(bucket)
+    if record is None:
+        raise FakeError(404, "Storage bucket not found")
+    return record
+
+
+def _new_key(role: str = "admin") -> JSONDict:
+    return {
+        "role": role,
+        "access-key": secrets.token_hex(8),
+        "secret-key": secrets.token_hex(16),
+    }
+
+
+def _new_bucket(fake: FakeLXD, request: FakeRequest, record: JSONDict) -> JSONDict:
+    name = record["name"]
+    admin = {"name": "admin", "description": "", **_new_key()}
+    return {
+        "s3_url": f"https://127.0.0.1:8555/{name}",
+        "location": "none",
+        "project": request.project,
+        "_keys": {"admin": admin},
+        "_backups": {},
+    }
+
+
+class _Buckets(_Collection):
+    def _created(self, record: JSONDict) -> Any:
+        admin = record["_keys"]["admin"]
+        return {k: admin[k] for k in ("name", "role", "access-key", "secret-key")}
+
+    def list(self, fake: FakeLXD, request: FakeRequest, **groups: str) -> Reply:
+        reply = super().list(fake, request, **groups)
+        return _without_private(fake, reply, request)
+
+    def get(
+        self, fake: FakeLXD, request: FakeRequest, key: str, **groups: str
+    ) -> Reply:
+        record = self._one(fake, request, key, **groups)[1]
+        return fake.sync(_public(record))
+
+
+def _public(record: JSONDict) -> JSONDict:
+    return {k: v for k, v in record.items() if not k.startswith("_")}
+
+
+def _without_private(fake: FakeLXD, reply: Reply, request: FakeRequest) -> Reply:
+    if not request.recursion:
+        return reply
+    items = json.loads(reply.body)["metadata"]
+    return fake.sync([_public(item) for item in items])
+
+
+_BUCKETS = r"/1.0/storage-pools/(?P<pool>[^/]+)/buckets"
+_Buckets(
+    _BUCKETS,
+    "/1.0/storage-pools/{pool}/buckets",
+    "name",
+    "Storage bucket",
+    "storage_buckets",
+    _buckets,
+    {"description": "", "config": {}},
+    _new_bucket,
+)
+
+
+def _keys(
+    fake: FakeLXD, request: FakeRequest, pool: str, bucket: str
+) -> dict[str, JSONDict]:
+    return _bucket(fake, request, pool, bucket)["_keys"]  # type: ignore[no-any-return]
+
+
+class _Keys(_Collection):
+    def _created(self, record: JSONDict) -> Any:
+        return {k: record[k] for k in ("name", "role", "access-key", "secret-key")}
+
+
+_Keys(
+    rf"{_BUCKETS}/(?P<bucket>{_SEG})/keys",
+    "/1.0/storage-pools/{pool}/buckets/{bucket}/keys",
+    "name",
+    "Storage bucket key",
+    "storage_buckets",
+    _keys,
+    {"description": "", "role": "read-only", "access-key": "", "secret-key": ""},
+    lambda fake, request, record: {
+        k: v for k, v in _new_key(record["role"]).items() if not record.get(k)
+    },
+    verbs=("PUT", "DELETE"),
+)
+
+
+def _backups(
+    fake: FakeLXD, request: FakeRequest, pool: str, bucket: str
+) -> dict[str, JSONDict]:
+    return _bucket(fake, request, pool, bucket)["_backups"]  # type: ignore[no-any-return]
+
+
+class _Backups(_Collection):
+    """Bucket backups answer with operations, as Incus does."""
+
+    def create(self, fake: FakeLXD, request: FakeRequest, **groups: str) -> Reply:
+        body = dict(_body(request))
+        body.setdefault("name", f"backup{len(self._items(fake, request, **groups))}")
+        request.body = json.dumps(body).encode()
+        reply = super().create(fake, request, **groups)
+        if reply.status != 200:
+            return reply
+        return fake.run_async("Backing up storage bucket", request)
+
+    def delete(
+        self, fake: FakeLXD, request: FakeRequest, key: str, **groups: str
+    ) -> Reply:
+        super().delete(fake, request, key, **groups)
+        return fake.run_async("Deleting storage bucket backup", request)
+
+    def post(
+        self, fake: FakeLXD, request: FakeRequest, key: str, **groups: str
+    ) -> Reply:
+        super().post(fake, request, key, **groups)
+        return fake.run_async("Renaming storage bucket backup", request)
+
+
+_BACKUPS = rf"{_BUCKETS}/(?P<bucket>{_SEG})/backups"
+_bucket_backups = _Backups(
+    _BACKUPS,
+    "/1.0/storage-pools/{pool}/buckets/{bucket}/backups",
+    "name",
+    "Storage bucket backup",
+    "storage_bucket_backup",
+    _backups,
+    {"expires_at": "0001-01-01T00:00:00Z", "compression_algorithm": "gzip"},
+    verbs=("DELETE", "POST"),
+)
+
+
+@route("GET", rf"{_BACKUPS}/(?P<key>{_SEG})/export")
+def _bucket_backup_export(
+    fake: FakeLXD, request: FakeRequest, pool: str, bucket: str, key: str
+) -> Reply:
+    _bucket_backups._one(fake, request, key, pool=pool, bucket=bucket)
+    return fake.raw(f"fake backup of bucket {bucket}".encode())
