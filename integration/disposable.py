@@ -5,6 +5,8 @@ that kills its daemon mid-transfer must not take them down. ``Disposable``
 starts its own ``lxd`` (own ``LXD_DIR`` under the state dir, HTTPS on a free
 loopback port, a ``dir`` pool, the busybox image) in a few seconds, and
 removes all of it afterwards. Only the process it started is ever signalled.
+``kind="incus"`` makes it an ``incusd`` (own ``INCUS_DIR``) instead: Incus has
+no trust password, so its clients get trusted with :meth:`Disposable.token`.
 """
 
 from __future__ import annotations
@@ -22,6 +24,27 @@ from typing import Any, Iterator
 
 START_TIMEOUT = 120  # seconds for lxd to answer on its socket
 
+#: How each daemon kind is run: its binary, its dir and client-config
+#: variables, its CLI, and how the CLI waits for it and shuts it down.
+KINDS: dict[str, dict[str, Any]] = {
+    "lxd": {
+        "daemon": ["lxd"],
+        "dir_var": "LXD_DIR",
+        "conf_var": "LXD_CONF",
+        "cli": "lxc",
+        "waitready": ["lxd", "waitready"],
+        "shutdown": ["lxd", "shutdown"],
+    },
+    "incus": {
+        "daemon": ["/usr/libexec/incus/incusd"],
+        "dir_var": "INCUS_DIR",
+        "conf_var": "INCUS_CONF",
+        "cli": "incus",
+        "waitready": ["incus", "admin", "waitready"],
+        "shutdown": ["incus", "admin", "shutdown"],
+    },
+}
+
 
 def _free_port() -> int:
     with socket.socket() as sock:
@@ -30,9 +53,11 @@ def _free_port() -> int:
 
 
 class Disposable:
-    """One ``lxd`` process of ours: its socket, HTTPS URL and signals."""
+    """One ``lxd`` (or ``incusd``) process of ours: its socket, HTTPS URL and signals."""
 
-    def __init__(self, state_dir: Path, image_tarball: str) -> None:
+    def __init__(self, state_dir: Path, image_tarball: str, kind: str = "lxd") -> None:
+        self.kind = kind
+        self._kind = KINDS[kind]
         state_dir.mkdir(parents=True, exist_ok=True)
         self.lxd_dir = Path(tempfile.mkdtemp(prefix="disposable-", dir=state_dir))
         self.lxd_dir.chmod(0o755)
@@ -48,10 +73,10 @@ class Disposable:
     # -- lifecycle -----------------------------------------------------------
     def start(self) -> None:
         """Start the daemon (again) and wait until it answers."""
-        env = {**os.environ, "LXD_DIR": str(self.lxd_dir)}
+        env = {**os.environ, self._kind["dir_var"]: str(self.lxd_dir)}
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(
-                ["lxd", "--group", "root", "--logfile", str(self.log)],
+                [*self._kind["daemon"], "--group", "root", "--logfile", str(self.log)],
                 env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
@@ -63,7 +88,7 @@ class Disposable:
         deadline = time.monotonic() + START_TIMEOUT
         while True:
             ready = subprocess.run(
-                ["lxd", "waitready", "--timeout=3"],
+                [*self._kind["waitready"], "--timeout=3"],
                 env=env,
                 stdin=subprocess.DEVNULL,
                 capture_output=True,
@@ -71,15 +96,16 @@ class Disposable:
             if ready.returncode == 0:
                 return
             if self.process.poll() is not None:
-                raise RuntimeError(f"lxd exited during startup, see {self.log}")
+                raise RuntimeError(f"{self.kind} exited during startup, see {self.log}")
             if time.monotonic() > deadline:
-                raise RuntimeError(f"lxd not ready after {START_TIMEOUT} s")
+                raise RuntimeError(f"{self.kind} not ready after {START_TIMEOUT} s")
 
     def setup(self) -> None:
         """First start: HTTPS, a dir pool, a root disk, the busybox image."""
         self.start()
         self.lxc("config", "set", "core.https_address", self.address)
-        self.lxc("config", "set", "core.trust_password", "disposable")
+        if self.kind == "lxd":  # Incus trusts by token only (see token())
+            self.lxc("config", "set", "core.trust_password", "disposable")
         self.lxc("storage", "create", "default", "dir")
         self.lxc(
             "profile",
@@ -94,10 +120,14 @@ class Disposable:
         self.lxc("image", "import", self._image_tarball, "--alias", "busybox")
 
     def lxc(self, *args: str) -> str:
-        """Run ``lxc`` against this daemon; its stdout."""
-        env = {**os.environ, "LXD_DIR": str(self.lxd_dir), "LXD_CONF": self._conf}
+        """Run ``lxc`` (``incus`` for an Incus daemon) against it; its stdout."""
+        env = {
+            **os.environ,
+            self._kind["dir_var"]: str(self.lxd_dir),
+            self._kind["conf_var"]: self._conf,
+        }
         done = subprocess.run(
-            ["lxc", "--force-local", *args],
+            [self._kind["cli"], "--force-local", *args],
             env=env,
             stdin=subprocess.DEVNULL,
             capture_output=True,
@@ -105,8 +135,17 @@ class Disposable:
             timeout=120,
         )
         if done.returncode:
-            raise RuntimeError(f"lxc {' '.join(args)}: {done.stderr.strip()}")
+            raise RuntimeError(
+                f"{self._kind['cli']} {' '.join(args)}: {done.stderr.strip()}"
+            )
         return done.stdout
+
+    def token(self, name: str = "disposable") -> str:
+        """A new single-use trust token (the way to trust a client on Incus)."""
+        # lxc 5.0 takes the name as --name, incus as an argument
+        named = ["--name", name] if self.kind == "lxd" else [name]
+        out = self.lxc("config", "trust", "add", *named)
+        return out.strip().splitlines()[-1]
 
     @property
     def pid(self) -> int:
@@ -136,10 +175,10 @@ class Disposable:
         if self.process is not None and self.process.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self.pid, signal.SIGCONT)
-            env = {**os.environ, "LXD_DIR": str(self.lxd_dir)}
+            env = {**os.environ, self._kind["dir_var"]: str(self.lxd_dir)}
             with contextlib.suppress(subprocess.TimeoutExpired):
                 subprocess.run(
-                    ["lxd", "shutdown", "--timeout=30"],
+                    [*self._kind["shutdown"], "--timeout=30"],
                     env=env,
                     stdin=subprocess.DEVNULL,
                     capture_output=True,
@@ -166,9 +205,11 @@ def _remove_tree(path: Path) -> None:
 
 
 @contextlib.contextmanager
-def disposable_daemon(lxd_env: dict[str, Any], state_dir: Path) -> Iterator[Disposable]:
+def disposable_daemon(
+    lxd_env: dict[str, Any], state_dir: Path, kind: str = "lxd"
+) -> Iterator[Disposable]:
     """A set-up :class:`Disposable`, stopped and removed afterwards."""
-    daemon = Disposable(state_dir, lxd_env["image_tarball"])
+    daemon = Disposable(state_dir, lxd_env["image_tarball"], kind)
     try:
         daemon.setup()
         yield daemon

@@ -15,7 +15,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from integration.conftest import unique_name
+from integration.conftest import skip_on_incus, skip_on_lxd, unique_name
 from pylxd import Client, exceptions
 from pylxd.models.certificate import TrustRefused
 from pylxd.tests._certs import make_cert
@@ -53,6 +53,10 @@ def fresh(
         client.api.certificates[made.fingerprint].delete()
 
 
+NO_PASSWORD = "core.trust_password (Incus trusts new clients by token only)"
+
+
+@skip_on_incus(NO_PASSWORD)
 def test_trust_with_the_password(
     client: Client, fresh: FreshCert, lxd_env: dict[str, Any]
 ) -> None:
@@ -65,6 +69,7 @@ def test_trust_with_the_password(
     assert (cert.type, cert.restricted) == ("client", False)
 
 
+@skip_on_incus(NO_PASSWORD)
 def test_wrong_password_is_refused(fresh: FreshCert) -> None:
     https = fresh.client()
     with pytest.raises(TrustRefused, match="refused to trust") as err:
@@ -73,6 +78,24 @@ def test_wrong_password_is_refused(fresh: FreshCert) -> None:
     assert https.trusted is False
     with pytest.raises(exceptions.LXDAPIException):
         https.profiles.all()
+
+
+@skip_on_lxd("it has core.trust_password, so a password is sent to it")
+def test_a_password_for_incus_is_refused_before_sending(
+    client: Client, fresh: FreshCert, lxd_env: dict[str, Any]
+) -> None:
+    https = fresh.client()
+    assert https.is_incus is True  # told from the API extensions, untrusted
+    before = {cert.fingerprint for cert in client.certificates.all()}
+    with pytest.raises(exceptions.InvalidArgument) as err:
+        https.authenticate("any-password")
+    assert "Incus at " + lxd_env["main"]["https"] in str(err.value)
+    assert "no trust password" in str(err.value) and "token" in str(err.value)
+    assert isinstance(err.value, ValueError)
+    assert https.trusted is False
+    assert {cert.fingerprint for cert in client.certificates.all()} == before
+    https.authenticate(client.certificates.create_token(fresh.name))
+    assert https.trusted is True
 
 
 def test_trust_with_a_token(client: Client, fresh: FreshCert) -> None:

@@ -13,8 +13,8 @@ from typing import Any, Iterator
 
 import pytest
 
-from integration.conftest import unique_name
-from pylxd import Client, exceptions
+from integration.conftest import ON_INCUS, skip_on_incus, unique_name
+from pylxd import Client, _transport, exceptions
 from pylxd.tests._certs import fingerprint, write_cert
 
 
@@ -27,20 +27,60 @@ def fresh_cert(tmp_path: Path, client: Client) -> Iterator[tuple[str, str]]:
         client.api.certificates[fingerprint(pair[0])].delete()
 
 
-def test_default_socket_discovery(client: Client, lxd_env: dict[str, Any]) -> None:
+def same_daemon(one: Client, other: Client) -> bool:
+    pid = "server_pid"
+    return bool(
+        one.host_info["environment"][pid] == other.host_info["environment"][pid]
+    )
+
+
+def test_default_socket_discovery(lxd_env: dict[str, Any]) -> None:
     if os.environ.get("LXD_DIR", "/var/lib/lxd") != "/var/lib/lxd":
         pytest.skip("LXD_DIR points elsewhere")
+    # LXD's deb socket comes before Incus's: LXD is found on either pass
     default = Client()
-    assert (
-        default.host_info["environment"]["server_pid"]
-        == client.host_info["environment"]["server_pid"]
-    )
+    assert same_daemon(default, Client(endpoint=lxd_env["lxd"]["main"]["socket"]))
     assert default.trusted
+    assert default.is_incus is False
+
+
+def test_default_socket_discovery_finds_incus(
+    monkeypatch: pytest.MonkeyPatch, lxd_env: dict[str, Any]
+) -> None:
+    """``$INCUS_DIR``, then Incus's default socket when LXD's sockets are absent."""
+    incus = lxd_env["main"] if ON_INCUS else None
+    if incus is None:  # the LXD pass proves the Incus discovery as well
+        from integration.conftest import STATE_DIR, select_daemon
+
+        env = json.loads((STATE_DIR / "env.json").read_text())
+        incus = select_daemon(env, "incus")["main"]
+    incus_client = Client(endpoint=incus["socket"])
+    monkeypatch.delenv("LXD_DIR", raising=False)
+    monkeypatch.setenv("INCUS_DIR", incus["incus_dir"])
+    found = Client()
+    assert same_daemon(found, incus_client) and found.is_incus is True
+    monkeypatch.setenv("LXD_DIR", lxd_env["lxd"]["main"]["lxd_dir"])
+    assert Client().is_incus is False  # $LXD_DIR comes first
+    monkeypatch.delenv("LXD_DIR")
+    monkeypatch.delenv("INCUS_DIR")
+    missing = str(Path(incus["incus_dir"]) / "no-such-lxd" / "unix.socket")
+    monkeypatch.setattr(_transport, "SNAP_SOCKET", missing)
+    monkeypatch.setattr(_transport, "DEB_SOCKET", missing)
+    if incus["socket"] != _transport.INCUS_SOCKET:
+        pytest.skip(f"Incus runs elsewhere than {_transport.INCUS_SOCKET}")
+    fallback = Client()
+    assert same_daemon(fallback, incus_client) and fallback.is_incus is True
 
 
 def test_host_info_and_extensions(client: Client) -> None:
     assert client.host_info["api_version"] == "1.0"
-    assert client.host_info["environment"]["server_version"].startswith("5.")
+    environment = client.host_info["environment"]
+    if ON_INCUS:
+        assert (environment["server"], client.is_incus) == ("incus", True)
+        assert environment["server_version"].startswith("6.")
+    else:
+        assert (environment["server"], client.is_incus) == ("lxd", False)
+        assert environment["server_version"].startswith("5.")
     assert client.has_api_extension("projects")
     assert not client.has_api_extension("explicit_trust_token")
     with pytest.raises(exceptions.LXDAPIExtensionNotAvailable):
@@ -71,7 +111,7 @@ def test_https_refuses_the_wrong_server_cert(lxd_env: dict[str, Any]) -> None:
         Client(
             endpoint=lxd_env["main"]["https"], verify=lxd_env["second"]["server_cert"]
         )
-    assert "127.0.0.1:8443" in str(info.value)
+    assert lxd_env["main"]["https"].split("//")[1] in str(info.value)
     assert "CERTIFICATE_VERIFY_FAILED" in str(info.value) or "certificate" in str(
         info.value
     )
@@ -92,6 +132,7 @@ def test_verify_false_works_with_a_warning(lxd_env: dict[str, Any]) -> None:
     assert any("Unverified HTTPS" in str(w.message) for w in caught)
 
 
+@skip_on_incus("core.trust_password (Incus trusts new clients by token only)")
 def test_trust_with_password(
     lxd_env: dict[str, Any], fresh_cert: tuple[str, str]
 ) -> None:

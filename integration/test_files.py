@@ -13,6 +13,7 @@ from typing import Any, Iterator
 import pytest
 
 from integration.conftest import (
+    ON_INCUS,
     WAIT,
     busybox_container,
     force_delete_instance,
@@ -85,7 +86,7 @@ def test_put_get_roundtrip_with_metadata(files: FilesManager, workdir: str) -> N
         0o640,
         1000,
         1001,
-        None,  # HEAD carries no length in LXD 5.0
+        len(payload) if ON_INCUS else None,  # LXD 5.0's HEAD carries no length
     )
     assert files.stat(f"{workdir}/text").mode == 0o644  # LXD's default
 
@@ -204,7 +205,7 @@ def test_missing_paths_and_instances_name_both(
         files.stat("/no/such")
     ghost = FilesManager(_Instance(client, unique_name("pylxd-it-ghost")))
     with pytest.raises(
-        FileNotFound, match="^Path '/etc' in instance '.*': Instance not found$"
+        FileNotFound, match="^Path '/etc' in instance '.*': (.*: )?Instance not found$"
     ):
         ghost.listdir("/etc")
 

@@ -7,7 +7,7 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
-from integration.conftest import WAIT, force_delete_instance, unique_name
+from integration.conftest import ON_INCUS, WAIT, force_delete_instance, unique_name
 from pylxd import Client, exceptions
 from pylxd.models import Container, Instance
 
@@ -93,10 +93,18 @@ def test_create_without_a_name_gets_lxds_name(
 
 def test_bad_creations(client: Client, container: Any, image_alias: str) -> None:
     source = {"type": "image", "alias": image_alias}
-    with pytest.raises(exceptions.Conflict, match="already exists"):
+    with pytest.raises(
+        exceptions.Conflict, match="already exists|UNIQUE constraint failed"
+    ):
         client.instances.create({"name": container.name, "source": source}, wait=True)
     missing = unique_name()
-    with pytest.raises(exceptions.NotFound, match="Image alias not found"):
+    # Incus fails the operation instead: "Image not provided for instance creation"
+    refusal = (
+        (exceptions.LXDAPIException, "Image not provided")
+        if ON_INCUS
+        else (exceptions.NotFound, "Image alias not found")
+    )
+    with pytest.raises(refusal[0], match=refusal[1]):
         client.instances.create(
             {"name": missing, "source": {"type": "image", "alias": unique_name()}},
             wait=True,

@@ -86,7 +86,7 @@ def test_rename(client: Client, names: Callable[[], str]) -> None:
     old, new, other = names(), names(), names()
     client.profiles.create(other)
     profile = client.profiles.create(old)
-    with pytest.raises(exceptions.Conflict, match="already in use"):
+    with pytest.raises(exceptions.Conflict, match="already (in use|exists)"):
         profile.rename(other)
     renamed = profile.rename(new)
     assert renamed.name == new

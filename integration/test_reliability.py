@@ -27,6 +27,7 @@ from typing import Any, Callable, Iterator
 import pytest
 
 from integration.conftest import (
+    ON_INCUS,
     WAIT,
     busybox_container,
     force_delete_instance,
@@ -243,11 +244,14 @@ def test_event_iteration_in_a_quiet_project_times_out(client: Client) -> None:
 
 # -- a daemon going away and coming back -------------------------------------------
 def _second_daemon(lxd_env: dict[str, Any], action: str) -> None:
-    env = {**os.environ, "LXD_DIR": lxd_env["second"]["lxd_dir"]}
+    if ON_INCUS:
+        env = {**os.environ, "INCUS_DIR": lxd_env["second"]["incus_dir"]}
+        shutdown = ["incus", "admin", "shutdown", "--timeout=60"]
+    else:
+        env = {**os.environ, "LXD_DIR": lxd_env["second"]["lxd_dir"]}
+        shutdown = ["lxd", "shutdown", "--timeout=60"]
     if action == "stop":
-        subprocess.run(
-            ["lxd", "shutdown", "--timeout=60"], env=env, check=True, timeout=90
-        )
+        subprocess.run(shutdown, env=env, check=True, timeout=90)
         sock = Path(lxd_env["second"]["socket"])
         deadline = time.monotonic() + 60
         while sock.exists() and time.monotonic() < deadline:
@@ -292,7 +296,8 @@ def test_daemon_gone_then_back(
     assert https.profiles.get("default").name == "default"
 
     _second_daemon(lxd_env, "stop")
-    for gone, where in ((unix, lxd_env["second"]["socket"]), (https, "127.0.0.1:8444")):
+    address = lxd_env["second"]["https"].split("//", 1)[1]
+    for gone, where in ((unix, lxd_env["second"]["socket"]), (https, address)):
         err, took = bounded(60, lambda: gone.profiles.get("default"))
         assert isinstance(err, exceptions.ClientConnectionFailed), err
         text = printable(err)
@@ -406,7 +411,10 @@ def test_create_failing_in_lxd_surfaces_its_text_and_leaves_nothing(
     name = unique_name("pylxd-it-orph")
     cases = [
         ({"profiles": ["pylxd-it-no-such-profile"]}, "pylxd-it-no-such-profile"),
-        ({"source": {"type": "image", "alias": "pylxd-it-no-such-image"}}, "not found"),
+        (
+            {"source": {"type": "image", "alias": "pylxd-it-no-such-image"}},
+            "Image not provided" if ON_INCUS else "not found",
+        ),
         ({"config": {"limits.memory": "lots"}}, "Invalid value: lots"),
     ]
     for extra, expected in cases:

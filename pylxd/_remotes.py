@@ -20,12 +20,12 @@ import re
 from typing import Any
 
 from pylxd import exceptions
+from pylxd._transport import INCUS_SOCKET
 
 JSONDict = dict[str, Any]
 
 #: Remote protocols that are LXD API servers (``incus`` is Incus's name).
 API_PROTOCOLS = ("lxd", "incus")
-INCUS_SOCKET = "/var/lib/incus/unix.socket"
 
 _DEFAULT_CONFIG: JSONDict = {
     "default-remote": "local",

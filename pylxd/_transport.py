@@ -49,6 +49,8 @@ _BODY_BLOCK = 1024 * 1024
 
 SNAP_SOCKET = "/var/snap/lxd/common/lxd/unix.socket"
 DEB_SOCKET = "/var/lib/lxd/unix.socket"
+#: Incus's default socket (``$INCUS_DIR`` unset), tried after LXD's.
+INCUS_SOCKET = "/var/lib/incus/unix.socket"
 
 Cert = namedtuple("Cert", ["cert", "key"])
 
@@ -65,6 +67,9 @@ DEFAULT_CERTS = Cert(
     cert=os.path.join(CERTS_PATH, CERT_FILE_NAME),
     key=os.path.join(CERTS_PATH, KEY_FILE_NAME),
 )
+#: The ``incus`` client's config dir: certificates from here are used when
+#: LXD's (:data:`CERTS_PATH`) has none.
+INCUS_CERTS_PATH = os.path.expanduser("~/.config/incus")
 
 _SECRET_PARAMS = ("secret", "password", "trust_token", "token")
 
@@ -75,12 +80,46 @@ RequestTimeout = exceptions.RequestTimeout
 
 
 def default_socket_path() -> str:
-    """Return the LXD socket: ``$LXD_DIR/unix.socket``, the snap's, or the deb's."""
-    if "LXD_DIR" in os.environ:
-        return os.path.join(os.environ["LXD_DIR"], "unix.socket")
-    if os.path.exists(SNAP_SOCKET):
-        return SNAP_SOCKET
+    """Return the local daemon's socket, the first of these that applies.
+
+    ``$LXD_DIR/unix.socket``, ``$INCUS_DIR/unix.socket`` (when set), then
+    the first that exists of LXD's snap socket, LXD's deb socket and Incus's
+    default socket (:data:`INCUS_SOCKET`); the deb socket when none does.
+    """
+    for variable in ("LXD_DIR", "INCUS_DIR"):
+        if variable in os.environ:
+            return os.path.join(os.environ[variable], "unix.socket")
+    for path in (SNAP_SOCKET, DEB_SOCKET, INCUS_SOCKET):
+        if os.path.exists(path):
+            return path
     return DEB_SOCKET
+
+
+def client_config_dirs() -> tuple[str, str]:
+    """The client config dirs, in the order they are searched.
+
+    LXD's (:data:`CERTS_PATH`: ``~/snap/lxd/common/config`` or
+    ``~/.config/lxc``), then Incus's (:data:`INCUS_CERTS_PATH`,
+    ``~/.config/incus``). Each may hold ``client.crt``/``client.key`` and
+    ``servercerts/<remote>.crt``.
+    """
+    return CERTS_PATH, INCUS_CERTS_PATH
+
+
+def default_client_cert(lxd_default: Cert | None = None) -> Cert | None:
+    """The client certificate to use when none is given, or None.
+
+    ``lxd_default`` (by default LXD's ``client.{crt,key}``) when both files
+    exist, else the ``incus`` client's pair in :data:`INCUS_CERTS_PATH`.
+    """
+    incus = Cert(
+        cert=os.path.join(INCUS_CERTS_PATH, "client.crt"),
+        key=os.path.join(INCUS_CERTS_PATH, "client.key"),
+    )
+    for pair in (lxd_default or DEFAULT_CERTS, incus):
+        if all(os.path.exists(path) for path in pair):
+            return pair
+    return None
 
 
 #: Socket paths by the URL host :func:`unix_socket_url` made of them, so that
@@ -126,12 +165,18 @@ def endpoint_url(endpoint: str | None) -> str:
 
 
 def server_cert_for(url: str) -> str | None:
-    """Return ``<config>/servercerts/<host>.crt`` for ``url`` when it exists."""
+    """Return ``<config>/servercerts/<host>.crt`` for ``url`` when it exists.
+
+    LXD's config dir is searched first, then Incus's (:func:`client_config_dirs`).
+    """
     host = parse.urlsplit(url).hostname
     if not host:
         return None
-    path = os.path.join(CERTS_PATH, "servercerts", f"{host}.crt")
-    return path if os.path.exists(path) else None
+    for config in client_config_dirs():
+        path = os.path.join(config, "servercerts", f"{host}.crt")
+        if os.path.exists(path):
+            return path
+    return None
 
 
 def check_cert_files(cert: Any) -> None:
@@ -941,6 +986,35 @@ def get_session_for_url(
     return session
 
 
+def mark_incus(session: Any, incus: bool) -> None:
+    """Tell ``session``'s requests whether they go to Incus (see :func:`_incus_headers`)."""
+    session._pylxd_incus = incus
+
+
+def _incus_headers(headers: Mapping[str, Any]) -> dict[str, Any]:
+    """LXD's ``X-LXD-<name>`` request headers as Incus names them, ``X-Incus-<name>``.
+
+    Incus renamed them (it still reads some old names, e.g. for files, but not
+    all: a backup's ``X-LXD-name`` is ignored).
+    """
+    return {
+        (f"X-Incus-{key[6:]}" if key.lower().startswith("x-lxd-") else key): value
+        for key, value in headers.items()
+    }
+
+
+def _alias_incus_headers(response: Any) -> None:
+    """Give each ``X-Incus-<name>`` answer header its LXD name ``X-LXD-<name>`` too.
+
+    The models read LXD's names; Incus answers with its own only.
+    """
+    headers = getattr(response, "headers", None)
+    if not headers:
+        return
+    for key in [k for k in headers if k.lower().startswith("x-incus-")]:
+        headers.setdefault(f"X-LXD-{key[8:]}", headers[key])
+
+
 def _close_with(session: requests.Session) -> None:
     """Close the adapters mounted so far when ``session`` is garbage.
 
@@ -1094,6 +1168,8 @@ class _APINode:
         }
         if extra:  # the caller's own params (e.g. another project) win
             kwargs["params"] = {**extra, **(kwargs.get("params") or {})}
+        if kwargs.get("headers") and getattr(self.session, "_pylxd_incus", False):
+            kwargs["headers"] = _incus_headers(kwargs["headers"])
         started = time.perf_counter()
         url = self._api_endpoint
         try:
@@ -1111,6 +1187,7 @@ class _APINode:
             self._log(
                 verb, kwargs.get("params"), response, time.perf_counter() - started
             )
+        _alias_incus_headers(response)
         if type(response) is not _Response:
             exceptions._check_response(response, ok=ok, check_sync=check_sync)
             return response

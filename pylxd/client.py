@@ -30,8 +30,10 @@ from pylxd._transport import (  # noqa: F401  (re-exported seams)
     LXDSSLAdapter,
     _APINode,
     check_cert_files,
+    default_client_cert,
     endpoint_url,
     get_session_for_url,
+    mark_incus,
     server_cert_for,
     set_max_response_size,
 )
@@ -122,10 +124,13 @@ class Client:
     and is meant to be the sole entry point.
 
     :param endpoint: a Unix socket path or an ``https://host:port`` URL; by
-        default the local socket (``$LXD_DIR``, the snap's, then the deb's).
+        default the local socket: ``$LXD_DIR``, ``$INCUS_DIR``, then the first
+        that exists of LXD's snap and deb sockets and Incus's
+        ``/var/lib/incus/unix.socket``.
     :param version: the API version, ``"1.0"``.
     :param cert: ``(cert_file, key_file)`` for HTTPS; defaults to
-        ``~/.config/lxc/client.{crt,key}`` when they exist.
+        ``~/.config/lxc/client.{crt,key}`` when they exist, else to the
+        ``incus`` client's ``~/.config/incus/client.{crt,key}``.
     :param verify: True (system CAs), False, or the path of a CA bundle or of
         the server's own certificate. A file holding one certificate that is
         not a CA (LXD's ``server.crt``, also found as
@@ -255,8 +260,8 @@ class Client:
 
     @staticmethod
     def _https_credentials(url: str, cert: Any, verify: Any) -> tuple[Any, Any]:
-        if cert is None and all(os.path.exists(p) for p in DEFAULT_CERTS):
-            cert = DEFAULT_CERTS
+        if cert is None:
+            cert = default_client_cert(DEFAULT_CERTS)
         if verify is True:
             verify = server_cert_for(url) or True
         return cert, verify
@@ -284,6 +289,7 @@ class Client:
                 f"LXD at {self.api._describe()} sent no server information: {response.text[:200]!r}"
             )
         self.host_info = metadata
+        mark_incus(self.api.session, self.is_incus)
         self._check_project()
 
     def _check_project(self) -> None:
@@ -305,6 +311,20 @@ class Client:
     def trusted(self) -> bool:
         """True when the server trusts this client's certificate."""
         return self.host_info.get("auth") == "trusted"
+
+    @property
+    def is_incus(self) -> bool:
+        """True when the server is Incus rather than LXD.
+
+        Read from ``host_info["environment"]["server"]`` (``"incus"`` or
+        ``"lxd"``). An untrusted client is shown no ``environment``: then the
+        API extensions tell, as Incus renamed LXD's ``restrict_devlxd`` to
+        ``restrict_dev_incus``.
+        """
+        environment = self.host_info.get("environment")
+        if isinstance(environment, dict) and "server" in environment:
+            return environment["server"] == "incus"
+        return self.has_api_extension("restrict_dev_incus")
 
     @property
     def server_clustered(self) -> bool:

@@ -535,11 +535,26 @@ def error_for(response: requests.Response) -> LXDAPIException:
     The status picks the class (404 NotFound, 409 Conflict, 403 Forbidden);
     a name clash that LXD reports with another status is a Conflict too.
     """
-    cls = _BY_STATUS.get(response.status_code, LXDAPIException)
+    cls = _BY_STATUS.get(_error_status(response), LXDAPIException)
     error = cls(response)
     if cls is LXDAPIException and any(m in str(error) for m in _DUPLICATE_MARKERS):
         return Conflict(response)
     return error
+
+
+def _error_status(response: requests.Response) -> int:
+    """The HTTP status, or for an error envelope sent with 200 its ``error_code``.
+
+    Incus answers ``/wait`` on a failed operation that way (e.g. a 409 clash
+    in a 200 answer); LXD puts the status on the answer itself.
+    """
+    if response.status_code == 200:
+        body = _json_body(response)
+        if isinstance(body, dict) and body.get("type") == "error":
+            code = body.get("error_code")
+            if isinstance(code, int) and code:
+                return code
+    return response.status_code
 
 
 def _json_body(response: Any) -> Any:
@@ -678,5 +693,7 @@ def _check_response(
     if not response.content:
         return
     body_type = envelope_of(response).get("type")
+    if body_type == "error":
+        raise error_for(response)
     if response.status_code == 200 and body_type != "sync":
         raise LXDAPIException(response)

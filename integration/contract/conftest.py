@@ -20,6 +20,7 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
+from integration.conftest import ON_INCUS
 from pylxd import Client, exceptions
 from pylxd.testing import FakeLXD
 
@@ -88,8 +89,12 @@ def force_delete_instance(client: Client, name: str) -> None:
 
 
 def seeded_fake() -> FakeLXD:
-    """A fake set up like ``integration/lxd-env`` sets up the daemon."""
-    fake = FakeLXD()
+    """A fake set up like ``integration/lxd-env`` sets up the daemon.
+
+    With ``PYLXD_IT_DAEMON=incus`` it presents itself as Incus 6.0, so that
+    both backends are the same kind of server.
+    """
+    fake = FakeLXD(server="incus") if ON_INCUS else FakeLXD()
     fake.add_root_disk()
     fake.add_image(
         "busybox", properties=dict(BUSYBOX_PROPERTIES), filename="busybox.tar.gz"

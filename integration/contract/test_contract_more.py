@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from integration.conftest import ON_INCUS, trust_secret
 from pylxd import Client, exceptions
 
 
@@ -184,12 +185,16 @@ def test_console_log(backend: Any) -> None:
 # -- an untrusted client -----------------------------------------------------
 def untrusted(backend: Any, request: Any, tmp_path: Any) -> tuple[Any, bytes, str]:
     """A client whose certificate the server does not trust, its PEM and
-    the trust password."""
+    the secret that makes it trusted (the trust password; a token on Incus)."""
     if backend.kind == "fake":
         fake = request.getfixturevalue("make_fake")()
+        secret = "pw"
+        if ON_INCUS:  # no trust password: a token from a trusted client
+            secret = fake.client().certificates.create_token(backend.name())
+        else:
+            fake.config["core.trust_password"] = secret
         fake.trusted = False
-        fake.config["core.trust_password"] = "pw"
-        return fake.client(), self_signed_pem("fake"), "pw"
+        return fake.client(), self_signed_pem("fake"), secret
     env = request.getfixturevalue("lxd_env")["main"]
     key = ec.generate_private_key(ec.SECP256R1())
     pem = self_signed_pem_for(key, backend.name())
@@ -203,7 +208,7 @@ def untrusted(backend: Any, request: Any, tmp_path: Any) -> tuple[Any, bytes, st
     )
     files = (str(tmp_path / "c.crt"), str(tmp_path / "c.key"))
     client = Client(endpoint=env["https"], cert=files, verify=env["server_cert"])
-    return client, pem, env["trust_password"]
+    return client, pem, trust_secret(request.getfixturevalue("lxd_env"))
 
 
 def self_signed_pem_for(key: Any, name: str) -> bytes:
@@ -232,7 +237,9 @@ def test_untrusted_client(backend: Any, request: Any, tmp_path: Any) -> None:
         "auth",
         "auth_methods",
         "public",
-    }
+    } | (
+        {"config"} if ON_INCUS else set()
+    )  # Incus shows an empty config
     for call in (
         lambda: client.instances.all(),
         lambda: client.profiles.get("default"),

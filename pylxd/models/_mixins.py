@@ -155,9 +155,8 @@ class CollectionMixin:
         with exceptions.naming(kind, name):
             node = cls._collection(client)[quote(name, kind, slash=cls._name_slash)]
             response = node.get()
-        return cls._from_server(
-            client, exceptions.metadata_of(response), etag=etag_of(response)
-        )
+            metadata = exceptions.metadata_of(response)  # named like LXD's errors
+        return cls._from_server(client, metadata, etag=etag_of(response))
 
     @classmethod
     def exists(cls, client: Client, name: str) -> bool:

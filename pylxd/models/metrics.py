@@ -79,8 +79,19 @@ class Metrics:
             yield from family.samples
 
     def samples(self, metric: str, /, **labels: str) -> list[Sample]:
-        """Return the samples called ``metric`` that carry all ``labels``."""
-        return [s for s in self if s.name == metric and s.matches(labels)]
+        """Return the samples called ``metric`` that carry all ``labels``.
+
+        Incus names LXD's metrics ``incus_*`` for ``lxd_*``: a name with one
+        prefix finds the samples of the other when it has none of its own.
+
+        >>> Metrics('incus_procs_total{name="c1"} 2\\n').value("lxd_procs_total")
+        2.0
+        """
+        for name in (metric, _other_daemon_name(metric)):
+            found = [s for s in self if s.name == name and s.matches(labels)]
+            if found:
+                return found
+        return []
 
     def value(self, metric: str, /, **labels: str) -> float:
         """Return the value of the one sample called ``metric`` with ``labels``.
@@ -96,6 +107,14 @@ class Metrics:
                 f"{len(found)} metric samples {metric!r} match {labels}: add labels"
             )
         return found[0].value
+
+
+def _other_daemon_name(metric: str) -> str:
+    """``lxd_x`` <-> ``incus_x`` (the same metric on LXD and on Incus)."""
+    for mine, other in (("lxd_", "incus_"), ("incus_", "lxd_")):
+        if metric.startswith(mine):
+            return other + metric[len(mine) :]
+    return metric
 
 
 def parse_metrics(text: str) -> dict[str, MetricFamily]:

@@ -80,6 +80,7 @@ class Operation:
         "may_cancel",
         "metadata",
         "resources",
+        "secret",  # pylxd's: None unless LXD sends it
         "status",
         "status_code",
         "updated_at",
@@ -194,18 +195,19 @@ class Operation:
         client: Client, operation_id: str, timeout: float | None
     ) -> requests.Response:
         node = client.api.operations[quote(operation_id, "Operation")].wait
-        if timeout is None and client.api._timeout is None:
-            response = node.get()
-        elif timeout is None:
+        kwargs: dict[str, Any] = {}
+        if timeout is None and client.api._timeout is not None:
             # Client(timeout=) bounds how long LXD takes to answer a request;
             # a wait without its own timeout lasts as long as the operation.
-            response = node.get(timeout=(_connect_timeout(client), None))
-        else:
-            http_timeout = _wait_http_timeout(client, timeout)
-            response = node.get(
-                params={"timeout": max(0, int(round(timeout)))}, timeout=http_timeout
-            )
-        metadata = exceptions.metadata_of(response)
+            kwargs["timeout"] = (_connect_timeout(client), None)
+        elif timeout is not None:
+            kwargs["timeout"] = _wait_http_timeout(client, timeout)
+            kwargs["params"] = {"timeout": max(0, int(round(timeout)))}
+        try:
+            response = node.get(**kwargs)
+        except exceptions.LXDAPIException as err:
+            response = _operation_after_wait_error(client, operation_id, err)
+        metadata = exceptions.metadata_of(response, (dict, type(None))) or {}
         if metadata.get("status") in _FAILED:
             raise exceptions.error_for(response)
         if metadata.get("status") in _UNFINISHED:
@@ -273,6 +275,29 @@ class Operation:
     def succeeded(self) -> bool:
         """True once the operation finished successfully."""
         return self.status == "Success"
+
+
+def _operation_after_wait_error(
+    client: Client, operation_id: str, err: exceptions.LXDAPIException
+) -> requests.Response:
+    """The operation itself, read after Incus answered its ``/wait`` with ``err``.
+
+    Where LXD answers ``/wait`` with the operation (failed, or still running
+    when ``?timeout=`` passed), Incus sends an error envelope in a 200
+    answer: the failed operation's error, or "context deadline exceeded".
+    The operation read afterwards is what LXD would have answered, so the
+    caller's checks (and ``err.response``) are the same on both.
+
+    :raises LXDAPIException: ``err`` itself for any other error answer, or
+        when the operation cannot be read.
+    """
+    response = err.response
+    if response is None or response.status_code != 200:
+        raise err
+    try:
+        return client.api.operations[quote(operation_id, "Operation")].get()
+    except exceptions.LXDAPIException:
+        raise err from None
 
 
 def cancel_quietly(client: Client, operation: str) -> None:

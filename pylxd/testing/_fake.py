@@ -249,6 +249,17 @@ class FakeOperation:
         }
 
 
+def _lxd_header_names(headers: Any) -> CaseInsensitiveDict:  # type: ignore[type-arg]
+    """The request headers, each ``X-Incus-<name>`` also as ``X-LXD-<name>``.
+
+    pylxd sends Incus's names to an Incus server; the handlers read LXD's.
+    """
+    named = CaseInsensitiveDict(headers)
+    for key in [k for k in named if k.lower().startswith("x-incus-")]:
+        named.setdefault(f"X-LXD-{key[8:]}", named[key])
+    return named
+
+
 class FakeLXD(FaultsMixin, HelpersMixin, requests.adapters.BaseAdapter):
     """An in-memory LXD answering through a ``requests`` session.
 
@@ -567,7 +578,7 @@ class FakeLXD(FaultsMixin, HelpersMixin, requests.adapters.BaseAdapter):
             path=parts.path,
             query=query,
             body=request.body,
-            headers=request.headers,
+            headers=_lxd_header_names(request.headers),
             prepared=request,
         )
         self._arm_operation_fault(fake_request)
