@@ -201,14 +201,14 @@ def test_move_and_copy_between_pools(
     assert copy.storage_pool.name == other_pool.name
     assert copy.snapshots.all() == []
     full = volume.copy(volume.name + "-f")
-    assert [s.name for s in full.snapshots.all()] == ["s1"]
+    assert full.snapshots.all() == ["s1"]
 
     name = volume.name
     assert volume.move(name + "-m", pool=other_pool.name) is volume
     assert (volume.storage_pool.name, volume.name) == (other_pool.name, name + "-m")
     assert other_pool.volumes.get("custom", name + "-m").name == name + "-m"
     assert not pool.volumes.exists("custom", name)
-    assert [s.name for s in volume.snapshots.all()] == ["s1"]
+    assert volume.snapshots.all() == ["s1"]
 
     volume.rename({"name": name, "pool": pool.name}, wait=True)
     assert pool.volumes.exists("custom", name)
@@ -221,7 +221,7 @@ def test_snapshots(volume: StorageVolume) -> None:
     assert (snap.name, snap.content_type) == ("s1", "filesystem")
     auto = volume.snapshots.create()
     assert auto.name == "snap0"
-    assert sorted(s.name for s in volume.snapshots.all()) == ["s1", "snap0"]
+    assert sorted(volume.snapshots.all()) == ["s1", "snap0"]
     assert volume.snapshots.exists("s1") and not volume.snapshots.exists("nope")
     with pytest.raises(exceptions.Conflict, match='Snapshot "s1" already in use'):
         volume.snapshots.create("s1")
@@ -269,7 +269,7 @@ def test_backups_export_and_import(
     with path.open("rb") as handle:
         imported = pool.volumes.import_backup(handle, name=volume.name + "-i")
     assert imported is not None and imported.name == volume.name + "-i"
-    assert [s.name for s in imported.snapshots.all()] == ["s1"]
+    assert imported.snapshots.all() == ["s1"]
 
     original = other_pool.volumes.import_backup(str(path))
     assert original is not None and original.name == volume.name
@@ -322,7 +322,7 @@ def test_copy_and_move_to_another_server(
     )
     assert copy.client is second_https_client
     assert (copy.description, copy.config) == ("to copy", {"size": "1GiB"})
-    assert [s.name for s in copy.snapshots.all()] == ["s1"]
+    assert copy.snapshots.all() == ["s1"]
 
     moved = source.move(
         volume.name + "-m", pool="default", target_client=second_https_client

@@ -75,11 +75,13 @@ def _checked_classes(stdin_payload: Any) -> tuple[Any, Any]:
 
 def _check_commands(commands: Any) -> list[str]:
     if isinstance(commands, (str, bytes)) or not isinstance(commands, (list, tuple)):
-        raise TypeError(
+        raise exceptions.InvalidArgumentType(
             f"commands must be a list of strings such as ['ls', '-l'], not {commands!r}"
         )
     if not commands or not all(isinstance(c, str) for c in commands):
-        raise ValueError(f"commands must be a non-empty list of strings: {commands!r}")
+        raise exceptions.InvalidArgument(
+            f"commands must be a non-empty list of strings: {commands!r}"
+        )
     return list(commands)
 
 
@@ -87,12 +89,12 @@ def _check_environment(environment: Any) -> dict[str, str]:
     if environment is None:
         return {}
     if not isinstance(environment, dict):
-        raise TypeError(
+        raise exceptions.InvalidArgumentType(
             f"environment must be a dict of str to str, not {environment!r}"
         )
     for key, value in environment.items():
         if not isinstance(key, str) or not isinstance(value, str):
-            raise TypeError(
+            raise exceptions.InvalidArgumentType(
                 f"environment must map str to str: {key!r}: {value!r} is not"
             )
     return dict(environment)
@@ -102,9 +104,13 @@ def _check_id(what: str, value: Any) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{what} must be a numeric id (int), not {value!r}")
+        raise exceptions.InvalidArgumentType(
+            f"{what} must be a numeric id (int), not {value!r}"
+        )
     if value < 0:
-        raise ValueError(f"{what} must be a non-negative id, not {value}")
+        raise exceptions.InvalidArgument(
+            f"{what} must be a non-negative id, not {value}"
+        )
     return value
 
 
@@ -137,7 +143,9 @@ def _exec_body(
     }
     if cwd is not None:
         if not isinstance(cwd, str) or not cwd.startswith("/"):
-            raise ValueError(f"cwd must be an absolute path, not {cwd!r}")
+            raise exceptions.InvalidArgument(
+                f"cwd must be an absolute path, not {cwd!r}"
+            )
         optional["cwd"] = cwd  # type: ignore[assignment]
     body.update({k: v for k, v in optional.items() if v is not None})
     return body

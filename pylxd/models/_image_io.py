@@ -54,9 +54,16 @@ def _filename(data: ImageData, default: str) -> str:
 
 @contextlib.contextmanager
 def _upload_body(
-    image_data: ImageData, metadata: ImageData | None, progress: Progress | None
+    image_data: ImageData,
+    metadata: ImageData | None,
+    progress: Progress | None,
+    vm: bool = False,
 ) -> Iterator[tuple[_transfer.UploadBody, dict[str, str]]]:
-    """Yield the request body (streamed) and headers for an image upload."""
+    """Yield the request body (streamed) and headers for an image upload.
+
+    With ``vm``, the rootfs part of a split image is named ``rootfs.img``:
+    that name is what makes LXD store a virtual-machine image.
+    """
     what = "rootfs" if metadata is not None else "image"
     with contextlib.ExitStack() as stack:
         rootfs = stack.enter_context(_transfer.open_source(image_data, f"Image {what}"))
@@ -68,12 +75,17 @@ def _upload_body(
             yield _transfer.UploadBody(rootfs, progress, what=f"Image {what}"), headers
             return
         meta = stack.enter_context(_transfer.open_source(metadata, "Image metadata"))
-        body, content_type = _multipart(meta, rootfs, name, progress)
+        part = "rootfs.img" if vm else "rootfs"
+        body, content_type = _multipart(meta, rootfs, name, progress, part)
         yield body, {"Content-Type": content_type}
 
 
 def _multipart(
-    meta: IO[bytes], rootfs: IO[bytes], rootfs_name: str, progress: Progress | None
+    meta: IO[bytes],
+    rootfs: IO[bytes],
+    rootfs_name: str,
+    progress: Progress | None,
+    rootfs_part: str = "rootfs",
 ) -> tuple[_transfer.UploadBody, str]:
     """A ``multipart/form-data`` body: the metadata part, then the rootfs part."""
     boundary = uuid.uuid4().hex
@@ -89,7 +101,7 @@ def _multipart(
     parts: list[_transfer.BodySource] = [
         head("metadata", "metadata", True),
         meta,
-        head("rootfs", rootfs_name, False),
+        head(rootfs_part, rootfs_name, False),
         rootfs,
         f"\r\n--{boundary}--\r\n".encode(),
     ]

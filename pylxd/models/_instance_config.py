@@ -69,19 +69,19 @@ def check_instance_name(owner: str, name: object) -> None:
 def check_source(owner: str, source: object) -> JSONDict:
     """Check the shape of ``config['source']`` before anything is sent."""
     if not isinstance(source, dict):
-        raise ValueError(
+        raise exceptions.InvalidArgument(
             f"{owner}.create: config['source'] must be a dict such as "
             f"{{'type': 'image', 'alias': 'ubuntu'}}, got {source!r}"
         )
     kind = source.get("type")
     if kind not in _SOURCE_NEEDS:
-        raise ValueError(
+        raise exceptions.InvalidArgument(
             f"{owner}.create: unknown source type {kind!r} "
             f"(expected one of {', '.join(sorted(_SOURCE_NEEDS))})"
         )
     needs = _SOURCE_NEEDS[kind]
     if needs and not any(source.get(key) for key in needs):
-        raise ValueError(
+        raise exceptions.InvalidArgument(
             f"{owner}.create: a {kind!r} source needs {' or '.join(needs)!s}: {source!r}"
         )
     return source

@@ -46,7 +46,7 @@ def _timestamp(value: datetime | str | None, what: str) -> str | None:
     if value is None or isinstance(value, str):
         return value
     if not isinstance(value, datetime):
-        raise TypeError(
+        raise exceptions.InvalidArgumentType(
             f"{what} must be a datetime or an RFC 3339 string, not {type(value).__name__}"
         )
     if value.tzinfo is None:
@@ -309,7 +309,7 @@ class InstanceTemplates:
         if isinstance(content, str):
             content = content.encode("utf-8")
         if not isinstance(content, bytes):
-            raise TypeError(
+            raise exceptions.InvalidArgumentType(
                 f"Template {name!r} content must be str or bytes, not {type(content).__name__}"
             )
         self.api.post(
@@ -467,7 +467,7 @@ class InstanceExtrasMixin:
             lists them in the message).
         """
         if action not in BULK_ACTIONS:
-            raise ValueError(
+            raise exceptions.InvalidArgument(
                 f"Bulk state action must be one of {', '.join(BULK_ACTIONS)}, not {action!r}"
             )
         client.assert_has_api_extension("instance_bulk_state_change")
@@ -522,7 +522,7 @@ def _bulk_collection(cls: type) -> str:
 
 def _metadata_dict(metadata: Any) -> JSONDict:
     if not isinstance(metadata, dict):
-        raise TypeError(
+        raise exceptions.InvalidArgumentType(
             f"Instance metadata must be a dict, not {type(metadata).__name__}"
         )
     return metadata

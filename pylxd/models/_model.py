@@ -108,13 +108,13 @@ class Parent:
     __slots__ = ()
 
 
-class AttributeDict(dict):  # type: ignore[type-arg]
-    """A dict whose keys are also attributes (``state.memory['usage']``)."""
+class _AttrAccessDict(dict):  # type: ignore[type-arg]
+    """A dict whose keys are also readable as attributes (nested state values)."""
 
     def __init__(self, dct: dict[str, Any] | None = None, **kwargs: Any) -> None:
         super().__init__()
         for key, value in {**(dct or {}), **kwargs}.items():
-            self[key] = AttributeDict(value) if isinstance(value, dict) else value
+            self[key] = _AttrAccessDict(value) if isinstance(value, dict) else value
 
     def __getattr__(self, name: str) -> Any:
         try:
@@ -123,7 +123,33 @@ class AttributeDict(dict):  # type: ignore[type-arg]
             raise AttributeError(name) from None
 
     def __dir__(self) -> list[str]:
-        return sorted(set(super().__dir__()) | {k for k in self if isinstance(k, str)})
+        keys = {k for k in self.keys() if isinstance(k, str)}
+        return sorted(set(super().__dir__()) | keys)
+
+
+class AttributeDict(_AttrAccessDict):
+    """State data readable as attributes, items, or ``(key, value)`` pairs.
+
+    As in pylxd, iterating yields ``(key, value)`` pairs (``dict(state)`` and
+    ``for key, value in state`` work) and ``vars(state)`` holds the data;
+    ``state["memory"]`` and ``state.memory["usage"]`` work too. Nested values
+    are dicts that iterate over their keys (``for name in state.network``).
+    """
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        super().__setitem__(key, value)
+        if isinstance(key, str):
+            self.__dict__[key] = value
+
+    def __delitem__(self, key: Any) -> None:
+        super().__delitem__(key)
+        self.__dict__.pop(key, None)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self[name] = value
+
+    def __iter__(self) -> Iterator[tuple[Any, Any]]:  # type: ignore[override]
+        return iter(list(self.items()))
 
 
 class ModelType(type):
@@ -186,6 +212,22 @@ def wait_for(
     return client.operations.wait_for_operation(body["operation"], **kwargs)  # type: ignore[no-any-return]
 
 
+def _identity_of(value: Any) -> Any:
+    """A parent's identity, for :meth:`Model._identity` (no I/O)."""
+    return value._identity() if isinstance(value, Model) else value
+
+
+def forced_wait(client: Client | None, wait: bool) -> bool:
+    """``wait``, or True when LXD answers storage and network calls with operations.
+
+    As in pylxd: with ``storage_and_network_operations`` such calls are
+    waited for, so the state read after them is the new one.
+    """
+    if wait or client is None:
+        return wait
+    return bool(client.has_api_extension("storage_and_network_operations"))
+
+
 def etag_of(response: requests.Response) -> str | None:
     """The ``ETag`` LXD sent with an object (None for lists and old servers)."""
     return response.headers.get("ETag") or None
@@ -205,6 +247,9 @@ class Model(metaclass=ModelType):
 
     #: The attribute that identifies an object (its URL part).
     _key: ClassVar[str] = "name"
+    #: Attributes besides the key, the project and the parents that identify
+    #: an object (e.g. a storage volume's ``type``); see :meth:`_identity`.
+    _identity_keys: ClassVar[tuple[str, ...]] = ()
     #: What errors call this kind of object (``Network ACL 'web': ...``);
     #: the class name when None.
     _error_kind: ClassVar[str | None] = None
@@ -234,6 +279,7 @@ class Model(metaclass=ModelType):
         :param etag: the ``ETag`` the server sent with it (see ``if_match``).
         """
         obj = cls(client, **parents, **metadata)
+        obj._fill_missing()
         object.__setattr__(obj, "_synced", True)
         object.__setattr__(obj, "_etag", etag)
         return obj
@@ -313,16 +359,27 @@ class Model(metaclass=ModelType):
     def _raw_attr(self, name: str) -> Any:
         """Return a loaded attribute without triggering a sync (None if unloaded)."""
         try:
-            return object.__getattribute__(self, name)
+            value = object.__getattribute__(self, name)
         except AttributeError:
             return None
+        return None if value is MISSING else value
 
     def _is_loaded(self, name: str) -> bool:
         try:
-            object.__getattribute__(self, name)
+            value = object.__getattribute__(self, name)
         except AttributeError:
             return False
-        return True
+        return value is not MISSING
+
+    def _fill_missing(self) -> None:
+        """Set the declared attributes the server did not send to :data:`MISSING`.
+
+        As pylxd's ``sync()`` does: they read as ``MISSING`` (falsy), and
+        :meth:`marshall` leaves them out.
+        """
+        for name in type(self).__attributes__:
+            if not self._is_loaded(name):
+                object.__setattr__(self, name, MISSING)
 
     # -- identity --------------------------------------------------------
     def _repr_keys(self) -> tuple[str, ...]:
@@ -339,13 +396,27 @@ class Model(metaclass=ModelType):
         )
         return f"{type(self).__name__}({shown})"
 
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return False
-        return all(
-            getattr(self, a, None) == getattr(other, a, None)
-            for a in self.__attributes__
+    def _identity(self) -> tuple[Any, ...]:
+        """What tells this object apart from another of its kind (no I/O).
+
+        The key, the project and the parent's identity, as in pylxd's
+        per-model ``__eq__``; models without a key compare their loaded values.
+        """
+        cls = type(self)
+        if cls._key not in cls.__attributes__:
+            return tuple(self._raw_attr(name) for name in cls.__attributes__)
+        parents = tuple(
+            _identity_of(self._raw_attr(name)) for name in sorted(cls.__parents__)
         )
+        own = tuple(self._raw_attr(name) for name in cls._identity_keys)
+        return (self._raw_attr(cls._key), self._raw_attr("project"), *own, *parents)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Model) or not (
+            isinstance(other, type(self)) or isinstance(self, type(other))
+        ):
+            return NotImplemented
+        return self._identity() == other._identity()
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -392,6 +463,7 @@ class Model(metaclass=ModelType):
         object.__setattr__(self, "_etag", etag_of(response))
         if rollback:
             self.__dirty__.clear()
+        self._fill_missing()
         object.__setattr__(self, "_synced", True)
 
     def rollback(self) -> None:
@@ -429,7 +501,10 @@ class Model(metaclass=ModelType):
                 continue
             if attribute.optional and not hasattr(self, key):
                 continue
-            marshalled[key] = getattr(self, key)
+            value = getattr(self, key)
+            if value is MISSING:  # the server did not send it: not ours to send
+                continue
+            marshalled[key] = value
         return marshalled
 
     # -- optimistic concurrency ---------------------------------------------
@@ -570,9 +645,12 @@ class Model(metaclass=ModelType):
     ) -> None:
         """``PUT`` ``put_object``, then reload the object from the server.
 
+        Waits when the server has ``storage_and_network_operations``, as pylxd.
+
         :param if_match: as for :meth:`save`.
         :raises PreconditionFailed: when the ETag is stale (nothing changed).
         """
+        wait = forced_wait(self.client, wait)
         self.raw_put(put_object, wait=wait, if_match=if_match)
         self.sync(rollback=True)
 
@@ -585,8 +663,11 @@ class Model(metaclass=ModelType):
     ) -> None:
         """``PATCH`` ``patch_object``, then reload the object from the server.
 
+        Waits when the server has ``storage_and_network_operations``, as pylxd.
+
         :param if_match: as for :meth:`save`.
         :raises PreconditionFailed: when the ETag is stale (nothing changed).
         """
+        wait = forced_wait(self.client, wait)
         self.raw_patch(patch_object, wait=wait, if_match=if_match)
         self.sync(rollback=True)

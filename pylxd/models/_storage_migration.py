@@ -110,7 +110,7 @@ def https_url(client: Client) -> str:
         return f"https://{parts.netloc}"
     addresses = client.host_info.get("environment", {}).get("addresses") or []
     if not addresses:
-        raise ValueError(
+        raise exceptions.InvalidArgument(
             "cannot migrate a storage volume from a server without an HTTPS "
             "address: set core.https_address on the source LXD"
         )

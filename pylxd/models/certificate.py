@@ -54,6 +54,8 @@ class Certificate(CollectionMixin, model.Model):
         name: str = "",
         projects: list[str] | None = None,
         restricted: bool = False,
+        secret: str = "",
+        *,
         token_auth: bool | None = None,
     ) -> Certificate:
         """Add a certificate to the server's trust store and return it.
@@ -66,6 +68,11 @@ class Certificate(CollectionMixin, model.Model):
         ``password`` (LXD 5.0).
 
         :param cert_data: the certificate, PEM (bytes or str) or DER bytes.
+        :param secret: a trust token (pylxd's parameter): sent as
+            ``trust_token`` on servers with ``explicit_trust_token``, else as
+            ``password``; it wins over ``password``.
+        :param token_auth: whether ``password`` is a token (default: told
+            apart automatically).
         :raises ValueError: when ``cert_data`` is not a certificate.
         :raises TrustRefused: when the server refuses the password or token.
         """
@@ -77,7 +84,9 @@ class Certificate(CollectionMixin, model.Model):
             "restricted": restricted,
             "projects": list(projects or []),
         }
-        if password:
+        if secret:
+            body[_secret_field(client, secret, True)] = secret
+        elif password:
             body[_secret_field(client, password, token_auth)] = password
         try:
             cls._collection(client).post(json=body)
@@ -88,10 +97,21 @@ class Certificate(CollectionMixin, model.Model):
         return cls.get(client, hashlib.sha256(der).hexdigest())  # type: ignore[no-any-return]
 
     @classmethod
+    def get(cls, client: Client, fingerprint: str) -> Certificate:
+        """Return the trusted certificate with that fingerprint.
+
+        Implements ``GET /1.0/certificates/<fingerprint>`` (a unique prefix
+        is enough).
+
+        :raises NotFound: when no trusted certificate has it.
+        """
+        return super().get(client, fingerprint)  # type: ignore[no-any-return]
+
+    @classmethod
     def create_token(
         cls,
         client: Client,
-        name: str,
+        name: str = "",
         projects: list[str] | None = None,
         restricted: bool = False,
     ) -> str:
@@ -118,13 +138,15 @@ def _der(cert_data: bytes | str) -> bytes:
     if isinstance(cert_data, str):
         cert_data = cert_data.encode()
     if not isinstance(cert_data, (bytes, bytearray)):
-        raise TypeError(
+        raise exceptions.InvalidArgumentType(
             f"Certificate data must be PEM or DER bytes, not {type(cert_data).__name__}"
         )
     begin, end = b"-----BEGIN CERTIFICATE-----", b"-----END CERTIFICATE-----"
     if begin not in cert_data:
         if not _looks_like_der(cert_data):
-            raise ValueError("Certificate data is neither a PEM nor a DER certificate")
+            raise exceptions.InvalidArgument(
+                "Certificate data is neither a PEM nor a DER certificate"
+            )
         return bytes(cert_data)
     start = cert_data.index(begin)
     stop = cert_data.find(end, start)
@@ -132,11 +154,13 @@ def _der(cert_data: bytes | str) -> bytes:
     try:
         der = ssl.PEM_cert_to_DER_cert(block.decode("ascii"))
     except (ValueError, binascii.Error, UnicodeDecodeError) as err:
-        raise ValueError(
+        raise exceptions.InvalidArgument(
             f"Certificate data is not a valid PEM certificate: {err}"
         ) from err
     if not _looks_like_der(der):
-        raise ValueError("Certificate data is not a valid PEM certificate: bad base64")
+        raise exceptions.InvalidArgument(
+            "Certificate data is not a valid PEM certificate: bad base64"
+        )
     return der
 
 

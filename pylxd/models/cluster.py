@@ -25,8 +25,9 @@ import copy
 import hashlib
 import json
 import ssl
+import types
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from pylxd import exceptions, managers
 from pylxd._transport import _APINode
@@ -60,6 +61,28 @@ def _check_member_name(name: Any) -> str:
             f"Cluster member name {name!r} is not allowed: it is blank"
         )
     return str(name)
+
+
+class _ClassOrInstanceMethod:
+    """A method callable on the class (pylxd's classmethod form) and on objects.
+
+    ``Cluster.enable(client, "n1")`` and ``client.cluster.enable("n1")`` call
+    ``on_class``; ``client.cluster.get().enable("n1")`` calls the method.
+    """
+
+    def __init__(self, on_class: Callable[..., Any]) -> None:
+        self.on_class = on_class
+        self.on_instance: Callable[..., Any] | None = None
+        self.__doc__ = on_class.__doc__
+
+    def instance_method(self, method: Callable[..., Any]) -> _ClassOrInstanceMethod:
+        self.on_instance = method
+        return self
+
+    def __get__(self, obj: Any, owner: type) -> Any:
+        if obj is None or self.on_instance is None:
+            return types.MethodType(self.on_class, owner)
+        return types.MethodType(self.on_instance, obj)
 
 
 def _operation_from(client: Client, response: requests.Response) -> Operation:
@@ -99,9 +122,31 @@ class Cluster(model.Model):
 
         Implements ``GET /1.0/cluster``.
         """
+        client.assert_has_api_extension("clustering")
         response = client.api.cluster.get()
         return cls._from_server(client, response.json()["metadata"])  # type: ignore[return-value]
 
+    def _enable_on_class(  # type: ignore[misc]
+        cls: type[Cluster], client: Client, server_name: str
+    ) -> None:
+        """Turn the client's standalone server into the first member of a cluster.
+
+        pylxd's form: ``Cluster.enable(client, "n1")`` or
+        ``client.cluster.enable("n1")``. Implements ``PUT /1.0/cluster`` and
+        waits for the bootstrap; returns None. On an object,
+        ``cluster.enable(server_name=None, wait=True, timeout=None)`` does the
+        same and returns the object, reloaded.
+
+        :raises LXDAPIExtensionNotAvailable: without ``clustering_join``.
+        :raises LXDAPIException: when LXD refuses (e.g. clustered already).
+        """
+        client.assert_has_api_extension("clustering_join")
+        cls(client, server_name=server_name).enable(server_name)
+
+    enable = _ClassOrInstanceMethod(_enable_on_class)
+    del _enable_on_class
+
+    @enable.instance_method  # type: ignore[no-redef]
     def enable(
         self,
         server_name: str | None = None,
@@ -153,7 +198,7 @@ class Cluster(model.Model):
         joined = ClusterJoinToken.decode(token) if isinstance(token, str) else token
         address = cluster_address or next(iter(joined.addresses), None)
         if not address:
-            raise ValueError(
+            raise exceptions.InvalidArgument(
                 f"The join token for {joined.server_name!r} lists no member address: "
                 "pass cluster_address"
             )
@@ -195,6 +240,8 @@ class ClusterMember(CollectionMixin, model.Model):
     _api_extension = "clustering"
     _error_kind = "Cluster member"
 
+    #: pylxd's parent attribute (the :class:`Cluster`, when known).
+    cluster = model.Parent()
     server_name = model.Attribute(readonly=True)
     url = model.Attribute(readonly=True)
     database = model.Attribute(readonly=True)
@@ -206,6 +253,16 @@ class ClusterMember(CollectionMixin, model.Model):
     description = model.Attribute()
     groups = model.Attribute()
     config = model.Attribute()
+
+    @classmethod
+    def get(cls, client: Client, server_name: str) -> ClusterMember:
+        """Return the member named ``server_name``.
+
+        Implements ``GET /1.0/cluster/members/<server_name>``.
+
+        :raises NotFound: when the cluster has no such member.
+        """
+        return super().get(client, server_name)  # type: ignore[no-any-return]
 
     @classmethod
     def all(cls, client: Client, *args: Any) -> list[ClusterMember]:
@@ -258,12 +315,14 @@ class ClusterMember(CollectionMixin, model.Model):
         object.__setattr__(self, "server_name", new_name)
         return self.get(self.client, new_name)  # type: ignore[no-any-return]
 
-    def delete(self, force: bool = False, wait: bool = False) -> None:  # type: ignore[override]
+    def delete(self, wait: bool = False, force: bool = False) -> None:
         """Remove the member from the cluster.
 
         Implements ``DELETE /1.0/cluster/members/<name>`` (``?force=1`` with
         ``force``: remove it even if it cannot be reached or still holds
-        instances; its data is left behind).
+        instances; its data is left behind). As in pylxd, the first
+        positional argument is ``wait``: ``member.delete(True)`` waits, it
+        does not force.
         """
         response = self.api.delete(params={"force": 1}) if force else self.api.delete()
         model.wait_for(self.client, response, wait)
@@ -295,7 +354,7 @@ class ClusterMember(CollectionMixin, model.Model):
         :raises ValueError: for an unknown mode.
         """
         if mode is not None and mode not in EVACUATION_MODES:
-            raise ValueError(
+            raise exceptions.InvalidArgument(
                 f"ClusterMember.evacuate() mode must be one of {EVACUATION_MODES}, got {mode!r}"
             )
         return self._state("evacuate", mode, wait, timeout)
@@ -597,6 +656,8 @@ class ClusterCertificate(model.Model):
 
     cluster_certificate = model.Attribute()
     cluster_certificate_key = model.Attribute()
+    #: pylxd's parent attribute (the :class:`Cluster`, when known).
+    cluster = model.Parent()
 
     @property
     def api(self) -> _APINode:
@@ -625,5 +686,7 @@ class ClusterCertificate(model.Model):
 def _pem(what: str, value: str | bytes) -> str:
     text = value.decode("ascii") if isinstance(value, bytes) else value
     if not isinstance(text, str) or "-----BEGIN" not in text:
-        raise ValueError(f"The {what} must be PEM text, got {str(value)[:40]!r}")
+        raise exceptions.InvalidArgument(
+            f"The {what} must be PEM text, got {str(value)[:40]!r}"
+        )
     return text

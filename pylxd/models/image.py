@@ -65,6 +65,7 @@ class Image(CollectionMixin, model.Model):
     fingerprint: str = model.Attribute(readonly=True)  # type: ignore[assignment]
     last_used_at: str = model.Attribute(readonly=True)  # type: ignore[assignment]
     profiles: list[str] = model.Attribute(optional=True)  # type: ignore[assignment]
+    project: str = model.Attribute(readonly=True, optional=True)  # type: ignore[assignment]
     properties: dict[str, str] = model.Attribute()  # type: ignore[assignment]
     public: bool = model.Attribute()  # type: ignore[assignment]
     size: int = model.Attribute(readonly=True)  # type: ignore[assignment]
@@ -121,6 +122,7 @@ class Image(CollectionMixin, model.Model):
         metadata: ImageData | None = None,
         public: bool = False,
         wait: bool = True,
+        vm: bool = False,
         *,
         progress: Progress | None = None,
     ) -> Image:
@@ -133,11 +135,13 @@ class Image(CollectionMixin, model.Model):
         As in pylxd, the upload is always waited for (the fingerprint is only
         known once LXD indexed the image), so ``wait`` is ignored.
 
+        :param vm: a split virtual-machine image: the rootfs part is sent as
+            ``rootfs.img`` (a disk image), so LXD stores a VM image.
         :param progress: ``progress(sent_bytes, total_or_None)``.
         :raises LXDAPIException: with LXD's message when it rejects the image
             (no image is left behind).
         """
-        with _upload_body(image_data, metadata, progress) as (body, headers):
+        with _upload_body(image_data, metadata, progress, vm) as (body, headers):
             if public:
                 headers["X-LXD-public"] = "1"
             response = cls._collection(client).post(data=body, headers=headers)

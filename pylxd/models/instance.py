@@ -170,7 +170,14 @@ class Instance(
         if full:
             object.__setattr__(self, "_full", full)
             payload = {k: v for k, v in payload.items() if k not in full}
+        if payload.get("location") is not None and not self._clustered():
+            # LXD says "none" off a cluster; pylxd reports None.
+            payload = {**payload, "location": None}
         super()._load(payload, rollback)
+
+    def _clustered(self) -> bool:
+        client = self.client
+        return client is None or bool(client.server_clustered)
 
     @property
     def cached_state(self) -> model.AttributeDict | None:
@@ -210,9 +217,11 @@ class Instance(
             name (loaded on first use, as pylxd did); 2 also brings each
             instance's state and snapshots (:attr:`cached_state`).
         :param fields: with recursion 2, the state fields to compute, e.g.
-            ``["state.network"]`` (``instances_state_selective_recursion``).
+            ``["state.network"]``. As in pylxd, they are ignored for another
+            recursion, and on servers without
+            ``instances_state_selective_recursion`` (a plain recursion 2).
         :param filter: an LXD filter such as ``"status eq Running"``.
-        :raises LXDAPIExtensionNotAvailable: for ``fields`` on an older LXD.
+        :raises InvalidArgumentType: for a ``fields`` string (a list is needed).
         """
         params: JSONDict = {
             "recursion": cls._recursion_param(client, recursion, fields)
@@ -260,14 +269,19 @@ class Instance(
         client: Client, recursion: int, fields: Iterable[str] | None
     ) -> str:
         if recursion not in (0, 1, 2):
-            raise ValueError(
+            raise exceptions.InvalidArgument(
                 f"Instance.all: recursion must be 0, 1 or 2, not {recursion!r}"
             )
-        if fields is None:
+        if isinstance(fields, (str, bytes)):
+            raise exceptions.InvalidArgumentType(
+                f"Instance.all: fields must be a list of field names, not {fields!r}"
+            )
+        if (
+            fields is None
+            or recursion != 2
+            or not client.has_api_extension("instances_state_selective_recursion")
+        ):
             return str(recursion)
-        if recursion != 2:
-            raise ValueError("Instance.all: fields= needs recursion=2")
-        client.assert_has_api_extension("instances_state_selective_recursion")
         return f"2;fields={','.join(fields)}"
 
     @classmethod
@@ -294,8 +308,13 @@ class Instance(
         :raises LXDAPIException: with LXD's message when the creation fails.
         """
         body = cls._creation_body(client, config)
+        collection = cls._collection(client)
+        if body.get("type", cls._instance_type) != cls._instance_type:
+            # Container.create({"type": "virtual-machine", ...}) keeps the
+            # caller's type, as in pylxd: only /1.0/instances takes any type.
+            collection = client.api.instances
         with exceptions.naming(cls.__name__, body.get("name") or "(unnamed)"):
-            response = cls._collection(client).post(json=body, target=target)
+            response = collection.post(json=body, target=target)
             model.wait_for(client, response, wait)
         name = body.get("name") or created_name(response)
         return cls(client, name=name)
@@ -304,7 +323,7 @@ class Instance(
     def _creation_body(cls, client: Client, config: JSONDict) -> JSONDict:
         owner = cls.__name__
         if not isinstance(config, dict):
-            raise TypeError(
+            raise exceptions.InvalidArgumentType(
                 f"{owner}.create: config must be a dict, not {type(config).__name__}"
             )
         body = dict(config)
@@ -312,11 +331,7 @@ class Instance(
             check_instance_name(f"{owner}.create", body["name"])
         source = check_source(owner, body.get("source"))
         if cls._instance_type is not None:
-            if body.setdefault("type", cls._instance_type) != cls._instance_type:
-                raise ValueError(
-                    f"{owner}.create: config type {body['type']!r} is not "
-                    f"{cls._instance_type!r}; use client.instances.create"
-                )
+            body.setdefault("type", cls._instance_type)
         if source["type"] == "copy" and "profiles" not in body:
             body["profiles"] = copy_source_profiles(client, source)
         return body
@@ -507,17 +522,21 @@ class Instance(
             object.__setattr__(self, "client", None)  # LXD deleted it
 
     def restore_snapshot(
-        self, snapshot_name: str, wait: bool = False
+        self, snapshot_name: str, wait: bool = False, stateful: bool = False
     ) -> requests.Response:
         """Restore the instance to snapshot ``snapshot_name``.
 
-        Implements ``PUT /1.0/instances/<name>`` with ``{"restore": name}``.
+        Implements ``PUT /1.0/instances/<name>`` with ``{"restore": name,
+        "stateful": stateful}``.
 
+        :param stateful: restore the snapshot's running state too (a stateful
+            snapshot; needs CRIU).
         :returns: the original response (not the operation result).
         :raises LXDAPIException: when the restore fails.
         """
         check_name("Snapshot", snapshot_name)
-        response = self.api.put(json={"restore": snapshot_name})
+        body = {"restore": snapshot_name, "stateful": stateful}
+        response = self.api.put(json=body)
         model.wait_for(self.client, response, wait)
         return response
 
@@ -525,9 +544,10 @@ class Instance(
         self,
         public: bool = False,
         wait: bool = False,
+        compression_algorithm: str | None = None,
+        *,
         aliases: Iterable[str | JSONDict] | None = None,
         properties: dict[str, str] | None = None,
-        compression_algorithm: str | None = None,
     ) -> Any:
         """Publish the (stopped) instance as an image.
 
@@ -558,11 +578,15 @@ class Instance(
         ``core.https_address`` must be set) and ``source.certificate`` is this
         server's certificate, which the target checks.
 
-        :raises ValueError: when this server has no HTTPS address.
+        The result also holds pylxd's legacy keys ``epehemeral`` (sic) and
+        ``default`` (the profiles), which LXD ignores.
+
+        :raises InvalidArgument: when this server has no HTTPS address.
         :raises LXDAPIException: if the request to migrate fails.
         """
         self.sync()
-        return self._start_transfer(live, instance_only=False, keep_volatile=True)[1]
+        data = self._start_transfer(live, instance_only=False, keep_volatile=True)[1]
+        return {**data, "epehemeral": data["ephemeral"], "default": data["profiles"]}
 
     def _start_transfer(
         self, live: bool, instance_only: bool, keep_volatile: bool
@@ -617,7 +641,7 @@ class Instance(
         environment = self.client.host_info.get("environment", {})
         addresses = environment.get("addresses") or []
         if not addresses:
-            raise ValueError(
+            raise exceptions.InvalidArgument(
                 f"Cannot migrate {type(self).__name__} {self.name!r} from "
                 f"{api._describe()}: that LXD has no HTTPS address for the target "
                 "to pull from (set core.https_address)"
@@ -707,24 +731,21 @@ class Instance(
         The target pulls the instance (see :meth:`generate_migration_data`
         for what LXD requires), then the source is deleted. The transfer is
         always waited for, since the source can only be removed afterwards;
-        ``wait`` applies to that deletion. A running instance moves only with
-        ``live=True`` (which needs CRIU on both servers).
+        ``wait`` applies to that deletion. As in pylxd, an instance that is
+        not stopped is migrated live whatever ``live`` says (LXD needs CRIU
+        for a container, or a stateful VM, and refuses otherwise).
 
         :returns: the instance on ``new_client``.
-        :raises ValueError: for a running instance without ``live``, the
-            same server, or a source without an HTTPS address.
+        :raises InvalidArgument: for the same server, or a source without an
+            HTTPS address.
         :raises LXDAPIException: if any of the API calls fail.
         """
         if new_client is self.client:
-            raise ValueError(
+            raise exceptions.InvalidArgument(
                 f"{type(self).__name__}.migrate: {self.name!r} is already on that server"
             )
         self.sync()
-        if self.status_code != STATUS_STOPPED and not live:
-            raise ValueError(
-                f"{type(self).__name__} {self.name!r} is {self.status}: stop it "
-                "first, or migrate it with live=True"
-            )
+        live = live or self.status_code != STATUS_STOPPED
         new = self._transfer(new_client, live, False, True, wait=True)
         self.delete(wait=wait)
         return new
@@ -844,9 +865,10 @@ class Snapshot(model.Model):
         self,
         public: bool = False,
         wait: bool = False,
+        compression_algorithm: str | None = None,
+        *,
         aliases: Iterable[str | JSONDict] | None = None,
         properties: dict[str, str] | None = None,
-        compression_algorithm: str | None = None,
     ) -> Any:
         """Publish the snapshot as an image (``POST /1.0/images``).
 
@@ -861,12 +883,14 @@ class Snapshot(model.Model):
         return _publish(self.client, source, public, wait, extra)
 
     def restore(self, wait: bool = False) -> requests.Response:
-        """Restore the instance to this snapshot.
+        """Restore the instance to this snapshot (with its state, if stateful).
 
         :returns: the original response (not the operation result).
         :raises LXDAPIException: if the operation fails.
         """
-        return self.instance.restore_snapshot(self.name, wait)
+        return self.instance.restore_snapshot(  # type: ignore[no-any-return]
+            self.name, wait, stateful=bool(self.stateful)
+        )
 
 
 #: Seams that ``execute`` resolves from this module when it runs (tests patch

@@ -16,8 +16,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from pylxd import managers
-from pylxd.exceptions import naming
+from pylxd import exceptions, managers
+from pylxd.exceptions import InvalidArgumentType, naming
 from pylxd.models import _model as model
 from pylxd.models._mixins import (
     CollectionMixin,
@@ -51,12 +51,12 @@ def check_config(subject: str, config: Any) -> None:
     if config is None:
         return
     if not isinstance(config, dict):
-        raise TypeError(
+        raise exceptions.InvalidArgumentType(
             f"{subject}: config must be a dict of strings, not {type(config).__name__}"
         )
     for key, value in config.items():
         if not isinstance(key, str) or not isinstance(value, str):
-            raise TypeError(
+            raise exceptions.InvalidArgumentType(
                 f"{subject}: config[{key!r}] must be a string, "
                 f"not {type(value).__name__} {value!r}"
             )
@@ -64,15 +64,20 @@ def check_config(subject: str, config: Any) -> None:
 
 # -- shared verbs -------------------------------------------------------------
 class BlockingMixin:
-    """Changes that always finish LXD's work before returning.
+    """Changes that finish LXD's work before returning.
 
     ``save``, ``delete``, ``put``, ``patch``, ``raw_put`` and ``raw_patch``
-    check the API extension, wait for LXD's operation when it answers with
-    one (``wait=True`` by default) and name the object in errors.
+    check the API extension, name the object in errors, and wait for LXD's
+    operation when asked, and always on servers with
+    ``storage_and_network_operations`` (the ones that answer with one), as
+    pylxd does; ``wait=False`` is pylxd's default.
     """
 
     __slots__ = ()
     _api_extension: ClassVar[str | None]
+    #: Asserted by the changes only (reads work without it, as in pylxd);
+    #: ``_api_extension`` when None.
+    _write_extension: ClassVar[str | None] = None
     client: Client
 
     if TYPE_CHECKING:  # pragma: no cover
@@ -91,8 +96,9 @@ class BlockingMixin:
         def _if_match_headers(self, if_match: bool | None) -> JSONDict | None: ...
 
     def _check_extension(self) -> None:
-        if self._api_extension:
-            self.client.assert_has_api_extension(self._api_extension)
+        extension = self._write_extension or self._api_extension
+        if extension:
+            self.client.assert_has_api_extension(extension)
 
     def _change(
         self,
@@ -108,10 +114,10 @@ class BlockingMixin:
             kwargs["headers"] = headers
         with naming(self._subject()):
             response: requests.Response = getattr(self.api, verb)(**kwargs)
-            model.wait_for(self.client, response, wait)
+            model.wait_for(self.client, response, model.forced_wait(self.client, wait))
         return response
 
-    def save(self, wait: bool = True, *, if_match: bool | None = None) -> None:
+    def save(self, wait: bool = False, *, if_match: bool | None = None) -> None:
         """Save the object: ``PUT`` every writable attribute.
 
         :param wait: wait for LXD's operation when it answers with one.
@@ -128,7 +134,7 @@ class BlockingMixin:
         if guarded:
             self.sync()
 
-    def delete(self, wait: bool = True) -> None:
+    def delete(self, wait: bool = False) -> None:
         """Delete the object (``DELETE`` its URL).
 
         :param wait: wait for LXD's operation when it answers with one.
@@ -140,7 +146,7 @@ class BlockingMixin:
         object.__setattr__(self, "client", None)
 
     def raw_put(
-        self, put_object: JSONDict, wait: bool = True, *, if_match: bool | None = None
+        self, put_object: JSONDict, wait: bool = False, *, if_match: bool | None = None
     ) -> requests.Response:
         """``PUT`` ``put_object`` as given, without reloading the object."""
         return self._change("put", put_object, wait, if_match)
@@ -148,7 +154,7 @@ class BlockingMixin:
     def raw_patch(
         self,
         patch_object: JSONDict,
-        wait: bool = True,
+        wait: bool = False,
         *,
         if_match: bool | None = None,
     ) -> requests.Response:
@@ -156,7 +162,7 @@ class BlockingMixin:
         return self._change("patch", patch_object, wait, if_match)
 
     def put(
-        self, put_object: JSONDict, wait: bool = True, *, if_match: bool | None = None
+        self, put_object: JSONDict, wait: bool = False, *, if_match: bool | None = None
     ) -> None:
         """``PUT`` ``put_object``, then reload the object from the server."""
         self.raw_put(put_object, wait=wait, if_match=if_match)
@@ -165,7 +171,7 @@ class BlockingMixin:
     def patch(
         self,
         patch_object: JSONDict,
-        wait: bool = True,
+        wait: bool = False,
         *,
         if_match: bool | None = None,
     ) -> None:
@@ -270,13 +276,13 @@ class Network(CollectionMixin, RenameMixin, BlockingMixin, model.Model):
     """A LXD network, ``/1.0/networks/<name>``.
 
     Creating and modifying networks needs the ``network`` API extension,
-    checked before any request. ``used_by`` holds LXD's URLs (use
+    checked before any request (reading them does not, as in pylxd). ``used_by`` holds LXD's URLs (use
     :func:`pylxd.models._mixins.name_from_url` to get names). Unmanaged
     networks (host interfaces) can be read but not changed.
     """
 
     _endpoint = "networks"
-    _api_extension = "network"
+    _write_extension = "network"
 
     name = model.Attribute(readonly=True)
     description = model.Attribute()
@@ -286,6 +292,7 @@ class Network(CollectionMixin, RenameMixin, BlockingMixin, model.Model):
     used_by = model.Attribute(url_list, readonly=True)
     status = model.Attribute(readonly=True, optional=True)
     locations = model.Attribute(readonly=True, optional=True)
+    project = model.Attribute(readonly=True, optional=True)
 
     forwards = model.Manager(
         lambda net: managers.NetworkForwardManager(net.client, net)
@@ -318,7 +325,6 @@ class Network(CollectionMixin, RenameMixin, BlockingMixin, model.Model):
         Implements ``GET /1.0/networks/<name>``.
 
         :raises NotFound: naming the network, when it does not exist.
-        :raises LXDAPIExtensionNotAvailable: without the ``network`` extension.
         """
         return super().get(client, name)  # type: ignore[no-any-return]
 
@@ -330,6 +336,7 @@ class Network(CollectionMixin, RenameMixin, BlockingMixin, model.Model):
         description: str | None = None,
         type: str | None = None,
         config: dict[str, str] | None = None,
+        wait: bool = True,
     ) -> Network:
         """Create a network and return it as stored.
 
@@ -340,22 +347,28 @@ class Network(CollectionMixin, RenameMixin, BlockingMixin, model.Model):
         :param type: the network type (``bridge``, ``macvlan``, ...; LXD's
             default is ``bridge``).
         :param config: the network configuration, a dict of strings.
+        :param wait: wait for LXD's operation when it answers with one
+            (always, on servers with ``storage_and_network_operations``).
         :raises LXDAPIExtensionNotAvailable: without the ``network`` extension.
         :raises Conflict: when a network of that name exists.
         :raises LXDAPIException: when LXD refuses the definition (nothing is
             left created).
         """
+        client.assert_has_api_extension("network")
         check_name("Network", name)
         check_config(f"Network {name!r}", config)
         body = drop_none(name=name, description=description, type=type, config=config)
         with naming(f"Network {name!r}"):
-            cls._post_collection(client, body, wait=True)
+            cls._post_collection(client, body, wait=model.forced_wait(client, wait))
         return cls.get(client, name)
 
-    def rename(self, new_name: str) -> Network:
+    def rename(self, new_name: str, wait: bool = True) -> Network:
         """Rename the network and return it under its new name.
 
         Implements ``POST /1.0/networks/<name>``.
+
+        :param wait: wait for LXD's operation when it answers with one
+            (always, on servers with ``storage_and_network_operations``).
 
         :raises Conflict: when ``new_name`` is taken.
         :raises LXDAPIException: when the network is in use.
@@ -363,7 +376,7 @@ class Network(CollectionMixin, RenameMixin, BlockingMixin, model.Model):
         self._check_extension()
         check_name("Network", new_name)
         with naming(f"{self._subject()} (renaming to {new_name!r})"):
-            self._rename(new_name, wait=True)
+            self._rename(new_name, wait=model.forced_wait(self.client, wait))
         return self.get(self.client, new_name)
 
     def state(self) -> NetworkState:
@@ -390,18 +403,47 @@ class Network(CollectionMixin, RenameMixin, BlockingMixin, model.Model):
     def __str__(self) -> str:
         return json.dumps(self.marshall(skip_readonly=False), indent=2)
 
+    def __repr__(self) -> str:
+        return _json_repr(self, ("config", "description", "name", "type"))
+
+
+def _json_repr(obj: model.Model, names: tuple[str, ...]) -> str:
+    """pylxd's repr of networks: ``Network(config={...}, name="br0", ...)``.
+
+    Only loaded values are shown (no request), as JSON.
+    """
+    shown = ", ".join(
+        f"{name}={json.dumps(obj._raw_attr(name))}"
+        for name in names
+        if obj._is_loaded(name)
+    )
+    return f"{type(obj).__name__}({shown})"
+
+
+def _forward_body(
+    body: JSONDict, description: str | None, ports: list[JSONDict] | None
+) -> JSONDict:
+    """pylxd's ``NetworkForward.create(client, network, config)``: the whole body."""
+    if description is not None or ports is not None:
+        raise InvalidArgumentType(
+            "NetworkForward.create: with a definition dict, give the other "
+            "fields inside it, not as arguments"
+        )
+    return dict(body)
+
 
 class NetworkForward(ChildMixin, BlockingMixin, model.Model):
     """A network address forward, ``/1.0/networks/<net>/forwards/<address>``.
 
-    Reached through ``network.forwards`` (API extension ``network_forward``).
+    Reached through ``network.forwards``. Changes need the API extension
+    ``network_forward`` (reads are sent as they are, as in pylxd).
     """
 
     _endpoint = "forwards"
     _key = "listen_address"
     _parent = "network"
     _kind = "Network forward"
-    _api_extension = "network_forward"
+    _write_extension = "network_forward"
 
     network = model.Parent()
     listen_address = model.Attribute(readonly=True)
@@ -411,33 +453,55 @@ class NetworkForward(ChildMixin, BlockingMixin, model.Model):
     location = model.Attribute(readonly=True, optional=True)
 
     @classmethod
+    def get(
+        cls, client: Client, network: Network, listen_address: str
+    ) -> NetworkForward:
+        """Return the forward of ``listen_address`` on ``network``.
+
+        Implements ``GET /1.0/networks/<net>/forwards/<listen_address>``.
+
+        :raises NotFound: naming it, when it does not exist.
+        """
+        return super().get(client, network, listen_address)  # type: ignore[no-any-return]
+
+    @classmethod
     def create(
         cls,
         client: Client,
         network: Network,
-        listen_address: str,
+        config: JSONDict | str,
         description: str | None = None,
-        config: dict[str, str] | None = None,
         ports: list[JSONDict] | None = None,
     ) -> NetworkForward:
-        """Forward ``listen_address`` (optionally per port) and return the forward.
+        """Create a forward on ``network`` and return it.
 
-        Implements ``POST /1.0/networks/<net>/forwards``.
+        Implements ``POST /1.0/networks/<net>/forwards``. As in pylxd,
+        ``config`` is the whole body: ``{"listen_address": "192.0.2.1",
+        "config": {"target_address": "10.0.0.2"}, "ports": [...]}``. A
+        string is taken as the listen address, with ``description`` and
+        ``ports`` beside it.
 
-        :param config: e.g. ``{"target_address": "10.0.0.2"}`` (default target).
         :param ports: dicts with ``protocol``, ``listen_port``,
             ``target_address``, optionally ``target_port`` and ``description``.
         :raises Conflict: when the address is already forwarded.
         """
-        check_name(cls._kind, listen_address)
-        check_config(cls._subject_for(network, listen_address), config)
-        body = drop_none(
-            listen_address=listen_address,
-            description=description,
-            config=config,
-            ports=ports,
-        )
-        return cls._create(client, network, listen_address, body)  # type: ignore[no-any-return]
+        client.assert_has_api_extension("network_forward")
+        if isinstance(config, dict):
+            body = _forward_body(config, description, ports)
+        else:
+            body = drop_none(
+                listen_address=config, description=description, ports=ports
+            )
+        check_name(cls._kind, body.get("listen_address"))
+        address = str(body["listen_address"])
+        check_config(cls._subject_for(network, address), body.get("config"))
+        return cls._create(client, network, address, body)  # type: ignore[no-any-return]
+
+    def __repr__(self) -> str:
+        return _json_repr(self, ("config", "description", "listen_address"))
+
+    def __str__(self) -> str:
+        return json.dumps(self.marshall(skip_readonly=False), indent=2)
 
 
 class NetworkPeer(ChildMixin, BlockingMixin, model.Model):

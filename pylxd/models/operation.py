@@ -80,6 +80,7 @@ class Operation:
         "may_cancel",
         "metadata",
         "resources",
+        "secret",  # pylxd's: None unless LXD sends it
         "status",
         "status_code",
         "updated_at",

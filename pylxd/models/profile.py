@@ -37,10 +37,13 @@ class Profile(CollectionMixin, RenameMixin, model.Model):
         config: dict[str, Any] | None = None,
         devices: dict[str, Any] | None = None,
         description: str | None = None,
+        wait: bool = False,
     ) -> Profile:
         """Create a profile and return it as stored.
 
         Implements ``POST /1.0/profiles``.
+
+        :param wait: wait for LXD's operation when it answers with one.
 
         :raises Conflict: when a profile of that name exists.
         :raises LXDAPIException: when LXD rejects the name, config or devices.
@@ -49,16 +52,18 @@ class Profile(CollectionMixin, RenameMixin, model.Model):
             name=name, config=config, devices=devices, description=description
         )
         with exceptions.naming(cls.__name__, name):
-            cls._post_collection(client, body)
+            cls._post_collection(client, body, wait=wait)
         return cls.get(client, name)  # type: ignore[no-any-return]
 
-    def rename(self, new_name: str) -> Profile:
+    def rename(self, new_name: str, wait: bool = False) -> Profile:
         """Rename the profile and return it as stored under its new name.
 
         Implements ``POST /1.0/profiles/<name>``.
 
+        :param wait: wait for LXD's operation when it answers with one.
+
         :raises Conflict: when a profile named ``new_name`` exists.
         :raises Forbidden: for the ``default`` profile.
         """
-        self._rename(new_name)
+        self._rename(new_name, wait=wait)
         return self.get(self.client, new_name)  # type: ignore[no-any-return]

@@ -21,7 +21,9 @@ def _target_params(target: str | None) -> dict[str, str]:
 
 def _check_config(config: Any) -> JSONDict:
     if not isinstance(config, dict):
-        raise TypeError(f"Server config must be a dict, not {type(config).__name__}")
+        raise exceptions.InvalidArgumentType(
+            f"Server config must be a dict, not {type(config).__name__}"
+        )
     return config
 
 

@@ -43,6 +43,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from pylxd.models.storage_volume_backup import Progress, Source
 
 
+#: What LXD's Go code writes for a zero ``time.Time`` (no expiry, no date).
+_ZERO_TIME = "0001-01-01T00:00:00Z"
+_TIMES = ("created_at", "expires_at")
+
 #: A 404 inside a storage call becomes StorageObjectNotFound (a NotFound).
 _REFINE: exceptions.Refine = {exceptions.NotFound: StorageObjectNotFound}
 
@@ -90,14 +94,17 @@ class StoragePool(CollectionMixin, model.Model):
             return super().get(client, name)  # type: ignore[no-any-return]
 
     @classmethod
-    def create(cls, client: Client, definition: JSONDict) -> StoragePool:
+    def create(
+        cls, client: Client, definition: JSONDict, wait: bool = True
+    ) -> StoragePool:
         """Create a storage pool from ``definition`` and return it as stored.
 
         Implements ``POST /1.0/storage-pools``. ``definition`` is the whole
         request body, e.g. ``{"name": "pool1", "driver": "dir", "config": {}}``.
-        The call waits when LXD answers with an operation.
 
         :param definition: the fields to pass to LXD (``name`` is required).
+        :param wait: wait when LXD answers with an operation (always, on
+            servers with ``storage_and_network_operations``, as in pylxd).
         :returns: the new pool.
         :raises TypeError: when ``definition`` is not a dict.
         :raises ValueError: when ``definition`` has no ``name``.
@@ -105,18 +112,21 @@ class StoragePool(CollectionMixin, model.Model):
         :raises LXDAPIException: when LXD refuses (e.g. ``Unknown driver``).
         """
         name = _required_name(definition, "storage pool definition", "Storage pool")
-        cls._post_collection(client, definition, wait=True)
+        cls._post_collection(client, definition, wait=model.forced_wait(client, wait))
         return cls.get(client, name)  # type: ignore[no-any-return]
 
-    def delete(self) -> None:  # type: ignore[override]
-        """Delete the storage pool, waiting when LXD answers with an operation.
+    def delete(self, wait: bool = False) -> None:
+        """Delete the storage pool.
 
         Implements ``DELETE /1.0/storage-pools/<name>``.
+
+        :param wait: wait when LXD answers with an operation (always, on
+            servers with ``storage_and_network_operations``, as in pylxd).
 
         :raises LXDAPIException: when LXD refuses, e.g. ``"The storage pool is
             currently in use"``.
         """
-        super().delete(wait=True)
+        super().delete(wait=model.forced_wait(self.client, wait))
 
 
 class StorageResources(model.Model):
@@ -163,10 +173,13 @@ class StorageVolume(model.Model):
     content_type = model.Attribute(readonly=True)
     project = model.Attribute(readonly=True, optional=True)
     created_at = model.Attribute(readonly=True, optional=True)
+    pool = model.Attribute(readonly=True, optional=True)
 
     storage_pool: StoragePool = model.Parent()  # type: ignore[assignment]
     snapshots = model.Manager(lambda vol: StorageVolumeSnapshotManager(vol))
     backups = model.Manager(lambda vol: StorageVolumeBackupManager(vol))
+
+    _identity_keys = ("type",)
 
     def _repr_keys(self) -> tuple[str, ...]:
         return ("type", "name")
@@ -301,14 +314,16 @@ class StorageVolume(model.Model):
         return import_volume_backup(cls, storage_pool, data, name, wait, progress)
 
     # -- edits ------------------------------------------------------------
-    def delete(self, wait: bool = True) -> None:
+    def delete(self, wait: bool = False) -> None:
         """Delete the volume (and its snapshots).
 
         Implements ``DELETE /1.0/storage-pools/<pool>/volumes/<type>/<name>``.
+        Waited for when LXD answers with an operation and ``wait`` or the
+        server has ``storage_and_network_operations`` (as pylxd).
 
         :raises LXDAPIException: when LXD refuses, e.g. the volume is attached.
         """
-        super().delete(wait=wait)
+        super().delete(wait=model.forced_wait(self.client, wait))
 
     def rename(self, _input: JSONDict, wait: bool = False) -> JSONDict:
         """Rename, move to another pool, or start a migration of the volume.
@@ -443,7 +458,10 @@ class StorageVolumeSnapshot(RenameMixin, model.Model):
     """A volume snapshot, ``.../volumes/<type>/<volume>/snapshots/<name>``.
 
     ``name`` is the snapshot's own name (LXD's ``volume/snapshot`` form is
-    shortened). ``save()`` sends ``description`` and ``expires_at``.
+    shortened). ``save()`` sends ``description`` and ``expires_at``. As in
+    pylxd, ``expires_at`` is None for "no expiry" (LXD's zero time),
+    ``created_at`` is None when LXD does not know it, and ``content_type``
+    falls back to the volume's.
     """
 
     name: str = model.Attribute(readonly=True)  # type: ignore[assignment]
@@ -472,14 +490,50 @@ class StorageVolumeSnapshot(RenameMixin, model.Model):
         metadata = {**metadata, "name": metadata["name"].rsplit("/", 1)[-1]}
         return cls._from_server(volume.client, metadata, volume=volume)  # type: ignore[return-value]
 
-    @classmethod
-    def all(cls, volume: StorageVolume) -> list[StorageVolumeSnapshot]:
-        """Return the volume's snapshots, fully loaded, in one request.
+    def _load(self, payload: dict[str, Any], rollback: bool = False) -> None:
+        # pylxd's normalisation: LXD's zero time means "none".
+        payload = {
+            key: None if key in _TIMES and value == _ZERO_TIME else value
+            for key, value in payload.items()
+        }
+        client = self.client
+        if "created_at" in payload and not (
+            client is None or client.has_api_extension("storage_volumes_created_at")
+        ):
+            payload["created_at"] = None  # LXD without it sends a meaningless value
+        volume = self._raw_attr("volume") or payload.get("volume")
+        if "content_type" in payload and not payload["content_type"] and volume:
+            payload["content_type"] = volume._raw_attr("content_type")
+        super()._load(payload, rollback)
 
-        Implements ``GET .../volumes/<type>/<volume>/snapshots?recursion=1``.
+    def marshall(self, skip_readonly: bool = True) -> JSONDict:
+        body = super().marshall(skip_readonly)
+        if "expires_at" in body and body["expires_at"] is None:
+            body["expires_at"] = _ZERO_TIME  # "no expiry" in LXD's terms
+        return body
+
+    @classmethod
+    def all(
+        cls, volume: StorageVolume, use_recursion: bool = False
+    ) -> list[str] | list[StorageVolumeSnapshot]:
+        """Return the volume's snapshots, in one request.
+
+        Implements ``GET .../volumes/<type>/<volume>/snapshots``.
+
+        :param use_recursion: return the snapshots fully loaded
+            (``?recursion=1``); by default their names, as in pylxd.
         """
+        if not use_recursion:
+            return cls._names(volume)
         response = volume.api.snapshots.get(params={"recursion": 1})
-        return [cls._from_volume(volume, item) for item in response.json()["metadata"]]
+        return [
+            cls._from_volume(volume, item) for item in response.json()["metadata"] or ()
+        ]
+
+    @classmethod
+    def _names(cls, volume: StorageVolume) -> list[str]:
+        response = volume.api.snapshots.get()
+        return [name_from_url(url) for url in response.json()["metadata"] or ()]
 
     @classmethod
     def get(cls, volume: StorageVolume, name: str) -> StorageVolumeSnapshot:
@@ -506,32 +560,40 @@ class StorageVolumeSnapshot(RenameMixin, model.Model):
         volume: StorageVolume,
         name: str | None = None,
         expires_at: str | None = None,
+        wait: bool = True,
     ) -> StorageVolumeSnapshot:
-        """Snapshot the volume and return the snapshot (waits for it).
+        """Snapshot the volume and return the snapshot.
 
         Implements ``POST .../volumes/<type>/<volume>/snapshots``.
 
         :param name: the snapshot name (default: LXD picks one, e.g. ``snap0``).
         :param expires_at: an RFC 3339 time after which LXD deletes it.
+        :param wait: wait for the snapshot; with ``wait=False`` the returned
+            snapshot is loaded on first use (a snapshot without a ``name`` is
+            always waited for: its name is only known then).
         :raises LXDAPIException: when LXD refuses (e.g. the name is taken).
         """
         if name is not None:
             check_name("Storage volume snapshot", name)
-        before = None if name else {s.name for s in cls.all(volume)}
+        before = None if name else set(cls._names(volume))
         response = volume.api.snapshots.post(
             json=drop_none(name=name, expires_at=expires_at)
         )
-        operation = wait_for(volume.client, response, True)
+        operation = wait_for(volume.client, response, wait or name is None)
         if name is None:
             name = _new_snapshot_name(cls, volume, operation, before or set())
+        elif not wait:
+            return cls(volume.client, volume=volume, name=name)
         return cls.get(volume, name)
 
-    def rename(self, new_name: str) -> None:
-        """Rename the snapshot (waits for it).
+    def rename(self, new_name: str, wait: bool = True) -> None:
+        """Rename the snapshot.
 
         Implements ``POST .../snapshots/<name>`` with ``{"name": new_name}``.
+
+        :param wait: wait for LXD's operation when it answers with one.
         """
-        self._rename(new_name, wait=True)
+        self._rename(new_name, wait=wait)
 
     def restore(self, wait: bool = False) -> requests.Response:
         """Restore the volume from this snapshot (see ``restore_from``)."""
@@ -541,6 +603,9 @@ class StorageVolumeSnapshot(RenameMixin, model.Model):
         """Delete the snapshot.
 
         Implements ``DELETE .../volumes/<type>/<volume>/snapshots/<name>``.
+        LXD 5.0 answers it with an operation: unlike pylxd (``wait=False``),
+        the default is to wait for it, so a listing right after does not
+        still show the snapshot.
         """
         super().delete(wait=wait)
 
@@ -548,7 +613,9 @@ class StorageVolumeSnapshot(RenameMixin, model.Model):
 # -- helpers -----------------------------------------------------------------
 def _required_name(definition: Any, what: str, kind: str) -> str:
     if not isinstance(definition, dict):
-        raise TypeError(f"{what} must be a dict, not {type(definition).__name__}")
+        raise exceptions.InvalidArgumentType(
+            f"{what} must be a dict, not {type(definition).__name__}"
+        )
     name = definition.get("name")
     if name is None:
         raise exceptions.InvalidArgument(f"{what} needs a 'name'")
@@ -559,7 +626,7 @@ def _volume_definition(args: tuple[Any, ...], kwargs: dict[str, Any]) -> JSONDic
     """The POST body for ``StorageVolume.create`` from either call form."""
     if len(args) in (1, 2) and isinstance(args[-1], dict):
         if kwargs:
-            raise TypeError(
+            raise exceptions.InvalidArgumentType(
                 "StorageVolume.create(definition) takes no other fields; "
                 f"got {sorted(kwargs)}"
             )
@@ -569,12 +636,12 @@ def _volume_definition(args: tuple[Any, ...], kwargs: dict[str, Any]) -> JSONDic
         body = {"type": args[0], "name": args[1], **drop_none(**kwargs)}
         _required_name(body, "storage volume", "Storage volume")
     else:
-        raise TypeError(
+        raise exceptions.InvalidArgumentType(
             "StorageVolume.create takes a definition dict or (type, name) strings, "
             f"got {tuple(type(a).__name__ for a in args)}"
         )
     if not isinstance(body["type"], str) or not body["type"]:
-        raise ValueError(
+        raise exceptions.InvalidArgument(
             f"storage volume type must be a non-empty string: {body['type']!r}"
         )
     return body
@@ -607,7 +674,7 @@ def _new_snapshot_name(
     urls = resources.get("storage_volume_snapshots") or []
     if urls and "/snapshots/" in urls[0]:
         return name_from_url(urls[0])
-    new = {s.name for s in cls.all(volume)} - before
+    new = set(cls._names(volume)) - before
     if len(new) != 1:
         raise RuntimeError(
             f"cannot tell which snapshot of {volume!r} was created: {sorted(new)}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from pylxd import exceptions
 from pylxd.models import _model as model
 from pylxd.models._mixins import CollectionMixin
 
@@ -58,7 +59,7 @@ class Warning(CollectionMixin, model.Model):  # shadows the builtin: the public 
         :raises ValueError: for another status (LXD resolves warnings itself).
         """
         if status not in SETTABLE_STATUSES:
-            raise ValueError(
+            raise exceptions.InvalidArgument(
                 f"Warning {self.uuid} status can be set to 'new' or 'acknowledged', not {status!r}"
             )
         self.api.put(json={"status": status})

@@ -211,8 +211,10 @@ def _from_upload(
 ) -> dict[str, Any]:
     content_type = request.headers.get("Content-Type", "")
     metadata, rootfs = None, data
+    vm = False
     if content_type.startswith("multipart/form-data"):
         metadata, rootfs = _split_parts(data, content_type)
+        vm = b'name="rootfs.img"' in data  # as LXD: that part name means a VM
     info = _read_metadata(metadata if metadata is not None else rootfs)
     fingerprint = hashlib.sha256((metadata or b"") + rootfs).hexdigest()
     image = add_image(
@@ -228,6 +230,8 @@ def _from_upload(
     )
     if metadata is not None:
         image.update(_data=b"", _metadata=metadata, _rootfs=rootfs)
+    if vm:
+        image["type"] = "virtual-machine"
     return {"fingerprint": fingerprint, "size": image["size"]}
 
 

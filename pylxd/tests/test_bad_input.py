@@ -122,14 +122,6 @@ ROWS = [
         ("'copy' source needs source",),
     ),
     Row(
-        "container manager asked for a VM",
-        lambda c: c.client.containers.create(
-            {"name": "c2", "type": "virtual-machine", **EMPTY}
-        ),
-        ValueError,
-        ("Container.create", "'virtual-machine'", "'container'"),
-    ),
-    Row(
         "rename to an invalid name",
         lambda c: c.box.rename("no spaces"),
         ValueError,

@@ -49,8 +49,9 @@ SIGNATURES = {
     "pylxd.models._model.Model.delete": "(self, wait=False)",
     "pylxd.models._model.Model.sync": "(self, rollback=False)",
     "pylxd.models.operation.Operation.get": "(client, operation_id)",
-    "pylxd.models.profile.Profile.create": "(client, name, config=None, devices=None, description=None)",
-    "pylxd.models.profile.Profile.rename": "(self, new_name)",
+    "pylxd.models.profile.Profile.create": "(client, name, config=None, devices=None, description=None, "
+    "wait=False)",
+    "pylxd.models.profile.Profile.rename": "(self, new_name, wait=False)",
     "pylxd.models.project.Project.create": "(client, name, description=None, config=None)",
 }
 

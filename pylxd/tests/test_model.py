@@ -65,8 +65,9 @@ def test_reading_an_unloaded_attribute_syncs_once(client, lxd: FakeLXD) -> None:
     assert item.description == "Default LXD profile"
     assert item.config == {}
     assert len(lxd.calls("GET", "/1.0/profiles/default")) == 1
-    with pytest.raises(AttributeError):
-        item.size  # optional and not sent: no second request
+    # Not sent by the server: MISSING, as in pylxd (no second request).
+    assert item.size is model.MISSING
+    assert "size" not in item.marshall()
     assert len(lxd.calls("GET", "/1.0/profiles/default")) == 1
 
 

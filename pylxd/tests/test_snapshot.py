@@ -142,7 +142,10 @@ def test_restore(instance, lxd) -> None:
     snapshot = snap(instance, lxd)
     response = snapshot.restore(wait=True)
     assert response.status_code == 202
-    assert lxd.last_body("PUT", "/1.0/instances/c1") == {"restore": "s1"}
+    assert lxd.last_body("PUT", "/1.0/instances/c1") == {
+        "restore": "s1",
+        "stateful": False,
+    }
 
 
 def test_delete(instance, lxd) -> None:

@@ -223,8 +223,8 @@ def test_async_failure_raises_the_operation_error(async_lxd: FakeLXD) -> None:
         ("StoragePool.all", "(client)"),
         ("StoragePool.get", "(client, name)"),
         ("StoragePool.exists", "(client, name)"),
-        ("StoragePool.create", "(client, definition)"),
-        ("StoragePool.delete", "(self)"),
+        ("StoragePool.create", "(client, definition, wait=True)"),
+        ("StoragePool.delete", "(self, wait=False)"),
         ("StoragePool.save", "(self, wait=False)"),
         ("StoragePool.put", "(self, put_object, wait=False)"),
         ("StoragePool.patch", "(self, patch_object, wait=False)"),
@@ -240,8 +240,11 @@ def test_async_failure_raises_the_operation_error(async_lxd: FakeLXD) -> None:
         ("StorageVolume.patch", "(self, patch_object, wait=False)"),
         ("StorageVolume.save", "(self, wait=False)"),
         ("StorageVolumeSnapshot.get", "(volume, name)"),
-        ("StorageVolumeSnapshot.create", "(volume, name=None, expires_at=None)"),
-        ("StorageVolumeSnapshot.rename", "(self, new_name)"),
+        (
+            "StorageVolumeSnapshot.create",
+            "(volume, name=None, expires_at=None, wait=True)",
+        ),
+        ("StorageVolumeSnapshot.rename", "(self, new_name, wait=True)"),
     ],
 )
 def test_public_signatures(dotted: str, expected: str) -> None:
