@@ -140,7 +140,9 @@ def test_volume_conflict_and_snapshots(backend: Any) -> None:
     assert (kind, message) == ("Conflict", "Volume by that name already exists")
     snapshot = volume.snapshots.create("snap0")
     assert snapshot.name == "snap0"
-    assert [s.name for s in volume.snapshots.all()] == ["snap0"]
+    assert volume.snapshots.all() == ["snap0"]  # names, as in pylxd
+    loaded = volume.snapshots.all(use_recursion=True)
+    assert [s.name for s in loaded] == ["snap0"]
     snapshot.delete()
     assert volume.snapshots.all() == []
 
