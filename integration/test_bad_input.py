@@ -197,10 +197,12 @@ ROWS = [
         ("Instance 'pylxd-it-no-instance'", "not found"),
     ),
     Row(
-        "project that does not exist",
-        lambda c: Client(endpoint=c.lxd_env["main"]["socket"], project="pylxd-it-np"),
-        exceptions.ClientConnectionFailed,
-        ("Project 'pylxd-it-np'", "does not exist"),
+        "project that does not exist (with_project)",
+        lambda c: Client(endpoint=c.lxd_env["main"]["socket"]).with_project(
+            "pylxd-it-np"
+        ),
+        exceptions.NotFound,
+        ("Project 'pylxd-it-np'", "not found"),
     ),
     # -- exec ------------------------------------------------------------------------
     Row(

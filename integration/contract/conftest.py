@@ -4,8 +4,10 @@ Every test takes the ``backend`` fixture, which runs it twice: once on a
 fake seeded like the test daemon (``busybox`` image alias, ``default`` pool
 with a root disk in the ``default`` profile) and once on the real daemon
 (the ``client`` fixture of ``integration/conftest.py``). The assertions are
-what LXD 5.0.2 does, so a test that passes on both proves the fake behaves
-like the daemon for that scenario. What the fake cannot imitate is listed in
+what LXD 5.0.2 does, or with ``PYLXD_IT_DAEMON=incus`` what Incus 6.0.4 does
+where it words or shapes the same answer differently (:func:`said`), so a
+test that passes on both proves the fake behaves like the daemon for that
+scenario. What the fake cannot imitate is listed in
 ``pylxd/testing/__init__.py``.
 
 Objects get unique names and are deleted by the backend at teardown, even
@@ -86,6 +88,20 @@ def force_delete_instance(client: Client, name: str) -> None:
             )
         response = api.delete()
         client.operations.wait_for_operation(response.json()["operation"], timeout=WAIT)
+
+
+def said(lxd: Any, incus: Any) -> Any:
+    """What the daemon under test answers where LXD 5.0.2 and Incus 6.0.4
+    behave alike but word (or shape) the answer differently."""
+    return incus if ON_INCUS else lxd
+
+
+def not_found(name: str) -> str:
+    """The error of a missing instance ``name`` in the default project."""
+    return said(
+        "Instance not found",
+        f'Failed to fetch instance "{name}" in project "default": Instance not found',
+    )
 
 
 def seeded_fake() -> FakeLXD:

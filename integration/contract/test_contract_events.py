@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from integration.contract.conftest import not_found, said
 from pylxd import EventType, exceptions
 
 TIMEOUT = 30
@@ -128,12 +129,13 @@ def test_sync_envelope(backend: Any) -> None:
 
 
 def test_error_envelope(backend: Any) -> None:
+    missing = backend.name()
     with pytest.raises(exceptions.NotFound) as info:
-        backend.client.api.instances[backend.name()].get()
+        backend.client.api.instances[missing].get()
     body = info.value.response.json()
     assert {k: body[k] for k in ("type", "error", "error_code")} == {
         "type": "error",
-        "error": "Instance not found",
+        "error": not_found(missing),
         "error_code": 404,
     }
 
@@ -170,7 +172,9 @@ def test_instance_in_a_project(backend: Any) -> None:
     assert instance_name not in [i.name for i in client.instances.all()]
     with pytest.raises(exceptions.LXDAPIException) as info:
         client.projects.get(name).delete()
-    assert info.value.response.json()["error"] == "Only empty projects can be removed"
+    assert info.value.response.json()["error"] == said(
+        "Only empty projects can be removed", "Only empty projects can be removed."
+    )
 
 
 def test_lifecycle_of_instance_changes(backend: Any) -> None:

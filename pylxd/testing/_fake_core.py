@@ -13,6 +13,7 @@ from pylxd.testing._fake import (
     on_init,
     route,
 )
+from pylxd.testing._fake_helpers import wording
 
 _NAME = r"(?P<name>[^/]+)"
 _INCUS_NO_TRUST_PASSWORD = "cannot set 'core.trust_password': unknown key"
@@ -140,6 +141,8 @@ def _root(fake: FakeLXD, request: FakeRequest) -> Reply:
 @route("GET", r"/1.0")
 def _server_get(fake: FakeLXD, request: FakeRequest) -> Reply:
     info = host_info(fake)
+    if fake.trusted and fake.server == "incus":  # Incus 6.0 names the caller
+        info.update(auth_user_method="tls", auth_user_name="fake-client")
     if not fake.trusted:  # LXD 5.0.2 tells an untrusted client no more
         keep = ("api_extensions", "api_status", "api_version", "auth", "public")
         info = {k: info[k] for k in keep}
@@ -219,6 +222,9 @@ _RESOURCES: dict[str, Any] = {
 
 @route("GET", r"/1.0/resources")
 def _server_resources(fake: FakeLXD, request: FakeRequest) -> Reply:
+    if fake.server == "incus":  # Incus 6.0 adds the load average
+        load = {"Average1Min": 0.0, "Average5Min": 0.0, "Average10Min": 0.0}
+        return fake.sync({**_RESOURCES, "load": {**load, "Processes": 1}})
     return fake.sync(_RESOURCES)
 
 
@@ -306,11 +312,18 @@ def _project_create(fake: FakeLXD, request: FakeRequest) -> Reply:
         raise FakeError(
             409,
             f'Failed creating project "{name}": Failed adding database record: '
-            'This "projects" entry already exists',
+            + wording(
+                fake,
+                'This "projects" entry already exists',
+                'Failed to create "projects" entry: UNIQUE constraint failed: '
+                "projects.name",
+            ),
         )
     config = dict(body.get("config") or {})
     for feature in _PROJECT_FEATURE_DEFAULTS:  # as LXD: features not given are on
         config.setdefault(feature, "true")
+    if fake.server == "incus":  # Incus 6.0 also has per-project buckets
+        config.setdefault("features.storage.buckets", "true")
     projects[name] = {
         "name": name,
         "description": body.get("description", ""),
@@ -404,7 +417,14 @@ def _project_delete(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
     if name == "default":
         raise FakeError(403, "The 'default' project cannot be deleted")
     if fake.store("instances", name):
-        raise FakeError(400, "Only empty projects can be removed")
+        raise FakeError(
+            400,
+            wording(
+                fake,
+                "Only empty projects can be removed",
+                "Only empty projects can be removed.",
+            ),
+        )
     del fake.store("projects")[name]
     for kind, projects in fake.state.items():
         if kind != "projects":
@@ -440,6 +460,8 @@ def _profile_view(
             if profile["name"] in inst.get("profiles", ())
         ]
     view["used_by"] = used_by
+    if fake.server == "incus":  # Incus 6.0 says which project a profile is in
+        view["project"] = project
     return view
 
 
@@ -537,6 +559,8 @@ def _profile_rename(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
     profiles = profiles_of(fake, request.project)
     if not new:
         raise FakeError(400, "No name provided")
+    if new in profiles and fake.server == "incus":
+        raise FakeError(409, f'Profile "{new}" already exists')
     if new in profiles:  # LXD 5.0 answers a clash with a 500
         raise FakeError(500, f'Name "{new}" already in use')
     del profiles[name]

@@ -162,3 +162,8 @@ class HelpersMixin:
             from pylxd.testing import _fake_events
 
             _fake_events.after_request(self._fake(), request, reply)
+
+
+def wording(fake: FakeLXD, lxd: str, incus: str) -> str:
+    """What the imitated daemon says where LXD 5.0.2 and Incus 6.0.4 differ only in words."""
+    return incus if fake.server == "incus" else lxd

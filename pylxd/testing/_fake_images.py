@@ -71,6 +71,8 @@ def add_image(
 
 def _view(fake: FakeLXD, project: str, image: dict[str, Any]) -> dict[str, Any]:
     view = {k: v for k, v in image.items() if k not in _PRIVATE}
+    if fake.server == "incus":  # Incus 6.0 says which project an image is in
+        view["project"] = project
     view["aliases"] = [
         {"name": a["name"], "description": a["description"]}
         for a in fake.store("image_aliases", project).values()
@@ -278,7 +280,13 @@ def _read_metadata(tarball: bytes) -> dict[str, Any]:
 @route("GET", rf"/1.0/images/{_FP}")
 def _image_get(fake: FakeLXD, request: FakeRequest, fp: str) -> Reply:
     project = image_project(fake, request)
-    return fake.sync(_view(fake, project, _find(fake, project, fp)))
+    try:
+        found = _find(fake, project, fp)
+    except FakeError:
+        if fake.server != "incus":
+            raise
+        raise FakeError(404, f'Image "{fp}" not found') from None  # names it
+    return fake.sync(_view(fake, project, found))
 
 
 @route("PUT", rf"/1.0/images/{_FP}")

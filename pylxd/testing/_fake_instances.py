@@ -18,6 +18,7 @@ from typing import Any, Callable
 from pylxd.models._instance_config import name_problem
 from pylxd.testing._fake import FakeError, FakeLXD, FakeRequest, Reply, now, route
 from pylxd.testing._fake_core import profiles_of, require_project
+from pylxd.testing._fake_helpers import wording
 from pylxd.testing._fake_images import image_project
 
 JSONDict = dict[str, Any]
@@ -45,7 +46,15 @@ def instance_record(fake: FakeLXD, project: str, name: str) -> JSONDict:
     """The stored instance ``name``, or LXD's 404."""
     record = fake.store("instances", project).get(name)
     if record is None:
-        raise FakeError(404, "Instance not found")
+        raise FakeError(
+            404,
+            wording(
+                fake,
+                "Instance not found",
+                f'Failed to fetch instance "{name}" in project "{project}": '
+                "Instance not found",
+            ),
+        )
     return record  # type: ignore[no-any-return]
 
 
@@ -106,7 +115,9 @@ _COUNTERS = dict.fromkeys(
 )
 
 
-def _state(record: JSONDict, fields: list[str] | None = None) -> JSONDict:
+def _state(
+    fake: FakeLXD, record: JSONDict, fields: list[str] | None = None
+) -> JSONDict:
     running = record["status"] != "Stopped"
     state = {
         "status": record["status"],
@@ -122,6 +133,9 @@ def _state(record: JSONDict, fields: list[str] | None = None) -> JSONDict:
         "processes": 1 if running else 0,
         "cpu": {"usage": 0},
     }
+    if fake.server == "incus":  # Incus 6.0 adds the guest OS and the start time
+        started = record["last_used_at"] if running else "0001-01-01T00:00:00Z"
+        state.update(os_info=None, started_at=started)
     if fields is not None:  # selective recursion: only the asked-for fields
         for key in ("disk", "network"):
             if f"state.{key}" not in fields:
@@ -208,7 +222,7 @@ def _list(fake: FakeLXD, request: FakeRequest, kind: str) -> Reply:
     if level >= 2:
         for item in items:
             snaps = snapshot_records(fake, project, item["name"]).values()
-            item["state"] = _state(item, fields)
+            item["state"] = _state(fake, item, fields)
             item["snapshots"] = [render(fake, project, s) for s in snaps] or None
             item["backups"] = None
     return fake.sync(items)
@@ -222,7 +236,7 @@ def _instance_get(fake: FakeLXD, request: FakeRequest, kind: str, name: str) -> 
 
 @route("GET", _ONE + "/state")
 def _state_get(fake: FakeLXD, request: FakeRequest, kind: str, name: str) -> Reply:
-    return fake.sync(_state(_get(fake, request, kind, name)))
+    return fake.sync(_state(fake, _get(fake, request, kind, name)))
 
 
 # -- creation -----------------------------------------------------------------
@@ -435,7 +449,12 @@ def _store_new(
         raise FakeError(
             400,
             "Failed creating instance record: Add instance info to the database: "
-            'This "instances" entry already exists',
+            + wording(
+                fake,
+                'This "instances" entry already exists',
+                'Failed to create "instances" entry: UNIQUE constraint failed: '
+                "instances.project_id, instances.name",
+            ),
         )
     if "_pull" in base:
         base = {**base, **_pull(base["_pull"], base["_secrets"])}
@@ -456,7 +475,12 @@ def _change_state(fake: FakeLXD, project: str, record: JSONDict, action: str) ->
         raise FakeError(400, "The instance is already running")
     if action in ("stop", "restart") and status == "Stopped":
         raise FakeError(400, "The instance is already stopped")
-    if action in ("freeze", "unfreeze") and status == "Stopped":
+    if action == "freeze" and status == "Stopped":
+        raise FakeError(
+            400,
+            wording(fake, "The container isn't running", "The instance isn't running"),
+        )
+    if action == "unfreeze" and status == "Stopped":
         raise FakeError(400, "The container isn't running")
     if action == "freeze" and status == "Frozen":
         raise FakeError(400, "The container is already frozen")
@@ -566,7 +590,14 @@ def _instance_patch(fake: FakeLXD, request: FakeRequest, kind: str, name: str) -
 
 def _rename(fake: FakeLXD, project: str, record: JSONDict, new: str) -> None:
     if record["status"] != "Stopped":
-        raise FakeError(400, "Renaming of running container not allowed")
+        raise FakeError(
+            400,
+            wording(
+                fake,
+                "Renaming of running container not allowed",
+                "Renaming of running instance not allowed",
+            ),
+        )
     store = fake.store("instances", project)
     old = record["name"]
     store[new] = store.pop(old)
@@ -637,7 +668,9 @@ def _snapshot(
         raise FakeError(
             404,
             f'Failed to fetch snapshot "{snap}" of instance "{name}" in project '
-            f'"{request.project}": InstanceSnapshot not found',
+            f'"{request.project}": '
+            + wording(fake, "InstanceSnapshot", "Instance_snapshot")
+            + " not found",
         )
     return found  # type: ignore[no-any-return]
 
@@ -672,13 +705,23 @@ def _new_snapshot(record: JSONDict, snap: str, body: JSONDict) -> JSONDict:
 
 
 def _take_snapshot(
-    record: JSONDict, snaps: dict[str, JSONDict], snap: str, body: JSONDict
+    fake: FakeLXD,
+    record: JSONDict,
+    snaps: dict[str, JSONDict],
+    snap: str,
+    body: JSONDict,
 ) -> None:
     if snap in snaps:
         raise FakeError(
             400,
             f'Failed creating instance snapshot record "{snap}": Add snapshot info to '
-            'the database: This "instances_snapshots" entry already exists',
+            "the database: "
+            + wording(
+                fake,
+                'This "instances_snapshots" entry already exists',
+                'Failed to create "instances_snapshots" entry: UNIQUE constraint '
+                "failed: instances_snapshots.instance_id, instances_snapshots.name",
+            ),
         )
     if body.get("stateful") and record["status"] == "Stopped":
         raise FakeError(
@@ -697,7 +740,7 @@ def _snapshot_create(
     snap = body.get("name") or f"snap{len(snaps)}"
     if "/" in snap:
         raise FakeError(400, 'Invalid snapshot name: Cannot contain "/"')
-    work = lambda: _take_snapshot(record, snaps, snap, body)  # noqa: E731
+    work = lambda: _take_snapshot(fake, record, snaps, snap, body)  # noqa: E731
     return fake.run_async("Snapshotting instance", request, work, _resources(name))
 
 

@@ -150,6 +150,8 @@ def _network_view(fake: FakeLXD, project: str, net: JSONDict) -> JSONDict:
     view["used_by"] = used_by or (None if net["managed"] else [])
     if not net["managed"]:
         view.update(status="", locations=None)
+    if fake.server == "incus":  # Incus 6.0 says which project a network is in
+        view["project"] = project
     return view
 
 
@@ -203,6 +205,8 @@ def _network_create(fake: FakeLXD, request: FakeRequest) -> Reply:
         raise FakeError(400, "No name provided")
     if len(name) > _MAX_INTERFACE_NAME:
         raise FakeError(400, "Network interface is too long (maximum 15 characters)")
+    if name in networks and fake.server == "incus":
+        raise FakeError(409, f'Network "{name}" already exists')
     if name in networks:
         raise FakeError(400, "The network already exists")
     if type_ not in _DRIVERS:

@@ -37,15 +37,18 @@ _BACKUP = _VOL + r"/backups/(?P<backup>[^/]+)"
 
 @on_init
 def _seed(fake: FakeLXD) -> None:
-    fake.store("storage_pools")["default"] = _new_pool("default", "dir", {}, "")
+    fake.store("storage_pools")["default"] = _new_pool(fake, "default", "dir", {}, "")
 
 
-def _new_pool(name: str, driver: str, config: dict[str, Any], desc: str) -> Any:
+def _new_pool(
+    fake: FakeLXD, name: str, driver: str, config: dict[str, Any], desc: str
+) -> Any:
+    source = f"/var/lib/{fake.server}/storage-pools/{name}"  # the daemon's own dir
     return {
         "name": name,
         "driver": driver,
         "description": desc,
-        "config": {"source": f"/var/lib/lxd/storage-pools/{name}", **config},
+        "config": {"source": source, **config},
         "status": "Created",
         "locations": ["none"],
     }
@@ -103,7 +106,10 @@ def _pool_used_by(fake: FakeLXD, name: str) -> list[str]:
 
 
 def _pool_view(fake: FakeLXD, pool: dict[str, Any]) -> dict[str, Any]:
-    return {**pool, "used_by": _pool_used_by(fake, pool["name"]) or None}
+    used_by = _pool_used_by(fake, pool["name"])
+    if fake.server == "incus":  # Incus 6.0 answers [] for an unused pool
+        return {**pool, "used_by": used_by}
+    return {**pool, "used_by": used_by or None}
 
 
 @route("GET", r"/1.0/storage-pools")
@@ -132,7 +138,7 @@ def _pool_create(fake: FakeLXD, request: FakeRequest) -> Reply:
     if driver not in DRIVERS:
         raise FakeError(500, "Unknown driver")
     pool = _new_pool(
-        name, driver, dict(body.get("config") or {}), body.get("description", "")
+        fake, name, driver, dict(body.get("config") or {}), body.get("description", "")
     )
     return _changed(
         fake, request, "Creating storage pool", lambda: pools.update({name: pool})
