@@ -19,7 +19,7 @@ from typing import Any, Iterator
 import pytest
 from cryptography import x509
 
-from integration.conftest import unique_name
+from integration.conftest import skip_on_incus, unique_name
 from pylxd import Client, _transport, exceptions
 from pylxd.managers import web_socket_manager
 from pylxd.tests._certs import fingerprint, write_cert
@@ -144,6 +144,7 @@ def test_authenticate_with_secret_token(client: Client, untrusted: Client) -> No
     assert untrusted.trusted
 
 
+@skip_on_incus("no core.trust_password (trust is by token only)")
 def test_authenticate_with_the_trust_password(
     lxd_env: dict[str, Any], untrusted: Client
 ) -> None:
@@ -151,6 +152,7 @@ def test_authenticate_with_the_trust_password(
     assert untrusted.trusted
 
 
+@skip_on_incus("a token sent as a password needs LXD 5.0's password field")
 def test_use_token_auth_false_still_trusts_on_lxd_5_0(
     client: Client, untrusted: Client
 ) -> None:

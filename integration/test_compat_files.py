@@ -15,7 +15,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from integration.conftest import busybox_container
+from integration.conftest import ON_INCUS, busybox_container
 from pylxd import Client
 
 pytestmark = pytest.mark.integration
@@ -75,9 +75,17 @@ def test_put_mode_false_or_none_gets_lxds_default(container: Any, mode: Any) -> 
     container.files.delete("/root/default-mode")
 
 
+#: The daemon's mode for a directory made without one (Incus: 0755).
+DEFAULT_DIR_MODE = 0o755 if ON_INCUS else 0o750
+
+
 @pytest.mark.parametrize(
     "mode, dir_mode, file_mode",
-    [(None, 0o750, 0o644), (False, 0o750, 0o644), (True, 0o711, 0o640)],
+    [
+        (None, DEFAULT_DIR_MODE, 0o644),
+        (False, DEFAULT_DIR_MODE, 0o644),
+        (True, 0o711, 0o640),
+    ],
 )
 def test_recursive_put_modes(
     container: Any, tmp_path: Path, mode: Any, dir_mode: int, file_mode: int
