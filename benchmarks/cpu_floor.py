@@ -82,7 +82,8 @@ def cases() -> dict[str, Callable[[], None]]:
     conn = next(iter(adapter._idle.values()))[0]  # type: ignore[union-attr]
     ours, ours_server = socket.socketpair()
     conn.sock.close()
-    conn.sock = ours
+    # The transport's own socket class (reads bounded by a whole-answer deadline).
+    conn.sock = type(conn.sock)(fileno=ours.detach())
     raw = RawLXD()
     theirs, raw_server = socket.socketpair()
     raw.conn.sock = theirs
