@@ -45,6 +45,20 @@ if TYPE_CHECKING:  # pragma: no cover
     from pylxd.models.operation import Operation
 
 
+class _SpooledExport(tempfile.SpooledTemporaryFile):  # type: ignore[type-arg]
+    """The file :meth:`Image.export` returns: seekable, as pylxd 2.4's was.
+
+    Python 3.10's ``SpooledTemporaryFile`` lacks ``seekable``/``readable``
+    (added in 3.11); they are always true here.
+    """
+
+    def seekable(self) -> bool:
+        return True
+
+    def readable(self) -> bool:
+        return True
+
+
 class Image(CollectionMixin, model.Model):
     """A LXD image, ``/1.0/images/<fingerprint>``.
 
@@ -242,7 +256,7 @@ class Image(CollectionMixin, model.Model):
         reader = io.BufferedReader(_ExportReader(response, expected), CHUNK_SIZE)
         if stream:
             return reader
-        spooled = tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY)
+        spooled = _SpooledExport(max_size=_SPOOL_IN_MEMORY)
         try:
             with reader:
                 shutil.copyfileobj(reader, spooled, CHUNK_SIZE)
