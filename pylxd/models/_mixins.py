@@ -101,9 +101,8 @@ def found(get: Any, *args: Any) -> bool:
 
 
 def is_incus(client: Client) -> bool:
-    """Tell whether ``client`` talks to Incus (``environment.server``)."""
-    environment = client.host_info.get("environment") or {}
-    return environment.get("server") == "incus"
+    """Tell whether ``client`` talks to Incus: :attr:`Client.is_incus`."""
+    return bool(client.is_incus)
 
 
 def drop_none(**kwargs: Any) -> JSONDict:
