@@ -18,12 +18,11 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator
 from urllib import parse
 
 from pylxd import exceptions
+from pylxd._types import JSONDict
 
 if TYPE_CHECKING:  # pragma: no cover
     from pylxd._websocket import _EventReader
     from pylxd.client import Client
-
-JSONDict = dict[str, Any]
 
 
 def _type_values(event_types: Iterable[Any] | None) -> list[str]:

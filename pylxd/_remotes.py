@@ -21,8 +21,7 @@ from typing import Any
 
 from pylxd import exceptions
 from pylxd._transport import INCUS_SOCKET
-
-JSONDict = dict[str, Any]
+from pylxd._types import JSONDict
 
 #: Remote protocols that are LXD API servers (``incus`` is Incus's name).
 API_PROTOCOLS = ("lxd", "incus")

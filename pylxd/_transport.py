@@ -33,7 +33,6 @@ from pylxd import exceptions
 
 logger = logging.getLogger("pylxd")
 
-JSONDict = dict[str, Any]
 
 #: Connections kept per pool: one per thread for up to this many threads.
 POOL_MAXSIZE = 32

@@ -36,12 +36,13 @@ from ws4py.client import WebSocketBaseClient
 from ws4py.exc import HandshakeError
 from ws4py.messaging import Message
 
+from pylxd._types import JSONDict
+
 if TYPE_CHECKING:  # pragma: no cover
     from pylxd.client import Client
 
 logger = logging.getLogger(__name__)
 
-JSONDict = dict[str, Any]
 
 #: Bytes asked from the socket per read (one TLS record is at most 16 KiB).
 RECV_SIZE = 256 * 1024

@@ -26,7 +26,6 @@ from pylxd._transport import (  # noqa: F401  (re-exported seams)
     MAX_RESPONSE_SIZE,
     SNAP_ROOT,
     Cert,
-    JSONDict,
     LXDSSLAdapter,
     _APINode,
     check_cert_files,
@@ -37,6 +36,7 @@ from pylxd._transport import (  # noqa: F401  (re-exported seams)
     server_cert_for,
     set_max_response_size,
 )
+from pylxd._types import JSONDict
 
 if TYPE_CHECKING:  # pragma: no cover
     from pylxd import _events

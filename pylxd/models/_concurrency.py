@@ -19,12 +19,12 @@ import time
 from typing import TYPE_CHECKING, Any, Callable
 
 from pylxd import exceptions
+from pylxd._types import JSONDict
 from pylxd.models._model import _json_copy
 
 if TYPE_CHECKING:  # pragma: no cover
     from pylxd.models._model import Model  # noqa: F401
 
-JSONDict = dict[str, Any]
 #: The shortest wait before the second read-back (seconds).
 SETTLE_MIN = 0.02
 #: How LXD 5.0 fails an instance update that overlaps another one (the

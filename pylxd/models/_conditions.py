@@ -15,6 +15,7 @@ import time
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from pylxd import exceptions
+from pylxd._types import JSONDict
 from pylxd.models._mixins import name_from_url
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -23,7 +24,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from pylxd.models.instance import Instance
     from pylxd.models.operation import Operation
 
-JSONDict = dict[str, Any]
 
 #: The first and the longest pause between two polls (seconds).
 POLL_FIRST = 0.1

@@ -19,6 +19,7 @@ from collections import namedtuple
 from typing import TYPE_CHECKING, Any, Callable
 
 from pylxd import exceptions
+from pylxd._types import JSONDict
 from pylxd.models._exec_session import (
     ExecStream,
     InteractiveSession,
@@ -33,7 +34,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from pylxd.client import Client
     from pylxd.models.operation import Operation
 
-JSONDict = dict[str, Any]
 
 _InstanceExecuteResult = namedtuple(
     "_InstanceExecuteResult", ["exit_code", "stdout", "stderr"]

@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 from urllib import parse
 
 from pylxd import exceptions
+from pylxd._types import JSONDict
 from pylxd.models._mixins import quote
 
 if TYPE_CHECKING:  # pragma: no cover
     from pylxd._websocket import _ExecSession, _PtyWebsocket
     from pylxd.client import Client
 
-JSONDict = dict[str, Any]
 
 _STREAM_END = object()
 #: Seconds for the streams of an ended command to be closed.

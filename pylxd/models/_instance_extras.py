@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from pylxd import exceptions, managers
+from pylxd._types import JSONDict
 from pylxd.models import _model as model
 from pylxd.models import _transfer
 from pylxd.models._mixins import (
@@ -32,7 +33,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from pylxd.client import Client
     from pylxd.models.operation import Operation
 
-JSONDict = dict[str, Any]
 
 #: The actions ``PUT /1.0/instances`` accepts.
 BULK_ACTIONS = ("start", "stop", "restart", "freeze", "unfreeze")

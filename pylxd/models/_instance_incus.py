@@ -9,9 +9,10 @@ checks its API extension first, so on LXD 5.0.2 they fail with
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pylxd import exceptions
+from pylxd._types import JSONDict
 from pylxd.models import _model as model
 from pylxd.models import _transfer
 from pylxd.models._instance_config import check_source
@@ -24,7 +25,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from pylxd._transport import _APINode
     from pylxd.client import Client
 
-JSONDict = dict[str, Any]
 
 #: The formats ``GET /1.0/instances/<name>/debug/memory`` writes.
 MEMORY_DUMP_FORMATS = ("elf", "win-dmp", "kdump-zlib", "kdump-raw-zlib")

@@ -14,6 +14,7 @@ import warnings
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator
 
 from pylxd import exceptions
+from pylxd._types import JSONDict
 
 if TYPE_CHECKING:  # pragma: no cover
     import requests
@@ -22,7 +23,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from pylxd.client import Client
     from pylxd.models.operation import Operation
 
-JSONDict = dict[str, Any]
 
 #: "Class.attribute" names already warned about (read at call time: tests reset it).
 _seen_attribute_warnings: set[str] = set()

@@ -14,6 +14,7 @@ import ssl
 from typing import TYPE_CHECKING, Any
 
 from pylxd import exceptions
+from pylxd._types import JSONDict
 from pylxd.exceptions import TrustRefused
 from pylxd.models import _model as model
 from pylxd.models._mixins import CollectionMixin
@@ -77,7 +78,7 @@ class Certificate(CollectionMixin, model.Model):
         :raises TrustRefused: when the server refuses the password or token.
         """
         der = _der(cert_data)
-        body: model.JSONDict = {
+        body: JSONDict = {
             "type": cert_type,
             "certificate": base64.b64encode(der).decode(),
             "name": name,

@@ -15,6 +15,7 @@ import tempfile
 from typing import IO, TYPE_CHECKING, Any, Iterator
 
 from pylxd import exceptions
+from pylxd._types import JSONDict
 from pylxd.models import _model as model
 from pylxd.models._image_io import (  # noqa: F401  (ImageExportError is public)
     ImageData,
@@ -201,7 +202,7 @@ class Image(CollectionMixin, model.Model):
 
     @classmethod
     def _create_from_source(
-        cls, client: Client, source: model.JSONDict, public: bool, auto_update: bool
+        cls, client: Client, source: JSONDict, public: bool, auto_update: bool
     ) -> Image:
         body = {"public": public, "auto_update": auto_update, "source": source}
         response = cls._collection(client).post(json=body)
@@ -368,8 +369,8 @@ class Image(CollectionMixin, model.Model):
             cancel_quietly(self.client, secret)  # a used secret is gone already
         return type(self)(new_client, fingerprint=self.fingerprint)
 
-    def _copy_source(self, server: str) -> model.JSONDict:
-        source: model.JSONDict = {
+    def _copy_source(self, server: str) -> JSONDict:
+        source: JSONDict = {
             "type": "image",
             "mode": "pull",
             "protocol": "lxd",
@@ -540,7 +541,7 @@ def _cancelled_on_error(client: Client, operation_id: str | None) -> Iterator[No
 
 
 def _image_create_from_config(
-    client: Client, config: model.JSONDict, wait: bool = False
+    client: Client, config: JSONDict, wait: bool = False
 ) -> Any:
     """Send ``config`` as ``POST /1.0/images`` (pylxd 2.4.2's helper, kept for its callers).
 

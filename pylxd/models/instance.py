@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar, Iterable
 
 from pylxd import exceptions, managers
+from pylxd._types import JSONDict
 from pylxd.models import _compat
 from pylxd.models import _model as model
 from pylxd.models._compat import (  # noqa: F401  (pylxd 2.4.2's names, patch targets)
@@ -54,7 +55,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from pylxd.client import Client
 
-JSONDict = model.JSONDict
 
 STATUS_STOPPED = 102
 STATUS_RUNNING = 103

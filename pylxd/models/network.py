@@ -17,6 +17,7 @@ import json
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pylxd import exceptions, managers
+from pylxd._types import JSONDict
 from pylxd.exceptions import InvalidArgumentType, naming
 from pylxd.models import _model as model
 from pylxd.models._mixins import (
@@ -33,8 +34,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from pylxd._transport import _APINode
     from pylxd.client import Client
-
-JSONDict = model.JSONDict
 
 
 def url_list(value: list[str] | None) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from pylxd._types import JSONDict
 from pylxd.exceptions import naming
 from pylxd.models import _model as model
 from pylxd.models._mixins import CollectionMixin, RenameMixin, check_name, drop_none
@@ -15,8 +16,6 @@ from pylxd.models.network import (
 
 if TYPE_CHECKING:  # pragma: no cover
     from pylxd.client import Client
-
-JSONDict = model.JSONDict
 
 
 class NetworkACL(CollectionMixin, RenameMixin, BlockingMixin, model.Model):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from pylxd import managers
+from pylxd._types import JSONDict
 from pylxd.exceptions import naming
 from pylxd.models import _model as model
 from pylxd.models._mixins import CollectionMixin, check_name, drop_none
@@ -17,8 +18,6 @@ from pylxd.models.network import (
 
 if TYPE_CHECKING:  # pragma: no cover
     from pylxd.client import Client
-
-JSONDict = model.JSONDict
 
 
 class NetworkZone(CollectionMixin, BlockingMixin, model.Model):

@@ -5,14 +5,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from pylxd import exceptions
+from pylxd._types import JSONDict
 from pylxd.models import _model as model
 
 if TYPE_CHECKING:  # pragma: no cover
     from pylxd._transport import _APINode
     from pylxd.client import Client
     from pylxd.models.metrics import Metrics
-
-JSONDict = dict[str, Any]
 
 
 def _target_params(target: str | None) -> dict[str, str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from pylxd import managers
+from pylxd._types import JSONDict
 from pylxd.exceptions import naming
 from pylxd.models import _model as model
 from pylxd.models import _transfer
@@ -21,7 +22,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from pylxd.client import Client
     from pylxd.models.storage_pool import StoragePool
 
-JSONDict = model.JSONDict
 
 #: The roles a bucket key can have.
 KEY_ROLES = ("admin", "read-only")

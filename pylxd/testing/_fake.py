@@ -24,12 +24,11 @@ import requests
 import requests.adapters
 from requests.structures import CaseInsensitiveDict
 
+from pylxd._types import JSONDict
 from pylxd.testing import _fake_etag
 from pylxd.testing._extensions import INCUS_6_0_4_EXTENSIONS, LXD_5_0_2_EXTENSIONS
 from pylxd.testing._fake_faults import FaultsMixin
 from pylxd.testing._fake_helpers import HelpersMixin
-
-JSONDict = dict[str, Any]
 
 #: Modules that add routes, imported when the first FakeLXD is built.
 _FAMILIES: tuple[str, ...] = (

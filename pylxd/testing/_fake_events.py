@@ -24,6 +24,7 @@ import re
 import threading
 from typing import TYPE_CHECKING, Any, Callable
 
+from pylxd._types import JSONDict
 from pylxd.testing._fake import FakeError, Reply, now
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -32,7 +33,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 logger = logging.getLogger(__name__)
 
-JSONDict = dict[str, Any]
 SEND_TIMEOUT = 5.0
 ALL_TYPES = ("lifecycle", "logging", "operation")
 _REQUESTOR = {"username": "root", "protocol": "unix", "address": "@"}

@@ -6,10 +6,10 @@ import re
 import threading
 from typing import TYPE_CHECKING, Any, Callable, cast
 
+from pylxd._types import JSONDict
+
 if TYPE_CHECKING:  # pragma: no cover
     from pylxd.testing._fake import FakeLXD, FakeRequest, Reply
-
-JSONDict = dict[str, Any]
 
 
 class HelpersMixin:

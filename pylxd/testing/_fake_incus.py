@@ -17,11 +17,10 @@ import json
 import secrets
 from typing import Any, Callable
 
+from pylxd._types import JSONDict
 from pylxd.testing._fake import FakeError, FakeLXD, FakeRequest, Reply, route
 from pylxd.testing._fake_core import listing, require_project
 from pylxd.testing._fake_networks import _body
-
-JSONDict = dict[str, Any]
 
 _SEG = r"[^/]+"
 _INST = rf"/1.0/instances/(?P<name>{_SEG})"

@@ -13,15 +13,14 @@ from __future__ import annotations
 
 import secrets as _secrets
 import weakref
-from typing import Any, Callable
+from typing import Callable
 
+from pylxd._types import JSONDict
 from pylxd.models._instance_config import name_problem
 from pylxd.testing._fake import FakeError, FakeLXD, FakeRequest, Reply, now, route
 from pylxd.testing._fake_core import profiles_of, require_project
 from pylxd.testing._fake_helpers import wording
 from pylxd.testing._fake_images import image_project
-
-JSONDict = dict[str, Any]
 
 _KIND = r"/1.0/(?P<kind>instances|containers|virtual-machines)"
 _ONE = _KIND + r"/(?P<name>[^/]+)"

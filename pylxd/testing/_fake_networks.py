@@ -15,10 +15,9 @@ import copy
 import re
 from typing import Any, Callable
 
+from pylxd._types import JSONDict
 from pylxd.testing._fake import FakeError, FakeLXD, FakeRequest, Reply, on_init, route
 from pylxd.testing._fake_core import listing, require_project
-
-JSONDict = dict[str, Any]
 
 _NET = r"(?P<net>[^/]+)"
 _NAME = r"(?P<name>[^/]+)"
