@@ -15,7 +15,7 @@ This is the only module that imports ws4py. Every client here derives from
   the end of a stream is its end, logged at debug level, never printed.
 
 The exec orchestration (:class:`_ExecSession`) and the pty/console session
-(:class:`InteractiveSession`) live in :mod:`pylxd._exec_session`.
+(:class:`InteractiveSession`) live in :mod:`pylxd.models._exec_streams`.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from pylxd import exceptions
 from pylxd._types import JSONDict
-from pylxd.models._exec_session import (
+from pylxd.models._exec_streams import (
     ExecStream,
     InteractiveSession,
     _lxd_wait_seconds,

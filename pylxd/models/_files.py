@@ -11,7 +11,7 @@ One endpoint carries every operation; the query's ``path`` names the file and
                     X-LXD-write overwrite|append, X-LXD-mode/-uid/-gid)
     DELETE ?path=   remove a file, a symlink or an empty directory (``file_delete``)
 
-Transfers stream through :mod:`pylxd.models._transfer`: uploads from a file
+Transfers stream through :mod:`pylxd.models._streaming`: uploads from a file
 object or an iterable go out in chunks (with a Content-Length when the size
 is known), downloads with :meth:`FilesManager.get_to` are copied chunk by
 chunk, so memory stays constant whatever the size. The recursive transfers
@@ -37,8 +37,8 @@ from typing import TYPE_CHECKING, Any, BinaryIO, ContextManager
 from pylxd import exceptions
 from pylxd._ids import check_id
 from pylxd.exceptions import FileError, FileNotFound
-from pylxd.models import _transfer
-from pylxd.models._transfer import CHUNK_SIZE, Progress
+from pylxd.models import _streaming
+from pylxd.models._streaming import CHUNK_SIZE, Progress
 
 if TYPE_CHECKING:  # pragma: no cover
     import requests
@@ -184,9 +184,9 @@ def _upload_body(data: Any, progress: Progress | None, what: str) -> Any:
     if (
         isinstance(data, (bytes, bytearray, memoryview))
         or hasattr(data, "read")
-        or _transfer.is_chunks(data)
+        or _streaming.is_chunks(data)
     ):
-        return _transfer.UploadBody(data, progress, what=what)
+        return _streaming.UploadBody(data, progress, what=what)
     raise exceptions.InvalidArgumentType(
         f"{what}: data must be bytes, str, a file object or an iterable of bytes, "
         f"not {type(data).__name__}"
@@ -219,7 +219,7 @@ def _raise_if_cut(body: Any, what: str, err: Exception) -> None:
 
     :raises TransferIncomplete: when ``body`` was started and not finished.
     """
-    if not isinstance(body, _transfer.UploadBody) or not body.started:
+    if not isinstance(body, _streaming.UploadBody) or not body.started:
         return
     if body.total is not None and body.done >= body.total:
         return  # all sent: the answer is what went missing
@@ -423,7 +423,7 @@ class FilesManager:
         with response:
             if "json" in response.headers.get("Content-Type", ""):
                 return response.content
-            return _transfer.read_body(response, f"{what}: {path!r}")
+            return _streaming.read_body(response, f"{what}: {path!r}")
 
     def get_to(
         self,
@@ -457,14 +457,14 @@ class FilesManager:
         """
         what = self._what("get_to")
         path = _check_remote(filepath, what)
-        _transfer.check_target(fileobj, what)
-        _transfer.check_chunk_size(chunk_size, what)
+        _streaming.check_target(fileobj, what)
+        _streaming.check_chunk_size(chunk_size, what)
         response = self._open(path)
         with response:
             info = FileInfo.from_headers(response.headers)
             if info.type == DIRECTORY:
                 raise IsADirectoryError(f"{what}: {path!r} is a directory")
-            return _transfer.download(
+            return _streaming.download(
                 response, fileobj, progress, chunk_size, what=f"{what}: {path!r}"
             )
 

@@ -15,9 +15,9 @@ import stat
 import warnings
 from typing import TYPE_CHECKING, Any
 
-from pylxd.models import _transfer
+from pylxd.models import _streaming
 from pylxd.models._files import DIRECTORY, FILE, SYMLINK, FileInfo, UnsafePathWarning
-from pylxd.models._transfer import Progress
+from pylxd.models._streaming import Progress
 
 if TYPE_CHECKING:  # pragma: no cover
     import requests
@@ -207,8 +207,8 @@ def _write_local(
     complete, so a failure leaves nothing behind and an existing file as it
     was.
     """
-    with _transfer.replacing_file(local, 0o600) as out:
-        _transfer.copy_response(
+    with _streaming.replacing_file(local, 0o600) as out:
+        _streaming.copy_response(
             response, out, progress, what=f"recursive_get: {remote!r}"
         )
         os.fchmod(out.fileno(), info.mode & _LOCAL_MODE_MASK)

@@ -1,7 +1,7 @@
 """Image-specific transfer pieces: upload bodies, split images, fingerprint checks.
 
 Used by :mod:`pylxd.models.image`. The streaming itself (sources, upload
-bodies, chunked downloads, progress) is :mod:`pylxd.models._transfer`;
+bodies, chunked downloads, progress) is :mod:`pylxd.models._streaming`;
 here is what only images have: the ``multipart/form-data`` framing of a
 split image (built on upload, split on export) and the SHA-256 check of an
 export against the image fingerprint. Nothing here holds a whole image in
@@ -21,8 +21,8 @@ import uuid
 from typing import IO, TYPE_CHECKING, Any, Iterator, Union
 
 from pylxd import exceptions
-from pylxd.models import _transfer
-from pylxd.models._transfer import Progress
+from pylxd.models import _streaming
+from pylxd.models._streaming import Progress
 
 if TYPE_CHECKING:  # pragma: no cover
     import requests
@@ -51,7 +51,7 @@ def _upload_body(
     metadata: ImageData | None,
     progress: Progress | None,
     vm: bool = False,
-) -> Iterator[tuple[_transfer.UploadBody, dict[str, str]]]:
+) -> Iterator[tuple[_streaming.UploadBody, dict[str, str]]]:
     """Yield the request body (streamed) and headers for an image upload.
 
     With ``vm``, the rootfs part of a split image is named ``rootfs.img``:
@@ -59,15 +59,17 @@ def _upload_body(
     """
     what = "rootfs" if metadata is not None else "image"
     with contextlib.ExitStack() as stack:
-        rootfs = stack.enter_context(_transfer.open_source(image_data, f"Image {what}"))
+        rootfs = stack.enter_context(
+            _streaming.open_source(image_data, f"Image {what}")
+        )
         name = _filename(image_data, what)
         if metadata is None:
             headers = {"Content-Type": "application/octet-stream"}
             if name != "image":
                 headers["X-LXD-filename"] = name
-            yield _transfer.UploadBody(rootfs, progress, what=f"Image {what}"), headers
+            yield _streaming.UploadBody(rootfs, progress, what=f"Image {what}"), headers
             return
-        meta = stack.enter_context(_transfer.open_source(metadata, "Image metadata"))
+        meta = stack.enter_context(_streaming.open_source(metadata, "Image metadata"))
         part = "rootfs.img" if vm else "rootfs"
         body, content_type = _multipart(meta, rootfs, name, progress, part)
         yield body, {"Content-Type": content_type}
@@ -79,7 +81,7 @@ def _multipart(
     rootfs_name: str,
     progress: Progress | None,
     rootfs_part: str = "rootfs",
-) -> tuple[_transfer.UploadBody, str]:
+) -> tuple[_streaming.UploadBody, str]:
     """A ``multipart/form-data`` body: the metadata part, then the rootfs part."""
     boundary = uuid.uuid4().hex
 
@@ -91,7 +93,7 @@ def _multipart(
             + "Content-Type: application/octet-stream\r\n\r\n"
         ).encode()
 
-    parts: list[_transfer.BodySource] = [
+    parts: list[_streaming.BodySource] = [
         head("metadata", "metadata", True),
         meta,
         head(rootfs_part, rootfs_name, False),
@@ -99,7 +101,7 @@ def _multipart(
         f"\r\n--{boundary}--\r\n".encode(),
     ]
     content_type = f"multipart/form-data; boundary={boundary}"
-    body = _transfer.UploadBody.joined(parts, progress, what="Image upload")
+    body = _streaming.UploadBody.joined(parts, progress, what="Image upload")
     return body, content_type
 
 
@@ -119,7 +121,7 @@ def _export_chunks(
     response: requests.Response, boundary: bytes | None, progress: Progress | None
 ) -> Iterator[tuple[str, bytes]]:
     """Yield ``(part name, data)``: part "" for a unified image."""
-    chunks = _transfer.iter_response(response, progress)
+    chunks = _streaming.iter_response(response, progress)
     if boundary is None:
         for chunk in chunks:
             yield "", chunk
@@ -251,7 +253,7 @@ class _ExportReader(io.RawIOBase):
     def __init__(self, response: requests.Response, fingerprint: str | None) -> None:
         super().__init__()
         self._response = response
-        self._chunks = _transfer.iter_response(response)
+        self._chunks = _streaming.iter_response(response)
         self._pending = memoryview(b"")
         self._digest = _BackgroundDigest() if fingerprint is not None else None
         self._fingerprint = fingerprint or ""

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from pylxd import exceptions, managers
 from pylxd._types import JSONDict
 from pylxd.models import _model as model
-from pylxd.models import _transfer
+from pylxd.models import _streaming
 from pylxd.models._mixins import (
     RenameMixin,
     check_name,
@@ -178,8 +178,8 @@ class InstanceBackup(RenameMixin, model.Model):
 
     def export(
         self,
-        target: _transfer.Target,
-        progress: _transfer.Progress | None = None,
+        target: _streaming.Target,
+        progress: _streaming.Progress | None = None,
     ) -> int:
         """Download the backup tarball to ``target``, streamed in chunks.
 
@@ -193,9 +193,9 @@ class InstanceBackup(RenameMixin, model.Model):
         :raises TransferIncomplete: when the tarball arrives short.
         """
         what = f"Backup {self.name!r} export"
-        _transfer.check_target(target, what)
+        _streaming.check_target(target, what)
         response = self.api.export.get(stream=True)
-        return _transfer.download(response, target, progress, what=what)
+        return _streaming.download(response, target, progress, what=what)
 
 
 class InstanceLogs:
@@ -237,8 +237,8 @@ class InstanceLogs:
     def export(
         self,
         filename: str,
-        target: _transfer.Target,
-        progress: _transfer.Progress | None = None,
+        target: _streaming.Target,
+        progress: _streaming.Progress | None = None,
     ) -> int:
         """Download a log file to ``target`` (a path or a binary file object), streamed.
 
@@ -250,9 +250,9 @@ class InstanceLogs:
         :raises TransferIncomplete: when the log arrives short.
         """
         what = f"Log {filename!r} export"
-        _transfer.check_target(target, what)
+        _streaming.check_target(target, what)
         response = self.api[quote(filename, "Instance log file")].get(stream=True)
-        return _transfer.download(response, target, progress, what=what)
+        return _streaming.download(response, target, progress, what=what)
 
     def delete(self, filename: str) -> None:
         """Delete a log file (``DELETE /1.0/instances/<name>/logs/<filename>``).
@@ -396,20 +396,20 @@ class InstanceExtrasMixin:
 
         :raises NotFound: when the instance does not exist.
         """
-        from pylxd import _upgrade
+        from pylxd import _http_upgrade
 
-        return _upgrade.connect(self.api.sftp, "sftp")
+        return _http_upgrade.connect(self.api.sftp, "sftp")
 
     # -- collection-level classmethods -------------------------------------
     @classmethod
     def create_from_backup(
         cls,
         client: Client,
-        backup: _transfer.Source,
+        backup: _streaming.Source,
         name: str | None = None,
         pool: str | None = None,
         wait: bool = True,
-        progress: _transfer.Progress | None = None,
+        progress: _streaming.Progress | None = None,
     ) -> Any:
         """Create an instance from a backup tarball, uploaded in chunks.
 
@@ -432,8 +432,8 @@ class InstanceExtrasMixin:
                 check_name(kind, value)
                 client.assert_has_api_extension(extension)
                 headers[header] = value
-        with _transfer.open_source(backup, "Instance backup") as fileobj:
-            body = _transfer.UploadBody(fileobj, progress, what="Instance backup")
+        with _streaming.open_source(backup, "Instance backup") as fileobj:
+            body = _streaming.UploadBody(fileobj, progress, what="Instance backup")
             response = client.api.instances.post(data=body, headers=headers)
         model.wait_for(client, response, wait)
         created = name or _created_name(response, "instances")

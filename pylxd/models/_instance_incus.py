@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from pylxd import exceptions
 from pylxd._types import JSONDict
 from pylxd.models import _model as model
-from pylxd.models import _transfer
+from pylxd.models import _streaming
 from pylxd.models._instance_config import check_source
 from pylxd.models._instance_extras import InstanceLogs
 from pylxd.models._mixins import is_incus
@@ -115,9 +115,9 @@ class IncusInstanceMixin:
 
     def debug_memory(
         self,
-        target: _transfer.Target,
+        target: _streaming.Target,
         format: str = "elf",
-        progress: _transfer.Progress | None = None,
+        progress: _streaming.Progress | None = None,
     ) -> int:
         """Dump a virtual machine's memory to ``target`` (a path or a binary file).
 
@@ -143,4 +143,4 @@ class IncusInstanceMixin:
                 ok=(200,),
                 check_sync=False,
             )
-        return _transfer.download(response, target, progress)
+        return _streaming.download(response, target, progress)

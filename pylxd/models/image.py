@@ -35,7 +35,7 @@ from pylxd.models._mixins import (
     drop_none,
     quote,
 )
-from pylxd.models._transfer import CHUNK_SIZE, Progress
+from pylxd.models._streaming import CHUNK_SIZE, Progress
 from pylxd.models.operation import cancel_quietly
 
 #: ``export()`` keeps up to this much in memory before spooling to disk.

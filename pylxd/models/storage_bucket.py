@@ -14,7 +14,7 @@ from pylxd import managers
 from pylxd._types import JSONDict
 from pylxd.exceptions import naming
 from pylxd.models import _model as model
-from pylxd.models import _transfer
+from pylxd.models import _streaming
 from pylxd.models._mixins import RenameMixin, drop_none
 from pylxd.models.network import BlockingMixin, ChildMixin, check_config, check_name
 
@@ -181,7 +181,7 @@ class StorageBucketBackup(ChildMixin, RenameMixin, BlockingMixin, model.Model):
             self._rename(new_name, wait=wait)
 
     def export(
-        self, target: _transfer.Target, progress: _transfer.Progress | None = None
+        self, target: _streaming.Target, progress: _streaming.Progress | None = None
     ) -> int:
         """Download the backup tarball into ``target`` (a path or a binary file).
 
@@ -192,4 +192,4 @@ class StorageBucketBackup(ChildMixin, RenameMixin, BlockingMixin, model.Model):
         self._check_extension()
         with naming(self._subject()):
             response = self.api.export.get(stream=True)
-        return _transfer.download(response, target, progress)
+        return _streaming.download(response, target, progress)

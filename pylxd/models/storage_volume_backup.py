@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Union
 
 from pylxd.models import _model as model
-from pylxd.models import _transfer
+from pylxd.models import _streaming
 from pylxd.models._mixins import (
     RenameMixin,
     check_name,
@@ -30,11 +30,11 @@ if TYPE_CHECKING:  # pragma: no cover
     from pylxd._transport import _APINode
     from pylxd.models.storage_pool import StoragePool, StorageVolume
 
-CHUNK_SIZE = _transfer.CHUNK_SIZE
-Progress = _transfer.Progress
-Target = _transfer.Target
+CHUNK_SIZE = _streaming.CHUNK_SIZE
+Progress = _streaming.Progress
+Target = _streaming.Target
 #: A backup to import: a path, bytes, a binary file object or byte chunks.
-Source = Union[_transfer.Source, Iterable[bytes]]
+Source = Union[_streaming.Source, Iterable[bytes]]
 
 
 class StorageVolumeBackup(RenameMixin, model.Model):
@@ -148,10 +148,10 @@ class StorageVolumeBackup(RenameMixin, model.Model):
         :raises NotFound: when the backup does not exist.
         """
         what = f"Volume backup {self.name!r} export"
-        _transfer.check_target(target, what)
-        _transfer.check_chunk_size(chunk_size, what)
+        _streaming.check_target(target, what)
+        _streaming.check_chunk_size(chunk_size, what)
         response = self.api.export.get(stream=True)
-        return _transfer.download(response, target, progress, chunk_size, what=what)
+        return _streaming.download(response, target, progress, chunk_size, what=what)
 
     def rename(self, new_name: str, wait: bool = True) -> None:
         """Rename the backup (``POST .../backups/<name>``)."""
@@ -189,7 +189,7 @@ def import_volume_backup(
     headers = {"Content-Type": "application/octet-stream"}
     if name is not None:
         headers["X-LXD-name"] = check_name("Storage volume", name)
-    with _transfer.upload_body(
+    with _streaming.upload_body(
         data, "storage volume backup", progress, chunks=True
     ) as body, _naming(_pool_label(storage_pool.name)):
         response = storage_pool.api.volumes.custom.post(data=body, headers=headers)

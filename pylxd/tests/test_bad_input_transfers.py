@@ -564,16 +564,16 @@ def test_recursive_put_modes(ctx: Ctx, mode: Any, expected: tuple[int, int]) -> 
 def test_reading_the_first_chunk_early_holds_no_extra_chunk(tmp_path: Path) -> None:
     import tracemalloc
 
-    from pylxd.models import _transfer
+    from pylxd.models import _streaming
 
     source = tmp_path / "eight"
-    source.write_bytes(bytes(8 * _transfer.CHUNK_SIZE))
+    source.write_bytes(bytes(8 * _streaming.CHUNK_SIZE))
     with open(source, "rb") as handle:
         tracemalloc.start()
         try:
-            sent = sum(len(chunk) for chunk in _transfer.UploadBody(handle))
+            sent = sum(len(chunk) for chunk in _streaming.UploadBody(handle))
             peak = tracemalloc.get_traced_memory()[1]
         finally:
             tracemalloc.stop()
-    assert sent == 8 * _transfer.CHUNK_SIZE
-    assert peak < 2.5 * _transfer.CHUNK_SIZE, peak
+    assert sent == 8 * _streaming.CHUNK_SIZE
+    assert peak < 2.5 * _streaming.CHUNK_SIZE, peak

@@ -467,9 +467,9 @@ def test_every_field_incus_returns_is_a_declared_attribute(
     model: str, definition: str
 ) -> None:
     import pylxd.models
-    from pylxd import _coverage
+    from pylxd import _endpoint_map
 
-    fields = _coverage.load_definitions()[definition]
+    fields = _endpoint_map.load_definitions()[definition]
     cls = getattr(pylxd.models, model)
     missing = {
         field
@@ -481,13 +481,13 @@ def test_every_field_incus_returns_is_a_declared_attribute(
 
 
 def test_the_shipped_definitions_are_incus_6_0_4s() -> None:
-    from pylxd import _coverage
+    from pylxd import _endpoint_map
 
-    definitions = _coverage.load_definitions()
+    definitions = _endpoint_map.load_definitions()
     assert len(definitions) == 204
     assert "s3_url" in definitions["StorageBucket"]
     assert "project" in definitions["Image"]
-    header = _coverage.INCUS_DEFINITIONS_FILE.read_text().splitlines()[2]
+    header = _endpoint_map.INCUS_DEFINITIONS_FILE.read_text().splitlines()[2]
     assert "8bc620c59016451a0c7f2d312ab9a2612aa294b31fbf77edcc64aeafdeb58ba3" in header
 
 

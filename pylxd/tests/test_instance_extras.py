@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 import requests
 
-from pylxd import Client, _upgrade, exceptions
+from pylxd import Client, _http_upgrade, exceptions
 from pylxd.models import InstanceBackup
-from pylxd.models._transfer import UploadBody
+from pylxd.models._streaming import UploadBody
 from pylxd.testing import FakeLXD
 from pylxd.testing._extensions import LXD_5_0_2_EXTENSIONS
 from pylxd.testing._fake_extras import add_log, extras
@@ -474,7 +474,7 @@ def test_upgrade_sends_the_request_and_leaves_the_protocol_bytes() -> None:
             b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: sftp\r\n"
             b"Connection: Upgrade\r\n\r\n\x00\x00\x00\x05"
         )
-        _upgrade.upgrade(ours, "/1.0/instances/c1/sftp?project=p", "lxd", "sftp")
+        _http_upgrade.upgrade(ours, "/1.0/instances/c1/sftp?project=p", "lxd", "sftp")
         request = theirs.recv(4096)
         assert request == (
             b"GET /1.0/instances/c1/sftp?project=p HTTP/1.1\r\nHost: lxd\r\n"
@@ -503,7 +503,7 @@ def test_upgrade_refusals_raise(answer: bytes, error: type, match: str) -> None:
         theirs.sendall(answer)
         theirs.shutdown(socket.SHUT_WR)
         with pytest.raises(error, match=match):
-            _upgrade.upgrade(ours, "/1.0/instances/c1/sftp", "lxd", "sftp")
+            _http_upgrade.upgrade(ours, "/1.0/instances/c1/sftp", "lxd", "sftp")
 
 
 def test_tls_context_follows_the_session_verify() -> None:
@@ -511,9 +511,9 @@ def test_tls_context_follows_the_session_verify() -> None:
 
     session = requests.Session()
     session.verify = False
-    assert _upgrade.tls_context(session).verify_mode == ssl.CERT_NONE
+    assert _http_upgrade.tls_context(session).verify_mode == ssl.CERT_NONE
     session.verify = True
-    assert _upgrade.tls_context(session).verify_mode == ssl.CERT_REQUIRED
+    assert _http_upgrade.tls_context(session).verify_mode == ssl.CERT_REQUIRED
 
 
 def test_sftp_on_an_unreachable_socket_raises_connection_failed(
@@ -523,4 +523,4 @@ def test_sftp_on_an_unreachable_socket_raises_connection_failed(
 
     node = _APINode(unix_socket_url(str(tmp_path / "none.socket")))["1.0"]
     with pytest.raises(exceptions.ClientConnectionFailed, match="Cannot reach LXD"):
-        _upgrade.connect(node.instances.c1.sftp, "sftp")
+        _http_upgrade.connect(node.instances.c1.sftp, "sftp")
