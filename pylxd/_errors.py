@@ -14,8 +14,7 @@ them); the exception classes themselves live there.
 
 from __future__ import annotations
 
-import contextlib
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
     import requests
@@ -25,10 +24,9 @@ if TYPE_CHECKING:  # pragma: no cover
 _WHOLE_SUBJECT: Any = object()
 
 
-@contextlib.contextmanager
 def naming(
     kind: str, name: Any = _WHOLE_SUBJECT, *, refine: Refine | None = None
-) -> Iterator[None]:
+) -> _Naming:
     """Name the object in LXD errors raised inside: ``Instance 'c1': Instance not found``.
 
     The subject is ``Kind 'name'``; without ``name``, ``kind`` is the whole
@@ -43,20 +41,35 @@ def naming(
         the mapped subclass (same response, same subject rules), e.g.
         ``{NotFound: FileNotFound}``; other errors keep their class.
     """
-    try:
-        yield
-    except LXDAPIException as err:
+    return _Naming(kind, name, refine)
+
+
+class _Naming:
+    """The context of :func:`naming`: a class, as every model read enters one
+    (a ``contextlib.contextmanager`` generator costs several times more)."""
+
+    __slots__ = ("kind", "name", "refine")
+
+    def __init__(self, kind: str, name: Any, refine: Refine | None) -> None:
+        self.kind, self.name, self.refine = kind, name, refine
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: Any, err: BaseException | None, tb: Any) -> None:
+        if not isinstance(err, LXDAPIException):
+            return  # not ours to name: it goes on as it is
         # Only remembered here: the message is built (and LXD's answer read)
         # when the error is printed, so errors that are caught cost nothing.
         if err.about is None:
-            err.about = kind if name is _WHOLE_SUBJECT else f"{kind} {str(name)!r}"
-            err._about_quoted = err.about if name is _WHOLE_SUBJECT else repr(str(name))
-        better = refine.get(type(err)) if refine else None
+            whole = self.name is _WHOLE_SUBJECT
+            err.about = self.kind if whole else f"{self.kind} {str(self.name)!r}"
+            err._about_quoted = err.about if whole else repr(str(self.name))
+        better = self.refine.get(type(err)) if self.refine else None
         if better is not None:
             new = better(err.response)
             new.about, new._about_quoted = err.about, err._about_quoted
             raise new from err
-        raise
 
 
 #: LXD 5.0 reports many name clashes as HTTP 400/500 or failed operations.
