@@ -227,12 +227,13 @@ def _check_response(
     """
     if response.status_code not in ok:
         raise error_for(response)
-    if response.headers.get("Content-Type", "").startswith("text/html"):
+    content_type = response.headers.get("Content-Type")  # read once: hot path
+    if content_type is not None and content_type.startswith("text/html"):
         # LXD never serves HTML: a proxy or another server answered.
         raise LXDAPIException(response)
     if not check_sync or response.status_code not in (200, 202):
         return
-    if "json" not in response.headers.get("Content-Type", "json"):
+    if content_type is not None and "json" not in content_type:
         return
     if not response.content:
         return
