@@ -2,7 +2,7 @@
 
 ``Instance.execute`` is four steps: :meth:`ExecMixin._start_exec` (``POST
 /1.0/instances/<name>/exec``, shared with :meth:`raw_interactive_execute`),
-open a :class:`pylxd._websocket._ExecSession` with the websocket classes named
+open a :class:`pylxd._websocket_exec._ExecSession` with the websocket classes named
 in ``pylxd.models.instance``, wait for the operation, then drain the streams.
 The exit code always comes from the operation (``metadata.return``).
 
@@ -30,7 +30,7 @@ from pylxd.models._mixins import name_from_url, quote
 
 if TYPE_CHECKING:  # pragma: no cover
     from pylxd._transport import _APINode
-    from pylxd._websocket import _ExecSession
+    from pylxd._websocket_exec import _ExecSession
     from pylxd.client import Client
     from pylxd.models.operation import Operation
 
@@ -51,13 +51,13 @@ def _websocket_classes() -> tuple[Any, Any]:
     Tests patch ``pylxd.models.instance._StdinWebsocket``; the lookup happens
     on every call so that the patch is seen.
     """
-    from pylxd import _websocket
+    from pylxd import _websocket_exec
 
     module = sys.modules.get("pylxd.models.instance")
-    stdin = getattr(module, "_StdinWebsocket", None) or _websocket._StdinWebsocket
+    stdin = getattr(module, "_StdinWebsocket", None) or _websocket_exec._StdinWebsocket
     command = (
         getattr(module, "_CommandWebsocketClient", None)
-        or _websocket._CommandWebsocketClient
+        or _websocket_exec._CommandWebsocketClient
     )
     return stdin, command
 
@@ -364,7 +364,7 @@ class ExecMixin:
         classes: tuple[Any, Any],
         **options: Any,
     ) -> _ExecSession:
-        from pylxd._websocket import _ExecSession
+        from pylxd._websocket_exec import _ExecSession
 
         stdin_class, command_class = classes
         return _ExecSession(

@@ -1,7 +1,7 @@
 """What ``Instance.execute_stream``, ``interactive_execute`` and
 ``interactive_console`` return: :class:`ExecStream` and :class:`InteractiveSession`.
 
-Both sit on the websocket clients of :mod:`pylxd._websocket` and wait through
+Both sit on the websocket clients of :mod:`pylxd._websocket_exec` and wait through
 ``client.operations.wait_for_operation``; nothing here polls or sleeps.
 """
 
@@ -20,7 +20,7 @@ from pylxd._types import JSONDict
 from pylxd.models._mixins import quote
 
 if TYPE_CHECKING:  # pragma: no cover
-    from pylxd._websocket import _ExecSession, _PtyWebsocket
+    from pylxd._websocket_exec import _ExecSession, _PtyWebsocket
     from pylxd.client import Client
 
 
@@ -95,7 +95,7 @@ class ExecStream:
 
     @property
     def session(self) -> _ExecSession:
-        """The websockets of the command (:class:`pylxd._websocket._ExecSession`)."""
+        """The websockets of the command (:class:`pylxd._websocket_exec._ExecSession`)."""
         if self._session is None:
             raise AttributeError("session")
         return self._session
@@ -247,15 +247,15 @@ class InteractiveSession:
 
         :raises ConnectionLost: when a websocket cannot be opened.
         """
-        from pylxd import _websocket
+        from pylxd import _websocket, _websocket_exec
 
         context, options = _websocket.tls_for(self.client)
         path = _websocket_path(self.client, self.operation_id)
         kwargs: JSONDict = {"ssl_context": context, "ssl_options": options}
         try:
             for attr, cls, fd in (  # data first, as LXD expects
-                ("data", _websocket._PtyWebsocket, "0"),
-                ("control", _websocket._ControlWebsocket, "control"),
+                ("data", _websocket_exec._PtyWebsocket, "0"),
+                ("control", _websocket_exec._ControlWebsocket, "control"),
             ):
                 stream = cls(self.client.websocket_url, **kwargs)
                 stream.resource = f"{path}?secret={self.fds[fd]}"

@@ -497,9 +497,9 @@ _LAZY_WEBSOCKET_NAMES = ("_CommandWebsocketClient", "_StdinWebsocket")
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY_WEBSOCKET_NAMES:
-        from pylxd import _websocket
+        from pylxd import _websocket_exec
 
-        value = getattr(_websocket, name)
+        value = getattr(_websocket_exec, name)
         globals()[name] = value
         return value
     if name in _compat.LAZY:  # pylxd 2.4.2's names, imported when used
