@@ -23,6 +23,7 @@ from pylxd.models._mixins import (
     quote,
 )
 from pylxd.models._model import JSONDict, wait_for
+from pylxd.models._storage_naming import naming, pool_label
 
 if TYPE_CHECKING:  # pragma: no cover
     import requests
@@ -184,14 +185,13 @@ def import_volume_backup(
     progress: Progress | None,
 ) -> StorageVolume | None:
     """Upload a volume backup; see :meth:`StorageVolume.import_backup`."""
-    from pylxd.models.storage_pool import _naming, _pool_label
 
     headers = {"Content-Type": "application/octet-stream"}
     if name is not None:
         headers["X-LXD-name"] = check_name("Storage volume", name)
     with _streaming.upload_body(
         data, "storage volume backup", progress, chunks=True
-    ) as body, _naming(_pool_label(storage_pool.name)):
+    ) as body, naming(pool_label(storage_pool.name)):
         response = storage_pool.api.volumes.custom.post(data=body, headers=headers)
     wait_for(storage_pool.client, response, wait)
     if not name:
