@@ -36,15 +36,14 @@ import os
 from typing import TYPE_CHECKING, Any, BinaryIO, ContextManager
 
 from pylxd import exceptions
+from pylxd.exceptions import UnsafePathWarning  # noqa: F401  (importable here)
 from pylxd.exceptions import FileError, FileNotFound
 from pylxd.models import _files_atomic, _streaming
-from pylxd.models._file_headers import (  # noqa: F401  (importable from here)
+from pylxd.models._file_headers import (
     _MAX_MODE,
     DIRECTORY,
-    FILE,
     SYMLINK,
     FileInfo,
-    UnsafePathWarning,
     _check_remote,
     _metadata_headers,
 )
