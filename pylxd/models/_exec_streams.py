@@ -34,6 +34,24 @@ def _lxd_wait_seconds(timeout: float) -> float:
     return float(max(1, math.ceil(timeout)))
 
 
+def _deadline(timeout: float | None) -> float | None:
+    """The monotonic time ``timeout`` seconds from now (None: no deadline)."""
+    return None if timeout is None else time.monotonic() + timeout
+
+
+def _left(deadline: float | None, expired: Callable[[], BaseException]) -> float | None:
+    """Seconds left before ``deadline`` (None: no deadline).
+
+    :raises BaseException: ``expired()`` once no time is left.
+    """
+    if deadline is None:
+        return None
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise expired()
+    return left
+
+
 def _websocket_path(client: Client, operation_id: str) -> str:
     node = client.api.operations[quote(operation_id, "Operation")].websocket
     return parse.urlparse(node._api_endpoint).path
@@ -135,10 +153,7 @@ class ExecStream:
     def _next(self, deadline: float | None) -> tuple[str, Any]:
         """The next chunk; :class:`queue.Empty` once ``deadline`` passed."""
         while self._open and not self._closed:
-            left = None if deadline is None else deadline - time.monotonic()
-            if left is not None and left <= 0:
-                raise queue.Empty()
-            item = self._queue.get(timeout=left)
+            item = self._queue.get(timeout=_left(deadline, queue.Empty))
             if item is _STREAM_END:
                 self._open -= 1
                 continue
@@ -159,7 +174,7 @@ class ExecStream:
         """
         if self._exit_code is None:
             exceptions.check_seconds("ExecStream.wait timeout", timeout)
-            deadline = None if timeout is None else time.monotonic() + timeout
+            deadline = _deadline(timeout)
             self._drop_output(deadline, timeout)
             if deadline is not None:
                 timeout = max(0.0, deadline - time.monotonic())
@@ -288,15 +303,16 @@ class InteractiveSession:
         :raises EOFError: when the output ends first.
         """
         wanted = marker.encode("utf-8") if isinstance(marker, str) else marker
-        deadline = None if timeout is None else time.monotonic() + timeout
+        deadline = _deadline(timeout)
         seen = b""
+
+        def expired() -> TimeoutError:
+            return TimeoutError(
+                f"{marker!r} not seen within {timeout} s: {seen[-200:]!r}"
+            )
+
         while wanted not in seen:
-            left = None if deadline is None else deadline - time.monotonic()
-            if left is not None and left <= 0:
-                raise TimeoutError(
-                    f"{marker!r} not seen within {timeout} s: {seen[-200:]!r}"
-                )
-            chunk = self.read(left)
+            chunk = self.read(_left(deadline, expired))
             if not chunk:
                 raise EOFError(f"output ended before {marker!r}: {seen[-200:]!r}")
             seen += chunk
@@ -322,7 +338,7 @@ class InteractiveSession:
         :raises TimeoutError: when the output does not end within ``timeout``.
         :raises OperationTimeout: when LXD does not end the operation in time.
         """
-        deadline = None if timeout is None else time.monotonic() + timeout
+        deadline = _deadline(timeout)
         if not self.console and self.data is not None and self.data.sock is not None:
             self._pending += self._read_to_end(deadline)
         self.close()
@@ -347,13 +363,14 @@ class InteractiveSession:
     def _read_to_end(self, deadline: float | None) -> bytes:
         stream = self._stream()
         chunks: list[bytes] = []
+
+        def expired() -> TimeoutError:
+            return TimeoutError(
+                f"interactive session {self.operation_id}: output still open"
+            )
+
         while True:
-            left = None if deadline is None else deadline - time.monotonic()
-            if left is not None and left <= 0:
-                raise TimeoutError(
-                    f"interactive session {self.operation_id}: output still open"
-                )
-            chunk = stream.read_chunk(left)
+            chunk = stream.read_chunk(_left(deadline, expired))
             if not chunk:
                 return b"".join(chunks)
             chunks.append(chunk)
