@@ -24,7 +24,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from pylxd.client import Client
 
 
-_STREAM_END = object()
+#: What a reader thread queues once its stream ended (compared by identity).
+_STREAM_END: tuple[str, Any] = ("", None)
 #: Seconds for the streams of an ended command to be closed.
 _DRAIN_GRACE = 5.0
 
@@ -66,7 +67,7 @@ class _Output:
     """
 
     def __init__(self, max_chunks: int) -> None:
-        self.queue: queue.Queue[Any] = queue.Queue(max_chunks)
+        self.queue: queue.Queue[tuple[str, Any]] = queue.Queue(max_chunks)
         self.closed = False
 
     def sink(self, fd: str) -> Callable[[Any], None]:
@@ -157,7 +158,7 @@ class ExecStream:
             if item is _STREAM_END:
                 self._open -= 1
                 continue
-            return item  # type: ignore[no-any-return]
+            return item
         raise StopIteration
 
     def signal(self, signum: int) -> None:
