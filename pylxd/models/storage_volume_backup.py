@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Union
 
 from pylxd.models import _model as model
-from pylxd.models import _streaming
+from pylxd.models import _storage_naming, _streaming
 from pylxd.models._mixins import (
     RenameMixin,
     check_name,
@@ -23,7 +23,6 @@ from pylxd.models._mixins import (
     quote,
 )
 from pylxd.models._model import JSONDict, wait_for
-from pylxd.models._storage_naming import naming, pool_label
 
 if TYPE_CHECKING:  # pragma: no cover
     import requests
@@ -191,7 +190,7 @@ def import_volume_backup(
         headers["X-LXD-name"] = check_name("Storage volume", name)
     with _streaming.upload_body(
         data, "storage volume backup", progress, chunks=True
-    ) as body, naming(pool_label(storage_pool.name)):
+    ) as body, _storage_naming.naming(_storage_naming.pool_label(storage_pool.name)):
         response = storage_pool.api.volumes.custom.post(data=body, headers=headers)
     wait_for(storage_pool.client, response, wait)
     if not name:
