@@ -1,17 +1,18 @@
 """LXD instances (containers and virtual machines) and their snapshots.
 
 ``/1.0/instances`` and ``/1.0/instances/<name>/snapshots``: here are the
-collection (``all``, ``get``, ``create``), loading, ``rename``, ``save`` and
-restoring a snapshot. ``save`` is
-:class:`~pylxd.models._instance_save.InstanceSaveMixin`'s. The rest of ``Instance`` comes from its rooms, one role
-each: state and lifecycle from
-:class:`~pylxd.models._instance_lifecycle.InstanceLifecycleMixin`, copy,
+collection (``all``, ``get``, ``create``), loading, ``rename``, restoring a
+snapshot, and the ``Snapshot`` model. The rest of ``Instance`` comes from its
+rooms, one role each: ``save`` from
+:class:`~pylxd.models._instance_save.InstanceSaveMixin`, state and lifecycle
+from :class:`~pylxd.models._instance_lifecycle.InstanceLifecycleMixin`, copy,
 migration and publish from
 :class:`~pylxd.models._instance_migration.InstanceMigrationMixin`, exec and
 consoles from :class:`~pylxd.models._exec.ExecMixin`, backups, logs, metadata
 and templates from :class:`~pylxd.models._instance_extras.InstanceExtrasMixin`,
-Incus's additions from :class:`~pylxd.models._instance_incus.IncusInstanceMixin`,
-and file transfers from ``instance.files`` (:mod:`pylxd.models._files`).
+Incus's additions from
+:class:`~pylxd.models._instance_incus.IncusInstanceMixin`, and file transfers
+from ``instance.files`` (:mod:`pylxd.models._files`).
 """
 
 from __future__ import annotations
