@@ -21,10 +21,6 @@ _MAX_MODE = 0o7777
 _OCTAL_DIGITS = frozenset("01234567")
 
 
-#: Defined in :mod:`pylxd.exceptions`; importable from here as before.
-UnsafePathWarning = exceptions.UnsafePathWarning
-
-
 @dataclasses.dataclass(frozen=True)
 class FileInfo:
     """What LXD reports about a path (the ``X-LXD-*`` headers).

@@ -16,13 +16,13 @@ import stat
 import warnings
 from typing import TYPE_CHECKING, Any, cast
 
+from pylxd.exceptions import UnsafePathWarning
 from pylxd.models import _streaming
 from pylxd.models._file_headers import (
     DIRECTORY,
     FILE,
     SYMLINK,
     FileInfo,
-    UnsafePathWarning,
     _check_remote,
     _metadata_headers,
 )
