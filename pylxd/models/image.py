@@ -311,7 +311,9 @@ class Image(CollectionMixin, model.Model):
                     f"Image {self.fingerprint} is a split image: pass "
                     "rootfs_fileobj= to receive its rootfs"
                 )
-            sinks = {"": fileobj, "metadata": fileobj, "rootfs": rootfs_fileobj}
+            sinks = {"": fileobj, "metadata": fileobj}
+            if rootfs_fileobj is not None:  # else a unified image: no rootfs part
+                sinks["rootfs"] = rootfs_fileobj
             chunks = _export_chunks(response, boundary, progress)
             if not verify:
                 return _write_parts(chunks, sinks, None)
