@@ -46,7 +46,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from pylxd.models.operation import Operation
 
 
-class _SpooledExport(tempfile.SpooledTemporaryFile):  # type: ignore[type-arg]
+class _SpooledExport(tempfile.SpooledTemporaryFile[bytes]):
     """The file :meth:`Image.export` returns: seekable, as pylxd 2.4's was.
 
     Python 3.10's ``SpooledTemporaryFile`` lacks ``seekable``/``readable``
@@ -265,7 +265,7 @@ class Image(CollectionMixin, model.Model):
             spooled.close()
             raise
         spooled.seek(0)
-        return spooled  # type: ignore[return-value]
+        return spooled
 
     def export_to(
         self,
