@@ -129,6 +129,9 @@ class CollectionMixin:
 
     client: Client
 
+    if TYPE_CHECKING:  # pragma: no cover
+        _from_server: Any
+
     @classmethod
     def _collection(cls, client: Client) -> _APINode:
         if cls._api_extension:
@@ -136,14 +139,14 @@ class CollectionMixin:
         return client.api[cls._endpoint]
 
     @classmethod
-    def all(cls: Any, client: Client) -> list[Any]:
+    def all(cls, client: Client) -> list[Any]:
         """Return every object of the collection, fully loaded in one request."""
         response = cls._collection(client).get(params={"recursion": 1})
         items = exceptions.metadata_of(response, list, items=dict)
         return [cls._from_server(client, item) for item in items]
 
     @classmethod
-    def get(cls: Any, client: Client, name: str) -> Any:
+    def get(cls, client: Client, name: str) -> Any:
         """Return the object named ``name``.
 
         :raises NotFound: when it does not exist.
@@ -160,7 +163,7 @@ class CollectionMixin:
     @classmethod
     def exists(cls, client: Client, name: str) -> bool:
         """Tell whether an object named ``name`` exists."""
-        return found(cls.get, client, name)  # type: ignore[attr-defined]
+        return found(cls.get, client, name)
 
     @classmethod
     def _post_collection(

@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING
 from pylxd._types import JSONDict
 from pylxd.exceptions import naming
 from pylxd.models import _model as model
+from pylxd.models._collection import BlockingMixin
 from pylxd.models._mixins import CollectionMixin, RenameMixin, check_name, drop_none
 from pylxd.models.network import (
-    BlockingMixin,
     check_config,
     url_list,
 )
@@ -40,17 +40,6 @@ class NetworkACL(CollectionMixin, RenameMixin, BlockingMixin, model.Model):
     project = model.Attribute(readonly=True, optional=True)
 
     _error_kind = "Network ACL"
-
-    @classmethod
-    def get(cls, client: Client, name: str) -> NetworkACL:
-        """Get a network ACL by name.
-
-        Implements ``GET /1.0/network-acls/<name>``.
-
-        :raises NotFound: naming the ACL, when it does not exist.
-        :raises LXDAPIExtensionNotAvailable: without ``network_acl``.
-        """
-        return super().get(client, name)  # type: ignore[no-any-return]
 
     @classmethod
     def create(

@@ -6,8 +6,9 @@ from typing import TYPE_CHECKING
 
 from pylxd.exceptions import naming
 from pylxd.models import _model as model
+from pylxd.models._collection import BlockingMixin
 from pylxd.models._mixins import CollectionMixin, RenameMixin, drop_none
-from pylxd.models.network import BlockingMixin, check_config, check_name, url_list
+from pylxd.models.network import check_config, check_name, url_list
 
 if TYPE_CHECKING:  # pragma: no cover
     from pylxd.client import Client

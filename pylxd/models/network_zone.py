@@ -8,10 +8,9 @@ from pylxd import managers
 from pylxd._types import JSONDict
 from pylxd.exceptions import naming
 from pylxd.models import _model as model
+from pylxd.models._collection import BlockingMixin, ChildMixin
 from pylxd.models._mixins import CollectionMixin, check_name, drop_none
 from pylxd.models.network import (
-    BlockingMixin,
-    ChildMixin,
     check_config,
     url_list,
 )
@@ -45,17 +44,6 @@ class NetworkZone(CollectionMixin, BlockingMixin, model.Model):
     _error_kind = "Network zone"
 
     @classmethod
-    def get(cls, client: Client, name: str) -> NetworkZone:
-        """Get a network zone by name.
-
-        Implements ``GET /1.0/network-zones/<name>``.
-
-        :raises NotFound: naming the zone, when it does not exist.
-        :raises LXDAPIExtensionNotAvailable: without ``network_dns``.
-        """
-        return super().get(client, name)  # type: ignore[no-any-return]
-
-    @classmethod
     def create(
         cls,
         client: Client,
@@ -87,7 +75,7 @@ class NetworkZoneRecord(ChildMixin, BlockingMixin, model.Model):
 
     _endpoint = "records"
     _parent = "zone"
-    _kind = "Record"
+    _error_kind = "Record"
     _api_extension = "network_dns_records"
 
     zone = model.Parent()
@@ -112,7 +100,7 @@ class NetworkZoneRecord(ChildMixin, BlockingMixin, model.Model):
 
         :raises Conflict: when the zone has a record of that name.
         """
-        check_name(cls._kind, name)
+        check_name(cls._kind(), name)
         check_config(cls._subject_for(zone, name), config)
         body = drop_none(
             name=name, description=description, entries=entries, config=config
