@@ -17,7 +17,7 @@ _WHERE = {
     "Image": "image",
     "ImageAlias": "image",
     "Instance": "instance",
-    "InstanceBackup": "_instance_extras",
+    "InstanceBackup": "instance_backup",
     "Network": "network",
     "NetworkACL": "network_acl",
     "NetworkForward": "network",

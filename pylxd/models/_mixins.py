@@ -100,6 +100,35 @@ def found(get: Any, *args: Any) -> bool:
     return True
 
 
+def created_name(response: requests.Response, what: str, *kinds: str) -> str:
+    """The name LXD gave what an operation created, from its ``resources``.
+
+    The operation answering a ``POST`` lists the new object's URL under
+    ``resources[kind]`` (``backups``, ``instances``, ...); the first of
+    ``kinds`` listed wins.
+
+    :param what: what was created (``"instance backup"``), for the message.
+    :raises MalformedResponse: when LXD names none of ``kinds``.
+    """
+    name = created_name_or_none(response, *kinds)
+    if name is None:
+        raise exceptions.MalformedResponse(
+            response, f"LXD did not tell the name of the new {what}"
+        )
+    return name
+
+
+def created_name_or_none(response: requests.Response, *kinds: str) -> str | None:
+    """:func:`created_name`, or None when LXD names none of ``kinds``."""
+    metadata = response.json().get("metadata")
+    resources = metadata.get("resources") if isinstance(metadata, dict) else None
+    for kind in kinds:
+        urls = (resources or {}).get(kind)
+        if urls and isinstance(urls, list) and isinstance(urls[0], str):
+            return name_from_url(urls[0])
+    return None
+
+
 def is_incus(client: Client) -> bool:
     """Tell whether ``client`` talks to Incus: :attr:`Client.is_incus`."""
     return bool(client.is_incus)
