@@ -17,7 +17,8 @@ bind both); :class:`ParentChildMixin` ones take ``(parent, ...)``, as pylxd
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar, ContextManager
+import inspect
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, ContextManager
 
 from pylxd import exceptions
 from pylxd._types import JSONDict
@@ -30,6 +31,37 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from pylxd._transport import _APINode
     from pylxd.client import Client
+
+
+#: The verbs whose parameters take the names a child class declares.
+_VERBS = ("all", "get", "exists")
+
+
+def _renamed(owner: type, func: Callable[..., Any], renames: dict[str, str]) -> Any:
+    """``func`` as a classmethod of ``owner`` whose parameters bear ``renames``.
+
+    pylxd 2.4.2 callers write ``volume.snapshots.get(name="s1")`` or
+    ``Snapshot.get(client, instance=i, name="s")``: the shared verbs take
+    the names the class declares (``_parent``, ``_key``), positional calls
+    cost nothing more, and ``inspect.signature`` shows the real names.
+    """
+    signature = inspect.signature(func)
+    parameters = [
+        p.replace(name=renames.get(p.name, p.name))
+        for p in signature.parameters.values()
+    ]
+    declared = signature.replace(parameters=parameters)
+
+    def verb(cls: Any, *args: Any, **kwargs: Any) -> Any:
+        if kwargs:  # bind the declared names onto the shared positions
+            args = declared.bind(cls, *args, **kwargs).args[1:]
+        return func(cls, *args)
+
+    verb.__name__ = func.__name__
+    verb.__qualname__ = f"{owner.__qualname__}.{func.__name__}"
+    verb.__doc__ = func.__doc__
+    setattr(verb, "__signature__", declared)
+    return classmethod(verb)
 
 
 class _Child:
@@ -49,6 +81,21 @@ class _Child:
 
     if TYPE_CHECKING:  # pragma: no cover
         _from_server: Any
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "_parent" not in cls.__dict__:
+            return
+        renames = {"parent": cls._parent, "key": cls._key, "name": cls._key}
+        for name in _VERBS:
+            if name in cls.__dict__:  # the class writes its own
+                continue
+            func = getattr(cls, name).__func__
+            while hasattr(func, "__wrapped_verb__"):
+                func = func.__wrapped_verb__
+            wrapped = _renamed(cls, func, renames)
+            setattr(wrapped.__func__, "__wrapped_verb__", func)
+            setattr(cls, name, wrapped)
 
     @classmethod
     def _kind(cls) -> str:

@@ -235,18 +235,6 @@ class NetworkForward(ChildMixin, BlockingMixin, model.Model):
     location = model.Attribute(readonly=True, optional=True)
 
     @classmethod
-    def get(
-        cls, client: Client, network: Network, listen_address: str
-    ) -> NetworkForward:
-        """Return the forward of ``listen_address`` on ``network``.
-
-        Implements ``GET /1.0/networks/<net>/forwards/<listen_address>``.
-
-        :raises NotFound: naming it, when it does not exist.
-        """
-        return super().get(client, network, listen_address)  # type: ignore[no-any-return]
-
-    @classmethod
     def create(
         cls,
         client: Client,
