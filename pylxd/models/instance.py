@@ -15,6 +15,7 @@ from pylxd import exceptions, managers
 from pylxd._types import JSONDict
 from pylxd.models import _compat
 from pylxd.models import _model as model
+from pylxd.models._collection import ChildMixin
 from pylxd.models._compat import (  # noqa: F401  (pylxd 2.4.2's names, patch targets)
     LXDAPIException,
     errno,
@@ -42,9 +43,9 @@ from pylxd.models._instance_extras import InstanceExtrasMixin
 from pylxd.models._instance_incus import IncusInstanceMixin
 from pylxd.models._mixins import (
     CollectionMixin,
+    RenameMixin,
     check_name,
     drop_none,
-    found,
     name_from_url,
     quote,
 )
@@ -768,7 +769,7 @@ def _instance_not_found(response: requests.Response) -> exceptions.NotFound:
     return exceptions.NotFound(reply)
 
 
-class Snapshot(model.Model):
+class Snapshot(ChildMixin, RenameMixin, model.Model):
     """A snapshot of an instance, ``/1.0/instances/<name>/snapshots/<snapshot>``.
 
     Snapshots are keyed by their own name (LXD's ``<instance>/<snapshot>`` is
@@ -793,47 +794,14 @@ class Snapshot(model.Model):
 
     instance: Instance = model.Parent()  # type: ignore[assignment]
 
+    _parent = "instance"
+    _error_kind = "Snapshot"
+
     def _load(self, payload: dict[str, Any], rollback: bool = False) -> None:
         name = payload.get("name")
         if isinstance(name, str) and "/" in name:  # older LXD: "<instance>/<snap>"
             payload = {**payload, "name": name.rsplit("/", 1)[-1]}
         super()._load(payload, rollback)
-
-    @property
-    def api(self) -> Any:
-        return self.instance.api.snapshots[quote(self.name, "Snapshot")]
-
-    @staticmethod
-    def _collection(instance: Instance) -> Any:
-        return instance.api.snapshots
-
-    @classmethod
-    def all(cls, client: Client, instance: Instance) -> list[Snapshot]:
-        """Get the instance's snapshots, fully loaded, in one request.
-
-        Implements ``GET /1.0/instances/<name>/snapshots?recursion=1``.
-        """
-        response = cls._collection(instance).get(params={"recursion": 1})
-        items = exceptions.metadata_of(response, (list, type(None)), items=dict)
-        return [
-            cls._from_server(client, item, instance=instance)  # type: ignore[misc]
-            for item in items or []
-        ]
-
-    @classmethod
-    def get(cls, client: Client, instance: Instance, name: str) -> Snapshot:
-        """Get snapshot ``name`` (``GET /1.0/instances/<name>/snapshots/<snap>``).
-
-        :raises NotFound: when the instance or the snapshot does not exist.
-        """
-        response = cls._collection(instance)[quote(name, "Snapshot")].get()
-        metadata = exceptions.metadata_of(response)
-        return cls._from_server(client, metadata, instance=instance)  # type: ignore[return-value]
-
-    @classmethod
-    def exists(cls, client: Client, instance: Instance, name: str) -> bool:
-        """Tell whether the instance has a snapshot named ``name``."""
-        return found(cls.get, client, instance, name)
 
     @classmethod
     def create(
@@ -855,16 +823,12 @@ class Snapshot(model.Model):
         """
         check_name("Snapshot", name)
         body = {"name": name, "stateful": stateful, **drop_none(expires_at=expires_at)}
-        response = cls._collection(instance).post(json=body)
-        model.wait_for(client, response, wait)
-        return cls(client, instance=instance, name=name)
+        cls._post(client, instance, name, body, wait)
+        return cls._lazy(client, instance, name)  # type: ignore[no-any-return]
 
     def rename(self, new_name: str, wait: bool = False) -> None:
         """Rename the snapshot (``POST`` ``{"name": new}`` to its URL)."""
-        check_name("Snapshot", new_name)
-        response = self.api.post(json={"name": new_name})
-        model.wait_for(self.client, response, wait)
-        object.__setattr__(self, "name", new_name)
+        self._rename(new_name, wait=wait)
 
     def publish(
         self,
