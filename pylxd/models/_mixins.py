@@ -129,6 +129,30 @@ def created_name_or_none(response: requests.Response, *kinds: str) -> str | None
     return None
 
 
+def https_url(client: Client) -> str | None:
+    """The ``https://host:port`` another LXD reaches ``client``'s server at.
+
+    The client's own URL when it talks HTTPS, else the first of the
+    server's ``core.https_address`` addresses; None when it has none.
+    """
+    api = client.api
+    if api.scheme == "https":
+        return f"https://{api.netloc}"
+    addresses = client.host_info.get("environment", {}).get("addresses") or []
+    return f"https://{addresses[0]}" if addresses else None
+
+
+def required_https_url(client: Client, refusal: str) -> str:
+    """:func:`https_url`, refused with ``refusal`` when the server has none.
+
+    :raises InvalidArgument: naming what needed it (``refusal``).
+    """
+    url = https_url(client)
+    if url is None:
+        raise exceptions.InvalidArgument(refusal)
+    return url
+
+
 def is_incus(client: Client) -> bool:
     """Tell whether ``client`` talks to Incus: :attr:`Client.is_incus`."""
     return bool(client.is_incus)

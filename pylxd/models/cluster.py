@@ -27,7 +27,7 @@ import json
 import ssl
 import types
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, cast
 
 from pylxd import exceptions, managers
 from pylxd._transport import _APINode
@@ -409,14 +409,7 @@ class ClusterMember(CollectionMixin, model.Model):
         is sent.
         """
         clone = copy.copy(self.client)
-        root = self.client.api
-        clone.api = _TargetedNode(
-            root._api_endpoint,
-            str(self.server_name),
-            timeout=root._timeout,
-            project=root._project,
-            session=root.session,
-        )
+        clone.api = _TargetedNode.targeting(self.client.api, str(self.server_name))
         managers.wire_client(clone)
         return clone
 
@@ -436,18 +429,18 @@ class ClusterMember(CollectionMixin, model.Model):
 class _TargetedNode(_APINode):
     """An ``_APINode`` whose requests all carry ``?target=<member>``."""
 
-    def __init__(self, api_endpoint: str, target: str, **kwargs: Any) -> None:
-        super().__init__(api_endpoint, **kwargs)
-        self._target = target
+    _target: str
+
+    @classmethod
+    def targeting(cls, node: _APINode, target: str) -> _TargetedNode:
+        """``node`` (its session, project, timeout), every request targeted."""
+        targeted = cast(_TargetedNode, node.sibling())
+        targeted.__class__ = cls  # same fields, one more: the target
+        targeted._target = target
+        return targeted
 
     def __getitem__(self, item: Any) -> _TargetedNode:
-        return _TargetedNode(
-            f"{self._api_endpoint}/{item}",
-            self._target,
-            timeout=self._timeout,
-            project=self._project,
-            session=self.session,
-        )
+        return self.sibling(f"{self._api_endpoint}/{item}")
 
     def __repr__(self) -> str:
         return f"<_APINode {self._api_endpoint} target={self._target}>"

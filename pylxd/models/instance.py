@@ -48,6 +48,7 @@ from pylxd.models._mixins import (
     drop_none,
     name_from_url,
     quote,
+    required_https_url,
 )
 from pylxd.models.operation import cancel_quietly
 
@@ -640,18 +641,13 @@ class Instance(
 
     def _source_operations_url(self) -> str:
         """The ``https://`` URL of this server's operations, as a target sees it."""
-        api = self.client.api
-        if api.scheme == "https":
-            return api.operations._api_endpoint
-        environment = self.client.host_info.get("environment", {})
-        addresses = environment.get("addresses") or []
-        if not addresses:
-            raise exceptions.InvalidArgument(
-                f"Cannot migrate {type(self).__name__} {self.name!r} from "
-                f"{api._describe()}: that LXD has no HTTPS address for the target "
-                "to pull from (set core.https_address)"
-            )
-        return f"https://{addresses[0]}/1.0/operations"
+        url = required_https_url(
+            self.client,
+            f"Cannot migrate {type(self).__name__} {self.name!r} from "
+            f"{self.client.api._describe()}: that LXD has no HTTPS address for "
+            "the target to pull from (set core.https_address)",
+        )
+        return f"{url}/1.0/operations"
 
     def _transfer(
         self,

@@ -94,7 +94,4 @@ class Project(CollectionMixin, RenameMixin, model.Model):
 
 def _unscoped(client: Client) -> _APINode:
     """The API root without the client's project (projects are global)."""
-    from pylxd._transport import _APINode
-
-    root = client.api
-    return _APINode(root._api_endpoint, timeout=root._timeout, session=root.session)
+    return client.api.sibling(project=None)

@@ -80,12 +80,8 @@ class Server(model.Model):
 
         Implements ``GET /`` (answered to untrusted clients too).
         """
-        from pylxd._transport import _APINode
-
         base = client.api._api_endpoint.rsplit("/", 1)[0]
-        root = _APINode(
-            base + "/", timeout=client.api._timeout, session=client.api.session
-        )
+        root = client.api.sibling(base + "/", project=None)
         return list(root.get().json()["metadata"])
 
     @classmethod
