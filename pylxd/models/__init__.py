@@ -11,7 +11,7 @@ _WHERE = {
     "Cluster": "cluster",
     "ClusterCertificate": "cluster",
     "ClusterGroup": "cluster",
-    "ClusterJoinToken": "cluster",
+    "ClusterJoinToken": "cluster_join_token",
     "ClusterMember": "cluster",
     "Container": "container",
     "Image": "image",
