@@ -242,8 +242,9 @@ class ParentChildMixin(_Child):
 class BlockingMixin:
     """Changes that finish LXD's work before returning.
 
-    ``save``, ``delete``, ``put``, ``patch``, ``raw_put`` and ``raw_patch``
-    check the API extension, name the object in errors, and wait for LXD's
+    The model's ``save``, ``put``, ``patch``, ``raw_put`` and ``raw_patch``
+    write through :meth:`_write`; it and ``delete`` check the API
+    extension, name the object in errors, and wait for LXD's
     operation when asked, and always on servers with
     ``storage_and_network_operations`` (the ones that answer with one), as
     pylxd does; ``wait=False`` is pylxd's default.
@@ -261,13 +262,7 @@ class BlockingMixin:
         @property
         def api(self) -> _APINode: ...
 
-        def marshall(self, skip_readonly: bool = True) -> JSONDict: ...
-
-        def _mark_clean(self) -> None: ...
-
         def _subject(self) -> str: ...
-
-        def sync(self, rollback: bool = False) -> None: ...
 
         def _if_match_headers(self, if_match: bool | None) -> JSONDict | None: ...
 
@@ -276,13 +271,15 @@ class BlockingMixin:
         if extension:
             self.client.assert_has_api_extension(extension)
 
-    def _change(
+    def _write(
         self,
         verb: str,
         body: JSONDict | None,
         wait: bool,
         if_match: bool | None = False,
     ) -> requests.Response:
+        """The one change: ``save``, ``put``, ``patch``, ``raw_put`` and
+        ``raw_patch`` (the model's) and ``delete`` all send through here."""
         self._check_extension()
         kwargs: JSONDict = {} if body is None else {"json": body}
         headers = self._if_match_headers(if_match)
@@ -293,23 +290,6 @@ class BlockingMixin:
             model.wait_for(self.client, response, model.forced_wait(self.client, wait))
         return response
 
-    def save(self, wait: bool = False, *, if_match: bool | None = None) -> None:
-        """Save the object: ``PUT`` every writable attribute.
-
-        :param wait: wait for LXD's operation when it answers with one.
-        :param if_match: send ``If-Match`` with the object's ETag (None: the
-            client's switch); the object is reloaded afterwards.
-        :raises LXDAPIExtensionNotAvailable: without the API extension.
-        :raises NotFound: when the object is gone.
-        :raises PreconditionFailed: when it changed since it was loaded.
-        :raises LXDAPIException: when LXD refuses the change.
-        """
-        guarded = self._if_match_headers(if_match) is not None
-        self._change("put", self.marshall(), wait, if_match)
-        self._mark_clean()
-        if guarded:
-            self.sync()
-
     def delete(self, wait: bool = False) -> None:
         """Delete the object (``DELETE`` its URL).
 
@@ -318,39 +298,5 @@ class BlockingMixin:
         :raises NotFound: when the object is gone.
         :raises LXDAPIException: when LXD refuses (e.g. the object is in use).
         """
-        self._change("delete", None, wait)
+        self._write("delete", None, wait)
         object.__setattr__(self, "client", None)
-
-    def raw_put(
-        self, put_object: JSONDict, wait: bool = False, *, if_match: bool | None = None
-    ) -> requests.Response:
-        """``PUT`` ``put_object`` as given, without reloading the object."""
-        return self._change("put", put_object, wait, if_match)
-
-    def raw_patch(
-        self,
-        patch_object: JSONDict,
-        wait: bool = False,
-        *,
-        if_match: bool | None = None,
-    ) -> requests.Response:
-        """``PATCH`` ``patch_object`` as given, without reloading the object."""
-        return self._change("patch", patch_object, wait, if_match)
-
-    def put(
-        self, put_object: JSONDict, wait: bool = False, *, if_match: bool | None = None
-    ) -> None:
-        """``PUT`` ``put_object``, then reload the object from the server."""
-        self.raw_put(put_object, wait=wait, if_match=if_match)
-        self.sync(rollback=True)
-
-    def patch(
-        self,
-        patch_object: JSONDict,
-        wait: bool = False,
-        *,
-        if_match: bool | None = None,
-    ) -> None:
-        """``PATCH`` ``patch_object`` (merging config), then reload the object."""
-        self.raw_patch(patch_object, wait=wait, if_match=if_match)
-        self.sync(rollback=True)
