@@ -158,6 +158,25 @@ def is_incus(client: Client) -> bool:
     return bool(client.is_incus)
 
 
+def check_config(subject: str, config: Any) -> None:
+    """Refuse a config LXD would reject: it is a map of strings to strings.
+
+    :raises TypeError: naming ``subject`` and the offending key.
+    """
+    if config is None:
+        return
+    if not isinstance(config, dict):
+        raise exceptions.InvalidArgumentType(
+            f"{subject}: config must be a dict of strings, not {type(config).__name__}"
+        )
+    for key, value in config.items():
+        if not isinstance(key, str) or not isinstance(value, str):
+            raise exceptions.InvalidArgumentType(
+                f"{subject}: config[{key!r}] must be a string, "
+                f"not {type(value).__name__} {value!r}"
+            )
+
+
 def drop_none(**kwargs: Any) -> JSONDict:
     """Return the keyword arguments whose value is not None.
 
@@ -233,6 +252,29 @@ class CollectionMixin:
         wait_for(client, response, wait)
         return response
 
+    @classmethod
+    def _create_named(
+        cls,
+        client: Client,
+        name: str,
+        fields: JSONDict,
+        *,
+        wait: bool = False,
+        string_config: bool = False,
+    ) -> Any:
+        """``POST`` ``name`` and the ``fields`` not None; the object as stored.
+
+        :param string_config: refuse a ``config`` that is not strings to
+            strings before sending (LXD would refuse it).
+        """
+        kind = cls._error_kind or cls.__name__
+        check_name(kind, name, slash=cls._name_slash)
+        if string_config:
+            check_config(f"{kind} {name!r}", fields.get("config"))
+        with exceptions.naming(kind, name):
+            cls._post_collection(client, drop_none(name=name, **fields), wait=wait)
+        return cls.get(client, name)
+
     @property
     def api(self) -> _APINode:
         """The ``_APINode`` of this object: ``/1.0/<endpoint>/<key>``."""
@@ -252,6 +294,17 @@ class RenameMixin:
 
         @property
         def api(self) -> _APINode: ...
+
+        def _subject(self) -> str: ...
+
+    def _rename_and_get(self, new_name: str, wait: bool = False) -> Any:
+        """Rename (errors name both names) and return the object as stored."""
+        check = getattr(self, "_check_extension", None)
+        if check is not None:  # a BlockingMixin: its write extension
+            check()
+        with exceptions.naming(f"{self._subject()} (renaming to {new_name!r})"):
+            self._rename(new_name, wait=wait)
+        return self.get(self.client, new_name)  # type: ignore[attr-defined]
 
     def _rename(self, new_name: str, wait: bool = False) -> requests.Response:
         kind = getattr(self, "_error_kind", None) or type(self).__name__

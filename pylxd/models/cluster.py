@@ -493,9 +493,8 @@ class ClusterGroup(CollectionMixin, RenameMixin, model.Model):
         :raises ValueError: for an empty name.
         :raises LXDAPIException: when the group exists or a member is unknown.
         """
-        body = drop_none(name=name, description=description, members=members)
-        cls._post_collection(client, body)
-        return cls.get(client, name)  # type: ignore[no-any-return]
+        fields = {"description": description, "members": members}
+        return cls._create_named(client, name, fields)  # type: ignore[no-any-return]
 
     def rename(self, new_name: str) -> ClusterGroup:
         """Rename the group (``POST /1.0/cluster/groups/<name>``) and return it."""

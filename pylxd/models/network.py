@@ -14,14 +14,20 @@ as :class:`~pylxd.exceptions.Conflict`, like the 409s of other resources.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-from pylxd import exceptions, managers
+from pylxd import managers
 from pylxd._types import JSONDict
 from pylxd.exceptions import InvalidArgumentType, naming
 from pylxd.models import _model as model
 from pylxd.models._collection import BlockingMixin, ChildMixin
-from pylxd.models._mixins import CollectionMixin, RenameMixin, check_name, drop_none
+from pylxd.models._mixins import (  # noqa: F401  (check_config: this module's name)
+    CollectionMixin,
+    RenameMixin,
+    check_config,
+    check_name,
+    drop_none,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from pylxd.client import Client
@@ -30,26 +36,6 @@ if TYPE_CHECKING:  # pragma: no cover
 def url_list(value: list[str] | None) -> list[str]:
     """``used_by`` as a list: LXD sends ``null`` for "used by nothing"."""
     return [] if value is None else list(value)
-
-
-# -- argument checks ----------------------------------------------------------
-def check_config(subject: str, config: Any) -> None:
-    """Refuse a config LXD would reject: it is a map of strings to strings.
-
-    :raises TypeError: naming ``subject`` and the offending key.
-    """
-    if config is None:
-        return
-    if not isinstance(config, dict):
-        raise exceptions.InvalidArgumentType(
-            f"{subject}: config must be a dict of strings, not {type(config).__name__}"
-        )
-    for key, value in config.items():
-        if not isinstance(key, str) or not isinstance(value, str):
-            raise exceptions.InvalidArgumentType(
-                f"{subject}: config[{key!r}] must be a string, "
-                f"not {type(value).__name__} {value!r}"
-            )
 
 
 # -- networks -----------------------------------------------------------------
@@ -137,12 +123,9 @@ class Network(CollectionMixin, RenameMixin, BlockingMixin, model.Model):
             left created).
         """
         client.assert_has_api_extension("network")
-        check_name("Network", name)
-        check_config(f"Network {name!r}", config)
-        body = drop_none(name=name, description=description, type=type, config=config)
-        with naming(f"Network {name!r}"):
-            cls._post_collection(client, body, wait=model.forced_wait(client, wait))
-        return cls.get(client, name)
+        fields = {"description": description, "type": type, "config": config}
+        wait = model.forced_wait(client, wait)
+        return cls._create_named(client, name, fields, wait=wait, string_config=True)
 
     def rename(self, new_name: str, wait: bool = True) -> Network:
         """Rename the network and return it under its new name.
@@ -155,11 +138,9 @@ class Network(CollectionMixin, RenameMixin, BlockingMixin, model.Model):
         :raises Conflict: when ``new_name`` is taken.
         :raises LXDAPIException: when the network is in use.
         """
-        self._check_extension()
-        check_name("Network", new_name)
-        with naming(f"{self._subject()} (renaming to {new_name!r})"):
-            self._rename(new_name, wait=model.forced_wait(self.client, wait))
-        return self.get(self.client, new_name)
+        return self._rename_and_get(  # type: ignore[no-any-return]
+            new_name, wait=model.forced_wait(self.client, wait)
+        )
 
     def state(self) -> NetworkState:
         """Return the network's state.

@@ -8,9 +8,8 @@ from pylxd._types import JSONDict
 from pylxd.exceptions import naming
 from pylxd.models import _model as model
 from pylxd.models._collection import BlockingMixin
-from pylxd.models._mixins import CollectionMixin, RenameMixin, check_name, drop_none
+from pylxd.models._mixins import CollectionMixin, RenameMixin
 from pylxd.models.network import (
-    check_config,
     url_list,
 )
 
@@ -58,18 +57,13 @@ class NetworkACL(CollectionMixin, RenameMixin, BlockingMixin, model.Model):
         :raises Conflict: when an ACL of that name exists.
         :raises LXDAPIException: when LXD refuses a rule (nothing is created).
         """
-        check_name("Network ACL", name)
-        check_config(f"Network ACL {name!r}", config)
-        body = drop_none(
-            name=name,
-            description=description,
-            egress=egress,
-            ingress=ingress,
-            config=config,
-        )
-        with naming(f"Network ACL {name!r}"):
-            cls._post_collection(client, body, wait=True)
-        return cls.get(client, name)
+        fields = {
+            "description": description,
+            "egress": egress,
+            "ingress": ingress,
+            "config": config,
+        }
+        return cls._create_named(client, name, fields, wait=True, string_config=True)
 
     def rename(self, new_name: str) -> NetworkACL:
         """Rename the ACL and return it under its new name.
@@ -78,11 +72,7 @@ class NetworkACL(CollectionMixin, RenameMixin, BlockingMixin, model.Model):
 
         :raises Conflict: when ``new_name`` is taken.
         """
-        self._check_extension()
-        check_name("Network ACL", new_name)
-        with naming(f"{self._subject()} (renaming to {new_name!r})"):
-            self._rename(new_name, wait=True)
-        return self.get(self.client, new_name)
+        return self._rename_and_get(new_name, wait=True)  # type: ignore[no-any-return]
 
     def log(self) -> str:
         """Return the ACL's log entries (LXD keeps them for OVN networks only).

@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING, Any
 
 from pylxd import managers
 from pylxd._types import JSONDict
-from pylxd.exceptions import naming
 from pylxd.models import _model as model
 from pylxd.models._collection import BlockingMixin, ChildMixin
 from pylxd.models._mixins import CollectionMixin, check_name, drop_none
@@ -58,12 +57,8 @@ class NetworkZone(CollectionMixin, BlockingMixin, model.Model):
         :param config: e.g. ``{"dns.nameservers": "ns1.example.net"}``.
         :raises Conflict: when a zone of that name exists.
         """
-        check_name("Network zone", name)
-        check_config(f"Network zone {name!r}", config)
-        body = drop_none(name=name, description=description, config=config)
-        with naming(f"Network zone {name!r}"):
-            cls._post_collection(client, body, wait=True)
-        return cls.get(client, name)
+        fields = {"description": description, "config": config}
+        return cls._create_named(client, name, fields, wait=True, string_config=True)
 
 
 class NetworkZoneRecord(ChildMixin, BlockingMixin, model.Model):
