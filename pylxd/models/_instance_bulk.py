@@ -25,7 +25,23 @@ def set_all_states(
     stateful: bool = False,
     wait: bool = False,
 ) -> Operation:
-    """Change every instance's state: see ``Instance.set_all_states``."""
+    """Change the state of every instance of the client's project at once.
+
+    Implements ``PUT /1.0/instances`` (``client.containers`` uses
+    ``/1.0/containers``, which acts on containers only; neither LXD nor
+    Incus filters this call on ``?instance-type=``).
+
+    :param action: ``start``, ``stop``, ``restart``, ``freeze`` or ``unfreeze``.
+    :param timeout: seconds LXD waits for a clean stop before giving up.
+    :returns: the operation (finished when ``wait``).
+    :raises ValueError: for an unknown action.
+    :raises LXDAPIExtensionNotAvailable: for ``client.containers`` or
+        ``client.virtual_machines`` on Incus while the project holds
+        instances of the other type: Incus has no typed collection, and
+        ``PUT /1.0/instances`` would change those too.
+    :raises LXDAPIException: when any instance failed to change (LXD
+        lists them in the message).
+    """
     if action not in BULK_ACTIONS:
         raise exceptions.InvalidArgument(
             f"Bulk state action must be one of {', '.join(BULK_ACTIONS)}, not {action!r}"

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from pylxd import managers
 from pylxd._types import JSONDict
-from pylxd.models import _instance_bulk, _streaming
+from pylxd.models import _instance_bulk
 from pylxd.models._instance_bulk import BULK_ACTIONS
 from pylxd.models._instance_logs import InstanceLogs
 from pylxd.models._instance_metadata import InstanceTemplates, metadata_dict
@@ -25,7 +25,6 @@ from pylxd.models.instance_backup import InstanceBackup, import_instance_backup
 if TYPE_CHECKING:  # pragma: no cover
     from pylxd._transport import _APINode
     from pylxd.client import Client
-    from pylxd.models.operation import Operation
 
 __all__ = [
     "BULK_ACTIONS",
@@ -108,58 +107,6 @@ class InstanceExtrasMixin:
 
         return _http_upgrade.connect(self.api.sftp, "sftp")
 
-    # -- collection-level classmethods -------------------------------------
-    @classmethod
-    def create_from_backup(
-        cls,
-        client: Client,
-        backup: _streaming.Source,
-        name: str | None = None,
-        pool: str | None = None,
-        wait: bool = True,
-        progress: _streaming.Progress | None = None,
-    ) -> Any:
-        """Create an instance from a backup tarball, uploaded in chunks.
-
-        Implements ``POST /1.0/instances`` with an ``application/octet-stream`` body.
-
-        :param backup: a path, bytes, or a binary file object to read from.
-        :param name: the new instance's name (the backed-up name when None).
-        :param pool: the storage pool to restore into (the backed-up one when None).
-        :param progress: called as ``progress(sent_bytes, total_bytes_or_None)``.
-        :returns: the instance (not loaded yet unless ``wait``).
-        :raises TypeError: for a ``backup`` of another type.
-        :raises LXDAPIException: when LXD refuses the backup or restoring fails.
-        """
-        return import_instance_backup(cls, client, backup, name, pool, wait, progress)
-
-    @classmethod
-    def set_all_states(
-        cls,
-        client: Client,
-        action: str,
-        force: bool = False,
-        timeout: int = 30,
-        stateful: bool = False,
-        wait: bool = False,
-    ) -> Operation:
-        """Change the state of every instance of the client's project at once.
-
-        Implements ``PUT /1.0/instances`` (``client.containers`` uses
-        ``/1.0/containers``, which acts on containers only; neither LXD nor
-        Incus filters this call on ``?instance-type=``).
-
-        :param action: ``start``, ``stop``, ``restart``, ``freeze`` or ``unfreeze``.
-        :param timeout: seconds LXD waits for a clean stop before giving up.
-        :returns: the operation (finished when ``wait``).
-        :raises ValueError: for an unknown action.
-        :raises LXDAPIExtensionNotAvailable: for ``client.containers`` or
-            ``client.virtual_machines`` on Incus while the project holds
-            instances of the other type: Incus has no typed collection, and
-            ``PUT /1.0/instances`` would change those too.
-        :raises LXDAPIException: when any instance failed to change (LXD
-            lists them in the message).
-        """
-        return _instance_bulk.set_all_states(
-            cls, client, action, force, timeout, stateful, wait
-        )
+    # -- collection-level classmethods (``client.instances.<name>``) -----
+    create_from_backup = classmethod(import_instance_backup)
+    set_all_states = classmethod(_instance_bulk.set_all_states)

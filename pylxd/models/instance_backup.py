@@ -138,12 +138,23 @@ def import_instance_backup(
     cls: Any,
     client: Client,
     backup: _streaming.Source,
-    name: str | None,
-    pool: str | None,
-    wait: bool,
-    progress: _streaming.Progress | None,
+    name: str | None = None,
+    pool: str | None = None,
+    wait: bool = True,
+    progress: _streaming.Progress | None = None,
 ) -> Any:
-    """Upload a backup tarball as a new instance; see ``Instance.create_from_backup``."""
+    """Create an instance from a backup tarball, uploaded in chunks.
+
+    Implements ``POST /1.0/instances`` with an ``application/octet-stream`` body.
+
+    :param backup: a path, bytes, or a binary file object to read from.
+    :param name: the new instance's name (the backed-up name when None).
+    :param pool: the storage pool to restore into (the backed-up one when None).
+    :param progress: called as ``progress(sent_bytes, total_bytes_or_None)``.
+    :returns: the instance (not loaded yet unless ``wait``).
+    :raises TypeError: for a ``backup`` of another type.
+    :raises LXDAPIException: when LXD refuses the backup or restoring fails.
+    """
     headers = {"Content-Type": "application/octet-stream"}
     for header, value, extension, kind in (
         ("X-LXD-name", name, "backup_override_name", "Instance"),
