@@ -443,23 +443,10 @@ class _TargetedNode(_APINode):
         return f"<_APINode {self._api_endpoint} target={self._target}>"
 
     def _send(
-        self,
-        verb: str,
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-        *,
-        ok: tuple[int, ...],
-        check_sync: bool = True,
-        target: str | None = None,
+        self, verb: str, args: tuple[Any, ...], kwargs: dict[str, Any], **options: Any
     ) -> requests.Response:
-        return super()._send(
-            verb,
-            args,
-            kwargs,
-            ok=ok,
-            check_sync=check_sync,
-            target=target or self._target,
-        )
+        options["target"] = options.get("target") or self._target
+        return super()._send(verb, args, kwargs, **options)
 
 
 class ClusterGroup(CollectionMixin, RenameMixin, model.Model):

@@ -95,9 +95,7 @@ class Server(model.Model):
         :raises TypeError: when ``config`` is not a dict.
         :raises LXDAPIException: when LXD refuses a key or value.
         """
-        body = {"config": _check_config(config)}
-        client.api.put(json=body, params=_target_params(target))
-        client.refresh_host_info()
+        _send_config(client, "put", config, target)
 
     @classmethod
     def patch_config(
@@ -110,9 +108,7 @@ class Server(model.Model):
         :raises TypeError: when ``config`` is not a dict.
         :raises LXDAPIException: when LXD refuses a key or value.
         """
-        body = {"config": _check_config(config)}
-        client.api.patch(json=body, params=_target_params(target))
-        client.refresh_host_info()
+        _send_config(client, "patch", config, target)
 
     @classmethod
     def metadata_configuration(cls, client: Client) -> JSONDict:
@@ -164,3 +160,12 @@ class Server(model.Model):
         self._mark_clean()
         if headers is not None:
             self.sync()
+
+
+def _send_config(
+    client: Client, verb: str, config: JSONDict, target: str | None
+) -> None:
+    """``PUT``/``PATCH`` ``/1.0`` with ``config``, then refresh ``host_info``."""
+    body = {"config": _check_config(config)}
+    getattr(client.api, verb)(json=body, params=_target_params(target))
+    client.refresh_host_info()

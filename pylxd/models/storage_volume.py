@@ -5,11 +5,8 @@
 ``pool.volumes`` and ``volume.snapshots``. Volume backups live in
 :mod:`pylxd.models.storage_volume_backup`. pylxd 2.4.2's path,
 ``pylxd.models.storage_pool.StorageVolume``, stays importable.
-
-LXD 5.0 answers most storage calls synchronously; later versions (API
-extension ``storage_and_network_operations``) answer them with an operation.
-Every call here goes through :func:`~pylxd.models._model.wait_for`, which
-accepts both answers.
+Calls are waited for the same way as the pool's (see
+:mod:`pylxd.models.storage_pool`).
 """
 
 from __future__ import annotations
