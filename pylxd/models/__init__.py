@@ -37,9 +37,9 @@ _WHERE = {
     "StorageBucketBackup": "storage_bucket",
     "StorageBucketKey": "storage_bucket",
     "StorageResources": "storage_pool",
-    "StorageVolume": "storage_pool",
+    "StorageVolume": "storage_volume",
     "StorageVolumeBackup": "storage_volume_backup",
-    "StorageVolumeSnapshot": "storage_pool",
+    "StorageVolumeSnapshot": "storage_volume",
     "VirtualMachine": "virtual_machine",
     "Warning": "warning",
 }

@@ -18,7 +18,7 @@ bind both); :class:`ParentChildMixin` ones take ``(parent, ...)``, as pylxd
 from __future__ import annotations
 
 import inspect
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, ContextManager
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, ContextManager, TypeVar, cast
 
 from pylxd import exceptions
 from pylxd._types import JSONDict
@@ -32,6 +32,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from pylxd._transport import _APINode
     from pylxd.client import Client
 
+
+_T = TypeVar("_T", bound="_Child")
 
 #: The verbs whose parameters take the names a child class declares.
 _VERBS = ("all", "get", "exists")
@@ -129,7 +131,7 @@ class _Child:
         ]
 
     @classmethod
-    def _fetch(cls, client: Client, parent: Any, key: str) -> Any:
+    def _fetch(cls: type[_T], client: Client, parent: Any, key: str) -> _T:
         """``GET <parent URL>/<collection>/<key>``, loaded, with its ETag."""
         with cls._naming(cls._subject_for(parent, key)):
             node = cls._collection(client, parent)[quote(key, cls._kind())]
@@ -152,8 +154,13 @@ class _Child:
 
     @classmethod
     def _create(
-        cls, client: Client, parent: Any, key: str, body: JSONDict, wait: bool = True
-    ) -> Any:
+        cls: type[_T],
+        client: Client,
+        parent: Any,
+        key: str,
+        body: JSONDict,
+        wait: bool = True,
+    ) -> _T:
         """``POST`` ``body``; the new object, loaded when waited for."""
         cls._post(client, parent, key, body, wait)
         if wait:
@@ -161,9 +168,10 @@ class _Child:
         return cls._lazy(client, parent, key)
 
     @classmethod
-    def _lazy(cls, client: Client, parent: Any, key: str) -> Any:
+    def _lazy(cls: type[_T], client: Client, parent: Any, key: str) -> _T:
         """An unloaded object (loaded on first attribute read)."""
-        return cls(client, **{cls._parent: parent, cls._key: key})  # type: ignore[call-arg]
+        lazy: _T = cast(Any, cls)(client, **{cls._parent: parent, cls._key: key})
+        return lazy
 
     @property
     def api(self) -> _APINode:

@@ -820,7 +820,7 @@ class Snapshot(ChildMixin, RenameMixin, model.Model):
         check_name("Snapshot", name)
         body = {"name": name, "stateful": stateful, **drop_none(expires_at=expires_at)}
         cls._post(client, instance, name, body, wait)
-        return cls._lazy(client, instance, name)  # type: ignore[no-any-return]
+        return cls._lazy(client, instance, name)
 
     def rename(self, new_name: str, wait: bool = False) -> None:
         """Rename the snapshot (``POST`` ``{"name": new}`` to its URL)."""

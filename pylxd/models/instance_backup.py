@@ -96,8 +96,8 @@ class InstanceBackup(ParentChildMixin, RenameMixin, model.Model):
         response = cls._post(client, instance, name, body, wait)
         created = name or created_name(response, "instance backup", "backups")
         if wait:
-            return cls._fetch(client, instance, created)  # type: ignore[no-any-return]
-        return cls._lazy(client, instance, created)  # type: ignore[no-any-return]
+            return cls._fetch(client, instance, created)
+        return cls._lazy(client, instance, created)
 
     def rename(self, new_name: str, wait: bool = True) -> None:
         """Rename the backup.

@@ -246,7 +246,7 @@ class NetworkForward(ChildMixin, BlockingMixin, model.Model):
         check_name(cls._kind(), body.get("listen_address"))
         address = str(body["listen_address"])
         check_config(cls._subject_for(network, address), body.get("config"))
-        return cls._create(client, network, address, body)  # type: ignore[no-any-return]
+        return cls._create(client, network, address, body)
 
     def __repr__(self) -> str:
         return _json_repr(self, ("config", "description", "listen_address"))
@@ -306,7 +306,7 @@ class NetworkPeer(ChildMixin, BlockingMixin, model.Model):
             description=description,
             config=config,
         )
-        return cls._create(client, network, name, body)  # type: ignore[no-any-return]
+        return cls._create(client, network, name, body)
 
 
 class NetworkLoadBalancer(ChildMixin, BlockingMixin, model.Model):
@@ -359,7 +359,7 @@ class NetworkLoadBalancer(ChildMixin, BlockingMixin, model.Model):
             backends=backends,
             ports=ports,
         )
-        return cls._create(client, network, listen_address, body)  # type: ignore[no-any-return]
+        return cls._create(client, network, listen_address, body)
 
     def state(self) -> model.AttributeDict:
         """Return the health of the backends: ``{"backend_health": {address: ...}}``.

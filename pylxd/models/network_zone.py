@@ -100,7 +100,7 @@ class NetworkZoneRecord(ChildMixin, BlockingMixin, model.Model):
         body = drop_none(
             name=name, description=description, entries=entries, config=config
         )
-        return cls._create(client, zone, name, body)  # type: ignore[no-any-return]
+        return cls._create(client, zone, name, body)
 
     def add_entry(self, type: str, value: str, ttl: int | None = None) -> None:
         """Add a DNS entry to the record and save it (``PUT``).

@@ -453,8 +453,8 @@ class StorageVolumeSnapshot(ParentChildMixin, RenameMixin, model.Model):
         if name is None:
             name = _new_snapshot_name(cls, volume, response, operation, before or set())
         elif not wait:
-            return cls._lazy(volume.client, volume, name)  # type: ignore[no-any-return]
-        return cls._fetch(volume.client, volume, name)  # type: ignore[no-any-return]
+            return cls._lazy(volume.client, volume, name)
+        return cls._fetch(volume.client, volume, name)
 
     def rename(self, new_name: str, wait: bool = True) -> None:
         """Rename the snapshot.

@@ -90,8 +90,8 @@ class StorageVolumeBackup(ParentChildMixin, RenameMixin, model.Model):
         response = cls._post(volume.client, volume, name, body, wait)
         name = name or created_name(response, "storage volume backup", "backups")
         if not wait:
-            return cls._lazy(volume.client, volume, name)  # type: ignore[no-any-return]
-        return cls._fetch(volume.client, volume, name)  # type: ignore[no-any-return]
+            return cls._lazy(volume.client, volume, name)
+        return cls._fetch(volume.client, volume, name)
 
     def export(
         self,
