@@ -247,6 +247,36 @@ class ParentChildMixin(_Child):
         return found(cls._fetch, parent.client, parent, name)
 
 
+class WaitedMixin:
+    """``rename`` and ``delete`` that wait for LXD by default.
+
+    LXD 5.0 answers them with an operation for backups and volume
+    snapshots: unlike pylxd (``wait=False``), the default is to wait for it,
+    so that a listing right after shows the change.
+    """
+
+    __slots__ = ()
+
+    if TYPE_CHECKING:  # pragma: no cover
+
+        def _rename(self, new_name: str, wait: bool = False) -> requests.Response: ...
+
+    def rename(self, new_name: str, wait: bool = True) -> None:
+        """Rename the object.
+
+        Implements ``POST <URL>`` with ``{"name": new_name}``.
+
+        :param wait: wait for LXD's operation when it answers with one.
+        :raises InvalidArgument: for a name that is empty, ``.``, ``..`` or
+            holds ``/`` (nothing sent).
+        """
+        self._rename(new_name, wait=wait)
+
+    def delete(self, wait: bool = True) -> None:
+        """Delete the object (``DELETE <URL>``), waiting for LXD by default."""
+        model.Model.delete(cast(model.Model, self), wait=wait)
+
+
 class BlockingMixin:
     """Changes that finish LXD's work before returning.
 

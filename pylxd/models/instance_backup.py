@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from pylxd import exceptions
 from pylxd.models import _model as model
 from pylxd.models import _streaming
-from pylxd.models._collection import ParentChildMixin
+from pylxd.models._collection import ParentChildMixin, WaitedMixin
 from pylxd.models._mixins import RenameMixin, check_name, created_name, drop_none
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -33,7 +33,7 @@ def _timestamp(value: datetime | str | None, what: str) -> str | None:
     return value.isoformat()
 
 
-class InstanceBackup(ParentChildMixin, RenameMixin, model.Model):
+class InstanceBackup(ParentChildMixin, WaitedMixin, RenameMixin, model.Model):
     """A backup of an instance, ``/1.0/instances/<name>/backups/<backup>``.
 
     Reach them through ``instance.backups`` (``all``, ``get``, ``exists``,
@@ -98,19 +98,6 @@ class InstanceBackup(ParentChildMixin, RenameMixin, model.Model):
         if wait:
             return cls._fetch(client, instance, created)
         return cls._lazy(client, instance, created)
-
-    def rename(self, new_name: str, wait: bool = True) -> None:
-        """Rename the backup.
-
-        Implements ``POST /1.0/instances/<name>/backups/<backup>``.
-
-        :raises ValueError: for a name that is empty or holds ``/``.
-        """
-        self._rename(new_name, wait=wait)
-
-    def delete(self, wait: bool = True) -> None:
-        """Delete the backup (``DELETE /1.0/instances/<name>/backups/<backup>``)."""
-        super().delete(wait=wait)
 
     def export(
         self,

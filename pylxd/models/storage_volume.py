@@ -17,7 +17,7 @@ from pylxd import exceptions
 from pylxd.exceptions import StorageObjectNotFound
 from pylxd.managers import StorageVolumeBackupManager, StorageVolumeSnapshotManager
 from pylxd.models import _model as model
-from pylxd.models._collection import ParentChildMixin
+from pylxd.models._collection import ParentChildMixin, WaitedMixin
 from pylxd.models._mixins import (
     RenameMixin,
     check_name,
@@ -349,7 +349,7 @@ class StorageVolume(model.Model):
         return moved
 
 
-class StorageVolumeSnapshot(ParentChildMixin, RenameMixin, model.Model):
+class StorageVolumeSnapshot(ParentChildMixin, WaitedMixin, RenameMixin, model.Model):
     """A volume snapshot, ``.../volumes/<type>/<volume>/snapshots/<name>``.
 
     ``name`` is the snapshot's own name (LXD's ``volume/snapshot`` form is
@@ -456,28 +456,9 @@ class StorageVolumeSnapshot(ParentChildMixin, RenameMixin, model.Model):
             return cls._lazy(volume.client, volume, name)
         return cls._fetch(volume.client, volume, name)
 
-    def rename(self, new_name: str, wait: bool = True) -> None:
-        """Rename the snapshot.
-
-        Implements ``POST .../snapshots/<name>`` with ``{"name": new_name}``.
-
-        :param wait: wait for LXD's operation when it answers with one.
-        """
-        self._rename(new_name, wait=wait)
-
     def restore(self, wait: bool = False) -> requests.Response:
         """Restore the volume from this snapshot (see ``restore_from``)."""
         return self.volume.restore_from(self.name, wait=wait)  # type: ignore[no-any-return]
-
-    def delete(self, wait: bool = True) -> None:
-        """Delete the snapshot.
-
-        Implements ``DELETE .../volumes/<type>/<volume>/snapshots/<name>``.
-        LXD 5.0 answers it with an operation: unlike pylxd (``wait=False``),
-        the default is to wait for it, so a listing right after does not
-        still show the snapshot.
-        """
-        super().delete(wait=wait)
 
 
 # -- helpers -----------------------------------------------------------------

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Union
 
 from pylxd.models import _model as model
 from pylxd.models import _streaming
-from pylxd.models._collection import ParentChildMixin
+from pylxd.models._collection import ParentChildMixin, WaitedMixin
 from pylxd.models._mixins import (
     RenameMixin,
     check_name,
@@ -35,7 +35,7 @@ Target = _streaming.Target
 Source = Union[_streaming.Source, Iterable[bytes]]
 
 
-class StorageVolumeBackup(ParentChildMixin, RenameMixin, model.Model):
+class StorageVolumeBackup(ParentChildMixin, WaitedMixin, RenameMixin, model.Model):
     """A backup of a custom volume, ``.../volumes/<type>/<volume>/backups/<name>``.
 
     LXD 5.0 cannot edit a backup: there is nothing to ``save()``.
@@ -118,14 +118,6 @@ class StorageVolumeBackup(ParentChildMixin, RenameMixin, model.Model):
         _streaming.check_chunk_size(chunk_size, what)
         response = self.api.export.get(stream=True)
         return _streaming.download(response, target, progress, chunk_size, what=what)
-
-    def rename(self, new_name: str, wait: bool = True) -> None:
-        """Rename the backup (``POST .../backups/<name>``)."""
-        self._rename(new_name, wait=wait)
-
-    def delete(self, wait: bool = True) -> None:
-        """Delete the backup (``DELETE .../backups/<name>``)."""
-        super().delete(wait=wait)
 
 
 def import_volume_backup(
