@@ -24,11 +24,11 @@ from pylxd.managers import (
 from pylxd.models import _model as model
 from pylxd.models._mixins import CollectionMixin
 from pylxd.models._model import JSONDict
+from pylxd.models._storage_naming import naming as _naming
+from pylxd.models._storage_naming import pool_label as _pool_label
 from pylxd.models.storage_volume import (  # noqa: F401  (pylxd 2.4.2's names)
     StorageVolume,
     StorageVolumeSnapshot,
-    _naming,
-    _pool_label,
     _required_name,
 )
 

@@ -11,12 +11,12 @@ Calls are waited for the same way as the pool's (see
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ContextManager
+from typing import TYPE_CHECKING, Any
 
 from pylxd import exceptions
-from pylxd.exceptions import StorageObjectNotFound
 from pylxd.managers import StorageVolumeBackupManager, StorageVolumeSnapshotManager
 from pylxd.models import _model as model
+from pylxd.models import _storage_migration as migration
 from pylxd.models._collection import ParentChildMixin, WaitedMixin
 from pylxd.models._mixins import (
     RenameMixin,
@@ -27,6 +27,10 @@ from pylxd.models._mixins import (
     quote,
 )
 from pylxd.models._model import JSONDict, wait_for
+from pylxd.models._storage_naming import _REFINE
+from pylxd.models._storage_naming import naming as _naming
+from pylxd.models._storage_naming import pool_label as _pool_label
+from pylxd.models.storage_volume_backup import import_volume_backup
 
 if TYPE_CHECKING:  # pragma: no cover
     import requests
@@ -40,14 +44,6 @@ if TYPE_CHECKING:  # pragma: no cover
 #: What LXD's Go code writes for a zero ``time.Time`` (no expiry, no date).
 _ZERO_TIME = "0001-01-01T00:00:00Z"
 _TIMES = ("created_at", "expires_at")
-
-#: A 404 inside a storage call becomes StorageObjectNotFound (a NotFound).
-_REFINE: exceptions.Refine = {exceptions.NotFound: StorageObjectNotFound}
-
-
-def _naming(what: str) -> ContextManager[None]:
-    """Name ``what`` in LXD's errors; a 404 is a :class:`StorageObjectNotFound`."""
-    return exceptions.naming(what, refine=_REFINE)
 
 
 class StorageVolume(model.Model):
@@ -202,8 +198,6 @@ class StorageVolume(model.Model):
             LXD's answer does not tell the name of the volume it creates).
         :raises LXDAPIException: when LXD cannot restore the backup.
         """
-        from pylxd.models.storage_volume_backup import import_volume_backup
-
         return import_volume_backup(cls, storage_pool, data, name, wait, progress)
 
     # -- edits ------------------------------------------------------------
@@ -246,9 +240,7 @@ class StorageVolume(model.Model):
     def _follow(self, name: str, pool: str | None) -> None:
         object.__setattr__(self, "name", name)
         if pool and pool != self.storage_pool.name:
-            from pylxd.models.storage_pool import StoragePool
-
-            new_pool = StoragePool(self.client, name=pool)
+            new_pool = type(self.storage_pool)(self.client, name=pool)
             object.__setattr__(self, "storage_pool", new_pool)
 
     def restore_from(self, snapshot_name: str, wait: bool = False) -> requests.Response:
@@ -306,8 +298,6 @@ class StorageVolume(model.Model):
             address.
         :raises LXDAPIException: when either server refuses.
         """
-        from pylxd.models import _storage_migration as migration
-
         for kind, value in (("Storage volume", name), ("Storage pool", pool)):
             if value is not None:
                 check_name(kind, value)
@@ -496,10 +486,6 @@ def _volume_definition(args: tuple[Any, ...], kwargs: dict[str, Any]) -> JSONDic
             f"storage volume type must be a non-empty string: {body['type']!r}"
         )
     return body
-
-
-def _pool_label(name: str) -> str:
-    return f"Storage pool {name!r}"
 
 
 def _volume_label(

@@ -169,9 +169,7 @@ def test_join_fetches_and_checks_the_certificate(
 def test_join_refuses_a_certificate_of_another_cluster(
     standalone: FakeLXD, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(
-        ssl, "get_server_certificate", lambda a, timeout: PEM
-    )
+    monkeypatch.setattr(ssl, "get_server_certificate", lambda a, timeout: PEM)
     cluster = standalone.client().cluster.get()
     with pytest.raises(ValueError, match="is not the one of the join token"):
         cluster.join(_token(fingerprint="00" * 32), "127.0.0.1:8444")
