@@ -82,7 +82,8 @@ class InstanceMigrationMixin:
     ) -> Any:
         """Publish the (stopped) instance as an image.
 
-        Implements ``POST /1.0/images`` with an ``instance`` source.
+        Implements ``POST /1.0/images`` with an ``instance`` source (a
+        ``snapshot`` one for :meth:`Snapshot.publish <pylxd.models.instance.Snapshot.publish>`).
 
         :param aliases: alias names (or ``{"name", "description"}`` dicts).
         :returns: the :class:`~pylxd.models.image.Image` when waited, else None.
@@ -93,8 +94,11 @@ class InstanceMigrationMixin:
             "properties": properties,
             "compression_algorithm": compression_algorithm,
         }
-        source = {"type": "instance", "name": self.name}
-        return publish_image(self.client, source, public, wait, extra)
+        return publish_image(self.client, self._publish_source(), public, wait, extra)
+
+    def _publish_source(self) -> JSONDict:
+        """The image source of :meth:`publish` (``Snapshot`` names itself)."""
+        return {"type": "instance", "name": self.name}
 
     def generate_migration_data(self, live: bool = False) -> JSONDict:
         """Start a migration source and return the request for the target.

@@ -56,7 +56,6 @@ from pylxd.models._instance_lifecycle import (  # noqa: F401  (importable from h
     InstanceLifecycleMixin,
 )
 from pylxd.models._instance_migration import InstanceMigrationMixin
-from pylxd.models._instance_migration import publish_image as _publish
 from pylxd.models._instance_save import InstanceSaveMixin
 from pylxd.models._mixins import (
     CollectionMixin,
@@ -429,26 +428,11 @@ class Snapshot(ChildMixin, RenameMixin, model.Model):
         """Rename the snapshot (``POST`` ``{"name": new}`` to its URL)."""
         self._rename(new_name, wait=wait)
 
-    def publish(
-        self,
-        public: bool = False,
-        wait: bool = False,
-        compression_algorithm: str | None = None,
-        *,
-        aliases: Iterable[str | JSONDict] | None = None,
-        properties: dict[str, str] | None = None,
-    ) -> Any:
-        """Publish the snapshot as an image (``POST /1.0/images``).
+    #: The instance's ``publish`` (``POST /1.0/images``), from this snapshot.
+    publish = InstanceMigrationMixin.publish
 
-        :returns: the :class:`~pylxd.models.image.Image` when waited, else None.
-        """
-        extra = {
-            "aliases": aliases,
-            "properties": properties,
-            "compression_algorithm": compression_algorithm,
-        }
-        source = {"type": "snapshot", "name": f"{self.instance.name}/{self.name}"}
-        return _publish(self.client, source, public, wait, extra)
+    def _publish_source(self) -> JSONDict:
+        return {"type": "snapshot", "name": f"{self.instance.name}/{self.name}"}
 
     def restore(self, wait: bool = False) -> requests.Response:
         """Restore the instance to this snapshot (with its state, if stateful).
