@@ -73,14 +73,14 @@ class InstanceBackup(RenameMixin, model.Model):
     ``expires_at`` is ``"0001-01-01T00:00:00Z"`` for backups that never expire.
     """
 
-    name = model.Attribute(readonly=True)
-    created_at = model.Attribute(readonly=True)
-    expires_at = model.Attribute(readonly=True)
-    instance_only = model.Attribute(readonly=True)
-    container_only = model.Attribute(readonly=True)
-    optimized_storage = model.Attribute(readonly=True)
+    name = model.Attribute[str](readonly=True)
+    created_at = model.Attribute[str](readonly=True)
+    expires_at = model.Attribute[str](readonly=True)
+    instance_only = model.Attribute[bool](readonly=True)
+    container_only = model.Attribute[bool](readonly=True)
+    optimized_storage = model.Attribute[bool](readonly=True)
 
-    instance: InstanceExtrasMixin = model.Parent()  # type: ignore[assignment]
+    instance: model.Parent[InstanceExtrasMixin] = model.Parent()
 
     _error_kind = "Instance backup"
 

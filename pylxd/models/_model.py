@@ -11,7 +11,16 @@ from __future__ import annotations
 import copy
 import os
 import warnings
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    ClassVar,
+    Generic,
+    Iterator,
+    TypeVar,
+    overload,
+)
 
 from pylxd import exceptions
 from pylxd._types import JSONDict
@@ -23,6 +32,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from pylxd.client import Client
     from pylxd.models.operation import Operation
 
+
+#: The type of a declared attribute's value (``Attribute[dict[str, str]]``).
+_T = TypeVar("_T")
 
 #: "Class.attribute" names already warned about (read at call time: tests reset it).
 _seen_attribute_warnings: set[str] = set()
@@ -65,8 +77,32 @@ def _json_copy(value: Any) -> Any:
     return copy.deepcopy(value)
 
 
-class Attribute:
-    """A declared model attribute.
+class _Declaration(Generic[_T]):
+    """What a declaration is to a type checker: a descriptor of a ``_T`` value.
+
+    At run time :class:`ModelType` takes declarations out of the class body
+    (they become ``__slots__``), so these methods exist for the type checker
+    only: ``config: Attribute[dict[str, str]] = Attribute()`` makes
+    ``instance.config`` a ``dict[str, str]`` for mypy.
+    """
+
+    __slots__ = ()
+
+    if TYPE_CHECKING:  # pragma: no cover
+
+        @overload
+        def __get__(self, obj: None, owner: type) -> _Declaration[_T]: ...
+
+        @overload
+        def __get__(self, obj: object, owner: type) -> _T: ...
+
+        def __get__(self, obj: object, owner: type) -> _T | _Declaration[_T]: ...
+
+        def __set__(self, obj: object, value: _T) -> None: ...
+
+
+class Attribute(_Declaration[_T]):
+    """A declared model attribute of type ``_T``.
 
     :param validator: a callable converting a value that is not already of
         that type (e.g. ``int``).
@@ -78,7 +114,7 @@ class Attribute:
 
     def __init__(
         self,
-        validator: Callable[[Any], Any] | None = None,
+        validator: Callable[[Any], _T] | None = None,
         readonly: bool = False,
         optional: bool = False,
     ) -> None:
@@ -90,7 +126,7 @@ class Attribute:
         return f"Attribute(readonly={self.readonly}, optional={self.optional})"
 
 
-class Manager:
+class Manager(_Declaration[_T]):
     """A sub-manager declaration, built lazily on first access.
 
     ``snapshots = Manager(lambda instance: SnapshotManager(instance.client, instance))``
@@ -98,12 +134,15 @@ class Manager:
 
     __slots__ = ("factory",)
 
-    def __init__(self, factory: Callable[[Any], Any] | None = None) -> None:
+    def __init__(self, factory: Callable[[Any], _T] | None = None) -> None:
         self.factory = factory
 
 
-class Parent:
-    """A parent declaration: the object a child model belongs to (set by kwargs)."""
+class Parent(_Declaration[_T]):
+    """A parent declaration: the object a child model belongs to (set by kwargs).
+
+    ``instance: Parent[Instance] = Parent()``
+    """
 
     __slots__ = ()
 
@@ -158,8 +197,8 @@ class ModelType(type):
     def __new__(
         mcs, name: str, bases: tuple[type, ...], attrs: dict[str, Any]
     ) -> ModelType:
-        attributes: dict[str, Attribute] = {}
-        managers: dict[str, Manager] = {}
+        attributes: dict[str, Attribute[Any]] = {}
+        managers: dict[str, Manager[Any]] = {}
         parents: set[str] = set()
         for base in reversed(bases):
             attributes.update(getattr(base, "__attributes__", {}))
@@ -242,8 +281,8 @@ class Model(metaclass=ModelType):
     """A LXD object: attributes loaded from the server, edited and saved back."""
 
     __slots__ = ("client", "__dirty__", "__extra__", "__orig__", "_synced", "_etag")
-    __attributes__: ClassVar[dict[str, Attribute]]
-    __managers__: ClassVar[dict[str, Manager]]
+    __attributes__: ClassVar[dict[str, Attribute[Any]]]
+    __managers__: ClassVar[dict[str, Manager[Any]]]
     __parents__: ClassVar[frozenset[str]]
 
     #: The attribute that identifies an object (its URL part).

@@ -104,9 +104,9 @@ class Cluster(model.Model):
 
     _key = "server_name"
 
-    server_name = model.Attribute()
-    enabled = model.Attribute()
-    member_config = model.Attribute()
+    server_name = model.Attribute[str]()
+    enabled = model.Attribute[bool]()
+    member_config = model.Attribute[list[dict[str, Any]]]()
 
     members = model.Manager(lambda c: managers.ClusterMemberManager(c.client))
     groups = model.Manager(lambda c: managers.ClusterGroupManager(c.client))
@@ -241,18 +241,18 @@ class ClusterMember(CollectionMixin, model.Model):
     _error_kind = "Cluster member"
 
     #: pylxd's parent attribute (the :class:`Cluster`, when known).
-    cluster = model.Parent()
-    server_name = model.Attribute(readonly=True)
-    url = model.Attribute(readonly=True)
-    database = model.Attribute(readonly=True)
-    status = model.Attribute(readonly=True)
-    message = model.Attribute(readonly=True)
-    architecture = model.Attribute(readonly=True)
-    roles = model.Attribute()
-    failure_domain = model.Attribute()
-    description = model.Attribute()
-    groups = model.Attribute()
-    config = model.Attribute()
+    cluster: model.Parent[Cluster] = model.Parent()
+    server_name = model.Attribute[str](readonly=True)
+    url = model.Attribute[str](readonly=True)
+    database = model.Attribute[str](readonly=True)
+    status = model.Attribute[str](readonly=True)
+    message = model.Attribute[str](readonly=True)
+    architecture = model.Attribute[str](readonly=True)
+    roles = model.Attribute[list[str]]()
+    failure_domain = model.Attribute[str]()
+    description = model.Attribute[str]()
+    groups = model.Attribute[list[str]]()
+    config = model.Attribute[dict[str, str]]()
 
     @classmethod
     def get(cls, client: Client, server_name: str) -> ClusterMember:
@@ -616,9 +616,9 @@ class ClusterGroup(CollectionMixin, RenameMixin, model.Model):
     _api_extension = "clustering_groups"
     _error_kind = "Cluster group"
 
-    name = model.Attribute(readonly=True)
-    description = model.Attribute()
-    members = model.Attribute()
+    name = model.Attribute[str](readonly=True)
+    description = model.Attribute[str]()
+    members = model.Attribute[list[str]]()
 
     @classmethod
     def create(
@@ -654,10 +654,10 @@ class ClusterCertificate(model.Model):
 
     _key = "cluster_certificate"
 
-    cluster_certificate = model.Attribute()
-    cluster_certificate_key = model.Attribute()
+    cluster_certificate = model.Attribute[str]()
+    cluster_certificate_key = model.Attribute[str]()
     #: pylxd's parent attribute (the :class:`Cluster`, when known).
-    cluster = model.Parent()
+    cluster: model.Parent[Cluster] = model.Parent()
 
     @property
     def api(self) -> _APINode:

@@ -70,23 +70,23 @@ class Image(CollectionMixin, model.Model):
     _endpoint = "images"
     _key = "fingerprint"
 
-    aliases: list[dict[str, str]] = model.Attribute(readonly=True)  # type: ignore[assignment]
-    architecture: str = model.Attribute(readonly=True)  # type: ignore[assignment]
-    auto_update: bool = model.Attribute(optional=True)  # type: ignore[assignment]
-    cached: bool = model.Attribute(readonly=True)  # type: ignore[assignment]
-    created_at: str = model.Attribute(readonly=True)  # type: ignore[assignment]
-    expires_at: str = model.Attribute(optional=True)  # type: ignore[assignment]
-    filename: str = model.Attribute(readonly=True)  # type: ignore[assignment]
-    fingerprint: str = model.Attribute(readonly=True)  # type: ignore[assignment]
-    last_used_at: str = model.Attribute(readonly=True)  # type: ignore[assignment]
-    profiles: list[str] = model.Attribute(optional=True)  # type: ignore[assignment]
-    project: str = model.Attribute(readonly=True, optional=True)  # type: ignore[assignment]
-    properties: dict[str, str] = model.Attribute()  # type: ignore[assignment]
-    public: bool = model.Attribute()  # type: ignore[assignment]
-    size: int = model.Attribute(readonly=True)  # type: ignore[assignment]
-    type: str = model.Attribute(readonly=True, optional=True)  # type: ignore[assignment]
-    update_source: dict[str, Any] = model.Attribute(readonly=True, optional=True)  # type: ignore[assignment]
-    uploaded_at: str = model.Attribute(readonly=True)  # type: ignore[assignment]
+    aliases = model.Attribute[list[dict[str, str]]](readonly=True)
+    architecture = model.Attribute[str](readonly=True)
+    auto_update = model.Attribute[bool](optional=True)
+    cached = model.Attribute[bool](readonly=True)
+    created_at = model.Attribute[str](readonly=True)
+    expires_at = model.Attribute[str](optional=True)
+    filename = model.Attribute[str](readonly=True)
+    fingerprint = model.Attribute[str](readonly=True)
+    last_used_at = model.Attribute[str](readonly=True)
+    profiles = model.Attribute[list[str]](optional=True)
+    project = model.Attribute[str](readonly=True, optional=True)
+    properties = model.Attribute[dict[str, str]]()
+    public = model.Attribute[bool]()
+    size = model.Attribute[int](readonly=True)
+    type = model.Attribute[str](readonly=True, optional=True)
+    update_source = model.Attribute[dict[str, Any]](readonly=True, optional=True)
+    uploaded_at = model.Attribute[str](readonly=True)
 
     # -- lookups ---------------------------------------------------------
     @classmethod
@@ -458,10 +458,10 @@ class ImageAlias(CollectionMixin, RenameMixin, model.Model):
     _error_kind = "Image alias"
     _name_slash = True
 
-    name = model.Attribute(readonly=True)
-    description = model.Attribute()
-    target = model.Attribute()
-    type = model.Attribute(readonly=True, optional=True)
+    name = model.Attribute[str](readonly=True)
+    description = model.Attribute[str]()
+    target = model.Attribute[str]()
+    type = model.Attribute[str](readonly=True, optional=True)
 
     @classmethod
     def create(

@@ -25,11 +25,11 @@ class NetworkIntegration(CollectionMixin, RenameMixin, BlockingMixin, model.Mode
     _api_extension = "network_integrations"
     _error_kind = "Network integration"
 
-    name = model.Attribute(readonly=True)
-    description = model.Attribute()
-    config = model.Attribute()
-    type = model.Attribute(readonly=True)
-    used_by = model.Attribute(url_list, readonly=True)
+    name = model.Attribute[str](readonly=True)
+    description = model.Attribute[str]()
+    config = model.Attribute[dict[str, str]]()
+    type = model.Attribute[str](readonly=True)
+    used_by = model.Attribute[list[str]](url_list, readonly=True)
 
     @classmethod
     def create(

@@ -22,12 +22,12 @@ class Profile(CollectionMixin, RenameMixin, model.Model):
 
     _endpoint = "profiles"
 
-    name: str = model.Attribute(readonly=True)  # type: ignore[assignment]
-    description: str = model.Attribute()  # type: ignore[assignment]
-    config: dict[str, str] = model.Attribute()  # type: ignore[assignment]
-    devices: dict[str, dict[str, str]] = model.Attribute()  # type: ignore[assignment]
-    used_by: list[str] = model.Attribute(readonly=True)  # type: ignore[assignment]
-    project: str = model.Attribute(readonly=True, optional=True)  # type: ignore[assignment]
+    name = model.Attribute[str](readonly=True)
+    description = model.Attribute[str]()
+    config = model.Attribute[dict[str, str]]()
+    devices = model.Attribute[dict[str, dict[str, str]]]()
+    used_by = model.Attribute[list[str]](readonly=True)
+    project = model.Attribute[str](readonly=True, optional=True)
 
     @classmethod
     def create(

@@ -25,10 +25,10 @@ class Project(CollectionMixin, RenameMixin, model.Model):
     _endpoint = "projects"
     _api_extension = "projects"
 
-    name: str = model.Attribute(readonly=True)  # type: ignore[assignment]
-    description: str = model.Attribute()  # type: ignore[assignment]
-    config: dict[str, str] = model.Attribute()  # type: ignore[assignment]
-    used_by: list[str] = model.Attribute(readonly=True)  # type: ignore[assignment]
+    name = model.Attribute[str](readonly=True)
+    description = model.Attribute[str]()
+    config = model.Attribute[dict[str, str]]()
+    used_by = model.Attribute[list[str]](readonly=True)
 
     @classmethod
     def _collection(cls, client: Client) -> _APINode:

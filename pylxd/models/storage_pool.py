@@ -68,14 +68,14 @@ class StoragePool(CollectionMixin, model.Model):
     _api_extension = "storage"
     _error_kind = "Storage pool"
 
-    name: str = model.Attribute(readonly=True)  # type: ignore[assignment]
-    driver = model.Attribute(readonly=True)
-    used_by = model.Attribute(readonly=True)
-    config = model.Attribute()
-    managed = model.Attribute(readonly=True)
-    description = model.Attribute()
-    status = model.Attribute(readonly=True)
-    locations = model.Attribute(readonly=True)
+    name = model.Attribute[str](readonly=True)
+    driver = model.Attribute[str](readonly=True)
+    used_by = model.Attribute[list[str]](readonly=True)
+    config = model.Attribute[dict[str, str]]()
+    managed = model.Attribute[bool](readonly=True)
+    description = model.Attribute[str]()
+    status = model.Attribute[str](readonly=True)
+    locations = model.Attribute[list[str]](readonly=True)
 
     resources = model.Manager(lambda pool: StorageResourcesManager(pool))
     volumes = model.Manager(lambda pool: StorageVolumeManager(pool))
@@ -132,10 +132,10 @@ class StoragePool(CollectionMixin, model.Model):
 class StorageResources(model.Model):
     """Space and inodes of a storage pool, ``/1.0/storage-pools/<name>/resources``."""
 
-    space = model.Attribute(readonly=True)
-    inodes = model.Attribute(readonly=True)
+    space = model.Attribute[dict[str, int]](readonly=True)
+    inodes = model.Attribute[dict[str, int]](readonly=True)
 
-    storage_pool: StoragePool = model.Parent()  # type: ignore[assignment]
+    storage_pool: model.Parent[StoragePool] = model.Parent()
 
     @classmethod
     def get(cls, storage_pool: StoragePool) -> StorageResources:
@@ -164,18 +164,18 @@ class StorageVolume(model.Model):
     have the type ``custom``. ``save()`` sends ``description`` and ``config``.
     """
 
-    name: str = model.Attribute(readonly=True)  # type: ignore[assignment]
-    type: str = model.Attribute(readonly=True)  # type: ignore[assignment]
-    description = model.Attribute()
-    config = model.Attribute()
-    used_by = model.Attribute(readonly=True)
-    location = model.Attribute(readonly=True)
-    content_type = model.Attribute(readonly=True)
-    project = model.Attribute(readonly=True, optional=True)
-    created_at = model.Attribute(readonly=True, optional=True)
-    pool = model.Attribute(readonly=True, optional=True)
+    name = model.Attribute[str](readonly=True)
+    type = model.Attribute[str](readonly=True)
+    description = model.Attribute[str]()
+    config = model.Attribute[dict[str, str]]()
+    used_by = model.Attribute[list[str]](readonly=True)
+    location = model.Attribute[str](readonly=True)
+    content_type = model.Attribute[str](readonly=True)
+    project = model.Attribute[str](readonly=True, optional=True)
+    created_at = model.Attribute[str](readonly=True, optional=True)
+    pool = model.Attribute[str](readonly=True, optional=True)
 
-    storage_pool: StoragePool = model.Parent()  # type: ignore[assignment]
+    storage_pool: model.Parent[StoragePool] = model.Parent()
     snapshots = model.Manager(lambda vol: StorageVolumeSnapshotManager(vol))
     backups = model.Manager(lambda vol: StorageVolumeBackupManager(vol))
 
@@ -464,14 +464,14 @@ class StorageVolumeSnapshot(RenameMixin, model.Model):
     falls back to the volume's.
     """
 
-    name: str = model.Attribute(readonly=True)  # type: ignore[assignment]
-    description = model.Attribute()
-    config = model.Attribute(readonly=True)
-    content_type = model.Attribute(readonly=True)
-    created_at = model.Attribute(readonly=True)
-    expires_at = model.Attribute()
+    name = model.Attribute[str](readonly=True)
+    description = model.Attribute[str]()
+    config = model.Attribute[dict[str, str]](readonly=True)
+    content_type = model.Attribute[str](readonly=True)
+    created_at = model.Attribute[str](readonly=True)
+    expires_at = model.Attribute[str]()
 
-    volume: StorageVolume = model.Parent()  # type: ignore[assignment]
+    volume: model.Parent[StorageVolume] = model.Parent()
 
     _error_kind = "Storage volume snapshot"
 

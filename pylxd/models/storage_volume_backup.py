@@ -43,13 +43,13 @@ class StorageVolumeBackup(RenameMixin, model.Model):
     LXD 5.0 cannot edit a backup: there is nothing to ``save()``.
     """
 
-    name = model.Attribute(readonly=True)
-    created_at = model.Attribute(readonly=True)
-    expires_at = model.Attribute(readonly=True)
-    volume_only = model.Attribute(readonly=True)
-    optimized_storage = model.Attribute(readonly=True)
+    name = model.Attribute[str](readonly=True)
+    created_at = model.Attribute[str](readonly=True)
+    expires_at = model.Attribute[str](readonly=True)
+    volume_only = model.Attribute[bool](readonly=True)
+    optimized_storage = model.Attribute[bool](readonly=True)
 
-    volume: StorageVolume = model.Parent()  # type: ignore[assignment]
+    volume: model.Parent[StorageVolume] = model.Parent()
 
     _error_kind = "Storage volume backup"
 
