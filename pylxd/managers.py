@@ -11,22 +11,90 @@ import functools
 import importlib
 import types
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, ClassVar, Iterator, TypeVar
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    ClassVar,
+    Generic,
+    Iterator,
+    Literal,
+    Protocol,
+    TypeVar,
+    overload,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from pylxd.client import Client
+    from pylxd.models._instance_extras import InstanceBackup
+    from pylxd.models.certificate import Certificate
+    from pylxd.models.cluster import (
+        Cluster,
+        ClusterCertificate,
+        ClusterGroup,
+        ClusterMember,
+    )
+    from pylxd.models.container import Container
+    from pylxd.models.image import Image, ImageAlias
+    from pylxd.models.instance import Instance, Snapshot
+    from pylxd.models.network import (
+        Network,
+        NetworkForward,
+        NetworkLoadBalancer,
+        NetworkPeer,
+    )
+    from pylxd.models.network_acl import NetworkACL
+    from pylxd.models.network_integration import NetworkIntegration
+    from pylxd.models.network_zone import NetworkZone, NetworkZoneRecord
+    from pylxd.models.operation import Operation
+    from pylxd.models.profile import Profile
+    from pylxd.models.project import Project
+    from pylxd.models.server import Server
+    from pylxd.models.storage_bucket import (
+        StorageBucket,
+        StorageBucketBackup,
+        StorageBucketKey,
+    )
+    from pylxd.models.storage_pool import (
+        StoragePool,
+        StorageResources,
+        StorageVolume,
+        StorageVolumeSnapshot,
+    )
+    from pylxd.models.storage_volume_backup import StorageVolumeBackup
+    from pylxd.models.virtual_machine import VirtualMachine
+    from pylxd.models.warning import Warning
+
+#: The model class a manager makes objects of.
+_M = TypeVar("_M")
 
 
 @functools.lru_cache(maxsize=None)
 def _resolve(dotted: str) -> type:
     module, _, name = dotted.rpartition(".")
-    return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
+    model: type = getattr(importlib.import_module(module), name)
+    return model
 
 
-class BaseManager:
-    """Bind the classmethods of ``manager_for`` to the leading arguments."""
+class BaseManager(Generic[_M]):
+    """Bind the classmethods of ``manager_for`` (a ``_M``) to the leading arguments.
+
+    The common verbs are declared for type checkers (``client.instances.get``
+    returns an :class:`~pylxd.models.instance.Instance`); at run time they,
+    and the model's other classmethods, are looked up on the model class at
+    each use (:meth:`__getattr__`), so classmethods patched in tests are seen.
+    """
 
     manager_for: ClassVar[str]
+
+    if TYPE_CHECKING:  # pragma: no cover
+
+        def get(self, *args: Any, **kwargs: Any) -> _M: ...
+
+        def all(self, *args: Any, **kwargs: Any) -> list[_M]: ...
+
+        def exists(self, *args: Any, **kwargs: Any) -> bool: ...
+
+        def create(self, *args: Any, **kwargs: Any) -> _M: ...
 
     def __init__(self, *bound: object, **bound_kwargs: object) -> None:
         self._bound = bound
@@ -74,23 +142,23 @@ class BaseManager:
         return f"<{type(self).__name__} for {self.manager_for.rsplit('.', 1)[-1]}{of}>"
 
 
-class CertificateManager(BaseManager):
+class CertificateManager(BaseManager["Certificate"]):
     manager_for = "pylxd.models.certificate.Certificate"
 
 
-class InstanceManager(BaseManager):
+class InstanceManager(BaseManager["Instance"]):
     manager_for = "pylxd.models.instance.Instance"
 
 
-class ContainerManager(BaseManager):
+class ContainerManager(BaseManager["Container"]):
     manager_for = "pylxd.models.container.Container"
 
 
-class VirtualMachineManager(BaseManager):
+class VirtualMachineManager(BaseManager["VirtualMachine"]):
     manager_for = "pylxd.models.virtual_machine.VirtualMachine"
 
 
-class ImageManager(BaseManager):
+class ImageManager(BaseManager["Image"]):
     manager_for = "pylxd.models.image.Image"
 
     @property
@@ -99,71 +167,83 @@ class ImageManager(BaseManager):
         return ImageAliasManager(*self._bound)
 
 
-class ImageAliasManager(BaseManager):
+class ImageAliasManager(BaseManager["ImageAlias"]):
     manager_for = "pylxd.models.image.ImageAlias"
 
 
-class NetworkManager(BaseManager):
+class NetworkManager(BaseManager["Network"]):
     manager_for = "pylxd.models.network.Network"
 
 
-class NetworkACLManager(BaseManager):
+class NetworkACLManager(BaseManager["NetworkACL"]):
     manager_for = "pylxd.models.network_acl.NetworkACL"
 
 
-class NetworkForwardManager(BaseManager):
+class NetworkForwardManager(BaseManager["NetworkForward"]):
     manager_for = "pylxd.models.network.NetworkForward"
 
 
-class NetworkPeerManager(BaseManager):
+class NetworkPeerManager(BaseManager["NetworkPeer"]):
     manager_for = "pylxd.models.network.NetworkPeer"
 
 
-class NetworkZoneManager(BaseManager):
+class NetworkZoneManager(BaseManager["NetworkZone"]):
     manager_for = "pylxd.models.network_zone.NetworkZone"
 
 
-class NetworkZoneRecordManager(BaseManager):
+class NetworkZoneRecordManager(BaseManager["NetworkZoneRecord"]):
     manager_for = "pylxd.models.network_zone.NetworkZoneRecord"
 
 
-class OperationManager(BaseManager):
+class OperationManager(BaseManager["Operation"]):
     manager_for = "pylxd.models.operation.Operation"
 
 
-class ProfileManager(BaseManager):
+class ProfileManager(BaseManager["Profile"]):
     manager_for = "pylxd.models.profile.Profile"
 
 
-class ProjectManager(BaseManager):
+class ProjectManager(BaseManager["Project"]):
     manager_for = "pylxd.models.project.Project"
 
 
-class SnapshotManager(BaseManager):
+class SnapshotManager(BaseManager["Snapshot"]):
     manager_for = "pylxd.models.instance.Snapshot"
 
 
-class StoragePoolManager(BaseManager):
+class StoragePoolManager(BaseManager["StoragePool"]):
     manager_for = "pylxd.models.storage_pool.StoragePool"
 
 
-class StorageResourcesManager(BaseManager):
+class StorageResourcesManager(BaseManager["StorageResources"]):
     manager_for = "pylxd.models.storage_pool.StorageResources"
 
 
-class StorageVolumeManager(BaseManager):
+class StorageVolumeManager(BaseManager["StorageVolume"]):
     manager_for = "pylxd.models.storage_pool.StorageVolume"
 
 
-class StorageVolumeSnapshotManager(BaseManager):
+class StorageVolumeSnapshotManager(BaseManager["StorageVolumeSnapshot"]):
     manager_for = "pylxd.models.storage_pool.StorageVolumeSnapshot"
 
+    if TYPE_CHECKING:  # pragma: no cover
+        # As in pylxd, ``all()`` gives names; ``all(use_recursion=True)`` objects.
+        @overload
+        def all(self, use_recursion: Literal[False] = False) -> list[str]: ...
 
-class StorageVolumeBackupManager(BaseManager):
+        @overload
+        def all(self, use_recursion: Literal[True]) -> list[StorageVolumeSnapshot]: ...
+
+        def all(
+            self, use_recursion: bool = False
+        ) -> list[str] | list[StorageVolumeSnapshot]: ...
+
+
+class StorageVolumeBackupManager(BaseManager["StorageVolumeBackup"]):
     manager_for = "pylxd.models.storage_volume_backup.StorageVolumeBackup"
 
 
-class ClusterManager(BaseManager):
+class ClusterManager(BaseManager["Cluster"]):
     manager_for = "pylxd.models.cluster.Cluster"
 
     def __init__(self, *args: object, **kwargs: object) -> None:
@@ -188,55 +268,59 @@ class ClusterManager(BaseManager):
         return ClusterCertificateManager(*self._bound)
 
 
-class ClusterMemberManager(BaseManager):
+class ClusterMemberManager(BaseManager["ClusterMember"]):
     manager_for = "pylxd.models.cluster.ClusterMember"
 
 
-class ClusterCertificateManager(BaseManager):
+class ClusterCertificateManager(BaseManager["ClusterCertificate"]):
     manager_for = "pylxd.models.cluster.ClusterCertificate"
 
 
-class ClusterGroupManager(BaseManager):
+class ClusterGroupManager(BaseManager["ClusterGroup"]):
     manager_for = "pylxd.models.cluster.ClusterGroup"
 
 
-class WarningManager(BaseManager):
+class WarningManager(BaseManager["Warning"]):
     manager_for = "pylxd.models.warning.Warning"
 
 
-class InstanceBackupManager(BaseManager):
+class InstanceBackupManager(BaseManager["InstanceBackup"]):
     manager_for = "pylxd.models._instance_extras.InstanceBackup"
 
 
-class ServerManager(BaseManager):
+class ServerManager(BaseManager["Server"]):
     manager_for = "pylxd.models.server.Server"
 
 
-class NetworkLoadBalancerManager(BaseManager):
+class NetworkLoadBalancerManager(BaseManager["NetworkLoadBalancer"]):
     manager_for = "pylxd.models.network.NetworkLoadBalancer"
 
 
-class NetworkIntegrationManager(BaseManager):
+class NetworkIntegrationManager(BaseManager["NetworkIntegration"]):
     manager_for = "pylxd.models.network_integration.NetworkIntegration"
 
 
-class StorageBucketManager(BaseManager):
+class StorageBucketManager(BaseManager["StorageBucket"]):
     manager_for = "pylxd.models.storage_bucket.StorageBucket"
 
 
-class StorageBucketKeyManager(BaseManager):
+class StorageBucketKeyManager(BaseManager["StorageBucketKey"]):
     manager_for = "pylxd.models.storage_bucket.StorageBucketKey"
 
 
-class StorageBucketBackupManager(BaseManager):
+class StorageBucketBackupManager(BaseManager["StorageBucketBackup"]):
     manager_for = "pylxd.models.storage_bucket.StorageBucketBackup"
 
 
-_Stoppable = TypeVar("_Stoppable")
+class _Stoppable(Protocol):
+    def stop(self) -> None: ...
+
+
+_S = TypeVar("_S", bound=_Stoppable)
 
 
 @contextmanager
-def web_socket_manager(manager: _Stoppable) -> Iterator[_Stoppable]:
+def web_socket_manager(manager: _S) -> Iterator[_S]:
     """Yield ``manager`` (e.g. a ws4py ``WebSocketManager``) and stop it on exit.
 
     >>> class Manager:
@@ -249,7 +333,7 @@ def web_socket_manager(manager: _Stoppable) -> Iterator[_Stoppable]:
     try:
         yield manager
     finally:
-        manager.stop()  # type: ignore[attr-defined]
+        manager.stop()
 
 
 #: The managers every Client carries, by attribute name.

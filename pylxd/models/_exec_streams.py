@@ -142,7 +142,7 @@ class ExecStream:
             if item is _STREAM_END:
                 self._open -= 1
                 continue
-            return item  # type: ignore[no-any-return]
+            return item
         raise StopIteration
 
     def signal(self, signum: int) -> None:

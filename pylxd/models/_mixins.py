@@ -160,7 +160,7 @@ class CollectionMixin:
     @classmethod
     def exists(cls, client: Client, name: str) -> bool:
         """Tell whether an object named ``name`` exists."""
-        return found(cls.get, client, name)  # type: ignore[attr-defined]
+        return found(cls.get, client, name)
 
     @classmethod
     def _post_collection(

@@ -147,7 +147,7 @@ class Parent(_Declaration[_T]):
     __slots__ = ()
 
 
-class _AttrAccessDict(dict):  # type: ignore[type-arg]
+class _AttrAccessDict(dict):
     """A dict whose keys are also readable as attributes (nested state values)."""
 
     def __init__(self, dct: dict[str, Any] | None = None, **kwargs: Any) -> None:
@@ -187,7 +187,7 @@ class AttributeDict(_AttrAccessDict):
     def __setattr__(self, name: str, value: Any) -> None:
         self[name] = value
 
-    def __iter__(self) -> Iterator[tuple[Any, Any]]:  # type: ignore[override]
+    def __iter__(self) -> Iterator[tuple[Any, Any]]:
         return iter(list(self.items()))
 
 
@@ -249,7 +249,7 @@ def wait_for(
     if progress is not None:
         kwargs["progress"] = progress
     operation = exceptions.operation_of(response)
-    return client.operations.wait_for_operation(operation, **kwargs)  # type: ignore[no-any-return]
+    return client.operations.wait_for_operation(operation, **kwargs)
 
 
 def _identity_of(value: Any) -> Any:
@@ -590,7 +590,7 @@ class Model(metaclass=ModelType):
         else:
             with exceptions.naming(self._subject()):
                 response = getattr(self.api, verb)(json=body, headers=headers)
-        wait_for(self.client, response, wait)  # type: ignore[arg-type]
+        wait_for(self.client, response, wait)
         return response
 
     def update_with(
@@ -644,7 +644,7 @@ class Model(metaclass=ModelType):
     def delete(self, wait: bool = False) -> None:
         """Delete the object on the server (``DELETE`` its URL)."""
         response = self.api.delete()
-        wait_for(self.client, response, wait)  # type: ignore[arg-type]
+        wait_for(self.client, response, wait)
         object.__setattr__(self, "client", None)
 
     def post(
@@ -652,7 +652,7 @@ class Model(metaclass=ModelType):
     ) -> requests.Response:
         """``POST`` to the object's URL, waiting for the operation if asked."""
         response = self.api.post(json=json)
-        wait_for(self.client, response, wait)  # type: ignore[arg-type]
+        wait_for(self.client, response, wait)
         return response
 
     def raw_put(

@@ -95,7 +95,7 @@ class Certificate(CollectionMixin, model.Model):
             if client.trusted:
                 raise
             raise TrustRefused(err.response) from err
-        return cls.get(client, hashlib.sha256(der).hexdigest())  # type: ignore[no-any-return]
+        return cls.get(client, hashlib.sha256(der).hexdigest())
 
     @classmethod
     def get(cls, client: Client, fingerprint: str) -> Certificate:
@@ -106,7 +106,7 @@ class Certificate(CollectionMixin, model.Model):
 
         :raises NotFound: when no trusted certificate has it.
         """
-        return super().get(client, fingerprint)  # type: ignore[no-any-return]
+        return super().get(client, fingerprint)
 
     @classmethod
     def create_token(

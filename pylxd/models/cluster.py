@@ -262,7 +262,7 @@ class ClusterMember(CollectionMixin, model.Model):
 
         :raises NotFound: when the cluster has no such member.
         """
-        return super().get(client, server_name)  # type: ignore[no-any-return]
+        return super().get(client, server_name)
 
     @classmethod
     def all(cls, client: Client, *args: Any) -> list[ClusterMember]:
@@ -270,7 +270,7 @@ class ClusterMember(CollectionMixin, model.Model):
 
         Implements ``GET /1.0/cluster/members?recursion=1``.
         """
-        return super().all(client)  # type: ignore[no-any-return,misc]
+        return super().all(client)
 
     @classmethod
     def create_token(cls, client: Client, server_name: str) -> ClusterJoinToken:
@@ -313,7 +313,7 @@ class ClusterMember(CollectionMixin, model.Model):
         _check_member_name(new_name)
         self.api.post(json={"server_name": new_name})
         object.__setattr__(self, "server_name", new_name)
-        return self.get(self.client, new_name)  # type: ignore[no-any-return]
+        return self.get(self.client, new_name)
 
     def delete(self, wait: bool = False, force: bool = False) -> None:
         """Remove the member from the cluster.
@@ -637,12 +637,12 @@ class ClusterGroup(CollectionMixin, RenameMixin, model.Model):
         """
         body = drop_none(name=name, description=description, members=members)
         cls._post_collection(client, body)
-        return cls.get(client, name)  # type: ignore[no-any-return]
+        return cls.get(client, name)
 
     def rename(self, new_name: str) -> ClusterGroup:
         """Rename the group (``POST /1.0/cluster/groups/<name>``) and return it."""
         self._rename(new_name)
-        return self.get(self.client, new_name)  # type: ignore[no-any-return]
+        return self.get(self.client, new_name)
 
 
 class ClusterCertificate(model.Model):

@@ -46,7 +46,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from pylxd.models.operation import Operation
 
 
-class _SpooledExport(tempfile.SpooledTemporaryFile):  # type: ignore[type-arg]
+class _SpooledExport(tempfile.SpooledTemporaryFile):
     """The file :meth:`Image.export` returns: seekable, as pylxd 2.4's was.
 
     Python 3.10's ``SpooledTemporaryFile`` lacks ``seekable``/``readable``
@@ -97,7 +97,7 @@ class Image(CollectionMixin, model.Model):
 
         :raises NotFound: when no image has that fingerprint.
         """
-        return super().get(client, fingerprint)  # type: ignore[no-any-return]
+        return super().get(client, fingerprint)
 
     @classmethod
     def exists(cls, client: Client, fingerprint: str, alias: bool = False) -> bool:
@@ -126,7 +126,7 @@ class Image(CollectionMixin, model.Model):
         """
         name = quote(alias, "Image alias", slash=True)
         response = cls._collection(client).aliases[name].get()
-        return cls.get(client, response.json()["metadata"]["target"])  # type: ignore[no-any-return]
+        return cls.get(client, response.json()["metadata"]["target"])
 
     # -- creation --------------------------------------------------------
     @classmethod
@@ -207,7 +207,7 @@ class Image(CollectionMixin, model.Model):
         body = {"public": public, "auto_update": auto_update, "source": source}
         response = cls._collection(client).post(json=body)
         operation = model.wait_for(client, response, True)
-        return cls.get(client, _fingerprint_of(operation))  # type: ignore[no-any-return]
+        return cls.get(client, _fingerprint_of(operation))
 
     # -- aliases ---------------------------------------------------------
     def add_alias(self, name: str, description: str) -> None:
@@ -265,7 +265,7 @@ class Image(CollectionMixin, model.Model):
             spooled.close()
             raise
         spooled.seek(0)
-        return spooled  # type: ignore[return-value]
+        return spooled
 
     def export_to(
         self,
@@ -476,7 +476,7 @@ class ImageAlias(CollectionMixin, RenameMixin, model.Model):
         """
         body = {"name": name, "target": target, "description": description}
         cls._post_collection(client, body)
-        return cls.get(client, name)  # type: ignore[no-any-return]
+        return cls.get(client, name)
 
     def rename(self, new_name: str) -> ImageAlias:
         """Rename the alias and return it.

@@ -895,7 +895,7 @@ class Snapshot(model.Model):
         :returns: the original response (not the operation result).
         :raises LXDAPIException: if the operation fails.
         """
-        return self.instance.restore_snapshot(  # type: ignore[no-any-return]
+        return self.instance.restore_snapshot(
             self.name, wait, stateful=bool(self.stateful)
         )
 

@@ -197,7 +197,7 @@ class ChildMixin:
     def _collection(cls, client: Client, parent: Any) -> _APINode:
         if cls._api_extension:
             client.assert_has_api_extension(cls._api_extension)
-        return parent.api[cls._endpoint]  # type: ignore[no-any-return]
+        return parent.api[cls._endpoint]
 
     @classmethod
     def _subject_for(cls, parent: Any, key: str) -> str:
@@ -253,7 +253,7 @@ class ChildMixin:
     def api(self) -> _APINode:
         """The ``_APINode`` of this child: ``<parent URL>/<endpoint>/<key>``."""
         parent = getattr(self, self._parent)
-        return parent.api[self._endpoint][quote(getattr(self, self._key), self._kind)]  # type: ignore[no-any-return]
+        return parent.api[self._endpoint][quote(getattr(self, self._key), self._kind)]
 
     def _subject(self) -> str:
         return self._subject_for(getattr(self, self._parent), getattr(self, self._key))
@@ -325,7 +325,7 @@ class Network(CollectionMixin, RenameMixin, BlockingMixin, model.Model):
 
         :raises NotFound: naming the network, when it does not exist.
         """
-        return super().get(client, name)  # type: ignore[no-any-return]
+        return super().get(client, name)
 
     @classmethod
     def create(
@@ -461,7 +461,7 @@ class NetworkForward(ChildMixin, BlockingMixin, model.Model):
 
         :raises NotFound: naming it, when it does not exist.
         """
-        return super().get(client, network, listen_address)  # type: ignore[no-any-return]
+        return super().get(client, network, listen_address)
 
     @classmethod
     def create(
@@ -494,7 +494,7 @@ class NetworkForward(ChildMixin, BlockingMixin, model.Model):
         check_name(cls._kind, body.get("listen_address"))
         address = str(body["listen_address"])
         check_config(cls._subject_for(network, address), body.get("config"))
-        return cls._create(client, network, address, body)  # type: ignore[no-any-return]
+        return cls._create(client, network, address, body)
 
     def __repr__(self) -> str:
         return _json_repr(self, ("config", "description", "listen_address"))
@@ -554,7 +554,7 @@ class NetworkPeer(ChildMixin, BlockingMixin, model.Model):
             description=description,
             config=config,
         )
-        return cls._create(client, network, name, body)  # type: ignore[no-any-return]
+        return cls._create(client, network, name, body)
 
 
 class NetworkLoadBalancer(ChildMixin, BlockingMixin, model.Model):
@@ -607,7 +607,7 @@ class NetworkLoadBalancer(ChildMixin, BlockingMixin, model.Model):
             backends=backends,
             ports=ports,
         )
-        return cls._create(client, network, listen_address, body)  # type: ignore[no-any-return]
+        return cls._create(client, network, listen_address, body)
 
     def state(self) -> model.AttributeDict:
         """Return the health of the backends: ``{"backend_health": {address: ...}}``.

@@ -50,7 +50,7 @@ class NetworkACL(CollectionMixin, RenameMixin, BlockingMixin, model.Model):
         :raises NotFound: naming the ACL, when it does not exist.
         :raises LXDAPIExtensionNotAvailable: without ``network_acl``.
         """
-        return super().get(client, name)  # type: ignore[no-any-return]
+        return super().get(client, name)
 
     @classmethod
     def create(

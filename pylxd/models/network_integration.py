@@ -52,7 +52,7 @@ class NetworkIntegration(CollectionMixin, RenameMixin, BlockingMixin, model.Mode
         body = drop_none(name=name, type=type, description=description, config=config)
         with naming(f"Network integration {name!r}"):
             cls._post_collection(client, body, wait=True)
-        return cls.get(client, name)  # type: ignore[no-any-return]
+        return cls.get(client, name)
 
     def rename(self, new_name: str) -> NetworkIntegration:
         """Rename the integration and return it under its new name.
@@ -65,4 +65,4 @@ class NetworkIntegration(CollectionMixin, RenameMixin, BlockingMixin, model.Mode
         check_name("Network integration", new_name)
         with naming(f"{self._subject()} (renaming to {new_name!r})"):
             self._rename(new_name, wait=True)
-        return self.get(self.client, new_name)  # type: ignore[no-any-return]
+        return self.get(self.client, new_name)

@@ -53,7 +53,7 @@ class NetworkZone(CollectionMixin, BlockingMixin, model.Model):
         :raises NotFound: naming the zone, when it does not exist.
         :raises LXDAPIExtensionNotAvailable: without ``network_dns``.
         """
-        return super().get(client, name)  # type: ignore[no-any-return]
+        return super().get(client, name)
 
     @classmethod
     def create(
@@ -117,7 +117,7 @@ class NetworkZoneRecord(ChildMixin, BlockingMixin, model.Model):
         body = drop_none(
             name=name, description=description, entries=entries, config=config
         )
-        return cls._create(client, zone, name, body)  # type: ignore[no-any-return]
+        return cls._create(client, zone, name, body)
 
     def add_entry(self, type: str, value: str, ttl: int | None = None) -> None:
         """Add a DNS entry to the record and save it (``PUT``).

@@ -53,7 +53,7 @@ class Profile(CollectionMixin, RenameMixin, model.Model):
         )
         with exceptions.naming(cls.__name__, name):
             cls._post_collection(client, body, wait=wait)
-        return cls.get(client, name)  # type: ignore[no-any-return]
+        return cls.get(client, name)
 
     def rename(self, new_name: str, wait: bool = False) -> Profile:
         """Rename the profile and return it as stored under its new name.
@@ -66,4 +66,4 @@ class Profile(CollectionMixin, RenameMixin, model.Model):
         :raises Forbidden: for the ``default`` profile.
         """
         self._rename(new_name, wait=wait)
-        return self.get(self.client, new_name)  # type: ignore[no-any-return]
+        return self.get(self.client, new_name)

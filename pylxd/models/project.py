@@ -57,7 +57,7 @@ class Project(CollectionMixin, RenameMixin, model.Model):
         body = drop_none(name=name, description=description, config=config)
         with exceptions.naming(cls.__name__, name):
             cls._post_collection(client, body)
-        return cls.get(client, name)  # type: ignore[no-any-return]
+        return cls.get(client, name)
 
     def rename(self, new_name: str, wait: bool = True) -> Project:
         """Rename the project and return it as stored under its new name.
@@ -67,7 +67,7 @@ class Project(CollectionMixin, RenameMixin, model.Model):
         :raises Conflict: when a project named ``new_name`` exists.
         """
         self._rename(new_name, wait=wait)
-        return self.get(self.client, new_name)  # type: ignore[no-any-return]
+        return self.get(self.client, new_name)
 
     def state(self) -> model.AttributeDict:
         """Return the project's resource usage and limits.

@@ -71,7 +71,7 @@ class StorageBucket(ChildMixin, BlockingMixin, model.Model):
         check_name("Storage bucket", name)
         check_config(cls._subject_for(storage_pool, name), config)
         body = drop_none(name=name, description=description, config=config)
-        return cls._create(client, storage_pool, name, body)  # type: ignore[no-any-return]
+        return cls._create(client, storage_pool, name, body)
 
 
 class StorageBucketKey(ChildMixin, BlockingMixin, model.Model):
@@ -130,7 +130,7 @@ class StorageBucketKey(ChildMixin, BlockingMixin, model.Model):
             )
         body = drop_none(name=name, role=role, description=description)
         body.update(drop_none(**{"access-key": access_key, "secret-key": secret_key}))
-        return cls._create(client, bucket, name, body)  # type: ignore[no-any-return]
+        return cls._create(client, bucket, name, body)
 
 
 class StorageBucketBackup(ChildMixin, RenameMixin, BlockingMixin, model.Model):
@@ -171,7 +171,7 @@ class StorageBucketBackup(ChildMixin, RenameMixin, BlockingMixin, model.Model):
         with naming(bucket._subject()):
             response = cls._collection(client, bucket).post(json=body)
             model.wait_for(client, response, True)
-        return None if name is None else cls.get(client, bucket, name)  # type: ignore[no-any-return]
+        return None if name is None else cls.get(client, bucket, name)
 
     def rename(self, new_name: str, wait: bool = True) -> None:
         """Rename the backup (``POST .../backups/<name>``)."""

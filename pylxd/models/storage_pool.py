@@ -91,7 +91,7 @@ class StoragePool(CollectionMixin, model.Model):
         :raises LXDAPIExtensionNotAvailable: without the ``storage`` extension.
         """
         with _naming(_pool_label(name)):
-            return super().get(client, name)  # type: ignore[no-any-return]
+            return super().get(client, name)
 
     @classmethod
     def create(
@@ -113,7 +113,7 @@ class StoragePool(CollectionMixin, model.Model):
         """
         name = _required_name(definition, "storage pool definition", "Storage pool")
         cls._post_collection(client, definition, wait=model.forced_wait(client, wait))
-        return cls.get(client, name)  # type: ignore[no-any-return]
+        return cls.get(client, name)
 
     def delete(self, wait: bool = False) -> None:
         """Delete the storage pool.
@@ -154,7 +154,7 @@ class StorageResources(model.Model):
 
     @property
     def api(self) -> _APINode:
-        return self.storage_pool.api.resources  # type: ignore[no-any-return]
+        return self.storage_pool.api.resources
 
 
 class StorageVolume(model.Model):
@@ -188,7 +188,7 @@ class StorageVolume(model.Model):
     def api(self) -> _APINode:
         pool_api = self.storage_pool.api
         volumes = pool_api.volumes[quote(self.type, "Storage volume type")]
-        return volumes[quote(self.name, "Storage volume")]  # type: ignore[no-any-return]
+        return volumes[quote(self.name, "Storage volume")]
 
     def _subject(self) -> str:
         return _volume_label(self.storage_pool, self.type, self.name)
@@ -348,7 +348,7 @@ class StorageVolume(model.Model):
         wait_for(self.client, response, wait)
         if not _input.get("migration"):
             self._follow(name, _input.get("pool"))
-        return response.json()["metadata"]  # type: ignore[no-any-return]
+        return response.json()["metadata"]
 
     def _follow(self, name: str, pool: str | None) -> None:
         object.__setattr__(self, "name", name)
@@ -477,7 +477,7 @@ class StorageVolumeSnapshot(RenameMixin, model.Model):
 
     @property
     def api(self) -> _APINode:
-        return self.volume.api.snapshots[quote(self.name, "Storage volume snapshot")]  # type: ignore[no-any-return]
+        return self.volume.api.snapshots[quote(self.name, "Storage volume snapshot")]
 
     def _subject(self) -> str:
         volume = self.volume
@@ -597,7 +597,7 @@ class StorageVolumeSnapshot(RenameMixin, model.Model):
 
     def restore(self, wait: bool = False) -> requests.Response:
         """Restore the volume from this snapshot (see ``restore_from``)."""
-        return self.volume.restore_from(self.name, wait=wait)  # type: ignore[no-any-return]
+        return self.volume.restore_from(self.name, wait=wait)
 
     def delete(self, wait: bool = True) -> None:
         """Delete the snapshot.

@@ -55,7 +55,7 @@ class StorageVolumeBackup(RenameMixin, model.Model):
 
     @property
     def api(self) -> _APINode:
-        return self.volume.api.backups[quote(self.name, "Storage volume backup")]  # type: ignore[no-any-return]
+        return self.volume.api.backups[quote(self.name, "Storage volume backup")]
 
     @classmethod
     def all(cls, volume: StorageVolume) -> list[StorageVolumeBackup]:
@@ -172,7 +172,7 @@ def _created_name(response: requests.Response, kind: str) -> str:
 
 def _resources(response: requests.Response) -> JSONDict:
     body = response.json()
-    return (body.get("metadata") or {}).get("resources") or {}  # type: ignore[no-any-return]
+    return (body.get("metadata") or {}).get("resources") or {}
 
 
 def import_volume_backup(
