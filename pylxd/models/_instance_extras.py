@@ -96,7 +96,7 @@ class InstanceBackup(RenameMixin, model.Model):
         """
         response = instance.api.backups.get(params={"recursion": 1})
         return [
-            cls._from_server(instance.client, item, instance=instance)  # type: ignore[misc]
+            cls._from_server(instance.client, item, instance=instance)
             for item in response.json()["metadata"]
         ]
 
@@ -109,7 +109,7 @@ class InstanceBackup(RenameMixin, model.Model):
         :raises NotFound: when the instance has no such backup.
         """
         response = instance.api.backups[quote(name, "Instance backup")].get()
-        return cls._from_server(  # type: ignore[return-value]
+        return cls._from_server(
             instance.client, response.json()["metadata"], instance=instance
         )
 

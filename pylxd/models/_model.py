@@ -36,6 +36,9 @@ if TYPE_CHECKING:  # pragma: no cover
 #: The type of a declared attribute's value (``Attribute[dict[str, str]]``).
 _T = TypeVar("_T")
 
+#: A model class's own type, for classmethods that build its objects.
+_ModelT = TypeVar("_ModelT", bound="Model")
+
 #: "Class.attribute" names already warned about (read at call time: tests reset it).
 _seen_attribute_warnings: set[str] = set()
 
@@ -307,13 +310,13 @@ class Model(metaclass=ModelType):
     # -- loading ---------------------------------------------------------
     @classmethod
     def _from_server(
-        cls,
+        cls: type[_ModelT],
         client: Client,
         metadata: JSONDict,
         *,
         etag: str | None = None,
         **parents: Any,
-    ) -> Model:
+    ) -> _ModelT:
         """Build a fully loaded object from the server's representation.
 
         :param etag: the ``ETag`` the server sent with it (see ``if_match``).

@@ -124,7 +124,7 @@ class Cluster(model.Model):
         """
         client.assert_has_api_extension("clustering")
         response = client.api.cluster.get()
-        return cls._from_server(client, response.json()["metadata"])  # type: ignore[return-value]
+        return cls._from_server(client, response.json()["metadata"])
 
     def _enable_on_class(  # type: ignore[misc]
         cls: type[Cluster], client: Client, server_name: str

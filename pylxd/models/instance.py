@@ -195,7 +195,7 @@ class Instance(
         if "snapshots" not in full:
             return None
         return [
-            Snapshot._from_server(self.client, item, instance=self)  # type: ignore[misc]
+            Snapshot._from_server(self.client, item, instance=self)
             for item in full["snapshots"] or ()
         ]
 
@@ -236,7 +236,7 @@ class Instance(
         items = items or []
         if recursion == 0:
             return [cls(client, name=name_from_url(url)) for url in items]
-        return [cls._from_server(client, item) for item in items]  # type: ignore[misc]
+        return [cls._from_server(client, item) for item in items]
 
     @classmethod
     def _type_query(cls) -> dict[str, str]:
@@ -264,9 +264,7 @@ class Instance(
             metadata = response.json()["metadata"]
             if query and metadata.get("type") != cls._instance_type:
                 raise _instance_not_found(response)
-        return cls._from_server(  # type: ignore[return-value]
-            client, metadata, etag=model.etag_of(response)
-        )
+        return cls._from_server(client, metadata, etag=model.etag_of(response))
 
     @staticmethod
     def _recursion_param(
@@ -818,8 +816,7 @@ class Snapshot(model.Model):
         response = cls._collection(instance).get(params={"recursion": 1})
         items = exceptions.metadata_of(response, (list, type(None)), items=dict)
         return [
-            cls._from_server(client, item, instance=instance)  # type: ignore[misc]
-            for item in items or []
+            cls._from_server(client, item, instance=instance) for item in items or []
         ]
 
     @classmethod
@@ -830,7 +827,7 @@ class Snapshot(model.Model):
         """
         response = cls._collection(instance)[quote(name, "Snapshot")].get()
         metadata = exceptions.metadata_of(response)
-        return cls._from_server(client, metadata, instance=instance)  # type: ignore[return-value]
+        return cls._from_server(client, metadata, instance=instance)
 
     @classmethod
     def exists(cls, client: Client, instance: Instance, name: str) -> bool:

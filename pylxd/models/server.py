@@ -72,7 +72,7 @@ class Server(model.Model):
             client.host_info = metadata
         server = cls._from_server(client, metadata, etag=model.etag_of(response))
         object.__setattr__(server, "_target", target)
-        return server  # type: ignore[return-value]
+        return server
 
     @classmethod
     def api_versions(cls, client: Client) -> list[str]:

@@ -148,7 +148,7 @@ class StorageResources(model.Model):
         storage_pool.client.assert_has_api_extension("resources")
         with _naming(_pool_label(storage_pool.name)):
             metadata = storage_pool.api.resources.get().json()["metadata"]
-        return cls._from_server(  # type: ignore[return-value]
+        return cls._from_server(
             storage_pool.client, metadata, storage_pool=storage_pool
         )
 
@@ -239,7 +239,7 @@ class StorageVolume(model.Model):
     def _from_volume(
         cls, storage_pool: StoragePool, metadata: JSONDict
     ) -> StorageVolume:
-        return cls._from_server(  # type: ignore[return-value]
+        return cls._from_server(
             storage_pool.client, metadata, storage_pool=storage_pool
         )
 
@@ -488,7 +488,7 @@ class StorageVolumeSnapshot(RenameMixin, model.Model):
         cls, volume: StorageVolume, metadata: JSONDict
     ) -> StorageVolumeSnapshot:
         metadata = {**metadata, "name": metadata["name"].rsplit("/", 1)[-1]}
-        return cls._from_server(volume.client, metadata, volume=volume)  # type: ignore[return-value]
+        return cls._from_server(volume.client, metadata, volume=volume)
 
     def _load(self, payload: dict[str, Any], rollback: bool = False) -> None:
         # pylxd's normalisation: LXD's zero time means "none".

@@ -65,7 +65,7 @@ class StorageVolumeBackup(RenameMixin, model.Model):
         """
         response = volume.api.backups.get(params={"recursion": 1})
         return [
-            cls._from_server(volume.client, item, volume=volume)  # type: ignore[misc]
+            cls._from_server(volume.client, item, volume=volume)
             for item in response.json()["metadata"]
         ]
 
@@ -79,7 +79,7 @@ class StorageVolumeBackup(RenameMixin, model.Model):
         """
         node = volume.api.backups[quote(name, "Storage volume backup")]
         metadata = node.get().json()["metadata"]
-        return cls._from_server(volume.client, metadata, volume=volume)  # type: ignore[return-value]
+        return cls._from_server(volume.client, metadata, volume=volume)
 
     @classmethod
     def exists(cls, volume: StorageVolume, name: str) -> bool:
