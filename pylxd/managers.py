@@ -19,6 +19,7 @@ from typing import (
     Iterator,
     Literal,
     Protocol,
+    TypeAlias,
     TypeVar,
     overload,
 )
@@ -66,6 +67,42 @@ if TYPE_CHECKING:  # pragma: no cover
 
 #: The model class a manager makes objects of.
 _M = TypeVar("_M")
+
+# The models, named for the managers' type parameters: managers resolve their
+# model by dotted path at run time (models import this module).
+_Certificate: TypeAlias = "Certificate"
+_Cluster: TypeAlias = "Cluster"
+_ClusterCertificate: TypeAlias = "ClusterCertificate"
+_ClusterGroup: TypeAlias = "ClusterGroup"
+_ClusterMember: TypeAlias = "ClusterMember"
+_Container: TypeAlias = "Container"
+_Image: TypeAlias = "Image"
+_ImageAlias: TypeAlias = "ImageAlias"
+_Instance: TypeAlias = "Instance"
+_InstanceBackup: TypeAlias = "InstanceBackup"
+_Network: TypeAlias = "Network"
+_NetworkACL: TypeAlias = "NetworkACL"
+_NetworkForward: TypeAlias = "NetworkForward"
+_NetworkIntegration: TypeAlias = "NetworkIntegration"
+_NetworkLoadBalancer: TypeAlias = "NetworkLoadBalancer"
+_NetworkPeer: TypeAlias = "NetworkPeer"
+_NetworkZone: TypeAlias = "NetworkZone"
+_NetworkZoneRecord: TypeAlias = "NetworkZoneRecord"
+_Operation: TypeAlias = "Operation"
+_Profile: TypeAlias = "Profile"
+_Project: TypeAlias = "Project"
+_Server: TypeAlias = "Server"
+_Snapshot: TypeAlias = "Snapshot"
+_StorageBucket: TypeAlias = "StorageBucket"
+_StorageBucketBackup: TypeAlias = "StorageBucketBackup"
+_StorageBucketKey: TypeAlias = "StorageBucketKey"
+_StoragePool: TypeAlias = "StoragePool"
+_StorageResources: TypeAlias = "StorageResources"
+_StorageVolume: TypeAlias = "StorageVolume"
+_StorageVolumeBackup: TypeAlias = "StorageVolumeBackup"
+_StorageVolumeSnapshot: TypeAlias = "StorageVolumeSnapshot"
+_VirtualMachine: TypeAlias = "VirtualMachine"
+_Warning: TypeAlias = "Warning"
 
 
 @functools.lru_cache(maxsize=None)
@@ -142,23 +179,23 @@ class BaseManager(Generic[_M]):
         return f"<{type(self).__name__} for {self.manager_for.rsplit('.', 1)[-1]}{of}>"
 
 
-class CertificateManager(BaseManager["Certificate"]):
+class CertificateManager(BaseManager[_Certificate]):
     manager_for = "pylxd.models.certificate.Certificate"
 
 
-class InstanceManager(BaseManager["Instance"]):
+class InstanceManager(BaseManager[_Instance]):
     manager_for = "pylxd.models.instance.Instance"
 
 
-class ContainerManager(BaseManager["Container"]):
+class ContainerManager(BaseManager[_Container]):
     manager_for = "pylxd.models.container.Container"
 
 
-class VirtualMachineManager(BaseManager["VirtualMachine"]):
+class VirtualMachineManager(BaseManager[_VirtualMachine]):
     manager_for = "pylxd.models.virtual_machine.VirtualMachine"
 
 
-class ImageManager(BaseManager["Image"]):
+class ImageManager(BaseManager[_Image]):
     manager_for = "pylxd.models.image.Image"
 
     @property
@@ -167,63 +204,63 @@ class ImageManager(BaseManager["Image"]):
         return ImageAliasManager(*self._bound)
 
 
-class ImageAliasManager(BaseManager["ImageAlias"]):
+class ImageAliasManager(BaseManager[_ImageAlias]):
     manager_for = "pylxd.models.image.ImageAlias"
 
 
-class NetworkManager(BaseManager["Network"]):
+class NetworkManager(BaseManager[_Network]):
     manager_for = "pylxd.models.network.Network"
 
 
-class NetworkACLManager(BaseManager["NetworkACL"]):
+class NetworkACLManager(BaseManager[_NetworkACL]):
     manager_for = "pylxd.models.network_acl.NetworkACL"
 
 
-class NetworkForwardManager(BaseManager["NetworkForward"]):
+class NetworkForwardManager(BaseManager[_NetworkForward]):
     manager_for = "pylxd.models.network.NetworkForward"
 
 
-class NetworkPeerManager(BaseManager["NetworkPeer"]):
+class NetworkPeerManager(BaseManager[_NetworkPeer]):
     manager_for = "pylxd.models.network.NetworkPeer"
 
 
-class NetworkZoneManager(BaseManager["NetworkZone"]):
+class NetworkZoneManager(BaseManager[_NetworkZone]):
     manager_for = "pylxd.models.network_zone.NetworkZone"
 
 
-class NetworkZoneRecordManager(BaseManager["NetworkZoneRecord"]):
+class NetworkZoneRecordManager(BaseManager[_NetworkZoneRecord]):
     manager_for = "pylxd.models.network_zone.NetworkZoneRecord"
 
 
-class OperationManager(BaseManager["Operation"]):
+class OperationManager(BaseManager[_Operation]):
     manager_for = "pylxd.models.operation.Operation"
 
 
-class ProfileManager(BaseManager["Profile"]):
+class ProfileManager(BaseManager[_Profile]):
     manager_for = "pylxd.models.profile.Profile"
 
 
-class ProjectManager(BaseManager["Project"]):
+class ProjectManager(BaseManager[_Project]):
     manager_for = "pylxd.models.project.Project"
 
 
-class SnapshotManager(BaseManager["Snapshot"]):
+class SnapshotManager(BaseManager[_Snapshot]):
     manager_for = "pylxd.models.instance.Snapshot"
 
 
-class StoragePoolManager(BaseManager["StoragePool"]):
+class StoragePoolManager(BaseManager[_StoragePool]):
     manager_for = "pylxd.models.storage_pool.StoragePool"
 
 
-class StorageResourcesManager(BaseManager["StorageResources"]):
+class StorageResourcesManager(BaseManager[_StorageResources]):
     manager_for = "pylxd.models.storage_pool.StorageResources"
 
 
-class StorageVolumeManager(BaseManager["StorageVolume"]):
+class StorageVolumeManager(BaseManager[_StorageVolume]):
     manager_for = "pylxd.models.storage_pool.StorageVolume"
 
 
-class StorageVolumeSnapshotManager(BaseManager["StorageVolumeSnapshot"]):
+class StorageVolumeSnapshotManager(BaseManager[_StorageVolumeSnapshot]):
     manager_for = "pylxd.models.storage_pool.StorageVolumeSnapshot"
 
     if TYPE_CHECKING:  # pragma: no cover
@@ -239,11 +276,11 @@ class StorageVolumeSnapshotManager(BaseManager["StorageVolumeSnapshot"]):
         ) -> list[str] | list[StorageVolumeSnapshot]: ...
 
 
-class StorageVolumeBackupManager(BaseManager["StorageVolumeBackup"]):
+class StorageVolumeBackupManager(BaseManager[_StorageVolumeBackup]):
     manager_for = "pylxd.models.storage_volume_backup.StorageVolumeBackup"
 
 
-class ClusterManager(BaseManager["Cluster"]):
+class ClusterManager(BaseManager[_Cluster]):
     manager_for = "pylxd.models.cluster.Cluster"
 
     def __init__(self, *args: object, **kwargs: object) -> None:
@@ -268,47 +305,47 @@ class ClusterManager(BaseManager["Cluster"]):
         return ClusterCertificateManager(*self._bound)
 
 
-class ClusterMemberManager(BaseManager["ClusterMember"]):
+class ClusterMemberManager(BaseManager[_ClusterMember]):
     manager_for = "pylxd.models.cluster.ClusterMember"
 
 
-class ClusterCertificateManager(BaseManager["ClusterCertificate"]):
+class ClusterCertificateManager(BaseManager[_ClusterCertificate]):
     manager_for = "pylxd.models.cluster.ClusterCertificate"
 
 
-class ClusterGroupManager(BaseManager["ClusterGroup"]):
+class ClusterGroupManager(BaseManager[_ClusterGroup]):
     manager_for = "pylxd.models.cluster.ClusterGroup"
 
 
-class WarningManager(BaseManager["Warning"]):
+class WarningManager(BaseManager[_Warning]):
     manager_for = "pylxd.models.warning.Warning"
 
 
-class InstanceBackupManager(BaseManager["InstanceBackup"]):
+class InstanceBackupManager(BaseManager[_InstanceBackup]):
     manager_for = "pylxd.models._instance_extras.InstanceBackup"
 
 
-class ServerManager(BaseManager["Server"]):
+class ServerManager(BaseManager[_Server]):
     manager_for = "pylxd.models.server.Server"
 
 
-class NetworkLoadBalancerManager(BaseManager["NetworkLoadBalancer"]):
+class NetworkLoadBalancerManager(BaseManager[_NetworkLoadBalancer]):
     manager_for = "pylxd.models.network.NetworkLoadBalancer"
 
 
-class NetworkIntegrationManager(BaseManager["NetworkIntegration"]):
+class NetworkIntegrationManager(BaseManager[_NetworkIntegration]):
     manager_for = "pylxd.models.network_integration.NetworkIntegration"
 
 
-class StorageBucketManager(BaseManager["StorageBucket"]):
+class StorageBucketManager(BaseManager[_StorageBucket]):
     manager_for = "pylxd.models.storage_bucket.StorageBucket"
 
 
-class StorageBucketKeyManager(BaseManager["StorageBucketKey"]):
+class StorageBucketKeyManager(BaseManager[_StorageBucketKey]):
     manager_for = "pylxd.models.storage_bucket.StorageBucketKey"
 
 
-class StorageBucketBackupManager(BaseManager["StorageBucketBackup"]):
+class StorageBucketBackupManager(BaseManager[_StorageBucketBackup]):
     manager_for = "pylxd.models.storage_bucket.StorageBucketBackup"
 
 
