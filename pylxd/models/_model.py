@@ -24,8 +24,11 @@ from typing import (
 
 from pylxd import exceptions
 from pylxd._types import JSONDict
+from pylxd.models import _dates
 
 if TYPE_CHECKING:  # pragma: no cover
+    import datetime
+
     import requests
 
     from pylxd._transport import _APINode
@@ -485,6 +488,25 @@ class Model(metaclass=ModelType):
         if self.__dirty__:
             return True
         return any(self._raw_attr(key) != value for key, value in self.__orig__.items())
+
+    def datetime_of(self, name: str) -> datetime.datetime | None:
+        """The time attribute ``name`` (``"created_at"``, ...) as an aware datetime.
+
+        The attribute itself stays the string LXD sent, as in pylxd; None
+        for LXD's "never" (``0001-01-01T00:00:00Z``) or no value.
+
+        :raises InvalidArgument: ``name`` is no attribute of this model, or
+            its value is not a time.
+        """
+        if name in type(self).__attributes__:
+            value = getattr(self, name)
+        elif name in self.__extra__:  # a field newer than this version
+            value = self.__extra__[name]
+        else:
+            raise exceptions.InvalidArgument(
+                f"{type(self).__name__} has no attribute {name!r}"
+            )
+        return _dates.parse_time(value, f"{self._subject()} {name}")
 
     def _subject(self) -> str:
         """How errors name this object: ``Instance 'c1'`` (no I/O).
