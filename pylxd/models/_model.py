@@ -11,20 +11,13 @@ from __future__ import annotations
 import copy
 import os
 import warnings
-from typing import (
-    TYPE_CHECKING,
-    Any,
-    Callable,
-    ClassVar,
-    Generic,
-    Iterator,
-    TypeVar,
-    overload,
-)
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator, TypeVar
 
 from pylxd import exceptions
 from pylxd._types import JSONDict
 from pylxd.models import _dates
+from pylxd.models._declarations import Parent  # noqa: F401  (pylxd's name, here)
+from pylxd.models._declarations import Attribute, Manager, ModelType
 
 if TYPE_CHECKING:  # pragma: no cover
     import datetime
@@ -35,9 +28,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from pylxd.client import Client
     from pylxd.models.operation import Operation
 
-
-#: The type of a declared attribute's value (``Attribute[dict[str, str]]``).
-_T = TypeVar("_T")
 
 #: A model class's own type, for classmethods that build its objects.
 _ModelT = TypeVar("_ModelT", bound="Model")
@@ -83,76 +73,6 @@ def _json_copy(value: Any) -> Any:
     return copy.deepcopy(value)
 
 
-class _Declaration(Generic[_T]):
-    """What a declaration is to a type checker: a descriptor of a ``_T`` value.
-
-    At run time :class:`ModelType` takes declarations out of the class body
-    (they become ``__slots__``), so these methods exist for the type checker
-    only: ``config: Attribute[dict[str, str]] = Attribute()`` makes
-    ``instance.config`` a ``dict[str, str]`` for mypy.
-    """
-
-    __slots__ = ()
-
-    if TYPE_CHECKING:  # pragma: no cover
-
-        @overload
-        def __get__(self, obj: None, owner: type) -> _Declaration[_T]: ...
-
-        @overload
-        def __get__(self, obj: object, owner: type) -> _T: ...
-
-        def __get__(self, obj: object, owner: type) -> _T | _Declaration[_T]: ...
-
-        def __set__(self, obj: object, value: _T) -> None: ...
-
-
-class Attribute(_Declaration[_T]):
-    """A declared model attribute of type ``_T``.
-
-    :param validator: a callable converting a value that is not already of
-        that type (e.g. ``int``).
-    :param readonly: not sent back by :meth:`Model.save`.
-    :param optional: sent back only when the server provided it.
-    """
-
-    __slots__ = ("validator", "readonly", "optional")
-
-    def __init__(
-        self,
-        validator: Callable[[Any], _T] | None = None,
-        readonly: bool = False,
-        optional: bool = False,
-    ) -> None:
-        self.validator = validator
-        self.readonly = readonly
-        self.optional = optional
-
-    def __repr__(self) -> str:
-        return f"Attribute(readonly={self.readonly}, optional={self.optional})"
-
-
-class Manager(_Declaration[_T]):
-    """A sub-manager declaration, built lazily on first access.
-
-    ``snapshots = Manager(lambda instance: SnapshotManager(instance.client, instance))``
-    """
-
-    __slots__ = ("factory",)
-
-    def __init__(self, factory: Callable[[Any], _T] | None = None) -> None:
-        self.factory = factory
-
-
-class Parent(_Declaration[_T]):
-    """A parent declaration: the object a child model belongs to (set by kwargs).
-
-    ``instance: Parent[Instance] = Parent()``
-    """
-
-    __slots__ = ()
-
-
 class _AttrAccessDict(dict):
     """A dict whose keys are also readable as attributes (nested state values)."""
 
@@ -195,40 +115,6 @@ class AttributeDict(_AttrAccessDict):
 
     def __iter__(self) -> Iterator[tuple[Any, Any]]:
         return iter(list(self.items()))
-
-
-class ModelType(type):
-    """Collect declared attributes, managers and parents into ``__slots__``."""
-
-    def __new__(
-        mcs, name: str, bases: tuple[type, ...], attrs: dict[str, Any]
-    ) -> ModelType:
-        attributes: dict[str, Attribute[Any]] = {}
-        managers: dict[str, Manager[Any]] = {}
-        parents: set[str] = set()
-        for base in reversed(bases):
-            attributes.update(getattr(base, "__attributes__", {}))
-            managers.update(getattr(base, "__managers__", {}))
-            parents.update(getattr(base, "__parents__", ()))
-        inherited = set(attributes) | set(managers) | parents
-        own: list[str] = []
-        for key, value in list(attrs.items()):
-            if isinstance(value, Attribute):
-                attributes[key] = value
-            elif isinstance(value, Manager):
-                managers[key] = value
-            elif isinstance(value, Parent):
-                parents.add(key)
-            else:
-                continue
-            del attrs[key]
-            if key not in inherited:
-                own.append(key)
-        attrs["__slots__"] = tuple(own) + tuple(attrs.get("__slots__", ()))
-        attrs["__attributes__"] = attributes
-        attrs["__managers__"] = managers
-        attrs["__parents__"] = frozenset(parents)
-        return super().__new__(mcs, name, bases, attrs)
 
 
 def wait_for(
