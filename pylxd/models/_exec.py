@@ -204,7 +204,7 @@ def _exec_body(
     }
     if record_output:
         body["record-output"] = True
-    optional = {
+    optional: dict[str, int | str | None] = {
         "user": _check_id("user", user),
         "group": _check_id("group", group),
         "width": _check_id("width", width),
@@ -219,7 +219,7 @@ def _exec_body(
             raise exceptions.InvalidArgument(
                 f"cwd must be an absolute path, not {cwd!r}"
             )
-        optional["cwd"] = cwd  # type: ignore[assignment]
+        optional["cwd"] = cwd
     body.update({k: v for k, v in optional.items() if v is not None})
     return body
 
