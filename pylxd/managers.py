@@ -348,6 +348,31 @@ class StorageBucketKeyManager(BaseManager[_StorageBucketKey]):
 class StorageBucketBackupManager(BaseManager[_StorageBucketBackup]):
     manager_for = "pylxd.models.storage_bucket.StorageBucketBackup"
 
+    if TYPE_CHECKING:  # pragma: no cover
+        # Without a name Incus picks one and None is returned.
+        @overload
+        def create(
+            self,
+            name: str,
+            expires_at: str | None = None,
+            compression_algorithm: str | None = None,
+        ) -> StorageBucketBackup: ...
+
+        @overload
+        def create(
+            self,
+            name: None = None,
+            expires_at: str | None = None,
+            compression_algorithm: str | None = None,
+        ) -> None: ...
+
+        def create(
+            self,
+            name: str | None = None,
+            expires_at: str | None = None,
+            compression_algorithm: str | None = None,
+        ) -> StorageBucketBackup | None: ...
+
 
 class _Stoppable(Protocol):
     def stop(self) -> None: ...

@@ -57,6 +57,11 @@ def reveal(client: Client) -> None:  # pragma: no cover
     reveal_type(volume.snapshots.all(use_recursion=True))
     # pylxd.models.cluster.ClusterMember
     reveal_type(client.cluster.members.get("c1"))
+    bucket = pool.buckets.get("b")
+    # pylxd.models.storage_bucket.StorageBucketBackup
+    reveal_type(bucket.backups.create("b1"))
+    # None
+    reveal_type(bucket.backups.create())
     forward = client.networks.get("lxdbr0").forwards.get("10.0.0.1")
     # list[str]
     reveal_type(forward.network.used_by)
