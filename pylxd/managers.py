@@ -115,23 +115,14 @@ def _resolve(dotted: str) -> type:
 class BaseManager(Generic[_M]):
     """Bind the classmethods of ``manager_for`` (a ``_M``) to the leading arguments.
 
-    The common verbs are declared for type checkers (``client.instances.get``
-    returns an :class:`~pylxd.models.instance.Instance`); at run time they,
-    and the model's other classmethods, are looked up on the model class at
-    each use (:meth:`__getattr__`), so classmethods patched in tests are seen.
+    The verbs a model has are declared for type checkers by the mixins below
+    (``client.instances.get`` returns an
+    :class:`~pylxd.models.instance.Instance`); at run time they, and the
+    model's other classmethods, are looked up on the model class at each use
+    (:meth:`__getattr__`), so classmethods patched in tests are seen.
     """
 
     manager_for: ClassVar[str]
-
-    if TYPE_CHECKING:  # pragma: no cover
-
-        def get(self, *args: Any, **kwargs: Any) -> _M: ...
-
-        def all(self, *args: Any, **kwargs: Any) -> list[_M]: ...
-
-        def exists(self, *args: Any, **kwargs: Any) -> bool: ...
-
-        def create(self, *args: Any, **kwargs: Any) -> _M: ...
 
     def __init__(self, *bound: object, **bound_kwargs: object) -> None:
         self._bound = bound
@@ -179,23 +170,60 @@ class BaseManager(Generic[_M]):
         return f"<{type(self).__name__} for {self.manager_for.rsplit('.', 1)[-1]}{of}>"
 
 
-class CertificateManager(BaseManager[_Certificate]):
+# The verbs, as type checkers see them (gitlab's GetMixin, ListMixin...): the
+# mixins have no run-time members, BaseManager.__getattr__ binds the model's.
+class _Gets(Generic[_M]):
+    if TYPE_CHECKING:  # pragma: no cover
+
+        def get(self, *args: Any, **kwargs: Any) -> _M: ...
+
+
+class _Lists(Generic[_M]):
+    if TYPE_CHECKING:  # pragma: no cover
+
+        def all(self, *args: Any, **kwargs: Any) -> list[_M]: ...
+
+
+class _Checks:
+    if TYPE_CHECKING:  # pragma: no cover
+
+        def exists(self, *args: Any, **kwargs: Any) -> bool: ...
+
+
+class _Creates(Generic[_M]):
+    if TYPE_CHECKING:  # pragma: no cover
+
+        def create(self, *args: Any, **kwargs: Any) -> _M: ...
+
+
+if TYPE_CHECKING:  # pragma: no cover
+
+    class _Collection(_Gets[_M], _Lists[_M], _Checks, _Creates[_M], BaseManager[_M]):
+        """A manager of a REST collection: ``get``, ``all``, ``exists``, ``create``."""
+
+else:
+    # At run time a collection's manager is a plain BaseManager (its verbs
+    # are the model's, bound by __getattr__), as in pylxd.
+    _Collection = BaseManager
+
+
+class CertificateManager(_Collection[_Certificate]):
     manager_for = "pylxd.models.certificate.Certificate"
 
 
-class InstanceManager(BaseManager[_Instance]):
+class InstanceManager(_Collection[_Instance]):
     manager_for = "pylxd.models.instance.Instance"
 
 
-class ContainerManager(BaseManager[_Container]):
+class ContainerManager(_Collection[_Container]):
     manager_for = "pylxd.models.container.Container"
 
 
-class VirtualMachineManager(BaseManager[_VirtualMachine]):
+class VirtualMachineManager(_Collection[_VirtualMachine]):
     manager_for = "pylxd.models.virtual_machine.VirtualMachine"
 
 
-class ImageManager(BaseManager[_Image]):
+class ImageManager(_Collection[_Image]):
     manager_for = "pylxd.models.image.Image"
 
     @property
@@ -204,63 +232,63 @@ class ImageManager(BaseManager[_Image]):
         return ImageAliasManager(*self._bound)
 
 
-class ImageAliasManager(BaseManager[_ImageAlias]):
+class ImageAliasManager(_Collection[_ImageAlias]):
     manager_for = "pylxd.models.image.ImageAlias"
 
 
-class NetworkManager(BaseManager[_Network]):
+class NetworkManager(_Collection[_Network]):
     manager_for = "pylxd.models.network.Network"
 
 
-class NetworkACLManager(BaseManager[_NetworkACL]):
+class NetworkACLManager(_Collection[_NetworkACL]):
     manager_for = "pylxd.models.network_acl.NetworkACL"
 
 
-class NetworkForwardManager(BaseManager[_NetworkForward]):
+class NetworkForwardManager(_Collection[_NetworkForward]):
     manager_for = "pylxd.models.network.NetworkForward"
 
 
-class NetworkPeerManager(BaseManager[_NetworkPeer]):
+class NetworkPeerManager(_Collection[_NetworkPeer]):
     manager_for = "pylxd.models.network.NetworkPeer"
 
 
-class NetworkZoneManager(BaseManager[_NetworkZone]):
+class NetworkZoneManager(_Collection[_NetworkZone]):
     manager_for = "pylxd.models.network_zone.NetworkZone"
 
 
-class NetworkZoneRecordManager(BaseManager[_NetworkZoneRecord]):
+class NetworkZoneRecordManager(_Collection[_NetworkZoneRecord]):
     manager_for = "pylxd.models.network_zone.NetworkZoneRecord"
 
 
-class OperationManager(BaseManager[_Operation]):
+class OperationManager(_Gets[_Operation], _Lists[_Operation], BaseManager[_Operation]):
     manager_for = "pylxd.models.operation.Operation"
 
 
-class ProfileManager(BaseManager[_Profile]):
+class ProfileManager(_Collection[_Profile]):
     manager_for = "pylxd.models.profile.Profile"
 
 
-class ProjectManager(BaseManager[_Project]):
+class ProjectManager(_Collection[_Project]):
     manager_for = "pylxd.models.project.Project"
 
 
-class SnapshotManager(BaseManager[_Snapshot]):
+class SnapshotManager(_Collection[_Snapshot]):
     manager_for = "pylxd.models.instance.Snapshot"
 
 
-class StoragePoolManager(BaseManager[_StoragePool]):
+class StoragePoolManager(_Collection[_StoragePool]):
     manager_for = "pylxd.models.storage_pool.StoragePool"
 
 
-class StorageResourcesManager(BaseManager[_StorageResources]):
+class StorageResourcesManager(_Gets[_StorageResources], BaseManager[_StorageResources]):
     manager_for = "pylxd.models.storage_pool.StorageResources"
 
 
-class StorageVolumeManager(BaseManager[_StorageVolume]):
+class StorageVolumeManager(_Collection[_StorageVolume]):
     manager_for = "pylxd.models.storage_pool.StorageVolume"
 
 
-class StorageVolumeSnapshotManager(BaseManager[_StorageVolumeSnapshot]):
+class StorageVolumeSnapshotManager(_Collection[_StorageVolumeSnapshot]):
     manager_for = "pylxd.models.storage_pool.StorageVolumeSnapshot"
 
     if TYPE_CHECKING:  # pragma: no cover
@@ -276,11 +304,11 @@ class StorageVolumeSnapshotManager(BaseManager[_StorageVolumeSnapshot]):
         ) -> list[str] | list[StorageVolumeSnapshot]: ...
 
 
-class StorageVolumeBackupManager(BaseManager[_StorageVolumeBackup]):
+class StorageVolumeBackupManager(_Collection[_StorageVolumeBackup]):
     manager_for = "pylxd.models.storage_volume_backup.StorageVolumeBackup"
 
 
-class ClusterManager(BaseManager[_Cluster]):
+class ClusterManager(_Gets[_Cluster], BaseManager[_Cluster]):
     manager_for = "pylxd.models.cluster.Cluster"
 
     def __init__(self, *args: object, **kwargs: object) -> None:
@@ -305,7 +333,9 @@ class ClusterManager(BaseManager[_Cluster]):
         return ClusterCertificateManager(*self._bound)
 
 
-class ClusterMemberManager(BaseManager[_ClusterMember]):
+class ClusterMemberManager(
+    _Gets[_ClusterMember], _Lists[_ClusterMember], _Checks, BaseManager[_ClusterMember]
+):
     manager_for = "pylxd.models.cluster.ClusterMember"
 
 
@@ -313,39 +343,39 @@ class ClusterCertificateManager(BaseManager[_ClusterCertificate]):
     manager_for = "pylxd.models.cluster.ClusterCertificate"
 
 
-class ClusterGroupManager(BaseManager[_ClusterGroup]):
+class ClusterGroupManager(_Collection[_ClusterGroup]):
     manager_for = "pylxd.models.cluster.ClusterGroup"
 
 
-class WarningManager(BaseManager[_Warning]):
+class WarningManager(_Gets[_Warning], _Lists[_Warning], _Checks, BaseManager[_Warning]):
     manager_for = "pylxd.models.warning.Warning"
 
 
-class InstanceBackupManager(BaseManager[_InstanceBackup]):
+class InstanceBackupManager(_Collection[_InstanceBackup]):
     manager_for = "pylxd.models._instance_extras.InstanceBackup"
 
 
-class ServerManager(BaseManager[_Server]):
+class ServerManager(_Gets[_Server], BaseManager[_Server]):
     manager_for = "pylxd.models.server.Server"
 
 
-class NetworkLoadBalancerManager(BaseManager[_NetworkLoadBalancer]):
+class NetworkLoadBalancerManager(_Collection[_NetworkLoadBalancer]):
     manager_for = "pylxd.models.network.NetworkLoadBalancer"
 
 
-class NetworkIntegrationManager(BaseManager[_NetworkIntegration]):
+class NetworkIntegrationManager(_Collection[_NetworkIntegration]):
     manager_for = "pylxd.models.network_integration.NetworkIntegration"
 
 
-class StorageBucketManager(BaseManager[_StorageBucket]):
+class StorageBucketManager(_Collection[_StorageBucket]):
     manager_for = "pylxd.models.storage_bucket.StorageBucket"
 
 
-class StorageBucketKeyManager(BaseManager[_StorageBucketKey]):
+class StorageBucketKeyManager(_Collection[_StorageBucketKey]):
     manager_for = "pylxd.models.storage_bucket.StorageBucketKey"
 
 
-class StorageBucketBackupManager(BaseManager[_StorageBucketBackup]):
+class StorageBucketBackupManager(_Collection[_StorageBucketBackup]):
     manager_for = "pylxd.models.storage_bucket.StorageBucketBackup"
 
     if TYPE_CHECKING:  # pragma: no cover

@@ -55,6 +55,10 @@ def reveal(client: Client) -> None:  # pragma: no cover
     reveal_type(volume.snapshots.all())
     # list[pylxd.models.storage_pool.StorageVolumeSnapshot]
     reveal_type(volume.snapshots.all(use_recursion=True))
+    # pylxd.models.cluster.Cluster
+    reveal_type(client.cluster.get())
+    # list[pylxd.models.operation.Operation]
+    reveal_type(client.operations.all())
     # pylxd.models.cluster.ClusterMember
     reveal_type(client.cluster.members.get("c1"))
     bucket = pool.buckets.get("b")
