@@ -16,7 +16,10 @@ from pylxd.tests.test_instance import FP, IMAGE, seeded
 
 @pytest.fixture
 def lxd() -> FakeLXD:
-    return seeded()
+    """A fake LXD holding instance c1."""
+    fake = seeded()
+    fake.client().instances.create({"name": "c1", "source": IMAGE}, wait=True)
+    return fake
 
 
 @pytest.fixture
@@ -26,9 +29,9 @@ def client(lxd: FakeLXD) -> Any:
 
 @pytest.fixture
 def instance(client: Any, lxd: FakeLXD) -> Any:
-    made = client.instances.create({"name": "c1", "source": IMAGE}, wait=True)
+    fetched = client.instances.get("c1")
     lxd.requests.clear()
-    return made
+    return fetched
 
 
 def stored(lxd: FakeLXD, **fields: str) -> None:
