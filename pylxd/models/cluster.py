@@ -106,7 +106,7 @@ class Cluster(model.Model):
 
     server_name = model.Attribute[str]()
     enabled = model.Attribute[bool]()
-    member_config = model.Attribute[list[dict[str, Any]]]()
+    member_config = model.Attribute[list[dict[str, str]]]()
 
     members = model.Manager(lambda c: managers.ClusterMemberManager(c.client))
     groups = model.Manager(lambda c: managers.ClusterGroupManager(c.client))
@@ -244,7 +244,7 @@ class ClusterMember(CollectionMixin, model.Model):
     cluster: model.Parent[Cluster] = model.Parent()
     server_name = model.Attribute[str](readonly=True)
     url = model.Attribute[str](readonly=True)
-    database = model.Attribute[str](readonly=True)
+    database = model.Attribute[bool](readonly=True)
     status = model.Attribute[str](readonly=True)
     message = model.Attribute[str](readonly=True)
     architecture = model.Attribute[str](readonly=True)

@@ -448,7 +448,7 @@ class NetworkForward(ChildMixin, BlockingMixin, model.Model):
     listen_address = model.Attribute[str](readonly=True)
     description = model.Attribute[str]()
     config = model.Attribute[dict[str, str]]()
-    ports = model.Attribute[list[dict[str, Any]]]()
+    ports = model.Attribute[list[dict[str, str]]]()
     location = model.Attribute[str](readonly=True, optional=True)
 
     @classmethod
@@ -576,7 +576,7 @@ class NetworkLoadBalancer(ChildMixin, BlockingMixin, model.Model):
     listen_address = model.Attribute[str](readonly=True)
     description = model.Attribute[str]()
     config = model.Attribute[dict[str, str]]()
-    backends = model.Attribute[list[dict[str, Any]]]()
+    backends = model.Attribute[list[dict[str, str]]]()
     ports = model.Attribute[list[dict[str, Any]]]()
     location = model.Attribute[str](readonly=True, optional=True)
 
