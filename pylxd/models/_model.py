@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator, TypeVar
 from pylxd import exceptions
 from pylxd._types import JSONDict
 from pylxd.models import _dates
+from pylxd.models._attribute_dict import AttributeDict  # noqa: F401  (pylxd's name)
 from pylxd.models._declarations import Parent  # noqa: F401  (pylxd's name, here)
 from pylxd.models._declarations import Attribute, Manager, ModelType
 
@@ -71,50 +72,6 @@ def _json_copy(value: Any) -> Any:
     if kind in (str, int, float, bool) or value is None:
         return value
     return copy.deepcopy(value)
-
-
-class _AttrAccessDict(dict):
-    """A dict whose keys are also readable as attributes (nested state values)."""
-
-    def __init__(self, dct: dict[str, Any] | None = None, **kwargs: Any) -> None:
-        super().__init__()
-        for key, value in {**(dct or {}), **kwargs}.items():
-            self[key] = _AttrAccessDict(value) if isinstance(value, dict) else value
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self[name]
-        except KeyError:
-            raise AttributeError(name) from None
-
-    def __dir__(self) -> list[str]:
-        keys = {k for k in self.keys() if isinstance(k, str)}
-        return sorted(set(super().__dir__()) | keys)
-
-
-class AttributeDict(_AttrAccessDict):
-    """State data readable as attributes, items, or ``(key, value)`` pairs.
-
-    As in pylxd, iterating yields ``(key, value)`` pairs (``dict(state)`` and
-    ``for key, value in state`` work) and ``vars(state)`` holds the data;
-    ``state["memory"]`` and ``state.memory["usage"]`` work too. Nested values
-    are dicts that iterate over their keys (``for name in state.network``).
-    """
-
-    def __setitem__(self, key: Any, value: Any) -> None:
-        super().__setitem__(key, value)
-        if isinstance(key, str):
-            self.__dict__[key] = value
-
-    def __delitem__(self, key: Any) -> None:
-        super().__delitem__(key)
-        self.__dict__.pop(key, None)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        self[name] = value
-
-    def __iter__(self) -> Iterator[tuple[Any, Any]]:
-        return iter(list(self.items()))
 
 
 def wait_for(
