@@ -336,7 +336,8 @@ class Model(metaclass=ModelType):
         """The time attribute ``name`` (``"created_at"``, ...) as an aware datetime.
 
         The attribute itself stays the string LXD sent, as in pylxd; None
-        for LXD's "never" (``0001-01-01T00:00:00Z``) or no value.
+        for LXD's "never" (``0001-01-01T00:00:00Z``) or no value (also when
+        the server does not send that field).
 
         :raises InvalidArgument: ``name`` is no attribute of this model, or
             its value is not a time.
@@ -349,6 +350,8 @@ class Model(metaclass=ModelType):
             raise exceptions.InvalidArgument(
                 f"{type(self).__name__} has no attribute {name!r}"
             )
+        if value is MISSING:  # not sent by this server
+            return None
         return _dates.parse_time(value, f"{self._subject()} {name}")
 
     def _subject(self) -> str:

@@ -74,6 +74,15 @@ def test_lxd_zero_time_means_never(client: Any, lxd: FakeLXD, instance: Any) -> 
     assert client.instances.get("c1").datetime_of("last_used_at") is None
 
 
+def test_a_field_the_server_does_not_send_is_none(
+    client: Any, lxd: FakeLXD, instance: Any
+) -> None:
+    del lxd.store("instances")["c1"]["last_used_at"]
+    fetched = client.instances.get("c1")
+    assert not fetched.last_used_at  # pylxd's MISSING
+    assert fetched.datetime_of("last_used_at") is None
+
+
 def test_image_never_used_and_never_expiring(client: Any) -> None:
     image = client.images.get(FP)
     assert image.last_used_at == "0001-01-01T00:00:00Z"
