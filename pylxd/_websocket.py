@@ -229,7 +229,7 @@ class _LXDWebSocket(WebSocketBaseClient):
         from pylxd._transport import ConnectionLost
 
         try:
-            self.sock.settimeout(self.handshake_timeout)  # type: ignore[has-type]
+            self.sock.settimeout(self.handshake_timeout)
             self._connect()
             self.sock.settimeout(None)
         except (OSError, HandshakeError, ValueError) as err:
@@ -252,7 +252,7 @@ class _LXDWebSocket(WebSocketBaseClient):
         if scheme != "wss" or self._ssl_context is None:
             super().connect()
             return
-        sock: socket.socket = self.sock  # type: ignore[has-type]
+        sock: socket.socket = self.sock
         context = self._ssl_context
         # Resume the TLS session of an earlier websocket to the same server
         # (kept on its context: a resumed session was verified by that context).

@@ -132,7 +132,7 @@ class FilesManager(RecursiveTransfersMixin):
     @property
     def _endpoint(self) -> _APINode:
         """``/1.0/instances/<name>/files`` (no I/O)."""
-        return self._instance.api.files  # type: ignore[no-any-return]
+        return self._instance.api.files
 
     def _what(self, method: str) -> str:
         return f"FilesManager.{method} (instance {self._instance.name!r})"
