@@ -32,6 +32,7 @@ import ssl
 from collections import deque
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
+import requests
 from ws4py.client import WebSocketBaseClient
 from ws4py.exc import HandshakeError
 from ws4py.messaging import Message
@@ -101,6 +102,26 @@ def _session_tls(client: Client) -> tuple[Any, Any, Any]:
     if cert:
         return verify, cert[0], cert[1]
     return verify, None, None
+
+
+#: Opens the socket of a websocket to a resource (path and query) of an
+#: in-process server, such as :meth:`pylxd.testing.FakeLXD.open_websocket`.
+Connector = Callable[[str], socket.socket]
+
+
+def connector_for(client: Client) -> Connector | None:
+    """The websocket connector of the in-process ``requests`` adapter serving
+    the client on its session (``open_websocket``), or None for a server on
+    the network: websockets go where the client's HTTP requests go."""
+    session = client.api.session
+    try:
+        adapter = session.get_adapter(client.api._api_endpoint)
+    except (AttributeError, requests.exceptions.InvalidSchema):
+        return None  # not a requests session, or nothing mounted for the URL
+    if not isinstance(adapter, requests.adapters.BaseAdapter):
+        return None
+    connector: Connector | None = getattr(adapter, "open_websocket", None)
+    return connector
 
 
 def tls_for(client: Client) -> tuple[ssl.SSLContext | None, JSONDict | None]:
@@ -197,19 +218,19 @@ class _LXDWebSocket(WebSocketBaseClient):
         url: str,
         *args: Any,
         ssl_context: ssl.SSLContext | None = None,
+        connector: Connector | None = None,
         **kwargs: Any,
     ) -> None:
-        from pylxd._transport import in_process_server
-
         for key, value in _EXCLUDE_ORIGIN.items():
             kwargs.setdefault(key, value)
-        if in_process_server(url) is None:
+        if connector is None:
             super().__init__(url, *args, **kwargs)
         else:
             # ws4py resolves the host name at once: a fake LXD's has no DNS.
             super().__init__("ws+unix:///in-process", *args, **kwargs)
             self.url = url
             self._parse_url()
+        self._connector = connector
         self._ssl_context = ssl_context
         self._rbuf = bytearray()
         self._scratch = bytearray(RECV_SIZE)
@@ -245,12 +266,9 @@ class _LXDWebSocket(WebSocketBaseClient):
             raise ConnectionLost(f"Cannot open websocket {where}: {err}") from err
 
     def _connect(self) -> None:
-        from pylxd._transport import in_process_server
-
-        server = in_process_server(self.url)
-        if server is not None:  # e.g. pylxd.testing.FakeLXD: a socket pair
+        if self._connector is not None:  # e.g. pylxd.testing.FakeLXD: a socket pair
             self.sock.close()  # type: ignore[has-type]
-            self.sock = server.open_websocket(self.resource or "/")
+            self.sock: Any = self._connector(self.resource or "/")
             super().connect()
             return
         scheme: str = self.scheme  # type: ignore[has-type]
@@ -728,6 +746,7 @@ class _ExecSession:
         node = client.api.operations[operation_id].websocket
         self._path = parse.urlparse(node._api_endpoint).path
         self._context, self._options = tls_for(client)
+        self._connector = connector_for(client)
         self._classes = (stdin_class, command_class)
         self._payload = (stdin_payload, stdin_encoding)
         self._output_args = (decode, encoding, stdout_handler, stderr_handler)
@@ -747,6 +766,7 @@ class _ExecSession:
             kwargs["ssl_options"] = self._options
         if _is_lxd_class(cls):
             kwargs["ssl_context"] = self._context
+            kwargs["connector"] = self._connector
         return kwargs
 
     def _connect(self, stream: Any, fd: str) -> Any:

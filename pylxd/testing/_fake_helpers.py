@@ -143,7 +143,7 @@ class HelpersMixin:
 
     def open_websocket(self, resource: str) -> Any:
         """A connected socket to this fake for a websocket to ``resource``
-        (used by ``pylxd._websocket``; see ``pylxd._transport.in_process_server``)."""
+        (the websocket connector ``pylxd._websocket.connector_for`` finds)."""
         from pylxd.testing import _fake_ws
 
         return _fake_ws.open_websocket(self._fake(), resource)

@@ -1,8 +1,9 @@
 """Fake LXD: the server side of websockets (exec streams and events).
 
 pylxd's websocket clients (``pylxd._websocket._LXDWebSocket`` and its
-subclasses) ask ``pylxd._transport.in_process_server(url)`` before opening a
-network connection. For a fake, :func:`open_websocket` hands them one end of
+subclasses) open their connection with the connector of the adapter serving
+the client's session (``pylxd._websocket.connector_for``), when it has one.
+A fake's, :func:`open_websocket`, hands them one end of
 a socket pair; a thread serves the other end: it reads the HTTP upgrade
 request, checks the path and secret like LXD does, answers ``101 Switching
 Protocols`` and gives a :class:`ServerWebSocket` to the fake's handler.
