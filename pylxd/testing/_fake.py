@@ -36,6 +36,7 @@ from pylxd.testing._fake_wire import (  # noqa: F401  (the families import them 
     _lxd_header_names,
     lookup,
     now,
+    only,
 )
 
 #: Modules that add routes, imported when the first FakeLXD is built.
@@ -424,7 +425,11 @@ class FakeLXD(FaultsMixin, HelpersMixin, requests.adapters.BaseAdapter):
 
     # -- the adapter ---------------------------------------------------------
     def send(
-        self, request: requests.PreparedRequest, stream: bool = False, *_: Any, **__: Any
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        *_: Any,
+        **__: Any,
     ) -> requests.Response:
         """Answer ``request`` (``timeout``, ``verify``, ``cert`` and ``proxies``
         mean nothing in-process)."""

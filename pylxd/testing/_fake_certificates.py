@@ -17,7 +17,7 @@ import secrets
 import ssl
 from typing import Any
 
-from pylxd.testing._fake import FakeError, FakeLXD, FakeRequest, Reply, route
+from pylxd.testing._fake import FakeError, FakeLXD, FakeRequest, Reply, only, route
 
 _FP = r"(?P<fp>[^/]+)"
 _PUT_FIELDS = ("name", "type", "restricted", "projects")
@@ -34,10 +34,7 @@ def _require_trust(fake: FakeLXD) -> None:
 
 
 def _find(fake: FakeLXD, fp: str) -> dict[str, Any]:
-    found = [c for k, c in _store(fake).items() if k.startswith(fp)] if fp else []
-    if len(found) != 1:
-        raise FakeError(404, "Certificate not found")
-    return found[0]  # type: ignore[no-any-return]
+    return only(_store(fake), fp, "Certificate not found")
 
 
 def _decode_certificate(text: str) -> tuple[str, str]:

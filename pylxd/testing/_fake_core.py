@@ -9,6 +9,7 @@ from pylxd.testing._fake import (
     FakeLXD,
     FakeRequest,
     Reply,
+    lookup,
     now,
     on_init,
     route,
@@ -340,10 +341,7 @@ def _project_create(fake: FakeLXD, request: FakeRequest) -> Reply:
 
 
 def _project(fake: FakeLXD, name: str) -> dict[str, Any]:
-    project = fake.store("projects").get(name)
-    if project is None:
-        raise FakeError(404, "Project not found")
-    return project  # type: ignore[no-any-return]
+    return lookup(fake.store("projects"), name, "Project not found")
 
 
 @route("GET", rf"/1.0/projects/{_NAME}")
@@ -476,11 +474,9 @@ _PROFILE_MISSING = {
 
 
 def _profile(fake: FakeLXD, request: FakeRequest, name: str) -> dict[str, Any]:
-    profile = profiles_of(fake, require_project(fake, request)).get(name)
-    if profile is None:
-        status, message = _PROFILE_MISSING[request.method]
-        raise FakeError(status, message.format(name=name))
-    return profile  # type: ignore[no-any-return]
+    status, message = _PROFILE_MISSING.get(request.method, (404, "Profile not found"))
+    profiles = profiles_of(fake, require_project(fake, request))
+    return lookup(profiles, name, message.format(name=name), status)
 
 
 @route("GET", r"/1.0/profiles")

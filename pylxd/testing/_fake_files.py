@@ -24,6 +24,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from pylxd.testing._fake import FakeError, FakeLXD, FakeRequest, Reply, route
+from pylxd.testing._fake_helpers import instance_owned
 
 _FILES = r"/1.0/(?:instances|containers|virtual-machines)/(?P<name>[^/]+)/files"
 _TYPES = ("file", "directory", "symlink")
@@ -60,18 +61,7 @@ def filesystem(fake: FakeLXD, name: str, project: str = "default") -> dict[str, 
     deleted and created again under the same name starts empty, a renamed
     one keeps its files.
     """
-    instance = fake.store("instances", project).get(name)
-    if instance is None:
-        raise FakeError(404, "Instance not found")
-    files = fake.store("files", project)
-    owners = fake.store("files-owners", project)
-    if owners.get(name) is not instance:
-        renamed = [old for old, owner in owners.items() if owner is instance]
-        files[name] = files.pop(renamed[0]) if renamed else _seed()
-        for old in renamed:
-            owners.pop(old, None)
-        owners[name] = instance
-    return files[name]  # type: ignore[no-any-return]
+    return instance_owned(fake, "files", project, name, _seed)
 
 
 def add_entry(

@@ -17,7 +17,15 @@ from typing import Callable
 
 from pylxd._types import JSONDict
 from pylxd.models._instance_config import name_problem
-from pylxd.testing._fake import FakeError, FakeLXD, FakeRequest, Reply, now, route
+from pylxd.testing._fake import (
+    FakeError,
+    FakeLXD,
+    FakeRequest,
+    Reply,
+    lookup,
+    now,
+    route,
+)
 from pylxd.testing._fake_core import profiles_of, require_project
 from pylxd.testing._fake_helpers import wording
 from pylxd.testing._fake_images import image_project
@@ -43,23 +51,21 @@ _BAD_HANDSHAKE = "Error transferring instance data: websocket: bad handshake"
 # -- helpers other families may use ------------------------------------------
 def instance_record(fake: FakeLXD, project: str, name: str) -> JSONDict:
     """The stored instance ``name``, or LXD's 404."""
-    record = fake.store("instances", project).get(name)
-    if record is None:
-        raise FakeError(
-            404,
-            wording(
-                fake,
-                "Instance not found",
-                f'Failed to fetch instance "{name}" in project "{project}": '
-                "Instance not found",
-            ),
-        )
-    return record  # type: ignore[no-any-return]
+    missing = wording(
+        fake,
+        "Instance not found",
+        f'Failed to fetch instance "{name}" in project "{project}": '
+        "Instance not found",
+    )
+    return lookup(fake.store("instances", project), name, missing)
 
 
 def snapshot_records(fake: FakeLXD, project: str, name: str) -> dict[str, JSONDict]:
     """The snapshots of instance ``name`` (a dict to edit in place)."""
-    return fake.store("snapshots", project).setdefault(name, {})  # type: ignore[no-any-return]
+    snapshots: dict[str, JSONDict] = fake.store("snapshots", project).setdefault(
+        name, {}
+    )
+    return snapshots
 
 
 def publish_source(fake: FakeLXD, project: str, source: JSONDict) -> JSONDict:
@@ -244,14 +250,14 @@ def _find_image(fake: FakeLXD, request: FakeRequest, source: JSONDict) -> JSONDi
     project = image_project(fake, request)
     if source.get("server"):  # a remote image: the fake pretends to download it
         return {"fingerprint": source.get("fingerprint") or "0" * 64, "properties": {}}
-    images = fake.store("images", project)
+    images: dict[str, JSONDict] = fake.store("images", project)
     alias = source.get("alias")
     if alias:
         target = (fake.store("image_aliases", project).get(alias) or {}).get("target")
         for fingerprint, image in images.items():
             names = [a.get("name") for a in image.get("aliases") or ()]
             if alias in names or fingerprint == target:
-                return image  # type: ignore[no-any-return]
+                return image
         raise FakeError(404, "Image alias not found")
     wanted = source.get("fingerprint") or ""
     props = source.get("properties") or {}
@@ -260,7 +266,7 @@ def _find_image(fake: FakeLXD, request: FakeRequest, source: JSONDict) -> JSONDi
         if fingerprint.startswith(wanted) and all(
             have.get(k) == v for k, v in props.items()
         ):
-            return image  # type: ignore[no-any-return]
+            return image
     raise FakeError(404, "Image not found")
 
 
@@ -662,16 +668,13 @@ def _snapshot(
     fake: FakeLXD, request: FakeRequest, kind: str, name: str, snap: str
 ) -> JSONDict:
     _get(fake, request, kind, name)
-    found = snapshot_records(fake, request.project, name).get(snap)
-    if found is None:
-        raise FakeError(
-            404,
-            f'Failed to fetch snapshot "{snap}" of instance "{name}" in project '
-            f'"{request.project}": '
-            + wording(fake, "InstanceSnapshot", "Instance_snapshot")
-            + " not found",
-        )
-    return found  # type: ignore[no-any-return]
+    missing = (
+        f'Failed to fetch snapshot "{snap}" of instance "{name}" in project '
+        f'"{request.project}": '
+        + wording(fake, "InstanceSnapshot", "Instance_snapshot")
+        + " not found"
+    )
+    return lookup(snapshot_records(fake, request.project, name), snap, missing)
 
 
 @route("GET", _ONE + "/snapshots")

@@ -275,7 +275,8 @@ def _zone_delete(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
 
 
 def _records(fake: FakeLXD, request: FakeRequest, zone: str) -> dict[str, JSONDict]:
-    return _zone(fake, request, zone)["records"]  # type: ignore[no-any-return]
+    records: dict[str, JSONDict] = _zone(fake, request, zone)["records"]
+    return records
 
 
 def _record(fake: FakeLXD, request: FakeRequest, zone: str, name: str) -> JSONDict:

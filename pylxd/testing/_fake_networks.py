@@ -16,7 +16,15 @@ import re
 from typing import Any, Callable
 
 from pylxd._types import JSONDict
-from pylxd.testing._fake import FakeError, FakeLXD, FakeRequest, Reply, on_init, route
+from pylxd.testing._fake import (
+    FakeError,
+    FakeLXD,
+    FakeRequest,
+    Reply,
+    lookup,
+    on_init,
+    route,
+)
 from pylxd.testing._fake_core import listing, require_project
 
 _NET = r"(?P<net>[^/]+)"
@@ -157,10 +165,11 @@ def _network_view(fake: FakeLXD, project: str, net: JSONDict) -> JSONDict:
 def _network(
     fake: FakeLXD, request: FakeRequest, name: str, managed: bool = True
 ) -> JSONDict:
-    net = fake.store("networks", _project(fake, request)).get(name)
-    if net is None or (managed and not net["managed"]):
-        raise FakeError(404, _NETWORK_NOT_FOUND if managed else "Network not found")
-    return net  # type: ignore[no-any-return]
+    missing = _NETWORK_NOT_FOUND if managed else "Network not found"
+    net = lookup(fake.store("networks", _project(fake, request)), name, missing)
+    if managed and not net["managed"]:
+        raise FakeError(404, missing)
+    return net
 
 
 def _network_config(name: str, type_: str, config: Any, creating: bool) -> JSONDict:
@@ -336,7 +345,8 @@ def _children(
         raise FakeError(
             400, f'Network driver "{network["type"]}" does not support {feature}'
         )
-    return network[kind]  # type: ignore[no-any-return]
+    children: dict[str, JSONDict] = network[kind]
+    return children
 
 
 def _forwards(fake: FakeLXD, request: FakeRequest, net: str) -> dict[str, JSONDict]:

@@ -179,3 +179,13 @@ def lookup(
     if found is None:
         raise FakeError(status, message)
     return found
+
+
+def only(store: Mapping[str, Any], prefix: str, message: str) -> JSONDict:
+    """The one object of ``store`` whose key starts with ``prefix`` (how LXD
+    finds images and certificates by fingerprint); 404 with ``message`` when
+    none or several do, or ``prefix`` is empty."""
+    found: list[JSONDict] = [v for k, v in store.items() if k.startswith(prefix)]
+    if not prefix or len(found) != 1:
+        raise FakeError(404, message)
+    return found[0]

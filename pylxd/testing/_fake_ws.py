@@ -48,6 +48,9 @@ class _ConnectedSocket(socket.socket):
 class ServerWebSocket(WebSocket):
     """The fake's end of one websocket: send messages, read them one by one."""
 
+    #: Set by ws4py once the closing frame went out.
+    server_terminated: bool
+
     def __init__(self, sock: socket.socket) -> None:
         super().__init__(sock)
         self.received: deque[Message] = deque()
@@ -69,7 +72,7 @@ class ServerWebSocket(WebSocket):
     def close(self, code: int = 1000, reason: str = "") -> None:
         """Send the closing frame once; a client already gone is no error
         (ws4py would log one)."""
-        if self.server_terminated:  # type: ignore[has-type]
+        if self.server_terminated:
             return
         self.server_terminated = True
         try:
