@@ -52,6 +52,7 @@ _FAMILIES: tuple[str, ...] = (
     "pylxd.testing._fake_images",
     "pylxd.testing._fake_certificates",
     "pylxd.testing._fake_instances",
+    "pylxd.testing._fake_snapshots",
     "pylxd.testing._fake_exec",
     "pylxd.testing._fake_console",
 )
