@@ -49,6 +49,7 @@ _FAMILIES: tuple[str, ...] = (
     "pylxd.testing._fake_networks",
     "pylxd.testing._fake_network_acls_zones",
     "pylxd.testing._fake_storage",
+    "pylxd.testing._fake_volume_children",
     "pylxd.testing._fake_images",
     "pylxd.testing._fake_certificates",
     "pylxd.testing._fake_instances",

@@ -1,0 +1,247 @@
+"""Fake LXD: the snapshots and backups of storage volumes, kept in the
+volume record (``_snapshots``, ``_backups``: name -> record)."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from pylxd.testing._fake import FakeError, FakeLXD, FakeRequest, Reply, now, route
+from pylxd.testing._fake_storage import (
+    NEVER,
+    VOLUME_PATH,
+    backup_tarball,
+    public,
+    remover,
+    volume_of,
+)
+
+_SNAP = VOLUME_PATH + r"/snapshots/(?P<snap>[^/]+)"
+_BACKUP = VOLUME_PATH + r"/backups/(?P<backup>[^/]+)"
+
+
+def _listing(
+    fake: FakeLXD,
+    request: FakeRequest,
+    prefix: str,
+    children: dict[str, Any],
+    view: Callable[[Any], Any],
+) -> Reply:
+    """A volume's snapshots or backups: URLs, or objects with ``recursion=1``."""
+    if request.recursion:
+        return fake.sync([view(child) for child in children.values()])
+    return fake.sync([f"{prefix}/{name}" for name in children])
+
+
+def _free_name(prefix: str, taken: dict[str, Any]) -> str:
+    """LXD's name for an unnamed child: ``<prefix><n>``, the first one free."""
+    return next(
+        f"{prefix}{i}" for i in range(len(taken) + 1) if f"{prefix}{i}" not in taken
+    )
+
+
+def _rename(
+    fake: FakeLXD,
+    request: FakeRequest,
+    children: dict[str, Any],
+    old: str,
+    what: str,
+    in_use: str | None = None,
+) -> Reply:
+    """Rename child ``old`` to the body's ``name`` in an operation (``in_use``:
+    the message when the name is taken, which some children do not check)."""
+    new = (request.json or {}).get("name")
+    if not new:
+        raise FakeError(400, "No name provided")
+
+    def work() -> None:
+        if in_use is not None and new in children:
+            raise FakeError(409, in_use.format(new=new))
+        children[new] = children.pop(old)
+        children[new]["name"] = new
+
+    return fake.run_async(f"Renaming {what}", request, work)
+
+
+# -- snapshots -----------------------------------------------------------------
+def _snapshot(volume: dict[str, Any], name: str) -> Any:
+    snap = volume["_snapshots"].get(name)
+    if snap is None:
+        raise FakeError(404, "Storage pool volume not found")
+    return snap
+
+
+@route("GET", VOLUME_PATH + r"/snapshots")
+def _snapshot_list(
+    fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str
+) -> Reply:
+    snaps = volume_of(fake, request, pool, vtype, vol)["_snapshots"]
+    view = lambda s: {**s, "name": f"{vol}/{s['name']}"}  # noqa: E731
+    prefix = f"/1.0/storage-pools/{pool}/volumes/{vtype}/{vol}/snapshots"
+    return _listing(fake, request, prefix, snaps, view)
+
+
+@route("POST", VOLUME_PATH + r"/snapshots")
+def _snapshot_create(
+    fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str
+) -> Reply:
+    volume = volume_of(fake, request, pool, vtype, vol)
+    body = request.json or {}
+    snaps = volume["_snapshots"]
+    name = body.get("name") or _free_name("snap", snaps)
+    if name in snaps:
+        raise FakeError(409, f'Snapshot "{name}" already in use')
+    snap = {
+        "name": name,
+        "description": "",
+        "config": dict(volume["config"]),
+        "content_type": volume["content_type"],
+        "created_at": now(),
+        "expires_at": body.get("expires_at") or NEVER,
+    }
+    return fake.run_async(
+        "Creating storage volume snapshot",
+        request,
+        lambda: snaps.update({name: snap}),
+        resources={"storage_volumes": [f"/1.0/storage_volumes/{vol}"]},
+    )
+
+
+@route("GET", _SNAP)
+def _snapshot_get(
+    fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str, snap: str
+) -> Reply:
+    return fake.sync(_snapshot(volume_of(fake, request, pool, vtype, vol), snap))
+
+
+def _snapshot_update(
+    fake: FakeLXD, request: FakeRequest, snap: Any, replace: bool
+) -> Reply:
+    body = request.json or {}
+    if replace or "description" in body:
+        snap["description"] = body.get("description", "")
+    if replace or "expires_at" in body:
+        snap["expires_at"] = body.get("expires_at") or NEVER
+    return fake.sync()
+
+
+@route("PUT", _SNAP)
+def _snapshot_put(
+    fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str, snap: str
+) -> Reply:
+    found = _snapshot(volume_of(fake, request, pool, vtype, vol), snap)
+    return _snapshot_update(fake, request, found, replace=True)
+
+
+@route("PATCH", _SNAP)
+def _snapshot_patch(
+    fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str, snap: str
+) -> Reply:
+    found = _snapshot(volume_of(fake, request, pool, vtype, vol), snap)
+    return _snapshot_update(fake, request, found, replace=False)
+
+
+@route("POST", _SNAP)
+def _snapshot_rename(
+    fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str, snap: str
+) -> Reply:
+    volume = volume_of(fake, request, pool, vtype, vol)
+    _snapshot(volume, snap)
+    snaps = volume["_snapshots"]
+    in_use = 'Snapshot "{new}" already in use'
+    return _rename(fake, request, snaps, snap, "storage volume snapshot", in_use)
+
+
+@route("DELETE", _SNAP)
+def _snapshot_delete(
+    fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str, snap: str
+) -> Reply:
+    volume = volume_of(fake, request, pool, vtype, vol)
+    _snapshot(volume, snap)
+    return fake.run_async(
+        "Deleting storage volume snapshot",
+        request,
+        remover(volume["_snapshots"], snap),
+    )
+
+
+# -- backups -------------------------------------------------------------------
+def _backup(volume: dict[str, Any], name: str) -> Any:
+    backup = volume["_backups"].get(name)
+    if backup is None:
+        raise FakeError(404, "Storage volume backup not found")
+    return backup
+
+
+@route("GET", VOLUME_PATH + r"/backups")
+def _backup_list(
+    fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str
+) -> Reply:
+    backups = volume_of(fake, request, pool, vtype, vol)["_backups"]
+    prefix = f"/1.0/storage-pools/{pool}/volumes/{vtype}/{vol}/backups"
+    return _listing(fake, request, prefix, backups, public)
+
+
+@route("POST", VOLUME_PATH + r"/backups")
+def _backup_create(
+    fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str
+) -> Reply:
+    volume = volume_of(fake, request, pool, vtype, vol)
+    body = request.json or {}
+    backups = volume["_backups"]
+    name = body.get("name") or _free_name("backup", backups)
+    if name in backups:
+        raise FakeError(409, "Backup already exists")
+    backup = {
+        "name": name,
+        "created_at": now(),
+        "expires_at": body.get("expires_at") or NEVER,
+        "volume_only": bool(body.get("volume_only")),
+        "optimized_storage": bool(body.get("optimized_storage")),
+        "_data": backup_tarball(volume),
+    }
+    return fake.run_async(
+        "Creating custom volume backup",
+        request,
+        lambda: backups.update({name: backup}),
+        resources={
+            "backups": [f"/1.0/backups/{name}"],
+            "storage_volumes": [f"/1.0/storage_volumes/{vol}"],
+        },
+    )
+
+
+@route("GET", _BACKUP)
+def _backup_get(
+    fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str, backup: str
+) -> Reply:
+    return fake.sync(
+        public(_backup(volume_of(fake, request, pool, vtype, vol), backup))
+    )
+
+
+@route("GET", _BACKUP + r"/export")
+def _backup_export(
+    fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str, backup: str
+) -> Reply:
+    data = _backup(volume_of(fake, request, pool, vtype, vol), backup)["_data"]
+    return fake.raw(data, **{"Content-Length": str(len(data))})
+
+
+@route("POST", _BACKUP)
+def _backup_rename(
+    fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str, backup: str
+) -> Reply:
+    volume = volume_of(fake, request, pool, vtype, vol)
+    _backup(volume, backup)
+    return _rename(fake, request, volume["_backups"], backup, "custom volume backup")
+
+
+@route("DELETE", _BACKUP)
+def _backup_delete(
+    fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str, backup: str
+) -> Reply:
+    volume = volume_of(fake, request, pool, vtype, vol)
+    _backup(volume, backup)
+    return fake.run_async(
+        "Deleting custom volume backup", request, remover(volume["_backups"], backup)
+    )
