@@ -9,6 +9,7 @@ operations, projects, request recording and fault injection.
 from __future__ import annotations
 
 import copy
+import functools
 import io
 import itertools
 import json
@@ -98,6 +99,19 @@ def route(
         if not locked:
             _UNLOCKED.add(handler)
         return handler
+
+    return decorate
+
+
+def put_and_patch(pattern: str) -> Callable[[Handler], Handler]:
+    """Register ``update(fake, request, **groups, merge=...)`` as the ``PUT``
+    (``merge=False``: the body replaces the object) and the ``PATCH``
+    (``merge=True``: the body's keys only) of a path regex."""
+
+    def decorate(update: Handler) -> Handler:
+        route("PUT", pattern)(functools.partial(update, merge=False))
+        route("PATCH", pattern)(functools.partial(update, merge=True))
+        return update
 
     return decorate
 

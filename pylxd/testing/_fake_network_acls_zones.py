@@ -11,7 +11,14 @@ import copy
 import re
 from typing import Any
 
-from pylxd.testing._fake import FakeError, FakeLXD, FakeRequest, Reply, route
+from pylxd.testing._fake import (
+    FakeError,
+    FakeLXD,
+    FakeRequest,
+    Reply,
+    put_and_patch,
+    route,
+)
 from pylxd.testing._fake_core import listing
 from pylxd.testing._fake_networks import (
     JSONDict,
@@ -132,6 +139,7 @@ def _acl_get(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
     )
 
 
+@put_and_patch(rf"/1.0/network-acls/{_NAME}")
 def _acl_update(fake: FakeLXD, request: FakeRequest, name: str, merge: bool) -> Reply:
     acl = _acl(fake, request, name)
     body = _body(request)
@@ -139,16 +147,6 @@ def _acl_update(fake: FakeLXD, request: FakeRequest, name: str, merge: bool) -> 
     body["config"] = _user_config(body.get("config"))
     _update(acl, body, {"description": "", "ingress": [], "egress": []}, merge)
     return fake.sync()
-
-
-@route("PUT", rf"/1.0/network-acls/{_NAME}")
-def _acl_put(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
-    return _acl_update(fake, request, name, merge=False)
-
-
-@route("PATCH", rf"/1.0/network-acls/{_NAME}")
-def _acl_patch(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
-    return _acl_update(fake, request, name, merge=True)
 
 
 @route("POST", rf"/1.0/network-acls/{_NAME}")
@@ -249,22 +247,13 @@ def _zone_get(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
     return fake.sync(_zone_view(fake, _project(fake, request), zone))
 
 
+@put_and_patch(rf"/1.0/network-zones/{_NAME}")
 def _zone_update(fake: FakeLXD, request: FakeRequest, name: str, merge: bool) -> Reply:
     zone = _zone(fake, request, name)
     body = _body(request)
     body["config"] = _zone_config(body.get("config"))
     _update(zone, body, {"description": ""}, merge)
     return fake.sync()
-
-
-@route("PUT", rf"/1.0/network-zones/{_NAME}")
-def _zone_put(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
-    return _zone_update(fake, request, name, merge=False)
-
-
-@route("PATCH", rf"/1.0/network-zones/{_NAME}")
-def _zone_patch(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
-    return _zone_update(fake, request, name, merge=True)
 
 
 @route("DELETE", rf"/1.0/network-zones/{_NAME}")
@@ -324,6 +313,7 @@ def _record_get(fake: FakeLXD, request: FakeRequest, zone: str, name: str) -> Re
     return fake.sync(_record(fake, request, zone, name))
 
 
+@put_and_patch(rf"/1.0/network-zones/{_ZONE}/records/{_NAME}")
 def _record_update(
     fake: FakeLXD, request: FakeRequest, zone: str, name: str, merge: bool
 ) -> Reply:
@@ -333,16 +323,6 @@ def _record_update(
     body["config"] = _user_config(body.get("config"))
     _update(record, body, {"description": "", "entries": []}, merge)
     return fake.sync()
-
-
-@route("PUT", rf"/1.0/network-zones/{_ZONE}/records/{_NAME}")
-def _record_put(fake: FakeLXD, request: FakeRequest, zone: str, name: str) -> Reply:
-    return _record_update(fake, request, zone, name, merge=False)
-
-
-@route("PATCH", rf"/1.0/network-zones/{_ZONE}/records/{_NAME}")
-def _record_patch(fake: FakeLXD, request: FakeRequest, zone: str, name: str) -> Reply:
-    return _record_update(fake, request, zone, name, merge=True)
 
 
 @route("DELETE", rf"/1.0/network-zones/{_ZONE}/records/{_NAME}")

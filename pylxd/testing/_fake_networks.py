@@ -23,6 +23,7 @@ from pylxd.testing._fake import (
     Reply,
     lookup,
     on_init,
+    put_and_patch,
     route,
 )
 from pylxd.testing._fake_core import listing, require_project
@@ -234,6 +235,7 @@ def _network_get(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
     return fake.sync(_network_view(fake, _project(fake, request), net))
 
 
+@put_and_patch(rf"/1.0/networks/{_NAME}")
 def _network_update(
     fake: FakeLXD, request: FakeRequest, name: str, merge: bool
 ) -> Reply:
@@ -248,16 +250,6 @@ def _network_update(
         "Updating network",
         lambda: _update(net, body, {"description": ""}, merge),
     )
-
-
-@route("PUT", rf"/1.0/networks/{_NAME}")
-def _network_put(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
-    return _network_update(fake, request, name, merge=False)
-
-
-@route("PATCH", rf"/1.0/networks/{_NAME}")
-def _network_patch(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
-    return _network_update(fake, request, name, merge=True)
 
 
 @route("POST", rf"/1.0/networks/{_NAME}")
@@ -396,6 +388,7 @@ def _forward_get(fake: FakeLXD, request: FakeRequest, net: str, name: str) -> Re
     return fake.sync(_child(_forwards(fake, request, net), name, "Network forward"))
 
 
+@put_and_patch(rf"/1.0/networks/{_NET}/forwards/{_NAME}")
 def _forward_update(
     fake: FakeLXD, request: FakeRequest, net: str, name: str, merge: bool
 ) -> Reply:
@@ -404,16 +397,6 @@ def _forward_update(
     body["config"] = _strings(body.get("config"))
     _update(forward, body, {"description": "", "ports": []}, merge)
     return fake.sync()
-
-
-@route("PUT", rf"/1.0/networks/{_NET}/forwards/{_NAME}")
-def _forward_put(fake: FakeLXD, request: FakeRequest, net: str, name: str) -> Reply:
-    return _forward_update(fake, request, net, name, merge=False)
-
-
-@route("PATCH", rf"/1.0/networks/{_NET}/forwards/{_NAME}")
-def _forward_patch(fake: FakeLXD, request: FakeRequest, net: str, name: str) -> Reply:
-    return _forward_update(fake, request, net, name, merge=True)
 
 
 @route("DELETE", rf"/1.0/networks/{_NET}/forwards/{_NAME}")
@@ -476,6 +459,7 @@ def _peer_get(fake: FakeLXD, request: FakeRequest, net: str, name: str) -> Reply
     return fake.sync(_peer_view(fake, request, net, peer))
 
 
+@put_and_patch(rf"/1.0/networks/{_NET}/peers/{_NAME}")
 def _peer_update(
     fake: FakeLXD, request: FakeRequest, net: str, name: str, merge: bool
 ) -> Reply:
@@ -484,16 +468,6 @@ def _peer_update(
     body["config"] = _strings(body.get("config"))
     _update(peer, body, {"description": ""}, merge)
     return fake.sync()
-
-
-@route("PUT", rf"/1.0/networks/{_NET}/peers/{_NAME}")
-def _peer_put(fake: FakeLXD, request: FakeRequest, net: str, name: str) -> Reply:
-    return _peer_update(fake, request, net, name, merge=False)
-
-
-@route("PATCH", rf"/1.0/networks/{_NET}/peers/{_NAME}")
-def _peer_patch(fake: FakeLXD, request: FakeRequest, net: str, name: str) -> Reply:
-    return _peer_update(fake, request, net, name, merge=True)
 
 
 @route("DELETE", rf"/1.0/networks/{_NET}/peers/{_NAME}")

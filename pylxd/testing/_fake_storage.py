@@ -21,6 +21,7 @@ from pylxd.testing._fake import (
     Reply,
     now,
     on_init,
+    put_and_patch,
     route,
 )
 from pylxd.testing._fake_core import listing
@@ -148,14 +149,13 @@ def _pool_get(fake: FakeLXD, request: FakeRequest, pool: str) -> Reply:
     return fake.sync(_pool_view(fake, _pool(fake, pool)))
 
 
-def _pool_update(
-    fake: FakeLXD, request: FakeRequest, pool: str, replace: bool
-) -> Reply:
+@put_and_patch(_POOL)
+def _pool_update(fake: FakeLXD, request: FakeRequest, pool: str, merge: bool) -> Reply:
     stored = _pool(fake, pool)
     body = request.json or {}
 
     def work() -> None:
-        if replace:
+        if not merge:
             stored["config"] = {
                 "source": stored["config"].get("source", ""),
                 **(body.get("config") or {}),
@@ -167,16 +167,6 @@ def _pool_update(
             stored["description"] = body["description"]
 
     return _changed(fake, request, "Updating storage pool", work)
-
-
-@route("PUT", _POOL)
-def _pool_put(fake: FakeLXD, request: FakeRequest, pool: str) -> Reply:
-    return _pool_update(fake, request, pool, replace=True)
-
-
-@route("PATCH", _POOL)
-def _pool_patch(fake: FakeLXD, request: FakeRequest, pool: str) -> Reply:
-    return _pool_update(fake, request, pool, replace=False)
 
 
 @route("DELETE", _POOL)
@@ -350,16 +340,18 @@ def _restore(volume: dict[str, Any], snap_name: str) -> None:
         raise FakeError(500, "Snapshot not found")
 
 
+@put_and_patch(VOLUME_PATH)
 def _volume_update(
-    fake: FakeLXD, request: FakeRequest, volume: Any, replace: bool
+    fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str, merge: bool
 ) -> Reply:
+    volume = volume_of(fake, request, pool, vtype, vol)
     body = request.json or {}
     if body.get("restore"):
         _restore(volume, body["restore"])
         return fake.sync()
 
     def work() -> None:
-        if replace:
+        if not merge:
             volume["config"] = dict(body.get("config") or {})
             volume["description"] = body.get("description", "")
             return
@@ -368,22 +360,6 @@ def _volume_update(
             volume["description"] = body["description"]
 
     return _changed(fake, request, "Updating storage volume", work)
-
-
-@route("PUT", VOLUME_PATH)
-def _volume_put(
-    fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str
-) -> Reply:
-    volume = volume_of(fake, request, pool, vtype, vol)
-    return _volume_update(fake, request, volume, replace=True)
-
-
-@route("PATCH", VOLUME_PATH)
-def _volume_patch(
-    fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str
-) -> Reply:
-    volume = volume_of(fake, request, pool, vtype, vol)
-    return _volume_update(fake, request, volume, replace=False)
 
 
 @route("DELETE", VOLUME_PATH)

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from pylxd.testing._fake import FakeError, FakeLXD, FakeRequest, Reply, now, route
+from pylxd.testing._fake import (
+    FakeError,
+    FakeLXD,
+    FakeRequest,
+    Reply,
+    now,
+    put_and_patch,
+    route,
+)
 from pylxd.testing._fake_storage import (
     NEVER,
     VOLUME_PATH,
@@ -113,31 +121,23 @@ def _snapshot_get(
     return fake.sync(_snapshot(volume_of(fake, request, pool, vtype, vol), snap))
 
 
+@put_and_patch(_SNAP)
 def _snapshot_update(
-    fake: FakeLXD, request: FakeRequest, snap: Any, replace: bool
+    fake: FakeLXD,
+    request: FakeRequest,
+    pool: str,
+    vtype: str,
+    vol: str,
+    snap: str,
+    merge: bool,
 ) -> Reply:
+    found = _snapshot(volume_of(fake, request, pool, vtype, vol), snap)
     body = request.json or {}
-    if replace or "description" in body:
-        snap["description"] = body.get("description", "")
-    if replace or "expires_at" in body:
-        snap["expires_at"] = body.get("expires_at") or NEVER
+    if not merge or "description" in body:
+        found["description"] = body.get("description", "")
+    if not merge or "expires_at" in body:
+        found["expires_at"] = body.get("expires_at") or NEVER
     return fake.sync()
-
-
-@route("PUT", _SNAP)
-def _snapshot_put(
-    fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str, snap: str
-) -> Reply:
-    found = _snapshot(volume_of(fake, request, pool, vtype, vol), snap)
-    return _snapshot_update(fake, request, found, replace=True)
-
-
-@route("PATCH", _SNAP)
-def _snapshot_patch(
-    fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str, snap: str
-) -> Reply:
-    found = _snapshot(volume_of(fake, request, pool, vtype, vol), snap)
-    return _snapshot_update(fake, request, found, replace=False)
 
 
 @route("POST", _SNAP)
