@@ -4,17 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pylxd.testing._fake import (
-    FakeError,
-    FakeLXD,
-    FakeRequest,
-    Reply,
-    lookup,
-    now,
-    on_init,
-    route,
-)
+from pylxd.testing._fake import FakeLXD, on_init, route
 from pylxd.testing._fake_helpers import wording
+from pylxd.testing._fake_wire import FakeError, FakeRequest, Reply, lookup, now
 
 _NAME = r"(?P<name>[^/]+)"
 _INCUS_NO_TRUST_PASSWORD = "cannot set 'core.trust_password': unknown key"

@@ -16,17 +16,9 @@ import secrets
 import tarfile
 from typing import Any
 
-from pylxd.testing._fake import (
-    FakeError,
-    FakeLXD,
-    FakeRequest,
-    Reply,
-    lookup,
-    now,
-    only,
-    route,
-)
+from pylxd.testing._fake import FakeLXD, route
 from pylxd.testing._fake_core import listing, require_project
+from pylxd.testing._fake_wire import FakeError, FakeRequest, Reply, lookup, now, only
 
 _FP = r"(?P<fp>(?!aliases(?:/|$))[^/]+)"
 _ALIAS = r"(?P<name>[^/]+)"

@@ -14,18 +14,11 @@ from typing import Callable
 from pylxd._types import JSONDict
 from pylxd.models._instance_config import name_problem
 from pylxd.testing import _fake_migration
-from pylxd.testing._fake import (
-    FakeError,
-    FakeLXD,
-    FakeRequest,
-    Reply,
-    lookup,
-    now,
-    route,
-)
+from pylxd.testing._fake import FakeLXD, route
 from pylxd.testing._fake_core import profiles_of, require_project
 from pylxd.testing._fake_helpers import wording
 from pylxd.testing._fake_images import image_project
+from pylxd.testing._fake_wire import FakeError, FakeRequest, Reply, lookup, now
 
 _KIND = r"/1.0/(?P<kind>instances|containers|virtual-machines)"
 INSTANCE_PATH = _KIND + r"/(?P<name>[^/]+)"

@@ -3,15 +3,7 @@
 from __future__ import annotations
 
 from pylxd._types import JSONDict
-from pylxd.testing._fake import (
-    FakeError,
-    FakeLXD,
-    FakeRequest,
-    Reply,
-    lookup,
-    now,
-    route,
-)
+from pylxd.testing._fake import FakeLXD, route
 from pylxd.testing._fake_helpers import wording
 from pylxd.testing._fake_instances import (
     INSTANCE_PATH,
@@ -21,6 +13,7 @@ from pylxd.testing._fake_instances import (
     resources_of,
     snapshot_records,
 )
+from pylxd.testing._fake_wire import FakeError, FakeRequest, Reply, lookup, now
 
 _SNAP = INSTANCE_PATH + r"/snapshots/(?P<snap>[^/]+)"
 
