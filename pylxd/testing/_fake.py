@@ -38,6 +38,7 @@ from pylxd.testing._fake_wire import (  # noqa: F401  (the families import them 
     lookup,
     now,
     only,
+    rename_in,
 )
 
 #: Modules that add routes, imported when the first FakeLXD is built.

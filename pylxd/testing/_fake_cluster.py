@@ -15,7 +15,15 @@ import secrets
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from pylxd.testing._fake import FakeError, FakeLXD, FakeRequest, Reply, on_init, route
+from pylxd.testing._fake import (
+    FakeError,
+    FakeLXD,
+    FakeRequest,
+    Reply,
+    on_init,
+    rename_in,
+    route,
+)
 
 _MEMBER = r"/1.0/cluster/members/(?P<name>[^/]*)"
 _GROUP = r"/1.0/cluster/groups/(?P<name>[^/]+)"
@@ -418,15 +426,13 @@ def _group_patch(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
 
 @route("POST", _GROUP)
 def _group_rename(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
-    group = _group(fake, name)
+    _group(fake, name)
     new = (request.json or {}).get("name", "")
     if name == "default":
         raise FakeError(403, 'The "default" group cannot be renamed')
     if new in _groups(fake):
         raise FakeError(500, f'Name "{new}" already in use')
-    del _groups(fake)[name]
-    group["name"] = new
-    _groups(fake)[new] = group
+    rename_in(_groups(fake), name, new)
     return fake.sync()
 
 

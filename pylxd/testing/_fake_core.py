@@ -6,7 +6,14 @@ from typing import Any
 
 from pylxd.testing._fake import FakeLXD, on_init, route
 from pylxd.testing._fake_helpers import wording
-from pylxd.testing._fake_wire import FakeError, FakeRequest, Reply, lookup, now
+from pylxd.testing._fake_wire import (
+    FakeError,
+    FakeRequest,
+    Reply,
+    lookup,
+    now,
+    rename_in,
+)
 
 _NAME = r"(?P<name>[^/]+)"
 _INCUS_NO_TRUST_PASSWORD = "cannot set 'core.trust_password': unknown key"
@@ -380,7 +387,7 @@ def _project_patch(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
 
 @route("POST", rf"/1.0/projects/{_NAME}")
 def _project_rename(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
-    project = _project(fake, name)
+    _project(fake, name)
     new = (request.json or {}).get("name")
     if not new:
         raise FakeError(400, "No name provided")
@@ -392,9 +399,7 @@ def _project_rename(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
             raise FakeError(400, f'A project named "{new}" already exists')
 
         return fake.run_async("Renaming project", request, clash)
-    del fake.store("projects")[name]
-    project["name"] = new
-    fake.store("projects")[new] = project
+    rename_in(fake.store("projects"), name, new)
     for kind, projects in fake.state.items():
         if kind != "projects" and name in projects:
             projects[new] = projects.pop(name)
@@ -542,7 +547,7 @@ def _profile_patch(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
 def _profile_rename(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
     if name == "default":
         raise FakeError(403, 'The "default" profile cannot be renamed')
-    profile = _profile(fake, request, name)
+    _profile(fake, request, name)
     new = (request.json or {}).get("name")
     profiles = profiles_of(fake, request.project)
     if not new:
@@ -551,9 +556,7 @@ def _profile_rename(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
         raise FakeError(409, f'Profile "{new}" already exists')
     if new in profiles:  # LXD 5.0 answers a clash with a 500
         raise FakeError(500, f'Name "{new}" already in use')
-    del profiles[name]
-    profile["name"] = new
-    profiles[new] = profile
+    rename_in(profiles, name, new)
     return fake.sync()
 
 

@@ -32,6 +32,7 @@ from pylxd.testing._fake import (
     Reply,
     lookup,
     now,
+    rename_in,
     route,
 )
 from pylxd.testing._fake_core import require_project
@@ -180,7 +181,7 @@ def _backup_rename(
     fake: FakeLXD, request: FakeRequest, name: str, backup: str
 ) -> Reply:
     backups = _extras(fake, request, name)["backups"]
-    record = _backup({"backups": backups}, backup)
+    _backup({"backups": backups}, backup)
     new = (request.json or {}).get("name") or ""
     if not new or "/" in new:
         raise FakeError(400, "Backup names may not contain slashes")
@@ -188,9 +189,7 @@ def _backup_rename(
     def work() -> None:
         if new in backups:
             raise FakeError(400, "UNIQUE constraint failed: instances_backups.name")
-        del backups[backup]
-        record["name"] = new
-        backups[new] = record
+        rename_in(backups, backup, new)
 
     return fake.run_async("Renaming instance backup", request, work)
 

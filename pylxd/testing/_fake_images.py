@@ -18,7 +18,15 @@ from typing import Any
 
 from pylxd.testing._fake import FakeLXD, route
 from pylxd.testing._fake_core import listing, require_project
-from pylxd.testing._fake_wire import FakeError, FakeRequest, Reply, lookup, now, only
+from pylxd.testing._fake_wire import (
+    FakeError,
+    FakeRequest,
+    Reply,
+    lookup,
+    now,
+    only,
+    rename_in,
+)
 
 _FP = r"(?P<fp>(?!aliases(?:/|$))[^/]+)"
 _ALIAS = r"(?P<name>[^/]+)"
@@ -438,16 +446,14 @@ def _alias_patch(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
 
 @route("POST", rf"/1.0/images/aliases/{_ALIAS}")
 def _alias_rename(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
-    alias = _alias(fake, request, name)
+    _alias(fake, request, name)
     new = (request.json or {}).get("name")
     aliases = fake.store("image_aliases", image_project(fake, request))
     if not new:
         raise FakeError(400, "No name provided")
     if new in aliases:
         raise FakeError(409, f'Alias "{new}" already exists')
-    del aliases[name]
-    alias["name"] = new
-    aliases[new] = alias
+    rename_in(aliases, name, new)
     return fake.sync()
 
 

@@ -17,6 +17,7 @@ from pylxd.testing._fake import (
     FakeRequest,
     Reply,
     put_and_patch,
+    rename_in,
     route,
 )
 from pylxd.testing._fake_core import listing
@@ -152,7 +153,7 @@ def _acl_update(fake: FakeLXD, request: FakeRequest, name: str, merge: bool) -> 
 @route("POST", rf"/1.0/network-acls/{_NAME}")
 def _acl_rename(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
     acls = _acls(fake, request)
-    acl = _acl(fake, request, name)
+    _acl(fake, request, name)
     new = _body(request).get("name")
     if not new:
         raise FakeError(500, "Name is required")
@@ -160,8 +161,7 @@ def _acl_rename(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
         raise FakeError(500, "An ACL by that name exists already")
     if _acl_used_by(fake, _project(fake, request), name):
         raise FakeError(500, "Cannot rename an ACL that is in use")
-    acl["name"] = new
-    acls[new] = acls.pop(name)
+    rename_in(acls, name, new)
     return fake.sync()
 
 

@@ -24,6 +24,7 @@ from pylxd.testing._fake import (
     lookup,
     on_init,
     put_and_patch,
+    rename_in,
     route,
 )
 from pylxd.testing._fake_core import listing, require_project
@@ -255,7 +256,7 @@ def _network_update(
 @route("POST", rf"/1.0/networks/{_NAME}")
 def _network_rename(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
     project = _project(fake, request)
-    net = _network(fake, request, name)
+    _network(fake, request, name)
     new = _body(request).get("name")
     networks = fake.store("networks", project)
     if not new:
@@ -265,10 +266,7 @@ def _network_rename(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
     if _network_used_by(fake, project, name):
         raise FakeError(400, "Network is currently in use")
 
-    def rename() -> None:
-        net["name"] = new
-        networks[new] = networks.pop(name)
-
+    rename = lambda: rename_in(networks, name, new)  # noqa: E731
     return _answer(fake, request, "Renaming network", rename)
 
 

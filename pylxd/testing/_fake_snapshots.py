@@ -13,7 +13,14 @@ from pylxd.testing._fake_instances import (
     resources_of,
     snapshot_records,
 )
-from pylxd.testing._fake_wire import FakeError, FakeRequest, Reply, lookup, now
+from pylxd.testing._fake_wire import (
+    FakeError,
+    FakeRequest,
+    Reply,
+    lookup,
+    now,
+    rename_in,
+)
 
 _SNAP = INSTANCE_PATH + r"/snapshots/(?P<snap>[^/]+)"
 
@@ -113,7 +120,7 @@ def _snapshot_get(
 def _snapshot_rename(
     fake: FakeLXD, request: FakeRequest, kind: str, name: str, snap: str
 ) -> Reply:
-    found = _snapshot(fake, request, kind, name, snap)
+    _snapshot(fake, request, kind, name, snap)
     new = (request.json or {}).get("name")
     snaps = snapshot_records(fake, request.project, name)
     if not new:
@@ -122,8 +129,7 @@ def _snapshot_rename(
         raise FakeError(409, f"Name '{name}/{new}' already in use")
 
     def work() -> None:
-        snaps[new] = snaps.pop(snap)
-        found["name"] = new
+        rename_in(snaps, snap, new)
 
     return fake.run_async("Renaming snapshot", request, work, resources_of(name))
 

@@ -12,6 +12,7 @@ from pylxd.testing._fake import (
     Reply,
     now,
     put_and_patch,
+    rename_in,
     route,
 )
 from pylxd.testing._fake_storage import (
@@ -64,8 +65,7 @@ def _rename(
     def work() -> None:
         if in_use is not None and new in children:
             raise FakeError(409, in_use.format(new=new))
-        children[new] = children.pop(old)
-        children[new]["name"] = new
+        rename_in(children, old, new)
 
     return fake.run_async(f"Renaming {what}", request, work)
 

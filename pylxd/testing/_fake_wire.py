@@ -189,3 +189,10 @@ def only(store: Mapping[str, Any], prefix: str, message: str) -> JSONDict:
     if not prefix or len(found) != 1:
         raise FakeError(404, message)
     return found[0]
+
+
+def rename_in(store: dict[str, Any], old: str, new: str) -> None:
+    """Move object ``old`` of ``store`` to key ``new``, renaming it too."""
+    record = store.pop(old)
+    record["name"] = new
+    store[new] = record
