@@ -190,3 +190,23 @@ def instance_owned(
             owners.pop(old, None)
         owners[name] = instance
     return lookup(store, name, "Instance not found")
+
+
+#: With this API extension (newer LXD), storage and network changes answer
+#: with an operation; LXD 5.0 answers them at once.
+ASYNC_CHANGES = "storage_and_network_operations"
+
+
+def change(
+    fake: FakeLXD,
+    request: FakeRequest,
+    what: str,
+    work: Callable[[], Any],
+    metadata: Any = None,
+) -> Reply:
+    """Do ``work``: a sync answer (with ``metadata``) in LXD 5.0, an
+    operation described as ``what`` with :data:`ASYNC_CHANGES`."""
+    if ASYNC_CHANGES in fake.extensions:
+        return fake.run_async(what, request, work)
+    work()
+    return fake.sync(metadata)

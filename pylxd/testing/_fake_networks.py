@@ -28,11 +28,11 @@ from pylxd.testing._fake import (
     route,
 )
 from pylxd.testing._fake_core import listing, require_project
+from pylxd.testing._fake_helpers import change
 
 _NET = r"(?P<net>[^/]+)"
 _NAME = r"(?P<name>[^/]+)"
 
-_ASYNC_EXTENSION = "storage_and_network_operations"
 _DRIVERS = ("bridge", "macvlan", "sriov", "ovn", "physical")
 _MAX_INTERFACE_NAME = 15
 _NETWORK_KEYS = re.compile(
@@ -116,16 +116,6 @@ def _update(obj: JSONDict, body: JSONDict, fields: dict[str, Any], merge: bool) 
     for key, default in fields.items():
         obj[key] = copy.deepcopy(body.get(key, default))
     obj["config"] = {**obj["config"], **body["config"]} if merge else body["config"]
-
-
-def _answer(
-    fake: FakeLXD, request: FakeRequest, what: str, work: Callable[[], Any]
-) -> Reply:
-    """Do ``work``; as an operation when the server has network operations."""
-    if _ASYNC_EXTENSION in fake.extensions:
-        return fake.run_async(what, request, work)
-    work()
-    return fake.sync()
 
 
 # -- networks -----------------------------------------------------------------
@@ -225,7 +215,7 @@ def _network_create(fake: FakeLXD, request: FakeRequest) -> Reply:
         raise FakeError(400, "Network type does not support non-default projects")
     config = _network_config(name, type_, body.get("config"), creating=True)
     net = _new_network(name, type_, config, body.get("description") or "")
-    return _answer(
+    return change(
         fake, request, "Creating network", lambda: networks.__setitem__(name, net)
     )
 
@@ -245,7 +235,7 @@ def _network_update(
     body["config"] = _network_config(
         name, net["type"], body.get("config"), creating=False
     )
-    return _answer(
+    return change(
         fake,
         request,
         "Updating network",
@@ -267,7 +257,7 @@ def _network_rename(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
         raise FakeError(400, "Network is currently in use")
 
     rename = lambda: rename_in(networks, name, new)  # noqa: E731
-    return _answer(fake, request, "Renaming network", rename)
+    return change(fake, request, "Renaming network", rename)
 
 
 @route("DELETE", rf"/1.0/networks/{_NAME}")
@@ -277,7 +267,7 @@ def _network_delete(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
     if _network_used_by(fake, project, name):
         raise FakeError(400, "The network is currently in use")
     networks = fake.store("networks", project)
-    return _answer(fake, request, "Deleting network", lambda: networks.pop(name))
+    return change(fake, request, "Deleting network", lambda: networks.pop(name))
 
 
 @route("GET", rf"/1.0/networks/{_NAME}/state")

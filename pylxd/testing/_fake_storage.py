@@ -25,10 +25,10 @@ from pylxd.testing._fake import (
     route,
 )
 from pylxd.testing._fake_core import listing
+from pylxd.testing._fake_helpers import change
 
 DRIVERS = ("btrfs", "ceph", "cephfs", "cephobject", "dir", "lvm", "zfs")
 NEVER = "0001-01-01T00:00:00Z"
-ASYNC_EXTENSION = "storage_and_network_operations"
 
 _POOL = r"/1.0/storage-pools/(?P<pool>[^/]+)"
 VOLUME_PATH = _POOL + r"/volumes/(?P<vtype>[^/]+)/(?P<vol>[^/]+)"
@@ -51,16 +51,6 @@ def _new_pool(
         "status": "Created",
         "locations": ["none"],
     }
-
-
-def _changed(
-    fake: FakeLXD, request: FakeRequest, description: str, work: Callable[[], Any]
-) -> Reply:
-    """Do ``work``: sync in LXD 5.0, an operation with the newer extension."""
-    if ASYNC_EXTENSION in fake.extensions:
-        return fake.run_async(description, request, work)
-    work()
-    return fake.sync({} if request.method == "POST" else None)
 
 
 def remover(store: dict[Any, Any], key: Any) -> Callable[[], None]:
@@ -139,9 +129,8 @@ def _pool_create(fake: FakeLXD, request: FakeRequest) -> Reply:
     pool = _new_pool(
         fake, name, driver, dict(body.get("config") or {}), body.get("description", "")
     )
-    return _changed(
-        fake, request, "Creating storage pool", lambda: pools.update({name: pool})
-    )
+    work = lambda: pools.update({name: pool})  # noqa: E731
+    return change(fake, request, "Creating storage pool", work, metadata={})
 
 
 @route("GET", _POOL)
@@ -166,7 +155,7 @@ def _pool_update(fake: FakeLXD, request: FakeRequest, pool: str, merge: bool) ->
         if "description" in body:
             stored["description"] = body["description"]
 
-    return _changed(fake, request, "Updating storage pool", work)
+    return change(fake, request, "Updating storage pool", work)
 
 
 @route("DELETE", _POOL)
@@ -175,7 +164,7 @@ def _pool_delete(fake: FakeLXD, request: FakeRequest, pool: str) -> Reply:
     if _pool_used_by(fake, pool):
         raise FakeError(400, "The storage pool is currently in use")
     pools = fake.store("storage_pools")
-    return _changed(fake, request, "Deleting storage pool", remover(pools, pool))
+    return change(fake, request, "Deleting storage pool", remover(pools, pool))
 
 
 @route("GET", _POOL + r"/resources")
@@ -294,9 +283,8 @@ def _volume_create(
         return fake.run_async(
             "Creating storage volume", request, lambda: volumes.update({key: volume})
         )
-    return _changed(
-        fake, request, "Creating storage volume", lambda: volumes.update({key: volume})
-    )
+    work = lambda: volumes.update({key: volume})  # noqa: E731
+    return change(fake, request, "Creating storage volume", work, metadata={})
 
 
 def _volume_copy(
@@ -359,7 +347,7 @@ def _volume_update(
         if "description" in body:
             volume["description"] = body["description"]
 
-    return _changed(fake, request, "Updating storage volume", work)
+    return change(fake, request, "Updating storage volume", work)
 
 
 @route("DELETE", VOLUME_PATH)
@@ -370,7 +358,7 @@ def _volume_delete(
     if _volume_used_by(fake, request, pool, vol):
         raise FakeError(400, "The storage volume is still in use")
     volumes = _volumes(fake, request)
-    return _changed(
+    return change(
         fake, request, "Deleting storage volume", remover(volumes, (pool, vtype, vol))
     )
 
