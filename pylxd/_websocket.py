@@ -203,6 +203,25 @@ def _ws_exclude_origin(kwargs: JSONDict | type | None = None) -> JSONDict:
 _EXCLUDE_ORIGIN = _ws_exclude_origin(WebSocketBaseClient)
 
 
+def close_quietly(ws: Any, code: int = 1000, reason: str = "") -> Exception | None:
+    """Send the closing frame of ws4py websocket ``ws``, once; return the
+    error that stopped it (None when it was sent, or had been).
+
+    Used by both ends (our clients and ``pylxd.testing``'s server side):
+    ws4py's own ``close`` logs a failed send as an ERROR, while a peer that
+    hung up first is normal.
+    """
+    if ws.server_terminated:
+        return None
+    ws.server_terminated = True
+    try:
+        frame = ws.stream.close(code=code, reason=reason)
+        ws._write(frame.single(mask=ws.stream.always_mask))
+    except (OSError, RuntimeError, ValueError, AttributeError) as err:
+        return err
+    return None
+
+
 # -- the base client ---------------------------------------------------------
 class _LXDWebSocket(WebSocketBaseClient):
     """A ws4py client with verified TLS, direct block reads and quiet closing.
@@ -386,13 +405,8 @@ class _LXDWebSocket(WebSocketBaseClient):
         ws4py's own ``close`` logs a failed send as an ERROR (printed when
         logging is not configured); a server that hung up first is normal.
         """
-        if self.server_terminated:  # type: ignore[has-type]
-            return
-        self.server_terminated = True
-        try:
-            frame = self.stream.close(code=code, reason=reason)
-            self._write(frame.single(mask=self.stream.always_mask))
-        except (OSError, RuntimeError, ValueError, AttributeError) as err:
+        err = close_quietly(self, code, reason)
+        if err is not None:
             logger.debug("%r: closing frame not sent: %r", self, err)
 
     def close_gracefully(self, timeout: float = CLOSE_TIMEOUT) -> None:

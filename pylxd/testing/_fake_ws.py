@@ -24,6 +24,8 @@ from urllib import parse
 from ws4py.messaging import Message
 from ws4py.websocket import WebSocket
 
+from pylxd._websocket import close_quietly
+
 if TYPE_CHECKING:  # pragma: no cover
     from pylxd.testing._fake import FakeLXD
 
@@ -48,9 +50,6 @@ class _ConnectedSocket(socket.socket):
 class ServerWebSocket(WebSocket):
     """The fake's end of one websocket: send messages, read them one by one."""
 
-    #: Set by ws4py once the closing frame went out.
-    server_terminated: bool
-
     def __init__(self, sock: socket.socket) -> None:
         super().__init__(sock)
         self.received: deque[Message] = deque()
@@ -72,13 +71,8 @@ class ServerWebSocket(WebSocket):
     def close(self, code: int = 1000, reason: str = "") -> None:
         """Send the closing frame once; a client already gone is no error
         (ws4py would log one)."""
-        if self.server_terminated:
-            return
-        self.server_terminated = True
-        try:
-            frame = self.stream.close(code=code, reason=reason)
-            self._write(frame.single(mask=self.stream.always_mask))
-        except (OSError, RuntimeError, AttributeError) as err:
+        err = close_quietly(self, code, reason)
+        if err is not None:
             logger.debug("fake websocket close: %r", err)
 
     def end(self) -> None:
