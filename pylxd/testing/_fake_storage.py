@@ -53,6 +53,20 @@ def _new_pool(
     }
 
 
+def _update(
+    stored: dict[str, Any], body: dict[str, Any], merge: bool, keep: Any = None
+) -> None:
+    """A pool's or volume's PUT (``config`` and ``description`` replaced,
+    ``config`` starting from ``keep``) or PATCH (the body's keys merged)."""
+    if not merge:
+        stored["config"] = {**(keep or {}), **(body.get("config") or {})}
+        stored["description"] = body.get("description", "")
+        return
+    stored["config"].update(body.get("config") or {})
+    if "description" in body:
+        stored["description"] = body["description"]
+
+
 def remover(store: dict[Any, Any], key: Any) -> Callable[[], None]:
     """Work that removes ``key`` from ``store`` (an operation without metadata)."""
 
@@ -142,19 +156,8 @@ def _pool_get(fake: FakeLXD, request: FakeRequest, pool: str) -> Reply:
 def _pool_update(fake: FakeLXD, request: FakeRequest, pool: str, merge: bool) -> Reply:
     stored = _pool(fake, pool)
     body = request.json or {}
-
-    def work() -> None:
-        if not merge:
-            stored["config"] = {
-                "source": stored["config"].get("source", ""),
-                **(body.get("config") or {}),
-            }
-            stored["description"] = body.get("description", "")
-            return
-        stored["config"].update(body.get("config") or {})
-        if "description" in body:
-            stored["description"] = body["description"]
-
+    keep = {"source": stored["config"].get("source", "")}  # a PUT keeps it
+    work = lambda: _update(stored, body, merge, keep)  # noqa: E731
     return change(fake, request, "Updating storage pool", work)
 
 
@@ -338,15 +341,7 @@ def _volume_update(
         _restore(volume, body["restore"])
         return fake.sync()
 
-    def work() -> None:
-        if not merge:
-            volume["config"] = dict(body.get("config") or {})
-            volume["description"] = body.get("description", "")
-            return
-        volume["config"].update(body.get("config") or {})
-        if "description" in body:
-            volume["description"] = body["description"]
-
+    work = lambda: _update(volume, body, merge)  # noqa: E731
     return change(fake, request, "Updating storage volume", work)
 
 
