@@ -41,11 +41,17 @@ def _listing(
     return fake.sync([f"{prefix}/{name}" for name in children])
 
 
-def _free_name(prefix: str, taken: dict[str, Any]) -> str:
-    """LXD's name for an unnamed child: ``<prefix><n>``, the first one free."""
-    return next(
+def _new_name(
+    body: dict[str, Any], prefix: str, taken: dict[str, Any], in_use: str
+) -> str:
+    """The body's ``name``, or LXD's for an unnamed child (``<prefix><n>``, the
+    first one free); a 409 with ``in_use`` when it is taken."""
+    name: str = body.get("name") or next(
         f"{prefix}{i}" for i in range(len(taken) + 1) if f"{prefix}{i}" not in taken
     )
+    if name in taken:
+        raise FakeError(409, in_use.format(name=name))
+    return name
 
 
 def _rename(
@@ -95,9 +101,7 @@ def _snapshot_create(
     volume = volume_of(fake, request, pool, vtype, vol)
     body = request.json or {}
     snaps = volume["_snapshots"]
-    name = body.get("name") or _free_name("snap", snaps)
-    if name in snaps:
-        raise FakeError(409, f'Snapshot "{name}" already in use')
+    name = _new_name(body, "snap", snaps, 'Snapshot "{name}" already in use')
     snap = {
         "name": name,
         "description": "",
@@ -188,9 +192,7 @@ def _backup_create(
     volume = volume_of(fake, request, pool, vtype, vol)
     body = request.json or {}
     backups = volume["_backups"]
-    name = body.get("name") or _free_name("backup", backups)
-    if name in backups:
-        raise FakeError(409, "Backup already exists")
+    name = _new_name(body, "backup", backups, "Backup already exists")
     backup = {
         "name": name,
         "created_at": now(),
