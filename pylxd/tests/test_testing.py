@@ -75,6 +75,22 @@ def test_websockets_go_where_the_session_sends_requests(lxd: FakeLXD) -> None:
     assert _websocket.connector_for(Client(endpoint=lxd.endpoint)) == lxd.open_websocket
 
 
+def test_exec_and_events_reach_the_fake_through_its_endpoint(lxd: FakeLXD) -> None:
+    client = Client(endpoint=lxd.endpoint)
+    instance = client.instances.create({"name": "c2", "source": IMAGE}, wait=True)
+    with client.events_iter([EventType.Lifecycle], timeout=10) as events:
+        instance.start(wait=True)
+        assert next(events)["metadata"]["action"] == "instance-started"
+    assert instance.execute(["echo", "hi"]).stdout == "hi\n"
+
+
+def test_websockets_follow_a_session_given_to_the_client(lxd: FakeLXD) -> None:
+    client = Client(endpoint=lxd.base_url, session=lxd.session())
+    instance = client.instances.create({"name": "c3", "source": IMAGE}, wait=True)
+    instance.start(wait=True)
+    assert instance.execute(["echo", "via session"]).stdout == "via session\n"
+
+
 def test_clients_keep_working_after_unregister(running: Any, lxd: FakeLXD) -> None:
     lxd.endpoint
     lxd.unregister()
