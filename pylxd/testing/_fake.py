@@ -149,6 +149,15 @@ class FakeEndpoint(str):
         endpoint.pylxd_adapter = fake
         return endpoint
 
+    def __copy__(self) -> FakeEndpoint:
+        return self  # immutable, as a str: a copy carries the same fake
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> FakeEndpoint:
+        return self
+
+    def __reduce__(self) -> tuple[type[str], tuple[str]]:
+        return str, (str(self),)  # a fake cannot leave its process: a plain URL
+
 
 class FakeLXD(FaultsMixin, HelpersMixin, requests.adapters.BaseAdapter):
     """An in-memory LXD answering through a ``requests`` session.

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import gc
+import pickle
 import weakref
 from typing import Any
 
@@ -66,6 +68,15 @@ def test_a_plain_copy_of_the_endpoint_reaches_no_fake() -> None:
     fake = FakeLXD()
     with pytest.raises(exceptions.ClientConnectionFailed):
         Client(endpoint=str(fake.endpoint), timeout=5)
+
+
+def test_copies_of_the_endpoint_carry_the_fake_a_pickle_does_not() -> None:
+    fake = FakeLXD()
+    endpoint = fake.endpoint
+    assert copy.copy(endpoint).pylxd_adapter is fake
+    assert copy.deepcopy({"url": endpoint})["url"].pylxd_adapter is fake
+    unpickled = pickle.loads(pickle.dumps(endpoint))
+    assert unpickled == endpoint and not hasattr(unpickled, "pylxd_adapter")
 
 
 def test_websockets_go_where_the_session_sends_requests(lxd: FakeLXD) -> None:
