@@ -17,7 +17,15 @@ import secrets
 import ssl
 from typing import Any
 
-from pylxd.testing._fake import FakeError, FakeLXD, FakeRequest, Reply, only, route
+from pylxd.testing._fake import (
+    FakeError,
+    FakeLXD,
+    FakeRequest,
+    Reply,
+    only,
+    put_and_patch,
+    route,
+)
 
 _FP = r"(?P<fp>[^/]+)"
 _PUT_FIELDS = ("name", "type", "restricted", "projects")
@@ -137,23 +145,17 @@ def _certificate_get(fake: FakeLXD, request: FakeRequest, fp: str) -> Reply:
     return fake.sync(_find(fake, fp))
 
 
-@route("PUT", rf"/1.0/certificates/{_FP}")
-def _certificate_put(fake: FakeLXD, request: FakeRequest, fp: str) -> Reply:
+@put_and_patch(rf"/1.0/certificates/{_FP}")
+def _certificate_update(
+    fake: FakeLXD, request: FakeRequest, fp: str, merge: bool
+) -> Reply:
     _require_trust(fake)
     cert = _find(fake, fp)
     body = request.json or {}
     cert.update({k: body[k] for k in _PUT_FIELDS if k in body})
-    cert["projects"] = list(body.get("projects") or [])
-    cert["restricted"] = bool(body.get("restricted", False))
-    return fake.sync()
-
-
-@route("PATCH", rf"/1.0/certificates/{_FP}")
-def _certificate_patch(fake: FakeLXD, request: FakeRequest, fp: str) -> Reply:
-    _require_trust(fake)
-    cert = _find(fake, fp)
-    body = request.json or {}
-    cert.update({k: body[k] for k in _PUT_FIELDS if k in body})
+    if not merge:  # a PUT also resets the restrictions it leaves out
+        cert["projects"] = list(body.get("projects") or [])
+        cert["restricted"] = bool(body.get("restricted", False))
     return fake.sync()
 
 

@@ -20,6 +20,7 @@ from pylxd.testing._fake import (
     FakeLXD,
     FakeRequest,
     Reply,
+    lookup,
     on_init,
     rename_in,
     route,
@@ -212,10 +213,7 @@ def _member_view(fake: FakeLXD, member: dict[str, Any]) -> dict[str, Any]:
 
 def _member(fake: FakeLXD, name: str) -> dict[str, Any]:
     _require_clustered(fake)
-    member = _members(fake).get(name)
-    if member is None:
-        raise FakeError(404, "Cluster member not found")
-    return member
+    return lookup(_members(fake), name, "Cluster member not found")
 
 
 @route("GET", r"/1.0/cluster/members")
@@ -357,10 +355,7 @@ def _member_state(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
 # -- groups ------------------------------------------------------------------
 def _group(fake: FakeLXD, name: str) -> dict[str, Any]:
     _require_clustered(fake)
-    group = _groups(fake).get(name)
-    if group is None:
-        raise FakeError(404, "Cluster group not found")
-    return group
+    return lookup(_groups(fake), name, "Cluster group not found")
 
 
 def _check_members(fake: FakeLXD, names: list[str]) -> list[str]:
