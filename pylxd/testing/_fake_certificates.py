@@ -26,6 +26,7 @@ from pylxd.testing._fake import (
     put_and_patch,
     route,
 )
+from pylxd.testing._fake_core import listing
 
 _FP = r"(?P<fp>[^/]+)"
 _PUT_FIELDS = ("name", "type", "restricted", "projects")
@@ -63,9 +64,7 @@ def _decode_certificate(text: str) -> tuple[str, str]:
 def _certificates(fake: FakeLXD, request: FakeRequest) -> Reply:
     _require_trust(fake)
     certs = _store(fake)
-    if request.recursion:
-        return fake.sync(list(certs.values()))
-    return fake.sync([f"/1.0/certificates/{fp}" for fp in certs])
+    return fake.sync(listing(request, "/1.0/certificates", certs, in_project=False))
 
 
 @route("POST", r"/1.0/certificates")

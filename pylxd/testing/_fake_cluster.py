@@ -25,6 +25,7 @@ from pylxd.testing._fake import (
     rename_in,
     route,
 )
+from pylxd.testing._fake_core import listing
 
 _MEMBER = r"/1.0/cluster/members/(?P<name>[^/]*)"
 _GROUP = r"/1.0/cluster/groups/(?P<name>[^/]+)"
@@ -372,9 +373,7 @@ def _check_members(fake: FakeLXD, names: list[str]) -> list[str]:
 def _groups_get(fake: FakeLXD, request: FakeRequest) -> Reply:
     _require_clustered(fake)
     groups = _groups(fake)
-    if request.recursion:
-        return fake.sync(list(groups.values()))
-    return fake.sync([f"/1.0/cluster/groups/{name}" for name in groups])
+    return fake.sync(listing(request, "/1.0/cluster/groups", groups, in_project=False))
 
 
 @route("POST", r"/1.0/cluster/groups")

@@ -54,10 +54,20 @@ def require_project(fake: FakeLXD, request: FakeRequest) -> str:
 
 
 def listing(
-    request: FakeRequest, prefix: str, items: dict[str, Any], render: Any = None
+    request: FakeRequest,
+    prefix: str,
+    items: dict[str, Any],
+    render: Any = None,
+    *,
+    in_project: bool = True,
 ) -> Any:
-    """A collection answer: URLs, or objects with ``recursion=1``."""
-    suffix = "" if request.project == "default" else f"?project={request.project}"
+    """A collection answer: URLs, or objects with ``recursion=1``.
+
+    :param in_project: whether the URLs name the request's project (objects
+        outside projects, such as certificates, are named without it).
+    """
+    default = request.project == "default" or not in_project
+    suffix = "" if default else f"?project={request.project}"
     if request.recursion:
         return [render(v) if render else v for v in items.values()]
     return [f"{prefix}/{name}{suffix}" for name in items]

@@ -3,7 +3,7 @@ volume record (``_snapshots``, ``_backups``: name -> record)."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 from pylxd.testing._fake import (
     FakeError,
@@ -15,6 +15,7 @@ from pylxd.testing._fake import (
     rename_in,
     route,
 )
+from pylxd.testing._fake_core import listing
 from pylxd.testing._fake_storage import (
     NEVER,
     VOLUME_PATH,
@@ -26,19 +27,6 @@ from pylxd.testing._fake_storage import (
 
 _SNAP = VOLUME_PATH + r"/snapshots/(?P<snap>[^/]+)"
 _BACKUP = VOLUME_PATH + r"/backups/(?P<backup>[^/]+)"
-
-
-def _listing(
-    fake: FakeLXD,
-    request: FakeRequest,
-    prefix: str,
-    children: dict[str, Any],
-    view: Callable[[Any], Any],
-) -> Reply:
-    """A volume's snapshots or backups: URLs, or objects with ``recursion=1``."""
-    if request.recursion:
-        return fake.sync([view(child) for child in children.values()])
-    return fake.sync([f"{prefix}/{name}" for name in children])
 
 
 def _new_name(
@@ -91,7 +79,7 @@ def _snapshot_list(
     snaps = volume_of(fake, request, pool, vtype, vol)["_snapshots"]
     view = lambda s: {**s, "name": f"{vol}/{s['name']}"}  # noqa: E731
     prefix = f"/1.0/storage-pools/{pool}/volumes/{vtype}/{vol}/snapshots"
-    return _listing(fake, request, prefix, snaps, view)
+    return fake.sync(listing(request, prefix, snaps, view, in_project=False))
 
 
 @route("POST", VOLUME_PATH + r"/snapshots")
@@ -182,7 +170,7 @@ def _backup_list(
 ) -> Reply:
     backups = volume_of(fake, request, pool, vtype, vol)["_backups"]
     prefix = f"/1.0/storage-pools/{pool}/volumes/{vtype}/{vol}/backups"
-    return _listing(fake, request, prefix, backups, public)
+    return fake.sync(listing(request, prefix, backups, public, in_project=False))
 
 
 @route("POST", VOLUME_PATH + r"/backups")
