@@ -16,6 +16,7 @@ from pylxd.testing._fake import (
     FakeLXD,
     FakeRequest,
     Reply,
+    lookup,
     put_and_patch,
     rename_in,
     route,
@@ -24,7 +25,6 @@ from pylxd.testing._fake_core import listing
 from pylxd.testing._fake_networks import (
     JSONDict,
     _body,
-    _child,
     _devices_using,
     _project,
     _strings,
@@ -56,7 +56,7 @@ def _acls(fake: FakeLXD, request: FakeRequest) -> dict[str, JSONDict]:
 
 
 def _acl(fake: FakeLXD, request: FakeRequest, name: str) -> JSONDict:
-    return _child(_acls(fake, request), name, "Network ACL")
+    return lookup(_acls(fake, request), name, "Network ACL not found")
 
 
 def _acl_rules(body: JSONDict) -> JSONDict:
@@ -192,7 +192,7 @@ def _zones(fake: FakeLXD, request: FakeRequest) -> dict[str, JSONDict]:
 
 
 def _zone(fake: FakeLXD, request: FakeRequest, name: str) -> JSONDict:
-    return _child(_zones(fake, request), name, "Network zone")
+    return lookup(_zones(fake, request), name, "Network zone not found")
 
 
 def _zone_config(config: Any) -> JSONDict:
@@ -269,7 +269,7 @@ def _records(fake: FakeLXD, request: FakeRequest, zone: str) -> dict[str, JSONDi
 
 
 def _record(fake: FakeLXD, request: FakeRequest, zone: str, name: str) -> JSONDict:
-    return _child(_records(fake, request, zone), name, "Network zone record")
+    return lookup(_records(fake, request, zone), name, "Network zone record not found")
 
 
 def _entries(body: JSONDict) -> list[JSONDict]:

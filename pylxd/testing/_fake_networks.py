@@ -337,12 +337,6 @@ def _peers(fake: FakeLXD, request: FakeRequest, net: str) -> dict[str, JSONDict]
     return _children(fake, request, net, "peers", "peering", ("ovn",))
 
 
-def _child(items: dict[str, JSONDict], key: str, what: str) -> JSONDict:
-    if key not in items:
-        raise FakeError(404, f"{what} not found")
-    return items[key]
-
-
 @route("GET", rf"/1.0/networks/{_NET}/forwards")
 def _forward_list(fake: FakeLXD, request: FakeRequest, net: str) -> Reply:
     forwards = _forwards(fake, request, net)
@@ -373,14 +367,16 @@ def _forward_create(fake: FakeLXD, request: FakeRequest, net: str) -> Reply:
 
 @route("GET", rf"/1.0/networks/{_NET}/forwards/{_NAME}")
 def _forward_get(fake: FakeLXD, request: FakeRequest, net: str, name: str) -> Reply:
-    return fake.sync(_child(_forwards(fake, request, net), name, "Network forward"))
+    return fake.sync(
+        lookup(_forwards(fake, request, net), name, "Network forward not found")
+    )
 
 
 @put_and_patch(rf"/1.0/networks/{_NET}/forwards/{_NAME}")
 def _forward_update(
     fake: FakeLXD, request: FakeRequest, net: str, name: str, merge: bool
 ) -> Reply:
-    forward = _child(_forwards(fake, request, net), name, "Network forward")
+    forward = lookup(_forwards(fake, request, net), name, "Network forward not found")
     body = _body(request)
     body["config"] = _strings(body.get("config"))
     _update(forward, body, {"description": "", "ports": []}, merge)
@@ -390,7 +386,7 @@ def _forward_update(
 @route("DELETE", rf"/1.0/networks/{_NET}/forwards/{_NAME}")
 def _forward_delete(fake: FakeLXD, request: FakeRequest, net: str, name: str) -> Reply:
     forwards = _forwards(fake, request, net)
-    _child(forwards, name, "Network forward")
+    lookup(forwards, name, "Network forward not found")
     del forwards[name]
     return fake.sync()
 
@@ -443,7 +439,7 @@ def _peer_create(fake: FakeLXD, request: FakeRequest, net: str) -> Reply:
 
 @route("GET", rf"/1.0/networks/{_NET}/peers/{_NAME}")
 def _peer_get(fake: FakeLXD, request: FakeRequest, net: str, name: str) -> Reply:
-    peer = _child(_peers(fake, request, net), name, "Network peer")
+    peer = lookup(_peers(fake, request, net), name, "Network peer not found")
     return fake.sync(_peer_view(fake, request, net, peer))
 
 
@@ -451,7 +447,7 @@ def _peer_get(fake: FakeLXD, request: FakeRequest, net: str, name: str) -> Reply
 def _peer_update(
     fake: FakeLXD, request: FakeRequest, net: str, name: str, merge: bool
 ) -> Reply:
-    peer = _child(_peers(fake, request, net), name, "Network peer")
+    peer = lookup(_peers(fake, request, net), name, "Network peer not found")
     body = _body(request)
     body["config"] = _strings(body.get("config"))
     _update(peer, body, {"description": ""}, merge)
@@ -461,6 +457,6 @@ def _peer_update(
 @route("DELETE", rf"/1.0/networks/{_NET}/peers/{_NAME}")
 def _peer_delete(fake: FakeLXD, request: FakeRequest, net: str, name: str) -> Reply:
     peers = _peers(fake, request, net)
-    _child(peers, name, "Network peer")
+    lookup(peers, name, "Network peer not found")
     del peers[name]
     return fake.sync()
