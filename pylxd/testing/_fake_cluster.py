@@ -15,17 +15,9 @@ import secrets
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from pylxd.testing._fake import (
-    FakeError,
-    FakeLXD,
-    FakeRequest,
-    Reply,
-    lookup,
-    on_init,
-    rename_in,
-    route,
-)
+from pylxd.testing._fake import FakeLXD, on_init, route
 from pylxd.testing._fake_core import listing
+from pylxd.testing._fake_wire import FakeError, FakeRequest, Reply, lookup, rename_in
 
 _MEMBER = r"/1.0/cluster/members/(?P<name>[^/]*)"
 _GROUP = r"/1.0/cluster/groups/(?P<name>[^/]+)"

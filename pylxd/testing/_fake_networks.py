@@ -16,19 +16,10 @@ import re
 from typing import Any, Callable
 
 from pylxd._types import JSONDict
-from pylxd.testing._fake import (
-    FakeError,
-    FakeLXD,
-    FakeRequest,
-    Reply,
-    lookup,
-    on_init,
-    put_and_patch,
-    rename_in,
-    route,
-)
+from pylxd.testing._fake import FakeLXD, on_init, put_and_patch, route
 from pylxd.testing._fake_core import listing, require_project
 from pylxd.testing._fake_helpers import change
+from pylxd.testing._fake_wire import FakeError, FakeRequest, Reply, lookup, rename_in
 
 _NET = r"(?P<net>[^/]+)"
 _NAME = r"(?P<name>[^/]+)"

@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 from pylxd._types import JSONDict
-from pylxd.testing._fake import FakeLXD, route
+from pylxd.testing._fake import (
+    FakeError,
+    FakeLXD,
+    FakeRequest,
+    Reply,
+    lookup,
+    now,
+    rename_in,
+    route,
+)
 from pylxd.testing._fake_helpers import wording
 from pylxd.testing._fake_instances import (
     INSTANCE_PATH,
@@ -12,14 +21,6 @@ from pylxd.testing._fake_instances import (
     render,
     resources_of,
     snapshot_records,
-)
-from pylxd.testing._fake_wire import (
-    FakeError,
-    FakeRequest,
-    Reply,
-    lookup,
-    now,
-    rename_in,
 )
 
 _SNAP = INSTANCE_PATH + r"/snapshots/(?P<snap>[^/]+)"

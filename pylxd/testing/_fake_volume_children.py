@@ -3,18 +3,9 @@ volume record (``_snapshots``, ``_backups``: name -> record)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
-from pylxd.testing._fake import (
-    FakeError,
-    FakeLXD,
-    FakeRequest,
-    Reply,
-    now,
-    put_and_patch,
-    rename_in,
-    route,
-)
+from pylxd.testing._fake import FakeLXD, put_and_patch, route
 from pylxd.testing._fake_core import listing
 from pylxd.testing._fake_storage import (
     NEVER,
@@ -24,9 +15,14 @@ from pylxd.testing._fake_storage import (
     remover,
     volume_of,
 )
-
-_SNAP = VOLUME_PATH + r"/snapshots/(?P<snap>[^/]+)"
-_BACKUP = VOLUME_PATH + r"/backups/(?P<backup>[^/]+)"
+from pylxd.testing._fake_wire import (
+    FakeError,
+    FakeRequest,
+    Reply,
+    lookup,
+    now,
+    rename_in,
+)
 
 
 def _new_name(
@@ -42,44 +38,95 @@ def _new_name(
     return name
 
 
-def _rename(
-    fake: FakeLXD,
-    request: FakeRequest,
-    children: dict[str, Any],
-    old: str,
-    what: str,
-    in_use: str | None = None,
-) -> Reply:
-    """Rename child ``old`` to the body's ``name`` in an operation (``in_use``:
-    the message when the name is taken, which some children do not check)."""
-    new = (request.json or {}).get("name")
-    if not new:
-        raise FakeError(400, "No name provided")
+class _Children:
+    """The list, get, rename and delete routes of one kind of volume child.
 
-    def work() -> None:
-        if in_use is not None and new in children:
-            raise FakeError(409, in_use.format(new=new))
-        rename_in(children, old, new)
+    :param kind: ``snapshots`` or ``backups`` (the URL part; the volume
+        keeps them under ``_<kind>``).
+    :param missing: LXD's message for a child that does not exist.
+    :param what: the child in operation descriptions.
+    :param view: what ``GET`` shows of a child (and a listing, given the
+        volume's name too).
+    :param in_use: LXD's message when a rename meets a taken name (None: LXD
+        does not check).
+    """
 
-    return fake.run_async(f"Renaming {what}", request, work)
+    def __init__(
+        self,
+        kind: str,
+        missing: str,
+        what: str,
+        view: Callable[[Any], Any],
+        list_view: Callable[[Any, str], Any],
+        in_use: str | None = None,
+    ) -> None:
+        self.kind, self.missing, self.what = kind, missing, what
+        self.view, self.list_view, self.in_use = view, list_view, in_use
+        #: The path of one child (its name is the ``child`` group).
+        self.one = VOLUME_PATH + rf"/{kind}/(?P<child>[^/]+)"
+        route("GET", VOLUME_PATH + f"/{kind}")(self.list)
+        route("GET", self.one)(self.get)
+        route("POST", self.one)(self.rename)
+        route("DELETE", self.one)(self.delete)
+
+    def items(
+        self, fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str
+    ) -> dict[str, Any]:
+        """The children of the volume (404 when there is no such volume)."""
+        children: dict[str, Any] = volume_of(fake, request, pool, vtype, vol)[
+            f"_{self.kind}"
+        ]
+        return children
+
+    def find(self, fake: FakeLXD, request: FakeRequest, child: str, **vol: str) -> Any:
+        """The child called ``child`` (404 with :attr:`missing` when none is)."""
+        return lookup(self.items(fake, request, **vol), child, self.missing)
+
+    def list(self, fake: FakeLXD, request: FakeRequest, **vol: str) -> Reply:
+        prefix = "/1.0/storage-pools/{pool}/volumes/{vtype}/{vol}/".format(**vol)
+        children = self.items(fake, request, **vol)
+        render = lambda c: self.list_view(c, vol["vol"])  # noqa: E731
+        return fake.sync(
+            listing(request, prefix + self.kind, children, render, in_project=False)
+        )
+
+    def get(self, fake: FakeLXD, request: FakeRequest, child: str, **vol: str) -> Reply:
+        return fake.sync(self.view(self.find(fake, request, child, **vol)))
+
+    def rename(
+        self, fake: FakeLXD, request: FakeRequest, child: str, **vol: str
+    ) -> Reply:
+        children = self.items(fake, request, **vol)
+        lookup(children, child, self.missing)
+        new = (request.json or {}).get("name")
+        if not new:
+            raise FakeError(400, "No name provided")
+
+        def work() -> None:
+            if self.in_use is not None and new in children:
+                raise FakeError(409, self.in_use.format(new=new))
+            rename_in(children, child, new)
+
+        return fake.run_async(f"Renaming {self.what}", request, work)
+
+    def delete(
+        self, fake: FakeLXD, request: FakeRequest, child: str, **vol: str
+    ) -> Reply:
+        children = self.items(fake, request, **vol)
+        lookup(children, child, self.missing)
+        work = remover(children, child)
+        return fake.run_async(f"Deleting {self.what}", request, work)
 
 
 # -- snapshots -----------------------------------------------------------------
-def _snapshot(volume: dict[str, Any], name: str) -> Any:
-    snap = volume["_snapshots"].get(name)
-    if snap is None:
-        raise FakeError(404, "Storage pool volume not found")
-    return snap
-
-
-@route("GET", VOLUME_PATH + r"/snapshots")
-def _snapshot_list(
-    fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str
-) -> Reply:
-    snaps = volume_of(fake, request, pool, vtype, vol)["_snapshots"]
-    view = lambda s: {**s, "name": f"{vol}/{s['name']}"}  # noqa: E731
-    prefix = f"/1.0/storage-pools/{pool}/volumes/{vtype}/{vol}/snapshots"
-    return fake.sync(listing(request, prefix, snaps, view, in_project=False))
+_SNAPSHOTS = _Children(
+    "snapshots",
+    "Storage pool volume not found",
+    "storage volume snapshot",
+    view=lambda snap: snap,
+    list_view=lambda snap, vol: {**snap, "name": f"{vol}/{snap['name']}"},
+    in_use='Snapshot "{new}" already in use',
+)
 
 
 @route("POST", VOLUME_PATH + r"/snapshots")
@@ -106,24 +153,11 @@ def _snapshot_create(
     )
 
 
-@route("GET", _SNAP)
-def _snapshot_get(
-    fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str, snap: str
-) -> Reply:
-    return fake.sync(_snapshot(volume_of(fake, request, pool, vtype, vol), snap))
-
-
-@put_and_patch(_SNAP)
+@put_and_patch(_SNAPSHOTS.one)
 def _snapshot_update(
-    fake: FakeLXD,
-    request: FakeRequest,
-    pool: str,
-    vtype: str,
-    vol: str,
-    snap: str,
-    merge: bool,
+    fake: FakeLXD, request: FakeRequest, child: str, merge: bool, **vol: str
 ) -> Reply:
-    found = _snapshot(volume_of(fake, request, pool, vtype, vol), snap)
+    found = _SNAPSHOTS.find(fake, request, child, **vol)
     body = request.json or {}
     if not merge or "description" in body:
         found["description"] = body.get("description", "")
@@ -132,45 +166,14 @@ def _snapshot_update(
     return fake.sync()
 
 
-@route("POST", _SNAP)
-def _snapshot_rename(
-    fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str, snap: str
-) -> Reply:
-    volume = volume_of(fake, request, pool, vtype, vol)
-    _snapshot(volume, snap)
-    snaps = volume["_snapshots"]
-    in_use = 'Snapshot "{new}" already in use'
-    return _rename(fake, request, snaps, snap, "storage volume snapshot", in_use)
-
-
-@route("DELETE", _SNAP)
-def _snapshot_delete(
-    fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str, snap: str
-) -> Reply:
-    volume = volume_of(fake, request, pool, vtype, vol)
-    _snapshot(volume, snap)
-    return fake.run_async(
-        "Deleting storage volume snapshot",
-        request,
-        remover(volume["_snapshots"], snap),
-    )
-
-
 # -- backups -------------------------------------------------------------------
-def _backup(volume: dict[str, Any], name: str) -> Any:
-    backup = volume["_backups"].get(name)
-    if backup is None:
-        raise FakeError(404, "Storage volume backup not found")
-    return backup
-
-
-@route("GET", VOLUME_PATH + r"/backups")
-def _backup_list(
-    fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str
-) -> Reply:
-    backups = volume_of(fake, request, pool, vtype, vol)["_backups"]
-    prefix = f"/1.0/storage-pools/{pool}/volumes/{vtype}/{vol}/backups"
-    return fake.sync(listing(request, prefix, backups, public, in_project=False))
+_BACKUPS = _Children(
+    "backups",
+    "Storage volume backup not found",
+    "custom volume backup",
+    view=public,
+    list_view=lambda backup, vol: public(backup),
+)
 
 
 @route("POST", VOLUME_PATH + r"/backups")
@@ -200,38 +203,9 @@ def _backup_create(
     )
 
 
-@route("GET", _BACKUP)
-def _backup_get(
-    fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str, backup: str
-) -> Reply:
-    return fake.sync(
-        public(_backup(volume_of(fake, request, pool, vtype, vol), backup))
-    )
-
-
-@route("GET", _BACKUP + r"/export")
+@route("GET", _BACKUPS.one + r"/export")
 def _backup_export(
-    fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str, backup: str
+    fake: FakeLXD, request: FakeRequest, child: str, **vol: str
 ) -> Reply:
-    data = _backup(volume_of(fake, request, pool, vtype, vol), backup)["_data"]
+    data = _BACKUPS.find(fake, request, child, **vol)["_data"]
     return fake.raw(data, **{"Content-Length": str(len(data))})
-
-
-@route("POST", _BACKUP)
-def _backup_rename(
-    fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str, backup: str
-) -> Reply:
-    volume = volume_of(fake, request, pool, vtype, vol)
-    _backup(volume, backup)
-    return _rename(fake, request, volume["_backups"], backup, "custom volume backup")
-
-
-@route("DELETE", _BACKUP)
-def _backup_delete(
-    fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str, backup: str
-) -> Reply:
-    volume = volume_of(fake, request, pool, vtype, vol)
-    _backup(volume, backup)
-    return fake.run_async(
-        "Deleting custom volume backup", request, remover(volume["_backups"], backup)
-    )
