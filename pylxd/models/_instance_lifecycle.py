@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from pylxd import exceptions
-from pylxd.models import _conditions
 from pylxd.models import _model as model
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -91,6 +90,8 @@ class InstanceLifecycleMixin:
         :raises WaitTimeout: (a ``TimeoutError``) when it is not met in time.
         :raises InvalidArgument: when no condition is given.
         """
+        from pylxd.models import _conditions  # on first use: few callers wait
+
         condition = _conditions.InstanceCondition(status, ipv4, ipv6, interface, agent)
         state = _conditions.wait_for_instance(self, condition, timeout)
         return model.AttributeDict(state)

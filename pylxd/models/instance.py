@@ -39,7 +39,6 @@ from pylxd.models._exec import (  # noqa: F401  (pylxd's name for the result typ
     ExecMixin,
     _InstanceExecuteResult,
 )
-from pylxd.models._files import FilesManager
 from pylxd.models._instance_config import (  # noqa: F401  (name_problem re-exported)
     check_instance_name,
     check_source,
@@ -71,6 +70,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import requests
 
     from pylxd.client import Client
+    from pylxd.models._files import FilesManager
 
 
 #: pylxd's name for the state object :meth:`Instance.state` returns.
@@ -81,6 +81,10 @@ _FULL_KEYS = ("state", "snapshots", "backups")
 
 
 def _files_manager(instance: Instance) -> FilesManager:
+    # Imported on first use (no import cycle): most instance work never
+    # touches files, and the files rooms are a large part of this import.
+    from pylxd.models._files import FilesManager
+
     return FilesManager(instance)
 
 
@@ -88,6 +92,8 @@ class _FilesManagerAlias:
     """``Instance.FilesManager``: pylxd's public name for the files manager class."""
 
     def __get__(self, obj: object, owner: type) -> type[FilesManager]:
+        from pylxd.models._files import FilesManager  # as in _files_manager
+
         return FilesManager
 
 
