@@ -14,7 +14,6 @@ import http.client
 import io
 import logging
 import os
-import select
 import socket
 import ssl
 import threading
@@ -26,10 +25,12 @@ from urllib import parse
 
 import requests
 import requests.adapters
+import urllib3
+import urllib3.connection
 import urllib3.exceptions
 from requests.structures import CaseInsensitiveDict
 
-from pylxd import exceptions
+from pylxd import _retry, exceptions
 
 logger = logging.getLogger("pylxd")
 
@@ -198,109 +199,141 @@ def check_cert_files(cert: Any) -> None:
             )
 
 
-class _DeadlineReader(io.RawIOBase):
-    """The reads of a socket, each within its timeout and all before its deadline.
+class _Clock:
+    """The deadline of a connection's current answer, shared with its reader.
 
-    ``http.client`` reads status lines, headers and body through this: a
-    server dripping a byte at a time, or sending ``100 Continue`` forever,
-    cannot hold an answer past the deadline of its socket.
+    A separate object, so that the connection and the readers of its answers
+    hold no reference cycle (sockets are freed as soon as they are dropped).
     """
 
-    def __init__(self, sock: _UnixSocket) -> None:
-        super().__init__()
-        self._sock = sock
+    __slots__ = ("deadline", "per_read", "sock")
 
-    def readable(self) -> bool:
-        return True
+    def __init__(self) -> None:
+        #: ``time.monotonic()`` by which the current answer must be read (or None).
+        self.deadline: float | None = None
+        #: The timeout of each read, given back when the deadline is lifted.
+        self.per_read: float | None = None
+        self.sock: Any = None
 
-    def readinto(self, buffer: Any) -> int:
-        sock = self._sock
-        if sock.deadline is not None:
-            left = sock.deadline - time.monotonic()
+    def lift(self) -> None:
+        """Stop bounding the answer as a whole (a streamed body: each read keeps
+        its own timeout)."""
+        self.deadline = None
+        if self.sock is not None:
+            self.sock.settimeout(self.per_read)
+
+
+class _DeadlineIO(socket.SocketIO):
+    """The reads of a socket, each within its timeout and all before the deadline.
+
+    ``http.client`` reads status line, headers and body through this (plain
+    TCP, TLS and Unix sockets alike): a server dripping a byte at a time, or
+    sending ``100 Continue`` forever, cannot hold an answer past its deadline.
+    """
+
+    def __init__(self, sock: socket.socket, clock: _Clock) -> None:
+        super().__init__(sock, "rb")
+        self._socket = sock
+        self._clock = clock
+
+    def readinto(self, buffer: Any) -> int | None:
+        clock = self._clock
+        if clock.deadline is not None:
+            left = clock.deadline - time.monotonic()
             if left <= 0:
                 raise socket.timeout("no whole answer before the deadline")
-            if sock.per_read is None or left < sock.per_read:
-                sock.settimeout(left)
-        return sock.recv_into(buffer)
+            if clock.per_read is None or left < clock.per_read:
+                self._socket.settimeout(left)
+        return super().readinto(buffer)
 
 
-class _UnixSocket(socket.socket):
-    """A Unix socket whose reads (through :meth:`makefile`) obey ``deadline``."""
+class _Handing:
+    """Hands ``http.client.HTTPResponse`` our reader when it asks its socket for one."""
 
-    #: ``time.monotonic()`` by which the current answer must be read (or None).
-    deadline: float | None = None
-    #: The timeout of each read, restored when the deadline is lifted.
-    per_read: float | None = None
+    __slots__ = ("_reader",)
 
-    def makefile(self, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
-        if mode != "rb":
-            return super().makefile(mode, *args, **kwargs)  # type: ignore
-        return io.BufferedReader(_DeadlineReader(self))
+    def __init__(self, reader: io.BufferedReader) -> None:
+        self._reader = reader
 
-    def bound(self, per_read: float | None, deadline: float | None) -> None:
-        """Give each read ``per_read`` seconds, all of them until ``deadline``."""
-        self.per_read, self.deadline = per_read, deadline
-        self.settimeout(per_read)
+    def makefile(self, mode: str) -> io.BufferedReader:
+        return self._reader
 
 
-class _UnixConnection(http.client.HTTPConnection):
-    """An HTTP/1.1 keep-alive connection to a Unix socket."""
+class _BoundedResponse(http.client.HTTPResponse):
+    """An ``http.client`` response read through :class:`_DeadlineIO`."""
 
-    sock: _UnixSocket | None  # type: ignore[assignment]
+    def __init__(self, sock: socket.socket, *args: Any, clock: _Clock, **kwargs: Any):
+        clock.per_read, clock.sock = sock.gettimeout(), sock
+        reader = io.BufferedReader(_DeadlineIO(sock, clock))
+        super().__init__(_Handing(reader), *args, **kwargs)  # type: ignore[arg-type]
 
-    def __init__(self, path: str, timeout: float | None) -> None:
-        super().__init__("localhost", timeout=timeout)
-        self._path = path
+
+class _BoundedConnection(urllib3.connection.HTTPConnection):
+    """urllib3's connection, whose answers are read before ``clock.deadline``."""
+
+    #: ``http.client`` builds each answer with ``response_class(sock, ...)``.
+    response_class: Any
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.clock = _Clock()
+        self.response_class = functools.partial(_BoundedResponse, clock=self.clock)
+
+
+class _BoundedHTTPSConnection(urllib3.connection.HTTPSConnection, _BoundedConnection):
+    """urllib3's TLS connection, bounded as :class:`_BoundedConnection`."""
+
+
+class _UnixConnection(_BoundedConnection):
+    """A bounded HTTP/1.1 connection to a Unix socket."""
+
+    def __init__(self, path: str, **kwargs: Any) -> None:
+        super().__init__("localhost", **kwargs)
+        self.socket_path = path
 
     def connect(self) -> None:
-        sock = _UnixSocket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         sock.settimeout(self.timeout)
         try:
-            sock.connect(self._path)
+            sock.connect(self.socket_path)
         except OSError:
             sock.close()
             raise
         self.sock = sock
 
-    def is_dropped(self) -> bool:
-        """True when the server closed the idle connection (e.g. it restarted)."""
-        if self.sock is None:
-            return False
-        readable, _, _ = select.select([self.sock], [], [], 0)
-        return bool(readable)
 
+class _BoundedPool(urllib3.HTTPConnectionPool):
+    """A pool whose requests must be answered whole within their read timeout.
 
-class _StreamedBody:
-    """A streamed response body that gives its connection back when consumed.
-
-    A body closed before its end takes its connection down with it, so that
-    unread bytes are never mistaken for the next response.
+    The deadline starts before the connection is opened: connect, status
+    line, headers and (unless streamed, see :meth:`_HTTPAdapter.send`) body
+    all fit in it.
     """
 
-    def __init__(self, response: http.client.HTTPResponse, release: Any) -> None:
-        self._response = response
-        self._release = release
+    ConnectionCls = _BoundedConnection
 
-    def read(self, amt: int | None = None, **_: Any) -> bytes:
-        data = self._response.read(amt)
-        if self._response.isclosed():
-            self._finish(reusable=True)
-        return data
+    def _make_request(  # type: ignore[override]
+        self, conn: Any, method: str, url: str, *args: Any, **kwargs: Any
+    ) -> Any:
+        total = kwargs["timeout"].read_timeout
+        conn.clock.deadline = None if total is None else time.monotonic() + total
+        return super()._make_request(conn, method, url, *args, **kwargs)
 
-    def close(self) -> None:
-        self._finish(reusable=self._response.isclosed())
 
-    def release_conn(self) -> None:
-        self.close()
+class _BoundedHTTPSPool(urllib3.HTTPSConnectionPool, _BoundedPool):
+    ConnectionCls = _BoundedHTTPSConnection
 
-    def _finish(self, reusable: bool) -> None:
-        release, self._release = self._release, None
-        if release is not None:
-            release(reusable)
 
-    @property
-    def closed(self) -> bool:
-        return self._release is None
+class _UnixPool(_BoundedPool):
+    """Keep-alive connections to one Unix socket (urllib3's pool)."""
+
+    def __init__(self, path: str, maxsize: int) -> None:
+        super().__init__("localhost", maxsize=maxsize)
+        self.socket_path = path
+
+    def _new_conn(self) -> _UnixConnection:
+        self.num_connections += 1
+        return _UnixConnection(self.socket_path, timeout=self.timeout.connect_timeout)
 
 
 class _Response(requests.Response):
@@ -321,147 +354,6 @@ class _Response(requests.Response):
         if self._keep_parse and not kwargs:
             self._parsed = value
         return value
-
-
-class _UnixAdapter(requests.adapters.BaseAdapter):
-    """An adapter for ``http+unix://`` URLs: keep-alive connections per socket.
-
-    Idle connections are kept per socket path and reused by any thread, one
-    request at a time each; this avoids the connection churn of
-    requests-unixsocket (pools keyed by full URL) and most of urllib3's
-    per-request work, which costs more CPU than LXD's answer itself.
-    """
-
-    def __init__(
-        self,
-        pool_maxsize: int = POOL_MAXSIZE,
-        *,
-        max_response_size: int | None = MAX_RESPONSE_SIZE,
-    ) -> None:
-        super().__init__()
-        self._idle: dict[str, list[_UnixConnection]] = {}
-        self._lock = threading.Lock()
-        self._maxsize = pool_maxsize
-        self.max_response_size = max_response_size
-
-    def _checkout(self, path: str, timeout: float | None) -> _UnixConnection:
-        with self._lock:
-            idle = self._idle.get(path)
-            while idle:
-                conn = idle.pop()
-                if not conn.is_dropped():
-                    conn.timeout = timeout
-                    if conn.sock is not None:
-                        conn.sock.settimeout(timeout)
-                    return conn
-                conn.close()
-        return self._new_conn(path, timeout)
-
-    def _new_conn(self, path: str, timeout: float | None) -> _UnixConnection:
-        return _UnixConnection(path, timeout)
-
-    def _checkin(self, path: str, conn: _UnixConnection, reusable: bool) -> None:
-        with self._lock:
-            idle = self._idle.setdefault(path, [])
-            if reusable and len(idle) < self._maxsize:
-                idle.append(conn)
-                return
-        conn.close()
-
-    def send(  # type: ignore[override]
-        self,
-        request: requests.PreparedRequest,
-        stream: bool = False,
-        timeout: Any = None,
-        verify: Any = True,
-        cert: Any = None,
-        proxies: Any = None,
-    ) -> requests.Response:
-        parts = parse.urlsplit(request.url or "")
-        path = _SOCKET_PATHS.get(parts.netloc) or parse.unquote(parts.netloc)
-        connect_timeout, read_timeout = (
-            timeout if isinstance(timeout, tuple) else (timeout, timeout)
-        )
-        deadline = None if read_timeout is None else time.monotonic() + read_timeout
-        conn = self._checkout(path, connect_timeout)
-        try:
-            raw = self._exchange(conn, request, parts, read_timeout, deadline)
-        except BaseException:
-            conn.close()
-            raise
-        response = self._build(request, raw)
-        release = functools.partial(self._checkin, path, conn)
-        if stream:  # each read of a download keeps its timeout, with no deadline
-            conn.sock.bound(read_timeout, None)  # type: ignore[union-attr]
-            response.raw = _StreamedBody(raw, release)
-            return response
-        try:
-            response._content = read_capped(
-                response, raw.read, raw.length, self.max_response_size
-            )
-        except socket.timeout as err:
-            conn.close()
-            raise requests.exceptions.ReadTimeout(err, request=request) from err
-        except BaseException:
-            conn.close()
-            raise
-        release(not raw.will_close)
-        return response
-
-    @staticmethod
-    def _exchange(
-        conn: _UnixConnection,
-        request: requests.PreparedRequest,
-        parts: parse.SplitResult,
-        read_timeout: float | None,
-        deadline: float | None,
-    ) -> http.client.HTTPResponse:
-        url = parts.path + (f"?{parts.query}" if parts.query else "")
-        body = request.body
-        headers = request.headers  # case-insensitive, as http.client reads it
-        chunked = (
-            body is not None
-            and not isinstance(body, (bytes, str))
-            and not hasattr(body, "read")
-            and "Content-Length" not in headers
-        )
-        try:
-            if conn.sock is None:
-                conn.connect()
-            conn.sock.bound(read_timeout, deadline)  # type: ignore[union-attr]
-            conn.request(
-                request.method or "GET",
-                url,
-                body=body,
-                headers=headers,
-                encode_chunked=chunked,
-            )
-            return conn.getresponse()
-        except socket.timeout as err:
-            raise requests.exceptions.ReadTimeout(err, request=request) from err
-        except (OSError, http.client.HTTPException) as err:
-            raise requests.exceptions.ConnectionError(err, request=request) from err
-
-    @staticmethod
-    def _build(
-        request: requests.PreparedRequest, raw: http.client.HTTPResponse
-    ) -> requests.Response:
-        response = _Response()
-        response.status_code = raw.status
-        response.headers = CaseInsensitiveDict(raw.getheaders())
-        response.reason = raw.reason
-        response.url = request.url or ""
-        response.request = request
-        response.encoding = requests.utils.get_encoding_from_headers(response.headers)
-        response.raw = raw
-        return response
-
-    def close(self) -> None:
-        with self._lock:
-            idle, self._idle = self._idle, {}
-        for conns in idle.values():
-            for conn in conns:
-                conn.close()
 
 
 def read_capped(
@@ -506,17 +398,72 @@ def _too_large(
 
 
 class _HTTPAdapter(requests.adapters.HTTPAdapter):
-    """requests' adapter, with answers that are not streamed bounded in size
-    and (while the body is read) in time, as on the Unix socket."""
+    """requests' adapter on urllib3's pools, for Unix sockets and TCP alike.
+
+    ``http+unix://`` URLs get one pool per socket path. Every answer must
+    come whole within the read timeout (see :class:`_BoundedPool`), and an
+    answer that is not streamed is refused past ``max_response_size`` bytes.
+    """
 
     def __init__(
         self,
-        *args: Any,
+        pool_maxsize: int = POOL_MAXSIZE,
+        *,
         max_response_size: int | None = MAX_RESPONSE_SIZE,
-        **kwargs: Any,
     ) -> None:
         self.max_response_size = max_response_size
-        super().__init__(*args, **kwargs)
+        self._maxsize = pool_maxsize
+        self._unix_pools: dict[str, _UnixPool] = {}
+        self._unix_lock = threading.Lock()
+        super().__init__(pool_maxsize=pool_maxsize)
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": _BoundedPool,
+            "https": _BoundedHTTPSPool,
+        }
+
+    def get_connection_with_tls_context(  # type: ignore[override]
+        self, request: requests.PreparedRequest, *args: Any, **kwargs: Any
+    ) -> Any:
+        url = request.url or ""
+        if not url.startswith("http+unix://"):
+            return super().get_connection_with_tls_context(request, *args, **kwargs)
+        host = url[12 : url.find("/", 12) % (len(url) + 1)]
+        pool = self._unix_pools.get(host)
+        if pool is None:
+            path = _SOCKET_PATHS.get(host) or parse.unquote(host)
+            with self._unix_lock:
+                pool = self._unix_pools.setdefault(host, _UnixPool(path, self._maxsize))
+        return pool
+
+    def request_url(self, request: requests.PreparedRequest, proxies: Any) -> str:
+        url = request.url or ""
+        if not url.startswith("http+unix://"):
+            return super().request_url(request, proxies)
+        slash = url.find("/", 12)  # a socket has no proxy: the path and query
+        return url[slash:] if slash > 0 else "/"
+
+    def build_response(
+        self, req: requests.PreparedRequest, resp: Any
+    ) -> requests.Response:
+        """requests' response (as a :class:`_Response`); on a socket, without
+        the cookie jar that requests fills and a socket session never sends."""
+        if not (req.url or "").startswith("http+unix://"):
+            response = super().build_response(req, resp)
+            response.__class__ = _Response
+            return response
+        response = _Response()
+        response.status_code = resp.status
+        response.headers = CaseInsensitiveDict(resp.headers)
+        response.encoding = requests.utils.get_encoding_from_headers(response.headers)
+        response.raw = resp
+        response.reason = resp.reason
+        response.url = req.url or ""
+        response.request = req
+        response.connection = self  # type: ignore[attr-defined]
+        return response
 
     def send(  # type: ignore[override]
         self,
@@ -525,19 +472,17 @@ class _HTTPAdapter(requests.adapters.HTTPAdapter):
         timeout: Any = None,
         **kwargs: Any,
     ) -> requests.Response:
-        started = time.monotonic()
         response = super().send(request, stream=True, timeout=timeout, **kwargs)
-        if stream:
-            return response
-        total = timeout[1] if isinstance(timeout, tuple) else timeout
-        deadline = None if total is None else started + total
-        length = response.headers.get("Content-Length")
         raw = response.raw
+        if stream:  # each read of a download keeps its timeout, with no deadline
+            connection: Any = raw.connection
+            connection.clock.lift()
+            return response
         try:
             response._content = read_capped(
                 response,
-                functools.partial(_read_before, raw, deadline),
-                int(length) if length and length.isdigit() else None,
+                functools.partial(_read_decoded, raw),
+                raw.length_remaining,
                 self.max_response_size,
             )
         except BaseException:
@@ -547,22 +492,17 @@ class _HTTPAdapter(requests.adapters.HTTPAdapter):
         raw.release_conn()
         return response
 
+    def close(self) -> None:
+        super().close()
+        with self._unix_lock:
+            pools, self._unix_pools = self._unix_pools, {}
+        for pool in pools.values():
+            pool.close()
 
-def _read_before(raw: Any, deadline: float | None, amt: int | None = None) -> bytes:
-    """Read (up to ``amt`` bytes of) a urllib3 body, giving up at ``deadline``."""
-    if deadline is None:
-        return bytes(raw.read(amt, decode_content=True))
-    parts = []
-    while amt is None or amt > 0:
-        if time.monotonic() >= deadline:
-            raise requests.exceptions.ReadTimeout("no whole answer before the deadline")
-        block = raw.read1(min(amt or _BODY_BLOCK, _BODY_BLOCK), decode_content=True)
-        if not block:
-            break
-        parts.append(block)
-        if amt is not None:
-            amt -= len(block)
-    return b"".join(parts)
+
+def _read_decoded(raw: Any, amt: int | None = None) -> bytes:
+    """Read (up to ``amt`` bytes of) a urllib3 body, as requests would decode it."""
+    return bytes(raw.read(amt, decode_content=True))
 
 
 def transport_error(
@@ -597,11 +537,15 @@ def transport_error(
     else:
         message = f"Cannot reach LXD at {describe_url(url)} ({doing})"
     lost = ConnectionLost(f"{message}: {_cause(err)}")
-    # What a cut body delivered (http.client's IncompleteRead.partial), so
-    # that a download can say how much it got.
-    partial = getattr(err, "partial", None)
-    if isinstance(partial, bytes):
-        lost.partial = partial  # type: ignore[attr-defined]
+    # What a cut body delivered, so that a download can say how much it got:
+    # the bytes (http.client's IncompleteRead) or their count (urllib3's).
+    seen: BaseException | None = err
+    while seen is not None:  # urllib3 wraps it: ProtocolError from IncompleteRead
+        partial = getattr(seen, "partial", None)
+        if isinstance(partial, (bytes, int)):
+            lost.partial = partial  # type: ignore[attr-defined]
+            break
+        seen = seen.__cause__ or seen.__context__
     return lost
 
 
@@ -939,7 +883,7 @@ def set_max_response_size(session: Any, size: int | None) -> None:
     """Cap the answers (not streamed) of ``session``'s pylxd adapters at ``size``
     bytes (None: no cap); adapters of other kinds are left alone."""
     for adapter in getattr(session, "adapters", {}).values():
-        if isinstance(adapter, (_UnixAdapter, _HTTPAdapter)):
+        if isinstance(adapter, _HTTPAdapter):
             adapter.max_response_size = size
 
 
@@ -965,8 +909,8 @@ def get_session_for_url(
         return session
     _close_with(session)
     if url.startswith("http+unix://"):
-        session.mount("http+unix://", _UnixAdapter())
-        # The socket adapter hands bodies over as they come: ask for them plain.
+        session.mount("http+unix://", _HTTPAdapter())
+        # LXD does not compress on its socket: say so, and no decoder is set up.
         session.headers = CaseInsensitiveDict(
             {"User-Agent": session.headers["User-Agent"], "Accept-Encoding": "identity"}
         )
@@ -1132,14 +1076,13 @@ class _APINode:
     ) -> requests.Response:
         """Send once, or under a retry policy: ``retry=`` of this call (any
         verb, as asked), else the client's for reads (``GET``/``HEAD``)."""
-        from pylxd import _retry
-
         # pylxd's ``is_api=False``: the body is not an LXD envelope to check.
-        check_sync = kwargs.pop("is_api", True) is not False and check_sync
-        asked = "retry" in kwargs
-        policy = _retry.check_policy(kwargs.pop("retry", None), verb.upper())
-        if not asked and verb in _retry.SAFE_VERBS:
-            policy = self._retry
+        if "is_api" in kwargs:
+            check_sync = kwargs.pop("is_api") is not False and check_sync
+        if "retry" in kwargs:
+            policy = _retry.check_policy(kwargs.pop("retry"), verb.upper())
+        else:
+            policy = self._retry if verb in _retry.SAFE_VERBS else None
         if policy is None:
             return self._send_once(verb, args, kwargs, ok, check_sync, target)
         return _retry.send_with_retry(
@@ -1160,16 +1103,18 @@ class _APINode:
         target: str | None,
     ) -> requests.Response:
         kwargs.setdefault("timeout", self._timeout)
-        extra = {
-            k: v
-            for k, v in (("project", self._project), ("target", target))
-            if v is not None
-        }
-        if extra:  # the caller's own params (e.g. another project) win
+        if self._project is not None or target is not None:
+            extra = {
+                k: v
+                for k, v in (("project", self._project), ("target", target))
+                if v is not None
+            }
+            # The caller's own params (e.g. another project) win.
             kwargs["params"] = {**extra, **(kwargs.get("params") or {})}
         if kwargs.get("headers") and getattr(self.session, "_pylxd_incus", False):
             kwargs["headers"] = _incus_headers(kwargs["headers"])
-        started = time.perf_counter()
+        debug = logger.isEnabledFor(logging.DEBUG)
+        started = time.perf_counter() if debug else 0.0
         url = self._api_endpoint
         try:
             response = getattr(self.session, verb)(url, *args, **kwargs)
@@ -1182,7 +1127,7 @@ class _APINode:
             response.raw = _GuardedBody(
                 response.raw, url, verb.upper(), kwargs["timeout"]
             )
-        if logger.isEnabledFor(logging.DEBUG):
+        if debug:
             self._log(
                 verb, kwargs.get("params"), response, time.perf_counter() - started
             )
