@@ -17,7 +17,7 @@ import io
 import socket
 import threading
 import time
-from typing import Any, Iterator
+from typing import Any, Iterator, cast
 from urllib import parse
 
 import requests
@@ -106,10 +106,10 @@ class _Handing:
 
     __slots__ = ("_reader",)
 
-    def __init__(self, reader: io.BufferedReader) -> None:
+    def __init__(self, reader: io.BufferedReader[Any]) -> None:
         self._reader = reader
 
-    def makefile(self, mode: str) -> io.BufferedReader:
+    def makefile(self, mode: str) -> io.BufferedReader[Any]:
         return self._reader
 
 
@@ -119,7 +119,7 @@ class _BoundedResponse(http.client.HTTPResponse):
     def __init__(self, sock: socket.socket, *args: Any, clock: _Clock, **kwargs: Any):
         clock.per_read, clock.sock = sock.gettimeout(), sock
         reader = io.BufferedReader(_DeadlineIO(sock, clock))
-        super().__init__(_Handing(reader), *args, **kwargs)  # type: ignore[arg-type]
+        super().__init__(cast(socket.socket, _Handing(reader)), *args, **kwargs)
 
 
 class _BoundedConnection(urllib3.connection.HTTPConnection):

@@ -11,7 +11,7 @@ import functools
 import hashlib
 import os
 import ssl
-from typing import Any
+from typing import Any, cast
 
 import requests
 
@@ -69,7 +69,7 @@ class _PinnedSocket(ssl.SSLSocket):
 
     def do_handshake(self, block: bool = False) -> None:
         super().do_handshake(block)
-        pin: str = self.context.pin  # type: ignore[attr-defined]
+        pin = cast(_PinnedContext, self.context).pin
         der = self.getpeercert(binary_form=True) or b""
         seen = hashlib.sha256(der).hexdigest()
         if seen != pin:
@@ -101,8 +101,9 @@ def tls_context(verify: Any, cert: Any) -> ssl.SSLContext:
     pin = pinned_fingerprint(verify)
     context: ssl.SSLContext
     if pin is not None:
-        context = _PinnedContext(ssl.PROTOCOL_TLS_CLIENT)
-        context.pin = pin  # type: ignore[attr-defined]
+        pinned = _PinnedContext(ssl.PROTOCOL_TLS_CLIENT)
+        pinned.pin = pin
+        context = pinned
     else:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
