@@ -96,7 +96,13 @@ def test_volume_snapshots_as_pylxd(client: Client, pool_name: str) -> None:
     (loaded,) = volume.snapshots.all(use_recursion=True)
     assert isinstance(loaded, StorageVolumeSnapshot)
     assert (loaded.name, loaded.description, loaded.expires_at) == ("s2", "kept", None)
-    StorageVolumeSnapshot.create(volume, "s3", None, False)
+    unwaited = StorageVolumeSnapshot.create(volume, "s3", None, False)
+    assert unwaited.name == "s3"  # returned before LXD's operation ends
+    # Not waited for: the snapshot appears once LXD's operation ends (at once on
+    # an idle LXD, later on a loaded Incus), so look for a bounded while.
+    deadline = time.monotonic() + 60
+    while "s3" not in volume.snapshots.all() and time.monotonic() < deadline:
+        time.sleep(0.2)
     assert sorted(volume.snapshots.all()) == ["s2", "s3"]
 
 

@@ -14,14 +14,11 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import random
 import socket
-import subprocess
 import threading
 import time
 import traceback
-from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import pytest
@@ -35,7 +32,6 @@ from integration.conftest import (
 )
 from pylxd import Client, EventType, _websocket, exceptions
 
-REPO = Path(__file__).resolve().parent.parent
 EMPTY = {"source": {"type": "none"}}
 
 
@@ -243,68 +239,26 @@ def test_event_iteration_in_a_quiet_project_times_out(client: Client) -> None:
 
 
 # -- a daemon going away and coming back -------------------------------------------
-def _second_daemon(lxd_env: dict[str, Any], action: str) -> None:
-    if ON_INCUS:
-        env = {**os.environ, "INCUS_DIR": lxd_env["second"]["incus_dir"]}
-        shutdown = ["incus", "admin", "shutdown", "--timeout=60"]
-    else:
-        env = {**os.environ, "LXD_DIR": lxd_env["second"]["lxd_dir"]}
-        shutdown = ["lxd", "shutdown", "--timeout=60"]
-    if action == "stop":
-        subprocess.run(shutdown, env=env, check=True, timeout=90)
-        sock = Path(lxd_env["second"]["socket"])
-        deadline = time.monotonic() + 60
-        while sock.exists() and time.monotonic() < deadline:
-            with contextlib.suppress(OSError):
-                probe = socket.socket(socket.AF_UNIX)
-                probe.settimeout(1)
-                try:
-                    probe.connect(str(sock))
-                except OSError:
-                    return
-                finally:
-                    probe.close()
-            time.sleep(0.1)  # noqa: the daemon gives no event for its own exit
-        return
-    subprocess.run(
-        [str(REPO / "integration" / "lxd-env"), "setup"],
-        check=True,
-        timeout=300,
-        capture_output=True,
+def test_daemon_gone_then_back(lxd_env: dict[str, Any], disposable: Any) -> None:
+    unix = Client(endpoint=disposable.socket, timeout=30)
+    cert = (lxd_env["client_cert"], lxd_env["client_key"])
+    https = Client(
+        endpoint=disposable.https, cert=cert, verify=disposable.server_cert, timeout=30
     )
-
-
-@pytest.fixture
-def restartable(lxd_env: dict[str, Any], second_client: Client) -> Iterator[None]:
-    """The second daemon; always running again after the test."""
-    try:
-        yield
-    finally:
-        try:
-            Client(endpoint=lxd_env["second"]["socket"], timeout=10)
-        except exceptions.ClientConnectionFailed:
-            _second_daemon(lxd_env, "start")
-
-
-def test_daemon_gone_then_back(
-    lxd_env: dict[str, Any], restartable: None, second_https_client: Client
-) -> None:
-    unix = Client(endpoint=lxd_env["second"]["socket"], timeout=30)
-    https = second_https_client
+    https.authenticate(disposable.token())
     before = unix.host_info["environment"]["server_pid"]
     assert unix.profiles.get("default").name == "default"
     assert https.profiles.get("default").name == "default"
 
-    _second_daemon(lxd_env, "stop")
-    address = lxd_env["second"]["https"].split("//", 1)[1]
-    for gone, where in ((unix, lxd_env["second"]["socket"]), (https, address)):
+    disposable.kill()
+    for gone, where in ((unix, disposable.socket), (https, disposable.address)):
         err, took = bounded(60, lambda: gone.profiles.get("default"))
         assert isinstance(err, exceptions.ClientConnectionFailed), err
         text = printable(err)
         assert where in text and "Cannot reach LXD" in text
         assert took < 30
 
-    _second_daemon(lxd_env, "start")
+    disposable.start()
     assert unix.profiles.get("default").name == "default"
     assert https.profiles.get("default").name == "default"
     after = unix.refresh_host_info()["environment"]["server_pid"]
