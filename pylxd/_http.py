@@ -60,11 +60,14 @@ class _Clock:
     hold no reference cycle (sockets are freed as soon as they are dropped).
     """
 
-    __slots__ = ("deadline", "per_read", "sock")
+    __slots__ = ("deadline", "per_read", "sock", "after_upload")
 
     def __init__(self) -> None:
         #: ``time.monotonic()`` by which the current answer must be read (or None).
         self.deadline: float | None = None
+        #: The whole-answer timeout to restart once a streamed request body
+        #: (an upload, of any size) is sent; None when the request had none.
+        self.after_upload: float | None = None
         #: The timeout of each read, given back when the deadline is lifted.
         self.per_read: float | None = None
         self.sock: Any = None
@@ -118,6 +121,8 @@ class _BoundedResponse(http.client.HTTPResponse):
 
     def __init__(self, sock: socket.socket, *args: Any, clock: _Clock, **kwargs: Any):
         clock.per_read, clock.sock = sock.gettimeout(), sock
+        if clock.after_upload is not None:  # the upload was sent: now the answer
+            clock.deadline = time.monotonic() + clock.after_upload
         reader = io.BufferedReader(_DeadlineIO(sock, clock))
         super().__init__(cast(socket.socket, _Handing(reader)), *args, **kwargs)
 
@@ -161,7 +166,9 @@ class _BoundedPool(urllib3.HTTPConnectionPool):
 
     The deadline starts before the connection is opened: connect, status
     line, headers and (unless streamed, see :meth:`_HTTPAdapter.send`) body
-    all fit in it.
+    all fit in it. A streamed request body (an upload from a file or an
+    iterator) is not counted: the deadline restarts once it is sent, since
+    a large upload legitimately takes long (each send keeps its timeout).
     """
 
     ConnectionCls = _BoundedConnection
@@ -170,7 +177,11 @@ class _BoundedPool(urllib3.HTTPConnectionPool):
         self, conn: Any, method: str, url: str, *args: Any, **kwargs: Any
     ) -> Any:
         total = kwargs["timeout"].read_timeout
-        conn.clock.deadline = None if total is None else time.monotonic() + total
+        clock = conn.clock
+        clock.deadline = None if total is None else time.monotonic() + total
+        body = kwargs.get("body")
+        streamed = body is not None and not isinstance(body, (bytes, str))
+        clock.after_upload = total if streamed else None
         return super()._make_request(conn, method, url, *args, **kwargs)
 
 

@@ -451,3 +451,22 @@ def test_a_tls_answer_is_size_capped_before_reading(either: HostileLXD) -> None:
     client = either.client(timeout=30)
     err = _fails(client.instances.all, exceptions.ResponseTooLarge, SLACK)
     assert str(2**40) in str(err) and either.address in str(err)
+
+
+def test_a_long_upload_is_not_counted_in_the_answer_deadline(
+    either: HostileLXD,
+) -> None:
+    """The whole-answer deadline restarts once a streamed body is sent."""
+    either.on("POST", "/1.0/instances/c1/files", hostile.sync({}))
+    client = either.client(timeout=1)
+
+    def slow_upload() -> Iterator[bytes]:
+        for _ in range(4):
+            time.sleep(0.5)  # 2 s in all, twice the client's timeout
+            yield b"x" * 1024
+
+    files = client.api.instances.c1.files
+    response = files.post(params={"path": "/f"}, data=slow_upload())
+    assert response.status_code == 200
+    (request,) = either.requests_to("POST", "/1.0/instances/c1/files")
+    assert request.body == b"x" * 4096
