@@ -32,7 +32,7 @@ from integration.conftest import (
     unique_name,
 )
 from pylxd import Client, exceptions
-from pylxd._websocket import _ExecSession
+from pylxd._websocket_exec import _ExecSession
 from pylxd.models._exec import InteractiveSession
 from pylxd.models._files import UnsafePathWarning
 from pylxd.tests._certs import fingerprint, write_cert

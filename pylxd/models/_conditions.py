@@ -21,7 +21,7 @@ from pylxd.models._mixins import name_from_url
 if TYPE_CHECKING:  # pragma: no cover
     from pylxd._events import EventStream
     from pylxd.client import Client
-    from pylxd.models.instance import Instance
+    from pylxd.models._instance_lifecycle import InstanceLifecycleMixin
     from pylxd.models.operation import Operation
 
 
@@ -138,7 +138,7 @@ class InstanceCondition:
 
 
 def wait_for_instance(
-    instance: Instance, condition: InstanceCondition, timeout: float
+    instance: InstanceLifecycleMixin, condition: InstanceCondition, timeout: float
 ) -> Any:
     """Return the instance state once ``condition`` holds.
 

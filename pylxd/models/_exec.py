@@ -2,16 +2,17 @@
 
 ``Instance.execute`` is four steps: :meth:`ExecMixin._start_exec` (``POST
 /1.0/instances/<name>/exec``, shared with :meth:`raw_interactive_execute`),
-open a :class:`pylxd._websocket._ExecSession` with the websocket classes named
+open a :class:`pylxd._websocket_exec._ExecSession` with the websocket classes named
 in ``pylxd.models.instance``, wait for the operation, then drain the streams.
-The exit code always comes from the operation (``metadata.return``).
+The exit code always comes from the operation (``metadata.return``). The
+arguments are checked, and the request body built, in
+:mod:`pylxd.models._exec_request`.
 
 ws4py is imported only when a websocket is opened.
 """
 
 from __future__ import annotations
 
-import codecs
 import contextlib
 import signal as _signal
 import sys
@@ -19,7 +20,13 @@ from collections import namedtuple
 from typing import TYPE_CHECKING, Any, Callable
 
 from pylxd import exceptions
-from pylxd._types import JSONDict
+from pylxd.models._exec_request import (
+    _check_id,
+    _check_output_options,
+    _check_signal,
+    _exec_body,
+    _fds,
+)
 from pylxd.models._exec_streams import (
     ExecStream,
     InteractiveSession,
@@ -30,7 +37,7 @@ from pylxd.models._mixins import name_from_url, quote
 
 if TYPE_CHECKING:  # pragma: no cover
     from pylxd._transport import _APINode
-    from pylxd._websocket import _ExecSession
+    from pylxd._websocket_exec import _ExecSession
     from pylxd.client import Client
     from pylxd.models.operation import Operation
 
@@ -51,13 +58,13 @@ def _websocket_classes() -> tuple[Any, Any]:
     Tests patch ``pylxd.models.instance._StdinWebsocket``; the lookup happens
     on every call so that the patch is seen.
     """
-    from pylxd import _websocket
+    from pylxd import _websocket_exec
 
     module = sys.modules.get("pylxd.models.instance")
-    stdin = getattr(module, "_StdinWebsocket", None) or _websocket._StdinWebsocket
+    stdin = getattr(module, "_StdinWebsocket", None) or _websocket_exec._StdinWebsocket
     command = (
         getattr(module, "_CommandWebsocketClient", None)
-        or _websocket._CommandWebsocketClient
+        or _websocket_exec._CommandWebsocketClient
     )
     return stdin, command
 
@@ -72,156 +79,6 @@ def _checked_classes(stdin_payload: Any) -> tuple[Any, Any]:
     if callable(getattr(stdin_class, "check_payload", None)):
         stdin_class.check_payload(stdin_payload)
     return stdin_class, command_class
-
-
-def _check_commands(commands: Any) -> list[str]:
-    if isinstance(commands, (str, bytes)) or not isinstance(commands, (list, tuple)):
-        raise exceptions.InvalidArgumentType(
-            f"commands must be a list of strings such as ['ls', '-l'], not {commands!r}"
-        )
-    if not commands:
-        raise exceptions.InvalidArgument("commands must be a non-empty list of strings")
-    for arg in commands:
-        if not isinstance(arg, str):  # a ValueError, as it always was here
-            raise exceptions.InvalidArgument(
-                f"commands must be a list of strings: {arg!r} is a {type(arg).__name__}"
-            )
-        if "\0" in arg:
-            raise exceptions.InvalidArgument(
-                f"a command argument cannot hold a NUL character: {arg!r}"
-            )
-    return list(commands)
-
-
-def _check_environment(environment: Any) -> dict[str, str]:
-    if environment is None:
-        return {}
-    if not isinstance(environment, dict):
-        raise exceptions.InvalidArgumentType(
-            f"environment must be a dict of str to str, not {environment!r}"
-        )
-    for key, value in environment.items():
-        if not isinstance(key, str) or not isinstance(value, str):
-            raise exceptions.InvalidArgumentType(
-                f"environment must map str to str: {key!r}: {value!r} is not"
-            )
-        if not key or "=" in key or "\0" in key or "\0" in value:
-            raise exceptions.InvalidArgument(
-                f"environment variable {key!r} cannot be set (an empty name, "
-                "'=' in the name or a NUL character)"
-            )
-    return dict(environment)
-
-
-#: Largest uid/gid (and terminal size) LXD takes: a 32-bit unsigned id.
-_MAX_ID = 2**32 - 1
-
-
-def _check_id(what: str, value: Any) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise exceptions.InvalidArgumentType(
-            f"{what} must be a numeric id (int), not {value!r}"
-        )
-    if not 0 <= value <= _MAX_ID:
-        raise exceptions.InvalidArgument(
-            f"{what} must be a non-negative id up to {_MAX_ID}, not {value}"
-        )
-    return value
-
-
-def _check_encoding(what: str, encoding: Any) -> None:
-    if encoding is None:
-        return
-    if not isinstance(encoding, str):
-        raise exceptions.InvalidArgumentType(
-            f"{what} must be the name of a codec, not {encoding!r}"
-        )
-    try:
-        codecs.lookup(encoding)
-    except LookupError:
-        raise exceptions.InvalidArgument(
-            f"{what} {encoding!r} is not a known codec"
-        ) from None
-
-
-def _check_signal(signum: Any) -> int:
-    """A signal: a number, a :class:`signal.Signals`, or a name (``"KILL"``)."""
-    if isinstance(signum, str):
-        name = signum.upper()
-        name = name if name.startswith("SIG") else f"SIG{name}"
-        member = _signal.Signals.__members__.get(name)
-        if member is None:
-            raise exceptions.InvalidArgument(f"timeout_signal {signum!r} is no signal")
-        return int(member)
-    if isinstance(signum, bool) or not isinstance(signum, int):
-        raise exceptions.InvalidArgumentType(
-            f"timeout_signal must be a signal number or name, not {signum!r}"
-        )
-    if not 1 <= signum <= 64:
-        raise exceptions.InvalidArgument(
-            f"timeout_signal must be a signal from 1 to 64, not {signum}"
-        )
-    return int(signum)
-
-
-def _check_output_options(encoding: Any, stdin_encoding: Any) -> None:
-    _check_encoding("encoding", encoding)
-    _check_encoding("stdin_encoding", stdin_encoding)
-
-
-def _fds(response: Any) -> dict[str, str]:
-    """The websocket secrets of an exec or console operation."""
-    operation = exceptions.metadata_of(response)
-    metadata = operation.get("metadata") or {}
-    fds = metadata.get("fds") if isinstance(metadata, dict) else None
-    if fds is not None and not isinstance(fds, dict):
-        raise exceptions.MalformedResponse(
-            response, f"LXD answered {response.url} with fds that are not an object"
-        )
-    return {str(k): str(v) for k, v in (fds or {}).items()}
-
-
-def _exec_body(
-    commands: Any,
-    environment: Any,
-    *,
-    interactive: bool,
-    user: int | None = None,
-    group: int | None = None,
-    cwd: str | None = None,
-    record_output: bool = False,
-    width: int | None = None,
-    height: int | None = None,
-) -> JSONDict:
-    """The ``InstanceExecPost`` body (optional fields only when given)."""
-    body: JSONDict = {
-        "command": _check_commands(commands),
-        "environment": _check_environment(environment),
-        "wait-for-websocket": not record_output,
-        "interactive": interactive,
-    }
-    if record_output:
-        body["record-output"] = True
-    optional = {
-        "user": _check_id("user", user),
-        "group": _check_id("group", group),
-        "width": _check_id("width", width),
-        "height": _check_id("height", height),
-    }
-    if cwd is not None:
-        if not isinstance(cwd, str):
-            raise exceptions.InvalidArgumentType(
-                f"cwd must be an absolute path (str), not {cwd!r}"
-            )
-        if not cwd.startswith("/") or "\0" in cwd:
-            raise exceptions.InvalidArgument(
-                f"cwd must be an absolute path, not {cwd!r}"
-            )
-        optional["cwd"] = cwd  # type: ignore[assignment]
-    body.update({k: v for k, v in optional.items() if v is not None})
-    return body
 
 
 class ExecMixin:
@@ -364,7 +221,7 @@ class ExecMixin:
         classes: tuple[Any, Any],
         **options: Any,
     ) -> _ExecSession:
-        from pylxd._websocket import _ExecSession
+        from pylxd._websocket_exec import _ExecSession
 
         stdin_class, command_class = classes
         return _ExecSession(

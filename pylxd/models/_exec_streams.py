@@ -1,7 +1,7 @@
 """What ``Instance.execute_stream``, ``interactive_execute`` and
 ``interactive_console`` return: :class:`ExecStream` and :class:`InteractiveSession`.
 
-Both sit on the websocket clients of :mod:`pylxd._websocket` and wait through
+Both sit on the websocket clients of :mod:`pylxd._websocket_exec` and wait through
 ``client.operations.wait_for_operation``; nothing here polls or sleeps.
 """
 
@@ -20,11 +20,12 @@ from pylxd._types import JSONDict
 from pylxd.models._mixins import quote
 
 if TYPE_CHECKING:  # pragma: no cover
-    from pylxd._websocket import _ExecSession, _PtyWebsocket
+    from pylxd._websocket_exec import _ExecSession, _PtyWebsocket
     from pylxd.client import Client
 
 
-_STREAM_END = object()
+#: What a reader thread queues once its stream ended (compared by identity).
+_STREAM_END: tuple[str, Any] = ("", None)
 #: Seconds for the streams of an ended command to be closed.
 _DRAIN_GRACE = 5.0
 
@@ -32,6 +33,24 @@ _DRAIN_GRACE = 5.0
 def _lxd_wait_seconds(timeout: float) -> float:
     """LXD's ``/wait`` counts whole seconds: round the timeout up."""
     return float(max(1, math.ceil(timeout)))
+
+
+def _deadline(timeout: float | None) -> float | None:
+    """The monotonic time ``timeout`` seconds from now (None: no deadline)."""
+    return None if timeout is None else time.monotonic() + timeout
+
+
+def _left(deadline: float | None, expired: Callable[[], BaseException]) -> float | None:
+    """Seconds left before ``deadline`` (None: no deadline).
+
+    :raises BaseException: ``expired()`` once no time is left.
+    """
+    if deadline is None:
+        return None
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise expired()
+    return left
 
 
 def _websocket_path(client: Client, operation_id: str) -> str:
@@ -48,7 +67,7 @@ class _Output:
     """
 
     def __init__(self, max_chunks: int) -> None:
-        self.queue: queue.Queue[Any] = queue.Queue(max_chunks)
+        self.queue: queue.Queue[tuple[str, Any]] = queue.Queue(max_chunks)
         self.closed = False
 
     def sink(self, fd: str) -> Callable[[Any], None]:
@@ -95,7 +114,7 @@ class ExecStream:
 
     @property
     def session(self) -> _ExecSession:
-        """The websockets of the command (:class:`pylxd._websocket._ExecSession`)."""
+        """The websockets of the command (:class:`pylxd._websocket_exec._ExecSession`)."""
         if self._session is None:
             raise AttributeError("session")
         return self._session
@@ -135,14 +154,11 @@ class ExecStream:
     def _next(self, deadline: float | None) -> tuple[str, Any]:
         """The next chunk; :class:`queue.Empty` once ``deadline`` passed."""
         while self._open and not self._closed:
-            left = None if deadline is None else deadline - time.monotonic()
-            if left is not None and left <= 0:
-                raise queue.Empty()
-            item = self._queue.get(timeout=left)
+            item = self._queue.get(timeout=_left(deadline, queue.Empty))
             if item is _STREAM_END:
                 self._open -= 1
                 continue
-            return item  # type: ignore[no-any-return]
+            return item
         raise StopIteration
 
     def signal(self, signum: int) -> None:
@@ -159,7 +175,7 @@ class ExecStream:
         """
         if self._exit_code is None:
             exceptions.check_seconds("ExecStream.wait timeout", timeout)
-            deadline = None if timeout is None else time.monotonic() + timeout
+            deadline = _deadline(timeout)
             self._drop_output(deadline, timeout)
             if deadline is not None:
                 timeout = max(0.0, deadline - time.monotonic())
@@ -247,15 +263,15 @@ class InteractiveSession:
 
         :raises ConnectionLost: when a websocket cannot be opened.
         """
-        from pylxd import _websocket
+        from pylxd import _websocket, _websocket_exec
 
         context, options = _websocket.tls_for(self.client)
         path = _websocket_path(self.client, self.operation_id)
         kwargs: JSONDict = {"ssl_context": context, "ssl_options": options}
         try:
             for attr, cls, fd in (  # data first, as LXD expects
-                ("data", _websocket._PtyWebsocket, "0"),
-                ("control", _websocket._ControlWebsocket, "control"),
+                ("data", _websocket_exec._PtyWebsocket, "0"),
+                ("control", _websocket_exec._ControlWebsocket, "control"),
             ):
                 stream = cls(self.client.websocket_url, **kwargs)
                 stream.resource = f"{path}?secret={self.fds[fd]}"
@@ -288,15 +304,16 @@ class InteractiveSession:
         :raises EOFError: when the output ends first.
         """
         wanted = marker.encode("utf-8") if isinstance(marker, str) else marker
-        deadline = None if timeout is None else time.monotonic() + timeout
+        deadline = _deadline(timeout)
         seen = b""
+
+        def expired() -> TimeoutError:
+            return TimeoutError(
+                f"{marker!r} not seen within {timeout} s: {seen[-200:]!r}"
+            )
+
         while wanted not in seen:
-            left = None if deadline is None else deadline - time.monotonic()
-            if left is not None and left <= 0:
-                raise TimeoutError(
-                    f"{marker!r} not seen within {timeout} s: {seen[-200:]!r}"
-                )
-            chunk = self.read(left)
+            chunk = self.read(_left(deadline, expired))
             if not chunk:
                 raise EOFError(f"output ended before {marker!r}: {seen[-200:]!r}")
             seen += chunk
@@ -322,7 +339,7 @@ class InteractiveSession:
         :raises TimeoutError: when the output does not end within ``timeout``.
         :raises OperationTimeout: when LXD does not end the operation in time.
         """
-        deadline = None if timeout is None else time.monotonic() + timeout
+        deadline = _deadline(timeout)
         if not self.console and self.data is not None and self.data.sock is not None:
             self._pending += self._read_to_end(deadline)
         self.close()
@@ -347,13 +364,14 @@ class InteractiveSession:
     def _read_to_end(self, deadline: float | None) -> bytes:
         stream = self._stream()
         chunks: list[bytes] = []
+
+        def expired() -> TimeoutError:
+            return TimeoutError(
+                f"interactive session {self.operation_id}: output still open"
+            )
+
         while True:
-            left = None if deadline is None else deadline - time.monotonic()
-            if left is not None and left <= 0:
-                raise TimeoutError(
-                    f"interactive session {self.operation_id}: output still open"
-                )
-            chunk = stream.read_chunk(left)
+            chunk = stream.read_chunk(_left(deadline, expired))
             if not chunk:
                 return b"".join(chunks)
             chunks.append(chunk)

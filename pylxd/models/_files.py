@@ -15,7 +15,10 @@ Transfers stream through :mod:`pylxd.models._streaming`: uploads from a file
 object or an iterable go out in chunks (with a Content-Length when the size
 is known), downloads with :meth:`FilesManager.get_to` are copied chunk by
 chunk, so memory stays constant whatever the size. The recursive transfers
-(and their path safety) are in :mod:`pylxd.models._files_recursive`.
+(and their path safety) are in :mod:`pylxd.models._files_recursive`, the
+``X-LXD-*`` headers (:class:`FileInfo`, mode/uid/gid checks) in
+:mod:`pylxd.models._file_headers`, ``put(atomic=True)`` in
+:mod:`pylxd.models._files_atomic`.
 
 LXD 5.0 facts the code relies on (checked against a real daemon): it parses
 ``X-LXD-mode`` with Go's base-0 rules (``644`` is *decimal*), so the mode is
@@ -28,146 +31,29 @@ absolute path) although the link keeps the target it was created with.
 
 from __future__ import annotations
 
-import dataclasses
-import datetime
 import functools
 import os
 from typing import TYPE_CHECKING, Any, BinaryIO, ContextManager
 
 from pylxd import exceptions
-from pylxd._ids import check_id
+from pylxd.exceptions import UnsafePathWarning  # noqa: F401  (importable here)
 from pylxd.exceptions import FileError, FileNotFound
-from pylxd.models import _streaming
+from pylxd.models import _files_atomic, _streaming
+from pylxd.models._file_headers import (
+    _MAX_MODE,
+    DIRECTORY,
+    SYMLINK,
+    FileInfo,
+    _check_remote,
+    _metadata_headers,
+)
+from pylxd.models._files_recursive import RecursiveTransfersMixin
 from pylxd.models._streaming import CHUNK_SIZE, Progress
 
 if TYPE_CHECKING:  # pragma: no cover
     import requests
 
     from pylxd._transport import _APINode
-
-FILE, DIRECTORY, SYMLINK = "file", "directory", "symlink"
-_MAX_MODE = 0o7777
-_OCTAL_DIGITS = frozenset("01234567")
-
-
-#: Defined in :mod:`pylxd.exceptions`; importable from here as before.
-UnsafePathWarning = exceptions.UnsafePathWarning
-
-
-@dataclasses.dataclass(frozen=True)
-class FileInfo:
-    """What LXD reports about a path (the ``X-LXD-*`` headers).
-
-    :ivar type: ``"file"``, ``"directory"`` or ``"symlink"``.
-    :ivar mode: permission bits (e.g. ``0o644``).
-    :ivar uid: owner uid inside the instance.
-    :ivar gid: owner gid inside the instance.
-    :ivar modified: last modification time, when LXD sends it.
-    :ivar size: content length in bytes when LXD sends it (``GET`` of a file
-        or symlink; LXD 5.0's ``HEAD`` does not).
-    """
-
-    type: str
-    mode: int
-    uid: int
-    gid: int
-    modified: datetime.datetime | None = None
-    size: int | None = None
-
-    @classmethod
-    def from_headers(cls, headers: Any) -> FileInfo:
-        """Build from a response's headers (missing or bad values read as 0)."""
-        length = headers.get("Content-Length")
-        is_listing = "json" in headers.get("Content-Type", "")
-        return cls(
-            type=headers.get("X-LXD-type", FILE),
-            mode=_header_int(headers.get("X-LXD-mode"), 8),
-            uid=_header_int(headers.get("X-LXD-uid"), 10),
-            gid=_header_int(headers.get("X-LXD-gid"), 10),
-            modified=_parse_modified(headers.get("X-LXD-modified")),
-            size=(
-                int(length) if length and length.isdigit() and not is_listing else None
-            ),
-        )
-
-
-def _header_int(value: str | None, base: int) -> int:
-    try:
-        return int(value or "0", base)
-    except ValueError:
-        return 0
-
-
-def _parse_modified(value: str | None) -> datetime.datetime | None:
-    """``2026-11-27 07:09:44 +0000 UTC`` (Go's time format) -> an aware datetime."""
-    if not value:
-        return None
-    try:
-        return datetime.datetime.strptime(value[:25], "%Y-%m-%d %H:%M:%S %z")
-    except ValueError:
-        return None
-
-
-# -- validation of what the caller gives ------------------------------------
-def _mode_header(mode: Any, what: str) -> str:
-    """``0o644``, ``'0644'``, ``'644'`` or ``'0o644'`` -> ``'0644'`` (LXD's format).
-
-    :raises ValueError: for anything that is not an octal mode up to ``0o7777``.
-    """
-    if isinstance(mode, str):
-        digits = mode[2:] if mode[:2].lower() == "0o" else mode
-        if not digits or not set(digits) <= _OCTAL_DIGITS:
-            raise exceptions.InvalidArgument(
-                f"{what}: mode {mode!r} is not an octal file mode"
-            )
-        value = int(digits, 8)
-    elif isinstance(mode, int) and not isinstance(mode, bool):
-        value = mode
-    else:
-        raise exceptions.InvalidArgument(
-            f"{what}: mode {mode!r} is not an octal file mode (int or octal string)"
-        )
-    if not 0 <= value <= _MAX_MODE:
-        raise exceptions.InvalidArgument(
-            f"{what}: mode {mode!r} is out of range (0 to 0o7777)"
-        )
-    return f"0{value:o}"
-
-
-def _id_header(value: Any, name: str, what: str) -> str:
-    """A uid/gid as LXD reads it (see :func:`pylxd._ids.check_id`)."""
-    return str(check_id(f"{what}: {name}", value))
-
-
-def _metadata_headers(mode: Any, uid: Any, gid: Any, what: str) -> dict[str, str]:
-    headers = {}
-    if mode is not None:
-        headers["X-LXD-mode"] = _mode_header(mode, what)
-    if uid is not None:
-        headers["X-LXD-uid"] = _id_header(uid, "uid", what)
-    if gid is not None:
-        headers["X-LXD-gid"] = _id_header(gid, "gid", what)
-    return headers
-
-
-def _check_remote(path: Any, what: str) -> str:
-    """A path inside the instance (str or PathLike), made absolute.
-
-    A relative path is taken from the instance's root, as LXD itself does
-    (pylxd 2.4.2 sent it as given): ``"etc/hosts"`` is ``"/etc/hosts"``.
-    LXD resolves the path inside the instance, so ``..`` cannot leave it.
-    """
-    if isinstance(path, os.PathLike):
-        path = os.fspath(path)
-    if not isinstance(path, str):
-        raise exceptions.InvalidArgumentType(f"{what}: path {path!r} is not a string")
-    if not path:
-        raise exceptions.InvalidArgument(f"{what}: the path is empty")
-    if "\0" in path:
-        raise exceptions.InvalidArgument(
-            f"{what}: path {path!r} contains a NUL character"
-        )
-    return path if path.startswith("/") else "/" + path
 
 
 # -- upload bodies -------------------------------------------------------------
@@ -228,7 +114,7 @@ def _raise_if_cut(body: Any, what: str, err: Exception) -> None:
     ) from err
 
 
-class FilesManager:
+class FilesManager(RecursiveTransfersMixin):
     """A pseudo-manager for namespacing file operations (``instance.files``).
 
     Implements ``/1.0/instances/<name>/files``. All paths are paths inside
@@ -358,8 +244,6 @@ class FilesManager:
         if not atomic:
             self._post(path, headers, body)
             return
-        from pylxd.models import _files_atomic  # built on this module
-
         _files_atomic.put_replacing(self, path, headers, body)
 
     def mk_dir(
@@ -519,94 +403,3 @@ class FilesManager:
         self._instance.client.assert_has_api_extension("file_delete")
         with self._naming(path):
             self._endpoint.delete(params={"path": path})
-
-    # -- trees ------------------------------------------------------------------
-    def recursive_put(
-        self,
-        src: str,
-        dst: str,
-        mode: int | str | bool | None = None,
-        uid: int | str | None = None,
-        gid: int | str | None = None,
-        *,
-        follow_symlinks: bool = False,
-        progress: Progress | None = None,
-    ) -> None:
-        """Recursively push the local directory ``src`` to ``dst`` in the instance.
-
-        Implements one ``POST /1.0/instances/<name>/files`` per directory,
-        file and symlink, parents first.
-
-        :param src: local directory (a symlink to one is accepted).
-        :param dst: destination directory in the instance.
-        :param mode: mode for every directory and file (as for :meth:`put`);
-            ``True`` keeps each local entry's permission bits; ``None`` or
-            ``False`` send none, so LXD's defaults apply (``0644`` files,
-            ``0750`` directories), as pylxd 2.4.2.
-        :param uid: owner uid of everything created (default root).
-        :param gid: owner gid of everything created (default root).
-        :param follow_symlinks: ``False`` (default): symlinks inside ``src``
-            are recreated as symlinks with the same target, and nothing they
-            point to is read. ``True``: their targets are copied as regular
-            files and directories (directory loops are skipped).
-        :param progress: ``progress(done_bytes, None)`` after each chunk, with
-            the bytes of file content sent so far across the whole tree (the
-            total is not known in advance, so it is None).
-
-        A failure stops the transfer; what was pushed before it stays.
-
-        :raises NotADirectoryError: if ``src`` is not a directory.
-        :raises InvalidArgument: for a bad ``dst``, mode, uid or gid.
-        :raises FileError: if LXD refuses an entry.
-        """
-        what = self._what("recursive_put")
-        dst = _check_remote(dst, what)
-        if not os.path.isdir(src):
-            problem = "is not a directory" if os.path.exists(src) else "does not exist"
-            raise NotADirectoryError(f"{what}: 'src' {src!r} {problem}")
-        # validate before any request
-        _metadata_headers(None if isinstance(mode, bool) else mode, uid, gid, what)
-        from pylxd.models import _files_recursive  # built on this module
-
-        upload = _files_recursive._TreeUpload(
-            self, mode, uid, gid, follow_symlinks, progress
-        )
-        upload.run(src, dst)
-
-    def recursive_get(
-        self, remote_path: str, local_path: str, *, progress: Progress | None = None
-    ) -> None:
-        """Recursively pull ``remote_path`` from the instance into ``local_path``.
-
-        Implements one ``GET /1.0/instances/<name>/files`` per entry. A
-        directory becomes the local directory ``local_path`` (created if
-        missing); a file is copied to ``local_path``. Files are streamed.
-        Permission bits are kept, except setuid, setgid and sticky; owners
-        are not (they are ids inside the instance).
-
-        Nothing is ever written outside ``local_path``: entry names that are
-        not a single path component (``..``, ``a/b``, absolute) are skipped,
-        local symlinks are never written through, remote symlinks are never
-        followed. A symlink is recreated (as a relative link) only when its
-        target is inside ``remote_path`` and the link resolves inside
-        ``local_path``, also after the whole tree is written (links through
-        links). LXD 5.0 reports symlink targets as absolute paths, so links
-        to anywhere else in the instance are skipped. Every skipped entry
-        raises a :class:`UnsafePathWarning`. A failure stops the transfer:
-        the file being written is not left (files are written under a temporary
-        name and renamed into place once complete), what was written before
-        stays.
-
-        :param progress: ``progress(done_bytes, None)`` after each chunk, with
-            the bytes of file content received so far across the whole tree
-            (the total is not known in advance, so it is None).
-        :raises InvalidArgument: for an empty ``remote_path``.
-        :raises TransferIncomplete: when a file arrives short (it is not
-            written; an existing local file stays as it was).
-        :raises FileNotFound: when ``remote_path`` or the instance is missing.
-        """
-        remote = _check_remote(remote_path, self._what("recursive_get"))
-        from pylxd.models import _files_recursive  # built on this module
-
-        download = _files_recursive._TreeDownload(self, progress)
-        download.run(remote, os.fspath(local_path))

@@ -1,7 +1,8 @@
-"""Recursive file transfers for :class:`~pylxd.models._files.FilesManager`.
+"""Recursive file transfers, mixed into :class:`~pylxd.models._files.FilesManager`.
 
 ``recursive_put`` (:class:`_TreeUpload`) and ``recursive_get``
-(:class:`_TreeDownload`), built on the manager's single-file operations.
+(:class:`_TreeDownload`) of :class:`RecursiveTransfersMixin`, built on the
+manager's single-file operations.
 The downloads never write outside the local root: entry names are checked,
 local symlinks are not written through, remote symlinks are only recreated
 when they stay inside the tree, and a file that fails half-way is removed.
@@ -13,10 +14,18 @@ import os
 import posixpath
 import stat
 import warnings
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
+from pylxd.exceptions import UnsafePathWarning
 from pylxd.models import _streaming
-from pylxd.models._files import DIRECTORY, FILE, SYMLINK, FileInfo, UnsafePathWarning
+from pylxd.models._file_headers import (
+    DIRECTORY,
+    FILE,
+    SYMLINK,
+    FileInfo,
+    _check_remote,
+    _metadata_headers,
+)
 from pylxd.models._streaming import Progress
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -277,3 +286,100 @@ class _TreeUpload:
         mode, progress = self._mode_of(local), self.tally.for_file()
         with open(local, "rb") as source:
             self.files.put(remote, source, mode, self.uid, self.gid, progress=progress)
+
+
+class RecursiveTransfersMixin:
+    """``recursive_put`` and ``recursive_get`` of ``instance.files``."""
+
+    __slots__ = ()
+
+    if TYPE_CHECKING:  # provided by FilesManager
+
+        def _what(self, method: str) -> str: ...
+
+    def _manager(self) -> FilesManager:
+        return cast("FilesManager", self)  # this mixin only exists in FilesManager
+
+    def recursive_put(
+        self,
+        src: str,
+        dst: str,
+        mode: int | str | bool | None = None,
+        uid: int | str | None = None,
+        gid: int | str | None = None,
+        *,
+        follow_symlinks: bool = False,
+        progress: Progress | None = None,
+    ) -> None:
+        """Recursively push the local directory ``src`` to ``dst`` in the instance.
+
+        Implements one ``POST /1.0/instances/<name>/files`` per directory,
+        file and symlink, parents first.
+
+        :param src: local directory (a symlink to one is accepted).
+        :param dst: destination directory in the instance.
+        :param mode: mode for every directory and file (as for :meth:`put`);
+            ``True`` keeps each local entry's permission bits; ``None`` or
+            ``False`` send none, so LXD's defaults apply (``0644`` files,
+            ``0750`` directories), as pylxd 2.4.2.
+        :param uid: owner uid of everything created (default root).
+        :param gid: owner gid of everything created (default root).
+        :param follow_symlinks: ``False`` (default): symlinks inside ``src``
+            are recreated as symlinks with the same target, and nothing they
+            point to is read. ``True``: their targets are copied as regular
+            files and directories (directory loops are skipped).
+        :param progress: ``progress(done_bytes, None)`` after each chunk, with
+            the bytes of file content sent so far across the whole tree (the
+            total is not known in advance, so it is None).
+
+        A failure stops the transfer; what was pushed before it stays.
+
+        :raises NotADirectoryError: if ``src`` is not a directory.
+        :raises InvalidArgument: for a bad ``dst``, mode, uid or gid.
+        :raises FileError: if LXD refuses an entry.
+        """
+        what = self._what("recursive_put")
+        dst = _check_remote(dst, what)
+        if not os.path.isdir(src):
+            problem = "is not a directory" if os.path.exists(src) else "does not exist"
+            raise NotADirectoryError(f"{what}: 'src' {src!r} {problem}")
+        # validate before any request
+        _metadata_headers(None if isinstance(mode, bool) else mode, uid, gid, what)
+        upload = _TreeUpload(self._manager(), mode, uid, gid, follow_symlinks, progress)
+        upload.run(src, dst)
+
+    def recursive_get(
+        self, remote_path: str, local_path: str, *, progress: Progress | None = None
+    ) -> None:
+        """Recursively pull ``remote_path`` from the instance into ``local_path``.
+
+        Implements one ``GET /1.0/instances/<name>/files`` per entry. A
+        directory becomes the local directory ``local_path`` (created if
+        missing); a file is copied to ``local_path``. Files are streamed.
+        Permission bits are kept, except setuid, setgid and sticky; owners
+        are not (they are ids inside the instance).
+
+        Nothing is ever written outside ``local_path``: entry names that are
+        not a single path component (``..``, ``a/b``, absolute) are skipped,
+        local symlinks are never written through, remote symlinks are never
+        followed. A symlink is recreated (as a relative link) only when its
+        target is inside ``remote_path`` and the link resolves inside
+        ``local_path``, also after the whole tree is written (links through
+        links). LXD 5.0 reports symlink targets as absolute paths, so links
+        to anywhere else in the instance are skipped. Every skipped entry
+        raises a :class:`UnsafePathWarning`. A failure stops the transfer:
+        the file being written is not left (files are written under a temporary
+        name and renamed into place once complete), what was written before
+        stays.
+
+        :param progress: ``progress(done_bytes, None)`` after each chunk, with
+            the bytes of file content received so far across the whole tree
+            (the total is not known in advance, so it is None).
+        :raises InvalidArgument: for an empty ``remote_path``.
+        :raises TransferIncomplete: when a file arrives short (it is not
+            written; an existing local file stays as it was).
+        :raises FileNotFound: when ``remote_path`` or the instance is missing.
+        """
+        remote = _check_remote(remote_path, self._what("recursive_get"))
+        download = _TreeDownload(self._manager(), progress)
+        download.run(remote, os.fspath(local_path))

@@ -135,13 +135,13 @@ def _export_chunks(
 
 def _write_parts(
     chunks: Iterator[tuple[str, bytes]],
-    sinks: dict[str, IO[bytes] | None],
+    sinks: dict[str, IO[bytes]],
     digest: Any,
 ) -> int:
     """Write each part's data to its sink (and digest); return the byte count."""
     written = 0
     for part, chunk in chunks:
-        sinks[part].write(chunk)  # type: ignore[union-attr]
+        sinks[part].write(chunk)
         if digest is not None:
             digest.update(chunk)
         written += len(chunk)

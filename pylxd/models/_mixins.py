@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from urllib import parse
 
@@ -34,6 +35,9 @@ def name_from_url(url: str) -> str:
 #: over the pool's ``containers-snapshots/`` directory).
 _NOT_A_SEGMENT = frozenset({"", ".", ".."})
 
+#: A segment :func:`parse.quote` leaves as it is (its always-safe characters).
+_PLAIN = re.compile(r"[A-Za-z0-9_.~-]+").fullmatch
+
 
 def check_name(kind: str, name: Any, *, slash: bool = False) -> str:
     """Refuse a name that cannot be one URL path segment, before sending.
@@ -56,8 +60,6 @@ def check_name(kind: str, name: Any, *, slash: bool = False) -> str:
     :raises InvalidArgumentType: when ``name`` is not a string.
     :raises InvalidArgument: when it is empty, ``.``, ``..`` or holds ``/``.
     """
-    from pylxd import exceptions
-
     if not isinstance(name, str):
         raise exceptions.InvalidArgumentType(
             f"{kind} name must be a string, not {type(name).__name__} ({name!r})"
@@ -83,6 +85,8 @@ def quote(part: Any, kind: str = "URL path segment", *, slash: bool = False) -> 
     >>> quote("ubuntu/22.04", "Image alias", slash=True)
     'ubuntu%2F22.04'
     """
+    if type(part) is str and _PLAIN(part) and part not in _NOT_A_SEGMENT:
+        return part  # most names: nothing to refuse or to quote
     return parse.quote(check_name(kind, part, slash=slash), safe="")
 
 
@@ -91,8 +95,6 @@ def found(get: Any, *args: Any) -> bool:
 
     Every ``exists`` classmethod is this, with its own signature.
     """
-    from pylxd import exceptions
-
     try:
         get(*args)
     except exceptions.NotFound:
@@ -148,8 +150,6 @@ class CollectionMixin:
 
         :raises NotFound: when it does not exist.
         """
-        from pylxd import exceptions
-
         kind = cls._error_kind or cls.__name__
         with exceptions.naming(kind, name):
             node = cls._collection(client)[quote(name, kind, slash=cls._name_slash)]

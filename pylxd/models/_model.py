@@ -53,14 +53,24 @@ def warn_unknown_attribute(cls_name: str, key: str, seen: set[str]) -> None:
     )
 
 
+#: JSON values that are never copied (immutable).
+_SCALARS = frozenset((str, int, float, bool, type(None)))
+
+
 def _json_copy(value: Any) -> Any:
-    """Deep-copy JSON data (dicts, lists, scalars) faster than ``copy.deepcopy``."""
+    """Deep-copy JSON data (dicts, lists, scalars) faster than ``copy.deepcopy``.
+
+    Every object read keeps a copy of its dicts and lists (to see in-place
+    edits), so scalars inside them are taken as they are, without a call each.
+    """
     kind = type(value)
     if kind is dict:
-        return {k: _json_copy(v) for k, v in value.items()}
+        return {
+            k: v if type(v) in _SCALARS else _json_copy(v) for k, v in value.items()
+        }
     if kind is list:
-        return [_json_copy(v) for v in value]
-    if kind in (str, int, float, bool) or value is None:
+        return [v if type(v) in _SCALARS else _json_copy(v) for v in value]
+    if kind in _SCALARS:
         return value
     return copy.deepcopy(value)
 
@@ -288,10 +298,11 @@ class Model(metaclass=ModelType):
     def _load(self, payload: dict[str, Any], rollback: bool = False) -> None:
         """Store server values; keep local edits unless ``rollback``."""
         cls = type(self)
+        attributes = cls.__attributes__
         dirty = self.__dirty__
         orig = self.__orig__
         for key, value in payload.items():
-            attribute = cls.__attributes__.get(key)
+            attribute = attributes.get(key)
             if attribute is None:
                 if key in cls.__parents__:
                     object.__setattr__(self, key, value)
@@ -379,7 +390,9 @@ class Model(metaclass=ModelType):
         :meth:`marshall` leaves them out.
         """
         for name in type(self).__attributes__:
-            if not self._is_loaded(name):
+            try:  # _is_loaded(), inlined: this runs for every attribute read
+                object.__getattribute__(self, name)
+            except AttributeError:
                 object.__setattr__(self, name, MISSING)
 
     # -- identity --------------------------------------------------------

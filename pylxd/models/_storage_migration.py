@@ -29,13 +29,15 @@ def _source(volume: StorageVolume, volume_only: bool) -> JSONDict:
     return source
 
 
-def _pool_on(client: Client, name: str, like: Any) -> Any:
-    """The pool ``name`` on ``client`` (``like`` itself when it is that pool)."""
-    from pylxd.models.storage_pool import StoragePool
+def _pool_on(client: Client, name: str, source_pool: Any) -> Any:
+    """The pool ``name`` on ``client``: ``source_pool`` itself when it is that pool.
 
-    if like is not None and like.client is client and like.name == name:
-        return like
-    return StoragePool(client, name=name)
+    Any other pool is built as ``source_pool``'s class, so this module needs
+    nothing from :mod:`pylxd.models.storage_pool`.
+    """
+    if source_pool.client is client and source_pool.name == name:
+        return source_pool
+    return type(source_pool)(client, name=name)
 
 
 def local_copy(
@@ -92,7 +94,9 @@ def remote_copy(
         "secrets": (answer.get("metadata") or {}).get("metadata") or {},
         **({"volume_only": True} if volume_only else {}),
     }
-    target_pool = _pool_on(target_client, pool or volume.storage_pool.name, None)
+    target_pool = _pool_on(
+        target_client, pool or volume.storage_pool.name, volume.storage_pool
+    )
     try:
         return type(volume).create(target_pool, body, wait=wait)
     except exceptions.LXDAPIException:

@@ -31,6 +31,7 @@ from typing import (
     Iterable,
     Iterator,
     Sequence,
+    TypeGuard,
     Union,
 )
 from urllib import parse
@@ -84,7 +85,7 @@ def open_source(source: Source, what: str) -> Iterator[IO[bytes]]:
         )
 
 
-def is_chunks(source: Any) -> bool:
+def is_chunks(source: Any) -> TypeGuard[Iterable[bytes]]:
     """Whether ``source`` is an iterable of chunks (not bytes, str or a file)."""
     return (
         isinstance(source, Iterable)
@@ -320,7 +321,7 @@ def upload_body(
     :raises InvalidArgumentType: for anything else (a TypeError).
     """
     if chunks and is_chunks(source):
-        yield UploadBody(source, progress, what=what)  # type: ignore[arg-type]
+        yield UploadBody(source, progress, what=what)
         return
     with open_source(source, what) as handle:  # type: ignore[arg-type]
         yield UploadBody(handle, progress, what=what)

@@ -46,7 +46,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from pylxd.models.operation import Operation
 
 
-class _SpooledExport(tempfile.SpooledTemporaryFile):  # type: ignore[type-arg]
+class _SpooledExport(tempfile.SpooledTemporaryFile[bytes]):
     """The file :meth:`Image.export` returns: seekable, as pylxd 2.4's was.
 
     Python 3.10's ``SpooledTemporaryFile`` lacks ``seekable``/``readable``
@@ -265,7 +265,7 @@ class Image(CollectionMixin, model.Model):
             spooled.close()
             raise
         spooled.seek(0)
-        return spooled  # type: ignore[return-value]
+        return spooled
 
     def export_to(
         self,
@@ -311,7 +311,9 @@ class Image(CollectionMixin, model.Model):
                     f"Image {self.fingerprint} is a split image: pass "
                     "rootfs_fileobj= to receive its rootfs"
                 )
-            sinks = {"": fileobj, "metadata": fileobj, "rootfs": rootfs_fileobj}
+            sinks = {"": fileobj, "metadata": fileobj}
+            if rootfs_fileobj is not None:  # else a unified image: no rootfs part
+                sinks["rootfs"] = rootfs_fileobj
             chunks = _export_chunks(response, boundary, progress)
             if not verify:
                 return _write_parts(chunks, sinks, None)

@@ -12,10 +12,10 @@ accepts both answers.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ContextManager
+from typing import TYPE_CHECKING, Any
 
 from pylxd import exceptions, managers  # noqa: F401  (pylxd 2.4.2's name)
-from pylxd.exceptions import StorageObjectNotFound
+from pylxd.exceptions import StorageObjectNotFound  # noqa: F401  (importable here)
 from pylxd.managers import (
     StorageBucketManager,
     StorageResourcesManager,
@@ -24,6 +24,7 @@ from pylxd.managers import (
     StorageVolumeSnapshotManager,
 )
 from pylxd.models import _model as model
+from pylxd.models import _storage_migration as migration
 from pylxd.models._mixins import (
     CollectionMixin,
     RenameMixin,
@@ -34,6 +35,9 @@ from pylxd.models._mixins import (
     quote,
 )
 from pylxd.models._model import JSONDict, wait_for
+from pylxd.models._storage_naming import naming as _naming
+from pylxd.models._storage_naming import pool_label as _pool_label
+from pylxd.models.storage_volume_backup import import_volume_backup
 
 if TYPE_CHECKING:  # pragma: no cover
     import requests
@@ -46,14 +50,6 @@ if TYPE_CHECKING:  # pragma: no cover
 #: What LXD's Go code writes for a zero ``time.Time`` (no expiry, no date).
 _ZERO_TIME = "0001-01-01T00:00:00Z"
 _TIMES = ("created_at", "expires_at")
-
-#: A 404 inside a storage call becomes StorageObjectNotFound (a NotFound).
-_REFINE: exceptions.Refine = {exceptions.NotFound: StorageObjectNotFound}
-
-
-def _naming(what: str) -> ContextManager[None]:
-    """Name ``what`` in LXD's errors; a 404 is a :class:`StorageObjectNotFound`."""
-    return exceptions.naming(what, refine=_REFINE)
 
 
 class StoragePool(CollectionMixin, model.Model):
@@ -309,8 +305,6 @@ class StorageVolume(model.Model):
             LXD's answer does not tell the name of the volume it creates).
         :raises LXDAPIException: when LXD cannot restore the backup.
         """
-        from pylxd.models.storage_volume_backup import import_volume_backup
-
         return import_volume_backup(cls, storage_pool, data, name, wait, progress)
 
     # -- edits ------------------------------------------------------------
@@ -411,8 +405,6 @@ class StorageVolume(model.Model):
             address.
         :raises LXDAPIException: when either server refuses.
         """
-        from pylxd.models import _storage_migration as migration
-
         for kind, value in (("Storage volume", name), ("Storage pool", pool)):
             if value is not None:
                 check_name(kind, value)
@@ -645,10 +637,6 @@ def _volume_definition(args: tuple[Any, ...], kwargs: dict[str, Any]) -> JSONDic
             f"storage volume type must be a non-empty string: {body['type']!r}"
         )
     return body
-
-
-def _pool_label(name: str) -> str:
-    return f"Storage pool {name!r}"
 
 
 def _volume_label(

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Union
 
 from pylxd.models import _model as model
-from pylxd.models import _streaming
+from pylxd.models import _storage_naming, _streaming
 from pylxd.models._mixins import (
     RenameMixin,
     check_name,
@@ -184,14 +184,13 @@ def import_volume_backup(
     progress: Progress | None,
 ) -> StorageVolume | None:
     """Upload a volume backup; see :meth:`StorageVolume.import_backup`."""
-    from pylxd.models.storage_pool import _naming, _pool_label
 
     headers = {"Content-Type": "application/octet-stream"}
     if name is not None:
         headers["X-LXD-name"] = check_name("Storage volume", name)
     with _streaming.upload_body(
         data, "storage volume backup", progress, chunks=True
-    ) as body, _naming(_pool_label(storage_pool.name)):
+    ) as body, _storage_naming.naming(_storage_naming.pool_label(storage_pool.name)):
         response = storage_pool.api.volumes.custom.post(data=body, headers=headers)
     wait_for(storage_pool.client, response, wait)
     if not name:

@@ -18,7 +18,7 @@ import pytest
 from ws4py.messaging import BinaryMessage, TextMessage
 
 from pylxd import exceptions
-from pylxd._websocket import _CommandWebsocketClient, _StdinWebsocket
+from pylxd._websocket_exec import _CommandWebsocketClient, _StdinWebsocket
 from pylxd.models import _exec
 from pylxd.testing import FakeLXD, Reply
 
@@ -240,7 +240,8 @@ def test_timeout_signals_closes_and_raises(
     monkeypatch.setattr(_exec, "_GRACE", 0.05)
     signals: list[int] = []
     monkeypatch.setattr(
-        "pylxd._websocket._ControlWebsocket.signal", lambda self, s: signals.append(s)
+        "pylxd._websocket_exec._ControlWebsocket.signal",
+        lambda self, s: signals.append(s),
     )
     try:
         with pytest.raises(exceptions.ExecTimeout) as info:

@@ -30,7 +30,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ws4py.framing import OPCODE_BINARY, OPCODE_TEXT, Frame
 
-from pylxd import _websocket, exceptions, models
+from pylxd import _websocket, _websocket_exec, exceptions, models
 from pylxd.models._files import UnsafePathWarning
 from pylxd.testing import FakeLXD
 from pylxd.testing._fake import Reply
@@ -362,7 +362,7 @@ def _feed(ws: Any, data: bytes, sizes: list[int]) -> None:
 def test_output_stream_reader_survives_any_bytes(data: bytes, sizes: list[int]) -> None:
     received: list[Any] = []
     ws = _reader(
-        _websocket._CommandWebsocketClient,
+        _websocket_exec._CommandWebsocketClient,
         None,
         decode=True,
         handler=received.append,
@@ -371,7 +371,7 @@ def test_output_stream_reader_survives_any_bytes(data: bytes, sizes: list[int]) 
     ws.closed(1000)
     # A decoding error is kept for execute() to raise; never raised here.
     assert ws.error is None or isinstance(ws.error, UnicodeDecodeError)
-    raw = _reader(_websocket._CommandWebsocketClient, None, decode=False)
+    raw = _reader(_websocket_exec._CommandWebsocketClient, None, decode=False)
     _feed(raw, data, sizes)
     assert isinstance(raw.data, bytes)
 
@@ -412,7 +412,7 @@ def test_event_reader_over_a_socket_ends_or_times_out(data: bytes) -> None:
 @FUZZ
 @given(data=streams, sizes=chunkings)
 def test_pty_reader_survives_any_bytes(data: bytes, sizes: list[int]) -> None:
-    ws = _reader(_websocket._PtyWebsocket)
+    ws = _reader(_websocket_exec._PtyWebsocket)
     _feed(ws, data, sizes)
     assert all(isinstance(chunk, bytes) and chunk for chunk in ws.chunks)
 

@@ -206,7 +206,7 @@ def test_exec_stream_and_interactive(running: Any, lxd: FakeLXD) -> None:
 
 
 def test_a_websocket_with_a_wrong_secret_is_refused(running: Any, lxd: FakeLXD) -> None:
-    from pylxd._websocket import _CommandWebsocketClient
+    from pylxd._websocket_exec import _CommandWebsocketClient
 
     ws = _CommandWebsocketClient(None, running.client.websocket_url)
     ws.resource = "/1.0/operations/x/websocket?secret=wrong"

@@ -22,14 +22,12 @@ from ws4py.messaging import BinaryMessage, TextMessage
 
 from pylxd import _websocket
 from pylxd._transport import get_session_for_url
-from pylxd._websocket import (
+from pylxd._websocket import _WebsocketClient, _ws_exclude_origin, tls_for
+from pylxd._websocket_exec import (
     _CommandWebsocketClient,
     _ExecSession,
     _PtyWebsocket,
     _StdinWebsocket,
-    _WebsocketClient,
-    _ws_exclude_origin,
-    tls_for,
 )
 from pylxd.tests._certs import write_cert
 
