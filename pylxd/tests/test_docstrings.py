@@ -24,6 +24,10 @@ MODULES = (
     "pylxd.models._exec",
     "pylxd.models._files",
     "pylxd.models._instance_extras",
+    "pylxd.models._instance_bulk",
+    "pylxd.models._instance_logs",
+    "pylxd.models._instance_metadata",
+    "pylxd.models.instance_backup",
     "pylxd.models.metrics",
     "pylxd.models.operation",
 )
