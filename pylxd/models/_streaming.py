@@ -451,7 +451,7 @@ def read_body(response: requests.Response, what: str | None = None) -> bytes:
         data: bytes = response.raw.read()
     except _READ_ERRORS as err:
         partial = getattr(err, "partial", b"")
-        done = len(partial) if isinstance(partial, bytes) else 0
+        done = len(partial) if isinstance(partial, bytes) else int(partial or 0)
         raise exceptions.TransferIncomplete(
             _subject(response, what), done, total, _cause(err)
         ) from err

@@ -1,4 +1,4 @@
-"""A hostile LXD for unit tests: a recording server on a Unix socket.
+"""A hostile LXD for unit tests: a recording server on a Unix socket or TLS.
 
 It answers ``GET /1.0`` like LXD 5.0.2 (so a :class:`pylxd.Client` connects)
 and every other request with a scripted behaviour: a correct answer, raw
@@ -6,7 +6,9 @@ bytes, a body shorter than its ``Content-Length``, a slow drip, an endless
 chunked body, endless ``100 Continue`` lines, a malformed envelope or a
 websocket upgrade followed by a frame header announcing a huge payload. It
 records every request it received, so a test can assert that nothing was
-sent when a call had to be refused first.
+sent when a call had to be refused first. ``HostileLXD(path, tls=True)``
+serves the same over HTTPS on loopback instead (a fresh self-signed
+certificate, which its :meth:`~HostileLXD.client` pins).
 
 Standard library only; one thread accepts, one thread serves each
 connection. Behaviours that never end stop when the client goes away or the
@@ -26,15 +28,18 @@ import hashlib
 import json
 import os
 import socket
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable
 from urllib import parse
 
 from pylxd.client import Client
 from pylxd.testing import FakeLXD
 from pylxd.testing._fake_core import host_info
+from pylxd.tests._certs import write_cert
 
 _WS_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
@@ -158,6 +163,36 @@ def drip(
     return behave
 
 
+def drip_head(interval: float = 0.3) -> Behaviour:
+    """A correct answer whose status line and headers come a byte every ``interval`` s."""
+    data = b'{"type": "sync", "metadata": {}}'
+    head = _head(200, {"Content-Type": "application/json", "X-Pad": "x" * 64})
+    head = head.replace(
+        b"\r\n\r\n", f"\r\nContent-Length: {len(data)}\r\n\r\n".encode()
+    )
+
+    def behave(peer: Peer, request: Request) -> None:
+        for i in range(len(head)):
+            peer.send(head[i : i + 1])
+            peer.sleep(interval)
+        peer.send(data)
+
+    return behave
+
+
+def huge_headers(count: int = 100_000) -> Behaviour:
+    """A status line and then ``count`` header lines (far over any client's limit)."""
+
+    def behave(peer: Peer, request: Request) -> None:
+        peer.send(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n")
+        line = b"X-Filler: " + b"x" * 100 + b"\r\n"
+        for _ in range(count // 100):
+            peer.send(line * 100)
+        peer.send(b"Content-Length: 2\r\n\r\n{}")
+
+    return behave
+
+
 def endless_chunked(chunk: bytes = b" " * 65536, interval: float = 0.0) -> Behaviour:
     """A JSON answer whose chunked body never ends (until the client leaves)."""
 
@@ -255,11 +290,15 @@ def huge_frame(length: int = 2**40) -> Behaviour:
 class HostileLXD:
     """A recording LXD impostor on a Unix socket (see the module docstring).
 
-    :param path: where to create the socket.
+    :param path: where to create the socket (with ``tls``: the directory of
+        ``path`` gets the server's certificate).
     :param info: the metadata of ``GET /1.0`` (LXD 5.0.2's by default).
+    :param tls: serve HTTPS on ``127.0.0.1`` (a free port) instead.
     """
 
-    def __init__(self, path: Any, info: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, path: Any, info: dict[str, Any] | None = None, *, tls: bool = False
+    ) -> None:
         self.path = str(path)
         self.requests: list[Request] = []
         self._routes: list[tuple[str, str, bool, Behaviour]] = []
@@ -268,10 +307,21 @@ class HostileLXD:
         self._threads: list[threading.Thread] = []
         self._socks: list[socket.socket] = []
         self.on("GET", "/1.0", sync(info or host_info(FakeLXD())), exact=True)
-        if os.path.exists(self.path):
-            os.unlink(self.path)
-        self._listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self._listener.bind(self.path)
+        self._tls: ssl.SSLContext | None = None
+        if tls:
+            #: The server certificate (a client pins it with ``verify=``).
+            self.server_cert, key = write_cert(Path(self.path).parent, "hostile-lxd")
+            self._tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            self._tls.load_cert_chain(self.server_cert, key)
+            self._listener = socket.create_server(("127.0.0.1", 0))
+            #: What the client's messages name: the socket path or the URL.
+            self.address = f"https://127.0.0.1:{self._listener.getsockname()[1]}"
+        else:
+            if os.path.exists(self.path):
+                os.unlink(self.path)
+            self._listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self._listener.bind(self.path)
+            self.address = self.path
         self._listener.listen(64)
         self._listener.settimeout(0.1)
         self._start(self._accept)
@@ -296,8 +346,10 @@ class HostileLXD:
             ]
 
     def client(self, **kwargs: Any) -> Client:
-        """A :class:`pylxd.Client` of this server."""
-        return Client(endpoint=self.path, **kwargs)
+        """A :class:`pylxd.Client` of this server (over TLS: pinning its certificate)."""
+        if self._tls is not None:
+            kwargs.setdefault("verify", self.server_cert)
+        return Client(endpoint=self.address, **kwargs)
 
     # -- lifecycle ---------------------------------------------------------
     def close(self) -> None:
@@ -313,7 +365,7 @@ class HostileLXD:
         self._listener.close()
         for sock in list(self._socks):
             sock.close()
-        if os.path.exists(self.path):
+        if self._tls is None and os.path.exists(self.path):
             os.unlink(self.path)
 
     def __enter__(self) -> HostileLXD:
@@ -340,7 +392,25 @@ class HostileLXD:
             self._socks.append(sock)
             self._start(self._serve, sock)
 
+    def _handshake(self, sock: socket.socket) -> socket.socket | None:
+        """The TLS side of ``sock`` (None when the handshake failed)."""
+        assert self._tls is not None
+        sock.settimeout(10)
+        try:
+            tls = self._tls.wrap_socket(sock, server_side=True)
+        except (OSError, ValueError):
+            sock.close()
+            return None
+        tls.settimeout(None)
+        self._socks.append(tls)  # the plain socket is detached now
+        return tls
+
     def _serve(self, sock: socket.socket) -> None:
+        if self._tls is not None:
+            tls = self._handshake(sock)
+            if tls is None:
+                return
+            sock = tls
         peer = Peer(sock, self._stopping)
         reader = sock.makefile("rb")
         try:

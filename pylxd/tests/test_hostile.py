@@ -376,3 +376,97 @@ def test_a_malformed_instance_state_is_malformed_response(server: HostileLXD) ->
     box = Instance(server.client(timeout=5), name="c1")
     err = _fails(box.state, exceptions.MalformedResponse, SLACK)
     assert "/1.0/instances/c1/state" in str(err) and "not an object" in str(err)
+
+
+# -- issue 19: one deadline and one size cap, over Unix and HTTPS alike ---------
+@pytest.fixture(params=["unix", "https"])
+def either(request: Any, tmp_path: Any) -> Iterator[HostileLXD]:
+    """The hostile server on its Unix socket, then over TLS on loopback."""
+    with HostileLXD(tmp_path / "lxd.sock", tls=request.param == "https") as srv:
+        yield srv
+
+
+#: (behaviour, the client's timeout, what the call must raise)
+BOUNDED = {
+    "header drip": (hostile.drip_head(0.3), 2, exceptions.RequestTimeout),
+    "body drip": (hostile.drip(interval=0.3), 2, exceptions.RequestTimeout),
+    "endless 100 Continue": (
+        hostile.endless_continue(0.1),
+        2,
+        exceptions.RequestTimeout,
+    ),
+    "no answer": (hostile.silence(), 1, exceptions.RequestTimeout),
+    "endless slow body": (
+        hostile.endless_chunked(b" " * 1024, interval=0.05),
+        2,
+        exceptions.RequestTimeout,
+    ),
+    "endless body": (hostile.endless_chunked(), 30, exceptions.ResponseTooLarge),
+    "short body": (hostile.short_body(1000), 5, exceptions.ConnectionLost),
+    "malformed JSON": (hostile.answer(b"{nope"), 5, exceptions.MalformedResponse),
+    "huge headers": (hostile.huge_headers(), 5, exceptions.ConnectionLost),
+}
+
+
+@pytest.mark.parametrize("case", list(BOUNDED))
+def test_every_answer_is_bounded_over_unix_and_https(
+    either: HostileLXD, case: str
+) -> None:
+    behaviour, timeout, exc = BOUNDED[case]
+    either.on("GET", "/1.0/instances", behaviour)
+    client = either.client(timeout=timeout, max_response_size=8 * 1024 * 1024)
+    err = _fails(client.instances.all, exc, timeout + SLACK)
+    assert either.address in str(err) and "/1.0/instances" in str(err)
+    # The same client still works: the bad connection was not reused.
+    either.on("GET", "/1.0/profiles", hostile.sync([]))
+    assert client.profiles.all() == []
+
+
+def test_the_deadline_covers_connect_and_headers_of_a_stream(
+    either: HostileLXD,
+) -> None:
+    """A streamed download's headers are bounded by ``timeout`` as a whole;
+    its body only per read (a download may take as long as it needs)."""
+    either.on("GET", "/1.0/instances/c1/files", hostile.drip_head(0.3))
+    client = either.client(timeout=2)
+    files = client.api.instances.c1.files
+    err = _fails(
+        lambda: files.get(params={"path": "/f"}, stream=True),
+        exceptions.RequestTimeout,
+        2 + SLACK,
+    )
+    assert either.address in str(err)
+    data = b"x" * 20
+    either.on(
+        "GET",
+        "/1.0/instances/c1/files",
+        hostile.drip(data, 0.15, "application/octet-stream"),
+    )
+    response = files.get(params={"path": "/f"}, stream=True)
+    assert response.raw.read() == data  # 3 s in all, each read well within 2 s
+
+
+def test_a_tls_answer_is_size_capped_before_reading(either: HostileLXD) -> None:
+    either.on("GET", "/1.0/instances", hostile.endless_length(2**40))
+    client = either.client(timeout=30)
+    err = _fails(client.instances.all, exceptions.ResponseTooLarge, SLACK)
+    assert str(2**40) in str(err) and either.address in str(err)
+
+
+def test_a_long_upload_is_not_counted_in_the_answer_deadline(
+    either: HostileLXD,
+) -> None:
+    """The whole-answer deadline restarts once a streamed body is sent."""
+    either.on("POST", "/1.0/instances/c1/files", hostile.sync({}))
+    client = either.client(timeout=1)
+
+    def slow_upload() -> Iterator[bytes]:
+        for _ in range(4):
+            time.sleep(0.5)  # 2 s in all, twice the client's timeout
+            yield b"x" * 1024
+
+    files = client.api.instances.c1.files
+    response = files.post(params={"path": "/f"}, data=slow_upload())
+    assert response.status_code == 200
+    (request,) = either.requests_to("POST", "/1.0/instances/c1/files")
+    assert request.body == b"x" * 4096

@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from pylxd import exceptions
-from pylxd._transport import _APINode, get_session_for_url
+from pylxd._transport import _APINode, get_session_for_url, unix_socket_url
 from pylxd.testing import FakeLXD
 from pylxd.testing._fake import Reply
 
@@ -216,3 +216,30 @@ def test_reply_next_serves_one_odd_answer() -> None:
     with pytest.raises(exceptions.LXDAPIException):
         client.api.profiles.get()
     assert client.api.profiles.get().status_code == 200
+
+
+def test_one_pool_per_socket_path_even_when_paths_differ_only_in_case(
+    tmp_path: Any,
+) -> None:
+    """Each socket gets its own urllib3 pool, keyed by its exact path (URL
+    hosts are case-insensitive, socket paths are not), reused call after call."""
+    from pylxd.tests.hostile import HostileLXD, sync
+
+    (tmp_path / "A").mkdir()
+    (tmp_path / "a").mkdir()
+    with HostileLXD(tmp_path / "A" / "lxd.sock") as upper, HostileLXD(
+        tmp_path / "a" / "lxd.sock"
+    ) as lower:
+        upper.on("GET", "/1.0/profiles", sync(["/1.0/profiles/upper"]))
+        lower.on("GET", "/1.0/profiles", sync(["/1.0/profiles/lower"]))
+        session = get_session_for_url(unix_socket_url(upper.path))
+        for server, name in ((upper, "upper"), (lower, "lower")):
+            base = _APINode(unix_socket_url(server.path), session=session, timeout=5)
+            for _ in range(3):
+                body = base["1.0"].profiles.get().json()
+                assert body["metadata"] == [f"/1.0/profiles/{name}"]
+        assert len(upper.requests_to("GET", "/1.0/profiles")) == 3
+        assert len(lower.requests_to("GET", "/1.0/profiles")) == 3
+        # One connection each: the pool kept and reused it.
+        assert (len(upper._socks), len(lower._socks)) == (1, 1)
+        session.close()
