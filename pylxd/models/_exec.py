@@ -27,13 +27,13 @@ from pylxd.models._exec_request import (
     _exec_body,
     _fds,
 )
-from pylxd.models._exec_streams import (
+from pylxd.models._mixins import name_from_url, quote
+from pylxd.models.exec_streams import (
     ExecStream,
     InteractiveSession,
     _lxd_wait_seconds,
     _websocket_path,
 )
-from pylxd.models._mixins import name_from_url, quote
 
 if TYPE_CHECKING:  # pragma: no cover
     from pylxd._transport import _APINode
