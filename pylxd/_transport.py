@@ -8,6 +8,7 @@ single send path that all verbs go through.
 from __future__ import annotations
 
 import contextlib
+import copy
 import functools
 import hashlib
 import http.client
@@ -21,7 +22,7 @@ import threading
 import time
 import weakref
 from collections import namedtuple
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterator, Mapping, TypeVar
 from urllib import parse
 
 import requests
@@ -1036,6 +1037,10 @@ def _redact(params: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
     return {k: ("<redacted>" if k in _SECRET_PARAMS else v) for k, v in params.items()}
 
 
+#: An ``_APINode`` or a subclass (:meth:`_APINode.sibling` keeps the class).
+_Node = TypeVar("_Node", bound="_APINode")
+
+
 class _APINode:
     """An endpoint of the LXD API: attribute or item access appends a URL part.
 
@@ -1089,6 +1094,29 @@ class _APINode:
 
     def __repr__(self) -> str:
         return f"<_APINode {self._api_endpoint}>"
+
+    def sibling(self: _Node, api_endpoint: str | None = None, **options: Any) -> _Node:
+        """This node (same class and session) at ``api_endpoint``, with ``options``.
+
+        ``options`` replace ``project``, ``timeout`` or ``retry``: models that
+        need the root without its project, or a project-scoped copy, ask
+        here instead of rebuilding a node from its private fields.
+
+        :raises InvalidArgumentType: for another option.
+        """
+        from pylxd import exceptions
+
+        unknown = set(options) - {"project", "timeout", "retry"}
+        if unknown:
+            raise exceptions.InvalidArgumentType(
+                f"_APINode.sibling: unknown options {sorted(unknown)}"
+            )
+        node = copy.copy(self)
+        if api_endpoint is not None:
+            node._api_endpoint = api_endpoint
+        for name, value in options.items():
+            setattr(node, f"_{name}", value)
+        return node
 
     @property
     def scheme(self) -> str:

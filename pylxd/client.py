@@ -407,13 +407,7 @@ class Client:
             self._assert_project_exists(project)
         scoped = copy.copy(self)
         scoped.project = project
-        scoped.api = _APINode(
-            self.api._api_endpoint,
-            timeout=self.api._timeout,
-            project=project,
-            session=self.api.session,
-            retry=self.api._retry,
-        )
+        scoped.api = self.api.sibling(project=project)
         managers.wire_client(scoped)
         return scoped
 

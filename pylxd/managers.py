@@ -205,7 +205,7 @@ class WarningManager(BaseManager):
 
 
 class InstanceBackupManager(BaseManager):
-    manager_for = "pylxd.models._instance_extras.InstanceBackup"
+    manager_for = "pylxd.models.instance_backup.InstanceBackup"
 
 
 class ServerManager(BaseManager):

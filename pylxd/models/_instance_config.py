@@ -11,7 +11,8 @@ import re
 from typing import TYPE_CHECKING
 
 from pylxd import exceptions
-from pylxd.models._mixins import check_name, name_from_url, quote
+from pylxd.models import _mixins
+from pylxd.models._mixins import check_name, quote
 from pylxd.models._model import JSONDict
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -89,11 +90,7 @@ def check_source(owner: str, source: object) -> JSONDict:
 
 def created_name(response: requests.Response) -> str:
     """The name LXD gave a new instance, from its creation operation."""
-    resources = (response.json().get("metadata") or {}).get("resources") or {}
-    urls = resources.get("instances") or resources.get("containers") or []
-    if not urls:
-        raise exceptions.LXDAPIException(response)
-    return name_from_url(urls[0])
+    return _mixins.created_name(response, "instance", "instances", "containers")
 
 
 def copy_source_profiles(client: Client, source: JSONDict) -> list[str]:

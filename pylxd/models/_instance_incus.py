@@ -16,7 +16,7 @@ from pylxd._types import JSONDict
 from pylxd.models import _model as model
 from pylxd.models import _streaming
 from pylxd.models._instance_config import check_source
-from pylxd.models._instance_extras import InstanceLogs
+from pylxd.models._instance_logs import InstanceLogs
 from pylxd.models._mixins import is_incus
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -36,7 +36,7 @@ class InstanceExecOutputs(InstanceLogs):
     Incus keeps the ``exec_<id>.stdout``/``.stderr`` files of commands run with
     ``record-output`` here (LXD 5.0 keeps them among ``instance.logs``).
     ``all()``, ``get()``, ``export()`` and ``delete()`` work as on
-    :class:`~pylxd.models._instance_extras.InstanceLogs`.
+    :class:`~pylxd.models._instance_logs.InstanceLogs`.
     """
 
     __slots__ = ()

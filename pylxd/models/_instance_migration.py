@@ -17,7 +17,7 @@ from pylxd._types import JSONDict
 from pylxd.models import _model as model
 from pylxd.models._instance_config import check_instance_name
 from pylxd.models._instance_lifecycle import STATUS_STOPPED
-from pylxd.models._mixins import check_name, drop_none
+from pylxd.models._mixins import check_name, drop_none, required_https_url
 from pylxd.models.operation import cancel_quietly
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -82,7 +82,8 @@ class InstanceMigrationMixin:
     ) -> Any:
         """Publish the (stopped) instance as an image.
 
-        Implements ``POST /1.0/images`` with an ``instance`` source.
+        Implements ``POST /1.0/images`` with an ``instance`` source (a
+        ``snapshot`` one for :meth:`Snapshot.publish <pylxd.models.instance.Snapshot.publish>`).
 
         :param aliases: alias names (or ``{"name", "description"}`` dicts).
         :returns: the :class:`~pylxd.models.image.Image` when waited, else None.
@@ -93,8 +94,11 @@ class InstanceMigrationMixin:
             "properties": properties,
             "compression_algorithm": compression_algorithm,
         }
-        source = {"type": "instance", "name": self.name}
-        return publish_image(self.client, source, public, wait, extra)
+        return publish_image(self.client, self._publish_source(), public, wait, extra)
+
+    def _publish_source(self) -> JSONDict:
+        """The image source of :meth:`publish` (``Snapshot`` names itself)."""
+        return {"type": "instance", "name": self.name}
 
     def generate_migration_data(self, live: bool = False) -> JSONDict:
         """Start a migration source and return the request for the target.
@@ -167,18 +171,13 @@ class InstanceMigrationMixin:
 
     def _source_operations_url(self) -> str:
         """The ``https://`` URL of this server's operations, as a target sees it."""
-        api = self.client.api
-        if api.scheme == "https":
-            return api.operations._api_endpoint
-        environment = self.client.host_info.get("environment", {})
-        addresses = environment.get("addresses") or []
-        if not addresses:
-            raise exceptions.InvalidArgument(
-                f"Cannot migrate {type(self).__name__} {self.name!r} from "
-                f"{api._describe()}: that LXD has no HTTPS address for the target "
-                "to pull from (set core.https_address)"
-            )
-        return f"https://{addresses[0]}/1.0/operations"
+        url = required_https_url(
+            self.client,
+            f"Cannot migrate {type(self).__name__} {self.name!r} from "
+            f"{self.client.api._describe()}: that LXD has no HTTPS address for "
+            "the target to pull from (set core.https_address)",
+        )
+        return f"{url}/1.0/operations"
 
     def _migrate_to(
         self,

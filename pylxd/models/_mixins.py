@@ -102,9 +102,81 @@ def found(get: Any, *args: Any) -> bool:
     return True
 
 
+def created_name(response: requests.Response, what: str, *kinds: str) -> str:
+    """The name LXD gave what an operation created, from its ``resources``.
+
+    The operation answering a ``POST`` lists the new object's URL under
+    ``resources[kind]`` (``backups``, ``instances``, ...); the first of
+    ``kinds`` listed wins.
+
+    :param what: what was created (``"instance backup"``), for the message.
+    :raises MalformedResponse: when LXD names none of ``kinds``.
+    """
+    name = created_name_or_none(response, *kinds)
+    if name is None:
+        raise exceptions.MalformedResponse(
+            response, f"LXD did not tell the name of the new {what}"
+        )
+    return name
+
+
+def created_name_or_none(response: requests.Response, *kinds: str) -> str | None:
+    """:func:`created_name`, or None when LXD names none of ``kinds``."""
+    metadata = response.json().get("metadata")
+    resources = metadata.get("resources") if isinstance(metadata, dict) else None
+    for kind in kinds:
+        urls = (resources or {}).get(kind)
+        if urls and isinstance(urls, list) and isinstance(urls[0], str):
+            return name_from_url(urls[0])
+    return None
+
+
+def https_url(client: Client) -> str | None:
+    """The ``https://host:port`` another LXD reaches ``client``'s server at.
+
+    The client's own URL when it talks HTTPS, else the first of the
+    server's ``core.https_address`` addresses; None when it has none.
+    """
+    api = client.api
+    if api.scheme == "https":
+        return f"https://{api.netloc}"
+    addresses = client.host_info.get("environment", {}).get("addresses") or []
+    return f"https://{addresses[0]}" if addresses else None
+
+
+def required_https_url(client: Client, refusal: str) -> str:
+    """:func:`https_url`, refused with ``refusal`` when the server has none.
+
+    :raises InvalidArgument: naming what needed it (``refusal``).
+    """
+    url = https_url(client)
+    if url is None:
+        raise exceptions.InvalidArgument(refusal)
+    return url
+
+
 def is_incus(client: Client) -> bool:
     """Tell whether ``client`` talks to Incus: :attr:`Client.is_incus`."""
     return bool(client.is_incus)
+
+
+def check_config(subject: str, config: Any) -> None:
+    """Refuse a config LXD would reject: it is a map of strings to strings.
+
+    :raises TypeError: naming ``subject`` and the offending key.
+    """
+    if config is None:
+        return
+    if not isinstance(config, dict):
+        raise exceptions.InvalidArgumentType(
+            f"{subject}: config must be a dict of strings, not {type(config).__name__}"
+        )
+    for key, value in config.items():
+        if not isinstance(key, str) or not isinstance(value, str):
+            raise exceptions.InvalidArgumentType(
+                f"{subject}: config[{key!r}] must be a string, "
+                f"not {type(value).__name__} {value!r}"
+            )
 
 
 def drop_none(**kwargs: Any) -> JSONDict:
@@ -131,6 +203,9 @@ class CollectionMixin:
 
     client: Client
 
+    if TYPE_CHECKING:  # pragma: no cover
+        _from_server: Any
+
     @classmethod
     def _collection(cls, client: Client) -> _APINode:
         if cls._api_extension:
@@ -138,14 +213,14 @@ class CollectionMixin:
         return client.api[cls._endpoint]
 
     @classmethod
-    def all(cls: Any, client: Client) -> list[Any]:
+    def all(cls, client: Client) -> list[Any]:
         """Return every object of the collection, fully loaded in one request."""
         response = cls._collection(client).get(params={"recursion": 1})
         items = exceptions.metadata_of(response, list, items=dict)
         return [cls._from_server(client, item) for item in items]
 
     @classmethod
-    def get(cls: Any, client: Client, name: str) -> Any:
+    def get(cls, client: Client, name: str) -> Any:
         """Return the object named ``name``.
 
         :raises NotFound: when it does not exist.
@@ -160,7 +235,7 @@ class CollectionMixin:
     @classmethod
     def exists(cls, client: Client, name: str) -> bool:
         """Tell whether an object named ``name`` exists."""
-        return found(cls.get, client, name)  # type: ignore[attr-defined]
+        return found(cls.get, client, name)
 
     @classmethod
     def _post_collection(
@@ -176,6 +251,29 @@ class CollectionMixin:
         response = cls._collection(client).post(json=body, target=target)
         wait_for(client, response, wait)
         return response
+
+    @classmethod
+    def _create_named(
+        cls,
+        client: Client,
+        name: str,
+        fields: JSONDict,
+        *,
+        wait: bool = False,
+        string_config: bool = False,
+    ) -> Any:
+        """``POST`` ``name`` and the ``fields`` not None; the object as stored.
+
+        :param string_config: refuse a ``config`` that is not strings to
+            strings before sending (LXD would refuse it).
+        """
+        kind = cls._error_kind or cls.__name__
+        check_name(kind, name, slash=cls._name_slash)
+        if string_config:
+            check_config(f"{kind} {name!r}", fields.get("config"))
+        with exceptions.naming(kind, name):
+            cls._post_collection(client, drop_none(name=name, **fields), wait=wait)
+        return cls.get(client, name)
 
     @property
     def api(self) -> _APINode:
@@ -196,6 +294,17 @@ class RenameMixin:
 
         @property
         def api(self) -> _APINode: ...
+
+        def _subject(self) -> str: ...
+
+    def _rename_and_get(self, new_name: str, wait: bool = False) -> Any:
+        """Rename (errors name both names) and return the object as stored."""
+        check = getattr(self, "_check_extension", None)
+        if check is not None:  # a BlockingMixin: its write extension
+            check()
+        with exceptions.naming(f"{self._subject()} (renaming to {new_name!r})"):
+            self._rename(new_name, wait=wait)
+        return self.get(self.client, new_name)  # type: ignore[attr-defined]
 
     def _rename(self, new_name: str, wait: bool = False) -> requests.Response:
         kind = getattr(self, "_error_kind", None) or type(self).__name__

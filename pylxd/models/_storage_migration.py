@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from urllib import parse
 
 from pylxd import exceptions
-from pylxd.models._mixins import drop_none
+from pylxd.models._mixins import drop_none, required_https_url
 from pylxd.models._model import JSONDict
 from pylxd.models.operation import cancel_quietly
 
@@ -107,15 +107,10 @@ def remote_copy(
 def https_url(client: Client) -> str:
     """The ``https://host:port`` another LXD can reach ``client``'s server at.
 
-    :raises ValueError: when the server has no HTTPS address.
+    :raises InvalidArgument: when the server has no HTTPS address.
     """
-    parts = parse.urlsplit(client.api._api_endpoint)
-    if parts.scheme == "https":
-        return f"https://{parts.netloc}"
-    addresses = client.host_info.get("environment", {}).get("addresses") or []
-    if not addresses:
-        raise exceptions.InvalidArgument(
-            "cannot migrate a storage volume from a server without an HTTPS "
-            "address: set core.https_address on the source LXD"
-        )
-    return f"https://{addresses[0]}"
+    return required_https_url(
+        client,
+        "cannot migrate a storage volume from a server without an HTTPS "
+        "address: set core.https_address on the source LXD",
+    )

@@ -19,15 +19,9 @@ HTTPS a clustered server presents the *cluster* certificate
 
 from __future__ import annotations
 
-import base64
-import binascii
 import copy
-import hashlib
-import json
-import ssl
 import types
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, cast
 
 from pylxd import exceptions, managers
 from pylxd._transport import _APINode
@@ -40,6 +34,11 @@ from pylxd.models._mixins import (
     drop_none,
     quote,
 )
+from pylxd.models.cluster_join_token import (  # noqa: F401  (this module's names)
+    TOKEN_OPERATION_CLASS,
+    ClusterJoinToken,
+    _is_join_token,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     import requests
@@ -47,8 +46,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from pylxd.client import Client
     from pylxd.models.operation import Operation
 
-#: The operation class LXD gives join tokens (and other tokens).
-TOKEN_OPERATION_CLASS = "token"
 #: Evacuation modes LXD 5.0 knows (``cluster.evacuate`` on instances).
 EVACUATION_MODES = ("auto", "stop", "migrate", "live-migrate")
 
@@ -409,14 +406,7 @@ class ClusterMember(CollectionMixin, model.Model):
         is sent.
         """
         clone = copy.copy(self.client)
-        root = self.client.api
-        clone.api = _TargetedNode(
-            root._api_endpoint,
-            str(self.server_name),
-            timeout=root._timeout,
-            project=root._project,
-            session=root.session,
-        )
+        clone.api = _TargetedNode.targeting(self.client.api, str(self.server_name))
         managers.wire_client(clone)
         return clone
 
@@ -436,172 +426,27 @@ class ClusterMember(CollectionMixin, model.Model):
 class _TargetedNode(_APINode):
     """An ``_APINode`` whose requests all carry ``?target=<member>``."""
 
-    def __init__(self, api_endpoint: str, target: str, **kwargs: Any) -> None:
-        super().__init__(api_endpoint, **kwargs)
-        self._target = target
+    _target: str
+
+    @classmethod
+    def targeting(cls, node: _APINode, target: str) -> _TargetedNode:
+        """``node`` (its session, project, timeout), every request targeted."""
+        targeted = cast(_TargetedNode, node.sibling())
+        targeted.__class__ = cls  # same fields, one more: the target
+        targeted._target = target
+        return targeted
 
     def __getitem__(self, item: Any) -> _TargetedNode:
-        return _TargetedNode(
-            f"{self._api_endpoint}/{item}",
-            self._target,
-            timeout=self._timeout,
-            project=self._project,
-            session=self.session,
-        )
+        return self.sibling(f"{self._api_endpoint}/{item}")
 
     def __repr__(self) -> str:
         return f"<_APINode {self._api_endpoint} target={self._target}>"
 
     def _send(
-        self,
-        verb: str,
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-        *,
-        ok: tuple[int, ...],
-        check_sync: bool = True,
-        target: str | None = None,
+        self, verb: str, args: tuple[Any, ...], kwargs: dict[str, Any], **options: Any
     ) -> requests.Response:
-        return super()._send(
-            verb,
-            args,
-            kwargs,
-            ok=ok,
-            check_sync=check_sync,
-            target=target or self._target,
-        )
-
-
-def _is_join_token(op: dict[str, Any]) -> bool:
-    metadata = op.get("metadata")
-    return (
-        op.get("class") == TOKEN_OPERATION_CLASS
-        and "cluster" in (op.get("resources") or {})
-        and isinstance(metadata, dict)
-        and "secret" in metadata
-    )
-
-
-@dataclass(frozen=True)
-class ClusterJoinToken:
-    """A join token for a new member (``ClusterMemberJoinToken`` in LXD).
-
-    ``str(token)`` is the token string ``lxc cluster add`` prints: base64 of
-    the JSON of the fields below. A token made by
-    :meth:`ClusterMember.create_token` knows its operation and can be
-    revoked.
-
-    >>> token = ClusterJoinToken("c3", "s3cr3t", "ab12", ["10.0.0.1:8443"])
-    >>> ClusterJoinToken.decode(str(token)) == token
-    True
-    >>> token
-    ClusterJoinToken(server_name='c3', fingerprint='ab12', addresses=['10.0.0.1:8443'], expires_at=None)
-    """
-
-    server_name: str
-    secret: str = field(repr=False)
-    fingerprint: str
-    addresses: list[str]
-    expires_at: str | None = None
-    operation_id: str | None = field(default=None, repr=False, compare=False)
-    client: Client | None = field(default=None, repr=False, compare=False)
-
-    @classmethod
-    def _from_operation(cls, client: Client, op: dict[str, Any]) -> ClusterJoinToken:
-        meta = op.get("metadata") or {}
-        return cls(
-            server_name=meta.get("serverName", ""),
-            secret=meta["secret"],
-            fingerprint=meta.get("fingerprint", ""),
-            addresses=list(meta.get("addresses") or ()),
-            expires_at=meta.get("expiresAt"),
-            operation_id=op.get("id"),
-            client=client,
-        )
-
-    @classmethod
-    def decode(cls, token: str) -> ClusterJoinToken:
-        """Read a token string (as ``lxc cluster add`` prints it).
-
-        :raises ValueError: when it is not a cluster join token.
-        """
-        try:
-            fields = json.loads(base64.b64decode(token.strip(), validate=True))
-        except (binascii.Error, ValueError, TypeError, AttributeError) as err:
-            raise ValueError(f"Not a cluster join token: {err}") from err
-        required = {"server_name", "secret", "fingerprint", "addresses"}
-        if not isinstance(fields, dict) or not required <= fields.keys():
-            raise ValueError(
-                f"Not a cluster join token: it must hold {sorted(required)}"
-            )
-        return cls(
-            server_name=fields["server_name"],
-            secret=fields["secret"],
-            fingerprint=fields["fingerprint"],
-            addresses=list(fields["addresses"] or ()),
-            expires_at=fields.get("expires_at"),
-        )
-
-    def encode(self) -> str:
-        """Return the token string, with LXD's field order.
-
-        >>> ClusterJoinToken("c3", "s", "f", ["a:1"]).encode()
-        'eyJzZXJ2ZXJfbmFtZSI6ImMzIiwiZmluZ2VycHJpbnQiOiJmIiwiYWRkcmVzc2VzIjpbImE6MSJdLCJzZWNyZXQiOiJzIn0='
-        """
-        fields: dict[str, Any] = {
-            "server_name": self.server_name,
-            "fingerprint": self.fingerprint,
-            "addresses": list(self.addresses),
-            "secret": self.secret,
-        }
-        if self.expires_at is not None:
-            fields["expires_at"] = self.expires_at
-        compact = json.dumps(fields, separators=(",", ":"))
-        return base64.b64encode(compact.encode()).decode()
-
-    def __str__(self) -> str:
-        return self.encode()
-
-    @property
-    def api(self) -> _APINode:
-        """The token's operation, ``/1.0/operations/<id>`` (no I/O).
-
-        :raises ValueError: for a token not made through a client.
-        """
-        if self.client is None or self.operation_id is None:
-            raise ValueError(
-                f"Cluster join token for {self.server_name!r} has no operation: "
-                "it was not made by ClusterMember.create_token() or tokens()"
-            )
-        return self.client.api.operations[quote(self.operation_id, "Operation")]
-
-    def revoke(self) -> None:
-        """Revoke the token.
-
-        Implements ``DELETE /1.0/operations/<id>``.
-
-        :raises ValueError: for a token not made through a client.
-        :raises LXDAPIException: when it was used or revoked already (LXD:
-            "Only running operations can be cancelled"); NotFound once LXD
-            forgot the operation.
-        """
-        self.api.delete()
-
-    def fetch_certificate(self, address: str | None = None, timeout: float = 10) -> str:
-        """Read the cluster certificate (PEM) from a member and check it.
-
-        :raises ValueError: when its SHA-256 fingerprint is not the token's.
-        :raises OSError: when the address cannot be reached.
-        """
-        host, _, port = (address or self.addresses[0]).rpartition(":")
-        pem = ssl.get_server_certificate((host.strip("[]"), int(port)), timeout=timeout)
-        digest = hashlib.sha256(ssl.PEM_cert_to_DER_cert(pem)).hexdigest()
-        if digest != self.fingerprint.lower():
-            raise ValueError(
-                f"The certificate of {address} (fingerprint {digest}) is not the one "
-                f"of the join token ({self.fingerprint})"
-            )
-        return pem
+        options["target"] = options.get("target") or self._target
+        return super()._send(verb, args, kwargs, **options)
 
 
 class ClusterGroup(CollectionMixin, RenameMixin, model.Model):
@@ -635,9 +480,8 @@ class ClusterGroup(CollectionMixin, RenameMixin, model.Model):
         :raises ValueError: for an empty name.
         :raises LXDAPIException: when the group exists or a member is unknown.
         """
-        body = drop_none(name=name, description=description, members=members)
-        cls._post_collection(client, body)
-        return cls.get(client, name)  # type: ignore[no-any-return]
+        fields = {"description": description, "members": members}
+        return cls._create_named(client, name, fields)  # type: ignore[no-any-return]
 
     def rename(self, new_name: str) -> ClusterGroup:
         """Rename the group (``POST /1.0/cluster/groups/<name>``) and return it."""

@@ -33,6 +33,7 @@ from pylxd.models._mixins import (
     RenameMixin,
     check_name,
     drop_none,
+    https_url,
     quote,
 )
 from pylxd.models._streaming import CHUNK_SIZE, Progress
@@ -350,7 +351,7 @@ class Image(CollectionMixin, model.Model):
         self.sync()
         public = self.public if public is None else public
         auto_update = self.auto_update if auto_update is None else auto_update
-        server = _https_url(self.client)
+        server = https_url(self.client)
         if server is None:
             return self._relay_to(new_client, public)
         source = self._copy_source(server)
@@ -403,7 +404,7 @@ class Image(CollectionMixin, model.Model):
         :raises ValueError: when the target server has no HTTPS address.
         :raises LXDAPIException: when the push fails.
         """
-        target = _https_url(new_client)
+        target = https_url(new_client)
         if target is None:
             raise ValueError(
                 f"Cannot push image {self.fingerprint}: the target server has no "
@@ -508,15 +509,6 @@ def _fingerprint_of(operation: Operation | None) -> str:
     if not isinstance(metadata, dict) or "fingerprint" not in metadata:
         raise ValueError(f"LXD reported no image fingerprint in {operation!r}")
     return str(metadata["fingerprint"])
-
-
-def _https_url(client: Client) -> str | None:
-    """The HTTPS URL another server can reach ``client``'s server at."""
-    api = client.api
-    if api.scheme == "https":
-        return f"https://{api.netloc}"
-    addresses = client.host_info.get("environment", {}).get("addresses") or []
-    return f"https://{addresses[0]}" if addresses else None
 
 
 def _certificate(client: Client) -> str:

@@ -23,6 +23,7 @@ from pylxd import exceptions, managers
 from pylxd._types import JSONDict
 from pylxd.models import _compat
 from pylxd.models import _model as model
+from pylxd.models._collection import ChildMixin
 from pylxd.models._compat import (  # noqa: F401  (pylxd 2.4.2's names, patch targets)
     LXDAPIException,
     errno,
@@ -55,13 +56,12 @@ from pylxd.models._instance_lifecycle import (  # noqa: F401  (importable from h
     InstanceLifecycleMixin,
 )
 from pylxd.models._instance_migration import InstanceMigrationMixin
-from pylxd.models._instance_migration import publish_image as _publish
 from pylxd.models._instance_save import InstanceSaveMixin
 from pylxd.models._mixins import (
     CollectionMixin,
+    RenameMixin,
     check_name,
     drop_none,
-    found,
     name_from_url,
     quote,
 )
@@ -367,7 +367,7 @@ def _instance_not_found(response: requests.Response) -> exceptions.NotFound:
     return exceptions.NotFound(reply)
 
 
-class Snapshot(model.Model):
+class Snapshot(ChildMixin, RenameMixin, model.Model):
     """A snapshot of an instance, ``/1.0/instances/<name>/snapshots/<snapshot>``.
 
     Snapshots are keyed by their own name (LXD's ``<instance>/<snapshot>`` is
@@ -392,47 +392,14 @@ class Snapshot(model.Model):
 
     instance: Instance = model.Parent()  # type: ignore[assignment]
 
+    _parent = "instance"
+    _error_kind = "Snapshot"
+
     def _load(self, payload: dict[str, Any], rollback: bool = False) -> None:
         name = payload.get("name")
         if isinstance(name, str) and "/" in name:  # older LXD: "<instance>/<snap>"
             payload = {**payload, "name": name.rsplit("/", 1)[-1]}
         super()._load(payload, rollback)
-
-    @property
-    def api(self) -> Any:
-        return self.instance.api.snapshots[quote(self.name, "Snapshot")]
-
-    @staticmethod
-    def _collection(instance: Instance) -> Any:
-        return instance.api.snapshots
-
-    @classmethod
-    def all(cls, client: Client, instance: Instance) -> list[Snapshot]:
-        """Get the instance's snapshots, fully loaded, in one request.
-
-        Implements ``GET /1.0/instances/<name>/snapshots?recursion=1``.
-        """
-        response = cls._collection(instance).get(params={"recursion": 1})
-        items = exceptions.metadata_of(response, (list, type(None)), items=dict)
-        return [
-            cls._from_server(client, item, instance=instance)  # type: ignore[misc]
-            for item in items or []
-        ]
-
-    @classmethod
-    def get(cls, client: Client, instance: Instance, name: str) -> Snapshot:
-        """Get snapshot ``name`` (``GET /1.0/instances/<name>/snapshots/<snap>``).
-
-        :raises NotFound: when the instance or the snapshot does not exist.
-        """
-        response = cls._collection(instance)[quote(name, "Snapshot")].get()
-        metadata = exceptions.metadata_of(response)
-        return cls._from_server(client, metadata, instance=instance)  # type: ignore[return-value]
-
-    @classmethod
-    def exists(cls, client: Client, instance: Instance, name: str) -> bool:
-        """Tell whether the instance has a snapshot named ``name``."""
-        return found(cls.get, client, instance, name)
 
     @classmethod
     def create(
@@ -454,37 +421,18 @@ class Snapshot(model.Model):
         """
         check_name("Snapshot", name)
         body = {"name": name, "stateful": stateful, **drop_none(expires_at=expires_at)}
-        response = cls._collection(instance).post(json=body)
-        model.wait_for(client, response, wait)
-        return cls(client, instance=instance, name=name)
+        cls._post(client, instance, name, body, wait)
+        return cls._lazy(client, instance, name)
 
     def rename(self, new_name: str, wait: bool = False) -> None:
         """Rename the snapshot (``POST`` ``{"name": new}`` to its URL)."""
-        check_name("Snapshot", new_name)
-        response = self.api.post(json={"name": new_name})
-        model.wait_for(self.client, response, wait)
-        object.__setattr__(self, "name", new_name)
+        self._rename(new_name, wait=wait)
 
-    def publish(
-        self,
-        public: bool = False,
-        wait: bool = False,
-        compression_algorithm: str | None = None,
-        *,
-        aliases: Iterable[str | JSONDict] | None = None,
-        properties: dict[str, str] | None = None,
-    ) -> Any:
-        """Publish the snapshot as an image (``POST /1.0/images``).
+    #: The instance's ``publish`` (``POST /1.0/images``), from this snapshot.
+    publish = InstanceMigrationMixin.publish
 
-        :returns: the :class:`~pylxd.models.image.Image` when waited, else None.
-        """
-        extra = {
-            "aliases": aliases,
-            "properties": properties,
-            "compression_algorithm": compression_algorithm,
-        }
-        source = {"type": "snapshot", "name": f"{self.instance.name}/{self.name}"}
-        return _publish(self.client, source, public, wait, extra)
+    def _publish_source(self) -> JSONDict:
+        return {"type": "snapshot", "name": f"{self.instance.name}/{self.name}"}
 
     def restore(self, wait: bool = False) -> requests.Response:
         """Restore the instance to this snapshot (with its state, if stateful).

@@ -14,249 +14,28 @@ as :class:`~pylxd.exceptions.Conflict`, like the 409s of other resources.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-from pylxd import exceptions, managers
+from pylxd import managers
 from pylxd._types import JSONDict
 from pylxd.exceptions import InvalidArgumentType, naming
 from pylxd.models import _model as model
-from pylxd.models._mixins import (
+from pylxd.models._collection import BlockingMixin, ChildMixin
+from pylxd.models._mixins import (  # noqa: F401  (check_config: this module's name)
     CollectionMixin,
     RenameMixin,
+    check_config,
     check_name,
     drop_none,
-    found,
-    quote,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
-    import requests
-
-    from pylxd._transport import _APINode
     from pylxd.client import Client
 
 
 def url_list(value: list[str] | None) -> list[str]:
     """``used_by`` as a list: LXD sends ``null`` for "used by nothing"."""
     return [] if value is None else list(value)
-
-
-# -- argument checks ----------------------------------------------------------
-def check_config(subject: str, config: Any) -> None:
-    """Refuse a config LXD would reject: it is a map of strings to strings.
-
-    :raises TypeError: naming ``subject`` and the offending key.
-    """
-    if config is None:
-        return
-    if not isinstance(config, dict):
-        raise exceptions.InvalidArgumentType(
-            f"{subject}: config must be a dict of strings, not {type(config).__name__}"
-        )
-    for key, value in config.items():
-        if not isinstance(key, str) or not isinstance(value, str):
-            raise exceptions.InvalidArgumentType(
-                f"{subject}: config[{key!r}] must be a string, "
-                f"not {type(value).__name__} {value!r}"
-            )
-
-
-# -- shared verbs -------------------------------------------------------------
-class BlockingMixin:
-    """Changes that finish LXD's work before returning.
-
-    ``save``, ``delete``, ``put``, ``patch``, ``raw_put`` and ``raw_patch``
-    check the API extension, name the object in errors, and wait for LXD's
-    operation when asked, and always on servers with
-    ``storage_and_network_operations`` (the ones that answer with one), as
-    pylxd does; ``wait=False`` is pylxd's default.
-    """
-
-    __slots__ = ()
-    _api_extension: ClassVar[str | None]
-    #: Asserted by the changes only (reads work without it, as in pylxd);
-    #: ``_api_extension`` when None.
-    _write_extension: ClassVar[str | None] = None
-    client: Client
-
-    if TYPE_CHECKING:  # pragma: no cover
-
-        @property
-        def api(self) -> _APINode: ...
-
-        def marshall(self, skip_readonly: bool = True) -> JSONDict: ...
-
-        def _mark_clean(self) -> None: ...
-
-        def _subject(self) -> str: ...
-
-        def sync(self, rollback: bool = False) -> None: ...
-
-        def _if_match_headers(self, if_match: bool | None) -> JSONDict | None: ...
-
-    def _check_extension(self) -> None:
-        extension = self._write_extension or self._api_extension
-        if extension:
-            self.client.assert_has_api_extension(extension)
-
-    def _change(
-        self,
-        verb: str,
-        body: JSONDict | None,
-        wait: bool,
-        if_match: bool | None = False,
-    ) -> requests.Response:
-        self._check_extension()
-        kwargs: JSONDict = {} if body is None else {"json": body}
-        headers = self._if_match_headers(if_match)
-        if headers is not None:
-            kwargs["headers"] = headers
-        with naming(self._subject()):
-            response: requests.Response = getattr(self.api, verb)(**kwargs)
-            model.wait_for(self.client, response, model.forced_wait(self.client, wait))
-        return response
-
-    def save(self, wait: bool = False, *, if_match: bool | None = None) -> None:
-        """Save the object: ``PUT`` every writable attribute.
-
-        :param wait: wait for LXD's operation when it answers with one.
-        :param if_match: send ``If-Match`` with the object's ETag (None: the
-            client's switch); the object is reloaded afterwards.
-        :raises LXDAPIExtensionNotAvailable: without the API extension.
-        :raises NotFound: when the object is gone.
-        :raises PreconditionFailed: when it changed since it was loaded.
-        :raises LXDAPIException: when LXD refuses the change.
-        """
-        guarded = self._if_match_headers(if_match) is not None
-        self._change("put", self.marshall(), wait, if_match)
-        self._mark_clean()
-        if guarded:
-            self.sync()
-
-    def delete(self, wait: bool = False) -> None:
-        """Delete the object (``DELETE`` its URL).
-
-        :param wait: wait for LXD's operation when it answers with one.
-        :raises LXDAPIExtensionNotAvailable: without the API extension.
-        :raises NotFound: when the object is gone.
-        :raises LXDAPIException: when LXD refuses (e.g. the object is in use).
-        """
-        self._change("delete", None, wait)
-        object.__setattr__(self, "client", None)
-
-    def raw_put(
-        self, put_object: JSONDict, wait: bool = False, *, if_match: bool | None = None
-    ) -> requests.Response:
-        """``PUT`` ``put_object`` as given, without reloading the object."""
-        return self._change("put", put_object, wait, if_match)
-
-    def raw_patch(
-        self,
-        patch_object: JSONDict,
-        wait: bool = False,
-        *,
-        if_match: bool | None = None,
-    ) -> requests.Response:
-        """``PATCH`` ``patch_object`` as given, without reloading the object."""
-        return self._change("patch", patch_object, wait, if_match)
-
-    def put(
-        self, put_object: JSONDict, wait: bool = False, *, if_match: bool | None = None
-    ) -> None:
-        """``PUT`` ``put_object``, then reload the object from the server."""
-        self.raw_put(put_object, wait=wait, if_match=if_match)
-        self.sync(rollback=True)
-
-    def patch(
-        self,
-        patch_object: JSONDict,
-        wait: bool = False,
-        *,
-        if_match: bool | None = None,
-    ) -> None:
-        """``PATCH`` ``patch_object`` (merging config), then reload the object."""
-        self.raw_patch(patch_object, wait=wait, if_match=if_match)
-        self.sync(rollback=True)
-
-
-class ChildMixin:
-    """A collection under a parent object: ``<parent URL>/<_endpoint>/<key>``.
-
-    ``_parent`` names the :class:`~pylxd.models._model.Parent` attribute; the
-    classmethods take ``(client, parent, ...)``, as bound by the managers.
-    """
-
-    __slots__ = ()
-    _endpoint: ClassVar[str]
-    _key: ClassVar[str] = "name"
-    _parent: ClassVar[str]
-    _kind: ClassVar[str]
-    _api_extension: ClassVar[str | None] = None
-
-    @classmethod
-    def _collection(cls, client: Client, parent: Any) -> _APINode:
-        if cls._api_extension:
-            client.assert_has_api_extension(cls._api_extension)
-        return parent.api[cls._endpoint]  # type: ignore[no-any-return]
-
-    @classmethod
-    def _subject_for(cls, parent: Any, key: str) -> str:
-        return f"{cls._kind} {key!r} of {parent._subject()}"
-
-    @classmethod
-    def all(cls: Any, client: Client, parent: Any) -> list[Any]:
-        """Return every object of the collection, fully loaded in one request.
-
-        Implements ``GET <parent URL>/<collection>?recursion=1`` (e.g.
-        ``/1.0/networks/<name>/forwards``).
-
-        :raises NotFound: naming the parent, when it does not exist.
-        """
-        with naming(parent._subject()):
-            response = cls._collection(client, parent).get(params={"recursion": 1})
-        return [
-            cls._from_server(client, item, **{cls._parent: parent})
-            for item in response.json()["metadata"] or ()
-        ]
-
-    @classmethod
-    def get(cls: Any, client: Client, parent: Any, key: str) -> Any:
-        """Return the object keyed ``key``.
-
-        Implements ``GET <parent URL>/<collection>/<key>``.
-
-        :raises NotFound: naming it, when it does not exist.
-        """
-        with naming(cls._subject_for(parent, key)):
-            response = cls._collection(client, parent)[quote(key, cls._kind)].get()
-        return cls._from_server(
-            client,
-            response.json()["metadata"],
-            etag=model.etag_of(response),
-            **{cls._parent: parent},
-        )
-
-    @classmethod
-    def exists(cls: Any, client: Client, parent: Any, key: str) -> bool:
-        """Tell whether an object keyed ``key`` exists."""
-        return found(cls.get, client, parent, key)
-
-    @classmethod
-    def _create(cls: Any, client: Client, parent: Any, key: str, body: JSONDict) -> Any:
-        """``POST`` ``body`` to the collection, wait, and return the new object."""
-        with naming(cls._subject_for(parent, key)):
-            response = cls._collection(client, parent).post(json=body)
-            model.wait_for(client, response, True)
-        return cls.get(client, parent, key)
-
-    @property
-    def api(self) -> _APINode:
-        """The ``_APINode`` of this child: ``<parent URL>/<endpoint>/<key>``."""
-        parent = getattr(self, self._parent)
-        return parent.api[self._endpoint][quote(getattr(self, self._key), self._kind)]  # type: ignore[no-any-return]
-
-    def _subject(self) -> str:
-        return self._subject_for(getattr(self, self._parent), getattr(self, self._key))
 
 
 # -- networks -----------------------------------------------------------------
@@ -318,16 +97,6 @@ class Network(CollectionMixin, RenameMixin, BlockingMixin, model.Model):
         return [model.AttributeDict(a) for a in response.json()["metadata"] or ()]
 
     @classmethod
-    def get(cls, client: Client, name: str) -> Network:
-        """Get a network by name.
-
-        Implements ``GET /1.0/networks/<name>``.
-
-        :raises NotFound: naming the network, when it does not exist.
-        """
-        return super().get(client, name)  # type: ignore[no-any-return]
-
-    @classmethod
     def create(
         cls,
         client: Client,
@@ -354,12 +123,9 @@ class Network(CollectionMixin, RenameMixin, BlockingMixin, model.Model):
             left created).
         """
         client.assert_has_api_extension("network")
-        check_name("Network", name)
-        check_config(f"Network {name!r}", config)
-        body = drop_none(name=name, description=description, type=type, config=config)
-        with naming(f"Network {name!r}"):
-            cls._post_collection(client, body, wait=model.forced_wait(client, wait))
-        return cls.get(client, name)
+        fields = {"description": description, "type": type, "config": config}
+        wait = model.forced_wait(client, wait)
+        return cls._create_named(client, name, fields, wait=wait, string_config=True)
 
     def rename(self, new_name: str, wait: bool = True) -> Network:
         """Rename the network and return it under its new name.
@@ -372,11 +138,9 @@ class Network(CollectionMixin, RenameMixin, BlockingMixin, model.Model):
         :raises Conflict: when ``new_name`` is taken.
         :raises LXDAPIException: when the network is in use.
         """
-        self._check_extension()
-        check_name("Network", new_name)
-        with naming(f"{self._subject()} (renaming to {new_name!r})"):
-            self._rename(new_name, wait=model.forced_wait(self.client, wait))
-        return self.get(self.client, new_name)
+        return self._rename_and_get(  # type: ignore[no-any-return]
+            new_name, wait=model.forced_wait(self.client, wait)
+        )
 
     def state(self) -> NetworkState:
         """Return the network's state.
@@ -441,7 +205,7 @@ class NetworkForward(ChildMixin, BlockingMixin, model.Model):
     _endpoint = "forwards"
     _key = "listen_address"
     _parent = "network"
-    _kind = "Network forward"
+    _error_kind = "Network forward"
     _write_extension = "network_forward"
 
     network = model.Parent()
@@ -450,18 +214,6 @@ class NetworkForward(ChildMixin, BlockingMixin, model.Model):
     config = model.Attribute()
     ports = model.Attribute()
     location = model.Attribute(readonly=True, optional=True)
-
-    @classmethod
-    def get(
-        cls, client: Client, network: Network, listen_address: str
-    ) -> NetworkForward:
-        """Return the forward of ``listen_address`` on ``network``.
-
-        Implements ``GET /1.0/networks/<net>/forwards/<listen_address>``.
-
-        :raises NotFound: naming it, when it does not exist.
-        """
-        return super().get(client, network, listen_address)  # type: ignore[no-any-return]
 
     @classmethod
     def create(
@@ -491,10 +243,10 @@ class NetworkForward(ChildMixin, BlockingMixin, model.Model):
             body = drop_none(
                 listen_address=config, description=description, ports=ports
             )
-        check_name(cls._kind, body.get("listen_address"))
+        check_name(cls._kind(), body.get("listen_address"))
         address = str(body["listen_address"])
         check_config(cls._subject_for(network, address), body.get("config"))
-        return cls._create(client, network, address, body)  # type: ignore[no-any-return]
+        return cls._create(client, network, address, body)
 
     def __repr__(self) -> str:
         return _json_repr(self, ("config", "description", "listen_address"))
@@ -511,7 +263,7 @@ class NetworkPeer(ChildMixin, BlockingMixin, model.Model):
 
     _endpoint = "peers"
     _parent = "network"
-    _kind = "Network peer"
+    _error_kind = "Network peer"
     _api_extension = "network_peer"
 
     network = model.Parent()
@@ -554,7 +306,7 @@ class NetworkPeer(ChildMixin, BlockingMixin, model.Model):
             description=description,
             config=config,
         )
-        return cls._create(client, network, name, body)  # type: ignore[no-any-return]
+        return cls._create(client, network, name, body)
 
 
 class NetworkLoadBalancer(ChildMixin, BlockingMixin, model.Model):
@@ -569,7 +321,7 @@ class NetworkLoadBalancer(ChildMixin, BlockingMixin, model.Model):
     _endpoint = "load-balancers"
     _key = "listen_address"
     _parent = "network"
-    _kind = "Network load balancer"
+    _error_kind = "Network load balancer"
     _api_extension = "network_load_balancer"
 
     network = model.Parent()
@@ -607,7 +359,7 @@ class NetworkLoadBalancer(ChildMixin, BlockingMixin, model.Model):
             backends=backends,
             ports=ports,
         )
-        return cls._create(client, network, listen_address, body)  # type: ignore[no-any-return]
+        return cls._create(client, network, listen_address, body)
 
     def state(self) -> model.AttributeDict:
         """Return the health of the backends: ``{"backend_health": {address: ...}}``.

@@ -7,10 +7,9 @@ from typing import TYPE_CHECKING
 from pylxd._types import JSONDict
 from pylxd.exceptions import naming
 from pylxd.models import _model as model
-from pylxd.models._mixins import CollectionMixin, RenameMixin, check_name, drop_none
+from pylxd.models._collection import BlockingMixin
+from pylxd.models._mixins import CollectionMixin, RenameMixin
 from pylxd.models.network import (
-    BlockingMixin,
-    check_config,
     url_list,
 )
 
@@ -42,17 +41,6 @@ class NetworkACL(CollectionMixin, RenameMixin, BlockingMixin, model.Model):
     _error_kind = "Network ACL"
 
     @classmethod
-    def get(cls, client: Client, name: str) -> NetworkACL:
-        """Get a network ACL by name.
-
-        Implements ``GET /1.0/network-acls/<name>``.
-
-        :raises NotFound: naming the ACL, when it does not exist.
-        :raises LXDAPIExtensionNotAvailable: without ``network_acl``.
-        """
-        return super().get(client, name)  # type: ignore[no-any-return]
-
-    @classmethod
     def create(
         cls,
         client: Client,
@@ -69,18 +57,13 @@ class NetworkACL(CollectionMixin, RenameMixin, BlockingMixin, model.Model):
         :raises Conflict: when an ACL of that name exists.
         :raises LXDAPIException: when LXD refuses a rule (nothing is created).
         """
-        check_name("Network ACL", name)
-        check_config(f"Network ACL {name!r}", config)
-        body = drop_none(
-            name=name,
-            description=description,
-            egress=egress,
-            ingress=ingress,
-            config=config,
-        )
-        with naming(f"Network ACL {name!r}"):
-            cls._post_collection(client, body, wait=True)
-        return cls.get(client, name)
+        fields = {
+            "description": description,
+            "egress": egress,
+            "ingress": ingress,
+            "config": config,
+        }
+        return cls._create_named(client, name, fields, wait=True, string_config=True)
 
     def rename(self, new_name: str) -> NetworkACL:
         """Rename the ACL and return it under its new name.
@@ -89,11 +72,7 @@ class NetworkACL(CollectionMixin, RenameMixin, BlockingMixin, model.Model):
 
         :raises Conflict: when ``new_name`` is taken.
         """
-        self._check_extension()
-        check_name("Network ACL", new_name)
-        with naming(f"{self._subject()} (renaming to {new_name!r})"):
-            self._rename(new_name, wait=True)
-        return self.get(self.client, new_name)
+        return self._rename_and_get(new_name, wait=True)  # type: ignore[no-any-return]
 
     def log(self) -> str:
         """Return the ACL's log entries (LXD keeps them for OVN networks only).

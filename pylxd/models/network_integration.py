@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pylxd.exceptions import naming
 from pylxd.models import _model as model
-from pylxd.models._mixins import CollectionMixin, RenameMixin, drop_none
-from pylxd.models.network import BlockingMixin, check_config, check_name, url_list
+from pylxd.models._collection import BlockingMixin
+from pylxd.models._mixins import CollectionMixin, RenameMixin
+from pylxd.models.network import url_list
 
 if TYPE_CHECKING:  # pragma: no cover
     from pylxd.client import Client
@@ -47,12 +47,8 @@ class NetworkIntegration(CollectionMixin, RenameMixin, BlockingMixin, model.Mode
         :raises LXDAPIExtensionNotAvailable: without ``network_integrations``.
         :raises Conflict: when an integration of that name exists.
         """
-        check_name("Network integration", name)
-        check_config(f"Network integration {name!r}", config)
-        body = drop_none(name=name, type=type, description=description, config=config)
-        with naming(f"Network integration {name!r}"):
-            cls._post_collection(client, body, wait=True)
-        return cls.get(client, name)  # type: ignore[no-any-return]
+        fields = {"type": type, "description": description, "config": config}
+        return cls._create_named(client, name, fields, wait=True, string_config=True)  # type: ignore[no-any-return]
 
     def rename(self, new_name: str) -> NetworkIntegration:
         """Rename the integration and return it under its new name.
@@ -61,8 +57,4 @@ class NetworkIntegration(CollectionMixin, RenameMixin, BlockingMixin, model.Mode
 
         :raises Conflict: when ``new_name`` is taken.
         """
-        self._check_extension()
-        check_name("Network integration", new_name)
-        with naming(f"{self._subject()} (renaming to {new_name!r})"):
-            self._rename(new_name, wait=True)
-        return self.get(self.client, new_name)  # type: ignore[no-any-return]
+        return self._rename_and_get(new_name, wait=True)  # type: ignore[no-any-return]

@@ -6,12 +6,10 @@ from typing import TYPE_CHECKING, Any
 
 from pylxd import managers
 from pylxd._types import JSONDict
-from pylxd.exceptions import naming
 from pylxd.models import _model as model
+from pylxd.models._collection import BlockingMixin, ChildMixin
 from pylxd.models._mixins import CollectionMixin, check_name, drop_none
 from pylxd.models.network import (
-    BlockingMixin,
-    ChildMixin,
     check_config,
     url_list,
 )
@@ -45,17 +43,6 @@ class NetworkZone(CollectionMixin, BlockingMixin, model.Model):
     _error_kind = "Network zone"
 
     @classmethod
-    def get(cls, client: Client, name: str) -> NetworkZone:
-        """Get a network zone by name.
-
-        Implements ``GET /1.0/network-zones/<name>``.
-
-        :raises NotFound: naming the zone, when it does not exist.
-        :raises LXDAPIExtensionNotAvailable: without ``network_dns``.
-        """
-        return super().get(client, name)  # type: ignore[no-any-return]
-
-    @classmethod
     def create(
         cls,
         client: Client,
@@ -70,12 +57,8 @@ class NetworkZone(CollectionMixin, BlockingMixin, model.Model):
         :param config: e.g. ``{"dns.nameservers": "ns1.example.net"}``.
         :raises Conflict: when a zone of that name exists.
         """
-        check_name("Network zone", name)
-        check_config(f"Network zone {name!r}", config)
-        body = drop_none(name=name, description=description, config=config)
-        with naming(f"Network zone {name!r}"):
-            cls._post_collection(client, body, wait=True)
-        return cls.get(client, name)
+        fields = {"description": description, "config": config}
+        return cls._create_named(client, name, fields, wait=True, string_config=True)
 
 
 class NetworkZoneRecord(ChildMixin, BlockingMixin, model.Model):
@@ -87,7 +70,7 @@ class NetworkZoneRecord(ChildMixin, BlockingMixin, model.Model):
 
     _endpoint = "records"
     _parent = "zone"
-    _kind = "Record"
+    _error_kind = "Record"
     _api_extension = "network_dns_records"
 
     zone = model.Parent()
@@ -112,12 +95,12 @@ class NetworkZoneRecord(ChildMixin, BlockingMixin, model.Model):
 
         :raises Conflict: when the zone has a record of that name.
         """
-        check_name(cls._kind, name)
+        check_name(cls._kind(), name)
         check_config(cls._subject_for(zone, name), config)
         body = drop_none(
             name=name, description=description, entries=entries, config=config
         )
-        return cls._create(client, zone, name, body)  # type: ignore[no-any-return]
+        return cls._create(client, zone, name, body)
 
     def add_entry(self, type: str, value: str, ttl: int | None = None) -> None:
         """Add a DNS entry to the record and save it (``PUT``).

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pylxd import exceptions
 from pylxd.models import _model as model
-from pylxd.models._mixins import CollectionMixin, RenameMixin, drop_none
+from pylxd.models._mixins import CollectionMixin, RenameMixin
 
 if TYPE_CHECKING:  # pragma: no cover
     from pylxd.client import Client
@@ -48,12 +47,8 @@ class Profile(CollectionMixin, RenameMixin, model.Model):
         :raises Conflict: when a profile of that name exists.
         :raises LXDAPIException: when LXD rejects the name, config or devices.
         """
-        body = drop_none(
-            name=name, config=config, devices=devices, description=description
-        )
-        with exceptions.naming(cls.__name__, name):
-            cls._post_collection(client, body, wait=wait)
-        return cls.get(client, name)  # type: ignore[no-any-return]
+        fields = {"config": config, "devices": devices, "description": description}
+        return cls._create_named(client, name, fields, wait=wait)  # type: ignore[no-any-return]
 
     def rename(self, new_name: str, wait: bool = False) -> Profile:
         """Rename the profile and return it as stored under its new name.

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pylxd import exceptions
 from pylxd.models import _model as model
-from pylxd.models._mixins import CollectionMixin, RenameMixin, drop_none, quote
+from pylxd.models._mixins import CollectionMixin, RenameMixin, quote
 
 if TYPE_CHECKING:  # pragma: no cover
     from pylxd._transport import _APINode
@@ -54,10 +53,8 @@ class Project(CollectionMixin, RenameMixin, model.Model):
 
         :raises Conflict: when a project of that name exists.
         """
-        body = drop_none(name=name, description=description, config=config)
-        with exceptions.naming(cls.__name__, name):
-            cls._post_collection(client, body)
-        return cls.get(client, name)  # type: ignore[no-any-return]
+        fields = {"description": description, "config": config}
+        return cls._create_named(client, name, fields)  # type: ignore[no-any-return]
 
     def rename(self, new_name: str, wait: bool = True) -> Project:
         """Rename the project and return it as stored under its new name.
@@ -94,7 +91,4 @@ class Project(CollectionMixin, RenameMixin, model.Model):
 
 def _unscoped(client: Client) -> _APINode:
     """The API root without the client's project (projects are global)."""
-    from pylxd._transport import _APINode
-
-    root = client.api
-    return _APINode(root._api_endpoint, timeout=root._timeout, session=root.session)
+    return client.api.sibling(project=None)

@@ -80,12 +80,8 @@ class Server(model.Model):
 
         Implements ``GET /`` (answered to untrusted clients too).
         """
-        from pylxd._transport import _APINode
-
         base = client.api._api_endpoint.rsplit("/", 1)[0]
-        root = _APINode(
-            base + "/", timeout=client.api._timeout, session=client.api.session
-        )
+        root = client.api.sibling(base + "/", project=None)
         return list(root.get().json()["metadata"])
 
     @classmethod
@@ -99,9 +95,7 @@ class Server(model.Model):
         :raises TypeError: when ``config`` is not a dict.
         :raises LXDAPIException: when LXD refuses a key or value.
         """
-        body = {"config": _check_config(config)}
-        client.api.put(json=body, params=_target_params(target))
-        client.refresh_host_info()
+        _send_config(client, "put", config, target)
 
     @classmethod
     def patch_config(
@@ -114,9 +108,7 @@ class Server(model.Model):
         :raises TypeError: when ``config`` is not a dict.
         :raises LXDAPIException: when LXD refuses a key or value.
         """
-        body = {"config": _check_config(config)}
-        client.api.patch(json=body, params=_target_params(target))
-        client.refresh_host_info()
+        _send_config(client, "patch", config, target)
 
     @classmethod
     def metadata_configuration(cls, client: Client) -> JSONDict:
@@ -168,3 +160,12 @@ class Server(model.Model):
         self._mark_clean()
         if headers is not None:
             self.sync()
+
+
+def _send_config(
+    client: Client, verb: str, config: JSONDict, target: str | None
+) -> None:
+    """``PUT``/``PATCH`` ``/1.0`` with ``config``, then refresh ``host_info``."""
+    body = {"config": _check_config(config)}
+    getattr(client.api, verb)(json=body, params=_target_params(target))
+    client.refresh_host_info()

@@ -15,8 +15,9 @@ from pylxd._types import JSONDict
 from pylxd.exceptions import naming
 from pylxd.models import _model as model
 from pylxd.models import _streaming
+from pylxd.models._collection import BlockingMixin, ChildMixin
 from pylxd.models._mixins import RenameMixin, drop_none
-from pylxd.models.network import BlockingMixin, ChildMixin, check_config, check_name
+from pylxd.models.network import check_config, check_name
 
 if TYPE_CHECKING:  # pragma: no cover
     from pylxd.client import Client
@@ -34,7 +35,7 @@ class StorageBucket(ChildMixin, BlockingMixin, model.Model):
 
     _endpoint = "buckets"
     _parent = "storage_pool"
-    _kind = "Storage bucket"
+    _error_kind = "Storage bucket"
     _api_extension = "storage_buckets"
 
     storage_pool = model.Parent()
@@ -71,7 +72,7 @@ class StorageBucket(ChildMixin, BlockingMixin, model.Model):
         check_name("Storage bucket", name)
         check_config(cls._subject_for(storage_pool, name), config)
         body = drop_none(name=name, description=description, config=config)
-        return cls._create(client, storage_pool, name, body)  # type: ignore[no-any-return]
+        return cls._create(client, storage_pool, name, body)
 
 
 class StorageBucketKey(ChildMixin, BlockingMixin, model.Model):
@@ -83,7 +84,7 @@ class StorageBucketKey(ChildMixin, BlockingMixin, model.Model):
 
     _endpoint = "keys"
     _parent = "bucket"
-    _kind = "Storage bucket key"
+    _error_kind = "Storage bucket key"
     _api_extension = "storage_buckets"
 
     bucket = model.Parent()
@@ -130,7 +131,7 @@ class StorageBucketKey(ChildMixin, BlockingMixin, model.Model):
             )
         body = drop_none(name=name, role=role, description=description)
         body.update(drop_none(**{"access-key": access_key, "secret-key": secret_key}))
-        return cls._create(client, bucket, name, body)  # type: ignore[no-any-return]
+        return cls._create(client, bucket, name, body)
 
 
 class StorageBucketBackup(ChildMixin, RenameMixin, BlockingMixin, model.Model):
@@ -138,7 +139,7 @@ class StorageBucketBackup(ChildMixin, RenameMixin, BlockingMixin, model.Model):
 
     _endpoint = "backups"
     _parent = "bucket"
-    _kind = "Storage bucket backup"
+    _error_kind = "Storage bucket backup"
     _api_extension = "storage_bucket_backup"
 
     bucket = model.Parent()
@@ -168,10 +169,8 @@ class StorageBucketBackup(ChildMixin, RenameMixin, BlockingMixin, model.Model):
             expires_at=expires_at,
             compression_algorithm=compression_algorithm,
         )
-        with naming(bucket._subject()):
-            response = cls._collection(client, bucket).post(json=body)
-            model.wait_for(client, response, True)
-        return None if name is None else cls.get(client, bucket, name)  # type: ignore[no-any-return]
+        cls._post(client, bucket, None, body, wait=True)
+        return None if name is None else cls._fetch(client, bucket, name)
 
     def rename(self, new_name: str, wait: bool = True) -> None:
         """Rename the backup (``POST .../backups/<name>``)."""

@@ -10,24 +10,22 @@ chunks (never the whole tarball in memory), with an optional
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING, Any, Union
 
 from pylxd.models import _model as model
 from pylxd.models import _storage_naming, _streaming
+from pylxd.models._collection import ParentChildMixin, WaitedMixin
 from pylxd.models._mixins import (
     RenameMixin,
     check_name,
+    created_name,
+    created_name_or_none,
     drop_none,
-    found,
-    name_from_url,
-    quote,
 )
-from pylxd.models._model import JSONDict, wait_for
+from pylxd.models._model import wait_for
 
 if TYPE_CHECKING:  # pragma: no cover
-    import requests
 
-    from pylxd._transport import _APINode
     from pylxd.models.storage_pool import StoragePool, StorageVolume
 
 CHUNK_SIZE = _streaming.CHUNK_SIZE
@@ -37,11 +35,15 @@ Target = _streaming.Target
 Source = Union[_streaming.Source, Iterable[bytes]]
 
 
-class StorageVolumeBackup(RenameMixin, model.Model):
+class StorageVolumeBackup(ParentChildMixin, WaitedMixin, RenameMixin, model.Model):
     """A backup of a custom volume, ``.../volumes/<type>/<volume>/backups/<name>``.
 
     LXD 5.0 cannot edit a backup: there is nothing to ``save()``.
     """
+
+    _endpoint = "backups"
+    _parent = "volume"
+    _error_kind = "Storage volume backup"
 
     name = model.Attribute(readonly=True)
     created_at = model.Attribute(readonly=True)
@@ -49,42 +51,7 @@ class StorageVolumeBackup(RenameMixin, model.Model):
     volume_only = model.Attribute(readonly=True)
     optimized_storage = model.Attribute(readonly=True)
 
-    volume: StorageVolume = model.Parent()  # type: ignore[assignment]
-
-    _error_kind = "Storage volume backup"
-
-    @property
-    def api(self) -> _APINode:
-        return self.volume.api.backups[quote(self.name, "Storage volume backup")]  # type: ignore[no-any-return]
-
-    @classmethod
-    def all(cls, volume: StorageVolume) -> list[StorageVolumeBackup]:
-        """Return the volume's backups, fully loaded, in one request.
-
-        Implements ``GET .../volumes/<type>/<volume>/backups?recursion=1``.
-        """
-        response = volume.api.backups.get(params={"recursion": 1})
-        return [
-            cls._from_server(volume.client, item, volume=volume)  # type: ignore[misc]
-            for item in response.json()["metadata"]
-        ]
-
-    @classmethod
-    def get(cls, volume: StorageVolume, name: str) -> StorageVolumeBackup:
-        """Return the backup ``name`` of the volume.
-
-        Implements ``GET .../volumes/<type>/<volume>/backups/<name>``.
-
-        :raises NotFound: when it does not exist.
-        """
-        node = volume.api.backups[quote(name, "Storage volume backup")]
-        metadata = node.get().json()["metadata"]
-        return cls._from_server(volume.client, metadata, volume=volume)  # type: ignore[return-value]
-
-    @classmethod
-    def exists(cls, volume: StorageVolume, name: str) -> bool:
-        """Tell whether the volume has a backup ``name``."""
-        return found(cls.get, volume, name)
+    volume: Any = model.Parent()
 
     @classmethod
     def create(
@@ -120,12 +87,11 @@ class StorageVolumeBackup(RenameMixin, model.Model):
             "volume_only": volume_only,
             "optimized_storage": optimized_storage,
         }
-        response = volume.api.backups.post(json=body)
-        name = name or _created_name(response, "backups")
-        wait_for(volume.client, response, wait)
+        response = cls._post(volume.client, volume, name, body, wait)
+        name = name or created_name(response, "storage volume backup", "backups")
         if not wait:
-            return cls(volume.client, volume=volume, name=name)
-        return cls.get(volume, name)
+            return cls._lazy(volume.client, volume, name)
+        return cls._fetch(volume.client, volume, name)
 
     def export(
         self,
@@ -153,27 +119,6 @@ class StorageVolumeBackup(RenameMixin, model.Model):
         response = self.api.export.get(stream=True)
         return _streaming.download(response, target, progress, chunk_size, what=what)
 
-    def rename(self, new_name: str, wait: bool = True) -> None:
-        """Rename the backup (``POST .../backups/<name>``)."""
-        self._rename(new_name, wait=wait)
-
-    def delete(self, wait: bool = True) -> None:
-        """Delete the backup (``DELETE .../backups/<name>``)."""
-        super().delete(wait=wait)
-
-
-def _created_name(response: requests.Response, kind: str) -> str:
-    """The name of what an operation creates, from its ``resources``."""
-    urls = _resources(response).get(kind) or []
-    if not urls:
-        raise ValueError(f"LXD did not tell the name of the new {kind}: {urls}")
-    return name_from_url(urls[0])
-
-
-def _resources(response: requests.Response) -> JSONDict:
-    body = response.json()
-    return (body.get("metadata") or {}).get("resources") or {}  # type: ignore[no-any-return]
-
 
 def import_volume_backup(
     cls: type[StorageVolume],
@@ -193,11 +138,9 @@ def import_volume_backup(
     ) as body, _storage_naming.naming(_storage_naming.pool_label(storage_pool.name)):
         response = storage_pool.api.volumes.custom.post(data=body, headers=headers)
     wait_for(storage_pool.client, response, wait)
+    name = name or created_name_or_none(response, "storage_volumes")
     if not name:
-        urls = _resources(response).get("storage_volumes") or []
-        if not urls:
-            return None
-        name = name_from_url(urls[0])
+        return None
     if not wait:
         return cls._lazy(storage_pool, "custom", name)
     return cls.get(storage_pool, "custom", name)

@@ -14,6 +14,7 @@ into one segment. The same refusals run on the real daemon in
 from __future__ import annotations
 
 from typing import Any, Callable
+from urllib import parse
 
 import pytest
 
@@ -435,4 +436,31 @@ def test_image_alias_with_a_slash_is_one_encoded_segment(
     assert ctx.client.images.exists("ubuntu/22.04", alias=True) is False
     assert [(r.method, r.path) for r in ctx.fake.requests] == [
         ("GET", "/1.0/images/aliases/ubuntu%2F22.04")
+    ]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "nowhere",
+        "web-1",
+        "a.b_c~d",
+        "...",
+        ".hidden",
+        "~",
+        "a b",
+        "é",
+        "%41",
+        "x?y#z",
+        "a+b",
+    ],
+)
+def test_a_name_is_sent_as_one_segment_quoted_like_parse_quote(
+    ctx: Ctx, name: str  # noqa: F811
+) -> None:
+    # Plain names (letters, digits, _.~-) skip the quoting: the same bytes go out.
+    ctx.fake.requests.clear()
+    assert ctx.client.profiles.exists(name) is False  # none of these exists
+    assert [(r.method, r.path) for r in ctx.fake.requests] == [
+        ("GET", "/1.0/profiles/" + parse.quote(name, safe=""))
     ]

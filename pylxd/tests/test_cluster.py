@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 
 from pylxd import exceptions
-from pylxd.models import cluster as cluster_module
 from pylxd.models.cluster import ClusterJoinToken
 from pylxd.testing import FakeLXD
 from pylxd.testing._fake_cluster import FAKE_FINGERPRINT, add_cluster_member
@@ -160,7 +159,7 @@ def test_join_fetches_and_checks_the_certificate(
         asked.append(address)
         return PEM
 
-    monkeypatch.setattr(cluster_module.ssl, "get_server_certificate", fetch)
+    monkeypatch.setattr(ssl, "get_server_certificate", fetch)
     cluster = standalone.client().cluster.get()
     cluster.join(_token(fingerprint=fingerprint), "127.0.0.1:8444")
     assert asked == [("10.0.0.1", 8443)]
@@ -170,9 +169,7 @@ def test_join_fetches_and_checks_the_certificate(
 def test_join_refuses_a_certificate_of_another_cluster(
     standalone: FakeLXD, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(
-        cluster_module.ssl, "get_server_certificate", lambda a, timeout: PEM
-    )
+    monkeypatch.setattr(ssl, "get_server_certificate", lambda a, timeout: PEM)
     cluster = standalone.client().cluster.get()
     with pytest.raises(ValueError, match="is not the one of the join token"):
         cluster.join(_token(fingerprint="00" * 32), "127.0.0.1:8444")

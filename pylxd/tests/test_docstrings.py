@@ -25,6 +25,10 @@ MODULES = (
     "pylxd.models.exec_streams",
     "pylxd.models.files",
     "pylxd.models._instance_extras",
+    "pylxd.models._instance_bulk",
+    "pylxd.models._instance_logs",
+    "pylxd.models._instance_metadata",
+    "pylxd.models.instance_backup",
     "pylxd.models.metrics",
     "pylxd.models.operation",
 )

@@ -250,3 +250,14 @@ def test_model_without_endpoint_says_so() -> None:
 
     with pytest.raises(TypeError, match="Bare does not define its API endpoint"):
         Bare(None, name="x").api
+
+
+def test_in_place_edits_deep_inside_a_loaded_value_are_dirty(client) -> None:  # type: ignore[no-untyped-def]
+    item = Item.get(client, "default")
+    item.devices["extra"] = {"type": "disk", "paths": ["/a"]}
+    item.save()
+    assert not item.dirty
+    item.devices["extra"]["paths"].append("/b")  # a list in a dict in a dict
+    assert item.dirty
+    item.rollback()
+    assert item.devices["extra"] == {"type": "disk", "paths": ["/a"]}
