@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime
 from typing import Any, Callable, Iterator
 
 import pytest
@@ -131,6 +132,21 @@ def test_lifecycle_and_state(container: Any) -> None:
     assert container.status == "Stopped"
     container.sync()
     assert container.status == "Stopped"
+
+
+def test_times_parse_to_aware_datetimes(container: Any) -> None:
+    assert isinstance(container.created_at, str)  # as pylxd 2.4.2 returns it
+    created = container.datetime_of("created_at")
+    now = datetime.datetime.now(datetime.timezone.utc)
+    assert created.tzinfo is not None
+    assert abs(now - created) < datetime.timedelta(hours=1)
+    container.start(wait=True)
+    container.sync()
+    assert container.datetime_of("last_used_at") >= created
+    container.stop(wait=True)
+    snapshot = container.snapshots.create(unique_name("snap"), wait=True)
+    assert snapshot.datetime_of("expires_at") is None  # LXD's zero time: never
+    assert snapshot.datetime_of("created_at") >= created
 
 
 def test_failed_state_changes_carry_lxds_message(container: Any) -> None:

@@ -94,6 +94,7 @@ def events_client(
     kwargs: JSONDict = {"ssl_options": options, **_websocket._ws_exclude_origin(cls)}
     if _websocket._is_lxd_class(cls):
         kwargs["ssl_context"] = context
+        kwargs["connector"] = _websocket.connector_for(client)
     ws = cls(client.websocket_url, **kwargs)
     ws.resource = resource
     return ws

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from typing import Any
+from typing import Any, NoReturn
 
 from pylxd import exceptions
 from pylxd._transport import INCUS_SOCKET
@@ -47,7 +47,7 @@ class _Lines:
                 )
         self.pos = 0
 
-    def fail(self, number: int, why: str) -> None:
+    def fail(self, number: int, why: str) -> NoReturn:
         raise exceptions.ClientConnectionFailed(
             f"Cannot read {self.source}: line {number}: {why}"
         )
@@ -93,8 +93,8 @@ def _split_key(content: str, lines: _Lines, number: int) -> tuple[str, str]:
     )
     if match is None:
         lines.fail(number, f"expected 'key: value', got {content!r}")
-    key = _scalar(match.group(1), lines, number)  # type: ignore[union-attr]
-    return str(key), (match.group(2) or "").strip()  # type: ignore[union-attr]
+    key = _scalar(match.group(1), lines, number)
+    return str(key), (match.group(2) or "").strip()
 
 
 def _block(lines: _Lines, indent: int) -> Any:

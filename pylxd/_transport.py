@@ -838,35 +838,32 @@ def _merge_keeping_verify(
     return settings
 
 
-#: In-process LXD servers (such as :class:`pylxd.testing.FakeLXD`) by host name.
-#: ``get_session_for_url`` mounts one for its URLs instead of a network
-#: adapter, and ``pylxd._websocket`` opens its websockets through it, so
-#: ``Client(endpoint="http://<host>")`` reaches it without any patching.
-_IN_PROCESS: weakref.WeakValueDictionary[str, Any] = weakref.WeakValueDictionary()
-#: Servers kept alive by the registry itself (their endpoint was handed out).
-_PINNED: dict[str, Any] = {}
+#: The attribute by which an endpoint carries the ``requests`` adapter that
+#: serves it in-process, as :attr:`pylxd.testing.FakeLXD.endpoint` does. No
+#: host name is looked up anywhere: the adapter travels with the endpoint to
+#: the client's session, and websockets ask that session for it
+#: (``pylxd._websocket.connector_for``).
+IN_PROCESS_ADAPTER = "pylxd_adapter"
 
 
-def register_in_process(host: str, server: Any, pin: bool = False) -> None:
-    """Serve requests for ``http://<host>`` with ``server`` (a requests adapter).
-
-    :param pin: keep ``server`` alive until :func:`unregister_in_process`.
-    """
-    _IN_PROCESS[host] = server
-    if pin:
-        _PINNED[host] = server
-
-
-def unregister_in_process(host: str) -> None:
-    """Forget the in-process server of ``host`` (its URLs go to the network again)."""
-    _PINNED.pop(host, None)
-    _IN_PROCESS.pop(host, None)
-
-
-def in_process_server(url: str) -> Any:
-    """The in-process server registered for the host of ``url``, or None."""
-    host = parse.urlsplit(url).hostname
-    return _IN_PROCESS.get(host) if host else None
+def in_process_endpoint(endpoint: Any) -> tuple[Any, requests.Session | None]:
+    """Split an endpoint carrying an in-process adapter (:data:`IN_PROCESS_ADAPTER`)
+    into its plain URL and a session with the adapter mounted on it; any
+    other endpoint comes back as it is, with None."""
+    adapter = getattr(endpoint, IN_PROCESS_ADAPTER, None)
+    if adapter is None:
+        return endpoint, None
+    # A plain copy: urlsplit's cache would keep the carrier (and the adapter) alive.
+    url = str(endpoint)
+    session = requests.Session()
+    parts = parse.urlsplit(url)
+    session.mount(f"{parts.scheme}://{parts.netloc}", adapter)
+    session.trust_env = False
+    # Held weakly, as in get_session_for_url.
+    session.request = functools.partial(  # type: ignore
+        _unix_request, weakref.proxy(session)
+    )
+    return url, session
 
 
 #: ``allow_redirects`` is accepted and ignored: LXD does not redirect socket
@@ -950,20 +947,12 @@ def get_session_for_url(
     """Return a ``requests.Session`` suited to ``url`` (Unix socket or HTTPS).
 
     ``verify`` (True, False, or a CA/server-cert path) always wins over
-    ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE`` in the environment. A URL whose
-    host has an in-process server (:func:`register_in_process`) is served by it.
+    ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE`` in the environment.
     """
     session = requests.Session()
     # The session's own methods hold it weakly: a reference cycle would keep
     # its sockets open until the cyclic garbage collector runs.
     itself = weakref.proxy(session)
-    server = in_process_server(url)
-    if server is not None:
-        parts = parse.urlsplit(url)
-        session.mount(f"{parts.scheme}://{parts.netloc}", server)
-        session.trust_env = False
-        session.request = functools.partial(_unix_request, itself)  # type: ignore
-        return session
     _close_with(session)
     if url.startswith("http+unix://"):
         session.mount("http+unix://", _UnixAdapter())

@@ -31,8 +31,9 @@ import logging
 import os
 import socket
 import ssl
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
+import requests
 from ws4py.client import WebSocketBaseClient
 from ws4py.exc import HandshakeError
 from ws4py.messaging import Message
@@ -96,6 +97,26 @@ def _session_tls(client: Client) -> tuple[Any, Any, Any]:
     if cert:
         return verify, cert[0], cert[1]
     return verify, None, None
+
+
+#: Opens the socket of a websocket to a resource (path and query) of an
+#: in-process server, such as :meth:`pylxd.testing.FakeLXD.open_websocket`.
+Connector = Callable[[str], socket.socket]
+
+
+def connector_for(client: Client) -> Connector | None:
+    """The websocket connector of the in-process ``requests`` adapter serving
+    the client on its session (``open_websocket``), or None for a server on
+    the network: websockets go where the client's HTTP requests go."""
+    session = client.api.session
+    try:
+        adapter = session.get_adapter(client.api._api_endpoint)
+    except (AttributeError, requests.exceptions.InvalidSchema):
+        return None  # not a requests session, or nothing mounted for the URL
+    if not isinstance(adapter, requests.adapters.BaseAdapter):
+        return None
+    connector: Connector | None = getattr(adapter, "open_websocket", None)
+    return connector
 
 
 def tls_for(client: Client) -> tuple[ssl.SSLContext | None, JSONDict | None]:
@@ -177,6 +198,25 @@ def _ws_exclude_origin(kwargs: JSONDict | type | None = None) -> JSONDict:
 _EXCLUDE_ORIGIN = _ws_exclude_origin(WebSocketBaseClient)
 
 
+def close_quietly(ws: Any, code: int = 1000, reason: str = "") -> Exception | None:
+    """Send the closing frame of ws4py websocket ``ws``, once; return the
+    error that stopped it (None when it was sent, or had been).
+
+    Used by both ends (our clients and ``pylxd.testing``'s server side):
+    ws4py's own ``close`` logs a failed send as an ERROR, while a peer that
+    hung up first is normal.
+    """
+    if ws.server_terminated:
+        return None
+    ws.server_terminated = True
+    try:
+        frame = ws.stream.close(code=code, reason=reason)
+        ws._write(frame.single(mask=ws.stream.always_mask))
+    except (OSError, RuntimeError, ValueError, AttributeError) as err:
+        return err
+    return None
+
+
 # -- the base client ---------------------------------------------------------
 class _LXDWebSocket(WebSocketBaseClient):
     """A ws4py client with verified TLS, direct block reads and quiet closing.
@@ -192,19 +232,19 @@ class _LXDWebSocket(WebSocketBaseClient):
         url: str,
         *args: Any,
         ssl_context: ssl.SSLContext | None = None,
+        connector: Connector | None = None,
         **kwargs: Any,
     ) -> None:
-        from pylxd._transport import in_process_server
-
         for key, value in _EXCLUDE_ORIGIN.items():
             kwargs.setdefault(key, value)
-        if in_process_server(url) is None:
+        if connector is None:
             super().__init__(url, *args, **kwargs)
         else:
             # ws4py resolves the host name at once: a fake LXD's has no DNS.
             super().__init__("ws+unix:///in-process", *args, **kwargs)
             self.url = url
             self._parse_url()
+        self._connector = connector
         self._ssl_context = ssl_context
         self._rbuf = bytearray()
         self._scratch = bytearray(RECV_SIZE)
@@ -229,7 +269,7 @@ class _LXDWebSocket(WebSocketBaseClient):
         from pylxd._transport import ConnectionLost
 
         try:
-            self.sock.settimeout(self.handshake_timeout)  # type: ignore[has-type]
+            self.sock.settimeout(self.handshake_timeout)
             self._connect()
             self.sock.settimeout(None)
         except (OSError, HandshakeError, ValueError) as err:
@@ -240,19 +280,16 @@ class _LXDWebSocket(WebSocketBaseClient):
             raise ConnectionLost(f"Cannot open websocket {where}: {err}") from err
 
     def _connect(self) -> None:
-        from pylxd._transport import in_process_server
-
-        server = in_process_server(self.url)
-        if server is not None:  # e.g. pylxd.testing.FakeLXD: a socket pair
+        if self._connector is not None:  # e.g. pylxd.testing.FakeLXD: a socket pair
             self.sock.close()  # type: ignore[has-type]
-            self.sock = server.open_websocket(self.resource or "/")
+            self.sock: Any = self._connector(self.resource or "/")
             super().connect()
             return
         scheme: str = self.scheme  # type: ignore[has-type]
         if scheme != "wss" or self._ssl_context is None:
             super().connect()
             return
-        sock: socket.socket = self.sock  # type: ignore[has-type]
+        sock: socket.socket = self.sock
         context = self._ssl_context
         # Resume the TLS session of an earlier websocket to the same server
         # (kept on its context: a resumed session was verified by that context).
@@ -363,13 +400,8 @@ class _LXDWebSocket(WebSocketBaseClient):
         ws4py's own ``close`` logs a failed send as an ERROR (printed when
         logging is not configured); a server that hung up first is normal.
         """
-        if self.server_terminated:  # type: ignore[has-type]
-            return
-        self.server_terminated = True
-        try:
-            frame = self.stream.close(code=code, reason=reason)
-            self._write(frame.single(mask=self.stream.always_mask))
-        except (OSError, RuntimeError, ValueError, AttributeError) as err:
+        err = close_quietly(self, code, reason)
+        if err is not None:
             logger.debug("%r: closing frame not sent: %r", self, err)
 
     def close_gracefully(self, timeout: float = CLOSE_TIMEOUT) -> None:

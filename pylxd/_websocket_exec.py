@@ -24,7 +24,7 @@ from ws4py.messaging import Message
 
 from pylxd import exceptions
 from pylxd._types import JSONDict
-from pylxd._websocket import _is_lxd_class, _LXDWebSocket, tls_for
+from pylxd._websocket import _is_lxd_class, _LXDWebSocket, connector_for, tls_for
 
 if TYPE_CHECKING:  # pragma: no cover
     from pylxd.client import Client
@@ -302,6 +302,7 @@ class _ExecSession:
         node = client.api.operations[operation_id].websocket
         self._path = parse.urlparse(node._api_endpoint).path
         self._context, self._options = tls_for(client)
+        self._connector = connector_for(client)
         self._classes = (stdin_class, command_class)
         self._payload = (stdin_payload, stdin_encoding)
         self._output_args = (decode, encoding, stdout_handler, stderr_handler)
@@ -321,6 +322,7 @@ class _ExecSession:
             kwargs["ssl_options"] = self._options
         if _is_lxd_class(cls):
             kwargs["ssl_context"] = self._context
+            kwargs["connector"] = self._connector
         return kwargs
 
     def _connect(self, stream: Any, fd: str) -> Any:

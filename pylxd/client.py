@@ -32,6 +32,7 @@ from pylxd._transport import (  # noqa: F401  (re-exported seams)
     default_client_cert,
     endpoint_url,
     get_session_for_url,
+    in_process_endpoint,
     mark_incus,
     server_cert_for,
     set_max_response_size,
@@ -187,6 +188,8 @@ class Client:
         self.project = project
         #: Optimistic concurrency for every write (see ``if_match`` above).
         self.if_match = bool(if_match)
+        if session is None:  # pylxd.testing's endpoint carries its own adapter
+            endpoint, session = in_process_endpoint(endpoint)
         base_url = endpoint_url(endpoint)
         #: The ws4py ``ssl_options`` for HTTPS with a client certificate
         #: (``certfile``, ``keyfile``), else None; websockets honour a value

@@ -11,20 +11,116 @@ import functools
 import importlib
 import types
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, ClassVar, Iterator, TypeVar
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    ClassVar,
+    Generic,
+    Iterator,
+    Literal,
+    Protocol,
+    TypeAlias,
+    TypeVar,
+    overload,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from pylxd.client import Client
+    from pylxd.models.certificate import Certificate
+    from pylxd.models.cluster import (
+        Cluster,
+        ClusterCertificate,
+        ClusterGroup,
+        ClusterMember,
+    )
+    from pylxd.models.container import Container
+    from pylxd.models.image import Image, ImageAlias
+    from pylxd.models.instance import Instance, Snapshot
+    from pylxd.models.instance_backup import InstanceBackup
+    from pylxd.models.network import (
+        Network,
+        NetworkForward,
+        NetworkLoadBalancer,
+        NetworkPeer,
+    )
+    from pylxd.models.network_acl import NetworkACL
+    from pylxd.models.network_integration import NetworkIntegration
+    from pylxd.models.network_zone import NetworkZone, NetworkZoneRecord
+    from pylxd.models.operation import Operation
+    from pylxd.models.profile import Profile
+    from pylxd.models.project import Project
+    from pylxd.models.server import Server
+    from pylxd.models.storage_bucket import (
+        StorageBucket,
+        StorageBucketBackup,
+        StorageBucketKey,
+    )
+    from pylxd.models.storage_pool import (
+        StoragePool,
+        StorageResources,
+        StorageVolume,
+        StorageVolumeSnapshot,
+    )
+    from pylxd.models.storage_volume_backup import StorageVolumeBackup
+    from pylxd.models.virtual_machine import VirtualMachine
+    from pylxd.models.warning import Warning
+
+#: The model class a manager makes objects of.
+_M = TypeVar("_M")
+
+# The models, named for the managers' type parameters: managers resolve their
+# model by dotted path at run time (models import this module).
+_Certificate: TypeAlias = "Certificate"
+_Cluster: TypeAlias = "Cluster"
+_ClusterCertificate: TypeAlias = "ClusterCertificate"
+_ClusterGroup: TypeAlias = "ClusterGroup"
+_ClusterMember: TypeAlias = "ClusterMember"
+_Container: TypeAlias = "Container"
+_Image: TypeAlias = "Image"
+_ImageAlias: TypeAlias = "ImageAlias"
+_Instance: TypeAlias = "Instance"
+_InstanceBackup: TypeAlias = "InstanceBackup"
+_Network: TypeAlias = "Network"
+_NetworkACL: TypeAlias = "NetworkACL"
+_NetworkForward: TypeAlias = "NetworkForward"
+_NetworkIntegration: TypeAlias = "NetworkIntegration"
+_NetworkLoadBalancer: TypeAlias = "NetworkLoadBalancer"
+_NetworkPeer: TypeAlias = "NetworkPeer"
+_NetworkZone: TypeAlias = "NetworkZone"
+_NetworkZoneRecord: TypeAlias = "NetworkZoneRecord"
+_Operation: TypeAlias = "Operation"
+_Profile: TypeAlias = "Profile"
+_Project: TypeAlias = "Project"
+_Server: TypeAlias = "Server"
+_Snapshot: TypeAlias = "Snapshot"
+_StorageBucket: TypeAlias = "StorageBucket"
+_StorageBucketBackup: TypeAlias = "StorageBucketBackup"
+_StorageBucketKey: TypeAlias = "StorageBucketKey"
+_StoragePool: TypeAlias = "StoragePool"
+_StorageResources: TypeAlias = "StorageResources"
+_StorageVolume: TypeAlias = "StorageVolume"
+_StorageVolumeBackup: TypeAlias = "StorageVolumeBackup"
+_StorageVolumeSnapshot: TypeAlias = "StorageVolumeSnapshot"
+_VirtualMachine: TypeAlias = "VirtualMachine"
+_Warning: TypeAlias = "Warning"
 
 
 @functools.lru_cache(maxsize=None)
 def _resolve(dotted: str) -> type:
     module, _, name = dotted.rpartition(".")
-    return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
+    model: type = getattr(importlib.import_module(module), name)
+    return model
 
 
-class BaseManager:
-    """Bind the classmethods of ``manager_for`` to the leading arguments."""
+class BaseManager(Generic[_M]):
+    """Bind the classmethods of ``manager_for`` (a ``_M``) to the leading arguments.
+
+    The verbs a model has are declared for type checkers by the mixins below
+    (``client.instances.get`` returns an
+    :class:`~pylxd.models.instance.Instance`); at run time they, and the
+    model's other classmethods, are looked up on the model class at each use
+    (:meth:`__getattr__`), so classmethods patched in tests are seen.
+    """
 
     manager_for: ClassVar[str]
 
@@ -74,23 +170,60 @@ class BaseManager:
         return f"<{type(self).__name__} for {self.manager_for.rsplit('.', 1)[-1]}{of}>"
 
 
-class CertificateManager(BaseManager):
+# The verbs, as type checkers see them (gitlab's GetMixin, ListMixin...): the
+# mixins have no run-time members, BaseManager.__getattr__ binds the model's.
+class _Gets(Generic[_M]):
+    if TYPE_CHECKING:  # pragma: no cover
+
+        def get(self, *args: Any, **kwargs: Any) -> _M: ...
+
+
+class _Lists(Generic[_M]):
+    if TYPE_CHECKING:  # pragma: no cover
+
+        def all(self, *args: Any, **kwargs: Any) -> list[_M]: ...
+
+
+class _Checks:
+    if TYPE_CHECKING:  # pragma: no cover
+
+        def exists(self, *args: Any, **kwargs: Any) -> bool: ...
+
+
+class _Creates(Generic[_M]):
+    if TYPE_CHECKING:  # pragma: no cover
+
+        def create(self, *args: Any, **kwargs: Any) -> _M: ...
+
+
+if TYPE_CHECKING:  # pragma: no cover
+
+    class _Collection(_Gets[_M], _Lists[_M], _Checks, _Creates[_M], BaseManager[_M]):
+        """A manager of a REST collection: ``get``, ``all``, ``exists``, ``create``."""
+
+else:
+    # At run time a collection's manager is a plain BaseManager (its verbs
+    # are the model's, bound by __getattr__), as in pylxd.
+    _Collection = BaseManager
+
+
+class CertificateManager(_Collection[_Certificate]):
     manager_for = "pylxd.models.certificate.Certificate"
 
 
-class InstanceManager(BaseManager):
+class InstanceManager(_Collection[_Instance]):
     manager_for = "pylxd.models.instance.Instance"
 
 
-class ContainerManager(BaseManager):
+class ContainerManager(_Collection[_Container]):
     manager_for = "pylxd.models.container.Container"
 
 
-class VirtualMachineManager(BaseManager):
+class VirtualMachineManager(_Collection[_VirtualMachine]):
     manager_for = "pylxd.models.virtual_machine.VirtualMachine"
 
 
-class ImageManager(BaseManager):
+class ImageManager(_Collection[_Image]):
     manager_for = "pylxd.models.image.Image"
 
     @property
@@ -99,71 +232,83 @@ class ImageManager(BaseManager):
         return ImageAliasManager(*self._bound)
 
 
-class ImageAliasManager(BaseManager):
+class ImageAliasManager(_Collection[_ImageAlias]):
     manager_for = "pylxd.models.image.ImageAlias"
 
 
-class NetworkManager(BaseManager):
+class NetworkManager(_Collection[_Network]):
     manager_for = "pylxd.models.network.Network"
 
 
-class NetworkACLManager(BaseManager):
+class NetworkACLManager(_Collection[_NetworkACL]):
     manager_for = "pylxd.models.network_acl.NetworkACL"
 
 
-class NetworkForwardManager(BaseManager):
+class NetworkForwardManager(_Collection[_NetworkForward]):
     manager_for = "pylxd.models.network.NetworkForward"
 
 
-class NetworkPeerManager(BaseManager):
+class NetworkPeerManager(_Collection[_NetworkPeer]):
     manager_for = "pylxd.models.network.NetworkPeer"
 
 
-class NetworkZoneManager(BaseManager):
+class NetworkZoneManager(_Collection[_NetworkZone]):
     manager_for = "pylxd.models.network_zone.NetworkZone"
 
 
-class NetworkZoneRecordManager(BaseManager):
+class NetworkZoneRecordManager(_Collection[_NetworkZoneRecord]):
     manager_for = "pylxd.models.network_zone.NetworkZoneRecord"
 
 
-class OperationManager(BaseManager):
+class OperationManager(_Gets[_Operation], _Lists[_Operation], BaseManager[_Operation]):
     manager_for = "pylxd.models.operation.Operation"
 
 
-class ProfileManager(BaseManager):
+class ProfileManager(_Collection[_Profile]):
     manager_for = "pylxd.models.profile.Profile"
 
 
-class ProjectManager(BaseManager):
+class ProjectManager(_Collection[_Project]):
     manager_for = "pylxd.models.project.Project"
 
 
-class SnapshotManager(BaseManager):
+class SnapshotManager(_Collection[_Snapshot]):
     manager_for = "pylxd.models.instance.Snapshot"
 
 
-class StoragePoolManager(BaseManager):
+class StoragePoolManager(_Collection[_StoragePool]):
     manager_for = "pylxd.models.storage_pool.StoragePool"
 
 
-class StorageResourcesManager(BaseManager):
+class StorageResourcesManager(_Gets[_StorageResources], BaseManager[_StorageResources]):
     manager_for = "pylxd.models.storage_pool.StorageResources"
 
 
-class StorageVolumeManager(BaseManager):
+class StorageVolumeManager(_Collection[_StorageVolume]):
     manager_for = "pylxd.models.storage_pool.StorageVolume"
 
 
-class StorageVolumeSnapshotManager(BaseManager):
+class StorageVolumeSnapshotManager(_Collection[_StorageVolumeSnapshot]):
     manager_for = "pylxd.models.storage_pool.StorageVolumeSnapshot"
 
+    if TYPE_CHECKING:  # pragma: no cover
+        # As in pylxd, ``all()`` gives names; ``all(use_recursion=True)`` objects.
+        @overload
+        def all(self, use_recursion: Literal[False] = False) -> list[str]: ...
 
-class StorageVolumeBackupManager(BaseManager):
+        @overload
+        def all(self, use_recursion: Literal[True]) -> list[StorageVolumeSnapshot]: ...
+
+        def all(
+            self, use_recursion: bool = False
+        ) -> list[str] | list[StorageVolumeSnapshot]: ...
+
+
+class StorageVolumeBackupManager(_Collection[_StorageVolumeBackup]):
     manager_for = "pylxd.models.storage_volume_backup.StorageVolumeBackup"
 
 
-class ClusterManager(BaseManager):
+class ClusterManager(_Gets[_Cluster], BaseManager[_Cluster]):
     manager_for = "pylxd.models.cluster.Cluster"
 
     def __init__(self, *args: object, **kwargs: object) -> None:
@@ -188,55 +333,86 @@ class ClusterManager(BaseManager):
         return ClusterCertificateManager(*self._bound)
 
 
-class ClusterMemberManager(BaseManager):
+class ClusterMemberManager(
+    _Gets[_ClusterMember], _Lists[_ClusterMember], _Checks, BaseManager[_ClusterMember]
+):
     manager_for = "pylxd.models.cluster.ClusterMember"
 
 
-class ClusterCertificateManager(BaseManager):
+class ClusterCertificateManager(BaseManager[_ClusterCertificate]):
     manager_for = "pylxd.models.cluster.ClusterCertificate"
 
 
-class ClusterGroupManager(BaseManager):
+class ClusterGroupManager(_Collection[_ClusterGroup]):
     manager_for = "pylxd.models.cluster.ClusterGroup"
 
 
-class WarningManager(BaseManager):
+class WarningManager(_Gets[_Warning], _Lists[_Warning], _Checks, BaseManager[_Warning]):
     manager_for = "pylxd.models.warning.Warning"
 
 
-class InstanceBackupManager(BaseManager):
+class InstanceBackupManager(_Collection[_InstanceBackup]):
     manager_for = "pylxd.models.instance_backup.InstanceBackup"
 
 
-class ServerManager(BaseManager):
+class ServerManager(_Gets[_Server], BaseManager[_Server]):
     manager_for = "pylxd.models.server.Server"
 
 
-class NetworkLoadBalancerManager(BaseManager):
+class NetworkLoadBalancerManager(_Collection[_NetworkLoadBalancer]):
     manager_for = "pylxd.models.network.NetworkLoadBalancer"
 
 
-class NetworkIntegrationManager(BaseManager):
+class NetworkIntegrationManager(_Collection[_NetworkIntegration]):
     manager_for = "pylxd.models.network_integration.NetworkIntegration"
 
 
-class StorageBucketManager(BaseManager):
+class StorageBucketManager(_Collection[_StorageBucket]):
     manager_for = "pylxd.models.storage_bucket.StorageBucket"
 
 
-class StorageBucketKeyManager(BaseManager):
+class StorageBucketKeyManager(_Collection[_StorageBucketKey]):
     manager_for = "pylxd.models.storage_bucket.StorageBucketKey"
 
 
-class StorageBucketBackupManager(BaseManager):
+class StorageBucketBackupManager(_Collection[_StorageBucketBackup]):
     manager_for = "pylxd.models.storage_bucket.StorageBucketBackup"
 
+    if TYPE_CHECKING:  # pragma: no cover
+        # Without a name Incus picks one and None is returned.
+        @overload
+        def create(
+            self,
+            name: str,
+            expires_at: str | None = None,
+            compression_algorithm: str | None = None,
+        ) -> StorageBucketBackup: ...
 
-_Stoppable = TypeVar("_Stoppable")
+        @overload
+        def create(
+            self,
+            name: None = None,
+            expires_at: str | None = None,
+            compression_algorithm: str | None = None,
+        ) -> None: ...
+
+        def create(
+            self,
+            name: str | None = None,
+            expires_at: str | None = None,
+            compression_algorithm: str | None = None,
+        ) -> StorageBucketBackup | None: ...
+
+
+class _Stoppable(Protocol):
+    def stop(self) -> None: ...
+
+
+_S = TypeVar("_S", bound=_Stoppable)
 
 
 @contextmanager
-def web_socket_manager(manager: _Stoppable) -> Iterator[_Stoppable]:
+def web_socket_manager(manager: _S) -> Iterator[_S]:
     """Yield ``manager`` (e.g. a ws4py ``WebSocketManager``) and stop it on exit.
 
     >>> class Manager:
@@ -249,7 +425,7 @@ def web_socket_manager(manager: _Stoppable) -> Iterator[_Stoppable]:
     try:
         yield manager
     finally:
-        manager.stop()  # type: ignore[attr-defined]
+        manager.stop()
 
 
 #: The managers every Client carries, by attribute name.

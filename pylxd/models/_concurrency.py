@@ -91,7 +91,7 @@ def update_with(obj: Model, fn: Callable[[Any], Any], retries: int, wait: bool) 
         edits = changes(before, obj.marshall())
         started = time.monotonic()
         try:
-            obj.save(wait=wait, if_match=True)  # type: ignore[call-arg]
+            obj.save(wait=wait, if_match=True)
         except exceptions.LXDAPIException as err:
             if attempt == retries or not _conflict(err):
                 raise

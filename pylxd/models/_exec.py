@@ -114,8 +114,8 @@ class ExecMixin:
 
     def _wait_exec(self, operation_id: str, timeout: float | None) -> Operation:
         if timeout is None:
-            return self.client.operations.wait_for_operation(operation_id)  # type: ignore[no-any-return]
-        return self.client.operations.wait_for_operation(  # type: ignore[no-any-return]
+            return self.client.operations.wait_for_operation(operation_id)
+        return self.client.operations.wait_for_operation(
             operation_id, timeout=_lxd_wait_seconds(timeout)
         )
 

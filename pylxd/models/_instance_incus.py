@@ -78,7 +78,7 @@ class IncusInstanceMixin:
     @property
     def exec_outputs(self) -> InstanceExecOutputs:
         """Recorded exec output (Incus): ``all()``, ``get``, ``export``, ``delete``."""
-        return InstanceExecOutputs(self)  # type: ignore[arg-type]
+        return InstanceExecOutputs(self)
 
     def rebuild(self, source: JSONDict | None = None, wait: bool = False) -> None:
         """Replace the instance's root file system, keeping its configuration.

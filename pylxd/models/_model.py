@@ -11,18 +11,27 @@ from __future__ import annotations
 import copy
 import os
 import warnings
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator, TypeVar
 
 from pylxd import exceptions
 from pylxd._types import JSONDict
+from pylxd.models import _dates
+from pylxd.models._attribute_dict import AttributeDict  # noqa: F401  (pylxd's name)
+from pylxd.models._declarations import Parent  # noqa: F401  (pylxd's name, here)
+from pylxd.models._declarations import Attribute, Manager, ModelType
 
 if TYPE_CHECKING:  # pragma: no cover
+    import datetime
+
     import requests
 
     from pylxd._transport import _APINode
     from pylxd.client import Client
     from pylxd.models.operation import Operation
 
+
+#: A model class's own type, for classmethods that build its objects.
+_ModelT = TypeVar("_ModelT", bound="Model")
 
 #: "Class.attribute" names already warned about (read at call time: tests reset it).
 _seen_attribute_warnings: set[str] = set()
@@ -75,127 +84,6 @@ def _json_copy(value: Any) -> Any:
     return copy.deepcopy(value)
 
 
-class Attribute:
-    """A declared model attribute.
-
-    :param validator: a callable converting a value that is not already of
-        that type (e.g. ``int``).
-    :param readonly: not sent back by :meth:`Model.save`.
-    :param optional: sent back only when the server provided it.
-    """
-
-    __slots__ = ("validator", "readonly", "optional")
-
-    def __init__(
-        self,
-        validator: Callable[[Any], Any] | None = None,
-        readonly: bool = False,
-        optional: bool = False,
-    ) -> None:
-        self.validator = validator
-        self.readonly = readonly
-        self.optional = optional
-
-    def __repr__(self) -> str:
-        return f"Attribute(readonly={self.readonly}, optional={self.optional})"
-
-
-class Manager:
-    """A sub-manager declaration, built lazily on first access.
-
-    ``snapshots = Manager(lambda instance: SnapshotManager(instance.client, instance))``
-    """
-
-    __slots__ = ("factory",)
-
-    def __init__(self, factory: Callable[[Any], Any] | None = None) -> None:
-        self.factory = factory
-
-
-class Parent:
-    """A parent declaration: the object a child model belongs to (set by kwargs)."""
-
-    __slots__ = ()
-
-
-class _AttrAccessDict(dict):  # type: ignore[type-arg]
-    """A dict whose keys are also readable as attributes (nested state values)."""
-
-    def __init__(self, dct: dict[str, Any] | None = None, **kwargs: Any) -> None:
-        super().__init__()
-        for key, value in {**(dct or {}), **kwargs}.items():
-            self[key] = _AttrAccessDict(value) if isinstance(value, dict) else value
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self[name]
-        except KeyError:
-            raise AttributeError(name) from None
-
-    def __dir__(self) -> list[str]:
-        keys = {k for k in self.keys() if isinstance(k, str)}
-        return sorted(set(super().__dir__()) | keys)
-
-
-class AttributeDict(_AttrAccessDict):
-    """State data readable as attributes, items, or ``(key, value)`` pairs.
-
-    As in pylxd, iterating yields ``(key, value)`` pairs (``dict(state)`` and
-    ``for key, value in state`` work) and ``vars(state)`` holds the data;
-    ``state["memory"]`` and ``state.memory["usage"]`` work too. Nested values
-    are dicts that iterate over their keys (``for name in state.network``).
-    """
-
-    def __setitem__(self, key: Any, value: Any) -> None:
-        super().__setitem__(key, value)
-        if isinstance(key, str):
-            self.__dict__[key] = value
-
-    def __delitem__(self, key: Any) -> None:
-        super().__delitem__(key)
-        self.__dict__.pop(key, None)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        self[name] = value
-
-    def __iter__(self) -> Iterator[tuple[Any, Any]]:  # type: ignore[override]
-        return iter(list(self.items()))
-
-
-class ModelType(type):
-    """Collect declared attributes, managers and parents into ``__slots__``."""
-
-    def __new__(
-        mcs, name: str, bases: tuple[type, ...], attrs: dict[str, Any]
-    ) -> ModelType:
-        attributes: dict[str, Attribute] = {}
-        managers: dict[str, Manager] = {}
-        parents: set[str] = set()
-        for base in reversed(bases):
-            attributes.update(getattr(base, "__attributes__", {}))
-            managers.update(getattr(base, "__managers__", {}))
-            parents.update(getattr(base, "__parents__", ()))
-        inherited = set(attributes) | set(managers) | parents
-        own: list[str] = []
-        for key, value in list(attrs.items()):
-            if isinstance(value, Attribute):
-                attributes[key] = value
-            elif isinstance(value, Manager):
-                managers[key] = value
-            elif isinstance(value, Parent):
-                parents.add(key)
-            else:
-                continue
-            del attrs[key]
-            if key not in inherited:
-                own.append(key)
-        attrs["__slots__"] = tuple(own) + tuple(attrs.get("__slots__", ()))
-        attrs["__attributes__"] = attributes
-        attrs["__managers__"] = managers
-        attrs["__parents__"] = frozenset(parents)
-        return super().__new__(mcs, name, bases, attrs)
-
-
 def wait_for(
     client: Client,
     response: requests.Response,
@@ -220,7 +108,7 @@ def wait_for(
     if progress is not None:
         kwargs["progress"] = progress
     operation = exceptions.operation_of(response)
-    return client.operations.wait_for_operation(operation, **kwargs)  # type: ignore[no-any-return]
+    return client.operations.wait_for_operation(operation, **kwargs)
 
 
 def _identity_of(value: Any) -> Any:
@@ -252,8 +140,8 @@ class Model(metaclass=ModelType):
     """A LXD object: attributes loaded from the server, edited and saved back."""
 
     __slots__ = ("client", "__dirty__", "__extra__", "__orig__", "_synced", "_etag")
-    __attributes__: ClassVar[dict[str, Attribute]]
-    __managers__: ClassVar[dict[str, Manager]]
+    __attributes__: ClassVar[dict[str, Attribute[Any]]]
+    __managers__: ClassVar[dict[str, Manager[Any]]]
     __parents__: ClassVar[frozenset[str]]
 
     #: The attribute that identifies an object (its URL part).
@@ -278,13 +166,13 @@ class Model(metaclass=ModelType):
     # -- loading ---------------------------------------------------------
     @classmethod
     def _from_server(
-        cls,
+        cls: type[_ModelT],
         client: Client,
         metadata: JSONDict,
         *,
         etag: str | None = None,
         **parents: Any,
-    ) -> Model:
+    ) -> _ModelT:
         """Build a fully loaded object from the server's representation.
 
         :param etag: the ``ETag`` the server sent with it (see ``if_match``).
@@ -457,6 +345,28 @@ class Model(metaclass=ModelType):
             return True
         return any(self._raw_attr(key) != value for key, value in self.__orig__.items())
 
+    def datetime_of(self, name: str) -> datetime.datetime | None:
+        """The time attribute ``name`` (``"created_at"``, ...) as an aware datetime.
+
+        The attribute itself stays the string LXD sent, as in pylxd; None
+        for LXD's "never" (``0001-01-01T00:00:00Z``) or no value (also when
+        the server does not send that field).
+
+        :raises InvalidArgument: ``name`` is no attribute of this model, or
+            its value is not a time.
+        """
+        if name in type(self).__attributes__:
+            value = getattr(self, name)
+        elif name in self.__extra__:  # a field newer than this version
+            value = self.__extra__[name]
+        else:
+            raise exceptions.InvalidArgument(
+                f"{type(self).__name__} has no attribute {name!r}"
+            )
+        if value is MISSING:  # not sent by this server
+            return None
+        return _dates.parse_time(value, f"{self._subject()} {name}")
+
     def _subject(self) -> str:
         """How errors name this object: ``Instance 'c1'`` (no I/O).
 
@@ -564,7 +474,7 @@ class Model(metaclass=ModelType):
         else:
             with exceptions.naming(self._subject()):
                 response = getattr(self.api, verb)(json=body, headers=headers)
-        wait_for(self.client, response, wait)  # type: ignore[arg-type]
+        wait_for(self.client, response, wait)
         return response
 
     def update_with(
@@ -618,7 +528,7 @@ class Model(metaclass=ModelType):
     def delete(self, wait: bool = False) -> None:
         """Delete the object on the server (``DELETE`` its URL)."""
         response = self.api.delete()
-        wait_for(self.client, response, wait)  # type: ignore[arg-type]
+        wait_for(self.client, response, wait)
         object.__setattr__(self, "client", None)
 
     def post(
@@ -626,7 +536,7 @@ class Model(metaclass=ModelType):
     ) -> requests.Response:
         """``POST`` to the object's URL, waiting for the operation if asked."""
         response = self.api.post(json=json)
-        wait_for(self.client, response, wait)  # type: ignore[arg-type]
+        wait_for(self.client, response, wait)
         return response
 
     def raw_put(

@@ -36,14 +36,14 @@ class Certificate(CollectionMixin, model.Model):
     _endpoint = "certificates"
     _key = "fingerprint"
 
-    certificate: str = model.Attribute()  # type: ignore[assignment]
-    fingerprint: str = model.Attribute(readonly=True)  # type: ignore[assignment]
-    name: str = model.Attribute()  # type: ignore[assignment]
-    projects: list[str] = model.Attribute()  # type: ignore[assignment]
-    restricted: bool = model.Attribute()  # type: ignore[assignment]
-    type: str = model.Attribute()  # type: ignore[assignment]
+    certificate = model.Attribute[str]()
+    fingerprint = model.Attribute[str](readonly=True)
+    name = model.Attribute[str]()
+    projects = model.Attribute[list[str]]()
+    restricted = model.Attribute[bool]()
+    type = model.Attribute[str]()
     #: Incus 6.0 (API extension ``certificate_description``).
-    description: str = model.Attribute(optional=True)  # type: ignore[assignment]
+    description = model.Attribute[str](optional=True)
 
     @classmethod
     def create(
@@ -95,7 +95,7 @@ class Certificate(CollectionMixin, model.Model):
             if client.trusted:
                 raise
             raise TrustRefused(err.response) from err
-        return cls.get(client, hashlib.sha256(der).hexdigest())  # type: ignore[no-any-return]
+        return cls.get(client, hashlib.sha256(der).hexdigest())
 
     @classmethod
     def get(cls, client: Client, fingerprint: str) -> Certificate:
@@ -106,7 +106,7 @@ class Certificate(CollectionMixin, model.Model):
 
         :raises NotFound: when no trusted certificate has it.
         """
-        return super().get(client, fingerprint)  # type: ignore[no-any-return]
+        return super().get(client, fingerprint)
 
     @classmethod
     def create_token(

@@ -101,9 +101,9 @@ class Cluster(model.Model):
 
     _key = "server_name"
 
-    server_name = model.Attribute()
-    enabled = model.Attribute()
-    member_config = model.Attribute()
+    server_name = model.Attribute[str]()
+    enabled = model.Attribute[bool]()
+    member_config = model.Attribute[list[dict[str, str]]]()
 
     members = model.Manager(lambda c: managers.ClusterMemberManager(c.client))
     groups = model.Manager(lambda c: managers.ClusterGroupManager(c.client))
@@ -121,7 +121,7 @@ class Cluster(model.Model):
         """
         client.assert_has_api_extension("clustering")
         response = client.api.cluster.get()
-        return cls._from_server(client, response.json()["metadata"])  # type: ignore[return-value]
+        return cls._from_server(client, response.json()["metadata"])
 
     def _enable_on_class(  # type: ignore[misc]
         cls: type[Cluster], client: Client, server_name: str
@@ -238,18 +238,18 @@ class ClusterMember(CollectionMixin, model.Model):
     _error_kind = "Cluster member"
 
     #: pylxd's parent attribute (the :class:`Cluster`, when known).
-    cluster = model.Parent()
-    server_name = model.Attribute(readonly=True)
-    url = model.Attribute(readonly=True)
-    database = model.Attribute(readonly=True)
-    status = model.Attribute(readonly=True)
-    message = model.Attribute(readonly=True)
-    architecture = model.Attribute(readonly=True)
-    roles = model.Attribute()
-    failure_domain = model.Attribute()
-    description = model.Attribute()
-    groups = model.Attribute()
-    config = model.Attribute()
+    cluster: model.Parent[Cluster] = model.Parent()
+    server_name = model.Attribute[str](readonly=True)
+    url = model.Attribute[str](readonly=True)
+    database = model.Attribute[bool](readonly=True)
+    status = model.Attribute[str](readonly=True)
+    message = model.Attribute[str](readonly=True)
+    architecture = model.Attribute[str](readonly=True)
+    roles = model.Attribute[list[str]]()
+    failure_domain = model.Attribute[str]()
+    description = model.Attribute[str]()
+    groups = model.Attribute[list[str]]()
+    config = model.Attribute[dict[str, str]]()
 
     @classmethod
     def get(cls, client: Client, server_name: str) -> ClusterMember:
@@ -259,7 +259,7 @@ class ClusterMember(CollectionMixin, model.Model):
 
         :raises NotFound: when the cluster has no such member.
         """
-        return super().get(client, server_name)  # type: ignore[no-any-return]
+        return super().get(client, server_name)
 
     @classmethod
     def all(cls, client: Client, *args: Any) -> list[ClusterMember]:
@@ -267,7 +267,7 @@ class ClusterMember(CollectionMixin, model.Model):
 
         Implements ``GET /1.0/cluster/members?recursion=1``.
         """
-        return super().all(client)  # type: ignore[no-any-return,misc]
+        return super().all(client)
 
     @classmethod
     def create_token(cls, client: Client, server_name: str) -> ClusterJoinToken:
@@ -310,7 +310,7 @@ class ClusterMember(CollectionMixin, model.Model):
         _check_member_name(new_name)
         self.api.post(json={"server_name": new_name})
         object.__setattr__(self, "server_name", new_name)
-        return self.get(self.client, new_name)  # type: ignore[no-any-return]
+        return self.get(self.client, new_name)
 
     def delete(self, wait: bool = False, force: bool = False) -> None:
         """Remove the member from the cluster.
@@ -461,9 +461,9 @@ class ClusterGroup(CollectionMixin, RenameMixin, model.Model):
     _api_extension = "clustering_groups"
     _error_kind = "Cluster group"
 
-    name = model.Attribute(readonly=True)
-    description = model.Attribute()
-    members = model.Attribute()
+    name = model.Attribute[str](readonly=True)
+    description = model.Attribute[str]()
+    members = model.Attribute[list[str]]()
 
     @classmethod
     def create(
@@ -481,12 +481,12 @@ class ClusterGroup(CollectionMixin, RenameMixin, model.Model):
         :raises LXDAPIException: when the group exists or a member is unknown.
         """
         fields = {"description": description, "members": members}
-        return cls._create_named(client, name, fields)  # type: ignore[no-any-return]
+        return cls._create_named(client, name, fields)
 
     def rename(self, new_name: str) -> ClusterGroup:
         """Rename the group (``POST /1.0/cluster/groups/<name>``) and return it."""
         self._rename(new_name)
-        return self.get(self.client, new_name)  # type: ignore[no-any-return]
+        return self.get(self.client, new_name)
 
 
 class ClusterCertificate(model.Model):
@@ -498,10 +498,10 @@ class ClusterCertificate(model.Model):
 
     _key = "cluster_certificate"
 
-    cluster_certificate = model.Attribute()
-    cluster_certificate_key = model.Attribute()
+    cluster_certificate = model.Attribute[str]()
+    cluster_certificate_key = model.Attribute[str]()
     #: pylxd's parent attribute (the :class:`Cluster`, when known).
-    cluster = model.Parent()
+    cluster: model.Parent[Cluster] = model.Parent()
 
     @property
     def api(self) -> _APINode:

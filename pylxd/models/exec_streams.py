@@ -267,7 +267,11 @@ class InteractiveSession:
 
         context, options = _websocket.tls_for(self.client)
         path = _websocket_path(self.client, self.operation_id)
-        kwargs: JSONDict = {"ssl_context": context, "ssl_options": options}
+        kwargs: JSONDict = {
+            "ssl_context": context,
+            "ssl_options": options,
+            "connector": _websocket.connector_for(self.client),
+        }
         try:
             for attr, cls, fd in (  # data first, as LXD expects
                 ("data", _websocket_exec._PtyWebsocket, "0"),

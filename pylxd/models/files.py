@@ -188,7 +188,7 @@ class FilesManager(RecursiveTransfersMixin):
     @property
     def _endpoint(self) -> _APINode:
         """``/1.0/instances/<name>/files`` (no I/O)."""
-        return self._instance.api.files  # type: ignore[no-any-return]
+        return self._instance.api.files
 
     @staticmethod
     def _info(response: requests.Response) -> FileInfo:

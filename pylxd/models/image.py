@@ -71,23 +71,23 @@ class Image(CollectionMixin, model.Model):
     _endpoint = "images"
     _key = "fingerprint"
 
-    aliases: list[dict[str, str]] = model.Attribute(readonly=True)  # type: ignore[assignment]
-    architecture: str = model.Attribute(readonly=True)  # type: ignore[assignment]
-    auto_update: bool = model.Attribute(optional=True)  # type: ignore[assignment]
-    cached: bool = model.Attribute(readonly=True)  # type: ignore[assignment]
-    created_at: str = model.Attribute(readonly=True)  # type: ignore[assignment]
-    expires_at: str = model.Attribute(optional=True)  # type: ignore[assignment]
-    filename: str = model.Attribute(readonly=True)  # type: ignore[assignment]
-    fingerprint: str = model.Attribute(readonly=True)  # type: ignore[assignment]
-    last_used_at: str = model.Attribute(readonly=True)  # type: ignore[assignment]
-    profiles: list[str] = model.Attribute(optional=True)  # type: ignore[assignment]
-    project: str = model.Attribute(readonly=True, optional=True)  # type: ignore[assignment]
-    properties: dict[str, str] = model.Attribute()  # type: ignore[assignment]
-    public: bool = model.Attribute()  # type: ignore[assignment]
-    size: int = model.Attribute(readonly=True)  # type: ignore[assignment]
-    type: str = model.Attribute(readonly=True, optional=True)  # type: ignore[assignment]
-    update_source: dict[str, Any] = model.Attribute(readonly=True, optional=True)  # type: ignore[assignment]
-    uploaded_at: str = model.Attribute(readonly=True)  # type: ignore[assignment]
+    aliases = model.Attribute[list[dict[str, str]]](readonly=True)
+    architecture = model.Attribute[str](readonly=True)
+    auto_update = model.Attribute[bool](optional=True)
+    cached = model.Attribute[bool](readonly=True)
+    created_at = model.Attribute[str](readonly=True)
+    expires_at = model.Attribute[str](optional=True)
+    filename = model.Attribute[str](readonly=True)
+    fingerprint = model.Attribute[str](readonly=True)
+    last_used_at = model.Attribute[str](readonly=True)
+    profiles = model.Attribute[list[str]](optional=True)
+    project = model.Attribute[str](readonly=True, optional=True)
+    properties = model.Attribute[dict[str, str]]()
+    public = model.Attribute[bool]()
+    size = model.Attribute[int](readonly=True)
+    type = model.Attribute[str](readonly=True, optional=True)
+    update_source = model.Attribute[dict[str, Any]](readonly=True, optional=True)
+    uploaded_at = model.Attribute[str](readonly=True)
 
     # -- lookups ---------------------------------------------------------
     @classmethod
@@ -98,7 +98,7 @@ class Image(CollectionMixin, model.Model):
 
         :raises NotFound: when no image has that fingerprint.
         """
-        return super().get(client, fingerprint)  # type: ignore[no-any-return]
+        return super().get(client, fingerprint)
 
     @classmethod
     def exists(cls, client: Client, fingerprint: str, alias: bool = False) -> bool:
@@ -127,7 +127,7 @@ class Image(CollectionMixin, model.Model):
         """
         name = quote(alias, "Image alias", slash=True)
         response = cls._collection(client).aliases[name].get()
-        return cls.get(client, response.json()["metadata"]["target"])  # type: ignore[no-any-return]
+        return cls.get(client, response.json()["metadata"]["target"])
 
     # -- creation --------------------------------------------------------
     @classmethod
@@ -208,7 +208,7 @@ class Image(CollectionMixin, model.Model):
         body = {"public": public, "auto_update": auto_update, "source": source}
         response = cls._collection(client).post(json=body)
         operation = model.wait_for(client, response, True)
-        return cls.get(client, _fingerprint_of(operation))  # type: ignore[no-any-return]
+        return cls.get(client, _fingerprint_of(operation))
 
     # -- aliases ---------------------------------------------------------
     def add_alias(self, name: str, description: str) -> None:
@@ -461,10 +461,10 @@ class ImageAlias(CollectionMixin, RenameMixin, model.Model):
     _error_kind = "Image alias"
     _name_slash = True
 
-    name = model.Attribute(readonly=True)
-    description = model.Attribute()
-    target = model.Attribute()
-    type = model.Attribute(readonly=True, optional=True)
+    name = model.Attribute[str](readonly=True)
+    description = model.Attribute[str]()
+    target = model.Attribute[str]()
+    type = model.Attribute[str](readonly=True, optional=True)
 
     @classmethod
     def create(
@@ -479,7 +479,7 @@ class ImageAlias(CollectionMixin, RenameMixin, model.Model):
         """
         body = {"name": name, "target": target, "description": description}
         cls._post_collection(client, body)
-        return cls.get(client, name)  # type: ignore[no-any-return]
+        return cls.get(client, name)
 
     def rename(self, new_name: str) -> ImageAlias:
         """Rename the alias and return it.

@@ -121,23 +121,23 @@ class Instance(
     #: The ``type`` this class creates and lists (None: every type).
     _instance_type: ClassVar[str | None] = None
 
-    architecture: str = model.Attribute()  # type: ignore[assignment]
-    config: dict[str, Any] = model.Attribute()  # type: ignore[assignment]
-    created_at: str = model.Attribute(readonly=True)  # type: ignore[assignment]
-    devices: dict[str, Any] = model.Attribute()  # type: ignore[assignment]
-    ephemeral: bool = model.Attribute()  # type: ignore[assignment]
-    expanded_config: dict[str, Any] = model.Attribute(readonly=True)  # type: ignore[assignment]
-    expanded_devices: dict[str, Any] = model.Attribute(readonly=True)  # type: ignore[assignment]
-    name: str = model.Attribute(readonly=True)  # type: ignore[assignment]
-    description: str = model.Attribute()  # type: ignore[assignment]
-    profiles: list[str] = model.Attribute()  # type: ignore[assignment]
-    status: str = model.Attribute(readonly=True)  # type: ignore[assignment]
-    status_code: int = model.Attribute(readonly=True)  # type: ignore[assignment]
-    last_used_at: str = model.Attribute(readonly=True)  # type: ignore[assignment]
-    location: str = model.Attribute(readonly=True)  # type: ignore[assignment]
-    type: str = model.Attribute(readonly=True)  # type: ignore[assignment]
-    project: str = model.Attribute(readonly=True, optional=True)  # type: ignore[assignment]
-    stateful: bool = model.Attribute(readonly=True)  # type: ignore[assignment]
+    architecture = model.Attribute[str]()
+    config = model.Attribute[dict[str, str]]()
+    created_at = model.Attribute[str](readonly=True)
+    devices = model.Attribute[dict[str, dict[str, str]]]()
+    ephemeral = model.Attribute[bool]()
+    expanded_config = model.Attribute[dict[str, str]](readonly=True)
+    expanded_devices = model.Attribute[dict[str, dict[str, str]]](readonly=True)
+    name = model.Attribute[str](readonly=True)
+    description = model.Attribute[str]()
+    profiles = model.Attribute[list[str]]()
+    status = model.Attribute[str](readonly=True)
+    status_code = model.Attribute[int](readonly=True)
+    last_used_at = model.Attribute[str](readonly=True)
+    location = model.Attribute[str](readonly=True)
+    type = model.Attribute[str](readonly=True)
+    project = model.Attribute[str](readonly=True, optional=True)
+    stateful = model.Attribute[bool](readonly=True)
 
     files = model.Manager(_files_manager)
     snapshots = model.Manager(lambda inst: managers.SnapshotManager(inst.client, inst))
@@ -175,7 +175,7 @@ class Instance(
         if "snapshots" not in full:
             return None
         return [
-            Snapshot._from_server(self.client, item, instance=self)  # type: ignore[misc]
+            Snapshot._from_server(self.client, item, instance=self)
             for item in full["snapshots"] or ()
         ]
 
@@ -216,7 +216,7 @@ class Instance(
         items = items or []
         if recursion == 0:
             return [cls(client, name=name_from_url(url)) for url in items]
-        return [cls._from_server(client, item) for item in items]  # type: ignore[misc]
+        return [cls._from_server(client, item) for item in items]
 
     @classmethod
     def _type_query(cls) -> dict[str, str]:
@@ -244,9 +244,7 @@ class Instance(
             metadata = response.json()["metadata"]
             if query and metadata.get("type") != cls._instance_type:
                 raise _instance_not_found(response)
-        return cls._from_server(  # type: ignore[return-value]
-            client, metadata, etag=model.etag_of(response)
-        )
+        return cls._from_server(client, metadata, etag=model.etag_of(response))
 
     @staticmethod
     def _recursion_param(
@@ -376,21 +374,23 @@ class Snapshot(ChildMixin, RenameMixin, model.Model):
 
     _endpoint = "snapshots"
 
-    name: str = model.Attribute(readonly=True)  # type: ignore[assignment]
-    created_at: str = model.Attribute(readonly=True)  # type: ignore[assignment]
-    expires_at: str = model.Attribute(optional=True)  # type: ignore[assignment]
-    stateful: bool = model.Attribute(readonly=True)  # type: ignore[assignment]
-    last_used_at: str = model.Attribute(readonly=True, optional=True)  # type: ignore[assignment]
-    architecture: str = model.Attribute(readonly=True, optional=True)  # type: ignore[assignment]
-    config: dict[str, Any] = model.Attribute(readonly=True, optional=True)  # type: ignore[assignment]
-    devices: dict[str, Any] = model.Attribute(readonly=True, optional=True)  # type: ignore[assignment]
-    ephemeral: bool = model.Attribute(readonly=True, optional=True)  # type: ignore[assignment]
-    expanded_config: dict[str, Any] = model.Attribute(readonly=True, optional=True)  # type: ignore[assignment]
-    expanded_devices: dict[str, Any] = model.Attribute(readonly=True, optional=True)  # type: ignore[assignment]
-    profiles: list[str] = model.Attribute(readonly=True, optional=True)  # type: ignore[assignment]
-    size: int = model.Attribute(readonly=True, optional=True)  # type: ignore[assignment]
+    name = model.Attribute[str](readonly=True)
+    created_at = model.Attribute[str](readonly=True)
+    expires_at = model.Attribute[str](optional=True)
+    stateful = model.Attribute[bool](readonly=True)
+    last_used_at = model.Attribute[str](readonly=True, optional=True)
+    architecture = model.Attribute[str](readonly=True, optional=True)
+    config = model.Attribute[dict[str, str]](readonly=True, optional=True)
+    devices = model.Attribute[dict[str, dict[str, str]]](readonly=True, optional=True)
+    ephemeral = model.Attribute[bool](readonly=True, optional=True)
+    expanded_config = model.Attribute[dict[str, str]](readonly=True, optional=True)
+    expanded_devices = model.Attribute[dict[str, dict[str, str]]](
+        readonly=True, optional=True
+    )
+    profiles = model.Attribute[list[str]](readonly=True, optional=True)
+    size = model.Attribute[int](readonly=True, optional=True)
 
-    instance: Instance = model.Parent()  # type: ignore[assignment]
+    instance: model.Parent[Instance] = model.Parent()
 
     _parent = "instance"
     _error_kind = "Snapshot"
@@ -440,7 +440,7 @@ class Snapshot(ChildMixin, RenameMixin, model.Model):
         :returns: the original response (not the operation result).
         :raises LXDAPIException: if the operation fails.
         """
-        return self.instance.restore_snapshot(  # type: ignore[no-any-return]
+        return self.instance.restore_snapshot(
             self.name, wait, stateful=bool(self.stateful)
         )
 

@@ -18,6 +18,7 @@ from pylxd.models._mixins import RenameMixin, check_name, created_name, drop_non
 
 if TYPE_CHECKING:  # pragma: no cover
     from pylxd.client import Client
+    from pylxd.models._instance_extras import InstanceExtrasMixin
 
 
 def _timestamp(value: datetime | str | None, what: str) -> str | None:
@@ -45,14 +46,14 @@ class InstanceBackup(ParentChildMixin, WaitedMixin, RenameMixin, model.Model):
     _parent = "instance"
     _error_kind = "Instance backup"
 
-    name = model.Attribute(readonly=True)
-    created_at = model.Attribute(readonly=True)
-    expires_at = model.Attribute(readonly=True)
-    instance_only = model.Attribute(readonly=True)
-    container_only = model.Attribute(readonly=True)
-    optimized_storage = model.Attribute(readonly=True)
+    name = model.Attribute[str](readonly=True)
+    created_at = model.Attribute[str](readonly=True)
+    expires_at = model.Attribute[str](readonly=True)
+    instance_only = model.Attribute[bool](readonly=True)
+    container_only = model.Attribute[bool](readonly=True)
+    optimized_storage = model.Attribute[bool](readonly=True)
 
-    instance: Any = model.Parent()
+    instance: model.Parent[InstanceExtrasMixin] = model.Parent()
 
     @classmethod
     def create(

@@ -14,7 +14,7 @@ as :class:`~pylxd.exceptions.Conflict`, like the 409s of other resources.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pylxd import managers
 from pylxd._types import JSONDict
@@ -62,15 +62,15 @@ class Network(CollectionMixin, RenameMixin, BlockingMixin, model.Model):
     _endpoint = "networks"
     _write_extension = "network"
 
-    name = model.Attribute(readonly=True)
-    description = model.Attribute()
-    type = model.Attribute(readonly=True)
-    config = model.Attribute()
-    managed = model.Attribute(readonly=True)
-    used_by = model.Attribute(url_list, readonly=True)
-    status = model.Attribute(readonly=True, optional=True)
-    locations = model.Attribute(readonly=True, optional=True)
-    project = model.Attribute(readonly=True, optional=True)
+    name = model.Attribute[str](readonly=True)
+    description = model.Attribute[str]()
+    type = model.Attribute[str](readonly=True)
+    config = model.Attribute[dict[str, str]]()
+    managed = model.Attribute[bool](readonly=True)
+    used_by = model.Attribute[list[str]](url_list, readonly=True)
+    status = model.Attribute[str](readonly=True, optional=True)
+    locations = model.Attribute[list[str]](readonly=True, optional=True)
+    project = model.Attribute[str](readonly=True, optional=True)
 
     forwards = model.Manager(
         lambda net: managers.NetworkForwardManager(net.client, net)
@@ -138,9 +138,7 @@ class Network(CollectionMixin, RenameMixin, BlockingMixin, model.Model):
         :raises Conflict: when ``new_name`` is taken.
         :raises LXDAPIException: when the network is in use.
         """
-        return self._rename_and_get(  # type: ignore[no-any-return]
-            new_name, wait=model.forced_wait(self.client, wait)
-        )
+        return self._rename_and_get(new_name, wait=model.forced_wait(self.client, wait))
 
     def state(self) -> NetworkState:
         """Return the network's state.
@@ -208,12 +206,12 @@ class NetworkForward(ChildMixin, BlockingMixin, model.Model):
     _error_kind = "Network forward"
     _write_extension = "network_forward"
 
-    network = model.Parent()
-    listen_address = model.Attribute(readonly=True)
-    description = model.Attribute()
-    config = model.Attribute()
-    ports = model.Attribute()
-    location = model.Attribute(readonly=True, optional=True)
+    network: model.Parent[Network] = model.Parent()
+    listen_address = model.Attribute[str](readonly=True)
+    description = model.Attribute[str]()
+    config = model.Attribute[dict[str, str]]()
+    ports = model.Attribute[list[dict[str, str]]]()
+    location = model.Attribute[str](readonly=True, optional=True)
 
     @classmethod
     def create(
@@ -266,17 +264,17 @@ class NetworkPeer(ChildMixin, BlockingMixin, model.Model):
     _error_kind = "Network peer"
     _api_extension = "network_peer"
 
-    network = model.Parent()
-    name = model.Attribute(readonly=True)
-    description = model.Attribute()
-    config = model.Attribute()
-    target_project = model.Attribute(readonly=True)
-    target_network = model.Attribute(readonly=True)
-    status = model.Attribute(readonly=True)
-    used_by = model.Attribute(url_list, readonly=True, optional=True)
+    network: model.Parent[Network] = model.Parent()
+    name = model.Attribute[str](readonly=True)
+    description = model.Attribute[str]()
+    config = model.Attribute[dict[str, str]]()
+    target_project = model.Attribute[str](readonly=True)
+    target_network = model.Attribute[str](readonly=True)
+    status = model.Attribute[str](readonly=True)
+    used_by = model.Attribute[list[str]](url_list, readonly=True, optional=True)
     #: Incus 6.0: ``local`` or ``remote`` (a peer through a network integration).
-    type = model.Attribute(readonly=True, optional=True)
-    target_integration = model.Attribute(readonly=True, optional=True)
+    type = model.Attribute[str](readonly=True, optional=True)
+    target_integration = model.Attribute[str](readonly=True, optional=True)
 
     @classmethod
     def create(
@@ -324,13 +322,13 @@ class NetworkLoadBalancer(ChildMixin, BlockingMixin, model.Model):
     _error_kind = "Network load balancer"
     _api_extension = "network_load_balancer"
 
-    network = model.Parent()
-    listen_address = model.Attribute(readonly=True)
-    description = model.Attribute()
-    config = model.Attribute()
-    backends = model.Attribute()
-    ports = model.Attribute()
-    location = model.Attribute(readonly=True, optional=True)
+    network: model.Parent[Network] = model.Parent()
+    listen_address = model.Attribute[str](readonly=True)
+    description = model.Attribute[str]()
+    config = model.Attribute[dict[str, str]]()
+    backends = model.Attribute[list[dict[str, str]]]()
+    ports = model.Attribute[list[dict[str, Any]]]()
+    location = model.Attribute[str](readonly=True, optional=True)
 
     @classmethod
     def create(

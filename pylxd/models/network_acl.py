@@ -29,14 +29,14 @@ class NetworkACL(CollectionMixin, RenameMixin, BlockingMixin, model.Model):
     _endpoint = "network-acls"
     _api_extension = "network_acl"
 
-    name = model.Attribute(readonly=True)
-    description = model.Attribute()
-    egress = model.Attribute()
-    ingress = model.Attribute()
-    config = model.Attribute()
-    used_by = model.Attribute(url_list, readonly=True)
+    name = model.Attribute[str](readonly=True)
+    description = model.Attribute[str]()
+    egress = model.Attribute[list[dict[str, str]]]()
+    ingress = model.Attribute[list[dict[str, str]]]()
+    config = model.Attribute[dict[str, str]]()
+    used_by = model.Attribute[list[str]](url_list, readonly=True)
     #: Incus 6.0 names the ACL's project.
-    project = model.Attribute(readonly=True, optional=True)
+    project = model.Attribute[str](readonly=True, optional=True)
 
     _error_kind = "Network ACL"
 
@@ -72,7 +72,7 @@ class NetworkACL(CollectionMixin, RenameMixin, BlockingMixin, model.Model):
 
         :raises Conflict: when ``new_name`` is taken.
         """
-        return self._rename_and_get(new_name, wait=True)  # type: ignore[no-any-return]
+        return self._rename_and_get(new_name, wait=True)
 
     def log(self) -> str:
         """Return the ACL's log entries (LXD keeps them for OVN networks only).

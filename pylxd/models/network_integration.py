@@ -25,11 +25,11 @@ class NetworkIntegration(CollectionMixin, RenameMixin, BlockingMixin, model.Mode
     _api_extension = "network_integrations"
     _error_kind = "Network integration"
 
-    name = model.Attribute(readonly=True)
-    description = model.Attribute()
-    config = model.Attribute()
-    type = model.Attribute(readonly=True)
-    used_by = model.Attribute(url_list, readonly=True)
+    name = model.Attribute[str](readonly=True)
+    description = model.Attribute[str]()
+    config = model.Attribute[dict[str, str]]()
+    type = model.Attribute[str](readonly=True)
+    used_by = model.Attribute[list[str]](url_list, readonly=True)
 
     @classmethod
     def create(
@@ -48,7 +48,7 @@ class NetworkIntegration(CollectionMixin, RenameMixin, BlockingMixin, model.Mode
         :raises Conflict: when an integration of that name exists.
         """
         fields = {"type": type, "description": description, "config": config}
-        return cls._create_named(client, name, fields, wait=True, string_config=True)  # type: ignore[no-any-return]
+        return cls._create_named(client, name, fields, wait=True, string_config=True)
 
     def rename(self, new_name: str) -> NetworkIntegration:
         """Rename the integration and return it under its new name.
@@ -57,4 +57,4 @@ class NetworkIntegration(CollectionMixin, RenameMixin, BlockingMixin, model.Mode
 
         :raises Conflict: when ``new_name`` is taken.
         """
-        return self._rename_and_get(new_name, wait=True)  # type: ignore[no-any-return]
+        return self._rename_and_get(new_name, wait=True)

@@ -29,12 +29,12 @@ class NetworkZone(CollectionMixin, BlockingMixin, model.Model):
     _endpoint = "network-zones"
     _api_extension = "network_dns"
 
-    name = model.Attribute(readonly=True)
-    description = model.Attribute()
-    config = model.Attribute()
-    used_by = model.Attribute(url_list, readonly=True)
+    name = model.Attribute[str](readonly=True)
+    description = model.Attribute[str]()
+    config = model.Attribute[dict[str, str]]()
+    used_by = model.Attribute[list[str]](url_list, readonly=True)
     #: Incus 6.0 names the zone's project.
-    project = model.Attribute(readonly=True, optional=True)
+    project = model.Attribute[str](readonly=True, optional=True)
 
     records = model.Manager(
         lambda zone: managers.NetworkZoneRecordManager(zone.client, zone)
@@ -73,11 +73,11 @@ class NetworkZoneRecord(ChildMixin, BlockingMixin, model.Model):
     _error_kind = "Record"
     _api_extension = "network_dns_records"
 
-    zone = model.Parent()
-    name = model.Attribute(readonly=True)
-    description = model.Attribute()
-    config = model.Attribute()
-    entries: Any = model.Attribute()
+    zone: model.Parent[NetworkZone] = model.Parent()
+    name = model.Attribute[str](readonly=True)
+    description = model.Attribute[str]()
+    config = model.Attribute[dict[str, str]]()
+    entries = model.Attribute[list[dict[str, Any]]]()
 
     @classmethod
     def create(

@@ -21,12 +21,12 @@ class Profile(CollectionMixin, RenameMixin, model.Model):
 
     _endpoint = "profiles"
 
-    name: str = model.Attribute(readonly=True)  # type: ignore[assignment]
-    description: str = model.Attribute()  # type: ignore[assignment]
-    config: dict[str, str] = model.Attribute()  # type: ignore[assignment]
-    devices: dict[str, dict[str, str]] = model.Attribute()  # type: ignore[assignment]
-    used_by: list[str] = model.Attribute(readonly=True)  # type: ignore[assignment]
-    project: str = model.Attribute(readonly=True, optional=True)  # type: ignore[assignment]
+    name = model.Attribute[str](readonly=True)
+    description = model.Attribute[str]()
+    config = model.Attribute[dict[str, str]]()
+    devices = model.Attribute[dict[str, dict[str, str]]]()
+    used_by = model.Attribute[list[str]](readonly=True)
+    project = model.Attribute[str](readonly=True, optional=True)
 
     @classmethod
     def create(
@@ -48,7 +48,7 @@ class Profile(CollectionMixin, RenameMixin, model.Model):
         :raises LXDAPIException: when LXD rejects the name, config or devices.
         """
         fields = {"config": config, "devices": devices, "description": description}
-        return cls._create_named(client, name, fields, wait=wait)  # type: ignore[no-any-return]
+        return cls._create_named(client, name, fields, wait=wait)
 
     def rename(self, new_name: str, wait: bool = False) -> Profile:
         """Rename the profile and return it as stored under its new name.
@@ -61,4 +61,4 @@ class Profile(CollectionMixin, RenameMixin, model.Model):
         :raises Forbidden: for the ``default`` profile.
         """
         self._rename(new_name, wait=wait)
-        return self.get(self.client, new_name)  # type: ignore[no-any-return]
+        return self.get(self.client, new_name)

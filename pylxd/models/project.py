@@ -24,10 +24,10 @@ class Project(CollectionMixin, RenameMixin, model.Model):
     _endpoint = "projects"
     _api_extension = "projects"
 
-    name: str = model.Attribute(readonly=True)  # type: ignore[assignment]
-    description: str = model.Attribute()  # type: ignore[assignment]
-    config: dict[str, str] = model.Attribute()  # type: ignore[assignment]
-    used_by: list[str] = model.Attribute(readonly=True)  # type: ignore[assignment]
+    name = model.Attribute[str](readonly=True)
+    description = model.Attribute[str]()
+    config = model.Attribute[dict[str, str]]()
+    used_by = model.Attribute[list[str]](readonly=True)
 
     @classmethod
     def _collection(cls, client: Client) -> _APINode:
@@ -54,7 +54,7 @@ class Project(CollectionMixin, RenameMixin, model.Model):
         :raises Conflict: when a project of that name exists.
         """
         fields = {"description": description, "config": config}
-        return cls._create_named(client, name, fields)  # type: ignore[no-any-return]
+        return cls._create_named(client, name, fields)
 
     def rename(self, new_name: str, wait: bool = True) -> Project:
         """Rename the project and return it as stored under its new name.
@@ -64,7 +64,7 @@ class Project(CollectionMixin, RenameMixin, model.Model):
         :raises Conflict: when a project named ``new_name`` exists.
         """
         self._rename(new_name, wait=wait)
-        return self.get(self.client, new_name)  # type: ignore[no-any-return]
+        return self.get(self.client, new_name)
 
     def state(self) -> model.AttributeDict:
         """Return the project's resource usage and limits.

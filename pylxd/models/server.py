@@ -38,17 +38,17 @@ class Server(model.Model):
     __slots__ = ("_target",)
     _key = "api_version"
 
-    api_extensions = model.Attribute(readonly=True)
-    api_status = model.Attribute(readonly=True)
-    api_version = model.Attribute(readonly=True)
-    auth = model.Attribute(readonly=True)
-    auth_methods = model.Attribute(readonly=True)
-    public = model.Attribute(readonly=True)
-    environment = model.Attribute(readonly=True, optional=True)
+    api_extensions = model.Attribute[list[str]](readonly=True)
+    api_status = model.Attribute[str](readonly=True)
+    api_version = model.Attribute[str](readonly=True)
+    auth = model.Attribute[str](readonly=True)
+    auth_methods = model.Attribute[list[str]](readonly=True)
+    public = model.Attribute[bool](readonly=True)
+    environment = model.Attribute[dict[str, Any]](readonly=True, optional=True)
     #: Incus 6.0: how and as whom the server authenticated the client.
-    auth_user_method = model.Attribute(readonly=True, optional=True)
-    auth_user_name = model.Attribute(readonly=True, optional=True)
-    config = model.Attribute()
+    auth_user_method = model.Attribute[str](readonly=True, optional=True)
+    auth_user_name = model.Attribute[str](readonly=True, optional=True)
+    config = model.Attribute[dict[str, Any]]()
 
     @property
     def api(self) -> _APINode:
@@ -72,7 +72,7 @@ class Server(model.Model):
             client.host_info = metadata
         server = cls._from_server(client, metadata, etag=model.etag_of(response))
         object.__setattr__(server, "_target", target)
-        return server  # type: ignore[return-value]
+        return server
 
     @classmethod
     def api_versions(cls, client: Client) -> list[str]:

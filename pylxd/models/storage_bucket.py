@@ -38,13 +38,13 @@ class StorageBucket(ChildMixin, BlockingMixin, model.Model):
     _error_kind = "Storage bucket"
     _api_extension = "storage_buckets"
 
-    storage_pool = model.Parent()
-    name = model.Attribute(readonly=True)
-    description = model.Attribute()
-    config = model.Attribute()
-    s3_url = model.Attribute(readonly=True)
-    location = model.Attribute(readonly=True, optional=True)
-    project = model.Attribute(readonly=True, optional=True)
+    storage_pool: model.Parent[StoragePool] = model.Parent()
+    name = model.Attribute[str](readonly=True)
+    description = model.Attribute[str]()
+    config = model.Attribute[dict[str, str]]()
+    s3_url = model.Attribute[str](readonly=True)
+    location = model.Attribute[str](readonly=True, optional=True)
+    project = model.Attribute[str](readonly=True, optional=True)
 
     keys = model.Manager(
         lambda bucket: managers.StorageBucketKeyManager(bucket.client, bucket)
@@ -87,12 +87,12 @@ class StorageBucketKey(ChildMixin, BlockingMixin, model.Model):
     _error_kind = "Storage bucket key"
     _api_extension = "storage_buckets"
 
-    bucket = model.Parent()
-    name = model.Attribute(readonly=True)
-    description = model.Attribute()
-    role = model.Attribute()
-    access_key = model.Attribute()
-    secret_key = model.Attribute()
+    bucket: model.Parent[StorageBucket] = model.Parent()
+    name = model.Attribute[str](readonly=True)
+    description = model.Attribute[str]()
+    role = model.Attribute[str]()
+    access_key = model.Attribute[str]()
+    secret_key = model.Attribute[str]()
 
     def _load(self, payload: dict[str, Any], rollback: bool = False) -> None:
         payload = {_KEY_FIELDS.get(k, k): v for k, v in payload.items()}
@@ -142,10 +142,10 @@ class StorageBucketBackup(ChildMixin, RenameMixin, BlockingMixin, model.Model):
     _error_kind = "Storage bucket backup"
     _api_extension = "storage_bucket_backup"
 
-    bucket = model.Parent()
-    name = model.Attribute(readonly=True)
-    expires_at = model.Attribute(readonly=True)
-    compression_algorithm = model.Attribute(readonly=True, optional=True)
+    bucket: model.Parent[StorageBucket] = model.Parent()
+    name = model.Attribute[str](readonly=True)
+    expires_at = model.Attribute[str](readonly=True)
+    compression_algorithm = model.Attribute[str](readonly=True, optional=True)
 
     @classmethod
     def create(

@@ -49,14 +49,14 @@ class StoragePool(CollectionMixin, model.Model):
     _api_extension = "storage"
     _error_kind = "Storage pool"
 
-    name: str = model.Attribute(readonly=True)  # type: ignore[assignment]
-    driver = model.Attribute(readonly=True)
-    used_by = model.Attribute(readonly=True)
-    config = model.Attribute()
-    managed = model.Attribute(readonly=True)
-    description = model.Attribute()
-    status = model.Attribute(readonly=True)
-    locations = model.Attribute(readonly=True)
+    name = model.Attribute[str](readonly=True)
+    driver = model.Attribute[str](readonly=True)
+    used_by = model.Attribute[list[str]](readonly=True)
+    config = model.Attribute[dict[str, str]]()
+    managed = model.Attribute[bool](readonly=True)
+    description = model.Attribute[str]()
+    status = model.Attribute[str](readonly=True)
+    locations = model.Attribute[list[str]](readonly=True)
 
     resources = model.Manager(lambda pool: StorageResourcesManager(pool))
     volumes = model.Manager(lambda pool: StorageVolumeManager(pool))
@@ -72,7 +72,7 @@ class StoragePool(CollectionMixin, model.Model):
         :raises LXDAPIExtensionNotAvailable: without the ``storage`` extension.
         """
         with _naming(_pool_label(name)):
-            return super().get(client, name)  # type: ignore[no-any-return]
+            return super().get(client, name)
 
     @classmethod
     def create(
@@ -94,7 +94,7 @@ class StoragePool(CollectionMixin, model.Model):
         """
         name = _required_name(definition, "storage pool definition", "Storage pool")
         cls._post_collection(client, definition, wait=model.forced_wait(client, wait))
-        return cls.get(client, name)  # type: ignore[no-any-return]
+        return cls.get(client, name)
 
     def delete(self, wait: bool = False) -> None:
         """Delete the storage pool.
@@ -113,10 +113,10 @@ class StoragePool(CollectionMixin, model.Model):
 class StorageResources(model.Model):
     """Space and inodes of a storage pool, ``/1.0/storage-pools/<name>/resources``."""
 
-    space = model.Attribute(readonly=True)
-    inodes = model.Attribute(readonly=True)
+    space = model.Attribute[dict[str, int]](readonly=True)
+    inodes = model.Attribute[dict[str, int]](readonly=True)
 
-    storage_pool: StoragePool = model.Parent()  # type: ignore[assignment]
+    storage_pool: model.Parent[StoragePool] = model.Parent()
 
     @classmethod
     def get(cls, storage_pool: StoragePool) -> StorageResources:
@@ -129,10 +129,10 @@ class StorageResources(model.Model):
         storage_pool.client.assert_has_api_extension("resources")
         with _naming(_pool_label(storage_pool.name)):
             metadata = storage_pool.api.resources.get().json()["metadata"]
-        return cls._from_server(  # type: ignore[return-value]
+        return cls._from_server(
             storage_pool.client, metadata, storage_pool=storage_pool
         )
 
     @property
     def api(self) -> _APINode:
-        return self.storage_pool.api.resources  # type: ignore[no-any-return]
+        return self.storage_pool.api.resources

@@ -53,18 +53,18 @@ class StorageVolume(model.Model):
     have the type ``custom``. ``save()`` sends ``description`` and ``config``.
     """
 
-    name: str = model.Attribute(readonly=True)  # type: ignore[assignment]
-    type: str = model.Attribute(readonly=True)  # type: ignore[assignment]
-    description = model.Attribute()
-    config = model.Attribute()
-    used_by = model.Attribute(readonly=True)
-    location = model.Attribute(readonly=True)
-    content_type = model.Attribute(readonly=True)
-    project = model.Attribute(readonly=True, optional=True)
-    created_at = model.Attribute(readonly=True, optional=True)
-    pool = model.Attribute(readonly=True, optional=True)
+    name = model.Attribute[str](readonly=True)
+    type = model.Attribute[str](readonly=True)
+    description = model.Attribute[str]()
+    config = model.Attribute[dict[str, str]]()
+    used_by = model.Attribute[list[str]](readonly=True)
+    location = model.Attribute[str](readonly=True)
+    content_type = model.Attribute[str](readonly=True)
+    project = model.Attribute[str](readonly=True, optional=True)
+    created_at = model.Attribute[str](readonly=True, optional=True)
+    pool = model.Attribute[str](readonly=True, optional=True)
 
-    storage_pool: StoragePool = model.Parent()  # type: ignore[assignment]
+    storage_pool: model.Parent[StoragePool] = model.Parent()
     snapshots = model.Manager(lambda vol: StorageVolumeSnapshotManager(vol))
     backups = model.Manager(lambda vol: StorageVolumeBackupManager(vol))
 
@@ -77,7 +77,7 @@ class StorageVolume(model.Model):
     def api(self) -> _APINode:
         pool_api = self.storage_pool.api
         volumes = pool_api.volumes[quote(self.type, "Storage volume type")]
-        return volumes[quote(self.name, "Storage volume")]  # type: ignore[no-any-return]
+        return volumes[quote(self.name, "Storage volume")]
 
     def _subject(self) -> str:
         return _volume_label(self.storage_pool, self.type, self.name)
@@ -128,7 +128,7 @@ class StorageVolume(model.Model):
     def _from_volume(
         cls, storage_pool: StoragePool, metadata: JSONDict
     ) -> StorageVolume:
-        return cls._from_server(  # type: ignore[return-value]
+        return cls._from_server(
             storage_pool.client, metadata, storage_pool=storage_pool
         )
 
@@ -235,7 +235,7 @@ class StorageVolume(model.Model):
         wait_for(self.client, response, wait)
         if not _input.get("migration"):
             self._follow(name, _input.get("pool"))
-        return response.json()["metadata"]  # type: ignore[no-any-return]
+        return response.json()["metadata"]
 
     def _follow(self, name: str, pool: str | None) -> None:
         object.__setattr__(self, "name", name)
@@ -349,14 +349,14 @@ class StorageVolumeSnapshot(ParentChildMixin, WaitedMixin, RenameMixin, model.Mo
     falls back to the volume's.
     """
 
-    name: str = model.Attribute(readonly=True)  # type: ignore[assignment]
-    description = model.Attribute()
-    config = model.Attribute(readonly=True)
-    content_type = model.Attribute(readonly=True)
-    created_at = model.Attribute(readonly=True)
-    expires_at = model.Attribute()
+    name = model.Attribute[str](readonly=True)
+    description = model.Attribute[str]()
+    config = model.Attribute[dict[str, str]](readonly=True)
+    content_type = model.Attribute[str](readonly=True)
+    created_at = model.Attribute[str](readonly=True)
+    expires_at = model.Attribute[str]()
 
-    volume: StorageVolume = model.Parent()  # type: ignore[assignment]
+    volume: model.Parent[StorageVolume] = model.Parent()
 
     _endpoint = "snapshots"
     _parent = "volume"
@@ -448,7 +448,7 @@ class StorageVolumeSnapshot(ParentChildMixin, WaitedMixin, RenameMixin, model.Mo
 
     def restore(self, wait: bool = False) -> requests.Response:
         """Restore the volume from this snapshot (see ``restore_from``)."""
-        return self.volume.restore_from(self.name, wait=wait)  # type: ignore[no-any-return]
+        return self.volume.restore_from(self.name, wait=wait)
 
 
 # -- helpers -----------------------------------------------------------------

@@ -10,7 +10,7 @@ chunks (never the whole tarball in memory), with an optional
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Union
 
 from pylxd.models import _model as model
 from pylxd.models import _storage_naming, _streaming
@@ -45,13 +45,13 @@ class StorageVolumeBackup(ParentChildMixin, WaitedMixin, RenameMixin, model.Mode
     _parent = "volume"
     _error_kind = "Storage volume backup"
 
-    name = model.Attribute(readonly=True)
-    created_at = model.Attribute(readonly=True)
-    expires_at = model.Attribute(readonly=True)
-    volume_only = model.Attribute(readonly=True)
-    optimized_storage = model.Attribute(readonly=True)
+    name = model.Attribute[str](readonly=True)
+    created_at = model.Attribute[str](readonly=True)
+    expires_at = model.Attribute[str](readonly=True)
+    volume_only = model.Attribute[bool](readonly=True)
+    optimized_storage = model.Attribute[bool](readonly=True)
 
-    volume: Any = model.Parent()
+    volume: model.Parent[StorageVolume] = model.Parent()
 
     @classmethod
     def create(

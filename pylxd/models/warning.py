@@ -26,17 +26,17 @@ class Warning(CollectionMixin, model.Model):  # shadows the builtin: the public 
     _key = "uuid"
     _api_extension = "warnings"
 
-    uuid = model.Attribute(readonly=True)
-    status = model.Attribute()
-    type = model.Attribute(readonly=True)
-    severity = model.Attribute(readonly=True)
-    count = model.Attribute(readonly=True)
-    first_seen_at = model.Attribute(readonly=True)
-    last_seen_at = model.Attribute(readonly=True)
-    last_message = model.Attribute(readonly=True)
-    entity_url = model.Attribute(readonly=True)
-    location = model.Attribute(readonly=True)
-    project = model.Attribute(readonly=True)
+    uuid = model.Attribute[str](readonly=True)
+    status = model.Attribute[str]()
+    type = model.Attribute[str](readonly=True)
+    severity = model.Attribute[str](readonly=True)
+    count = model.Attribute[int](readonly=True)
+    first_seen_at = model.Attribute[str](readonly=True)
+    last_seen_at = model.Attribute[str](readonly=True)
+    last_message = model.Attribute[str](readonly=True)
+    entity_url = model.Attribute[str](readonly=True)
+    location = model.Attribute[str](readonly=True)
+    project = model.Attribute[str](readonly=True)
 
     @classmethod
     def all(cls, client: Client, status: str | None = None) -> list[Any]:

@@ -22,18 +22,26 @@ memory: no daemon, no root, no network. Code under test uses an ordinary
 'Reading lists... Done\\n'
 >>> fake.last_body("PUT", "/1.0/instances/web/state")
 {'action': 'start', 'timeout': 30, 'force': True}
->>> fake.unregister()          # the registry stops keeping the fake alive
 
 .. rubric:: Plugging in
 
+A fake plugs in as a transport: it is a ``requests`` adapter that also
+opens websockets (``open_websocket(resource)``). Mounted on a client's
+session, it serves the HTTP requests, and the websocket clients of
+``pylxd._websocket`` (exec streams, events, consoles) ask that session's
+adapter for their connection (``pylxd._websocket.connector_for``). Nothing
+is registered, and no host name is looked up in a table.
+
 * ``fake.client(**kwargs)``: a ``Client`` on a session with the fake mounted.
-* ``Client(endpoint=fake.endpoint)``: each fake has its own host
-  ``http://<id>.lxd.fake``; ``pylxd._transport.get_session_for_url`` and
-  the websocket clients of ``pylxd._websocket`` look such hosts up in a
-  registry of in-process servers (``register_in_process``) instead of the
-  network (weakly: a fake lives as long as its clients). Reading
-  ``endpoint`` also keeps it alive until ``fake.unregister()`` or the end
-  of ``with FakeLXD() as fake:``.
+* ``Client(endpoint=fake.endpoint)``: ``fake.endpoint``
+  (``http://<id>.lxd.fake``) is a :class:`FakeEndpoint`, a ``str`` that
+  carries the fake in its ``pylxd_adapter`` attribute (the hook,
+  ``pylxd._transport.IN_PROCESS_ADAPTER``); the client mounts it on its
+  session as ``fake.client()`` does. The fake lives as long as the endpoint
+  or a client made from it. A plain copy of the URL (``str()``, a format
+  string, an environment variable) reaches nothing. ``fake.unregister()``
+  and ``with FakeLXD() as fake:`` are kept for code written when fakes were
+  registered by host name; there is nothing left to undo.
 * pytest: the ``fake_lxd`` and ``fake_client`` fixtures of
   :mod:`pylxd.testing.pytest_plugin` (loaded automatically once pylxd is
   installed; ``@pytest.mark.fake_lxd(extensions=[...])`` configures them).
@@ -94,18 +102,28 @@ Inspect the wire with ``fake.calls(method, path)``, ``fake.last(...)`` and
   (``FakeLXD(trusted=False)`` makes it answer as to an untrusted one).
 * Websocket classes that do not derive from pylxd's own (e.g. a plain ws4py
   class given to ``client.events(websocket_client=...)``) cannot reach the
-  fake: they would look its host up on the network.
+  fake: they are not given the session's connector and would look its host
+  up on the network.
 * Virtual machines, CRIU, image servers and clustering beyond the stored
   state are not simulated; requests are served one at a time (one lock).
 """
 
 from __future__ import annotations
 
-from pylxd.testing._fake import FakeError, FakeLXD, FakeRequest, Reply, on_init, route
+from pylxd.testing._fake import (
+    FakeEndpoint,
+    FakeError,
+    FakeLXD,
+    FakeRequest,
+    Reply,
+    on_init,
+    route,
+)
 from pylxd.testing._fake_exec import CommandNotFound, ExecCall, ExecResult
 
 __all__ = [
     "FakeLXD",
+    "FakeEndpoint",
     "FakeError",
     "FakeRequest",
     "Reply",

@@ -9,14 +9,13 @@ operations, projects, request recording and fault injection.
 from __future__ import annotations
 
 import copy
+import functools
 import io
 import itertools
 import json
 import re
 import threading
 import uuid
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any, Callable, Iterable
 from urllib import parse
 
@@ -29,6 +28,18 @@ from pylxd.testing import _fake_etag
 from pylxd.testing._extensions import INCUS_6_0_4_EXTENSIONS, LXD_5_0_2_EXTENSIONS
 from pylxd.testing._fake_faults import FaultsMixin
 from pylxd.testing._fake_helpers import HelpersMixin
+from pylxd.testing._fake_wire import (  # noqa: F401  (the families import them from here)
+    FakeError,
+    FakeOperation,
+    FakeRequest,
+    Recorded,
+    Reply,
+    _lxd_header_names,
+    lookup,
+    now,
+    only,
+    rename_in,
+)
 
 #: Modules that add routes, imported when the first FakeLXD is built.
 _FAMILIES: tuple[str, ...] = (
@@ -40,9 +51,11 @@ _FAMILIES: tuple[str, ...] = (
     "pylxd.testing._fake_networks",
     "pylxd.testing._fake_network_acls_zones",
     "pylxd.testing._fake_storage",
+    "pylxd.testing._fake_volume_children",
     "pylxd.testing._fake_images",
     "pylxd.testing._fake_certificates",
     "pylxd.testing._fake_instances",
+    "pylxd.testing._fake_snapshots",
     "pylxd.testing._fake_exec",
     "pylxd.testing._fake_console",
 )
@@ -55,9 +68,12 @@ _SERVERS: dict[str, tuple[tuple[str, ...], str]] = {
 #: Collections Incus does not serve (only ``/1.0/instances``).
 _NOT_ON_INCUS = re.compile(r"^/1\.0/(containers|virtual-machines)(/|$)")
 
-_ROUTES: list[tuple[str, re.Pattern[str], Callable[..., Any]]] = []
+#: A route's handler: ``handler(fake, request, **groups)``.
+Handler = Callable[..., Reply]
+
+_ROUTES: list[tuple[str, re.Pattern[str], Handler]] = []
 #: Handlers that run without the fake's lock (they block, e.g. ``/wait``).
-_UNLOCKED: set[Callable[..., Any]] = set()
+_UNLOCKED: set[Handler] = set()
 _INITS: list[Callable[[FakeLXD], None]] = []
 _loaded = False
 _load_lock = threading.Lock()
@@ -65,7 +81,7 @@ _load_lock = threading.Lock()
 
 def route(
     method: str, pattern: str, locked: bool = True, first: bool = False
-) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+) -> Callable[[Handler], Handler]:
     """Register ``handler(fake, request, **groups)`` for ``method`` and a path regex.
 
     Named groups of ``pattern`` (``(?P<name>[^/]+)``) arrive unquoted as
@@ -75,7 +91,7 @@ def route(
     registered already (a path another family's pattern also matches).
     """
 
-    def decorate(handler: Callable[..., Any]) -> Callable[..., Any]:
+    def decorate(handler: Handler) -> Handler:
         entry = (method.upper(), re.compile(f"^{pattern}$"), handler)
         if first:
             _ROUTES.insert(0, entry)
@@ -84,6 +100,19 @@ def route(
         if not locked:
             _UNLOCKED.add(handler)
         return handler
+
+    return decorate
+
+
+def put_and_patch(pattern: str) -> Callable[[Handler], Handler]:
+    """Register ``update(fake, request, **groups, merge=...)`` as the ``PUT``
+    (``merge=False``: the body replaces the object) and the ``PATCH``
+    (``merge=True``: the body's keys only) of a path regex."""
+
+    def decorate(update: Handler) -> Handler:
+        route("PUT", pattern)(functools.partial(update, merge=False))
+        route("PATCH", pattern)(functools.partial(update, merge=True))
+        return update
 
     return decorate
 
@@ -106,157 +135,28 @@ def _load_families() -> None:
         _loaded = True
 
 
-def now() -> str:
-    """An LXD timestamp for the current time."""
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+class FakeEndpoint(str):
+    """The URL of a :class:`FakeLXD` that carries the fake (see
+    :attr:`FakeLXD.endpoint`): a :class:`pylxd.Client` given it mounts
+    :attr:`pylxd_adapter` on its session instead of a network adapter (the
+    hook is ``pylxd._transport.IN_PROCESS_ADAPTER``)."""
 
+    #: The fake, a ``requests`` adapter that also opens websockets.
+    pylxd_adapter: FakeLXD
 
-@dataclass
-class FakeRequest:
-    """A request as a handler sees it."""
+    def __new__(cls, url: str, fake: FakeLXD) -> FakeEndpoint:
+        endpoint = super().__new__(cls, url)
+        endpoint.pylxd_adapter = fake
+        return endpoint
 
-    method: str
-    path: str
-    query: dict[str, str]
-    body: Any
-    headers: CaseInsensitiveDict  # type: ignore[type-arg]
-    prepared: requests.PreparedRequest
+    def __copy__(self) -> FakeEndpoint:
+        return self  # immutable, as a str: a copy carries the same fake
 
-    @property
-    def project(self) -> str:
-        """The ``?project=`` of the request (``default`` when absent)."""
-        return self.query.get("project") or "default"
+    def __deepcopy__(self, memo: dict[int, Any]) -> FakeEndpoint:
+        return self
 
-    @property
-    def recursion(self) -> int:
-        """The ``?recursion=`` of the request (0 when absent)."""
-        try:
-            return int(self.query.get("recursion", "0"))
-        except ValueError:
-            return 0
-
-    @property
-    def json(self) -> Any:
-        """The request body decoded as JSON (None when empty)."""
-        raw = self.data
-        if not raw:
-            return None
-        try:
-            return json.loads(raw)
-        except ValueError:
-            raise FakeError(400, "Invalid JSON in request body") from None
-
-    @property
-    def data(self) -> bytes:
-        """The request body as bytes (streamed bodies read whole)."""
-        body = self.body
-        if body is None:
-            return b""
-        if isinstance(body, str):
-            return body.encode("utf-8")
-        if isinstance(body, (bytes, bytearray)):
-            return bytes(body)
-        if hasattr(body, "read"):
-            chunk = body.read()
-            self.body = chunk if isinstance(chunk, bytes) else chunk.encode("utf-8")
-            return self.body  # type: ignore[no-any-return]
-        joined = b"".join(c if isinstance(c, bytes) else str(c).encode() for c in body)
-        self.body = joined
-        return joined
-
-
-class FakeError(Exception):
-    """Raise from a handler to answer with LXD's error envelope."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
-@dataclass
-class Reply:
-    """What a handler returns: a status, a body and headers."""
-
-    status: int
-    body: bytes
-    headers: dict[str, str] = field(default_factory=dict)
-    stream: Iterable[bytes] | None = None
-
-
-@dataclass
-class Recorded:
-    """One request the fake received."""
-
-    method: str
-    path: str
-    query: dict[str, str]
-    body: Any
-
-    @property
-    def json(self) -> Any:
-        if isinstance(self.body, (bytes, str)) and self.body:
-            try:
-                return json.loads(self.body)
-            except ValueError:
-                return None
-        return None
-
-
-@dataclass
-class FakeOperation:
-    """An operation as the fake keeps it."""
-
-    id: str
-    description: str
-    resources: dict[str, list[str]]
-    metadata: Any = None
-    status: str = "Success"
-    err: str = ""
-    op_class: str = "task"
-    project: str = "default"
-    created_at: str = field(default_factory=now)
-    #: Run when the operation is waited on or read while Running.
-    on_wait: Callable[[], None] | None = None
-    #: Set when a Running operation ends (``/wait`` blocks on it).
-    done: threading.Event | None = None
-
-    @property
-    def status_code(self) -> int:
-        return {
-            "Pending": 105,
-            "Running": 103,
-            "Success": 200,
-            "Failure": 400,
-            "Cancelled": 401,
-        }[self.status]
-
-    def render(self) -> JSONDict:
-        return {
-            "id": self.id,
-            "class": self.op_class,
-            "description": self.description,
-            "created_at": self.created_at,
-            "updated_at": now(),
-            "status": self.status,
-            "status_code": self.status_code,
-            "resources": self.resources,
-            "metadata": self.metadata,
-            "may_cancel": self.status == "Running",
-            "err": self.err,
-            "location": "none",
-        }
-
-
-def _lxd_header_names(headers: Any) -> CaseInsensitiveDict:  # type: ignore[type-arg]
-    """The request headers, each ``X-Incus-<name>`` also as ``X-LXD-<name>``.
-
-    pylxd sends Incus's names to an Incus server; the handlers read LXD's.
-    """
-    named = CaseInsensitiveDict(headers)
-    for key in [k for k in named if k.lower().startswith("x-incus-")]:
-        named.setdefault(f"X-LXD-{key[8:]}", named[key])
-    return named
+    def __reduce__(self) -> tuple[type[str], tuple[str]]:
+        return str, (str(self),)  # a fake cannot leave its process: a plain URL
 
 
 class FakeLXD(FaultsMixin, HelpersMixin, requests.adapters.BaseAdapter):
@@ -324,9 +224,6 @@ class FakeLXD(FaultsMixin, HelpersMixin, requests.adapters.BaseAdapter):
         self._armed = threading.local()
         self.host = f"{uuid.uuid4().hex[:12]}.lxd.fake"
         self.base_url = f"http://{self.host}"
-        from pylxd import _transport
-
-        _transport.register_in_process(self.host, self)
         for init in _INITS:
             init(self)
 
@@ -347,31 +244,26 @@ class FakeLXD(FaultsMixin, HelpersMixin, requests.adapters.BaseAdapter):
         return Client(endpoint=self.base_url, session=self.session(), **kwargs)
 
     @property
-    def endpoint(self) -> str:
+    def endpoint(self) -> FakeEndpoint:
         """A URL for ``Client(endpoint=fake.endpoint)``: it reaches this fake.
 
-        Reading it keeps the fake alive until :meth:`unregister` (or the end
-        of a ``with FakeLXD() as fake:`` block), so the URL works even when
-        no other reference to the fake is kept. Afterwards the URL works as
-        long as something else (a client of it) still holds the fake.
+        It is a :class:`FakeEndpoint`, a ``str`` that carries the fake: the
+        client mounts the fake on its session, as :meth:`client` does, and
+        nothing is looked up by host name. Pass it on as it is; a copy made
+        with ``str()``, a format string or a configuration file is a plain
+        URL that reaches nothing. It keeps the fake alive as long as it or
+        a client made from it lives.
 
         >>> from pylxd import Client
         >>> with FakeLXD() as fake:
         ...     Client(endpoint=fake.endpoint).host_info["api_version"]
         '1.0'
         """
-        from pylxd import _transport
-
-        _transport.register_in_process(self.host, self, pin=True)
-        return self.base_url
+        return FakeEndpoint(self.base_url, self)
 
     def unregister(self) -> None:
-        """Stop keeping the fake alive for :attr:`endpoint` (it is released
-        once no client holds it)."""
-        from pylxd import _transport
-
-        _transport.unregister_in_process(self.host)
-        _transport.register_in_process(self.host, self)  # weakly, as at creation
+        """Nothing to undo: a fake is not registered anywhere (its
+        :attr:`endpoint` carries it). Kept for code written when it was."""
 
     def __enter__(self) -> FakeLXD:
         return self
@@ -558,15 +450,15 @@ class FakeLXD(FaultsMixin, HelpersMixin, requests.adapters.BaseAdapter):
         return self.last(method, path).json
 
     # -- the adapter ---------------------------------------------------------
-    def send(  # type: ignore[override]
+    def send(
         self,
         request: requests.PreparedRequest,
         stream: bool = False,
-        timeout: Any = None,
-        verify: Any = True,
-        cert: Any = None,
-        proxies: Any = None,
+        *_: Any,
+        **__: Any,
     ) -> requests.Response:
+        """Answer ``request`` (``timeout``, ``verify``, ``cert`` and ``proxies``
+        mean nothing in-process)."""
         parts = parse.urlsplit(request.url or "")
         query = {
             k: v[-1]
@@ -620,9 +512,9 @@ class FakeLXD(FaultsMixin, HelpersMixin, requests.adapters.BaseAdapter):
             groups = {k: parse.unquote(v) for k, v in match.groupdict().items()}
             try:
                 if handler in _UNLOCKED:
-                    return handler(self, request, **groups)  # type: ignore[no-any-return]
+                    return handler(self, request, **groups)
                 with self.lock:
-                    return handler(self, request, **groups)  # type: ignore[no-any-return]
+                    return handler(self, request, **groups)
             except FakeError as failure:
                 return self.error(failure.status, failure.message)
         if allowed:  # LXD answers a method an endpoint lacks with a 501

@@ -17,7 +17,16 @@ import secrets
 import ssl
 from typing import Any
 
-from pylxd.testing._fake import FakeError, FakeLXD, FakeRequest, Reply, route
+from pylxd.testing._fake import (
+    FakeError,
+    FakeLXD,
+    FakeRequest,
+    Reply,
+    only,
+    put_and_patch,
+    route,
+)
+from pylxd.testing._fake_core import listing
 
 _FP = r"(?P<fp>[^/]+)"
 _PUT_FIELDS = ("name", "type", "restricted", "projects")
@@ -34,10 +43,7 @@ def _require_trust(fake: FakeLXD) -> None:
 
 
 def _find(fake: FakeLXD, fp: str) -> dict[str, Any]:
-    found = [c for k, c in _store(fake).items() if k.startswith(fp)] if fp else []
-    if len(found) != 1:
-        raise FakeError(404, "Certificate not found")
-    return found[0]  # type: ignore[no-any-return]
+    return only(_store(fake), fp, "Certificate not found")
 
 
 def _decode_certificate(text: str) -> tuple[str, str]:
@@ -58,9 +64,7 @@ def _decode_certificate(text: str) -> tuple[str, str]:
 def _certificates(fake: FakeLXD, request: FakeRequest) -> Reply:
     _require_trust(fake)
     certs = _store(fake)
-    if request.recursion:
-        return fake.sync(list(certs.values()))
-    return fake.sync([f"/1.0/certificates/{fp}" for fp in certs])
+    return fake.sync(listing(request, "/1.0/certificates", certs, in_project=False))
 
 
 @route("POST", r"/1.0/certificates")
@@ -140,23 +144,17 @@ def _certificate_get(fake: FakeLXD, request: FakeRequest, fp: str) -> Reply:
     return fake.sync(_find(fake, fp))
 
 
-@route("PUT", rf"/1.0/certificates/{_FP}")
-def _certificate_put(fake: FakeLXD, request: FakeRequest, fp: str) -> Reply:
+@put_and_patch(rf"/1.0/certificates/{_FP}")
+def _certificate_update(
+    fake: FakeLXD, request: FakeRequest, fp: str, merge: bool
+) -> Reply:
     _require_trust(fake)
     cert = _find(fake, fp)
     body = request.json or {}
     cert.update({k: body[k] for k in _PUT_FIELDS if k in body})
-    cert["projects"] = list(body.get("projects") or [])
-    cert["restricted"] = bool(body.get("restricted", False))
-    return fake.sync()
-
-
-@route("PATCH", rf"/1.0/certificates/{_FP}")
-def _certificate_patch(fake: FakeLXD, request: FakeRequest, fp: str) -> Reply:
-    _require_trust(fake)
-    cert = _find(fake, fp)
-    body = request.json or {}
-    cert.update({k: body[k] for k in _PUT_FIELDS if k in body})
+    if not merge:  # a PUT also resets the restrictions it leaves out
+        cert["projects"] = list(body.get("projects") or [])
+        cert["restricted"] = bool(body.get("restricted", False))
     return fake.sync()
 
 

@@ -15,7 +15,9 @@ import secrets
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from pylxd.testing._fake import FakeError, FakeLXD, FakeRequest, Reply, on_init, route
+from pylxd.testing._fake import FakeLXD, on_init, route
+from pylxd.testing._fake_core import listing
+from pylxd.testing._fake_wire import FakeError, FakeRequest, Reply, lookup, rename_in
 
 _MEMBER = r"/1.0/cluster/members/(?P<name>[^/]*)"
 _GROUP = r"/1.0/cluster/groups/(?P<name>[^/]+)"
@@ -204,10 +206,7 @@ def _member_view(fake: FakeLXD, member: dict[str, Any]) -> dict[str, Any]:
 
 def _member(fake: FakeLXD, name: str) -> dict[str, Any]:
     _require_clustered(fake)
-    member = _members(fake).get(name)
-    if member is None:
-        raise FakeError(404, "Cluster member not found")
-    return member
+    return lookup(_members(fake), name, "Cluster member not found")
 
 
 @route("GET", r"/1.0/cluster/members")
@@ -349,10 +348,7 @@ def _member_state(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
 # -- groups ------------------------------------------------------------------
 def _group(fake: FakeLXD, name: str) -> dict[str, Any]:
     _require_clustered(fake)
-    group = _groups(fake).get(name)
-    if group is None:
-        raise FakeError(404, "Cluster group not found")
-    return group
+    return lookup(_groups(fake), name, "Cluster group not found")
 
 
 def _check_members(fake: FakeLXD, names: list[str]) -> list[str]:
@@ -369,9 +365,7 @@ def _check_members(fake: FakeLXD, names: list[str]) -> list[str]:
 def _groups_get(fake: FakeLXD, request: FakeRequest) -> Reply:
     _require_clustered(fake)
     groups = _groups(fake)
-    if request.recursion:
-        return fake.sync(list(groups.values()))
-    return fake.sync([f"/1.0/cluster/groups/{name}" for name in groups])
+    return fake.sync(listing(request, "/1.0/cluster/groups", groups, in_project=False))
 
 
 @route("POST", r"/1.0/cluster/groups")
@@ -418,15 +412,13 @@ def _group_patch(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
 
 @route("POST", _GROUP)
 def _group_rename(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
-    group = _group(fake, name)
+    _group(fake, name)
     new = (request.json or {}).get("name", "")
     if name == "default":
         raise FakeError(403, 'The "default" group cannot be renamed')
     if new in _groups(fake):
         raise FakeError(500, f'Name "{new}" already in use')
-    del _groups(fake)[name]
-    group["name"] = new
-    _groups(fake)[new] = group
+    rename_in(_groups(fake), name, new)
     return fake.sync()
 
 

@@ -27,7 +27,8 @@ _CONSOLE = (
 
 def console_log(fake: FakeLXD, project: str, name: str) -> bytearray | None:
     """The console log of instance ``name`` (None before it ever had one)."""
-    return fake.store("console", project).get(name)  # type: ignore[no-any-return]
+    log: bytearray | None = fake.store("console", project).get(name)
+    return log
 
 
 def add_output(fake: FakeLXD, project: str, name: str, data: bytes) -> None:

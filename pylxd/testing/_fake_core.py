@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from pylxd.testing._fake import (
+from pylxd.testing._fake import FakeLXD, on_init, route
+from pylxd.testing._fake_helpers import wording
+from pylxd.testing._fake_wire import (
     FakeError,
-    FakeLXD,
     FakeRequest,
     Reply,
+    lookup,
     now,
-    on_init,
-    route,
+    rename_in,
 )
-from pylxd.testing._fake_helpers import wording
 
 _NAME = r"(?P<name>[^/]+)"
 _INCUS_NO_TRUST_PASSWORD = "cannot set 'core.trust_password': unknown key"
@@ -54,10 +54,20 @@ def require_project(fake: FakeLXD, request: FakeRequest) -> str:
 
 
 def listing(
-    request: FakeRequest, prefix: str, items: dict[str, Any], render: Any = None
+    request: FakeRequest,
+    prefix: str,
+    items: dict[str, Any],
+    render: Any = None,
+    *,
+    in_project: bool = True,
 ) -> Any:
-    """A collection answer: URLs, or objects with ``recursion=1``."""
-    suffix = "" if request.project == "default" else f"?project={request.project}"
+    """A collection answer: URLs, or objects with ``recursion=1``.
+
+    :param in_project: whether the URLs name the request's project (objects
+        outside projects, such as certificates, are named without it).
+    """
+    default = request.project == "default" or not in_project
+    suffix = "" if default else f"?project={request.project}"
     if request.recursion:
         return [render(v) if render else v for v in items.values()]
     return [f"{prefix}/{name}{suffix}" for name in items]
@@ -340,10 +350,7 @@ def _project_create(fake: FakeLXD, request: FakeRequest) -> Reply:
 
 
 def _project(fake: FakeLXD, name: str) -> dict[str, Any]:
-    project = fake.store("projects").get(name)
-    if project is None:
-        raise FakeError(404, "Project not found")
-    return project  # type: ignore[no-any-return]
+    return lookup(fake.store("projects"), name, "Project not found")
 
 
 @route("GET", rf"/1.0/projects/{_NAME}")
@@ -390,7 +397,7 @@ def _project_patch(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
 
 @route("POST", rf"/1.0/projects/{_NAME}")
 def _project_rename(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
-    project = _project(fake, name)
+    _project(fake, name)
     new = (request.json or {}).get("name")
     if not new:
         raise FakeError(400, "No name provided")
@@ -402,9 +409,7 @@ def _project_rename(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
             raise FakeError(400, f'A project named "{new}" already exists')
 
         return fake.run_async("Renaming project", request, clash)
-    del fake.store("projects")[name]
-    project["name"] = new
-    fake.store("projects")[new] = project
+    rename_in(fake.store("projects"), name, new)
     for kind, projects in fake.state.items():
         if kind != "projects" and name in projects:
             projects[new] = projects.pop(name)
@@ -476,11 +481,9 @@ _PROFILE_MISSING = {
 
 
 def _profile(fake: FakeLXD, request: FakeRequest, name: str) -> dict[str, Any]:
-    profile = profiles_of(fake, require_project(fake, request)).get(name)
-    if profile is None:
-        status, message = _PROFILE_MISSING[request.method]
-        raise FakeError(status, message.format(name=name))
-    return profile  # type: ignore[no-any-return]
+    status, message = _PROFILE_MISSING.get(request.method, (404, "Profile not found"))
+    profiles = profiles_of(fake, require_project(fake, request))
+    return lookup(profiles, name, message.format(name=name), status)
 
 
 @route("GET", r"/1.0/profiles")
@@ -554,7 +557,7 @@ def _profile_patch(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
 def _profile_rename(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
     if name == "default":
         raise FakeError(403, 'The "default" profile cannot be renamed')
-    profile = _profile(fake, request, name)
+    _profile(fake, request, name)
     new = (request.json or {}).get("name")
     profiles = profiles_of(fake, request.project)
     if not new:
@@ -563,9 +566,7 @@ def _profile_rename(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
         raise FakeError(409, f'Profile "{new}" already exists')
     if new in profiles:  # LXD 5.0 answers a clash with a 500
         raise FakeError(500, f'Name "{new}" already in use')
-    del profiles[name]
-    profile["name"] = new
-    profiles[new] = profile
+    rename_in(profiles, name, new)
     return fake.sync()
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import copy
 import json
 import uuid
-from typing import Any, Callable
+from typing import Any
 from urllib import parse
 
 from pylxd.testing._fake import (
@@ -28,11 +28,15 @@ from pylxd.testing._fake import (
     FakeError,
     FakeLXD,
     FakeRequest,
+    Handler,
     Reply,
+    lookup,
     now,
+    rename_in,
     route,
 )
 from pylxd.testing._fake_core import require_project
+from pylxd.testing._fake_helpers import instance_owned
 
 _INST = r"/1.0/instances/(?P<name>[^/]+)"
 _NEVER = "0001-01-01T00:00:00Z"
@@ -59,10 +63,8 @@ _DESCRIPTIONS = {
 
 # -- per-instance state ------------------------------------------------------
 def _instance(fake: FakeLXD, request: FakeRequest, name: str) -> dict[str, Any]:
-    instance = fake.store("instances", require_project(fake, request)).get(name)
-    if instance is None:
-        raise FakeError(404, "Instance not found")
-    return instance  # type: ignore[no-any-return]
+    instances = fake.store("instances", require_project(fake, request))
+    return lookup(instances, name, "Instance not found")
 
 
 def _new_extras() -> dict[str, Any]:
@@ -87,18 +89,7 @@ def extras(fake: FakeLXD, name: str, project: str = "default") -> dict[str, Any]
     ``logs`` (file name -> bytes), ``metadata`` and ``templates`` (name ->
     bytes). FakeError 404 when there is no such instance.
     """
-    instance = fake.store("instances", project).get(name)
-    if instance is None:
-        raise FakeError(404, "Instance not found")
-    store = fake.store("instance-extras", project)
-    owners = fake.store("instance-extras-owners", project)
-    if owners.get(name) is not instance:
-        renamed = [old for old, owner in owners.items() if owner is instance]
-        store[name] = store.pop(renamed[0]) if renamed else _new_extras()
-        for old in renamed:
-            owners.pop(old, None)
-        owners[name] = instance
-    return store[name]  # type: ignore[no-any-return]
+    return instance_owned(fake, "instance-extras", project, name, _new_extras)
 
 
 def _extras(fake: FakeLXD, request: FakeRequest, name: str) -> dict[str, Any]:
@@ -128,10 +119,8 @@ def _backup_view(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def _backup(extra: dict[str, Any], backup: str) -> dict[str, Any]:
-    record = extra["backups"].get(backup)
-    if record is None:
-        raise FakeError(404, "Load backup from database: Instance backup not found")
-    return record  # type: ignore[no-any-return]
+    missing = "Load backup from database: Instance backup not found"
+    return lookup(extra["backups"], backup, missing)
 
 
 @route("GET", rf"{_INST}/backups")
@@ -192,7 +181,7 @@ def _backup_rename(
     fake: FakeLXD, request: FakeRequest, name: str, backup: str
 ) -> Reply:
     backups = _extras(fake, request, name)["backups"]
-    record = _backup({"backups": backups}, backup)
+    _backup({"backups": backups}, backup)
     new = (request.json or {}).get("name") or ""
     if not new or "/" in new:
         raise FakeError(400, "Backup names may not contain slashes")
@@ -200,9 +189,7 @@ def _backup_rename(
     def work() -> None:
         if new in backups:
             raise FakeError(400, "UNIQUE constraint failed: instances_backups.name")
-        del backups[backup]
-        record["name"] = new
-        backups[new] = record
+        rename_in(backups, backup, new)
 
     return fake.run_async("Renaming instance backup", request, work)
 
@@ -257,8 +244,8 @@ def import_backup(fake: FakeLXD, request: FakeRequest) -> Reply:
 
 
 def _next_route(
-    current: Callable[..., Any], method: str, path: str
-) -> tuple[Callable[..., Any], dict[str, str]] | None:
+    current: Handler, method: str, path: str
+) -> tuple[Handler, dict[str, str]] | None:
     """The route registered after ``current`` that also serves ``method path``."""
     after = False
     for route_method, pattern, handler in _ROUTES:
@@ -280,7 +267,7 @@ def _instances_post(fake: FakeLXD, request: FakeRequest, kind: str) -> Reply:
     if found is None:
         raise FakeError(400, "Only instances from a backup file are implemented")
     handler, groups = found
-    return handler(fake, request, **groups)  # type: ignore[no-any-return]
+    return handler(fake, request, **groups)
 
 
 @route("PUT", r"/1.0/(?P<kind>instances|containers|virtual-machines)")
@@ -444,10 +431,7 @@ def add_warning(
 
 
 def _warning(fake: FakeLXD, key: str) -> dict[str, Any]:
-    warning = fake.store("warnings").get(key)
-    if warning is None:
-        raise FakeError(404, "Warning not found")
-    return warning  # type: ignore[no-any-return]
+    return lookup(fake.store("warnings"), key, "Warning not found")
 
 
 @route("GET", r"/1.0/warnings")

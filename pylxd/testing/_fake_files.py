@@ -20,10 +20,12 @@ directories left as they are.
 from __future__ import annotations
 
 import posixpath
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
 from pylxd.testing._fake import FakeError, FakeLXD, FakeRequest, Reply, route
+from pylxd.testing._fake_helpers import instance_owned
 
 _FILES = r"/1.0/(?:instances|containers|virtual-machines)/(?P<name>[^/]+)/files"
 _TYPES = ("file", "directory", "symlink")
@@ -60,18 +62,7 @@ def filesystem(fake: FakeLXD, name: str, project: str = "default") -> dict[str, 
     deleted and created again under the same name starts empty, a renamed
     one keeps its files.
     """
-    instance = fake.store("instances", project).get(name)
-    if instance is None:
-        raise FakeError(404, "Instance not found")
-    files = fake.store("files", project)
-    owners = fake.store("files-owners", project)
-    if owners.get(name) is not instance:
-        renamed = [old for old, owner in owners.items() if owner is instance]
-        files[name] = files.pop(renamed[0]) if renamed else _seed()
-        for old in renamed:
-            owners.pop(old, None)
-        owners[name] = instance
-    return files[name]  # type: ignore[no-any-return]
+    return instance_owned(fake, "files", project, name, _seed)
 
 
 def add_entry(
@@ -226,80 +217,59 @@ def _files_post(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
         raise FakeError(
             500, f'sftp: "open {raw_path}: not a directory" (SSH_FX_FAILURE)'
         )
-    mode = _go_int(request.headers.get("X-LXD-mode"))
     owner = {k: _go_int(request.headers.get(f"X-LXD-{k}")) for k in ("uid", "gid")}
-    _WRITERS[kind](fs, path, raw_path, request, write, mode, owner)
+    mode = _go_int(request.headers.get("X-LXD-mode"))
+    _WRITERS[kind](_Write(fs, path, raw_path, request.data, write, mode, owner))
     return fake.sync({})
 
 
-def _write_file(
-    fs: dict[str, Any],
-    path: str,
-    raw: str,
-    request: FakeRequest,
-    write: str,
-    mode: int | None,
-    owner: dict[str, int | None],
-) -> None:
-    existing = fs.get(path)
-    data = request.data
+@dataclass
+class _Write:
+    """One ``POST .../files``: where, what, and how."""
+
+    fs: dict[str, Any]
+    path: str  # resolved
+    raw: str  # as asked, for LXD's messages
+    data: bytes
+    write: str  # overwrite or append
+    mode: int | None
+    owner: dict[str, int | None]
+
+    def create(self, kind: str, content: bytes) -> None:
+        """Make the entry at :attr:`path` with the asked mode and owner."""
+        mode = _DEFAULT_MODES[kind] if self.mode is None else self.mode & 0o777
+        uid, gid = self.owner["uid"] or 0, self.owner["gid"] or 0
+        self.fs[self.path] = _entry(kind, mode, content, uid, gid)
+
+
+def _write_file(w: _Write) -> None:
+    existing = w.fs.get(w.path)
     if existing is not None:
         if existing["type"] == "directory":
-            raise FakeError(500, f'sftp: "open {raw}: is a directory" (SSH_FX_FAILURE)')
-        existing["content"] = existing["content"] + data if write == "append" else data
+            raise FakeError(
+                500, f'sftp: "open {w.raw}: is a directory" (SSH_FX_FAILURE)'
+            )
+        content = existing["content"] + w.data if w.write == "append" else w.data
+        existing["content"] = content
         existing["modified"] = datetime.now(timezone.utc)
         return
-    if write == "append":
+    if w.write == "append":
         raise FakeError(404, "Not Found")
-    _create(fs, path, "file", data, mode, owner)
+    w.create("file", w.data)
 
 
-def _write_directory(
-    fs: dict[str, Any],
-    path: str,
-    raw: str,
-    request: FakeRequest,
-    write: str,
-    mode: int | None,
-    owner: dict[str, int | None],
-) -> None:
-    if path not in fs:  # LXD leaves an existing entry (even a file) alone
-        _create(fs, path, "directory", b"", mode, owner)
+def _write_directory(w: _Write) -> None:
+    if w.path not in w.fs:  # LXD leaves an existing entry (even a file) alone
+        w.create("directory", b"")
 
 
-def _write_symlink(
-    fs: dict[str, Any],
-    path: str,
-    raw: str,
-    request: FakeRequest,
-    write: str,
-    mode: int | None,
-    owner: dict[str, int | None],
-) -> None:
-    target = request.data
-    if path in fs:
-        text = target.decode("utf-8", "replace")
+def _write_symlink(w: _Write) -> None:
+    if w.path in w.fs:
+        text = w.data.decode("utf-8", "replace")
         raise FakeError(
-            500, f'sftp: "symlink {text} {raw}: file exists" (SSH_FX_FAILURE)'
+            500, f'sftp: "symlink {text} {w.raw}: file exists" (SSH_FX_FAILURE)'
         )
-    fs[path] = _entry("symlink", 0o777, target)
-
-
-def _create(
-    fs: dict[str, Any],
-    path: str,
-    kind: str,
-    content: bytes,
-    mode: int | None,
-    owner: dict[str, int | None],
-) -> None:
-    fs[path] = _entry(
-        kind,
-        _DEFAULT_MODES[kind] if mode is None else mode & 0o777,
-        content,
-        owner["uid"] or 0,
-        owner["gid"] or 0,
-    )
+    w.fs[w.path] = _entry("symlink", 0o777, w.data)
 
 
 _WRITERS = {

@@ -7,6 +7,7 @@ import threading
 from typing import TYPE_CHECKING, Any, Callable, cast
 
 from pylxd._types import JSONDict
+from pylxd.testing._fake_wire import lookup
 
 if TYPE_CHECKING:  # pragma: no cover
     from pylxd.testing._fake import FakeLXD, FakeRequest, Reply
@@ -143,7 +144,7 @@ class HelpersMixin:
 
     def open_websocket(self, resource: str) -> Any:
         """A connected socket to this fake for a websocket to ``resource``
-        (used by ``pylxd._websocket``; see ``pylxd._transport.in_process_server``)."""
+        (the websocket connector ``pylxd._websocket.connector_for`` finds)."""
         from pylxd.testing import _fake_ws
 
         return _fake_ws.open_websocket(self._fake(), resource)
@@ -167,3 +168,45 @@ class HelpersMixin:
 def wording(fake: FakeLXD, lxd: str, incus: str) -> str:
     """What the imitated daemon says where LXD 5.0.2 and Incus 6.0.4 differ only in words."""
     return incus if fake.server == "incus" else lxd
+
+
+def instance_owned(
+    fake: FakeLXD, kind: str, project: str, name: str, seed: Callable[[], JSONDict]
+) -> JSONDict:
+    """The ``kind`` state (files, backups and logs, ...) of instance ``name``;
+    FakeError 404 if there is no such instance.
+
+    The state belongs to the instance object it was made (by ``seed``) for: an
+    instance deleted and created again under the same name starts afresh, a
+    renamed one keeps its state.
+    """
+    instance = lookup(fake.store("instances", project), name, "Instance not found")
+    store = fake.store(kind, project)
+    owners = fake.store(f"{kind}-owners", project)
+    if owners.get(name) is not instance:
+        renamed = [old for old, owner in owners.items() if owner is instance]
+        store[name] = store.pop(renamed[0]) if renamed else seed()
+        for old in renamed:
+            owners.pop(old, None)
+        owners[name] = instance
+    return lookup(store, name, "Instance not found")
+
+
+#: With this API extension (newer LXD), storage and network changes answer
+#: with an operation; LXD 5.0 answers them at once.
+ASYNC_CHANGES = "storage_and_network_operations"
+
+
+def change(
+    fake: FakeLXD,
+    request: FakeRequest,
+    what: str,
+    work: Callable[[], Any],
+    metadata: Any = None,
+) -> Reply:
+    """Do ``work``: a sync answer (with ``metadata``) in LXD 5.0, an
+    operation described as ``what`` with :data:`ASYNC_CHANGES`."""
+    if ASYNC_CHANGES in fake.extensions:
+        return fake.run_async(what, request, work)
+    work()
+    return fake.sync(metadata)

@@ -16,8 +16,17 @@ import secrets
 import tarfile
 from typing import Any
 
-from pylxd.testing._fake import FakeError, FakeLXD, FakeRequest, Reply, now, route
+from pylxd.testing._fake import FakeLXD, route
 from pylxd.testing._fake_core import listing, require_project
+from pylxd.testing._fake_wire import (
+    FakeError,
+    FakeRequest,
+    Reply,
+    lookup,
+    now,
+    only,
+    rename_in,
+)
 
 _FP = r"(?P<fp>(?!aliases(?:/|$))[^/]+)"
 _ALIAS = r"(?P<name>[^/]+)"
@@ -66,7 +75,7 @@ def add_image(
         "_data": data,
         **fields,
     }
-    return images[fingerprint]  # type: ignore[no-any-return]
+    return lookup(images, fingerprint, "Image not found")
 
 
 def _view(fake: FakeLXD, project: str, image: dict[str, Any]) -> dict[str, Any]:
@@ -85,11 +94,8 @@ def _find(fake: FakeLXD, project: str, fp: str) -> dict[str, Any]:
     """An image by fingerprint or unique fingerprint prefix, as LXD finds them."""
     images = fake.store("images", project)
     if fp in images:
-        return images[fp]  # type: ignore[no-any-return]
-    found = [v for k, v in images.items() if k.startswith(fp)] if fp else []
-    if len(found) != 1:
-        raise FakeError(404, "Image not found")
-    return found[0]  # type: ignore[no-any-return]
+        return lookup(images, fp, "Image not found")
+    return only(images, fp, "Image not found")
 
 
 # -- images ------------------------------------------------------------------
@@ -388,10 +394,8 @@ def _image_secret(fake: FakeLXD, request: FakeRequest, fp: str) -> Reply:
 
 # -- aliases -----------------------------------------------------------------
 def _alias(fake: FakeLXD, request: FakeRequest, name: str) -> dict[str, Any]:
-    alias = fake.store("image_aliases", image_project(fake, request)).get(name)
-    if alias is None:
-        raise FakeError(404, "Image alias not found")
-    return alias  # type: ignore[no-any-return]
+    aliases = fake.store("image_aliases", image_project(fake, request))
+    return lookup(aliases, name, "Image alias not found")
 
 
 @route("GET", r"/1.0/images/aliases")
@@ -442,16 +446,14 @@ def _alias_patch(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
 
 @route("POST", rf"/1.0/images/aliases/{_ALIAS}")
 def _alias_rename(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
-    alias = _alias(fake, request, name)
+    _alias(fake, request, name)
     new = (request.json or {}).get("name")
     aliases = fake.store("image_aliases", image_project(fake, request))
     if not new:
         raise FakeError(400, "No name provided")
     if new in aliases:
         raise FakeError(409, f'Alias "{new}" already exists')
-    del aliases[name]
-    alias["name"] = new
-    aliases[new] = alias
+    rename_in(aliases, name, new)
     return fake.sync()
 
 

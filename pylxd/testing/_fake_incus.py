@@ -18,7 +18,7 @@ import secrets
 from typing import Any, Callable
 
 from pylxd._types import JSONDict
-from pylxd.testing._fake import FakeError, FakeLXD, FakeRequest, Reply, route
+from pylxd.testing._fake import FakeError, FakeLXD, FakeRequest, Reply, lookup, route
 from pylxd.testing._fake_core import listing, require_project
 from pylxd.testing._fake_networks import _body
 
@@ -86,7 +86,10 @@ def exec_outputs(fake: FakeLXD, instance: str, project: str) -> dict[str, bytes]
     """The recorded exec output files of ``instance`` (Incus keeps them apart)."""
     from pylxd.testing._fake_extras import extras
 
-    return extras(fake, instance, project).setdefault("exec-output", {})  # type: ignore[no-any-return]
+    outputs: dict[str, bytes] = extras(fake, instance, project).setdefault(
+        "exec-output", {}
+    )
+    return outputs
 
 
 def _outputs(fake: FakeLXD, request: FakeRequest, name: str) -> dict[str, bytes]:
@@ -326,14 +329,15 @@ class _Collection:
 
 def _network_children(kind: str) -> Callable[..., dict[str, JSONDict]]:
     def items(fake: FakeLXD, request: FakeRequest, net: str) -> dict[str, JSONDict]:
-        network = fake.store("networks", request.project).get(net)
-        if network is None:
-            raise FakeError(404, "Network not found")
+        network = lookup(
+            fake.store("networks", request.project), net, "Network not found"
+        )
         if network.get("type") != "ovn":
             raise FakeError(
                 400, f'Network driver "{network.get("type")}" does not support {kind}'
             )
-        return network.setdefault(kind.replace(" ", "_"), {})  # type: ignore[no-any-return]
+        children: dict[str, JSONDict] = network.setdefault(kind.replace(" ", "_"), {})
+        return children
 
     return items
 
@@ -385,7 +389,10 @@ _Collection(
 def _buckets(fake: FakeLXD, request: FakeRequest, pool: str) -> dict[str, JSONDict]:
     if pool not in fake.store("storage_pools"):
         raise FakeError(404, "Storage pool not found")
-    return fake.store("storage_buckets", request.project).setdefault(pool, {})  # type: ignore[no-any-return]
+    buckets: dict[str, JSONDict] = fake.store(
+        "storage_buckets", request.project
+    ).setdefault(pool, {})
+    return buckets
 
 
 def _bucket(fake: FakeLXD, request: FakeRequest, pool: str, bucket: str) -> JSONDict:
@@ -458,7 +465,8 @@ _Buckets(
 def _keys(
     fake: FakeLXD, request: FakeRequest, pool: str, bucket: str
 ) -> dict[str, JSONDict]:
-    return _bucket(fake, request, pool, bucket)["_keys"]  # type: ignore[no-any-return]
+    keys: dict[str, JSONDict] = _bucket(fake, request, pool, bucket)["_keys"]
+    return keys
 
 
 class _Keys(_Collection):
@@ -484,7 +492,8 @@ _Keys(
 def _backups(
     fake: FakeLXD, request: FakeRequest, pool: str, bucket: str
 ) -> dict[str, JSONDict]:
-    return _bucket(fake, request, pool, bucket)["_backups"]  # type: ignore[no-any-return]
+    backups: dict[str, JSONDict] = _bucket(fake, request, pool, bucket)["_backups"]
+    return backups
 
 
 class _Backups(_Collection):

@@ -1,30 +1,27 @@
-"""Fake LXD: instances, their state, snapshots, copies and migrations.
+"""Fake LXD: instances, their state, copies and cluster moves.
 
 Instances live in ``fake.store("instances", project)`` as LXD's ``Instance``
 objects (without the ``expanded_*`` fields, computed from the profiles when
-rendered); snapshots in ``fake.store("snapshots", project)[instance][name]``.
-State changes answer with LXD 5.0's status codes and messages. A migration
-source (``POST /1.0/instances/<name>`` with ``migration``) is a websocket
-operation that any other :class:`FakeLXD` in the process can pull from with a
-``migration`` source naming its URL and secrets.
+rendered). State changes answer with LXD 5.0's status codes and messages.
+Snapshots are served by ``_fake_snapshots``, migrations between fakes by
+``_fake_migration``.
 """
 
 from __future__ import annotations
 
-import secrets as _secrets
-import weakref
 from typing import Callable
 
 from pylxd._types import JSONDict
 from pylxd.models._instance_config import name_problem
-from pylxd.testing._fake import FakeError, FakeLXD, FakeRequest, Reply, now, route
+from pylxd.testing import _fake_migration
+from pylxd.testing._fake import FakeLXD, route
 from pylxd.testing._fake_core import profiles_of, require_project
 from pylxd.testing._fake_helpers import wording
 from pylxd.testing._fake_images import image_project
+from pylxd.testing._fake_wire import FakeError, FakeRequest, Reply, lookup, now
 
 _KIND = r"/1.0/(?P<kind>instances|containers|virtual-machines)"
-_ONE = _KIND + r"/(?P<name>[^/]+)"
-_SNAP = _ONE + r"/snapshots/(?P<snap>[^/]+)"
+INSTANCE_PATH = _KIND + r"/(?P<name>[^/]+)"
 _TYPE_OF_KIND = {
     "instances": None,
     "containers": "container",
@@ -36,30 +33,26 @@ NEVER = "0001-01-01T00:00:00Z"
 _ACTIONS = ("start", "stop", "restart", "freeze", "unfreeze")
 
 #: Migration sources waiting for a target, by operation id (any FakeLXD).
-_MIGRATIONS: dict[str, JSONDict] = {}
-_BAD_HANDSHAKE = "Error transferring instance data: websocket: bad handshake"
 
 
 # -- helpers other families may use ------------------------------------------
 def instance_record(fake: FakeLXD, project: str, name: str) -> JSONDict:
     """The stored instance ``name``, or LXD's 404."""
-    record = fake.store("instances", project).get(name)
-    if record is None:
-        raise FakeError(
-            404,
-            wording(
-                fake,
-                "Instance not found",
-                f'Failed to fetch instance "{name}" in project "{project}": '
-                "Instance not found",
-            ),
-        )
-    return record  # type: ignore[no-any-return]
+    missing = wording(
+        fake,
+        "Instance not found",
+        f'Failed to fetch instance "{name}" in project "{project}": '
+        "Instance not found",
+    )
+    return lookup(fake.store("instances", project), name, missing)
 
 
 def snapshot_records(fake: FakeLXD, project: str, name: str) -> dict[str, JSONDict]:
     """The snapshots of instance ``name`` (a dict to edit in place)."""
-    return fake.store("snapshots", project).setdefault(name, {})  # type: ignore[no-any-return]
+    snapshots: dict[str, JSONDict] = fake.store("snapshots", project).setdefault(
+        name, {}
+    )
+    return snapshots
 
 
 def publish_source(fake: FakeLXD, project: str, source: JSONDict) -> JSONDict:
@@ -150,7 +143,9 @@ def _kind_type(kind: str, request: FakeRequest) -> str | None:
     return wanted
 
 
-def _get(fake: FakeLXD, request: FakeRequest, kind: str, name: str) -> JSONDict:
+def instance_of_kind(
+    fake: FakeLXD, request: FakeRequest, kind: str, name: str
+) -> JSONDict:
     record = instance_record(fake, require_project(fake, request), name)
     # LXD 5.0 filters one instance on ?instance-type= too; Incus 6.0 ignores it.
     wanted = _kind_type(kind, request) if fake.server == "lxd" else None
@@ -159,13 +154,13 @@ def _get(fake: FakeLXD, request: FakeRequest, kind: str, name: str) -> JSONDict:
     return record
 
 
-def _set_status(record: JSONDict, status: str) -> None:
+def set_status(record: JSONDict, status: str) -> None:
     record["status"] = status
     record["status_code"] = _CODES[status]
     record.setdefault("config", {})["volatile.last_state.power"] = status.upper()
 
 
-def _resources(name: str) -> dict[str, list[str]]:
+def resources_of(name: str) -> dict[str, list[str]]:
     return {
         "containers": [f"/1.0/containers/{name}"],
         "instances": [f"/1.0/instances/{name}"],
@@ -227,15 +222,15 @@ def _list(fake: FakeLXD, request: FakeRequest, kind: str) -> Reply:
     return fake.sync(items)
 
 
-@route("GET", _ONE)
+@route("GET", INSTANCE_PATH)
 def _instance_get(fake: FakeLXD, request: FakeRequest, kind: str, name: str) -> Reply:
-    record = _get(fake, request, kind, name)
+    record = instance_of_kind(fake, request, kind, name)
     return fake.sync(render(fake, request.project, record), etag=str(hash(now())))
 
 
-@route("GET", _ONE + "/state")
+@route("GET", INSTANCE_PATH + "/state")
 def _state_get(fake: FakeLXD, request: FakeRequest, kind: str, name: str) -> Reply:
-    return fake.sync(_state(fake, _get(fake, request, kind, name)))
+    return fake.sync(_state(fake, instance_of_kind(fake, request, kind, name)))
 
 
 # -- creation -----------------------------------------------------------------
@@ -244,14 +239,14 @@ def _find_image(fake: FakeLXD, request: FakeRequest, source: JSONDict) -> JSONDi
     project = image_project(fake, request)
     if source.get("server"):  # a remote image: the fake pretends to download it
         return {"fingerprint": source.get("fingerprint") or "0" * 64, "properties": {}}
-    images = fake.store("images", project)
+    images: dict[str, JSONDict] = fake.store("images", project)
     alias = source.get("alias")
     if alias:
         target = (fake.store("image_aliases", project).get(alias) or {}).get("target")
         for fingerprint, image in images.items():
             names = [a.get("name") for a in image.get("aliases") or ()]
             if alias in names or fingerprint == target:
-                return image  # type: ignore[no-any-return]
+                return image
         raise FakeError(404, "Image alias not found")
     wanted = source.get("fingerprint") or ""
     props = source.get("properties") or {}
@@ -260,7 +255,7 @@ def _find_image(fake: FakeLXD, request: FakeRequest, source: JSONDict) -> JSONDi
         if fingerprint.startswith(wanted) and all(
             have.get(k) == v for k, v in props.items()
         ):
-            return image  # type: ignore[no-any-return]
+            return image
     raise FakeError(404, "Image not found")
 
 
@@ -293,43 +288,12 @@ def _from_copy(fake: FakeLXD, request: FakeRequest, source: JSONDict) -> JSONDic
     return {**copied, "_snapshots": snaps}
 
 
-def _from_migration(fake: FakeLXD, request: FakeRequest, source: JSONDict) -> JSONDict:
-    if source.get("mode", "pull") != "pull":
-        raise FakeError(400, "The fake LXD only pulls migrations")
-    url = str(source.get("operation") or "")
-    if not url.startswith("https://"):
-        raise FakeError(400, f"Invalid migration source operation URL {url!r}")
-    return {"_pull": url.rsplit("/", 1)[-1], "_secrets": source.get("secrets") or {}}
-
-
 _SOURCES: dict[str, Callable[[FakeLXD, FakeRequest, JSONDict], JSONDict]] = {
     "none": lambda fake, request, source: {},
     "image": _from_image,
     "copy": _from_copy,
-    "migration": _from_migration,
+    "migration": _fake_migration.from_migration,
 }
-
-
-def _pull(op_id: str, secrets: JSONDict) -> JSONDict:
-    """Take the instance a migration source offers (and finish that source)."""
-    entry = _MIGRATIONS.pop(op_id, None) or {}
-    source_fake: FakeLXD | None = entry["fake"]() if entry else None
-    op = source_fake.operations.get(op_id) if source_fake is not None else None
-    if source_fake is None or op is None or op.status != "Running":
-        raise FakeError(400, _BAD_HANDSHAKE)
-    if entry["secrets"] != secrets:
-        raise FakeError(400, _BAD_HANDSHAKE)
-    with source_fake.lock:
-        record = instance_record(source_fake, entry["project"], entry["name"])
-        op.status, op.metadata = "Success", None
-        snaps = snapshot_records(source_fake, entry["project"], entry["name"])
-        if entry["live"]:  # the source stops once its final state is sent
-            _set_status(record, "Stopped")
-        return {
-            "config": dict(record["config"]),
-            "_snapshots": {} if entry["instance_only"] else dict(snaps),
-            "architecture": record["architecture"],
-        }
 
 
 def _new_record(
@@ -410,7 +374,7 @@ def _cluster_move(
             _rename(fake, request.project, record, new)
         record["location"] = location
 
-    return fake.run_async("Migrating instance", request, work, _resources(new))
+    return fake.run_async("Migrating instance", request, work, resources_of(new))
 
 
 def _generate_name(fake: FakeLXD, project: str) -> str:
@@ -437,7 +401,7 @@ def _create(fake: FakeLXD, request: FakeRequest, kind: str) -> Reply:
     def work() -> None:
         _store_new(fake, project, body, name, itype, base)
 
-    return fake.run_async("Creating instance", request, work, _resources(name))
+    return fake.run_async("Creating instance", request, work, resources_of(name))
 
 
 def _store_new(
@@ -456,7 +420,7 @@ def _store_new(
             ),
         )
     if "_pull" in base:
-        base = {**base, **_pull(base["_pull"], base["_secrets"])}
+        base = {**base, **_fake_migration.pull(base["_pull"], base["_secrets"])}
     record = _new_record(body, name, itype, base, project)
     if "_snapshots" in base and "profiles" not in body:
         record["profiles"] = []  # LXD does not carry profiles over by itself
@@ -486,18 +450,18 @@ def _change_state(fake: FakeLXD, project: str, record: JSONDict, action: str) ->
     if action == "unfreeze" and status == "Running":
         raise FakeError(400, "The container is already running")
     if action == "stop":
-        _set_status(record, "Stopped")
+        set_status(record, "Stopped")
         if record.get("ephemeral"):
             _remove(fake, project, record["name"])
         return
     if action in ("start", "restart"):
         record["last_used_at"] = now()
-    _set_status(record, "Frozen" if action == "freeze" else "Running")
+    set_status(record, "Frozen" if action == "freeze" else "Running")
 
 
-@route("PUT", _ONE + "/state")
+@route("PUT", INSTANCE_PATH + "/state")
 def _state_put(fake: FakeLXD, request: FakeRequest, kind: str, name: str) -> Reply:
-    record = _get(fake, request, kind, name)
+    record = instance_of_kind(fake, request, kind, name)
     body = request.json or {}
     action = body.get("action")
     if action not in _ACTIONS:
@@ -517,7 +481,7 @@ def _state_put(fake: FakeLXD, request: FakeRequest, kind: str, name: str) -> Rep
         f"{description} instance",
         request,
         lambda: _change_state(fake, request.project, record, action),
-        _resources(name),
+        resources_of(name),
     )
 
 
@@ -526,18 +490,18 @@ def _remove(fake: FakeLXD, project: str, name: str) -> None:
     fake.store("snapshots", project).pop(name, None)
 
 
-@route("DELETE", _ONE)
+@route("DELETE", INSTANCE_PATH)
 def _instance_delete(
     fake: FakeLXD, request: FakeRequest, kind: str, name: str
 ) -> Reply:
-    record = _get(fake, request, kind, name)
+    record = instance_of_kind(fake, request, kind, name)
     if record["status"] != "Stopped":
         raise FakeError(400, "Instance is running")
     return fake.run_async(
         "Deleting instance",
         request,
         lambda: _remove(fake, request.project, name),
-        _resources(name),
+        resources_of(name),
     )
 
 
@@ -568,21 +532,21 @@ def _restore(fake: FakeLXD, project: str, record: JSONDict, snap: str) -> None:
         record[key] = found.get(key, record.get(key))
 
 
-@route("PUT", _ONE)
+@route("PUT", INSTANCE_PATH)
 def _instance_put(fake: FakeLXD, request: FakeRequest, kind: str, name: str) -> Reply:
-    record = _get(fake, request, kind, name)
+    record = instance_of_kind(fake, request, kind, name)
     body = request.json or {}
     project = request.project
     if body.get("restore"):
         work = lambda: _restore(fake, project, record, body["restore"])  # noqa: E731
-        return fake.run_async("Restoring snapshot", request, work, _resources(name))
+        return fake.run_async("Restoring snapshot", request, work, resources_of(name))
     work = lambda: _update(fake, project, record, body, merge=False)  # noqa: E731
-    return fake.run_async("Updating instance", request, work, _resources(name))
+    return fake.run_async("Updating instance", request, work, resources_of(name))
 
 
-@route("PATCH", _ONE)
+@route("PATCH", INSTANCE_PATH)
 def _instance_patch(fake: FakeLXD, request: FakeRequest, kind: str, name: str) -> Reply:
-    record = _get(fake, request, kind, name)
+    record = instance_of_kind(fake, request, kind, name)
     _update(fake, request.project, record, request.json or {}, merge=True)
     return fake.sync()
 
@@ -606,45 +570,14 @@ def _rename(fake: FakeLXD, project: str, record: JSONDict, new: str) -> None:
         snaps[new] = snaps.pop(old)
 
 
-def _migration_source(
-    fake: FakeLXD, request: FakeRequest, name: str, body: JSONDict
-) -> Reply:
-    record = instance_record(fake, request.project, name)
-    if (
-        record["status"] != "Stopped"
-        and body.get("live")
-        and "migration_stateful" not in fake.extensions
-    ):
-        raise FakeError(400, "Live migration requires migration.stateful")
-    keys = ["control", "fs"] + (["criu"] if body.get("live") else [])
-    secrets = {key: _secrets.token_hex(32) for key in keys}
-    op = fake.operation(
-        "Migrating instance",
-        _resources(name),
-        metadata=secrets,
-        status="Running",
-        project=request.project,
-        op_class="websocket",
-    )
-    _MIGRATIONS[op.id] = {
-        "fake": weakref.ref(fake),
-        "project": request.project,
-        "name": name,
-        "secrets": dict(secrets),
-        "live": bool(body.get("live")),
-        "instance_only": bool(body.get("instance_only")),
-    }
-    return fake.async_reply(op)
-
-
-@route("POST", _ONE)
+@route("POST", INSTANCE_PATH)
 def _instance_post(fake: FakeLXD, request: FakeRequest, kind: str, name: str) -> Reply:
-    record = _get(fake, request, kind, name)
+    record = instance_of_kind(fake, request, kind, name)
     body = request.json or {}
     if "target" in request.query:
         return _cluster_move(fake, request, record, body)
     if body.get("migration"):
-        return _migration_source(fake, request, name, body)
+        return _fake_migration.migration_source(fake, request, name, body)
     new = body.get("name")
     if not new:
         raise FakeError(400, "A new name for the container must be provided")
@@ -654,143 +587,4 @@ def _instance_post(fake: FakeLXD, request: FakeRequest, kind: str, name: str) ->
     if new in fake.store("instances", request.project):
         raise FakeError(409, f'Name "{new}" already in use')
     work = lambda: _rename(fake, request.project, record, new)  # noqa: E731
-    return fake.run_async("Renaming instance", request, work, _resources(name))
-
-
-# -- snapshots ----------------------------------------------------------------
-def _snapshot(
-    fake: FakeLXD, request: FakeRequest, kind: str, name: str, snap: str
-) -> JSONDict:
-    _get(fake, request, kind, name)
-    found = snapshot_records(fake, request.project, name).get(snap)
-    if found is None:
-        raise FakeError(
-            404,
-            f'Failed to fetch snapshot "{snap}" of instance "{name}" in project '
-            f'"{request.project}": '
-            + wording(fake, "InstanceSnapshot", "Instance_snapshot")
-            + " not found",
-        )
-    return found  # type: ignore[no-any-return]
-
-
-@route("GET", _ONE + "/snapshots")
-def _snapshots(fake: FakeLXD, request: FakeRequest, kind: str, name: str) -> Reply:
-    _get(fake, request, kind, name)
-    snaps = snapshot_records(fake, request.project, name)
-    if request.recursion:
-        return fake.sync([render(fake, request.project, s) for s in snaps.values()])
-    suffix = "" if request.project == "default" else f"?project={request.project}"
-    return fake.sync([f"/1.0/{kind}/{name}/snapshots/{s}{suffix}" for s in snaps])
-
-
-def _new_snapshot(record: JSONDict, snap: str, body: JSONDict) -> JSONDict:
-    copied = {
-        k: record[k]
-        for k in ("architecture", "config", "devices", "ephemeral", "profiles")
-    }
-    return {
-        **copied,
-        "config": dict(record["config"]),
-        "devices": dict(record["devices"]),
-        "profiles": list(record["profiles"]),
-        "name": snap,
-        "created_at": now(),
-        "expires_at": body.get("expires_at") or NEVER,
-        "last_used_at": NEVER,
-        "stateful": bool(body.get("stateful")),
-        "size": -1,
-    }
-
-
-def _take_snapshot(
-    fake: FakeLXD,
-    record: JSONDict,
-    snaps: dict[str, JSONDict],
-    snap: str,
-    body: JSONDict,
-) -> None:
-    if snap in snaps:
-        raise FakeError(
-            400,
-            f'Failed creating instance snapshot record "{snap}": Add snapshot info to '
-            "the database: "
-            + wording(
-                fake,
-                'This "instances_snapshots" entry already exists',
-                'Failed to create "instances_snapshots" entry: UNIQUE constraint '
-                "failed: instances_snapshots.instance_id, instances_snapshots.name",
-            ),
-        )
-    if body.get("stateful") and record["status"] == "Stopped":
-        raise FakeError(
-            400, "Unable to create a stateful snapshot. The instance isn't running"
-        )
-    snaps[snap] = _new_snapshot(record, snap, body)
-
-
-@route("POST", _ONE + "/snapshots")
-def _snapshot_create(
-    fake: FakeLXD, request: FakeRequest, kind: str, name: str
-) -> Reply:
-    record = _get(fake, request, kind, name)
-    body = request.json or {}
-    snaps = snapshot_records(fake, request.project, name)
-    snap = body.get("name") or f"snap{len(snaps)}"
-    if "/" in snap:
-        raise FakeError(400, 'Invalid snapshot name: Cannot contain "/"')
-    work = lambda: _take_snapshot(fake, record, snaps, snap, body)  # noqa: E731
-    return fake.run_async("Snapshotting instance", request, work, _resources(name))
-
-
-@route("GET", _SNAP)
-def _snapshot_get(
-    fake: FakeLXD, request: FakeRequest, kind: str, name: str, snap: str
-) -> Reply:
-    return fake.sync(
-        render(fake, request.project, _snapshot(fake, request, kind, name, snap))
-    )
-
-
-@route("POST", _SNAP)
-def _snapshot_rename(
-    fake: FakeLXD, request: FakeRequest, kind: str, name: str, snap: str
-) -> Reply:
-    found = _snapshot(fake, request, kind, name, snap)
-    new = (request.json or {}).get("name")
-    snaps = snapshot_records(fake, request.project, name)
-    if not new:
-        raise FakeError(400, "A new name for the container must be provided")
-    if new in snaps:
-        raise FakeError(409, f"Name '{name}/{new}' already in use")
-
-    def work() -> None:
-        snaps[new] = snaps.pop(snap)
-        found["name"] = new
-
-    return fake.run_async("Renaming snapshot", request, work, _resources(name))
-
-
-@route("PUT", _SNAP)
-@route("PATCH", _SNAP)
-def _snapshot_put(
-    fake: FakeLXD, request: FakeRequest, kind: str, name: str, snap: str
-) -> Reply:
-    found = _snapshot(fake, request, kind, name, snap)
-    expires = (request.json or {}).get("expires_at")
-
-    def work() -> None:
-        found["expires_at"] = expires or NEVER
-
-    return fake.run_async("Updating snapshot", request, work, _resources(name))
-
-
-@route("DELETE", _SNAP)
-def _snapshot_delete(
-    fake: FakeLXD, request: FakeRequest, kind: str, name: str, snap: str
-) -> Reply:
-    _snapshot(fake, request, kind, name, snap)
-    snaps = snapshot_records(fake, request.project, name)
-    return fake.run_async(
-        "Deleting snapshot", request, lambda: snaps.pop(snap) and None, _resources(name)
-    )
+    return fake.run_async("Renaming instance", request, work, resources_of(name))

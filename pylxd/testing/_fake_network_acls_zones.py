@@ -11,12 +11,20 @@ import copy
 import re
 from typing import Any
 
-from pylxd.testing._fake import FakeError, FakeLXD, FakeRequest, Reply, route
+from pylxd.testing._fake import (
+    FakeError,
+    FakeLXD,
+    FakeRequest,
+    Reply,
+    lookup,
+    put_and_patch,
+    rename_in,
+    route,
+)
 from pylxd.testing._fake_core import listing
 from pylxd.testing._fake_networks import (
     JSONDict,
     _body,
-    _child,
     _devices_using,
     _project,
     _strings,
@@ -48,7 +56,7 @@ def _acls(fake: FakeLXD, request: FakeRequest) -> dict[str, JSONDict]:
 
 
 def _acl(fake: FakeLXD, request: FakeRequest, name: str) -> JSONDict:
-    return _child(_acls(fake, request), name, "Network ACL")
+    return lookup(_acls(fake, request), name, "Network ACL not found")
 
 
 def _acl_rules(body: JSONDict) -> JSONDict:
@@ -132,6 +140,7 @@ def _acl_get(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
     )
 
 
+@put_and_patch(rf"/1.0/network-acls/{_NAME}")
 def _acl_update(fake: FakeLXD, request: FakeRequest, name: str, merge: bool) -> Reply:
     acl = _acl(fake, request, name)
     body = _body(request)
@@ -141,20 +150,10 @@ def _acl_update(fake: FakeLXD, request: FakeRequest, name: str, merge: bool) -> 
     return fake.sync()
 
 
-@route("PUT", rf"/1.0/network-acls/{_NAME}")
-def _acl_put(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
-    return _acl_update(fake, request, name, merge=False)
-
-
-@route("PATCH", rf"/1.0/network-acls/{_NAME}")
-def _acl_patch(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
-    return _acl_update(fake, request, name, merge=True)
-
-
 @route("POST", rf"/1.0/network-acls/{_NAME}")
 def _acl_rename(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
     acls = _acls(fake, request)
-    acl = _acl(fake, request, name)
+    _acl(fake, request, name)
     new = _body(request).get("name")
     if not new:
         raise FakeError(500, "Name is required")
@@ -162,8 +161,7 @@ def _acl_rename(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
         raise FakeError(500, "An ACL by that name exists already")
     if _acl_used_by(fake, _project(fake, request), name):
         raise FakeError(500, "Cannot rename an ACL that is in use")
-    acl["name"] = new
-    acls[new] = acls.pop(name)
+    rename_in(acls, name, new)
     return fake.sync()
 
 
@@ -194,7 +192,7 @@ def _zones(fake: FakeLXD, request: FakeRequest) -> dict[str, JSONDict]:
 
 
 def _zone(fake: FakeLXD, request: FakeRequest, name: str) -> JSONDict:
-    return _child(_zones(fake, request), name, "Network zone")
+    return lookup(_zones(fake, request), name, "Network zone not found")
 
 
 def _zone_config(config: Any) -> JSONDict:
@@ -249,22 +247,13 @@ def _zone_get(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
     return fake.sync(_zone_view(fake, _project(fake, request), zone))
 
 
+@put_and_patch(rf"/1.0/network-zones/{_NAME}")
 def _zone_update(fake: FakeLXD, request: FakeRequest, name: str, merge: bool) -> Reply:
     zone = _zone(fake, request, name)
     body = _body(request)
     body["config"] = _zone_config(body.get("config"))
     _update(zone, body, {"description": ""}, merge)
     return fake.sync()
-
-
-@route("PUT", rf"/1.0/network-zones/{_NAME}")
-def _zone_put(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
-    return _zone_update(fake, request, name, merge=False)
-
-
-@route("PATCH", rf"/1.0/network-zones/{_NAME}")
-def _zone_patch(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
-    return _zone_update(fake, request, name, merge=True)
 
 
 @route("DELETE", rf"/1.0/network-zones/{_NAME}")
@@ -275,11 +264,12 @@ def _zone_delete(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
 
 
 def _records(fake: FakeLXD, request: FakeRequest, zone: str) -> dict[str, JSONDict]:
-    return _zone(fake, request, zone)["records"]  # type: ignore[no-any-return]
+    records: dict[str, JSONDict] = _zone(fake, request, zone)["records"]
+    return records
 
 
 def _record(fake: FakeLXD, request: FakeRequest, zone: str, name: str) -> JSONDict:
-    return _child(_records(fake, request, zone), name, "Network zone record")
+    return lookup(_records(fake, request, zone), name, "Network zone record not found")
 
 
 def _entries(body: JSONDict) -> list[JSONDict]:
@@ -323,6 +313,7 @@ def _record_get(fake: FakeLXD, request: FakeRequest, zone: str, name: str) -> Re
     return fake.sync(_record(fake, request, zone, name))
 
 
+@put_and_patch(rf"/1.0/network-zones/{_ZONE}/records/{_NAME}")
 def _record_update(
     fake: FakeLXD, request: FakeRequest, zone: str, name: str, merge: bool
 ) -> Reply:
@@ -332,16 +323,6 @@ def _record_update(
     body["config"] = _user_config(body.get("config"))
     _update(record, body, {"description": "", "entries": []}, merge)
     return fake.sync()
-
-
-@route("PUT", rf"/1.0/network-zones/{_ZONE}/records/{_NAME}")
-def _record_put(fake: FakeLXD, request: FakeRequest, zone: str, name: str) -> Reply:
-    return _record_update(fake, request, zone, name, merge=False)
-
-
-@route("PATCH", rf"/1.0/network-zones/{_ZONE}/records/{_NAME}")
-def _record_patch(fake: FakeLXD, request: FakeRequest, zone: str, name: str) -> Reply:
-    return _record_update(fake, request, zone, name, merge=True)
 
 
 @route("DELETE", rf"/1.0/network-zones/{_ZONE}/records/{_NAME}")

@@ -16,13 +16,14 @@ import re
 from typing import Any, Callable
 
 from pylxd._types import JSONDict
-from pylxd.testing._fake import FakeError, FakeLXD, FakeRequest, Reply, on_init, route
+from pylxd.testing._fake import FakeLXD, on_init, put_and_patch, route
 from pylxd.testing._fake_core import listing, require_project
+from pylxd.testing._fake_helpers import change
+from pylxd.testing._fake_wire import FakeError, FakeRequest, Reply, lookup, rename_in
 
 _NET = r"(?P<net>[^/]+)"
 _NAME = r"(?P<name>[^/]+)"
 
-_ASYNC_EXTENSION = "storage_and_network_operations"
 _DRIVERS = ("bridge", "macvlan", "sriov", "ovn", "physical")
 _MAX_INTERFACE_NAME = 15
 _NETWORK_KEYS = re.compile(
@@ -108,16 +109,6 @@ def _update(obj: JSONDict, body: JSONDict, fields: dict[str, Any], merge: bool) 
     obj["config"] = {**obj["config"], **body["config"]} if merge else body["config"]
 
 
-def _answer(
-    fake: FakeLXD, request: FakeRequest, what: str, work: Callable[[], Any]
-) -> Reply:
-    """Do ``work``; as an operation when the server has network operations."""
-    if _ASYNC_EXTENSION in fake.extensions:
-        return fake.run_async(what, request, work)
-    work()
-    return fake.sync()
-
-
 # -- networks -----------------------------------------------------------------
 def _devices_using(
     fake: FakeLXD, project: str, kind: str, match: Callable[[JSONDict], bool]
@@ -157,10 +148,11 @@ def _network_view(fake: FakeLXD, project: str, net: JSONDict) -> JSONDict:
 def _network(
     fake: FakeLXD, request: FakeRequest, name: str, managed: bool = True
 ) -> JSONDict:
-    net = fake.store("networks", _project(fake, request)).get(name)
-    if net is None or (managed and not net["managed"]):
-        raise FakeError(404, _NETWORK_NOT_FOUND if managed else "Network not found")
-    return net  # type: ignore[no-any-return]
+    missing = _NETWORK_NOT_FOUND if managed else "Network not found"
+    net = lookup(fake.store("networks", _project(fake, request)), name, missing)
+    if managed and not net["managed"]:
+        raise FakeError(404, missing)
+    return net
 
 
 def _network_config(name: str, type_: str, config: Any, creating: bool) -> JSONDict:
@@ -214,7 +206,7 @@ def _network_create(fake: FakeLXD, request: FakeRequest) -> Reply:
         raise FakeError(400, "Network type does not support non-default projects")
     config = _network_config(name, type_, body.get("config"), creating=True)
     net = _new_network(name, type_, config, body.get("description") or "")
-    return _answer(
+    return change(
         fake, request, "Creating network", lambda: networks.__setitem__(name, net)
     )
 
@@ -225,6 +217,7 @@ def _network_get(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
     return fake.sync(_network_view(fake, _project(fake, request), net))
 
 
+@put_and_patch(rf"/1.0/networks/{_NAME}")
 def _network_update(
     fake: FakeLXD, request: FakeRequest, name: str, merge: bool
 ) -> Reply:
@@ -233,7 +226,7 @@ def _network_update(
     body["config"] = _network_config(
         name, net["type"], body.get("config"), creating=False
     )
-    return _answer(
+    return change(
         fake,
         request,
         "Updating network",
@@ -241,20 +234,10 @@ def _network_update(
     )
 
 
-@route("PUT", rf"/1.0/networks/{_NAME}")
-def _network_put(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
-    return _network_update(fake, request, name, merge=False)
-
-
-@route("PATCH", rf"/1.0/networks/{_NAME}")
-def _network_patch(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
-    return _network_update(fake, request, name, merge=True)
-
-
 @route("POST", rf"/1.0/networks/{_NAME}")
 def _network_rename(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
     project = _project(fake, request)
-    net = _network(fake, request, name)
+    _network(fake, request, name)
     new = _body(request).get("name")
     networks = fake.store("networks", project)
     if not new:
@@ -264,11 +247,8 @@ def _network_rename(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
     if _network_used_by(fake, project, name):
         raise FakeError(400, "Network is currently in use")
 
-    def rename() -> None:
-        net["name"] = new
-        networks[new] = networks.pop(name)
-
-    return _answer(fake, request, "Renaming network", rename)
+    rename = lambda: rename_in(networks, name, new)  # noqa: E731
+    return change(fake, request, "Renaming network", rename)
 
 
 @route("DELETE", rf"/1.0/networks/{_NAME}")
@@ -278,7 +258,7 @@ def _network_delete(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
     if _network_used_by(fake, project, name):
         raise FakeError(400, "The network is currently in use")
     networks = fake.store("networks", project)
-    return _answer(fake, request, "Deleting network", lambda: networks.pop(name))
+    return change(fake, request, "Deleting network", lambda: networks.pop(name))
 
 
 @route("GET", rf"/1.0/networks/{_NAME}/state")
@@ -336,7 +316,8 @@ def _children(
         raise FakeError(
             400, f'Network driver "{network["type"]}" does not support {feature}'
         )
-    return network[kind]  # type: ignore[no-any-return]
+    children: dict[str, JSONDict] = network[kind]
+    return children
 
 
 def _forwards(fake: FakeLXD, request: FakeRequest, net: str) -> dict[str, JSONDict]:
@@ -345,12 +326,6 @@ def _forwards(fake: FakeLXD, request: FakeRequest, net: str) -> dict[str, JSONDi
 
 def _peers(fake: FakeLXD, request: FakeRequest, net: str) -> dict[str, JSONDict]:
     return _children(fake, request, net, "peers", "peering", ("ovn",))
-
-
-def _child(items: dict[str, JSONDict], key: str, what: str) -> JSONDict:
-    if key not in items:
-        raise FakeError(404, f"{what} not found")
-    return items[key]
 
 
 @route("GET", rf"/1.0/networks/{_NET}/forwards")
@@ -383,33 +358,26 @@ def _forward_create(fake: FakeLXD, request: FakeRequest, net: str) -> Reply:
 
 @route("GET", rf"/1.0/networks/{_NET}/forwards/{_NAME}")
 def _forward_get(fake: FakeLXD, request: FakeRequest, net: str, name: str) -> Reply:
-    return fake.sync(_child(_forwards(fake, request, net), name, "Network forward"))
+    return fake.sync(
+        lookup(_forwards(fake, request, net), name, "Network forward not found")
+    )
 
 
+@put_and_patch(rf"/1.0/networks/{_NET}/forwards/{_NAME}")
 def _forward_update(
     fake: FakeLXD, request: FakeRequest, net: str, name: str, merge: bool
 ) -> Reply:
-    forward = _child(_forwards(fake, request, net), name, "Network forward")
+    forward = lookup(_forwards(fake, request, net), name, "Network forward not found")
     body = _body(request)
     body["config"] = _strings(body.get("config"))
     _update(forward, body, {"description": "", "ports": []}, merge)
     return fake.sync()
 
 
-@route("PUT", rf"/1.0/networks/{_NET}/forwards/{_NAME}")
-def _forward_put(fake: FakeLXD, request: FakeRequest, net: str, name: str) -> Reply:
-    return _forward_update(fake, request, net, name, merge=False)
-
-
-@route("PATCH", rf"/1.0/networks/{_NET}/forwards/{_NAME}")
-def _forward_patch(fake: FakeLXD, request: FakeRequest, net: str, name: str) -> Reply:
-    return _forward_update(fake, request, net, name, merge=True)
-
-
 @route("DELETE", rf"/1.0/networks/{_NET}/forwards/{_NAME}")
 def _forward_delete(fake: FakeLXD, request: FakeRequest, net: str, name: str) -> Reply:
     forwards = _forwards(fake, request, net)
-    _child(forwards, name, "Network forward")
+    lookup(forwards, name, "Network forward not found")
     del forwards[name]
     return fake.sync()
 
@@ -462,33 +430,24 @@ def _peer_create(fake: FakeLXD, request: FakeRequest, net: str) -> Reply:
 
 @route("GET", rf"/1.0/networks/{_NET}/peers/{_NAME}")
 def _peer_get(fake: FakeLXD, request: FakeRequest, net: str, name: str) -> Reply:
-    peer = _child(_peers(fake, request, net), name, "Network peer")
+    peer = lookup(_peers(fake, request, net), name, "Network peer not found")
     return fake.sync(_peer_view(fake, request, net, peer))
 
 
+@put_and_patch(rf"/1.0/networks/{_NET}/peers/{_NAME}")
 def _peer_update(
     fake: FakeLXD, request: FakeRequest, net: str, name: str, merge: bool
 ) -> Reply:
-    peer = _child(_peers(fake, request, net), name, "Network peer")
+    peer = lookup(_peers(fake, request, net), name, "Network peer not found")
     body = _body(request)
     body["config"] = _strings(body.get("config"))
     _update(peer, body, {"description": ""}, merge)
     return fake.sync()
 
 
-@route("PUT", rf"/1.0/networks/{_NET}/peers/{_NAME}")
-def _peer_put(fake: FakeLXD, request: FakeRequest, net: str, name: str) -> Reply:
-    return _peer_update(fake, request, net, name, merge=False)
-
-
-@route("PATCH", rf"/1.0/networks/{_NET}/peers/{_NAME}")
-def _peer_patch(fake: FakeLXD, request: FakeRequest, net: str, name: str) -> Reply:
-    return _peer_update(fake, request, net, name, merge=True)
-
-
 @route("DELETE", rf"/1.0/networks/{_NET}/peers/{_NAME}")
 def _peer_delete(fake: FakeLXD, request: FakeRequest, net: str, name: str) -> Reply:
     peers = _peers(fake, request, net)
-    _child(peers, name, "Network peer")
+    lookup(peers, name, "Network peer not found")
     del peers[name]
     return fake.sync()

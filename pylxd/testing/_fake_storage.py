@@ -1,4 +1,4 @@
-"""Fake LXD: storage pools, volumes, volume snapshots and volume backups.
+"""Fake LXD: storage pools and volumes (their snapshots and backups: ``_fake_volume_children``).
 
 Answers and messages follow LXD 5.0.2. With the API extension
 ``storage_and_network_operations`` (newer LXD), pool and volume changes
@@ -21,18 +21,17 @@ from pylxd.testing._fake import (
     Reply,
     now,
     on_init,
+    put_and_patch,
     route,
 )
 from pylxd.testing._fake_core import listing
+from pylxd.testing._fake_helpers import change
 
 DRIVERS = ("btrfs", "ceph", "cephfs", "cephobject", "dir", "lvm", "zfs")
 NEVER = "0001-01-01T00:00:00Z"
-ASYNC_EXTENSION = "storage_and_network_operations"
 
 _POOL = r"/1.0/storage-pools/(?P<pool>[^/]+)"
-_VOL = _POOL + r"/volumes/(?P<vtype>[^/]+)/(?P<vol>[^/]+)"
-_SNAP = _VOL + r"/snapshots/(?P<snap>[^/]+)"
-_BACKUP = _VOL + r"/backups/(?P<backup>[^/]+)"
+VOLUME_PATH = _POOL + r"/volumes/(?P<vtype>[^/]+)/(?P<vol>[^/]+)"
 
 
 @on_init
@@ -54,17 +53,21 @@ def _new_pool(
     }
 
 
-def _changed(
-    fake: FakeLXD, request: FakeRequest, description: str, work: Callable[[], Any]
-) -> Reply:
-    """Do ``work``: sync in LXD 5.0, an operation with the newer extension."""
-    if ASYNC_EXTENSION in fake.extensions:
-        return fake.run_async(description, request, work)
-    work()
-    return fake.sync({} if request.method == "POST" else None)
+def _update(
+    stored: dict[str, Any], body: dict[str, Any], merge: bool, keep: Any = None
+) -> None:
+    """A pool's or volume's PUT (``config`` and ``description`` replaced,
+    ``config`` starting from ``keep``) or PATCH (the body's keys merged)."""
+    if not merge:
+        stored["config"] = {**(keep or {}), **(body.get("config") or {})}
+        stored["description"] = body.get("description", "")
+        return
+    stored["config"].update(body.get("config") or {})
+    if "description" in body:
+        stored["description"] = body["description"]
 
 
-def _remover(store: dict[Any, Any], key: Any) -> Callable[[], None]:
+def remover(store: dict[Any, Any], key: Any) -> Callable[[], None]:
     """Work that removes ``key`` from ``store`` (an operation without metadata)."""
 
     def work() -> None:
@@ -73,7 +76,7 @@ def _remover(store: dict[Any, Any], key: Any) -> Callable[[], None]:
     return work
 
 
-def _public(item: dict[str, Any]) -> dict[str, Any]:
+def public(item: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in item.items() if not k.startswith("_")}
 
 
@@ -140,9 +143,8 @@ def _pool_create(fake: FakeLXD, request: FakeRequest) -> Reply:
     pool = _new_pool(
         fake, name, driver, dict(body.get("config") or {}), body.get("description", "")
     )
-    return _changed(
-        fake, request, "Creating storage pool", lambda: pools.update({name: pool})
-    )
+    work = lambda: pools.update({name: pool})  # noqa: E731
+    return change(fake, request, "Creating storage pool", work, metadata={})
 
 
 @route("GET", _POOL)
@@ -150,35 +152,13 @@ def _pool_get(fake: FakeLXD, request: FakeRequest, pool: str) -> Reply:
     return fake.sync(_pool_view(fake, _pool(fake, pool)))
 
 
-def _pool_update(
-    fake: FakeLXD, request: FakeRequest, pool: str, replace: bool
-) -> Reply:
+@put_and_patch(_POOL)
+def _pool_update(fake: FakeLXD, request: FakeRequest, pool: str, merge: bool) -> Reply:
     stored = _pool(fake, pool)
     body = request.json or {}
-
-    def work() -> None:
-        if replace:
-            stored["config"] = {
-                "source": stored["config"].get("source", ""),
-                **(body.get("config") or {}),
-            }
-            stored["description"] = body.get("description", "")
-            return
-        stored["config"].update(body.get("config") or {})
-        if "description" in body:
-            stored["description"] = body["description"]
-
-    return _changed(fake, request, "Updating storage pool", work)
-
-
-@route("PUT", _POOL)
-def _pool_put(fake: FakeLXD, request: FakeRequest, pool: str) -> Reply:
-    return _pool_update(fake, request, pool, replace=True)
-
-
-@route("PATCH", _POOL)
-def _pool_patch(fake: FakeLXD, request: FakeRequest, pool: str) -> Reply:
-    return _pool_update(fake, request, pool, replace=False)
+    keep = {"source": stored["config"].get("source", "")}  # a PUT keeps it
+    work = lambda: _update(stored, body, merge, keep)  # noqa: E731
+    return change(fake, request, "Updating storage pool", work)
 
 
 @route("DELETE", _POOL)
@@ -187,7 +167,7 @@ def _pool_delete(fake: FakeLXD, request: FakeRequest, pool: str) -> Reply:
     if _pool_used_by(fake, pool):
         raise FakeError(400, "The storage pool is currently in use")
     pools = fake.store("storage_pools")
-    return _changed(fake, request, "Deleting storage pool", _remover(pools, pool))
+    return change(fake, request, "Deleting storage pool", remover(pools, pool))
 
 
 @route("GET", _POOL + r"/resources")
@@ -206,7 +186,7 @@ def _volumes(fake: FakeLXD, request: FakeRequest) -> dict[Any, Any]:
     return fake.store("storage_volumes", request.project)
 
 
-def _volume(
+def volume_of(
     fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str
 ) -> Any:
     _pool(fake, pool)
@@ -237,7 +217,7 @@ def _volume_used_by(
 
 def _volume_view(fake: FakeLXD, request: FakeRequest, volume: dict[str, Any]) -> Any:
     used = _volume_used_by(fake, request, volume["_pool"], volume["name"])
-    return {**_public(volume), "used_by": used}
+    return {**public(volume), "used_by": used}
 
 
 @route("GET", _POOL + r"/volumes")
@@ -253,7 +233,7 @@ def _volume_list(
         found.append(_volume_view(fake, request, volume))
         for snap in volume["_snapshots"].values():
             found.append(
-                {**found[-1], **_public(snap), "name": f"{name}/{snap['name']}"}
+                {**found[-1], **public(snap), "name": f"{name}/{snap['name']}"}
             )
     if request.recursion:
         return fake.sync(found)
@@ -306,15 +286,14 @@ def _volume_create(
         return fake.run_async(
             "Creating storage volume", request, lambda: volumes.update({key: volume})
         )
-    return _changed(
-        fake, request, "Creating storage volume", lambda: volumes.update({key: volume})
-    )
+    work = lambda: volumes.update({key: volume})  # noqa: E731
+    return change(fake, request, "Creating storage volume", work, metadata={})
 
 
 def _volume_copy(
     fake: FakeLXD, request: FakeRequest, volume: Any, source: Any
 ) -> Reply:
-    src = _volume(
+    src = volume_of(
         fake, request, source.get("pool", ""), "custom", source.get("name", "")
     )
     volume["config"] = {**src["config"], **volume["config"]}
@@ -328,19 +307,19 @@ def _volume_copy(
     )
 
 
-@route("GET", _VOL)
+@route("GET", VOLUME_PATH)
 def _volume_get(
     fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str
 ) -> Reply:
-    volume = _volume(fake, request, pool, vtype, vol)
+    volume = volume_of(fake, request, pool, vtype, vol)
     return fake.sync(_volume_view(fake, request, volume))
 
 
-@route("GET", _VOL + r"/state")
+@route("GET", VOLUME_PATH + r"/state")
 def _volume_state(
     fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str
 ) -> Reply:
-    _volume(fake, request, pool, vtype, vol)
+    volume_of(fake, request, pool, vtype, vol)
     if _pool(fake, pool)["driver"] == "dir":
         raise FakeError(500, "Not supported")
     return fake.sync({"usage": {"used": 4096, "total": -1}})
@@ -352,60 +331,38 @@ def _restore(volume: dict[str, Any], snap_name: str) -> None:
         raise FakeError(500, "Snapshot not found")
 
 
+@put_and_patch(VOLUME_PATH)
 def _volume_update(
-    fake: FakeLXD, request: FakeRequest, volume: Any, replace: bool
+    fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str, merge: bool
 ) -> Reply:
+    volume = volume_of(fake, request, pool, vtype, vol)
     body = request.json or {}
     if body.get("restore"):
         _restore(volume, body["restore"])
         return fake.sync()
 
-    def work() -> None:
-        if replace:
-            volume["config"] = dict(body.get("config") or {})
-            volume["description"] = body.get("description", "")
-            return
-        volume["config"].update(body.get("config") or {})
-        if "description" in body:
-            volume["description"] = body["description"]
-
-    return _changed(fake, request, "Updating storage volume", work)
+    work = lambda: _update(volume, body, merge)  # noqa: E731
+    return change(fake, request, "Updating storage volume", work)
 
 
-@route("PUT", _VOL)
-def _volume_put(
-    fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str
-) -> Reply:
-    volume = _volume(fake, request, pool, vtype, vol)
-    return _volume_update(fake, request, volume, replace=True)
-
-
-@route("PATCH", _VOL)
-def _volume_patch(
-    fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str
-) -> Reply:
-    volume = _volume(fake, request, pool, vtype, vol)
-    return _volume_update(fake, request, volume, replace=False)
-
-
-@route("DELETE", _VOL)
+@route("DELETE", VOLUME_PATH)
 def _volume_delete(
     fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str
 ) -> Reply:
-    _volume(fake, request, pool, vtype, vol)
+    volume_of(fake, request, pool, vtype, vol)
     if _volume_used_by(fake, request, pool, vol):
         raise FakeError(400, "The storage volume is still in use")
     volumes = _volumes(fake, request)
-    return _changed(
-        fake, request, "Deleting storage volume", _remover(volumes, (pool, vtype, vol))
+    return change(
+        fake, request, "Deleting storage volume", remover(volumes, (pool, vtype, vol))
     )
 
 
-@route("POST", _VOL)
+@route("POST", VOLUME_PATH)
 def _volume_post(
     fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str
 ) -> Reply:
-    volume = _volume(fake, request, pool, vtype, vol)
+    volume = volume_of(fake, request, pool, vtype, vol)
     body = request.json or {}
     if not body.get("name"):
         raise FakeError(400, "No name provided")
@@ -442,138 +399,13 @@ def _volume_migration_source(fake: FakeLXD, request: FakeRequest) -> Reply:
     return fake.async_reply(op)
 
 
-# -- snapshots -----------------------------------------------------------------
-def _snapshot(volume: dict[str, Any], name: str) -> Any:
-    snap = volume["_snapshots"].get(name)
-    if snap is None:
-        raise FakeError(404, "Storage pool volume not found")
-    return snap
-
-
-@route("GET", _VOL + r"/snapshots")
-def _snapshot_list(
-    fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str
-) -> Reply:
-    volume = _volume(fake, request, pool, vtype, vol)
-    snaps = volume["_snapshots"]
-    if request.recursion:
-        return fake.sync([{**s, "name": f"{vol}/{s['name']}"} for s in snaps.values()])
-    return fake.sync(
-        [
-            f"/1.0/storage-pools/{pool}/volumes/{vtype}/{vol}/snapshots/{n}"
-            for n in snaps
-        ]
-    )
-
-
-@route("POST", _VOL + r"/snapshots")
-def _snapshot_create(
-    fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str
-) -> Reply:
-    volume = _volume(fake, request, pool, vtype, vol)
-    body = request.json or {}
-    snaps = volume["_snapshots"]
-    name = body.get("name") or next(
-        f"snap{i}" for i in range(len(snaps) + 1) if f"snap{i}" not in snaps
-    )
-    if name in snaps:
-        raise FakeError(409, f'Snapshot "{name}" already in use')
-    snap = {
-        "name": name,
-        "description": "",
-        "config": dict(volume["config"]),
-        "content_type": volume["content_type"],
-        "created_at": now(),
-        "expires_at": body.get("expires_at") or NEVER,
-    }
-    return fake.run_async(
-        "Creating storage volume snapshot",
-        request,
-        lambda: snaps.update({name: snap}),
-        resources={"storage_volumes": [f"/1.0/storage_volumes/{vol}"]},
-    )
-
-
-@route("GET", _SNAP)
-def _snapshot_get(
-    fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str, snap: str
-) -> Reply:
-    return fake.sync(_snapshot(_volume(fake, request, pool, vtype, vol), snap))
-
-
-def _snapshot_update(
-    fake: FakeLXD, request: FakeRequest, snap: Any, replace: bool
-) -> Reply:
-    body = request.json or {}
-    if replace or "description" in body:
-        snap["description"] = body.get("description", "")
-    if replace or "expires_at" in body:
-        snap["expires_at"] = body.get("expires_at") or NEVER
-    return fake.sync()
-
-
-@route("PUT", _SNAP)
-def _snapshot_put(
-    fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str, snap: str
-) -> Reply:
-    found = _snapshot(_volume(fake, request, pool, vtype, vol), snap)
-    return _snapshot_update(fake, request, found, replace=True)
-
-
-@route("PATCH", _SNAP)
-def _snapshot_patch(
-    fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str, snap: str
-) -> Reply:
-    found = _snapshot(_volume(fake, request, pool, vtype, vol), snap)
-    return _snapshot_update(fake, request, found, replace=False)
-
-
-@route("POST", _SNAP)
-def _snapshot_rename(
-    fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str, snap: str
-) -> Reply:
-    volume = _volume(fake, request, pool, vtype, vol)
-    found = _snapshot(volume, snap)
-    new = (request.json or {}).get("name")
-    if not new:
-        raise FakeError(400, "No name provided")
-
-    def work() -> None:
-        if new in volume["_snapshots"]:
-            raise FakeError(409, f'Snapshot "{new}" already in use')
-        volume["_snapshots"][new] = volume["_snapshots"].pop(snap)
-        found["name"] = new
-
-    return fake.run_async("Renaming storage volume snapshot", request, work)
-
-
-@route("DELETE", _SNAP)
-def _snapshot_delete(
-    fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str, snap: str
-) -> Reply:
-    volume = _volume(fake, request, pool, vtype, vol)
-    _snapshot(volume, snap)
-    return fake.run_async(
-        "Deleting storage volume snapshot",
-        request,
-        _remover(volume["_snapshots"], snap),
-    )
-
-
-# -- backups -------------------------------------------------------------------
-def _backup(volume: dict[str, Any], name: str) -> Any:
-    backup = volume["_backups"].get(name)
-    if backup is None:
-        raise FakeError(404, "Storage volume backup not found")
-    return backup
-
-
+# -- backups (their routes: _fake_volume_children) ---------------------------
 def backup_tarball(volume: dict[str, Any]) -> bytes:
     """A volume backup as LXD makes it: ``backup/index.yaml`` in a tar.gz.
 
     The index is JSON (which YAML reads too), so that the fake can import it.
     """
-    index = {"name": volume["name"], "config": {"volume": _public(volume)}}
+    index = {"name": volume["name"], "config": {"volume": public(volume)}}
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w") as tar:
         data = json.dumps(index).encode()
@@ -581,95 +413,6 @@ def backup_tarball(volume: dict[str, Any]) -> bytes:
         info.size = len(data)
         tar.addfile(info, io.BytesIO(data))
     return gzip.compress(raw.getvalue(), mtime=0)
-
-
-@route("GET", _VOL + r"/backups")
-def _backup_list(
-    fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str
-) -> Reply:
-    backups = _volume(fake, request, pool, vtype, vol)["_backups"]
-    if request.recursion:
-        return fake.sync([_public(b) for b in backups.values()])
-    return fake.sync(
-        [
-            f"/1.0/storage-pools/{pool}/volumes/{vtype}/{vol}/backups/{n}"
-            for n in backups
-        ]
-    )
-
-
-@route("POST", _VOL + r"/backups")
-def _backup_create(
-    fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str
-) -> Reply:
-    volume = _volume(fake, request, pool, vtype, vol)
-    body = request.json or {}
-    backups = volume["_backups"]
-    name = body.get("name") or next(
-        f"backup{i}" for i in range(len(backups) + 1) if f"backup{i}" not in backups
-    )
-    if name in backups:
-        raise FakeError(409, "Backup already exists")
-    backup = {
-        "name": name,
-        "created_at": now(),
-        "expires_at": body.get("expires_at") or NEVER,
-        "volume_only": bool(body.get("volume_only")),
-        "optimized_storage": bool(body.get("optimized_storage")),
-        "_data": backup_tarball(volume),
-    }
-    return fake.run_async(
-        "Creating custom volume backup",
-        request,
-        lambda: backups.update({name: backup}),
-        resources={
-            "backups": [f"/1.0/backups/{name}"],
-            "storage_volumes": [f"/1.0/storage_volumes/{vol}"],
-        },
-    )
-
-
-@route("GET", _BACKUP)
-def _backup_get(
-    fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str, backup: str
-) -> Reply:
-    return fake.sync(_public(_backup(_volume(fake, request, pool, vtype, vol), backup)))
-
-
-@route("GET", _BACKUP + r"/export")
-def _backup_export(
-    fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str, backup: str
-) -> Reply:
-    data = _backup(_volume(fake, request, pool, vtype, vol), backup)["_data"]
-    return fake.raw(data, **{"Content-Length": str(len(data))})
-
-
-@route("POST", _BACKUP)
-def _backup_rename(
-    fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str, backup: str
-) -> Reply:
-    volume = _volume(fake, request, pool, vtype, vol)
-    found = _backup(volume, backup)
-    new = (request.json or {}).get("name")
-    if not new:
-        raise FakeError(400, "No name provided")
-
-    def work() -> None:
-        volume["_backups"][new] = volume["_backups"].pop(backup)
-        found["name"] = new
-
-    return fake.run_async("Renaming custom volume backup", request, work)
-
-
-@route("DELETE", _BACKUP)
-def _backup_delete(
-    fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str, backup: str
-) -> Reply:
-    volume = _volume(fake, request, pool, vtype, vol)
-    _backup(volume, backup)
-    return fake.run_async(
-        "Deleting custom volume backup", request, _remover(volume["_backups"], backup)
-    )
 
 
 def _volume_import(fake: FakeLXD, request: FakeRequest, pool: str) -> Reply:

@@ -1,8 +1,9 @@
 """Fake LXD: the server side of websockets (exec streams and events).
 
 pylxd's websocket clients (``pylxd._websocket._LXDWebSocket`` and its
-subclasses) ask ``pylxd._transport.in_process_server(url)`` before opening a
-network connection. For a fake, :func:`open_websocket` hands them one end of
+subclasses) open their connection with the connector of the adapter serving
+the client's session (``pylxd._websocket.connector_for``), when it has one.
+A fake's, :func:`open_websocket`, hands them one end of
 a socket pair; a thread serves the other end: it reads the HTTP upgrade
 request, checks the path and secret like LXD does, answers ``101 Switching
 Protocols`` and gives a :class:`ServerWebSocket` to the fake's handler.
@@ -22,6 +23,8 @@ from urllib import parse
 
 from ws4py.messaging import Message
 from ws4py.websocket import WebSocket
+
+from pylxd._websocket import close_quietly
 
 if TYPE_CHECKING:  # pragma: no cover
     from pylxd.testing._fake import FakeLXD
@@ -68,13 +71,8 @@ class ServerWebSocket(WebSocket):
     def close(self, code: int = 1000, reason: str = "") -> None:
         """Send the closing frame once; a client already gone is no error
         (ws4py would log one)."""
-        if self.server_terminated:  # type: ignore[has-type]
-            return
-        self.server_terminated = True
-        try:
-            frame = self.stream.close(code=code, reason=reason)
-            self._write(frame.single(mask=self.stream.always_mask))
-        except (OSError, RuntimeError, AttributeError) as err:
+        err = close_quietly(self, code, reason)
+        if err is not None:
             logger.debug("fake websocket close: %r", err)
 
     def end(self) -> None:

@@ -8,7 +8,7 @@ with ``pytest_plugins = ["pylxd.testing.pytest_plugin"]`` in a
 * ``fake_lxd``: a fresh :class:`~pylxd.testing.FakeLXD` for each test, set up
   like ``lxd init`` leaves a server (a ``default`` storage pool and a root
   disk in the ``default`` profile). Its :attr:`~pylxd.testing.FakeLXD.endpoint`
-  works with ``Client(endpoint=...)`` for the duration of the test.
+  works with ``Client(endpoint=...)``.
 * ``fake_client``: a :class:`pylxd.Client` connected to ``fake_lxd``.
 
 Mark a test with ``@pytest.mark.fake_lxd(...)`` to pass keyword arguments to
@@ -40,12 +40,12 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture
 def fake_lxd(request: pytest.FixtureRequest) -> Iterator[FakeLXD]:
-    """A fresh in-memory LXD, unregistered after the test."""
+    """A fresh in-memory LXD, set up like ``lxd init`` leaves a server."""
     marker = request.node.get_closest_marker("fake_lxd")
     kwargs: dict[str, Any] = dict(marker.kwargs) if marker else {}
-    with FakeLXD(**kwargs) as fake:
-        fake.add_root_disk()
-        yield fake
+    fake = FakeLXD(**kwargs)
+    fake.add_root_disk()
+    yield fake
 
 
 @pytest.fixture

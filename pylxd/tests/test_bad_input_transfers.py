@@ -429,7 +429,7 @@ ROWS = _id_rows() + [
     ),
     Row(
         "image export_to a str",
-        lambda c: c.client.images.all()[0].export_to("/tmp/out"),
+        lambda c: c.client.images.all()[0].export_to("/tmp/out"),  # type: ignore[arg-type]
         TypeError,
         ("export", "fileobj", "str"),
     ),

@@ -316,7 +316,7 @@ def test_early_refusals_are_lxd_api_exceptions(
 def test_exec_ids_refusal_is_an_lxd_api_exception(client: Client) -> None:
     instance = client.instances.create({"name": "c1", "source": IMAGE}, wait=True)
     with pytest.raises(exceptions.InvalidArgumentType, match="numeric id"):
-        instance.execute(["true"], user="root")
+        instance.execute(["true"], user="root")  # type: ignore[arg-type]
 
 
 def test_snapshot_name_refusal_is_an_lxd_api_exception(client: Client) -> None:

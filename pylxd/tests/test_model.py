@@ -14,11 +14,11 @@ from pylxd.testing import FakeLXD
 class Item(CollectionMixin, model.Model):
     _endpoint = "profiles"
 
-    name = model.Attribute(readonly=True)
-    description = model.Attribute()
-    config = model.Attribute()
-    devices = model.Attribute()
-    used_by = model.Attribute(readonly=True)
+    name = model.Attribute[str](readonly=True)
+    description = model.Attribute[str]()
+    config = model.Attribute[dict[str, str]]()
+    devices = model.Attribute[dict[str, dict[str, str]]]()
+    used_by = model.Attribute[list[str]](readonly=True)
     size = model.Attribute(validator=int, optional=True)
 
 
@@ -54,7 +54,7 @@ def test_slots_and_attributes_are_collected() -> None:
 
 def test_subclasses_inherit_attributes() -> None:
     class Sub(Item):
-        extra = model.Attribute()
+        extra = model.Attribute[str]()
 
     assert "config" in Sub.__attributes__ and "extra" in Sub.__attributes__
     assert "config" not in Sub.__slots__
@@ -234,7 +234,7 @@ def test_manager_declarations_are_lazy() -> None:
     built = []
 
     class WithChild(model.Model):
-        name = model.Attribute()
+        name = model.Attribute[str]()
         children = model.Manager(lambda obj: built.append(obj) or "manager")  # type: ignore[func-returns-value]
 
     obj = WithChild(None, name="x")
@@ -246,7 +246,7 @@ def test_manager_declarations_are_lazy() -> None:
 
 def test_model_without_endpoint_says_so() -> None:
     class Bare(model.Model):
-        name = model.Attribute()
+        name = model.Attribute[str]()
 
     with pytest.raises(TypeError, match="Bare does not define its API endpoint"):
         Bare(None, name="x").api

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import copy
 import gc
+import pickle
+import weakref
 from typing import Any
 
 import pytest
 
 from pylxd import Client, EventType, exceptions
-from pylxd._transport import ConnectionLost, RequestTimeout, in_process_server
+from pylxd._transport import ConnectionLost, RequestTimeout
 from pylxd.testing import CommandNotFound, ExecCall, ExecResult, FakeLXD
 from pylxd.testing.pytest_plugin import fake_client, fake_lxd  # noqa: F401
 
@@ -44,20 +47,59 @@ def test_endpoint_works_with_a_plain_client() -> None:
         assert client.api._api_endpoint == f"http://{fake.host}/1.0"
 
 
-def test_endpoint_keeps_the_fake_alive_until_unregistered() -> None:
+def test_endpoint_keeps_the_fake_alive_while_it_or_a_client_lives() -> None:
     endpoint = FakeLXD().endpoint
     gc.collect()
-    server = in_process_server(endpoint)
+    server = endpoint.pylxd_adapter
     assert isinstance(server, FakeLXD)
     client = Client(endpoint=endpoint)
+    alive = weakref.ref(server)
     server.unregister()
-    del server
+    del server, endpoint
     gc.collect()
     assert client.host_info["api_version"] == "1.0"
-    assert in_process_server(endpoint) is not None  # the client holds it
+    assert alive() is not None  # the client holds it
     del client
     gc.collect()
-    assert in_process_server(endpoint) is None
+    assert alive() is None
+
+
+def test_a_plain_copy_of_the_endpoint_reaches_no_fake() -> None:
+    fake = FakeLXD()
+    with pytest.raises(exceptions.ClientConnectionFailed):
+        Client(endpoint=str(fake.endpoint), timeout=5)
+
+
+def test_copies_of_the_endpoint_carry_the_fake_a_pickle_does_not() -> None:
+    fake = FakeLXD()
+    endpoint = fake.endpoint
+    assert copy.copy(endpoint).pylxd_adapter is fake
+    assert copy.deepcopy({"url": endpoint})["url"].pylxd_adapter is fake
+    unpickled = pickle.loads(pickle.dumps(endpoint))
+    assert unpickled == endpoint and not hasattr(unpickled, "pylxd_adapter")
+
+
+def test_websockets_go_where_the_session_sends_requests(lxd: FakeLXD) -> None:
+    from pylxd import _websocket
+
+    assert _websocket.connector_for(lxd.client()) == lxd.open_websocket
+    assert _websocket.connector_for(Client(endpoint=lxd.endpoint)) == lxd.open_websocket
+
+
+def test_exec_and_events_reach_the_fake_through_its_endpoint(lxd: FakeLXD) -> None:
+    client = Client(endpoint=lxd.endpoint)
+    instance = client.instances.create({"name": "c2", "source": IMAGE}, wait=True)
+    with client.events_iter([EventType.Lifecycle], timeout=10) as events:
+        instance.start(wait=True)
+        assert next(events)["metadata"]["action"] == "instance-started"
+    assert instance.execute(["echo", "hi"]).stdout == "hi\n"
+
+
+def test_websockets_follow_a_session_given_to_the_client(lxd: FakeLXD) -> None:
+    client = Client(endpoint=lxd.base_url, session=lxd.session())
+    instance = client.instances.create({"name": "c3", "source": IMAGE}, wait=True)
+    instance.start(wait=True)
+    assert instance.execute(["echo", "via session"]).stdout == "via session\n"
 
 
 def test_clients_keep_working_after_unregister(running: Any, lxd: FakeLXD) -> None:
@@ -308,7 +350,8 @@ def test_fixtures(fake_lxd: FakeLXD, fake_client: Client) -> None:  # noqa: F811
         {"name": "web", "source": {"type": "image", "alias": "ubuntu"}}, wait=True
     )
     assert instance.status == "Stopped"
-    assert in_process_server(fake_lxd.endpoint) is fake_lxd
+    assert fake_lxd.endpoint.pylxd_adapter is fake_lxd
+    assert Client(endpoint=fake_lxd.endpoint).instances.get("web").status == "Stopped"
 
 
 @pytest.mark.fake_lxd(extensions=["projects"])

@@ -1,0 +1,164 @@
+"""``Model.datetime_of``: LXD's time strings as aware datetimes (python-dateutil)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+
+from pylxd import exceptions
+from pylxd.models import Instance
+from pylxd.models._dates import parse_time
+from pylxd.testing import FakeLXD
+from pylxd.tests.test_instance import FP, IMAGE, seeded
+
+
+@pytest.fixture
+def lxd() -> FakeLXD:
+    """A fake LXD holding instance c1."""
+    fake = seeded()
+    fake.client().instances.create({"name": "c1", "source": IMAGE}, wait=True)
+    return fake
+
+
+@pytest.fixture
+def client(lxd: FakeLXD) -> Any:
+    return lxd.client()
+
+
+@pytest.fixture
+def instance(client: Any, lxd: FakeLXD) -> Any:
+    fetched = client.instances.get("c1")
+    lxd.requests.clear()
+    return fetched
+
+
+def stored(lxd: FakeLXD, **fields: str) -> None:
+    """Make the fake LXD send ``fields`` for instance c1."""
+    lxd.store("instances")["c1"].update(fields)
+
+
+def test_created_at_stays_the_string_and_parses_to_an_aware_datetime(
+    instance: Any,
+) -> None:
+    assert isinstance(instance.created_at, str)
+    created = instance.datetime_of("created_at")
+    assert created.tzinfo is not None
+    assert created.utcoffset() == timedelta(0)
+    assert abs(datetime.now(timezone.utc) - created) < timedelta(hours=1)
+
+
+def test_nanoseconds_as_lxd_writes_them_are_read_to_microseconds(
+    client: Any, lxd: FakeLXD, instance: Any
+) -> None:
+    stored(lxd, created_at="2024-05-01T10:20:30.123456789Z")
+    fetched = client.instances.get("c1")
+    assert fetched.created_at == "2024-05-01T10:20:30.123456789Z"
+    assert fetched.datetime_of("created_at") == datetime(
+        2024, 5, 1, 10, 20, 30, 123456, tzinfo=timezone.utc
+    )
+
+
+def test_an_offset_is_kept_and_compares_as_the_same_instant(
+    client: Any, lxd: FakeLXD, instance: Any
+) -> None:
+    stored(lxd, last_used_at="2024-05-01T12:20:30+02:00")
+    used = client.instances.get("c1").datetime_of("last_used_at")
+    assert used.utcoffset() == timedelta(hours=2)
+    assert used == datetime(2024, 5, 1, 10, 20, 30, tzinfo=timezone.utc)
+
+
+def test_lxd_zero_time_means_never(client: Any, lxd: FakeLXD, instance: Any) -> None:
+    stored(lxd, last_used_at="0001-01-01T00:00:00Z")
+    assert client.instances.get("c1").datetime_of("last_used_at") is None
+
+
+def test_a_field_the_server_does_not_send_is_none(
+    client: Any, lxd: FakeLXD, instance: Any
+) -> None:
+    del lxd.store("instances")["c1"]["last_used_at"]
+    fetched = client.instances.get("c1")
+    assert not fetched.last_used_at  # pylxd's MISSING
+    assert fetched.datetime_of("last_used_at") is None
+
+
+def test_image_never_used_and_never_expiring(client: Any) -> None:
+    image = client.images.get(FP)
+    assert image.last_used_at == "0001-01-01T00:00:00Z"
+    assert image.datetime_of("last_used_at") is None
+    assert isinstance(image.datetime_of("uploaded_at"), datetime)
+
+
+def test_snapshot_without_expiry_has_none(instance: Any) -> None:
+    snapshot = instance.snapshots.create("s1", wait=True)
+    assert snapshot.datetime_of("expires_at") is None
+    assert snapshot.datetime_of("created_at").tzinfo is not None
+
+
+def test_a_lazy_object_is_read_first(client: Any, lxd: FakeLXD, instance: Any) -> None:
+    stored(lxd, created_at="2024-05-01T10:20:30Z")
+    lazy = Instance(client, name="c1")
+    lxd.requests.clear()
+    assert lazy.datetime_of("created_at") == datetime(
+        2024, 5, 1, 10, 20, 30, tzinfo=timezone.utc
+    )
+    assert [(r.method, r.path) for r in lxd.requests] == [("GET", "/1.0/instances/c1")]
+
+
+def test_a_field_newer_than_this_version_is_parsed_too(
+    client: Any, lxd: FakeLXD, instance: Any
+) -> None:
+    stored(lxd, rebuilt_at="2024-05-01T10:20:30Z")
+    with pytest.warns(UserWarning, match="rebuilt_at"):
+        fetched = client.instances.get("c1")
+    assert fetched.datetime_of("rebuilt_at") == datetime(
+        2024, 5, 1, 10, 20, 30, tzinfo=timezone.utc
+    )
+
+
+def test_an_unknown_attribute_is_refused_without_a_request(
+    instance: Any, lxd: FakeLXD
+) -> None:
+    with pytest.raises(
+        exceptions.InvalidArgument, match="Instance has no attribute 'born'"
+    ):
+        instance.datetime_of("born")
+    assert lxd.requests == []
+
+
+def test_an_attribute_that_is_no_time_is_named(instance: Any) -> None:
+    with pytest.raises(
+        exceptions.InvalidArgument, match="Instance 'c1' name is not a time"
+    ):
+        instance.datetime_of("name")
+    with pytest.raises(exceptions.InvalidArgumentType, match="stateful is not a time"):
+        instance.datetime_of("stateful")
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        (None, None),
+        ("", None),
+        ("0001-01-01T00:00:00Z", None),
+        ("2024-05-01T10:20:30Z", datetime(2024, 5, 1, 10, 20, 30, tzinfo=timezone.utc)),
+        ("2024-05-01T10:20:30", datetime(2024, 5, 1, 10, 20, 30, tzinfo=timezone.utc)),
+        (
+            "2024-05-01T10:20:30.5-01:00",
+            datetime(2024, 5, 1, 11, 20, 30, 500000, tzinfo=timezone.utc),
+        ),
+    ],
+)
+def test_parse_time(value: str | None, expected: datetime | None) -> None:
+    parsed = parse_time(value, "created_at")
+    assert parsed == expected
+    assert parsed is None or parsed.tzinfo is not None
+
+
+@pytest.mark.parametrize("value", ["yesterday", "2024-13-01T00:00:00Z"])
+def test_parse_time_refuses_what_is_no_time(value: str) -> None:
+    with pytest.raises(exceptions.InvalidArgument, match="created_at is not a time"):
+        parse_time(value, "created_at")
+    with pytest.raises(ValueError):
+        parse_time(value, "created_at")

@@ -1,0 +1,1 @@
+"""Files checked by mypy in :mod:`pylxd.tests.test_typing` (not run)."""
