@@ -24,7 +24,7 @@ from integration.conftest import (
 )
 from pylxd import Client, exceptions
 from pylxd._transport import _APINode
-from pylxd.models._files import FileNotFound
+from pylxd.models.files import FileNotFound
 from pylxd.testing import FakeLXD
 
 WRITES = ("post", "put", "patch", "delete")

@@ -22,7 +22,7 @@ from ws4py.messaging import BinaryMessage, TextMessage
 from integration.conftest import WAIT, busybox_container, https_client_for
 from pylxd import Client, exceptions
 from pylxd._websocket_exec import _ExecSession
-from pylxd.models._exec_streams import InteractiveSession
+from pylxd.models.exec_streams import InteractiveSession
 
 BIG = 50 * 1000 * 1000
 

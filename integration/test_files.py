@@ -20,7 +20,7 @@ from integration.conftest import (
     unique_name,
 )
 from pylxd import Client, exceptions
-from pylxd.models._files import (
+from pylxd.models.files import (
     FileError,
     FileNotFound,
     FilesManager,

@@ -33,8 +33,8 @@ from integration.conftest import (
 )
 from pylxd import Client, exceptions
 from pylxd._websocket_exec import _ExecSession
-from pylxd.models._exec import InteractiveSession
-from pylxd.models._files import UnsafePathWarning
+from pylxd.models.exec_streams import InteractiveSession
+from pylxd.models.files import UnsafePathWarning
 from pylxd.tests._certs import fingerprint, write_cert
 
 CA_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")

@@ -35,7 +35,7 @@ _M = "pylxd.models."
 _INST = _M + "instance.Instance."
 _SNAP = _M + "instance.Snapshot."
 _EXEC = _M + "_exec.ExecMixin."
-_FILES = _M + "_files.FilesManager."
+_FILES = _M + "files.FilesManager."
 _BACKUP = _M + "instance_backup.InstanceBackup."
 _LOGS = _M + "_instance_logs.InstanceLogs."
 _TPL = _M + "_instance_metadata.InstanceTemplates."
@@ -68,6 +68,25 @@ _FW = "/1.0/networks/{networkName}/forwards"
 _PE = "/1.0/networks/{networkName}/peers"
 _Z = "/1.0/network-zones/{zone}/records"
 
+
+def _crud(
+    path: str, item: str, model: str, *, rename: bool = False
+) -> dict[tuple[str, str], str]:
+    """The rows of a collection at ``path`` whose objects are at ``path + item``.
+
+    ``all``/``create`` on the collection, ``get``/``save``/``patch``/
+    ``delete`` (and ``rename`` when ``rename``) on an object, in that order.
+    """
+    one = path + item
+    rows = {("GET", path): model + "all", ("POST", path): model + "create"}
+    rows[("GET", one)] = model + "get"
+    if rename:
+        rows[("POST", one)] = model + "rename"
+    for method, name in (("PUT", "save"), ("PATCH", "patch"), ("DELETE", "delete")):
+        rows[(method, one)] = model + name
+    return rows
+
+
 #: (method, path) -> the dotted path of the method that implements it.
 OPERATIONS: dict[tuple[str, str], str] = {
     # server, events, metrics, resources, warnings
@@ -84,23 +103,12 @@ OPERATIONS: dict[tuple[str, str], str] = {
     ("PATCH", "/1.0/warnings/{uuid}"): _WARN + "patch",
     ("DELETE", "/1.0/warnings/{uuid}"): _WARN + "delete",
     # certificates
-    ("GET", "/1.0/certificates"): _CERT + "all",
-    ("POST", "/1.0/certificates"): _CERT + "create",
-    ("GET", "/1.0/certificates/{fingerprint}"): _CERT + "get",
-    ("PUT", "/1.0/certificates/{fingerprint}"): _CERT + "save",
-    ("PATCH", "/1.0/certificates/{fingerprint}"): _CERT + "patch",
-    ("DELETE", "/1.0/certificates/{fingerprint}"): _CERT + "delete",
+    **_crud("/1.0/certificates", "/{fingerprint}", _CERT),
     # cluster
     ("GET", "/1.0/cluster"): _CLUSTER + "get",
     ("PUT", "/1.0/cluster"): _CLUSTER + "enable",
     ("PUT", "/1.0/cluster/certificate"): _M + "cluster.ClusterCertificate.put",
-    ("GET", "/1.0/cluster/groups"): _GROUP + "all",
-    ("POST", "/1.0/cluster/groups"): _GROUP + "create",
-    ("GET", "/1.0/cluster/groups/{name}"): _GROUP + "get",
-    ("POST", "/1.0/cluster/groups/{name}"): _GROUP + "rename",
-    ("PUT", "/1.0/cluster/groups/{name}"): _GROUP + "save",
-    ("PATCH", "/1.0/cluster/groups/{name}"): _GROUP + "patch",
-    ("DELETE", "/1.0/cluster/groups/{name}"): _GROUP + "delete",
+    **_crud("/1.0/cluster/groups", "/{name}", _GROUP, rename=True),
     ("GET", "/1.0/cluster/members"): _MEMBER + "all",
     ("POST", "/1.0/cluster/members"): _MEMBER + "create_token",
     ("GET", "/1.0/cluster/members/{name}"): _MEMBER + "get",
@@ -169,47 +177,15 @@ OPERATIONS: dict[tuple[str, str], str] = {
     ("GET", _I + "/state"): _INST + "state",
     ("PUT", _I + "/state"): _INST + "start",
     # networks, ACLs, zones, forwards, peers
-    ("GET", "/1.0/network-acls"): _ACL + "all",
-    ("POST", "/1.0/network-acls"): _ACL + "create",
-    ("GET", "/1.0/network-acls/{name}"): _ACL + "get",
-    ("POST", "/1.0/network-acls/{name}"): _ACL + "rename",
-    ("PUT", "/1.0/network-acls/{name}"): _ACL + "save",
-    ("PATCH", "/1.0/network-acls/{name}"): _ACL + "patch",
-    ("DELETE", "/1.0/network-acls/{name}"): _ACL + "delete",
+    **_crud("/1.0/network-acls", "/{name}", _ACL, rename=True),
     ("GET", "/1.0/network-acls/{name}/log"): _ACL + "log",
-    ("GET", "/1.0/network-zones"): _ZONE + "all",
-    ("POST", "/1.0/network-zones"): _ZONE + "create",
-    ("GET", "/1.0/network-zones/{name}"): _ZONE + "get",
-    ("PUT", "/1.0/network-zones/{name}"): _ZONE + "save",
-    ("PATCH", "/1.0/network-zones/{name}"): _ZONE + "patch",
-    ("DELETE", "/1.0/network-zones/{name}"): _ZONE + "delete",
-    ("GET", _Z): _REC + "all",
-    ("POST", _Z): _REC + "create",
-    ("GET", _Z + "/{name}"): _REC + "get",
-    ("PUT", _Z + "/{name}"): _REC + "save",
-    ("PATCH", _Z + "/{name}"): _REC + "patch",
-    ("DELETE", _Z + "/{name}"): _REC + "delete",
-    ("GET", "/1.0/networks"): _NET + "all",
-    ("POST", "/1.0/networks"): _NET + "create",
-    ("GET", "/1.0/networks/{name}"): _NET + "get",
-    ("POST", "/1.0/networks/{name}"): _NET + "rename",
-    ("PUT", "/1.0/networks/{name}"): _NET + "save",
-    ("PATCH", "/1.0/networks/{name}"): _NET + "patch",
-    ("DELETE", "/1.0/networks/{name}"): _NET + "delete",
+    **_crud("/1.0/network-zones", "/{name}", _ZONE),
+    **_crud(_Z, "/{name}", _REC),
+    **_crud("/1.0/networks", "/{name}", _NET, rename=True),
     ("GET", "/1.0/networks/{name}/leases"): _NET + "leases",
     ("GET", "/1.0/networks/{name}/state"): _NET + "state",
-    ("GET", _FW): _FWD + "all",
-    ("POST", _FW): _FWD + "create",
-    ("GET", _FW + "/{listenAddress}"): _FWD + "get",
-    ("PUT", _FW + "/{listenAddress}"): _FWD + "save",
-    ("PATCH", _FW + "/{listenAddress}"): _FWD + "patch",
-    ("DELETE", _FW + "/{listenAddress}"): _FWD + "delete",
-    ("GET", _PE): _PEER + "all",
-    ("POST", _PE): _PEER + "create",
-    ("GET", _PE + "/{peerName}"): _PEER + "get",
-    ("PUT", _PE + "/{peerName}"): _PEER + "save",
-    ("PATCH", _PE + "/{peerName}"): _PEER + "patch",
-    ("DELETE", _PE + "/{peerName}"): _PEER + "delete",
+    **_crud(_FW, "/{listenAddress}", _FWD),
+    **_crud(_PE, "/{peerName}", _PEER),
     # operations
     ("GET", "/1.0/operations"): _OP + "all",
     ("GET", "/1.0/operations/{id}"): _OP + "get",
@@ -217,20 +193,8 @@ OPERATIONS: dict[tuple[str, str], str] = {
     ("GET", "/1.0/operations/{id}/wait"): _OP + "wait_for_operation",
     ("GET", "/1.0/operations/{id}/websocket"): _EXEC + "execute",
     # profiles and projects
-    ("GET", "/1.0/profiles"): _PROF + "all",
-    ("POST", "/1.0/profiles"): _PROF + "create",
-    ("GET", "/1.0/profiles/{name}"): _PROF + "get",
-    ("POST", "/1.0/profiles/{name}"): _PROF + "rename",
-    ("PUT", "/1.0/profiles/{name}"): _PROF + "save",
-    ("PATCH", "/1.0/profiles/{name}"): _PROF + "patch",
-    ("DELETE", "/1.0/profiles/{name}"): _PROF + "delete",
-    ("GET", "/1.0/projects"): _PROJ + "all",
-    ("POST", "/1.0/projects"): _PROJ + "create",
-    ("GET", "/1.0/projects/{name}"): _PROJ + "get",
-    ("POST", "/1.0/projects/{name}"): _PROJ + "rename",
-    ("PUT", "/1.0/projects/{name}"): _PROJ + "save",
-    ("PATCH", "/1.0/projects/{name}"): _PROJ + "patch",
-    ("DELETE", "/1.0/projects/{name}"): _PROJ + "delete",
+    **_crud("/1.0/profiles", "/{name}", _PROF, rename=True),
+    **_crud("/1.0/projects", "/{name}", _PROJ, rename=True),
     ("GET", "/1.0/projects/{name}/state"): _PROJ + "state",
     # storage
     ("GET", "/1.0/storage-pools"): _POOL + "all",
@@ -283,19 +247,8 @@ INCUS_OPERATIONS: dict[tuple[str, str], str] = {
     ("POST", _I + "/rebuild"): _INST + "rebuild",
     ("GET", "/1.0/metadata/configuration"): _SERVER + "metadata_configuration",
     ("GET", "/1.0/network-allocations"): _NET + "allocations",
-    ("GET", "/1.0/network-integrations"): _NI + "all",
-    ("POST", "/1.0/network-integrations"): _NI + "create",
-    ("GET", "/1.0/network-integrations/{integration}"): _NI + "get",
-    ("POST", "/1.0/network-integrations/{integration}"): _NI + "rename",
-    ("PUT", "/1.0/network-integrations/{integration}"): _NI + "save",
-    ("PATCH", "/1.0/network-integrations/{integration}"): _NI + "patch",
-    ("DELETE", "/1.0/network-integrations/{integration}"): _NI + "delete",
-    ("GET", _LBS): _LB + "all",
-    ("POST", _LBS): _LB + "create",
-    ("GET", _LBS + "/{listenAddress}"): _LB + "get",
-    ("PUT", _LBS + "/{listenAddress}"): _LB + "save",
-    ("PATCH", _LBS + "/{listenAddress}"): _LB + "patch",
-    ("DELETE", _LBS + "/{listenAddress}"): _LB + "delete",
+    **_crud("/1.0/network-integrations", "/{integration}", _NI, rename=True),
+    **_crud(_LBS, "/{listenAddress}", _LB),
     ("GET", _LBS + "/{listenAddress}/state"): _LB + "state",
     ("GET", "/1.0/projects/{name}/access"): _PROJ + "access",
     ("GET", _B): _BUCKET + "all",

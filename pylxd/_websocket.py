@@ -18,8 +18,8 @@ The event clients (:class:`_WebsocketClient`, :class:`_EventReader`) are
 here; the clients of one exec (stdin, stdout/stderr, control, pty) and its
 orchestration (:class:`~pylxd._websocket_exec._ExecSession`) are in
 :mod:`pylxd._websocket_exec`, the pty/console session
-(:class:`~pylxd.models._exec_streams.InteractiveSession`) in
-:mod:`pylxd.models._exec_streams`. ws4py is imported by these modules only.
+(:class:`~pylxd.models.exec_streams.InteractiveSession`) in
+:mod:`pylxd.models.exec_streams`. ws4py is imported by these modules only.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Each derives from :class:`pylxd._websocket._LXDWebSocket` (TLS, block reads,
 LXD's abrupt close). :class:`_ExecSession` connects the websockets of one
 non-interactive exec and serves them with one thread each;
-:class:`~pylxd.models._exec_streams.InteractiveSession` uses the pty and
+:class:`~pylxd.models.exec_streams.InteractiveSession` uses the pty and
 control clients. ``pylxd.models.instance._StdinWebsocket`` and
 ``_CommandWebsocketClient`` (pylxd 2.4.2's names) are these classes.
 """

@@ -84,20 +84,6 @@ def _is_a_token(secret: str) -> bool:
     return isinstance(decoded, dict) and {"fingerprint", "secret"} <= decoded.keys()
 
 
-def _check_max_response_size(size: Any) -> None:
-    """Refuse a ``max_response_size`` that is not None or a positive int."""
-    if size is None:
-        return
-    if isinstance(size, bool) or not isinstance(size, int):
-        raise exceptions.InvalidArgumentType(
-            f"max_response_size must be an int or None, not {type(size).__name__}"
-        )
-    if size <= 0:
-        raise exceptions.InvalidArgument(
-            f"max_response_size must be a positive number of bytes, not {size}"
-        )
-
-
 def _check_verify(verify: Any) -> None:
     """Fail early, and clearly, on a ``verify`` that cannot be used.
 
@@ -198,7 +184,7 @@ class Client:
         if_match: bool = False,
         retry: Retry | None = None,
     ) -> None:
-        _check_max_response_size(max_response_size)
+        exceptions.check_bytes("max_response_size", max_response_size)
         self.project = project
         #: Optimistic concurrency for every write (see ``if_match`` above).
         self.if_match = bool(if_match)

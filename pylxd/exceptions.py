@@ -334,6 +334,25 @@ def check_seconds(what: str, value: Any, *, optional: bool = True) -> None:
         )
 
 
+def check_bytes(what: str, value: Any, *, optional: bool = True) -> None:
+    """Refuse a size that is not a positive int of bytes (or None, when
+    ``optional``), when the call is made, before anything is sent.
+
+    :raises InvalidArgumentType: for a bool or a non-int.
+    :raises InvalidArgument: for zero or a negative size.
+    """
+    if value is None and optional:
+        return
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidArgumentType(
+            f"{what} must be an int{' or None' if optional else ''}, not {value!r}"
+        )
+    if value <= 0:
+        raise InvalidArgument(
+            f"{what} must be a positive number of bytes, not {value!r}"
+        )
+
+
 class ClientConnectionFailed(Exception):
     """An exception raised when the Client connection fails."""
 

@@ -14,6 +14,7 @@ ws4py is imported only when a websocket is opened.
 from __future__ import annotations
 
 import contextlib
+import functools
 import signal as _signal
 import sys
 from collections import namedtuple
@@ -27,13 +28,13 @@ from pylxd.models._exec_request import (
     _exec_body,
     _fds,
 )
-from pylxd.models._exec_streams import (
+from pylxd.models._mixins import name_from_url, quote
+from pylxd.models.exec_streams import (
     ExecStream,
     InteractiveSession,
     _lxd_wait_seconds,
     _websocket_path,
 )
-from pylxd.models._mixins import name_from_url, quote
 
 if TYPE_CHECKING:  # pragma: no cover
     from pylxd._transport import _APINode
@@ -189,18 +190,11 @@ class ExecMixin:
                 timeout,
                 **ids,
             )
-        classes = _checked_classes(stdin_payload)  # before LXD starts anything
-        operation_id, fds = self._start_exec(
-            commands, environment, interactive=False, **ids
+        io = (stdin_payload, stdin_encoding, decode, encoding)
+        operation_id, open_streams = self._start_with_streams(
+            commands, environment, ids, io
         )
-        session = self._exec_session(
-            operation_id,
-            fds,
-            classes,
-            stdin_payload=stdin_payload,
-            stdin_encoding=stdin_encoding,
-            decode=decode,
-            encoding=encoding,
+        session = open_streams(
             stdout_handler=stdout_handler,
             stderr_handler=stderr_handler,
             control=timeout is not None,
@@ -213,6 +207,35 @@ class ExecMixin:
         finally:
             session.close()
         return _InstanceExecuteResult(operation.metadata["return"], stdout, stderr)
+
+    def _start_with_streams(
+        self,
+        commands: list[str],
+        environment: dict[str, str] | None,
+        ids: dict[str, Any],
+        io: tuple[Any, str | None, bool, str | None],
+    ) -> tuple[str, Callable[..., _ExecSession]]:
+        """Start a command whose stdin/stdout/stderr go through websockets.
+
+        ``io`` is ``(stdin_payload, stdin_encoding, decode, encoding)``. The
+        payload is checked before LXD starts anything. Returns the operation
+        id and a function opening the streams with the given handlers.
+        """
+        stdin_payload, stdin_encoding, decode, encoding = io
+        classes = _checked_classes(stdin_payload)
+        operation_id, fds = self._start_exec(
+            commands, environment, interactive=False, **ids
+        )
+        return operation_id, functools.partial(
+            self._exec_session,
+            operation_id,
+            fds,
+            classes,
+            stdin_payload=stdin_payload,
+            stdin_encoding=stdin_encoding,
+            decode=decode,
+            encoding=encoding,
+        )
 
     def _exec_session(
         self,
@@ -340,19 +363,13 @@ class ExecMixin:
         :returns: an :class:`ExecStream` yielding ``("stdout"|"stderr", chunk)``.
         """
         _check_output_options(encoding, stdin_encoding)
-        classes = _checked_classes(stdin_payload)
-        operation_id, fds = self._start_exec(
-            commands, environment, interactive=False, user=user, group=group, cwd=cwd
+        ids = {"user": user, "group": group, "cwd": cwd}
+        io = (stdin_payload, stdin_encoding, decode, encoding)
+        operation_id, open_streams = self._start_with_streams(
+            commands, environment, ids, io
         )
         stream = ExecStream(self.client, operation_id)
-        stream.session = self._exec_session(
-            operation_id,
-            fds,
-            classes,
-            stdin_payload=stdin_payload,
-            stdin_encoding=stdin_encoding,
-            decode=decode,
-            encoding=encoding,
+        stream.session = open_streams(
             control=True,
             on_end=stream._output.ended,
             stdout_handler=stream._output.sink("stdout"),

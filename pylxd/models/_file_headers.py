@@ -1,15 +1,13 @@
-"""What LXD's file API says in its ``X-LXD-*`` headers, and what is sent in them.
+"""What is sent in LXD's file API ``X-LXD-*`` headers.
 
-:class:`FileInfo` is read from a response's headers; the mode, uid, gid and
-path a caller gives are checked here and written in LXD's format, before any
-request. Shared by :mod:`pylxd.models._files` and
-:mod:`pylxd.models._files_recursive`.
+The mode, uid, gid and path a caller gives are checked here and written in
+LXD's format, before any request (what LXD answers in these headers is
+:class:`pylxd.models.files.FileInfo`). Shared by :mod:`pylxd.models.files`
+and :mod:`pylxd.models._files_recursive`.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import datetime
 import os
 from typing import Any
 
@@ -19,60 +17,6 @@ from pylxd._ids import check_id
 FILE, DIRECTORY, SYMLINK = "file", "directory", "symlink"
 _MAX_MODE = 0o7777
 _OCTAL_DIGITS = frozenset("01234567")
-
-
-@dataclasses.dataclass(frozen=True)
-class FileInfo:
-    """What LXD reports about a path (the ``X-LXD-*`` headers).
-
-    :ivar type: ``"file"``, ``"directory"`` or ``"symlink"``.
-    :ivar mode: permission bits (e.g. ``0o644``).
-    :ivar uid: owner uid inside the instance.
-    :ivar gid: owner gid inside the instance.
-    :ivar modified: last modification time, when LXD sends it.
-    :ivar size: content length in bytes when LXD sends it (``GET`` of a file
-        or symlink; LXD 5.0's ``HEAD`` does not).
-    """
-
-    type: str
-    mode: int
-    uid: int
-    gid: int
-    modified: datetime.datetime | None = None
-    size: int | None = None
-
-    @classmethod
-    def from_headers(cls, headers: Any) -> FileInfo:
-        """Build from a response's headers (missing or bad values read as 0)."""
-        length = headers.get("Content-Length")
-        is_listing = "json" in headers.get("Content-Type", "")
-        return cls(
-            type=headers.get("X-LXD-type", FILE),
-            mode=_header_int(headers.get("X-LXD-mode"), 8),
-            uid=_header_int(headers.get("X-LXD-uid"), 10),
-            gid=_header_int(headers.get("X-LXD-gid"), 10),
-            modified=_parse_modified(headers.get("X-LXD-modified")),
-            size=(
-                int(length) if length and length.isdigit() and not is_listing else None
-            ),
-        )
-
-
-def _header_int(value: str | None, base: int) -> int:
-    try:
-        return int(value or "0", base)
-    except ValueError:
-        return 0
-
-
-def _parse_modified(value: str | None) -> datetime.datetime | None:
-    """``2026-11-27 07:09:44 +0000 UTC`` (Go's time format) -> an aware datetime."""
-    if not value:
-        return None
-    try:
-        return datetime.datetime.strptime(value[:25], "%Y-%m-%d %H:%M:%S %z")
-    except ValueError:
-        return None
 
 
 # -- validation of what the caller gives ------------------------------------

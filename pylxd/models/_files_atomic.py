@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from pylxd import exceptions
 
 if TYPE_CHECKING:  # pragma: no cover
-    from pylxd.models._files import FilesManager
+    from pylxd.models.files import FilesManager
 
 
 def temporary_name(path: str) -> str:

@@ -1,4 +1,4 @@
-"""Recursive file transfers, mixed into :class:`~pylxd.models._files.FilesManager`.
+"""Recursive file transfers, mixed into :class:`~pylxd.models.files.FilesManager`.
 
 ``recursive_put`` (:class:`_TreeUpload`) and ``recursive_get``
 (:class:`_TreeDownload`) of :class:`RecursiveTransfersMixin`, built on the
@@ -22,7 +22,6 @@ from pylxd.models._file_headers import (
     DIRECTORY,
     FILE,
     SYMLINK,
-    FileInfo,
     _check_remote,
     _metadata_headers,
 )
@@ -31,7 +30,7 @@ from pylxd.models._streaming import Progress
 if TYPE_CHECKING:  # pragma: no cover
     import requests
 
-    from pylxd.models._files import FilesManager
+    from pylxd.models.files import FileInfo, FilesManager
 
 #: Kept from a container's modes when writing locally: never setuid/setgid/sticky.
 _LOCAL_MODE_MASK = 0o777
@@ -100,7 +99,7 @@ class _TreeDownload:
     def run(self, remote: str, local: str) -> None:
         self.remote_root = posixpath.normpath(remote)
         with self.files._open(remote) as response:
-            info = FileInfo.from_headers(response.headers)
+            info = self.files._info(response)
             if info.type == FILE:
                 _write_local(remote, local, response, info, self.tally.for_file())
                 return
@@ -139,7 +138,7 @@ class _TreeDownload:
             _skip(repr(remote), f"{local!r} would be outside {self.real_root!r}")
             return None
         with self.files._open(remote) as response:
-            info = FileInfo.from_headers(response.headers)
+            info = self.files._info(response)
             if info.type == DIRECTORY:
                 names = _listing(response)
                 return (

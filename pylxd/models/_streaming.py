@@ -347,15 +347,8 @@ def check_chunk_size(chunk_size: Any, what: str) -> int:
     :raises InvalidArgumentType: for a bool or a non-int.
     :raises InvalidArgument: for zero or a negative size.
     """
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int):
-        raise exceptions.InvalidArgumentType(
-            f"{what}: chunk_size must be a positive int, not {chunk_size!r}"
-        )
-    if chunk_size <= 0:
-        raise exceptions.InvalidArgument(
-            f"{what}: chunk_size must be a positive number of bytes, not {chunk_size}"
-        )
-    return chunk_size
+    exceptions.check_bytes(f"{what}: chunk_size", chunk_size, optional=False)
+    return int(chunk_size)
 
 
 def check_target(target: Any, what: str) -> None:

@@ -12,7 +12,7 @@ consoles from :class:`~pylxd.models._exec.ExecMixin`, backups, logs, metadata
 and templates from :class:`~pylxd.models._instance_extras.InstanceExtrasMixin`,
 Incus's additions from
 :class:`~pylxd.models._instance_incus.IncusInstanceMixin`, and file transfers
-from ``instance.files`` (:mod:`pylxd.models._files`).
+from ``instance.files`` (:mod:`pylxd.models.files`).
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import requests
 
     from pylxd.client import Client
-    from pylxd.models._files import FilesManager
+    from pylxd.models.files import FilesManager
 
 
 #: pylxd's name for the state object :meth:`Instance.state` returns.
@@ -83,7 +83,7 @@ _FULL_KEYS = ("state", "snapshots", "backups")
 def _files_manager(instance: Instance) -> FilesManager:
     # Imported on first use (no import cycle): most instance work never
     # touches files, and the files rooms are a large part of this import.
-    from pylxd.models._files import FilesManager
+    from pylxd.models.files import FilesManager
 
     return FilesManager(instance)
 
@@ -92,7 +92,7 @@ class _FilesManagerAlias:
     """``Instance.FilesManager``: pylxd's public name for the files manager class."""
 
     def __get__(self, obj: object, owner: type) -> type[FilesManager]:
-        from pylxd.models._files import FilesManager  # as in _files_manager
+        from pylxd.models.files import FilesManager  # as in _files_manager
 
         return FilesManager
 

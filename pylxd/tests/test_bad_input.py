@@ -16,7 +16,7 @@ from typing import Any, Callable
 import pytest
 
 from pylxd import Client, exceptions
-from pylxd.models._files import FileNotFound
+from pylxd.models.files import FileNotFound
 from pylxd.testing import FakeLXD
 from pylxd.testing._fake import Reply
 

@@ -84,10 +84,10 @@ def test_refine_keeps_an_inner_subject() -> None:
 
 
 def test_public_error_classes_live_in_exceptions_and_where_they_were() -> None:
-    from pylxd.models import _files, certificate, storage_pool
+    from pylxd.models import certificate, files, storage_pool
 
-    assert _files.FileNotFound is exceptions.FileNotFound
-    assert _files.FileError is exceptions.FileError
+    assert files.FileNotFound is exceptions.FileNotFound
+    assert files.FileError is exceptions.FileError
     assert storage_pool.StorageObjectNotFound is exceptions.StorageObjectNotFound
     assert certificate.TrustRefused is exceptions.TrustRefused
     assert issubclass(exceptions.FileNotFound, exceptions.NotFound)

@@ -508,7 +508,7 @@ def test_interactive_console_request(instance: Any, fake: FakeLXD) -> None:
 
 
 def test_console_wait_treats_lxds_detach_error_as_the_end(client: Any) -> None:
-    from pylxd.models._exec_streams import InteractiveSession
+    from pylxd.models.exec_streams import InteractiveSession
 
     response = mock.Mock(status_code=500)
     response.json.return_value = {

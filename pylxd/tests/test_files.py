@@ -14,7 +14,7 @@ import pytest
 
 from pylxd import exceptions
 from pylxd.exceptions import TransferIncomplete
-from pylxd.models._files import (
+from pylxd.models.files import (
     FileError,
     FileInfo,
     FileNotFound,

@@ -31,7 +31,7 @@ from hypothesis import strategies as st
 from ws4py.framing import OPCODE_BINARY, OPCODE_TEXT, Frame
 
 from pylxd import _websocket, _websocket_exec, exceptions, models
-from pylxd.models._files import UnsafePathWarning
+from pylxd.models.files import UnsafePathWarning
 from pylxd.testing import FakeLXD
 from pylxd.testing._fake import Reply
 from pylxd.testing._fake_files import add_entry, filesystem
@@ -434,7 +434,7 @@ def test_pty_reader_survives_any_bytes(data: bytes, sizes: list[int]) -> None:
 def test_recursive_get_never_leaves_the_target(
     tmp_path_factory: pytest.TempPathFactory, listing: list[str], target: str
 ) -> None:
-    from pylxd.models._files import FilesManager
+    from pylxd.models.files import FilesManager
 
     fake = FakeLXD()
     client = fake.client()

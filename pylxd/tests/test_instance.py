@@ -540,12 +540,12 @@ def test_publish_failure_raises_lxds_message(client, lxd) -> None:
 
 
 def test_files_manager_is_built_lazily(client, lxd) -> None:
-    from pylxd.models import _files
+    from pylxd.models import files
 
     instance = client.instances.get(make(client, lxd).name)
-    assert isinstance(instance.files, _files.FilesManager)
+    assert isinstance(instance.files, files.FilesManager)
     assert instance.files is instance.files
-    assert Instance.FilesManager is _files.FilesManager
+    assert Instance.FilesManager is files.FilesManager
 
 
 # -- copy and migration between servers ---------------------------------------

@@ -16,7 +16,7 @@ object or an iterable go out in chunks (with a Content-Length when the size
 is known), downloads with :meth:`FilesManager.get_to` are copied chunk by
 chunk, so memory stays constant whatever the size. The recursive transfers
 (and their path safety) are in :mod:`pylxd.models._files_recursive`, the
-``X-LXD-*`` headers (:class:`FileInfo`, mode/uid/gid checks) in
+checks of what is sent in the ``X-LXD-*`` headers (mode, uid, gid, path) in
 :mod:`pylxd.models._file_headers`, ``put(atomic=True)`` in
 :mod:`pylxd.models._files_atomic`.
 
@@ -31,6 +31,8 @@ absolute path) although the link keeps the target it was created with.
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
 import functools
 import os
 from typing import TYPE_CHECKING, Any, BinaryIO, ContextManager
@@ -42,8 +44,8 @@ from pylxd.models import _files_atomic, _streaming
 from pylxd.models._file_headers import (
     _MAX_MODE,
     DIRECTORY,
+    FILE,
     SYMLINK,
-    FileInfo,
     _check_remote,
     _metadata_headers,
 )
@@ -54,6 +56,60 @@ if TYPE_CHECKING:  # pragma: no cover
     import requests
 
     from pylxd._transport import _APINode
+
+
+@dataclasses.dataclass(frozen=True)
+class FileInfo:
+    """What LXD reports about a path (the ``X-LXD-*`` headers).
+
+    :ivar type: ``"file"``, ``"directory"`` or ``"symlink"``.
+    :ivar mode: permission bits (e.g. ``0o644``).
+    :ivar uid: owner uid inside the instance.
+    :ivar gid: owner gid inside the instance.
+    :ivar modified: last modification time, when LXD sends it.
+    :ivar size: content length in bytes when LXD sends it (``GET`` of a file
+        or symlink; LXD 5.0's ``HEAD`` does not).
+    """
+
+    type: str
+    mode: int
+    uid: int
+    gid: int
+    modified: datetime.datetime | None = None
+    size: int | None = None
+
+    @classmethod
+    def from_headers(cls, headers: Any) -> FileInfo:
+        """Build from a response's headers (missing or bad values read as 0)."""
+        length = headers.get("Content-Length")
+        is_listing = "json" in headers.get("Content-Type", "")
+        return cls(
+            type=headers.get("X-LXD-type", FILE),
+            mode=_header_int(headers.get("X-LXD-mode"), 8),
+            uid=_header_int(headers.get("X-LXD-uid"), 10),
+            gid=_header_int(headers.get("X-LXD-gid"), 10),
+            modified=_parse_modified(headers.get("X-LXD-modified")),
+            size=(
+                int(length) if length and length.isdigit() and not is_listing else None
+            ),
+        )
+
+
+def _header_int(value: str | None, base: int) -> int:
+    try:
+        return int(value or "0", base)
+    except ValueError:
+        return 0
+
+
+def _parse_modified(value: str | None) -> datetime.datetime | None:
+    """``2026-11-27 07:09:44 +0000 UTC`` (Go's time format) -> an aware datetime."""
+    if not value:
+        return None
+    try:
+        return datetime.datetime.strptime(value[:25], "%Y-%m-%d %H:%M:%S %z")
+    except ValueError:
+        return None
 
 
 # -- upload bodies -------------------------------------------------------------
@@ -133,6 +189,11 @@ class FilesManager(RecursiveTransfersMixin):
     def _endpoint(self) -> _APINode:
         """``/1.0/instances/<name>/files`` (no I/O)."""
         return self._instance.api.files
+
+    @staticmethod
+    def _info(response: requests.Response) -> FileInfo:
+        """What the response's ``X-LXD-*`` headers say about its path."""
+        return FileInfo.from_headers(response.headers)
 
     def _what(self, method: str) -> str:
         return f"FilesManager.{method} (instance {self._instance.name!r})"
@@ -345,7 +406,7 @@ class FilesManager(RecursiveTransfersMixin):
         _streaming.check_chunk_size(chunk_size, what)
         response = self._open(path)
         with response:
-            info = FileInfo.from_headers(response.headers)
+            info = self._info(response)
             if info.type == DIRECTORY:
                 raise IsADirectoryError(f"{what}: {path!r} is a directory")
             return _streaming.download(
@@ -379,12 +440,12 @@ class FilesManager(RecursiveTransfersMixin):
         path = _check_remote(path, self._what("stat"))
         if not self._instance.client.has_api_extension("instance_file_head"):
             with self._open(path) as response:
-                return FileInfo.from_headers(response.headers)
+                return self._info(response)
         with self._naming(path):
             response = self._endpoint._send(
                 "head", (), {"params": {"path": path}}, ok=(200,), check_sync=False
             )
-        return FileInfo.from_headers(response.headers)
+        return self._info(response)
 
     def delete_available(self) -> bool:
         """Whether the server can delete files (the ``file_delete`` extension)."""
