@@ -76,16 +76,14 @@ def cases() -> dict[str, Callable[[], None]]:
     from pylxd.client import Client
 
     # Queued answers make an idle connection look dropped: trust it here.
-    _transport._UnixConnection.is_connected = property(  # type: ignore
-        lambda self: True
-    )
+    _transport._UnixConnection.is_dropped = lambda self: False  # type: ignore
     client = Client()
     adapter = client.api.session.get_adapter("http+unix://")
-    pool = next(iter(adapter._unix_pools.values()))  # type: ignore[attr-defined]
-    conn = pool.pool.queue[-1]  # the idle connection Client() used
+    conn = next(iter(adapter._idle.values()))[0]  # type: ignore[union-attr]
     ours, ours_server = socket.socketpair()
     conn.sock.close()
-    conn.sock = ours
+    # The transport's own socket class (reads bounded by a whole-answer deadline).
+    conn.sock = type(conn.sock)(fileno=ours.detach())
     raw = RawLXD()
     theirs, raw_server = socket.socketpair()
     raw.conn.sock = theirs

@@ -79,8 +79,8 @@ class Counter:
     def attach(self) -> Iterator[Counter]:
         from pylxd import _transport
 
-        original_send = _transport._HTTPAdapter.send
-        original_new = _transport._UnixPool._new_conn
+        original_send = _transport._UnixAdapter.send
+        original_new = _transport._UnixAdapter._new_conn
         counter = self
 
         def send(adapter: Any, *args: Any, **kwargs: Any) -> Any:
@@ -88,18 +88,18 @@ class Counter:
                 counter.requests += 1
             return original_send(adapter, *args, **kwargs)
 
-        def new_conn(pool: Any) -> Any:
+        def new_conn(adapter: Any, *args: Any) -> Any:
             with counter._lock:
                 counter.connections += 1
-            return original_new(pool)
+            return original_new(adapter, *args)
 
-        _transport._HTTPAdapter.send = send  # type: ignore[method-assign]
-        _transport._UnixPool._new_conn = new_conn  # type: ignore[method-assign]
+        _transport._UnixAdapter.send = send  # type: ignore[method-assign,assignment]
+        _transport._UnixAdapter._new_conn = new_conn  # type: ignore[method-assign,assignment]
         try:
             yield self
         finally:
-            _transport._HTTPAdapter.send = original_send  # type: ignore[method-assign]
-            _transport._UnixPool._new_conn = original_new  # type: ignore[method-assign]
+            _transport._UnixAdapter.send = original_send  # type: ignore[method-assign]
+            _transport._UnixAdapter._new_conn = original_new  # type: ignore[method-assign]
 
 
 def _create_empty(raw: RawLXD, name: str) -> None:

@@ -1,8 +1,8 @@
 """HTTP on urllib3's pools: the one adapter, its whole-answer deadline and size cap.
 
-Unix sockets (one pool per socket path), plain HTTP and HTTPS all go through
-:class:`_HTTPAdapter` (requests' adapter on urllib3's pools). Every answer
-is read through :class:`_DeadlineIO`, so ``timeout`` bounds connecting,
+Plain HTTP and HTTPS go through :class:`_HTTPAdapter` (requests' adapter on
+urllib3's pools; Unix sockets through :mod:`pylxd._unix`, with the same
+rules). Every answer is read through :class:`_DeadlineIO`, so ``timeout`` bounds connecting,
 status line, headers and body as a whole; an answer that is not streamed is
 refused past ``max_response_size``. Failures of this stack become pylxd
 exceptions in one place, :func:`transport_error`.
@@ -15,7 +15,6 @@ import functools
 import http.client
 import io
 import socket
-import threading
 import time
 from typing import Any, Iterator, cast
 from urllib import parse
@@ -25,7 +24,6 @@ import requests.adapters
 import urllib3
 import urllib3.connection
 import urllib3.exceptions
-from requests.structures import CaseInsensitiveDict
 
 from pylxd import exceptions
 
@@ -143,24 +141,6 @@ class _BoundedHTTPSConnection(urllib3.connection.HTTPSConnection, _BoundedConnec
     """urllib3's TLS connection, bounded as :class:`_BoundedConnection`."""
 
 
-class _UnixConnection(_BoundedConnection):
-    """A bounded HTTP/1.1 connection to a Unix socket."""
-
-    def __init__(self, path: str, **kwargs: Any) -> None:
-        super().__init__("localhost", **kwargs)
-        self.socket_path = path
-
-    def connect(self) -> None:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(self.timeout)
-        try:
-            sock.connect(self.socket_path)
-        except OSError:
-            sock.close()
-            raise
-        self.sock = sock
-
-
 class _BoundedPool(urllib3.HTTPConnectionPool):
     """A pool whose requests must be answered whole within their read timeout.
 
@@ -187,18 +167,6 @@ class _BoundedPool(urllib3.HTTPConnectionPool):
 
 class _BoundedHTTPSPool(urllib3.HTTPSConnectionPool, _BoundedPool):
     ConnectionCls = _BoundedHTTPSConnection
-
-
-class _UnixPool(_BoundedPool):
-    """Keep-alive connections to one Unix socket (urllib3's pool)."""
-
-    def __init__(self, path: str, maxsize: int) -> None:
-        super().__init__("localhost", maxsize=maxsize)
-        self.socket_path = path
-
-    def _new_conn(self) -> _UnixConnection:
-        self.num_connections += 1
-        return _UnixConnection(self.socket_path, timeout=self.timeout.connect_timeout)
 
 
 class _Response(requests.Response):
@@ -263,11 +231,12 @@ def _too_large(
 
 
 class _HTTPAdapter(requests.adapters.HTTPAdapter):
-    """requests' adapter on urllib3's pools, for Unix sockets and TCP alike.
+    """requests' adapter on urllib3's pools, for HTTP and HTTPS.
 
-    ``http+unix://`` URLs get one pool per socket path. Every answer must
-    come whole within the read timeout (see :class:`_BoundedPool`), and an
-    answer that is not streamed is refused past ``max_response_size`` bytes.
+    Every answer must come whole within the read timeout (see
+    :class:`_BoundedPool`), and an answer that is not streamed is refused
+    past ``max_response_size`` bytes. (Unix sockets have their own, leaner
+    client with the same rules: :mod:`pylxd._unix`.)
     """
 
     def __init__(
@@ -277,9 +246,6 @@ class _HTTPAdapter(requests.adapters.HTTPAdapter):
         max_response_size: int | None = MAX_RESPONSE_SIZE,
     ) -> None:
         self.max_response_size = max_response_size
-        self._maxsize = pool_maxsize
-        self._unix_pools: dict[str, _UnixPool] = {}
-        self._unix_lock = threading.Lock()
         super().__init__(pool_maxsize=pool_maxsize)
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
@@ -289,45 +255,12 @@ class _HTTPAdapter(requests.adapters.HTTPAdapter):
             "https": _BoundedHTTPSPool,
         }
 
-    def get_connection_with_tls_context(  # type: ignore[override]
-        self, request: requests.PreparedRequest, *args: Any, **kwargs: Any
-    ) -> Any:
-        url = request.url or ""
-        if not url.startswith("http+unix://"):
-            return super().get_connection_with_tls_context(request, *args, **kwargs)
-        host = url[12 : url.find("/", 12) % (len(url) + 1)]
-        pool = self._unix_pools.get(host)
-        if pool is None:
-            path = _SOCKET_PATHS.get(host) or parse.unquote(host)
-            with self._unix_lock:
-                pool = self._unix_pools.setdefault(host, _UnixPool(path, self._maxsize))
-        return pool
-
-    def request_url(self, request: requests.PreparedRequest, proxies: Any) -> str:
-        url = request.url or ""
-        if not url.startswith("http+unix://"):
-            return super().request_url(request, proxies)
-        slash = url.find("/", 12)  # a socket has no proxy: the path and query
-        return url[slash:] if slash > 0 else "/"
-
     def build_response(
         self, req: requests.PreparedRequest, resp: Any
     ) -> requests.Response:
-        """requests' response (as a :class:`_Response`); on a socket, without
-        the cookie jar that requests fills and a socket session never sends."""
-        if not (req.url or "").startswith("http+unix://"):
-            response = super().build_response(req, resp)
-            response.__class__ = _Response
-            return response
-        response = _Response()
-        response.status_code = resp.status
-        response.headers = CaseInsensitiveDict(resp.headers)
-        response.encoding = requests.utils.get_encoding_from_headers(response.headers)
-        response.raw = resp
-        response.reason = resp.reason
-        response.url = req.url or ""
-        response.request = req
-        response.connection = self  # type: ignore[attr-defined]
+        """requests' response, as a :class:`_Response`."""
+        response = super().build_response(req, resp)
+        response.__class__ = _Response
         return response
 
     def send(  # type: ignore[override]
@@ -356,13 +289,6 @@ class _HTTPAdapter(requests.adapters.HTTPAdapter):
         response._content_consumed = True  # type: ignore[attr-defined]
         raw.release_conn()
         return response
-
-    def close(self) -> None:
-        super().close()
-        with self._unix_lock:
-            pools, self._unix_pools = self._unix_pools, {}
-        for pool in pools.values():
-            pool.close()
 
 
 def _read_decoded(raw: Any, amt: int | None = None) -> bytes:

@@ -32,8 +32,6 @@ from pylxd._http import (  # noqa: F401  (re-exported)
     _GuardedBody,
     _HTTPAdapter,
     _Response,
-    _UnixConnection,
-    _UnixPool,
     describe_url,
     transport_error,
     unix_socket_url,
@@ -45,6 +43,7 @@ from pylxd._tls import (  # noqa: F401  (re-exported)
     pinned_fingerprint,
     tls_context,
 )
+from pylxd._unix import _UnixAdapter, _UnixConnection  # noqa: F401  (re-exported)
 
 logger = logging.getLogger("pylxd")
 
@@ -288,7 +287,7 @@ def set_max_response_size(session: Any, size: int | None) -> None:
     """Cap the answers (not streamed) of ``session``'s pylxd adapters at ``size``
     bytes (None: no cap); adapters of other kinds are left alone."""
     for adapter in getattr(session, "adapters", {}).values():
-        if isinstance(adapter, _HTTPAdapter):
+        if isinstance(adapter, (_HTTPAdapter, _UnixAdapter)):
             adapter.max_response_size = size
 
 
@@ -306,7 +305,7 @@ def get_session_for_url(
     itself = weakref.proxy(session)
     _close_with(session)
     if url.startswith("http+unix://"):
-        session.mount("http+unix://", _HTTPAdapter())
+        session.mount("http+unix://", _UnixAdapter())
         # LXD does not compress on its socket: say so, and no decoder is set up.
         session.headers = CaseInsensitiveDict(
             {"User-Agent": session.headers["User-Agent"], "Accept-Encoding": "identity"}

@@ -221,7 +221,7 @@ def test_reply_next_serves_one_odd_answer() -> None:
 def test_one_pool_per_socket_path_even_when_paths_differ_only_in_case(
     tmp_path: Any,
 ) -> None:
-    """Each socket gets its own urllib3 pool, keyed by its exact path (URL
+    """Each socket gets its own pool of connections, keyed by its exact path (URL
     hosts are case-insensitive, socket paths are not), reused call after call."""
     from pylxd.tests.hostile import HostileLXD, sync
 
