@@ -17,7 +17,7 @@ import os
 import time
 import weakref
 from collections import namedtuple
-from typing import Any, Mapping, TypeVar
+from typing import Any, Callable, Mapping, TypeVar
 from urllib import parse
 
 import requests
@@ -196,6 +196,15 @@ def check_cert_files(cert: Any) -> None:
 IN_PROCESS_ADAPTER = "pylxd_adapter"
 
 
+class _Session(requests.Session):
+    """A requests session whose request path and environment merge
+    :func:`get_session_for_url` replaces per session (held weakly: a bound
+    method stored on the session would be a reference cycle)."""
+
+    request: Callable[..., requests.Response]
+    merge_environment_settings: Callable[..., Any]
+
+
 def in_process_endpoint(endpoint: Any) -> tuple[Any, requests.Session | None]:
     """Split an endpoint carrying an in-process adapter (:data:`IN_PROCESS_ADAPTER`)
     into its plain URL and a session with the adapter mounted on it; any
@@ -205,14 +214,12 @@ def in_process_endpoint(endpoint: Any) -> tuple[Any, requests.Session | None]:
         return endpoint, None
     # A plain copy: urlsplit's cache would keep the carrier (and the adapter) alive.
     url = str(endpoint)
-    session = requests.Session()
+    session = _Session()
     parts = parse.urlsplit(url)
     session.mount(f"{parts.scheme}://{parts.netloc}", adapter)
     session.trust_env = False
     # Held weakly, as in get_session_for_url.
-    session.request = functools.partial(  # type: ignore
-        _unix_request, weakref.proxy(session)
-    )
+    session.request = functools.partial(_unix_request, weakref.proxy(session))
     return url, session
 
 
@@ -299,7 +306,7 @@ def get_session_for_url(
     ``verify`` (True, False, or a CA/server-cert path) always wins over
     ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE`` in the environment.
     """
-    session = requests.Session()
+    session = _Session()
     # The session's own methods hold it weakly: a reference cycle would keep
     # its sockets open until the cyclic garbage collector runs.
     itself = weakref.proxy(session)
@@ -313,13 +320,13 @@ def get_session_for_url(
         # Proxies, .netrc and CA bundles from the environment mean nothing on a
         # Unix socket, and reading them costs more CPU than the request itself.
         session.trust_env = False
-        session.request = functools.partial(_unix_request, itself)  # type: ignore
+        session.request = functools.partial(_unix_request, itself)
         return session
     session.mount("https://", LXDSSLAdapter(pool_maxsize=POOL_MAXSIZE))
     session.mount("http://", _HTTPAdapter(pool_maxsize=POOL_MAXSIZE))
     session.cert = cert
     session.verify = True if verify is None else verify
-    session.merge_environment_settings = functools.partial(  # type: ignore
+    session.merge_environment_settings = functools.partial(
         _merge_keeping_verify, itself
     )
     return session

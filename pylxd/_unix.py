@@ -67,8 +67,6 @@ class _UnixSocket(socket.socket):
 class _UnixConnection(http.client.HTTPConnection):
     """An HTTP/1.1 keep-alive connection to a Unix socket."""
 
-    sock: _UnixSocket | None  # type: ignore[assignment]
-
     def __init__(self, path: str, timeout: float | None) -> None:
         super().__init__("localhost", timeout=timeout)
         self._path = path
@@ -82,6 +80,12 @@ class _UnixConnection(http.client.HTTPConnection):
             sock.close()
             raise
         self.sock = sock
+
+    def bound(self, per_read: float | None, deadline: float | None) -> None:
+        """Bound the reads of the connected socket (see :meth:`_UnixSocket.bound`)."""
+        sock = self.sock
+        assert isinstance(sock, _UnixSocket)  # connect() made it
+        sock.bound(per_read, deadline)
 
     def is_dropped(self) -> bool:
         """True when the server closed the idle connection (e.g. it restarted)."""
@@ -192,7 +196,7 @@ class _UnixAdapter(requests.adapters.BaseAdapter):
         response = self._build(request, raw)
         release = functools.partial(self._checkin, path, conn)
         if stream:  # each read of a download keeps its timeout, with no deadline
-            conn.sock.bound(read_timeout, None)  # type: ignore[union-attr]
+            conn.bound(read_timeout, None)
             response.raw = _StreamedBody(raw, release)
             return response
         try:
@@ -231,8 +235,7 @@ class _UnixAdapter(requests.adapters.BaseAdapter):
         try:
             if conn.sock is None:
                 conn.connect()
-            sock: Any = conn.sock
-            sock.bound(read_timeout, None if streamed else deadline)
+            conn.bound(read_timeout, None if streamed else deadline)
             conn.request(
                 request.method or "GET",
                 url,
@@ -241,7 +244,7 @@ class _UnixAdapter(requests.adapters.BaseAdapter):
                 encode_chunked=chunked,
             )
             if streamed and read_timeout is not None:
-                sock.bound(read_timeout, time.monotonic() + read_timeout)
+                conn.bound(read_timeout, time.monotonic() + read_timeout)
             return conn.getresponse()
         except socket.timeout as err:
             raise requests.exceptions.ReadTimeout(err, request=request) from err

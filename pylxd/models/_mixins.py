@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, TypeVar
 from urllib import parse
 
 from pylxd import exceptions
@@ -297,6 +297,9 @@ class RenameMixin:
 
         def _subject(self) -> str: ...
 
+        #: The model's ``get`` classmethod (its key parameters vary by model).
+        get: ClassVar[Callable[..., Any]]
+
     def _rename_and_get(self, new_name: str, wait: bool = False) -> Any:
         """Rename (errors name both names) and return the object as stored."""
         check = getattr(self, "_check_extension", None)
@@ -304,7 +307,7 @@ class RenameMixin:
             check()
         with exceptions.naming(f"{self._subject()} (renaming to {new_name!r})"):
             self._rename(new_name, wait=wait)
-        return self.get(self.client, new_name)  # type: ignore[attr-defined]
+        return self.get(self.client, new_name)
 
     def _rename(self, new_name: str, wait: bool = False) -> requests.Response:
         kind = getattr(self, "_error_kind", None) or type(self).__name__
