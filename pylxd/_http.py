@@ -15,6 +15,7 @@ import functools
 import http.client
 import io
 import socket
+import threading
 import time
 from typing import Any, Iterator, cast
 from urllib import parse
@@ -138,7 +139,39 @@ class _BoundedConnection(urllib3.connection.HTTPConnection):
 
 
 class _BoundedHTTPSConnection(urllib3.connection.HTTPSConnection, _BoundedConnection):
-    """urllib3's TLS connection, bounded as :class:`_BoundedConnection`."""
+    """urllib3's TLS connection, bounded as :class:`_BoundedConnection`.
+
+    The TLS handshake is bounded by the deadline too: ``ssl`` reads it in C,
+    each read within the socket's timeout only, so a server dripping its
+    handshake a byte at a time could hold a call without end. A timer shuts
+    the socket down when the deadline passes during the handshake.
+    """
+
+    def connect(self) -> None:
+        deadline = self.clock.deadline
+        if deadline is None:
+            return super().connect()
+        expired = threading.Event()
+        timer = threading.Timer(
+            max(0.0, deadline - time.monotonic()), self._expire, (expired,)
+        )
+        timer.daemon = True
+        timer.start()
+        try:
+            super().connect()
+        except BaseException as err:
+            if expired.is_set():
+                raise socket.timeout("no TLS connection before the deadline") from err
+            raise
+        finally:
+            timer.cancel()
+
+    def _expire(self, expired: threading.Event) -> None:
+        expired.set()
+        sock = self.sock
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
 
 
 class _BoundedPool(urllib3.HTTPConnectionPool):

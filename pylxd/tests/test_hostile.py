@@ -11,13 +11,14 @@ from __future__ import annotations
 import gc
 import os
 import resource
+import socket
 import threading
 import time
 from typing import Any, Iterator
 
 import pytest
 
-from pylxd import exceptions
+from pylxd import Client, exceptions
 from pylxd.models import Instance
 from pylxd.tests import hostile
 from pylxd.tests.hostile import HostileLXD
@@ -470,3 +471,48 @@ def test_a_long_upload_is_not_counted_in_the_answer_deadline(
     assert response.status_code == 200
     (request,) = either.requests_to("POST", "/1.0/instances/c1/files")
     assert request.body == b"x" * 4096
+
+
+@pytest.fixture
+def tls_handshake_drip() -> Iterator[str]:
+    """A TCP server that answers a TLS ClientHello with a record announced at
+    16 KiB, then drips it a byte every 0.2 s (each read is quick, the whole
+    handshake never ends); yields its ``https://`` URL."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            with conn:
+                conn.recv(65536)  # the ClientHello
+                conn.sendall(b"\x16\x03\x03\x40\x00")  # handshake, 16384 bytes
+                while not stop.wait(0.2):
+                    try:
+                        conn.sendall(b"\x00")
+                    except OSError:
+                        break
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"https://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join(5)
+        listener.close()
+
+
+def test_a_dripped_tls_handshake_cannot_hold_a_call(tls_handshake_drip: str) -> None:
+    """The TLS handshake counts in the whole-answer deadline (``ssl`` reads it
+    in C, each read only within the socket's timeout)."""
+    err = _fails(
+        lambda: Client(endpoint=tls_handshake_drip, verify=False, timeout=1),
+        exceptions.RequestTimeout,
+        1 + SLACK,
+    )
+    assert "127.0.0.1" in str(err)
