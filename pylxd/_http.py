@@ -288,6 +288,17 @@ class _HTTPAdapter(requests.adapters.HTTPAdapter):
             "https": _BoundedHTTPSPool,
         }
 
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        """requests' proxy manager, on the bounded pools too (a proxy from
+        ``HTTPS_PROXY``/``HTTP_PROXY`` answers within the deadline as well)."""
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        if isinstance(manager, urllib3.ProxyManager):  # SOCKS managers differ
+            manager.pool_classes_by_scheme = {
+                "http": _BoundedPool,
+                "https": _BoundedHTTPSPool,
+            }
+        return manager
+
     def build_response(
         self, req: requests.PreparedRequest, resp: Any
     ) -> requests.Response:

@@ -516,3 +516,51 @@ def test_a_dripped_tls_handshake_cannot_hold_a_call(tls_handshake_drip: str) -> 
         1 + SLACK,
     )
     assert "127.0.0.1" in str(err)
+
+
+@pytest.fixture
+def header_dripping_proxy() -> Iterator[str]:
+    """An HTTP proxy that starts an answer, then drips a header line every
+    0.3 s without end; yields its URL."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            with conn:
+                conn.recv(65536)  # the proxied request
+                conn.sendall(b"HTTP/1.1 200 OK\r\n")
+                while not stop.wait(0.3):
+                    try:
+                        conn.sendall(b"X-Drip: 1\r\n")
+                    except OSError:
+                        break
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join(5)
+        listener.close()
+
+
+def test_a_proxy_from_the_environment_answers_within_the_deadline(
+    header_dripping_proxy: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Requests through ``HTTP_PROXY`` use the bounded pools too."""
+    monkeypatch.setenv("HTTP_PROXY", header_dripping_proxy)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    err = _fails(
+        lambda: Client(endpoint="http://lxd.example:8443", timeout=1),
+        exceptions.RequestTimeout,
+        1 + SLACK,
+    )
+    assert "lxd.example" in str(err)
