@@ -80,7 +80,10 @@ def _check_only_this_type(client: Client, cls: Any) -> None:
     """
     other = _OTHER_TYPE[cls._instance_type]
     response = client.api.instances.get(params={"instance-type": other})
-    others = [name_from_url(url) for url in response.json()["metadata"] or ()]
+    others = [
+        name_from_url(url)
+        for url in exceptions.metadata_of(response, (list, type(None)), items=str) or ()
+    ]
     if others:
         raise exceptions.LXDAPIExtensionNotAvailable(
             f"{cls.__name__}.set_all_states: Incus has no /1.0/"

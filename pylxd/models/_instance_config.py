@@ -100,5 +100,5 @@ def copy_source_profiles(client: Client, source: JSONDict) -> list[str]:
     if snapshot:
         node = node.snapshots[quote(snapshot, "Snapshot")]
     params = {"project": source["project"]} if source.get("project") else None
-    metadata = node.get(params=params).json()["metadata"]
+    metadata = exceptions.metadata_of(node.get(params=params))
     return list(metadata.get("profiles") or [])

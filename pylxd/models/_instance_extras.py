@@ -14,7 +14,7 @@ from __future__ import annotations
 import socket
 from typing import TYPE_CHECKING, Any
 
-from pylxd import managers
+from pylxd import exceptions, managers
 from pylxd._types import JSONDict
 from pylxd.models import _instance_bulk
 from pylxd.models._instance_bulk import BULK_ACTIONS
@@ -73,7 +73,7 @@ class InstanceExtrasMixin:
 
         Implements ``GET /1.0/instances/<name>/metadata``.
         """
-        return dict(self.api.metadata.get().json()["metadata"])
+        return dict(exceptions.metadata_of(self.api.metadata.get()))
 
     def put_metadata(self, metadata: JSONDict) -> None:
         """Replace the instance's image metadata.

@@ -111,7 +111,11 @@ class IncusInstanceMixin:
         self.client.assert_has_api_extension("instance_access")
         with exceptions.naming(self._subject()):
             response = self.api.access.get()
-        return [model.AttributeDict(e) for e in response.json()["metadata"] or ()]
+        return [
+            model.AttributeDict(e)
+            for e in exceptions.metadata_of(response, (list, type(None)), items=dict)
+            or ()
+        ]
 
     def debug_memory(
         self,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from pylxd import exceptions
 from pylxd.models import _streaming
 from pylxd.models._mixins import name_from_url, quote
 
@@ -33,7 +34,10 @@ class InstanceLogs:
 
     def all(self) -> list[str]:
         """Return the names of the log files (``GET /1.0/instances/<name>/logs``)."""
-        return [name_from_url(url) for url in self.api.get().json()["metadata"]]
+        return [
+            name_from_url(url)
+            for url in exceptions.metadata_of(self.api.get(), list, items=str)
+        ]
 
     def get(self, filename: str) -> str:
         """Return the text of a log file, whole.

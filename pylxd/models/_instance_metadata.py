@@ -39,7 +39,7 @@ class InstanceTemplates:
 
         Implements ``GET /1.0/instances/<name>/metadata/templates``.
         """
-        return list(self.api.get().json()["metadata"])
+        return list(exceptions.metadata_of(self.api.get(), list, items=str))
 
     def get(self, name: str) -> str:
         """Return the content of a template file.

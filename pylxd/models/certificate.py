@@ -131,7 +131,7 @@ class Certificate(CollectionMixin, model.Model):
             "projects": list(projects or []),
         }
         response = cls._collection(client).post(json=body)
-        return _token_from_operation(response.json()["metadata"], name)
+        return _token_from_operation(exceptions.metadata_of(response), name)
 
 
 def _der(cert_data: bytes | str) -> bytes:

@@ -86,7 +86,7 @@ def _operation_from(client: Client, response: requests.Response) -> Operation:
     """The operation of an async answer, built without another request."""
     from pylxd.models.operation import Operation
 
-    return Operation(_client=client, **response.json()["metadata"])
+    return Operation(_client=client, **exceptions.metadata_of(response))
 
 
 class Cluster(model.Model):
@@ -121,7 +121,7 @@ class Cluster(model.Model):
         """
         client.assert_has_api_extension("clustering")
         response = client.api.cluster.get()
-        return cls._from_server(client, response.json()["metadata"])
+        return cls._from_server(client, exceptions.metadata_of(response))
 
     def _enable_on_class(  # type: ignore[misc]
         cls: type[Cluster], client: Client, server_name: str
@@ -282,7 +282,9 @@ class ClusterMember(CollectionMixin, model.Model):
         _check_member_name(server_name)
         client.assert_has_api_extension("clustering_join_token")
         response = cls._post_collection(client, {"server_name": server_name})
-        return ClusterJoinToken._from_operation(client, response.json()["metadata"])
+        return ClusterJoinToken._from_operation(
+            client, exceptions.metadata_of(response)
+        )
 
     @classmethod
     def tokens(cls, client: Client) -> list[ClusterJoinToken]:
@@ -334,7 +336,7 @@ class ClusterMember(CollectionMixin, model.Model):
         :raises LXDAPIExtensionNotAvailable: without ``cluster_member_state``.
         """
         self.client.assert_has_api_extension("cluster_member_state")
-        return model.AttributeDict(self.api.state.get().json()["metadata"])
+        return model.AttributeDict(exceptions.metadata_of(self.api.state.get()))
 
     def evacuate(
         self, mode: str | None = None, wait: bool = False, timeout: float | None = None

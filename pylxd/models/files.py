@@ -426,7 +426,9 @@ class FilesManager(RecursiveTransfersMixin):
         with self._open(path) as response:
             if response.headers.get("X-LXD-type") != DIRECTORY:
                 raise NotADirectoryError(f"{what}: {path!r} is not a directory")
-            return list(response.json()["metadata"] or [])
+            return list(
+                exceptions.metadata_of(response, (list, type(None)), items=str) or []
+            )
 
     def stat(self, path: str) -> FileInfo:
         """Return the type, mode, owner and size of ``path`` without its content.

@@ -127,7 +127,7 @@ class Image(CollectionMixin, model.Model):
         """
         name = quote(alias, "Image alias", slash=True)
         response = cls._collection(client).aliases[name].get()
-        return cls.get(client, response.json()["metadata"]["target"])
+        return cls.get(client, exceptions.metadata_of(response)["target"])
 
     # -- creation --------------------------------------------------------
     @classmethod
@@ -385,7 +385,7 @@ class Image(CollectionMixin, model.Model):
             source["project"] = _project(self.client)
         if not self.public:
             response = self.api.secret.post()
-            operation = response.json()["metadata"]
+            operation = exceptions.metadata_of(response)
             source["secret"] = operation["metadata"]["secret"]
             source["_operation"] = operation["id"]
         return source
@@ -412,7 +412,7 @@ class Image(CollectionMixin, model.Model):
             )
         source = {"type": "image", "mode": "push", "fingerprint": self.fingerprint}
         body = {"public": self.public if public is None else public, "source": source}
-        token = new_client.api.images.post(json=body).json()["metadata"]
+        token = exceptions.metadata_of(new_client.api.images.post(json=body))
         with _cancelled_on_error(new_client, token["id"]):
             request = drop_none(
                 target=target,

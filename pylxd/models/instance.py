@@ -241,7 +241,7 @@ class Instance(
         with exceptions.naming(kind, name):
             node = cls._collection(client)[quote(name, kind)]
             response = node.get(params=query) if query else node.get()
-            metadata = response.json()["metadata"]
+            metadata = exceptions.metadata_of(response)
             if query and metadata.get("type") != cls._instance_type:
                 raise _instance_not_found(response)
         return cls._from_server(client, metadata, etag=model.etag_of(response))

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from pylxd import managers
+from pylxd import exceptions, managers
 from pylxd._types import JSONDict
 from pylxd.exceptions import InvalidArgumentType, naming
 from pylxd.models import _model as model
@@ -94,7 +94,11 @@ class Network(CollectionMixin, RenameMixin, BlockingMixin, model.Model):
         client.assert_has_api_extension("network_allocations")
         params = {"all-projects": "true"} if all_projects else {}
         response = client.api["network-allocations"].get(params=params)
-        return [model.AttributeDict(a) for a in response.json()["metadata"] or ()]
+        return [
+            model.AttributeDict(a)
+            for a in exceptions.metadata_of(response, (list, type(None)), items=dict)
+            or ()
+        ]
 
     @classmethod
     def create(
@@ -147,7 +151,7 @@ class Network(CollectionMixin, RenameMixin, BlockingMixin, model.Model):
         """
         with naming(self._subject()):
             response = self.api.state.get()
-        return NetworkState(response.json()["metadata"])
+        return NetworkState(exceptions.metadata_of(response))
 
     def leases(self) -> list[model.AttributeDict]:
         """Return the DHCP leases of a managed network.
@@ -159,7 +163,11 @@ class Network(CollectionMixin, RenameMixin, BlockingMixin, model.Model):
         self.client.assert_has_api_extension("network_leases")
         with naming(self._subject()):
             response = self.api.leases.get()
-        return [model.AttributeDict(item) for item in response.json()["metadata"] or ()]
+        return [
+            model.AttributeDict(item)
+            for item in exceptions.metadata_of(response, (list, type(None)), items=dict)
+            or ()
+        ]
 
     def __str__(self) -> str:
         return json.dumps(self.marshall(skip_readonly=False), indent=2)
@@ -368,4 +376,4 @@ class NetworkLoadBalancer(ChildMixin, BlockingMixin, model.Model):
         self.client.assert_has_api_extension("network_load_balancer_state")
         with naming(self._subject()):
             response = self.api.state.get()
-        return model.AttributeDict(response.json()["metadata"])
+        return model.AttributeDict(exceptions.metadata_of(response))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from pylxd import exceptions
 from pylxd.models import _model as model
 from pylxd.models._mixins import CollectionMixin, RenameMixin, quote
 
@@ -74,7 +75,7 @@ class Project(CollectionMixin, RenameMixin, model.Model):
         ``networks``, ``processes``... to ``{"Limit": n, "Usage": n}``
         (``-1``: no limit).
         """
-        return model.AttributeDict(self.api.state.get().json()["metadata"])
+        return model.AttributeDict(exceptions.metadata_of(self.api.state.get()))
 
     def access(self) -> list[model.AttributeDict]:
         """Tell who has access to the project: ``identifier``, ``role``, ``provider``.
@@ -86,7 +87,11 @@ class Project(CollectionMixin, RenameMixin, model.Model):
         """
         self.client.assert_has_api_extension("project_access")
         response = self.api.access.get()
-        return [model.AttributeDict(e) for e in response.json()["metadata"] or ()]
+        return [
+            model.AttributeDict(e)
+            for e in exceptions.metadata_of(response, (list, type(None)), items=dict)
+            or ()
+        ]
 
 
 def _unscoped(client: Client) -> _APINode:

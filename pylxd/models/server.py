@@ -67,7 +67,7 @@ class Server(model.Model):
         ``client.host_info`` (same data, no extra request).
         """
         response = client.api.get(params=_target_params(target))
-        metadata = response.json()["metadata"]
+        metadata = exceptions.metadata_of(response)
         if target is None:
             client.host_info = metadata
         server = cls._from_server(client, metadata, etag=model.etag_of(response))
@@ -82,7 +82,7 @@ class Server(model.Model):
         """
         base = client.api._api_endpoint.rsplit("/", 1)[0]
         root = client.api.sibling(base + "/", project=None)
-        return list(root.get().json()["metadata"])
+        return list(exceptions.metadata_of(root.get(), list))
 
     @classmethod
     def update_config(
@@ -120,7 +120,7 @@ class Server(model.Model):
         :raises LXDAPIExtensionNotAvailable: without ``metadata_configuration``.
         """
         client.assert_has_api_extension("metadata_configuration")
-        return dict(client.api.metadata.configuration.get().json()["metadata"])
+        return dict(exceptions.metadata_of(client.api.metadata.configuration.get()))
 
     @classmethod
     def metrics(cls, client: Client, target: str | None = None) -> Metrics:
@@ -132,7 +132,7 @@ class Server(model.Model):
     def sync(self, rollback: bool = False) -> None:
         """Read ``GET /1.0`` again (from the same cluster member)."""
         response = self.api.get(params=_target_params(self.target))
-        self._load(response.json()["metadata"], rollback=rollback)
+        self._load(exceptions.metadata_of(response), rollback=rollback)
         object.__setattr__(self, "_etag", model.etag_of(response))
         if rollback:
             self.__dirty__.clear()

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from pylxd import managers  # noqa: F401  (pylxd 2.4.2's name)
+from pylxd import exceptions
 from pylxd.exceptions import StorageObjectNotFound  # noqa: F401  (our old name)
 from pylxd.managers import (
     StorageBucketManager,
@@ -128,7 +129,7 @@ class StorageResources(model.Model):
         """
         storage_pool.client.assert_has_api_extension("resources")
         with _naming(_pool_label(storage_pool.name)):
-            metadata = storage_pool.api.resources.get().json()["metadata"]
+            metadata = exceptions.metadata_of(storage_pool.api.resources.get())
         return cls._from_server(
             storage_pool.client, metadata, storage_pool=storage_pool
         )

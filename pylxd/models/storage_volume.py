@@ -98,7 +98,7 @@ class StorageVolume(model.Model):
             response = storage_pool.api.volumes.get(params={"recursion": 1})
         return [
             cls._from_volume(storage_pool, item)
-            for item in response.json()["metadata"]
+            for item in exceptions.metadata_of(response, list, items=dict)
             if "/" not in item.get("name", "")
         ]
 
@@ -115,7 +115,7 @@ class StorageVolume(model.Model):
         node = volumes[quote(name, "Storage volume")]
         with _naming(_volume_label(storage_pool, _type, name)):
             response = node.get()
-        volume = cls._from_volume(storage_pool, response.json()["metadata"])
+        volume = cls._from_volume(storage_pool, exceptions.metadata_of(response))
         object.__setattr__(volume, "_etag", model.etag_of(response))
         return volume
 
@@ -235,7 +235,7 @@ class StorageVolume(model.Model):
         wait_for(self.client, response, wait)
         if not _input.get("migration"):
             self._follow(name, _input.get("pool"))
-        return response.json()["metadata"]
+        return exceptions.metadata_of(response, (dict, type(None)))
 
     def _follow(self, name: str, pool: str | None) -> None:
         object.__setattr__(self, "name", name)
@@ -264,7 +264,7 @@ class StorageVolume(model.Model):
         :raises LXDAPIException: when the driver cannot tell (LXD 5.0's ``dir``
             driver answers ``"Not supported"``).
         """
-        return model.AttributeDict(self.api.state.get().json()["metadata"])
+        return model.AttributeDict(exceptions.metadata_of(self.api.state.get()))
 
     # -- copy and move ------------------------------------------------------
     def copy(
