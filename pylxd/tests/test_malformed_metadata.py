@@ -1,0 +1,63 @@
+"""Every model reads an answer's metadata through ``metadata_of``: an answer
+whose metadata has the wrong shape is a ``MalformedResponse`` naming the URL,
+never a ``KeyError``/``TypeError`` from deep inside a model."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import pytest
+
+from pylxd import Client, exceptions
+from pylxd.testing import FakeLXD
+
+#: (what is read, the URL it reads, the call) for reads that once indexed
+#: ``response.json()["metadata"]`` directly.
+READS: dict[str, tuple[str, Callable[[Client], Any]]] = {
+    "project state": (
+        "/1.0/projects/default/state",
+        lambda c: c.projects.get("default").state(),
+    ),
+    "network state": (
+        "/1.0/networks/br9/state",
+        lambda c: c.networks.get("br9").state(),
+    ),
+    "network leases": (
+        "/1.0/networks/br9/leases",
+        lambda c: c.networks.get("br9").leases(),
+    ),
+    "pool resources": (
+        "/1.0/storage-pools/default/resources",
+        lambda c: c.storage_pools.get("default").resources.get(),
+    ),
+    "instance logs": (
+        "/1.0/instances/c1/logs",
+        lambda c: c.instances.get("c1").logs.all(),
+    ),
+}
+
+
+@pytest.fixture
+def fake() -> FakeLXD:
+    fake = FakeLXD()
+    fake.add_root_disk()
+    fake.add_image("busybox")
+    client = fake.client()
+    client.networks.create("br9")
+    source = {"type": "image", "alias": "busybox"}
+    client.instances.create({"name": "c1", "source": source}, wait=True)
+    return fake
+
+
+@pytest.mark.parametrize("case", list(READS))
+@pytest.mark.parametrize("metadata", ["a string", 42])
+def test_metadata_of_the_wrong_shape_is_malformed_response(
+    fake: FakeLXD, case: str, metadata: Any
+) -> None:
+    path, read = READS[case]
+    client = fake.client()
+    read(client)  # the well-formed answer works
+    fake.reply_next(FakeLXD.sync(metadata), "GET", path)
+    with pytest.raises(exceptions.MalformedResponse) as info:
+        read(client)
+    assert path in str(info.value)
