@@ -18,16 +18,21 @@ MAX_ID = 2**32 - 1
 _ASCII_DIGITS = frozenset("0123456789")
 
 
-def check_id(kind: str, value: Any) -> int:
+def check_id(kind: str, value: Any, *, digits: bool = True) -> int:
     """Return ``value`` as an id, or refuse it naming ``kind`` (``"uid"``...).
 
     :param kind: what the id is, for the message (``"uid"``, ``"gid"``,
         ``"execute user"``...).
-    :param value: an ``int`` or a string of ASCII digits (``"1000"``).
+    :param value: an ``int`` or (with ``digits``) a string of ASCII digits
+        (``"1000"``).
+    :param digits: accept strings of digits (file modes and owners do; exec's
+        user and group, sent as JSON numbers, do not).
     :raises InvalidArgumentType: for a bool, a float or any other type.
     :raises InvalidArgument: for a negative id, one above ``2**32-1``, or a
         string that is not ASCII digits only.
     """
+    if isinstance(value, str) and not digits:
+        raise InvalidArgumentType(f"{kind} must be a numeric id (int), not {value!r}")
     if isinstance(value, str):
         if not value or not set(value) <= _ASCII_DIGITS:
             raise InvalidArgument(f"{kind} {value!r} is not a number (ASCII digits)")

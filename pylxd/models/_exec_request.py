@@ -14,7 +14,7 @@ import signal as _signal
 from typing import Any
 
 from pylxd import exceptions
-from pylxd._ids import MAX_ID as _MAX_ID
+from pylxd._ids import check_id
 from pylxd._types import JSONDict
 
 
@@ -59,17 +59,7 @@ def _check_environment(environment: Any) -> dict[str, str]:
 
 def _check_id(what: str, value: Any) -> int | None:
     """A uid, gid or terminal size: an int up to 2**32-1 (no digit strings)."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise exceptions.InvalidArgumentType(
-            f"{what} must be a numeric id (int), not {value!r}"
-        )
-    if not 0 <= value <= _MAX_ID:
-        raise exceptions.InvalidArgument(
-            f"{what} must be a non-negative id up to {_MAX_ID}, not {value}"
-        )
-    return value
+    return None if value is None else check_id(what, value, digits=False)
 
 
 def _check_encoding(what: str, encoding: Any) -> None:
