@@ -276,11 +276,12 @@ def _touch_every_model(
     client.images.aliases.all()
     client.profiles.all()
     client.projects.all()
-    for network in client.networks.all():
-        # Unmanaged networks are the host's interfaces, shared with the LXD
-        # suite running alongside: its bridges come and go at any moment.
-        if network.managed or network.name == "lo":
-            network.state()
+    listed = {network.name: network for network in client.networks.all()}
+    # Only the networks no other suite touches: the LXD and Incus suites run
+    # side by side, and their bridges (host interfaces, and managed networks
+    # of this very daemon) come and go at any moment.
+    for name in (env["incus"]["bridge"], "lo"):
+        listed[name].state()
     bridge = client.networks.get(env["incus"]["bridge"])
     bridge.forwards.all()
     acl = client.network_acls.create(unique_name("acl"))
