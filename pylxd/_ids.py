@@ -44,5 +44,7 @@ def check_id(kind: str, value: Any, *, digits: bool = True) -> int:
             f"{kind} must be an int or a string of digits, not {value!r}"
         )
     if not 0 <= number <= MAX_ID:
-        raise InvalidArgument(f"{kind} {value!r} is out of range (0 to {MAX_ID})")
+        raise InvalidArgument(
+            f"{kind} {value!r} is out of range: ids are non-negative, up to {MAX_ID}"
+        )
     return number
