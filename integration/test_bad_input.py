@@ -221,7 +221,7 @@ ROWS = [
         "environment value not a string",
         lambda c: c.box.execute(["true"], environment={"A": 1}),
         TypeError,
-        ("environment", "'A': 1"),
+        ("environment['A']", "not int 1"),
     ),
     Row(
         "cwd not absolute",

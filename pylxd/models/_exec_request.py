@@ -16,6 +16,7 @@ from typing import Any
 from pylxd import exceptions
 from pylxd._ids import check_id
 from pylxd._types import JSONDict
+from pylxd.models._mixins import check_config
 
 
 def _check_commands(commands: Any) -> list[str]:
@@ -40,15 +41,8 @@ def _check_commands(commands: Any) -> list[str]:
 def _check_environment(environment: Any) -> dict[str, str]:
     if environment is None:
         return {}
-    if not isinstance(environment, dict):
-        raise exceptions.InvalidArgumentType(
-            f"environment must be a dict of str to str, not {environment!r}"
-        )
+    check_config("execute", environment, "environment")
     for key, value in environment.items():
-        if not isinstance(key, str) or not isinstance(value, str):
-            raise exceptions.InvalidArgumentType(
-                f"environment must map str to str: {key!r}: {value!r} is not"
-            )
         if not key or "=" in key or "\0" in key or "\0" in value:
             raise exceptions.InvalidArgument(
                 f"environment variable {key!r} cannot be set (an empty name, "

@@ -160,21 +160,24 @@ def is_incus(client: Client) -> bool:
     return bool(client.is_incus)
 
 
-def check_config(subject: str, config: Any) -> None:
+def check_config(subject: str, config: Any, field: str = "config") -> None:
     """Refuse a config LXD would reject: it is a map of strings to strings.
 
-    :raises TypeError: naming ``subject`` and the offending key.
+    :param field: what the map is, for the message (``config``,
+        ``environment``...).
+    :raises TypeError: naming ``subject``, ``field`` and the offending key.
     """
     if config is None:
         return
     if not isinstance(config, dict):
         raise exceptions.InvalidArgumentType(
-            f"{subject}: config must be a dict of strings, not {type(config).__name__}"
+            f"{subject}: {field} must be a dict of strings, "
+            f"not {type(config).__name__} {config!r}"
         )
     for key, value in config.items():
         if not isinstance(key, str) or not isinstance(value, str):
             raise exceptions.InvalidArgumentType(
-                f"{subject}: config[{key!r}] must be a string, "
+                f"{subject}: {field}[{key!r}] must be a string, "
                 f"not {type(value).__name__} {value!r}"
             )
 

@@ -162,7 +162,7 @@ ROWS = [
         "environment not a dict",
         lambda c: c.box.execute(["true"], environment=["A=1"]),
         TypeError,
-        ("environment", "dict of str", "['A=1']"),
+        ("environment", "dict of strings", "['A=1']"),
     ),
     Row(
         "relative cwd",

@@ -180,7 +180,11 @@ def test_command_not_found_raises_lxds_error(instance: Any) -> None:
         ({"commands": []}, ValueError, "non-empty"),
         ({"commands": ["echo", 1]}, ValueError, "list of strings"),
         ({"commands": ["x"], "environment": ["A=1"]}, TypeError, "environment"),
-        ({"commands": ["x"], "environment": {"A": 1}}, TypeError, "'A': 1"),
+        (
+            {"commands": ["x"], "environment": {"A": 1}},
+            TypeError,
+            r"environment\['A'\] must be a string, not int 1",
+        ),
         ({"commands": ["x"], "user": "root"}, TypeError, "user"),
         ({"commands": ["x"], "group": -1}, ValueError, "group"),
         ({"commands": ["x"], "cwd": "tmp"}, ValueError, "absolute"),

@@ -8,6 +8,7 @@ call ended within a generous bound of what the client allows (its
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import resource
@@ -473,94 +474,67 @@ def test_a_long_upload_is_not_counted_in_the_answer_deadline(
     assert request.body == b"x" * 4096
 
 
-@pytest.fixture
-def tls_handshake_drip() -> Iterator[str]:
-    """A TCP server that answers a TLS ClientHello with a record announced at
-    16 KiB, then drips it a byte every 0.2 s (each read is quick, the whole
-    handshake never ends); yields its ``https://`` URL."""
+@contextlib.contextmanager
+def _tcp_drip(first: bytes, drop: bytes, interval: float) -> Iterator[int]:
+    """A TCP server that reads what a client sends first, answers ``first``,
+    then ``drop`` every ``interval`` seconds without end (each read quick,
+    the answer never whole); yields its port."""
     listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
     stop = threading.Event()
 
     def serve() -> None:
-        listener.settimeout(0.2)
         while not stop.is_set():
             try:
                 conn, _ = listener.accept()
             except OSError:
                 continue
             with conn:
-                conn.recv(65536)  # the ClientHello
-                conn.sendall(b"\x16\x03\x03\x40\x00")  # handshake, 16384 bytes
-                while not stop.wait(0.2):
+                conn.recv(65536)
+                conn.sendall(first)
+                while not stop.wait(interval):
                     try:
-                        conn.sendall(b"\x00")
+                        conn.sendall(drop)
                     except OSError:
                         break
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     try:
-        yield f"https://127.0.0.1:{listener.getsockname()[1]}"
+        yield listener.getsockname()[1]
     finally:
         stop.set()
         thread.join(5)
         listener.close()
 
 
-def test_a_dripped_tls_handshake_cannot_hold_a_call(tls_handshake_drip: str) -> None:
+def test_a_dripped_tls_handshake_cannot_hold_a_call() -> None:
     """The TLS handshake counts in the whole-answer deadline (``ssl`` reads it
-    in C, each read only within the socket's timeout)."""
-    err = _fails(
-        lambda: Client(endpoint=tls_handshake_drip, verify=False, timeout=1),
-        exceptions.RequestTimeout,
-        1 + SLACK,
-    )
+    in C, each read only within the socket's timeout): a TLS record announced
+    at 16 KiB after the ClientHello, then dripped a byte at a time."""
+    with _tcp_drip(b"\x16\x03\x03\x40\x00", b"\x00", 0.2) as port:
+        err = _fails(
+            lambda: Client(
+                endpoint=f"https://127.0.0.1:{port}", verify=False, timeout=1
+            ),
+            exceptions.RequestTimeout,
+            1 + SLACK,
+        )
     assert "127.0.0.1" in str(err)
 
 
-@pytest.fixture
-def header_dripping_proxy() -> Iterator[str]:
-    """An HTTP proxy that starts an answer, then drips a header line every
-    0.3 s without end; yields its URL."""
-    listener = socket.create_server(("127.0.0.1", 0))
-    stop = threading.Event()
-
-    def serve() -> None:
-        listener.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                continue
-            with conn:
-                conn.recv(65536)  # the proxied request
-                conn.sendall(b"HTTP/1.1 200 OK\r\n")
-                while not stop.wait(0.3):
-                    try:
-                        conn.sendall(b"X-Drip: 1\r\n")
-                    except OSError:
-                        break
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
-    finally:
-        stop.set()
-        thread.join(5)
-        listener.close()
-
-
 def test_a_proxy_from_the_environment_answers_within_the_deadline(
-    header_dripping_proxy: str, monkeypatch: pytest.MonkeyPatch
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Requests through ``HTTP_PROXY`` use the bounded pools too."""
-    monkeypatch.setenv("HTTP_PROXY", header_dripping_proxy)
+    """Requests through ``HTTP_PROXY`` use the bounded pools too: a proxy
+    that starts an answer, then drips a header line every 0.3 s."""
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
-    err = _fails(
-        lambda: Client(endpoint="http://lxd.example:8443", timeout=1),
-        exceptions.RequestTimeout,
-        1 + SLACK,
-    )
+    with _tcp_drip(b"HTTP/1.1 200 OK\r\n", b"X-Drip: 1\r\n", 0.3) as port:
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{port}")
+        err = _fails(
+            lambda: Client(endpoint="http://lxd.example:8443", timeout=1),
+            exceptions.RequestTimeout,
+            1 + SLACK,
+        )
     assert "lxd.example" in str(err)
