@@ -437,9 +437,6 @@ WRITE_ONLY = {
     ("Instance", "restore"),
     ("StorageVolume", "restore"),
 }
-#: Fields the compat-models branch declares (pylxd 2.4.2 rows); tolerated here
-#: only while they are not declared yet.
-DECLARED_BY_COMPAT_MODELS = {("Image", "project"), ("Network", "project")}
 
 
 def _declared(cls: type) -> set[str]:
@@ -476,8 +473,7 @@ def test_every_field_incus_returns_is_a_declared_attribute(
         for field in fields
         if field not in _declared(cls) and (model, field) not in WRITE_ONLY
     }
-    pending = {f for f in missing if (model, f) in DECLARED_BY_COMPAT_MODELS}
-    assert missing - pending == set(), f"{model} lacks Incus's {sorted(missing)}"
+    assert missing == set(), f"{model} lacks Incus's {sorted(missing)}"
 
 
 def test_the_shipped_definitions_are_incus_6_0_4s() -> None:
@@ -504,7 +500,6 @@ def test_reading_every_object_of_the_fake_incus_warns_about_nothing(
     pool.buckets.create("b1").backups.create("bk1")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        warnings.filterwarnings("ignore", message=_pending_warnings())
         client.instances.all(recursion=2)
         client.containers.get("c1").snapshots.all()
         client.images.all()
@@ -519,15 +514,3 @@ def test_reading_every_object_of_the_fake_incus_warns_about_nothing(
         client.certificates.all()
         client.operations.all()
         client.server.get()
-
-
-def _pending_warnings() -> str:
-    """The warnings for fields compat-models declares, while it has not yet."""
-    import pylxd.models
-
-    pending = [
-        f'"{field}" on instance of "{model}"'
-        for model, field in sorted(DECLARED_BY_COMPAT_MODELS)
-        if field not in getattr(pylxd.models, model).__attributes__
-    ]
-    return f".*({'|'.join(pending)})" if pending else "^$"
