@@ -108,6 +108,25 @@ def test_without_the_switch_the_last_writer_wins(client, profile):
     assert _race(client, "profiles", profile.name, guarded=False) <= _all_keys()
 
 
+def test_without_the_switch_the_last_writer_wins_on_an_instance(
+    client, running_container
+):
+    # An instance too: the second save drops the first one's user key (only
+    # the server's volatile.* keys are carried over), and nothing is raised.
+    # No race of processes here: LXD refuses one of two updates of one
+    # instance at the same time (doc/source/automation.rst).
+    first = client.instances.get(running_container.name)
+    second = client.instances.get(running_container.name)
+    first.config["user.first"] = "1"
+    first.save(wait=True)
+    second.config["user.second"] = "1"
+    second.save(wait=True)
+    config = client.instances.get(running_container.name).config
+    assert "user.first" not in config
+    assert config["user.second"] == "1"
+    assert config["volatile.last_state.power"] == "RUNNING"
+
+
 def test_a_stale_save_is_refused_and_changes_nothing(client, profile):
     mine = client.profiles.get(profile.name)
     other = client.profiles.get(profile.name)
