@@ -33,6 +33,8 @@ from pylxd._http import (  # noqa: F401  (re-exported)
     _HTTPAdapter,
     _Response,
     describe_url,
+    header_store,
+    lxd_header_name,
     transport_error,
     unix_socket_url,
 )
@@ -230,6 +232,21 @@ _FAST_KWARGS = frozenset(
 )
 
 
+@functools.lru_cache(maxsize=1024)
+def _requote(url: str) -> str:
+    """``requests.utils.requote_uri``, remembered: a client asks for the same
+    few URLs again and again, and requoting one costs more than a lookup."""
+    return requests.utils.requote_uri(url)
+
+
+def _copy_headers(headers: CaseInsensitiveDict[Any]) -> CaseInsensitiveDict[Any]:
+    """A copy of ``headers`` (each request has its own, as with requests),
+    made in one step rather than re-adding each header."""
+    copied: CaseInsensitiveDict[Any] = CaseInsensitiveDict()
+    header_store(copied).update(header_store(headers))
+    return copied
+
+
 def _prepare(
     method: str,
     url: str,
@@ -244,16 +261,16 @@ def _prepare(
     built: only the query is added, and unsafe characters quoted as requests
     does."""
     prepared = requests.PreparedRequest()
-    prepared.prepare_method(method)
+    prepared.method = method.upper()  # prepare_method(), for a str
     if "#" in url or isinstance(params, (str, bytes)):
         prepared.prepare_url(url, params)
     else:
         query = prepared._encode_params(params) if params else ""  # type: ignore
         if query:
             url = f"{url}{'&' if '?' in url else '?'}{query}"
-        prepared.url = requests.utils.requote_uri(url)
+        prepared.url = _requote(url)
     if own_headers:  # already checked when they were set
-        prepared.headers = CaseInsensitiveDict(headers)
+        prepared.headers = _copy_headers(headers)
     else:
         prepared.prepare_headers(headers)
     if data is not None or json is not None or prepared.method not in ("GET", "HEAD"):
@@ -357,8 +374,10 @@ def _alias_incus_headers(response: Any) -> None:
     headers = getattr(response, "headers", None)
     if not headers:
         return
-    for key in [k for k in headers if k.lower().startswith("x-incus-")]:
-        headers.setdefault(f"X-LXD-{key[8:]}", headers[key])
+    for key in list(headers):
+        alias = lxd_header_name(key)
+        if alias is not None:
+            headers.setdefault(alias, headers[key])
 
 
 def _close_with(session: requests.Session) -> None:
@@ -561,7 +580,8 @@ class _APINode:
             self._log(
                 verb, kwargs.get("params"), response, time.perf_counter() - started
             )
-        _alias_incus_headers(response)
+        if not getattr(response, "_incus_aliased", False):
+            _alias_incus_headers(response)
         if type(response) is not _Response:
             exceptions._check_response(response, ok=ok, check_sync=check_sync)
             return response
