@@ -32,8 +32,8 @@ from pylxd._http import (  # noqa: F401  (re-exported)
     _GuardedBody,
     _HTTPAdapter,
     _Response,
+    copy_headers,
     describe_url,
-    header_store,
     lxd_header_name,
     transport_error,
     unix_socket_url,
@@ -239,14 +239,6 @@ def _requote(url: str) -> str:
     return requests.utils.requote_uri(url)
 
 
-def _copy_headers(headers: CaseInsensitiveDict[Any]) -> CaseInsensitiveDict[Any]:
-    """A copy of ``headers`` (each request has its own, as with requests),
-    made in one step rather than re-adding each header."""
-    copied: CaseInsensitiveDict[Any] = CaseInsensitiveDict()
-    header_store(copied).update(header_store(headers))
-    return copied
-
-
 def _prepare(
     method: str,
     url: str,
@@ -270,7 +262,7 @@ def _prepare(
             url = f"{url}{'&' if '?' in url else '?'}{query}"
         prepared.url = _requote(url)
     if own_headers:  # already checked when they were set
-        prepared.headers = _copy_headers(headers)
+        prepared.headers = copy_headers(headers)
     else:
         prepared.prepare_headers(headers)
     if data is not None or json is not None or prepared.method not in ("GET", "HEAD"):

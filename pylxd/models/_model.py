@@ -216,7 +216,7 @@ class Model(metaclass=ModelType):
             if validator is not None and validator is not type(value):
                 value = validator(value)
             set_slot(self, key, value)
-            if isinstance(value, (dict, list)):
+            if type(value) not in _SCALARS and isinstance(value, (dict, list)):
                 orig[key] = _json_copy(value)
             elif key in orig:
                 del orig[key]
