@@ -292,6 +292,13 @@ def header_store(headers: CaseInsensitiveDict[Any]) -> dict[str, tuple[str, Any]
     return store
 
 
+@functools.lru_cache(maxsize=1024)
+def requote(url: str) -> str:
+    """``requests.utils.requote_uri``, remembered: a client asks for the same
+    few URLs again and again, and requoting one costs more than a lookup."""
+    return requests.utils.requote_uri(url)
+
+
 def _empty_headers() -> CaseInsensitiveDict[Any]:
     """A new empty ``CaseInsensitiveDict``, made without its ``__init__`` (an
     ``update`` of nothing through ``MutableMapping``, twice per request)."""

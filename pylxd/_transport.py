@@ -35,6 +35,7 @@ from pylxd._http import (  # noqa: F401  (re-exported)
     copy_headers,
     describe_url,
     lxd_header_name,
+    requote,
     transport_error,
     unix_socket_url,
 )
@@ -232,13 +233,6 @@ _FAST_KWARGS = frozenset(
 )
 
 
-@functools.lru_cache(maxsize=1024)
-def _requote(url: str) -> str:
-    """``requests.utils.requote_uri``, remembered: a client asks for the same
-    few URLs again and again, and requoting one costs more than a lookup."""
-    return requests.utils.requote_uri(url)
-
-
 def _prepare(
     method: str,
     url: str,
@@ -260,7 +254,7 @@ def _prepare(
         query = prepared._encode_params(params) if params else ""  # type: ignore
         if query:
             url = f"{url}{'&' if '?' in url else '?'}{query}"
-        prepared.url = _requote(url)
+        prepared.url = requote(url)
     if own_headers:  # already checked when they were set
         prepared.headers = copy_headers(headers)
     else:

@@ -11,15 +11,7 @@ from __future__ import annotations
 import copy
 import os
 import warnings
-from typing import (
-    TYPE_CHECKING,
-    Any,
-    Callable,
-    ClassVar,
-    Iterable,
-    Iterator,
-    TypeVar,
-)
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, Iterator, TypeVar
 
 from pylxd import exceptions
 from pylxd._types import JSONDict
@@ -163,13 +155,12 @@ class Model(metaclass=ModelType):
     NotFound = exceptions.NotFound
 
     def __init__(self, client: Client | None, **kwargs: Any) -> None:
-        set_slot = object.__setattr__
-        set_slot(self, "_synced", False)
-        set_slot(self, "_etag", None)
-        set_slot(self, "client", client)
-        set_slot(self, "__dirty__", set())
-        set_slot(self, "__extra__", {})
-        set_slot(self, "__orig__", {})
+        object.__setattr__(self, "_synced", False)
+        object.__setattr__(self, "_etag", None)
+        object.__setattr__(self, "client", client)
+        object.__setattr__(self, "__dirty__", set())
+        object.__setattr__(self, "__extra__", {})
+        object.__setattr__(self, "__orig__", {})
         self._load(kwargs)
 
     # -- loading ---------------------------------------------------------
@@ -286,8 +277,7 @@ class Model(metaclass=ModelType):
         As pylxd's ``sync()`` does: they read as ``MISSING`` (falsy), and
         :meth:`marshall` leaves them out.
 
-        :param names: the attributes that may be unset (by default all); a
-            fresh object passes those not in the answer, often none.
+        :param names: the attributes that may be unset (default: all).
         """
         for name in type(self).__attributes__ if names is None else names:
             try:  # _is_loaded(), inlined: this runs for every attribute read
