@@ -6,7 +6,8 @@ syscalls included) with no daemon and no scheduling noise: the tool to use
 when profiling the small-read path. Layers: ``raw`` (``http.client`` and
 ``json.loads``), ``session.get`` (requests' API on our Unix adapter),
 ``node.get`` (``_APINode``: the envelope check parses the JSON),
-``profiles.get`` (manager, model, object), and the 404 path of ``exists``.
+``profiles.get`` and ``instances.get`` (manager, model, object), and both
+paths of ``exists``.
 
 ``python -m benchmarks.cpu_floor`` prints min/median microseconds per call;
 ``--profile NAME`` prints the cProfile of one case. Needs the local LXD only
@@ -43,6 +44,32 @@ PROFILE = {
     "project": "default",
 }
 
+#: An instance as LXD 5.0 describes a stopped container.
+INSTANCE = {
+    "architecture": "x86_64",
+    "config": {
+        "image.os": "busybox",
+        "volatile.base_image": "9" * 64,
+        "volatile.eth0.hwaddr": "00:16:3e:00:00:01",
+        "volatile.idmap.base": "0",
+    },
+    "devices": {},
+    "ephemeral": False,
+    "profiles": ["default"],
+    "stateful": False,
+    "description": "",
+    "created_at": "2026-12-02T18:00:00.123456789Z",
+    "expanded_config": {"image.os": "busybox", "volatile.idmap.base": "0"},
+    "expanded_devices": PROFILE["devices"],
+    "name": "c1",
+    "status": "Stopped",
+    "status_code": 102,
+    "last_used_at": "1970-01-01T00:00:00Z",
+    "location": "none",
+    "type": "container",
+    "project": "default",
+}
+
 
 def answer(status: str, body: dict[str, Any]) -> bytes:
     """An HTTP/1.1 response as LXD sends it (JSON, Content-Length)."""
@@ -55,6 +82,9 @@ def answer(status: str, body: dict[str, Any]) -> bytes:
 
 
 OK = answer("200 OK", {"type": "sync", "status": "Success", "metadata": PROFILE})
+INSTANCE_OK = answer(
+    "200 OK", {"type": "sync", "status": "Success", "metadata": INSTANCE}
+)
 MISSING = answer(
     "404 Not Found",
     {"type": "error", "error": "Instance not found", "error_code": 404},
@@ -98,6 +128,15 @@ def cases() -> dict[str, Callable[[], None]]:
         ),
         "profiles.get": _served(
             ours_server, OK, lambda: client.profiles.get("default")
+        ),
+        "raw instance": _served(
+            raw_server, INSTANCE_OK, lambda: raw.get("/1.0/instances/c1")
+        ),
+        "instances.get": _served(
+            ours_server, INSTANCE_OK, lambda: client.instances.get("c1")
+        ),
+        "exists (true)": _served(
+            ours_server, INSTANCE_OK, lambda: client.instances.exists("c1")
         ),
         "raw 404": _served(raw_server, MISSING, lambda: raw.get("/1.0/instances/x")),
         "exists (false)": _served(

@@ -10,7 +10,9 @@ exceptions in one place, :func:`transport_error`.
 
 from __future__ import annotations
 
+import collections
 import contextlib
+import datetime
 import functools
 import http.client
 import io
@@ -25,6 +27,7 @@ import requests.adapters
 import urllib3
 import urllib3.connection
 import urllib3.exceptions
+from requests.structures import CaseInsensitiveDict
 
 from pylxd import exceptions
 
@@ -212,6 +215,54 @@ class _Response(requests.Response):
 
     _keep_parse = False
 
+    #: True when the headers already carry LXD's names of Incus's
+    #: (:func:`answer_headers`), so the send path need not look again.
+    _incus_aliased = False
+
+    @classmethod
+    def _answer(
+        cls, request: requests.PreparedRequest, raw: http.client.HTTPResponse
+    ) -> _Response:
+        """The response to ``request`` read by ``http.client``, set up as
+        requests' adapters do but without ``requests.Response.__init__``: its
+        cookie jar (a lock and a policy object) is made only if someone reads
+        :attr:`cookies`."""
+        response = cls.__new__(cls)
+        headers = answer_headers(raw.getheaders())
+        content_type = headers.get("Content-Type")
+        vars(response).update(
+            _content=False,
+            _content_consumed=False,
+            _next=None,
+            status_code=raw.status,
+            headers=headers,
+            raw=raw,
+            url=request.url or "",
+            encoding=(
+                "utf-8"  # what requests derives from it, without parsing it
+                if content_type == "application/json"
+                else requests.utils.get_encoding_from_headers(headers)
+            ),
+            history=[],
+            reason=raw.reason,
+            elapsed=datetime.timedelta(0),
+            request=request,
+            _incus_aliased=True,
+        )
+        return response
+
+    @property
+    def cookies(self) -> requests.cookies.RequestsCookieJar:
+        """The cookies the server sent (LXD sends none): made when first read."""
+        jar = vars(self).get("cookies")
+        if jar is None:
+            jar = vars(self)["cookies"] = requests.cookies.cookiejar_from_dict({})
+        return jar
+
+    @cookies.setter
+    def cookies(self, jar: requests.cookies.RequestsCookieJar) -> None:
+        vars(self)["cookies"] = jar
+
     def json(self, **kwargs: Any) -> Any:
         parsed = self.__dict__.pop("_parsed", None)
         if parsed is not None and not kwargs:
@@ -220,6 +271,67 @@ class _Response(requests.Response):
         if self._keep_parse and not kwargs:
             self._parsed = value
         return value
+
+
+def lxd_header_name(name: str) -> str | None:
+    """``X-Incus-<name>`` (in any case) -> ``X-LXD-<name>``; None for another name.
+
+    Incus answers with its own names only; pylxd's models read LXD's.
+    """
+    if name[:8].lower() != "x-incus-":
+        return None
+    return f"X-LXD-{name[8:]}"
+
+
+def header_store(headers: CaseInsensitiveDict[Any]) -> dict[str, tuple[str, Any]]:
+    """The mapping behind a ``CaseInsensitiveDict``: lower-cased name ->
+    ``(name, value)``. Read and filled directly on the socket's hot path:
+    the class's own methods cost several Python calls per header, more than
+    the rest of a small answer's set-up."""
+    store: dict[str, tuple[str, Any]] = cast(Any, headers)._store
+    return store
+
+
+@functools.lru_cache(maxsize=1024)
+def requote(url: str) -> str:
+    """``requests.utils.requote_uri``, remembered: a client asks for the same
+    few URLs again and again, and requoting one costs more than a lookup."""
+    return requests.utils.requote_uri(url)
+
+
+def _empty_headers() -> CaseInsensitiveDict[Any]:
+    """A new empty ``CaseInsensitiveDict``, made without its ``__init__`` (an
+    ``update`` of nothing through ``MutableMapping``, twice per request)."""
+    headers: CaseInsensitiveDict[Any] = CaseInsensitiveDict.__new__(CaseInsensitiveDict)
+    vars(headers)["_store"] = collections.OrderedDict()
+    return headers
+
+
+def copy_headers(headers: CaseInsensitiveDict[Any]) -> CaseInsensitiveDict[Any]:
+    """A copy of ``headers`` (each request has its own, as with requests),
+    made in one step rather than re-adding each header."""
+    copied = _empty_headers()
+    header_store(copied).update(header_store(headers))
+    return copied
+
+
+def answer_headers(pairs: list[tuple[str, str]]) -> CaseInsensitiveDict[str]:
+    """An answer's ``(name, value)`` header pairs as requests keeps them (the
+    last of a repeated name wins), with each of Incus's names also under LXD's
+    (:func:`lxd_header_name`)."""
+    headers: CaseInsensitiveDict[str] = _empty_headers()
+    store = header_store(headers)
+    aliases = []
+    for name, value in pairs:
+        lowered = name.lower()
+        store[lowered] = (name, value)
+        if lowered.startswith("x-incus-"):
+            aliases.append(lowered)
+    for lowered in aliases:
+        name, value = store[lowered]
+        alias = f"X-LXD-{name[8:]}"
+        store.setdefault(alias.lower(), (alias, value))
+    return headers
 
 
 def read_capped(

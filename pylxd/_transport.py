@@ -32,7 +32,10 @@ from pylxd._http import (  # noqa: F401  (re-exported)
     _GuardedBody,
     _HTTPAdapter,
     _Response,
+    copy_headers,
     describe_url,
+    lxd_header_name,
+    requote,
     transport_error,
     unix_socket_url,
 )
@@ -244,16 +247,16 @@ def _prepare(
     built: only the query is added, and unsafe characters quoted as requests
     does."""
     prepared = requests.PreparedRequest()
-    prepared.prepare_method(method)
+    prepared.method = method.upper()  # prepare_method(), for a str
     if "#" in url or isinstance(params, (str, bytes)):
         prepared.prepare_url(url, params)
     else:
         query = prepared._encode_params(params) if params else ""  # type: ignore
         if query:
             url = f"{url}{'&' if '?' in url else '?'}{query}"
-        prepared.url = requests.utils.requote_uri(url)
+        prepared.url = requote(url)
     if own_headers:  # already checked when they were set
-        prepared.headers = CaseInsensitiveDict(headers)
+        prepared.headers = copy_headers(headers)
     else:
         prepared.prepare_headers(headers)
     if data is not None or json is not None or prepared.method not in ("GET", "HEAD"):
@@ -357,8 +360,10 @@ def _alias_incus_headers(response: Any) -> None:
     headers = getattr(response, "headers", None)
     if not headers:
         return
-    for key in [k for k in headers if k.lower().startswith("x-incus-")]:
-        headers.setdefault(f"X-LXD-{key[8:]}", headers[key])
+    for key in list(headers):
+        alias = lxd_header_name(key)
+        if alias is not None:
+            headers.setdefault(alias, headers[key])
 
 
 def _close_with(session: requests.Session) -> None:
@@ -561,7 +566,8 @@ class _APINode:
             self._log(
                 verb, kwargs.get("params"), response, time.perf_counter() - started
             )
-        _alias_incus_headers(response)
+        if not getattr(response, "_incus_aliased", False):
+            _alias_incus_headers(response)
         if type(response) is not _Response:
             exceptions._check_response(response, ok=ok, check_sync=check_sync)
             return response

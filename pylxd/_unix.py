@@ -26,7 +26,6 @@ from urllib import parse
 
 import requests
 import requests.adapters
-from requests.structures import CaseInsensitiveDict
 
 from pylxd._http import (
     _SOCKET_PATHS,
@@ -35,6 +34,7 @@ from pylxd._http import (
     _Clock,
     _DeadlineIO,
     _Response,
+    header_store,
     read_capped,
 )
 
@@ -222,12 +222,14 @@ class _UnixAdapter(requests.adapters.BaseAdapter):
     ) -> http.client.HTTPResponse:
         url = parts.path + (f"?{parts.query}" if parts.query else "")
         body = request.body
-        headers = request.headers  # case-insensitive, as http.client reads it
+        # http.client compares header names case-insensitively itself, and
+        # reads a plain dict (original names) faster than a CaseInsensitiveDict.
+        headers = dict(header_store(request.headers).values())
         chunked = (
             body is not None
             and not isinstance(body, (bytes, str))
             and not hasattr(body, "read")
-            and "Content-Length" not in headers
+            and "Content-Length" not in request.headers
         )
         # A streamed upload takes as long as its source: the answer's deadline
         # starts once the body is sent (each write still has its timeout).
@@ -255,15 +257,7 @@ class _UnixAdapter(requests.adapters.BaseAdapter):
     def _build(
         request: requests.PreparedRequest, raw: http.client.HTTPResponse
     ) -> requests.Response:
-        response = _Response()
-        response.status_code = raw.status
-        response.headers = CaseInsensitiveDict(raw.getheaders())
-        response.reason = raw.reason
-        response.url = request.url or ""
-        response.request = request
-        response.encoding = requests.utils.get_encoding_from_headers(response.headers)
-        response.raw = raw
-        return response
+        return _Response._answer(request, raw)
 
     def close(self) -> None:
         with self._lock:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import os
 import warnings
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, Iterator, TypeVar
 
 from pylxd import exceptions
 from pylxd._types import JSONDict
@@ -178,7 +178,7 @@ class Model(metaclass=ModelType):
         :param etag: the ``ETag`` the server sent with it (see ``if_match``).
         """
         obj = cls(client, **parents, **metadata)
-        obj._fill_missing()
+        obj._fill_missing(cls.__attributes__.keys() - metadata.keys() - parents.keys())
         object.__setattr__(obj, "_synced", True)
         object.__setattr__(obj, "_etag", etag)
         return obj
@@ -187,30 +187,30 @@ class Model(metaclass=ModelType):
         """Store server values; keep local edits unless ``rollback``."""
         cls = type(self)
         attributes = cls.__attributes__
-        dirty = self.__dirty__
+        dirty = self.__dirty__ if not rollback else ()
         orig = self.__orig__
+        set_slot = object.__setattr__  # every field of every object read: a local
         for key, value in payload.items():
             attribute = attributes.get(key)
             if attribute is None:
                 if key in cls.__parents__:
-                    object.__setattr__(self, key, value)
+                    set_slot(self, key, value)
                     continue
                 warn_unknown_attribute(cls.__name__, key, _seen_attribute_warnings)
                 self.__extra__[key] = value
                 continue
-            if key in dirty and not rollback:
+            if key in dirty:
                 # Keep the local edit; remember what the server holds.
                 orig[key] = _json_copy(value)
                 continue
-            if attribute.validator is not None and attribute.validator is not type(
-                value
-            ):
-                value = attribute.validator(value)
-            object.__setattr__(self, key, value)
-            if isinstance(value, (dict, list)):
+            validator = attribute.validator
+            if validator is not None and validator is not type(value):
+                value = validator(value)
+            set_slot(self, key, value)
+            if type(value) not in _SCALARS and isinstance(value, (dict, list)):
                 orig[key] = _json_copy(value)
-            else:
-                orig.pop(key, None)
+            elif key in orig:
+                del orig[key]
 
     def __getattr__(self, name: str) -> Any:
         # Only called when normal lookup fails: an unloaded slot, a lazy
@@ -271,13 +271,15 @@ class Model(metaclass=ModelType):
             return False
         return value is not MISSING
 
-    def _fill_missing(self) -> None:
+    def _fill_missing(self, names: Iterable[str] | None = None) -> None:
         """Set the declared attributes the server did not send to :data:`MISSING`.
 
         As pylxd's ``sync()`` does: they read as ``MISSING`` (falsy), and
         :meth:`marshall` leaves them out.
+
+        :param names: the attributes that may be unset (default: all).
         """
-        for name in type(self).__attributes__:
+        for name in type(self).__attributes__ if names is None else names:
             try:  # _is_loaded(), inlined: this runs for every attribute read
                 object.__getattribute__(self, name)
             except AttributeError:

@@ -62,6 +62,7 @@ from pylxd.models._mixins import (
     RenameMixin,
     check_name,
     drop_none,
+    found,
     name_from_url,
     quote,
 )
@@ -77,7 +78,7 @@ if TYPE_CHECKING:  # pragma: no cover
 InstanceState = model.AttributeDict
 
 #: Keys of ``GET /1.0/instances?recursion=2`` items that are not attributes.
-_FULL_KEYS = ("state", "snapshots", "backups")
+_FULL_KEYS = frozenset(("state", "snapshots", "backups"))
 
 
 def _files_manager(instance: Instance) -> FilesManager:
@@ -146,8 +147,8 @@ class Instance(
     # -- loading -----------------------------------------------------------
     def _load(self, payload: dict[str, Any], rollback: bool = False) -> None:
         # recursion=2 adds state, snapshots and backups: kept apart, not attributes.
-        full = {key: payload[key] for key in _FULL_KEYS if key in payload}
-        if full:
+        if not _FULL_KEYS.isdisjoint(payload):
+            full = {key: payload[key] for key in _FULL_KEYS if key in payload}
             object.__setattr__(self, "_full", full)
             payload = {k: v for k, v in payload.items() if k not in full}
         if payload.get("location") is not None and not self._clustered():
@@ -236,6 +237,25 @@ class Instance(
 
         :raises NotFound: when no instance of that name (and type) exists.
         """
+        metadata, response = cls._read(client, name)
+        return cls._from_server(client, metadata, etag=model.etag_of(response))
+
+    @classmethod
+    def exists(cls, client: Client, name: str) -> bool:
+        """Tell whether an instance called ``name`` (of this class's type) exists.
+
+        Implements ``GET /1.0/instances/<name>``, read and checked as by
+        :meth:`get`, without building the object.
+        """
+        return found(cls._read, client, name)
+
+    @classmethod
+    def _read(cls, client: Client, name: str) -> tuple[JSONDict, requests.Response]:
+        """The checked metadata of instance ``name`` (of this class's type), and
+        the answer it came in.
+
+        :raises NotFound: when no instance of that name (and type) exists.
+        """
         query = cls._type_query()
         kind = cls._error_kind or cls.__name__
         with exceptions.naming(kind, name):
@@ -244,7 +264,7 @@ class Instance(
             metadata = exceptions.metadata_of(response)
             if query and metadata.get("type") != cls._instance_type:
                 raise _instance_not_found(response)
-        return cls._from_server(client, metadata, etag=model.etag_of(response))
+        return metadata, response
 
     @staticmethod
     def _recursion_param(

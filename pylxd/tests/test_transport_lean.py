@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 import socket
 import threading
 from pathlib import Path
@@ -78,8 +79,11 @@ def test_unusual_arguments_take_requests_full_path() -> None:
     assert len(calls) == 1
 
 
-def _serve_once(path: str, body: bytes) -> tuple[threading.Thread, list[bytes]]:
-    """A one-connection Unix server answering each request with ``body``."""
+def _serve_once(
+    path: str, body: bytes, head: bytes = b"Content-Type: application/json\r\n"
+) -> tuple[threading.Thread, list[bytes]]:
+    """A one-connection Unix server answering each request with ``body``
+    (after the header lines ``head``)."""
     server = socket.socket(socket.AF_UNIX)
     server.bind(path)
     server.listen()
@@ -94,8 +98,8 @@ def _serve_once(path: str, body: bytes) -> tuple[threading.Thread, list[bytes]]:
                     return
                 received.append(request)
                 conn.sendall(
-                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                    b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+                    b"HTTP/1.1 200 OK\r\n%sContent-Length: %d\r\n\r\n%s"
+                    % (head, len(body), body)
                 )
 
     thread = threading.Thread(target=serve, daemon=True)
@@ -119,3 +123,60 @@ def test_socket_json_is_parsed_once_and_callers_get_fresh_objects(
     thread.join(timeout=5)
     head = received[0].split(b"\r\n\r\n")[0].lower()
     assert b"accept-encoding: identity" in head  # bodies are handed over as sent
+
+
+def test_socket_answer_is_the_response_requests_would_build(tmp_path: Path) -> None:
+    path = str(tmp_path / "s.sock")
+    head = (
+        b"Content-Type: application/json\r\nX-Incus-Name: a\r\n"
+        b'x-incus-mode: 0644\r\nX-LXD-mode: 0600\r\nETag: "e1"\r\n'
+    )
+    thread, _ = _serve_once(path, b'{"type": "sync", "metadata": {}}', head)
+    node = _transport._APINode(_transport.unix_socket_url(path), timeout=5)
+    response = node.instances.get()
+    assert type(response) is _transport._Response
+    assert isinstance(response, requests.Response)
+    assert (response.status_code, response.reason, response.encoding) == (
+        200,
+        "OK",
+        "utf-8",
+    )
+    assert response.url == node.instances._api_endpoint
+    assert response.request.method == "GET"
+    assert (response.history, response.elapsed.total_seconds()) == ([], 0)
+    # Incus's names also under LXD's; an LXD name already sent is kept.
+    assert dict(response.headers) == {
+        "Content-Type": "application/json",
+        "X-Incus-Name": "a",
+        "x-incus-mode": "0644",
+        "X-LXD-mode": "0600",
+        "ETag": '"e1"',
+        "Content-Length": "32",
+        "X-LXD-Name": "a",
+    }
+    assert response.headers["etag"] == '"e1"'
+    # The cookie jar is made on first use, and can be replaced, as requests'.
+    assert isinstance(response.cookies, requests.cookies.RequestsCookieJar)
+    assert response.cookies is response.cookies and not response.cookies
+    response.cookies = requests.cookies.cookiejar_from_dict({"a": "b"})
+    assert response.cookies["a"] == "b"
+    copy = pickle.loads(pickle.dumps(response))
+    assert (copy.json(), copy.cookies["a"]) == (response.json(), "b")
+    node.session.close()
+    thread.join(timeout=5)
+
+
+def test_request_headers_are_the_requests_own(tmp_path: Path) -> None:
+    """Each request has its own copy of the session's headers."""
+    path = str(tmp_path / "s.sock")
+    thread, received = _serve_once(path, b'{"type": "sync", "metadata": {}}')
+    node = _transport._APINode(_transport.unix_socket_url(path), timeout=5)
+    response = node.instances.get()
+    response.request.headers["X-Extra"] = "1"
+    assert "X-Extra" not in node.session.headers
+    node.instances.get(headers={"X-LXD-name": "n"})
+    node.session.close()
+    thread.join(timeout=5)
+    first, second = (r.split(b"\r\n\r\n")[0] for r in received)
+    assert b"X-Extra" not in first
+    assert b"\r\nUser-Agent: " in first and b"\r\nX-LXD-name: n" in second
