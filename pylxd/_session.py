@@ -38,8 +38,8 @@ class _Session(requests.Session):
 class _SocketSession(_Session):
     """``requests.Session()`` with ``adapter`` mounted for :data:`SOCKET_PREFIX`.
 
-    It has every attribute ``requests.Session()`` gives (the meta tests check
-    the list), with a socket's values: no environment (``trust_env`` False:
+    It has every attribute ``requests.Session()`` gives (``test_session.py``
+    checks the list), with a socket's values: no environment (``trust_env`` False:
     proxies, ``.netrc`` and CA bundles mean nothing there) and
     ``Accept-Encoding: identity`` (LXD does not compress on its socket).
     requests' own ``https://`` and ``http://`` adapters are mounted when
