@@ -17,7 +17,7 @@ import os
 import time
 import weakref
 from collections import namedtuple
-from typing import Any, Callable, Mapping, TypeVar
+from typing import Any, Mapping, TypeVar
 from urllib import parse
 
 import requests
@@ -39,6 +39,7 @@ from pylxd._http import (  # noqa: F401  (re-exported)
     transport_error,
     unix_socket_url,
 )
+from pylxd._session import SOCKET_PREFIX, _close_adapters, _Session, _SocketSession
 from pylxd._tls import (  # noqa: F401  (re-exported)
     LXDSSLAdapter,
     _ca_location,
@@ -126,6 +127,11 @@ def default_client_cert(lxd_default: Cert | None = None) -> Cert | None:
     return None
 
 
+#: :func:`unix_socket_url` once per socket path: quoting it costs as much
+#: CPU as the rest of the endpoint discovery.
+_socket_url = functools.lru_cache(maxsize=64)(unix_socket_url)
+
+
 def endpoint_url(endpoint: str | None) -> str:
     """Normalise a Client endpoint into a base URL (no trailing slash).
 
@@ -133,13 +139,13 @@ def endpoint_url(endpoint: str | None) -> str:
         existing socket path nor an http(s) URL.
     """
     if endpoint is None:
-        return unix_socket_url(default_socket_path())
+        return _socket_url(default_socket_path())
     if not isinstance(endpoint, str) or not endpoint:
         raise exceptions.ClientConnectionFailed(
             f"Invalid LXD endpoint {endpoint!r}: expected a socket path or an https:// URL"
         )
     if os.path.exists(endpoint):
-        return unix_socket_url(endpoint)
+        return _socket_url(endpoint)
     scheme = parse.urlsplit(endpoint).scheme
     if scheme not in ("http", "https", "http+unix"):
         hint = (
@@ -197,15 +203,6 @@ def check_cert_files(cert: Any) -> None:
 #: the client's session, and websockets ask that session for it
 #: (``pylxd._websocket.connector_for``).
 IN_PROCESS_ADAPTER = "pylxd_adapter"
-
-
-class _Session(requests.Session):
-    """A requests session whose request path and environment merge
-    :func:`get_session_for_url` replaces per session (held weakly: a bound
-    method stored on the session would be a reference cycle)."""
-
-    request: Callable[..., requests.Response]
-    merge_environment_settings: Callable[..., Any]
 
 
 def in_process_endpoint(endpoint: Any) -> tuple[Any, requests.Session | None]:
@@ -309,22 +306,17 @@ def get_session_for_url(
     ``verify`` (True, False, or a CA/server-cert path) always wins over
     ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE`` in the environment.
     """
+    if url.startswith(SOCKET_PREFIX):
+        socket_session = _SocketSession(_UnixAdapter())
+        # The session's own methods hold it weakly: a reference cycle would
+        # keep its sockets open until the cyclic garbage collector runs.
+        socket_session.request = functools.partial(
+            _unix_request, weakref.proxy(socket_session)
+        )
+        return socket_session
     session = _Session()
-    # The session's own methods hold it weakly: a reference cycle would keep
-    # its sockets open until the cyclic garbage collector runs.
     itself = weakref.proxy(session)
     _close_with(session)
-    if url.startswith("http+unix://"):
-        session.mount("http+unix://", _UnixAdapter())
-        # LXD does not compress on its socket: say so, and no decoder is set up.
-        session.headers = CaseInsensitiveDict(
-            {"User-Agent": session.headers["User-Agent"], "Accept-Encoding": "identity"}
-        )
-        # Proxies, .netrc and CA bundles from the environment mean nothing on a
-        # Unix socket, and reading them costs more CPU than the request itself.
-        session.trust_env = False
-        session.request = functools.partial(_unix_request, itself)
-        return session
     session.mount("https://", LXDSSLAdapter(pool_maxsize=POOL_MAXSIZE))
     session.mount("http://", _HTTPAdapter(pool_maxsize=POOL_MAXSIZE))
     session.cert = cert
@@ -375,11 +367,6 @@ def _close_with(session: requests.Session) -> None:
     """
     adapters = session.adapters  # the mapping, so later mounts are closed too
     weakref.finalize(session, _close_adapters, adapters)
-
-
-def _close_adapters(adapters: Mapping[str, requests.adapters.BaseAdapter]) -> None:
-    for adapter in list(adapters.values()):
-        adapter.close()
 
 
 def _redact(params: Mapping[str, Any] | None) -> Mapping[str, Any] | None:

@@ -211,7 +211,8 @@ class Client:
             session=session,
             retry=_retry.check_policy(retry, "Client"),
         )[version]
-        if session is None:
+        if session is None and max_response_size != MAX_RESPONSE_SIZE:
+            # (our adapters' default: no need to look them all up)
             set_max_response_size(self.api.session, max_response_size)
         self._resource_cache: JSONDict | None = None
         self.host_info: JSONDict = {}

@@ -112,6 +112,25 @@ def _resolve(dotted: str) -> type:
     return model
 
 
+class _Verb:
+    """``manager.get`` etc.: the model's classmethod of that name, bound at each
+    access as by :meth:`BaseManager.__getattr__`, but found by the first
+    lookup (the common verbs are most of a manager's use). A model without
+    it raises AttributeError, and then ``__getattr__`` says so."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, manager: Any, owner: type | None = None) -> Any:
+        if manager is None:
+            return self
+        return manager._bind(self.name)
+
+
+#: The verbs :class:`BaseManager` finds with :class:`_Verb`.
+_VERBS = frozenset(("get", "all", "exists", "create"))
+
+
 class BaseManager(Generic[_M]):
     """Bind the classmethods of ``manager_for`` (a ``_M``) to the leading arguments.
 
@@ -123,12 +142,16 @@ class BaseManager(Generic[_M]):
     """
 
     manager_for: ClassVar[str]
+    _bound: tuple[object, ...]
+    _bound_kwargs: dict[str, object]  # pylxd binds keyword arguments too
+    #: Where attributes set on the manager are kept (see _ClientManager).
+    _set_attrs: dict[str, Any]
 
     def __init__(self, *bound: object, **bound_kwargs: object) -> None:
-        self._bound = bound
-        self._bound_kwargs = bound_kwargs  # pylxd binds keyword arguments too
-        #: Where attributes set on the manager are kept (see _ClientManager).
-        self._set_attrs: dict[str, Any] = {}
+        # Straight into the instance: private names need none of
+        # __setattr__'s bookkeeping, and a client's managers are made on
+        # every access.
+        vars(self).update(_bound=bound, _bound_kwargs=bound_kwargs, _set_attrs={})
 
     def __setattr__(self, name: str, value: Any) -> None:
         if not name.startswith("_"):
@@ -148,13 +171,22 @@ class BaseManager(Generic[_M]):
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
             raise AttributeError(name)
+        return self._bind(name)
+
+    def _bind(self, name: str) -> functools.partial[Any]:
         method = getattr(self.model, name)
         if not isinstance(method, types.MethodType):  # bind classmethods only
             raise AttributeError(f"{type(self).__name__} has no method {name!r}")
         return functools.partial(method, *self._bound, **self._bound_kwargs)
 
+    if not TYPE_CHECKING:  # (type checkers see the verbs of the mixins below)
+        get = _Verb()
+        all = _Verb()
+        exists = _Verb()
+        create = _Verb()
+
     def __dir__(self) -> list[str]:
-        own = set(super().__dir__())
+        own = set(super().__dir__()) - _VERBS  # those of the model only
         model = self.model
         bound = {
             name
@@ -472,8 +504,9 @@ class _ClientManager:
             return self
         manager = self.manager_cls(client)
         store = client.__dict__.setdefault("_manager_attrs", {})
-        object.__setattr__(manager, "_set_attrs", store.setdefault(self.name, {}))
-        manager.__dict__.update(manager._set_attrs)
+        attrs = vars(manager)["_set_attrs"] = store.setdefault(self.name, {})
+        if attrs:
+            vars(manager).update(attrs)
         return manager
 
 

@@ -314,3 +314,31 @@ def test_managers_are_wired(client: Client) -> None:
         assert getattr(client, name) is not None
     assert "get" in dir(client.profiles)
     assert repr(client.profiles) == "<ProfileManager for Profile>"
+
+
+def test_manager_verbs_are_the_models_classmethods_of_the_moment(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pylxd.models.operation import Operation
+    from pylxd.models.profile import Profile
+
+    # A verb the model lacks is no attribute, and not listed.
+    assert not hasattr(client.operations, "create")
+    assert "create" not in dir(client.operations)
+    assert {"get", "all"} <= set(dir(client.operations))
+    with pytest.raises(AttributeError, match="create"):
+        client.operations.create  # noqa: B018
+    # A patched classmethod is seen by the next access.
+    seen = []
+    monkeypatch.setattr(
+        Profile, "get", classmethod(lambda cls, c, name: seen.append((c, name)))
+    )
+    client.profiles.get("x")
+    assert seen == [(client, "x")]
+    monkeypatch.setattr(Operation, "all", "not a classmethod")
+    assert not hasattr(client.operations, "all")
+    # A verb set on a manager stays for that client's managers.
+    client.profiles.get = "patched"  # type: ignore[assignment]
+    assert client.profiles.get == "patched"
+    del client.profiles.get
+    assert client.profiles.get("y") is None and seen[-1] == (client, "y")
