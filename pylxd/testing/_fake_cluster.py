@@ -16,7 +16,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from pylxd.testing._fake import FakeLXD, on_init, route
-from pylxd.testing._fake_core import listing
+from pylxd.testing._fake_core import given_name, listing
 from pylxd.testing._fake_wire import FakeError, FakeRequest, Reply, lookup, rename_in
 
 _MEMBER = r"/1.0/cluster/members/(?P<name>[^/]*)"
@@ -372,9 +372,7 @@ def _groups_get(fake: FakeLXD, request: FakeRequest) -> Reply:
 def _group_create(fake: FakeLXD, request: FakeRequest) -> Reply:
     _require_clustered(fake)
     body = request.json or {}
-    name = body.get("name")
-    if not name:
-        raise FakeError(400, "No name provided")
+    name = given_name(body)
     if name in _groups(fake):
         raise FakeError(500, "This cluster group already exists")
     _groups(fake)[name] = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pylxd.testing._fake import FakeLXD, on_init, route
+from pylxd.testing._fake import FakeLXD, on_init, put_and_patch, route
 from pylxd.testing._fake_helpers import wording
 from pylxd.testing._fake_wire import (
     FakeError,
@@ -51,6 +51,15 @@ def require_project(fake: FakeLXD, request: FakeRequest) -> str:
     if not fake.has_project(project):
         raise FakeError(404, "Project not found")
     return project
+
+
+def given_name(body: dict[str, Any]) -> str:
+    """The ``name`` a request body gives; LXD's 400 "No name provided"
+    when it gives none (or an empty one)."""
+    name: str | None = body.get("name")
+    if not name:
+        raise FakeError(400, "No name provided")
+    return name
 
 
 def listing(
@@ -314,9 +323,7 @@ def _projects(fake: FakeLXD, request: FakeRequest) -> Reply:
 @route("POST", r"/1.0/projects")
 def _project_create(fake: FakeLXD, request: FakeRequest) -> Reply:
     body = request.json or {}
-    name = body.get("name")
-    if not name:
-        raise FakeError(400, "No name provided")
+    name = given_name(body)
     projects = fake.store("projects")
     if name in projects:
         raise FakeError(
@@ -398,9 +405,7 @@ def _project_patch(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
 @route("POST", rf"/1.0/projects/{_NAME}")
 def _project_rename(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
     _project(fake, name)
-    new = (request.json or {}).get("name")
-    if not new:
-        raise FakeError(400, "No name provided")
+    new = given_name(request.json or {})
     if name == "default":
         raise FakeError(403, "The 'default' project cannot be renamed")
     if new in fake.store("projects"):
@@ -504,9 +509,7 @@ def _profiles(fake: FakeLXD, request: FakeRequest) -> Reply:
 def _profile_create(fake: FakeLXD, request: FakeRequest) -> Reply:
     project = require_project(fake, request)
     body = request.json or {}
-    name = body.get("name")
-    if not name:
-        raise FakeError(400, "No name provided")
+    name = given_name(body)
     if "/" in name:
         raise FakeError(400, "Profile names may not contain slashes")
     if name in (".", ".."):
@@ -532,24 +535,20 @@ def _profile_get(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
     return fake.sync(_profile_view(fake, project, profile), etag=str(hash(now())))
 
 
-@route("PUT", rf"/1.0/profiles/{_NAME}")
-def _profile_put(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
+@put_and_patch(rf"/1.0/profiles/{_NAME}")
+def _profile_update(
+    fake: FakeLXD, request: FakeRequest, name: str, merge: bool
+) -> Reply:
     profile = _profile(fake, request, name)
     body = request.json or {}
-    profile["description"] = body.get("description", "")
-    profile["config"] = dict(body.get("config") or {})
-    profile["devices"] = dict(body.get("devices") or {})
-    return fake.sync()
-
-
-@route("PATCH", rf"/1.0/profiles/{_NAME}")
-def _profile_patch(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
-    profile = _profile(fake, request, name)
-    body = request.json or {}
-    if "description" in body:
-        profile["description"] = body["description"]
-    profile["config"].update(body.get("config") or {})
-    profile["devices"].update(body.get("devices") or {})
+    if not merge or "description" in body:
+        profile["description"] = body.get("description", "")
+    for field in ("config", "devices"):
+        given = dict(body.get(field) or {})
+        if merge:
+            profile[field].update(given)
+        else:
+            profile[field] = given
     return fake.sync()
 
 

@@ -123,6 +123,16 @@ def _backup(extra: dict[str, Any], backup: str) -> dict[str, Any]:
     return lookup(extra["backups"], backup, missing)
 
 
+def _backups_holding(
+    fake: FakeLXD, request: FakeRequest, name: str, backup: str
+) -> dict[str, Any]:
+    """The backups of instance ``name``, which must hold ``backup`` (404)."""
+    extra = _extras(fake, request, name)
+    _backup(extra, backup)
+    backups: dict[str, Any] = extra["backups"]
+    return backups
+
+
 @route("GET", rf"{_INST}/backups")
 def _backups(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
     backups = _extras(fake, request, name)["backups"]
@@ -180,8 +190,7 @@ def _backup_get(fake: FakeLXD, request: FakeRequest, name: str, backup: str) -> 
 def _backup_rename(
     fake: FakeLXD, request: FakeRequest, name: str, backup: str
 ) -> Reply:
-    backups = _extras(fake, request, name)["backups"]
-    _backup({"backups": backups}, backup)
+    backups = _backups_holding(fake, request, name, backup)
     new = (request.json or {}).get("name") or ""
     if not new or "/" in new:
         raise FakeError(400, "Backup names may not contain slashes")
@@ -198,8 +207,7 @@ def _backup_rename(
 def _backup_delete(
     fake: FakeLXD, request: FakeRequest, name: str, backup: str
 ) -> Reply:
-    backups = _extras(fake, request, name)["backups"]
-    _backup({"backups": backups}, backup)
+    backups = _backups_holding(fake, request, name, backup)
 
     def work() -> None:
         del backups[backup]

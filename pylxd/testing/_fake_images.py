@@ -16,8 +16,8 @@ import secrets
 import tarfile
 from typing import Any
 
-from pylxd.testing._fake import FakeLXD, route
-from pylxd.testing._fake_core import listing, require_project
+from pylxd.testing._fake import FakeLXD, put_and_patch, route
+from pylxd.testing._fake_core import given_name, listing, require_project
 from pylxd.testing._fake_wire import (
     FakeError,
     FakeRequest,
@@ -408,9 +408,7 @@ def _aliases(fake: FakeLXD, request: FakeRequest) -> Reply:
 def _alias_create(fake: FakeLXD, request: FakeRequest) -> Reply:
     project = image_project(fake, request)
     body = request.json or {}
-    name = body.get("name")
-    if not name:
-        raise FakeError(400, "No name provided")
+    name = given_name(body)
     if name in fake.store("image_aliases", project):
         raise FakeError(409, f'Alias "{name}" already exists')
     image = _find(fake, project, str(body.get("target", "")))
@@ -423,24 +421,16 @@ def _alias_get(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
     return fake.sync(_alias(fake, request, name))
 
 
-@route("PUT", rf"/1.0/images/aliases/{_ALIAS}")
-def _alias_put(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
+@put_and_patch(rf"/1.0/images/aliases/{_ALIAS}")
+def _alias_update(fake: FakeLXD, request: FakeRequest, name: str, merge: bool) -> Reply:
     alias = _alias(fake, request, name)
     body = request.json or {}
-    image = _find(fake, image_project(fake, request), str(body.get("target", "")))
-    alias.update(target=image["fingerprint"], description=body.get("description", ""))
-    return fake.sync()
-
-
-@route("PATCH", rf"/1.0/images/aliases/{_ALIAS}")
-def _alias_patch(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
-    alias = _alias(fake, request, name)
-    body = request.json or {}
-    if "target" in body:
+    if not merge or "target" in body:
         project = image_project(fake, request)
-        alias["target"] = _find(fake, project, str(body["target"]))["fingerprint"]
-    if "description" in body:
-        alias["description"] = body["description"]
+        target = _find(fake, project, str(body.get("target", "")))["fingerprint"]
+        alias["target"] = target
+    if not merge or "description" in body:
+        alias["description"] = body.get("description", "")
     return fake.sync()
 
 

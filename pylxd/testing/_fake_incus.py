@@ -19,17 +19,12 @@ from typing import Any, Callable
 
 from pylxd._types import JSONDict
 from pylxd.testing._fake import FakeError, FakeLXD, FakeRequest, Reply, lookup, route
-from pylxd.testing._fake_core import listing, require_project
-from pylxd.testing._fake_networks import _body
+from pylxd.testing._fake_collection import Collection, json_body, require_extension
+from pylxd.testing._fake_core import require_project
 
 _SEG = r"[^/]+"
 _INST = rf"/1.0/instances/(?P<name>{_SEG})"
 _OWNER = {"identifier": "fake-client", "role": "admin", "provider": "tls"}
-
-
-def _require(fake: FakeLXD, extension: str) -> None:
-    if extension not in fake.extensions:
-        raise FakeError(404, "not found")
 
 
 def _instance(fake: FakeLXD, request: FakeRequest, name: str) -> JSONDict:
@@ -41,9 +36,9 @@ def _instance(fake: FakeLXD, request: FakeRequest, name: str) -> JSONDict:
 # -- instances -----------------------------------------------------------------
 @route("POST", rf"{_INST}/rebuild")
 def _rebuild(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
-    _require(fake, "instances_rebuild")
+    require_extension(fake, "instances_rebuild")
     record = _instance(fake, request, name)
-    source = _body(request).get("source") or {}
+    source = json_body(request).get("source") or {}
     if record["status"] != "Stopped":
         raise FakeError(400, "Instance must be stopped to be rebuilt")
     if source.get("type") not in ("image", "none"):
@@ -66,14 +61,14 @@ def _rebuild(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
 
 @route("GET", rf"{_INST}/access")
 def _instance_access(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
-    _require(fake, "instance_access")
+    require_extension(fake, "instance_access")
     _instance(fake, request, name)
     return fake.sync([dict(_OWNER)])
 
 
 @route("GET", rf"{_INST}/debug/memory")
 def _debug_memory(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
-    _require(fake, "instance_debug_memory")
+    require_extension(fake, "instance_debug_memory")
     record = _instance(fake, request, name)
     if record["type"] != "virtual-machine":
         raise FakeError(400, "Memory dumps are only supported for virtual machines")
@@ -151,13 +146,13 @@ METADATA_CONFIGURATION: JSONDict = {
 
 @route("GET", r"/1.0/metadata/configuration")
 def _metadata_configuration(fake: FakeLXD, request: FakeRequest) -> Reply:
-    _require(fake, "metadata_configuration")
+    require_extension(fake, "metadata_configuration")
     return fake.sync(copy.deepcopy(METADATA_CONFIGURATION))
 
 
 @route("GET", r"/1.0/network-allocations")
 def _network_allocations(fake: FakeLXD, request: FakeRequest) -> Reply:
-    _require(fake, "network_allocations")
+    require_extension(fake, "network_allocations")
     projects = (
         list(fake.state.get("networks", {}))
         if request.query.get("all-projects") == "true"
@@ -184,7 +179,7 @@ def _network_allocations(fake: FakeLXD, request: FakeRequest) -> Reply:
 
 @route("GET", rf"/1.0/projects/(?P<name>{_SEG})/access")
 def _project_access(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
-    _require(fake, "project_access")
+    require_extension(fake, "project_access")
     if not fake.has_project(name):
         raise FakeError(404, "Project not found")
     return fake.sync([dict(_OWNER)])
@@ -216,115 +211,35 @@ def _member_state(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
 
 
 # -- simple collections: load balancers, integrations, buckets and children ----
-class _Collection:
-    """CRUD routes for a collection of JSON records keyed by one field.
-
-    ``items(fake, request, **groups)`` returns the dict of records (raising
-    404 for a missing parent); ``fields`` are the writable fields with their
-    defaults; ``make`` completes a new record from the POST body.
-    """
+class _Collection(Collection):
+    """A collection Incus adds: LXD's messages made from ``what`` (the
+    record's kind), routed only with ``extension``; ``PATCH`` keeps the
+    fields it does not name."""
 
     def __init__(
         self,
         path: str,
-        url: str,
-        key: str,
         what: str,
         extension: str,
         items: Callable[..., dict[str, JSONDict]],
         fields: JSONDict,
-        make: Callable[[FakeLXD, FakeRequest, JSONDict], JSONDict] | None = None,
-        verbs: tuple[str, ...] = ("PUT", "PATCH", "DELETE"),
+        key: str = "name",
+        **options: Any,
     ) -> None:
-        self.url, self.key, self.what, self.extension = url, key, what, extension
-        self.items, self.fields, self.make = items, fields, make
-        one = rf"{path}/(?P<key>{_SEG})"
-        route("GET", path)(self.list)
-        route("POST", path)(self.create)
-        route("GET", one)(self.get)
-        for verb in verbs:
-            route(verb, one)(getattr(self, verb.lower()))
-
-    def _items(self, fake: FakeLXD, request: FakeRequest, **groups: str) -> Any:
-        _require(fake, self.extension)
-        return self.items(fake, request, **groups)
-
-    def _one(self, fake: FakeLXD, request: FakeRequest, key: str, **groups: str) -> Any:
-        items = self._items(fake, request, **groups)
-        if key not in items:
-            raise FakeError(404, f"{self.what} not found")
-        return items, items[key]
-
-    def list(self, fake: FakeLXD, request: FakeRequest, **groups: str) -> Reply:
-        items = self._items(fake, request, **groups)
-        return fake.sync(listing(request, self.url.format(**groups), items))
-
-    def create(self, fake: FakeLXD, request: FakeRequest, **groups: str) -> Reply:
-        items = self._items(fake, request, **groups)
-        body = _body(request)
-        key = body.get(self.key)
-        if not key:
-            raise FakeError(400, f"{self.what} {self.key} is required")
-        if key in items:
-            raise FakeError(409, f"{self.what} already exists")
-        record = {self.key: key}
-        record.update(
-            {k: copy.deepcopy(body.get(k, d)) for k, d in self.fields.items()}
+        renamed = f"Invalid new {what} name"
+        super().__init__(
+            path,
+            items,
+            f"{what} not found",
+            fields,
+            key=key,
+            required=(400, f"{what} {key} is required"),
+            exists=(409, f"{what} already exists"),
+            extension=extension,
+            patch_keeps=True,
+            rename=((400, renamed), (409, renamed)),
+            **options,
         )
-        if self.make is not None:
-            record.update(self.make(fake, request, record))
-        items[key] = record
-        return fake.sync(self._created(record))
-
-    def _created(self, record: JSONDict) -> Any:
-        return None
-
-    def get(
-        self, fake: FakeLXD, request: FakeRequest, key: str, **groups: str
-    ) -> Reply:
-        return fake.sync(self._one(fake, request, key, **groups)[1])
-
-    def _update(
-        self, fake: FakeLXD, request: FakeRequest, key: str, merge: bool, **groups: str
-    ) -> Reply:
-        record = self._one(fake, request, key, **groups)[1]
-        body = _body(request)
-        for field, default in self.fields.items():
-            if field == "config":
-                config = body.get("config") or {}
-                record["config"] = {**record["config"], **config} if merge else config
-            elif field in body or not merge:
-                record[field] = copy.deepcopy(body.get(field, default))
-        return fake.sync()
-
-    def put(
-        self, fake: FakeLXD, request: FakeRequest, key: str, **groups: str
-    ) -> Reply:
-        return self._update(fake, request, key, False, **groups)
-
-    def patch(
-        self, fake: FakeLXD, request: FakeRequest, key: str, **groups: str
-    ) -> Reply:
-        return self._update(fake, request, key, True, **groups)
-
-    def delete(
-        self, fake: FakeLXD, request: FakeRequest, key: str, **groups: str
-    ) -> Reply:
-        items, _ = self._one(fake, request, key, **groups)
-        del items[key]
-        return fake.sync()
-
-    def post(
-        self, fake: FakeLXD, request: FakeRequest, key: str, **groups: str
-    ) -> Reply:
-        """Rename: ``{"name": new}``."""
-        items, record = self._one(fake, request, key, **groups)
-        new = _body(request).get(self.key)
-        if not new or new in items:
-            raise FakeError(409 if new else 400, f"Invalid new {self.what} name")
-        record[self.key] = new
-        items[new] = items.pop(key)
-        return fake.sync()
 
 
 def _network_children(kind: str) -> Callable[..., dict[str, JSONDict]]:
@@ -342,25 +257,23 @@ def _network_children(kind: str) -> Callable[..., dict[str, JSONDict]]:
     return items
 
 
-_LB = r"/1.0/networks/(?P<net>[^/]+)/load-balancers"
 _load_balancers = _Collection(
-    _LB,
-    "/1.0/networks/{net}/load-balancers",
-    "listen_address",
+    r"/1.0/networks/(?P<net>[^/]+)/load-balancers",
     "Network load balancer",
     "network_load_balancer",
     _network_children("load balancers"),
     {"description": "", "config": {}, "backends": [], "ports": []},
-    lambda fake, request, record: {"location": ""},
+    key="listen_address",
+    make=lambda fake, request, record, body, net: {"location": ""},
 )
 
 
-@route("GET", rf"{_LB}/(?P<key>{_SEG})/state")
+@route("GET", _load_balancers.one + "/state")
 def _load_balancer_state(
     fake: FakeLXD, request: FakeRequest, net: str, key: str
 ) -> Reply:
-    _require(fake, "network_load_balancer_state")
-    balancer = _load_balancers._one(fake, request, key, net=net)[1]
+    require_extension(fake, "network_load_balancer_state")
+    balancer = _load_balancers.find(fake, request, key, net=net)
     health = {
         backend["target_address"]: {"address": backend["target_address"], "ports": []}
         for backend in balancer["backends"]
@@ -375,13 +288,11 @@ def _integrations(fake: FakeLXD, request: FakeRequest) -> dict[str, JSONDict]:
 
 _Collection(
     r"/1.0/network-integrations",
-    "/1.0/network-integrations",
-    "name",
     "Network integration",
     "network_integrations",
     _integrations,
     {"description": "", "config": {}, "type": "ovn"},
-    lambda fake, request, record: {"used_by": []},
+    make=lambda fake, request, record, body: {"used_by": []},
     verbs=("PUT", "PATCH", "DELETE", "POST"),
 )
 
@@ -410,7 +321,9 @@ def _new_key(role: str = "admin") -> JSONDict:
     }
 
 
-def _new_bucket(fake: FakeLXD, request: FakeRequest, record: JSONDict) -> JSONDict:
+def _new_bucket(
+    fake: FakeLXD, request: FakeRequest, record: JSONDict, body: JSONDict, pool: str
+) -> JSONDict:
     name = record["name"]
     admin = {"name": "admin", "description": "", **_new_key()}
     return {
@@ -422,86 +335,61 @@ def _new_bucket(fake: FakeLXD, request: FakeRequest, record: JSONDict) -> JSONDi
     }
 
 
-class _Buckets(_Collection):
-    def _created(self, record: JSONDict) -> Any:
-        admin = record["_keys"]["admin"]
-        return {k: admin[k] for k in ("name", "role", "access-key", "secret-key")}
-
-    def list(self, fake: FakeLXD, request: FakeRequest, **groups: str) -> Reply:
-        reply = super().list(fake, request, **groups)
-        return _without_private(fake, reply, request)
-
-    def get(
-        self, fake: FakeLXD, request: FakeRequest, key: str, **groups: str
-    ) -> Reply:
-        record = self._one(fake, request, key, **groups)[1]
-        return fake.sync(_public(record))
-
-
 def _public(record: JSONDict) -> JSONDict:
     return {k: v for k, v in record.items() if not k.startswith("_")}
 
 
-def _without_private(fake: FakeLXD, reply: Reply, request: FakeRequest) -> Reply:
-    if not request.recursion:
-        return reply
-    items = json.loads(reply.body)["metadata"]
-    return fake.sync([_public(item) for item in items])
+def _credentials(key: JSONDict) -> JSONDict:
+    """What creating a bucket (its admin key) or a key answers."""
+    return {k: key[k] for k in ("name", "role", "access-key", "secret-key")}
 
 
 _BUCKETS = r"/1.0/storage-pools/(?P<pool>[^/]+)/buckets"
-_Buckets(
+_BUCKET = rf"{_BUCKETS}/(?P<bucket>{_SEG})"
+_Collection(
     _BUCKETS,
-    "/1.0/storage-pools/{pool}/buckets",
-    "name",
     "Storage bucket",
     "storage_buckets",
     _buckets,
     {"description": "", "config": {}},
-    _new_bucket,
+    make=_new_bucket,
+    view=lambda fake, request, record, pool: _public(record),
+    created=lambda record: _credentials(record["_keys"]["admin"]),
 )
 
 
-def _keys(
-    fake: FakeLXD, request: FakeRequest, pool: str, bucket: str
-) -> dict[str, JSONDict]:
-    keys: dict[str, JSONDict] = _bucket(fake, request, pool, bucket)["_keys"]
-    return keys
+def _in_bucket(part: str) -> Callable[..., dict[str, JSONDict]]:
+    """The records of a bucket's ``part`` (``_keys``, ``_backups``)."""
+
+    def items(
+        fake: FakeLXD, request: FakeRequest, pool: str, bucket: str
+    ) -> dict[str, JSONDict]:
+        records: dict[str, JSONDict] = _bucket(fake, request, pool, bucket)[part]
+        return records
+
+    return items
 
 
-class _Keys(_Collection):
-    def _created(self, record: JSONDict) -> Any:
-        return {k: record[k] for k in ("name", "role", "access-key", "secret-key")}
-
-
-_Keys(
-    rf"{_BUCKETS}/(?P<bucket>{_SEG})/keys",
-    "/1.0/storage-pools/{pool}/buckets/{bucket}/keys",
-    "name",
+_Collection(
+    _BUCKET + "/keys",
     "Storage bucket key",
     "storage_buckets",
-    _keys,
+    _in_bucket("_keys"),
     {"description": "", "role": "read-only", "access-key": "", "secret-key": ""},
-    lambda fake, request, record: {
+    make=lambda fake, request, record, body, **bucket: {
         k: v for k, v in _new_key(record["role"]).items() if not record.get(k)
     },
+    created=_credentials,
     verbs=("PUT", "DELETE"),
 )
-
-
-def _backups(
-    fake: FakeLXD, request: FakeRequest, pool: str, bucket: str
-) -> dict[str, JSONDict]:
-    backups: dict[str, JSONDict] = _bucket(fake, request, pool, bucket)["_backups"]
-    return backups
 
 
 class _Backups(_Collection):
     """Bucket backups answer with operations, as Incus does."""
 
     def create(self, fake: FakeLXD, request: FakeRequest, **groups: str) -> Reply:
-        body = dict(_body(request))
-        body.setdefault("name", f"backup{len(self._items(fake, request, **groups))}")
+        body = dict(json_body(request))
+        body.setdefault("name", f"backup{len(self.records(fake, request, **groups))}")
         request.body = json.dumps(body).encode()
         reply = super().create(fake, request, **groups)
         if reply.status != 200:
@@ -521,22 +409,19 @@ class _Backups(_Collection):
         return fake.run_async("Renaming storage bucket backup", request)
 
 
-_BACKUPS = rf"{_BUCKETS}/(?P<bucket>{_SEG})/backups"
 _bucket_backups = _Backups(
-    _BACKUPS,
-    "/1.0/storage-pools/{pool}/buckets/{bucket}/backups",
-    "name",
+    _BUCKET + "/backups",
     "Storage bucket backup",
     "storage_bucket_backup",
-    _backups,
+    _in_bucket("_backups"),
     {"expires_at": "0001-01-01T00:00:00Z", "compression_algorithm": "gzip"},
     verbs=("DELETE", "POST"),
 )
 
 
-@route("GET", rf"{_BACKUPS}/(?P<key>{_SEG})/export")
+@route("GET", _bucket_backups.one + "/export")
 def _bucket_backup_export(
     fake: FakeLXD, request: FakeRequest, pool: str, bucket: str, key: str
 ) -> Reply:
-    _bucket_backups._one(fake, request, key, pool=pool, bucket=bucket)
+    _bucket_backups.find(fake, request, key, pool=pool, bucket=bucket)
     return fake.raw(f"fake backup of bucket {bucket}".encode())

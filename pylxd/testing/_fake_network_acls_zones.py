@@ -11,25 +11,14 @@ import copy
 import re
 from typing import Any
 
-from pylxd.testing._fake import (
-    FakeError,
-    FakeLXD,
-    FakeRequest,
-    Reply,
-    lookup,
-    put_and_patch,
-    rename_in,
-    route,
-)
-from pylxd.testing._fake_core import listing
+from pylxd.testing._fake import FakeError, FakeLXD, FakeRequest, Reply, route
+from pylxd.testing._fake_collection import Collection
 from pylxd.testing._fake_networks import (
     JSONDict,
-    _body,
     _devices_using,
     _project,
     _strings,
     _suffix,
-    _update,
 )
 
 _NAME = r"(?P<name>[^/]+)"
@@ -53,10 +42,6 @@ _ACL_NAME = re.compile(r"^[A-Za-z0-9-]+$")
 
 def _acls(fake: FakeLXD, request: FakeRequest) -> dict[str, JSONDict]:
     return fake.store("network_acls", _project(fake, request))
-
-
-def _acl(fake: FakeLXD, request: FakeRequest, name: str) -> JSONDict:
-    return lookup(_acls(fake, request), name, "Network ACL not found")
 
 
 def _acl_rules(body: JSONDict) -> JSONDict:
@@ -99,84 +84,47 @@ def _acl_used_by(fake: FakeLXD, project: str, name: str) -> list[str]:
     return networks + _devices_using(fake, project, "profiles", uses)
 
 
-def _acl_view(fake: FakeLXD, project: str, acl: JSONDict) -> JSONDict:
+def _acl_view(fake: FakeLXD, request: FakeRequest, acl: JSONDict) -> JSONDict:
     view = {k: copy.deepcopy(v) for k, v in acl.items() if k != "log"}
-    view["used_by"] = _acl_used_by(fake, project, acl["name"])
+    view["used_by"] = _acl_used_by(fake, _project(fake, request), acl["name"])
     return view
 
 
-@route("GET", r"/1.0/network-acls")
-def _acl_list(fake: FakeLXD, request: FakeRequest) -> Reply:
-    project = _project(fake, request)
-    render = lambda a: _acl_view(fake, project, a)  # noqa: E731
-    return fake.sync(
-        listing(request, "/1.0/network-acls", _acls(fake, request), render)
-    )
-
-
-@route("POST", r"/1.0/network-acls")
-def _acl_create(fake: FakeLXD, request: FakeRequest) -> Reply:
-    acls = _acls(fake, request)
-    body = _body(request)
-    name = body.get("name")
-    if not name:
-        raise FakeError(500, "Name is required")
-    if not _ACL_NAME.match(name):
+def _acl_check(fake: FakeLXD, request: FakeRequest, body: JSONDict) -> None:
+    if not _ACL_NAME.match(body["name"]):
         raise FakeError(500, "Name can only contain alphanumeric and hyphen characters")
-    if name in acls:
-        raise FakeError(400, "The network ACL already exists")
-    acl = {"name": name, "description": body.get("description", "")}
-    acl.update(_acl_rules(body))
-    acl["config"] = _user_config(body.get("config"))
-    acl["log"] = ""
-    acls[name] = acl
-    return fake.sync()
 
 
-@route("GET", rf"/1.0/network-acls/{_NAME}")
-def _acl_get(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
-    return fake.sync(
-        _acl_view(fake, _project(fake, request), _acl(fake, request, name))
-    )
-
-
-@put_and_patch(rf"/1.0/network-acls/{_NAME}")
-def _acl_update(fake: FakeLXD, request: FakeRequest, name: str, merge: bool) -> Reply:
-    acl = _acl(fake, request, name)
-    body = _body(request)
+def _acl_clean(fake: FakeLXD, request: FakeRequest, body: JSONDict) -> None:
     body.update(_acl_rules(body))
     body["config"] = _user_config(body.get("config"))
-    _update(acl, body, {"description": "", "ingress": [], "egress": []}, merge)
-    return fake.sync()
 
 
-@route("POST", rf"/1.0/network-acls/{_NAME}")
-def _acl_rename(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
-    acls = _acls(fake, request)
-    _acl(fake, request, name)
-    new = _body(request).get("name")
-    if not new:
-        raise FakeError(500, "Name is required")
-    if new in acls:
-        raise FakeError(500, "An ACL by that name exists already")
+def _acl_free(fake: FakeLXD, request: FakeRequest, name: str, verb: str) -> None:
     if _acl_used_by(fake, _project(fake, request), name):
-        raise FakeError(500, "Cannot rename an ACL that is in use")
-    rename_in(acls, name, new)
-    return fake.sync()
+        raise FakeError(500, f"Cannot {verb} an ACL that is in use")
 
 
-@route("DELETE", rf"/1.0/network-acls/{_NAME}")
-def _acl_delete(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
-    _acl(fake, request, name)
-    if _acl_used_by(fake, _project(fake, request), name):
-        raise FakeError(500, "Cannot delete an ACL that is in use")
-    del _acls(fake, request)[name]
-    return fake.sync()
+_ACLS = Collection(
+    r"/1.0/network-acls",
+    _acls,
+    "Network ACL not found",
+    {"description": "", "ingress": [], "egress": [], "config": {}},
+    required=(500, "Name is required"),
+    exists=(400, "The network ACL already exists"),
+    check=_acl_check,
+    clean=_acl_clean,
+    make=lambda fake, request, record, body: {"log": ""},
+    view=_acl_view,
+    verbs=("PUT", "PATCH", "POST", "DELETE"),
+    rename=((500, "Name is required"), (500, "An ACL by that name exists already")),
+    check_free=_acl_free,
+)
 
 
 @route("GET", rf"/1.0/network-acls/{_NAME}/log")
 def _acl_log(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
-    acl = _acl(fake, request, name)
+    acl = _ACLS.find(fake, request, name)
     users = _acl_users(fake, _project(fake, request), name)
     if not any(net["type"] == "ovn" for net in users):
         raise FakeError(500, "Only OVN log entries may be retrieved at this time")
@@ -191,10 +139,6 @@ def _zones(fake: FakeLXD, request: FakeRequest) -> dict[str, JSONDict]:
     return fake.store("network_zones", _project(fake, request))
 
 
-def _zone(fake: FakeLXD, request: FakeRequest, name: str) -> JSONDict:
-    return lookup(_zones(fake, request), name, "Network zone not found")
-
-
 def _zone_config(config: Any) -> JSONDict:
     config = _strings(config)
     for key in config:
@@ -203,7 +147,8 @@ def _zone_config(config: Any) -> JSONDict:
     return config
 
 
-def _zone_view(fake: FakeLXD, project: str, zone: JSONDict) -> JSONDict:
+def _zone_view(fake: FakeLXD, request: FakeRequest, zone: JSONDict) -> JSONDict:
+    project = _project(fake, request)
     keys = ("dns.zone.forward", "dns.zone.reverse.ipv4", "dns.zone.reverse.ipv6")
     view = {k: copy.deepcopy(v) for k, v in zone.items() if k != "records"}
     view["used_by"] = [
@@ -214,62 +159,27 @@ def _zone_view(fake: FakeLXD, project: str, zone: JSONDict) -> JSONDict:
     return view
 
 
-@route("GET", r"/1.0/network-zones")
-def _zone_list(fake: FakeLXD, request: FakeRequest) -> Reply:
-    project = _project(fake, request)
-    render = lambda z: _zone_view(fake, project, z)  # noqa: E731
-    return fake.sync(
-        listing(request, "/1.0/network-zones", _zones(fake, request), render)
-    )
-
-
-@route("POST", r"/1.0/network-zones")
-def _zone_create(fake: FakeLXD, request: FakeRequest) -> Reply:
-    zones = _zones(fake, request)
-    body = _body(request)
-    name = body.get("name")
-    if not name:
-        raise FakeError(500, "Name is required")
-    if name in zones:
-        raise FakeError(400, "The network zone already exists")
-    zones[name] = {
-        "name": name,
-        "description": body.get("description", ""),
-        "config": _zone_config(body.get("config")),
-        "records": {},
-    }
-    return fake.sync()
-
-
-@route("GET", rf"/1.0/network-zones/{_NAME}")
-def _zone_get(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
-    zone = _zone(fake, request, name)
-    return fake.sync(_zone_view(fake, _project(fake, request), zone))
-
-
-@put_and_patch(rf"/1.0/network-zones/{_NAME}")
-def _zone_update(fake: FakeLXD, request: FakeRequest, name: str, merge: bool) -> Reply:
-    zone = _zone(fake, request, name)
-    body = _body(request)
+def _zone_clean(fake: FakeLXD, request: FakeRequest, body: JSONDict) -> None:
     body["config"] = _zone_config(body.get("config"))
-    _update(zone, body, {"description": ""}, merge)
-    return fake.sync()
 
 
-@route("DELETE", rf"/1.0/network-zones/{_NAME}")
-def _zone_delete(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
-    _zone(fake, request, name)
-    del _zones(fake, request)[name]  # LXD drops the records with the zone
-    return fake.sync()
+# Deleting a zone drops its records, as in LXD.
+_ZONES = Collection(
+    r"/1.0/network-zones",
+    _zones,
+    "Network zone not found",
+    {"description": "", "config": {}},
+    required=(500, "Name is required"),
+    exists=(400, "The network zone already exists"),
+    clean=_zone_clean,
+    make=lambda fake, request, record, body: {"records": {}},
+    view=_zone_view,
+)
 
 
 def _records(fake: FakeLXD, request: FakeRequest, zone: str) -> dict[str, JSONDict]:
-    records: dict[str, JSONDict] = _zone(fake, request, zone)["records"]
+    records: dict[str, JSONDict] = _ZONES.find(fake, request, zone)["records"]
     return records
-
-
-def _record(fake: FakeLXD, request: FakeRequest, zone: str, name: str) -> JSONDict:
-    return lookup(_records(fake, request, zone), name, "Network zone record not found")
 
 
 def _entries(body: JSONDict) -> list[JSONDict]:
@@ -283,50 +193,19 @@ def _entries(body: JSONDict) -> list[JSONDict]:
     return entries
 
 
-@route("GET", rf"/1.0/network-zones/{_ZONE}/records")
-def _record_list(fake: FakeLXD, request: FakeRequest, zone: str) -> Reply:
-    records = _records(fake, request, zone)
-    prefix = f"/1.0/network-zones/{zone}/records"
-    return fake.sync(listing(request, prefix, records))
-
-
-@route("POST", rf"/1.0/network-zones/{_ZONE}/records")
-def _record_create(fake: FakeLXD, request: FakeRequest, zone: str) -> Reply:
-    records = _records(fake, request, zone)
-    body = _body(request)
-    name = body.get("name")
-    if not name:
-        raise FakeError(500, "Name is required")
-    if name in records:
-        raise FakeError(500, "UNIQUE constraint failed: networks_zones_records.name")
-    records[name] = {
-        "name": name,
-        "description": body.get("description", ""),
-        "entries": _entries(body),
-        "config": _user_config(body.get("config")),
-    }
-    return fake.sync()
-
-
-@route("GET", rf"/1.0/network-zones/{_ZONE}/records/{_NAME}")
-def _record_get(fake: FakeLXD, request: FakeRequest, zone: str, name: str) -> Reply:
-    return fake.sync(_record(fake, request, zone, name))
-
-
-@put_and_patch(rf"/1.0/network-zones/{_ZONE}/records/{_NAME}")
-def _record_update(
-    fake: FakeLXD, request: FakeRequest, zone: str, name: str, merge: bool
-) -> Reply:
-    record = _record(fake, request, zone, name)
-    body = _body(request)
+def _record_clean(
+    fake: FakeLXD, request: FakeRequest, body: JSONDict, zone: str
+) -> None:
     body["entries"] = _entries(body)
     body["config"] = _user_config(body.get("config"))
-    _update(record, body, {"description": "", "entries": []}, merge)
-    return fake.sync()
 
 
-@route("DELETE", rf"/1.0/network-zones/{_ZONE}/records/{_NAME}")
-def _record_delete(fake: FakeLXD, request: FakeRequest, zone: str, name: str) -> Reply:
-    _record(fake, request, zone, name)
-    del _records(fake, request, zone)[name]
-    return fake.sync()
+Collection(
+    rf"/1.0/network-zones/{_ZONE}/records",
+    _records,
+    "Network zone record not found",
+    {"description": "", "entries": [], "config": {}},
+    required=(500, "Name is required"),
+    exists=(500, "UNIQUE constraint failed: networks_zones_records.name"),
+    clean=_record_clean,
+)

@@ -17,6 +17,7 @@ from typing import Any, Callable
 
 from pylxd._types import JSONDict
 from pylxd.testing._fake import FakeLXD, on_init, put_and_patch, route
+from pylxd.testing._fake_collection import Collection, json_body
 from pylxd.testing._fake_core import listing, require_project
 from pylxd.testing._fake_helpers import change
 from pylxd.testing._fake_wire import FakeError, FakeRequest, Reply, lookup, rename_in
@@ -79,15 +80,6 @@ def _project(fake: FakeLXD, request: FakeRequest) -> str:
 
 def _suffix(project: str) -> str:
     return "" if project == "default" else f"?project={project}"
-
-
-def _body(request: FakeRequest) -> JSONDict:
-    body = request.json
-    if body is None:
-        return {}
-    if not isinstance(body, dict):
-        raise FakeError(400, "Invalid request body")
-    return body
 
 
 def _strings(config: Any) -> JSONDict:
@@ -188,7 +180,7 @@ def _networks(fake: FakeLXD, request: FakeRequest) -> Reply:
 def _network_create(fake: FakeLXD, request: FakeRequest) -> Reply:
     project = _project(fake, request)
     networks = fake.store("networks", project)
-    body = _body(request)
+    body = json_body(request)
     # Only OVN networks live in a project of their own (LXD 5.0).
     name = body.get("name")
     type_ = body.get("type") or ("bridge" if project == "default" else "ovn")
@@ -222,7 +214,7 @@ def _network_update(
     fake: FakeLXD, request: FakeRequest, name: str, merge: bool
 ) -> Reply:
     net = _network(fake, request, name)
-    body = _body(request)
+    body = json_body(request)
     body["config"] = _network_config(
         name, net["type"], body.get("config"), creating=False
     )
@@ -238,7 +230,7 @@ def _network_update(
 def _network_rename(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
     project = _project(fake, request)
     _network(fake, request, name)
-    new = _body(request).get("name")
+    new = json_body(request).get("name")
     networks = fake.store("networks", project)
     if not new:
         raise FakeError(400, "No name provided")
@@ -304,150 +296,92 @@ def _network_leases(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
 
 # -- forwards and peers -------------------------------------------------------
 def _children(
-    fake: FakeLXD,
-    request: FakeRequest,
-    net: str,
-    kind: str,
-    feature: str,
-    types: tuple[str, ...],
-) -> dict[str, JSONDict]:
-    network = _network(fake, request, net)
-    if network["type"] not in types:
-        raise FakeError(
-            400, f'Network driver "{network["type"]}" does not support {feature}'
-        )
-    children: dict[str, JSONDict] = network[kind]
-    return children
+    kind: str, feature: str, types: tuple[str, ...]
+) -> Callable[..., dict[str, JSONDict]]:
+    """The ``kind`` records of network ``net``, if its driver has ``feature``."""
+
+    def items(fake: FakeLXD, request: FakeRequest, net: str) -> dict[str, JSONDict]:
+        network = _network(fake, request, net)
+        if network["type"] not in types:
+            raise FakeError(
+                400, f'Network driver "{network["type"]}" does not support {feature}'
+            )
+        children: dict[str, JSONDict] = network[kind]
+        return children
+
+    return items
 
 
-def _forwards(fake: FakeLXD, request: FakeRequest, net: str) -> dict[str, JSONDict]:
-    return _children(fake, request, net, "forwards", "forwards", ("bridge", "ovn"))
+def _config_clean(
+    fake: FakeLXD, request: FakeRequest, body: JSONDict, net: str
+) -> None:
+    body["config"] = _strings(body.get("config"))
 
 
-def _peers(fake: FakeLXD, request: FakeRequest, net: str) -> dict[str, JSONDict]:
-    return _children(fake, request, net, "peers", "peering", ("ovn",))
-
-
-@route("GET", rf"/1.0/networks/{_NET}/forwards")
-def _forward_list(fake: FakeLXD, request: FakeRequest, net: str) -> Reply:
-    forwards = _forwards(fake, request, net)
-    return fake.sync(listing(request, f"/1.0/networks/{net}/forwards", forwards))
-
-
-@route("POST", rf"/1.0/networks/{_NET}/forwards")
-def _forward_create(fake: FakeLXD, request: FakeRequest, net: str) -> Reply:
-    forwards = _forwards(fake, request, net)
-    body = _body(request)
-    address = body.get("listen_address")
-    if not address:
-        raise FakeError(400, "Invalid listen address")
-    family = "ipv6" if ":" in address else "ipv4"
+def _forward_check(
+    fake: FakeLXD, request: FakeRequest, body: JSONDict, net: str
+) -> None:
+    family = "ipv6" if ":" in body["listen_address"] else "ipv4"
     if _network(fake, request, net)["config"].get(f"{family}.address") == "none":
         raise FakeError(500, "Failed creating forward: invalid CIDR address: none")
-    if address in forwards:
-        raise FakeError(409, "A forward for that listen address already exists")
-    forwards[address] = {
-        "listen_address": address,
-        "description": body.get("description", ""),
-        "config": _strings(body.get("config")),
-        "ports": copy.deepcopy(body.get("ports") or []),
-        "location": "",
+
+
+def _forward_make(
+    fake: FakeLXD, request: FakeRequest, record: JSONDict, body: JSONDict, net: str
+) -> JSONDict:
+    return {"ports": copy.deepcopy(body.get("ports") or []), "location": ""}
+
+
+Collection(
+    rf"/1.0/networks/{_NET}/forwards",
+    _children("forwards", "forwards", ("bridge", "ovn")),
+    "Network forward not found",
+    {"description": "", "config": {}, "ports": []},
+    key="listen_address",
+    required=(400, "Invalid listen address"),
+    exists=(409, "A forward for that listen address already exists"),
+    check=_forward_check,
+    clean=_config_clean,
+    make=_forward_make,
+)
+
+
+def _peer_check(fake: FakeLXD, request: FakeRequest, body: JSONDict, net: str) -> None:
+    if not body.get("target_network"):
+        raise FakeError(400, "Target network is required")
+
+
+def _peer_make(
+    fake: FakeLXD, request: FakeRequest, record: JSONDict, body: JSONDict, net: str
+) -> JSONDict:
+    return {
+        "target_project": body.get("target_project") or _project(fake, request),
+        "target_network": body["target_network"],
+        "used_by": [],
     }
-    return fake.sync()
 
 
-@route("GET", rf"/1.0/networks/{_NET}/forwards/{_NAME}")
-def _forward_get(fake: FakeLXD, request: FakeRequest, net: str, name: str) -> Reply:
-    return fake.sync(
-        lookup(_forwards(fake, request, net), name, "Network forward not found")
-    )
-
-
-@put_and_patch(rf"/1.0/networks/{_NET}/forwards/{_NAME}")
-def _forward_update(
-    fake: FakeLXD, request: FakeRequest, net: str, name: str, merge: bool
-) -> Reply:
-    forward = lookup(_forwards(fake, request, net), name, "Network forward not found")
-    body = _body(request)
-    body["config"] = _strings(body.get("config"))
-    _update(forward, body, {"description": "", "ports": []}, merge)
-    return fake.sync()
-
-
-@route("DELETE", rf"/1.0/networks/{_NET}/forwards/{_NAME}")
-def _forward_delete(fake: FakeLXD, request: FakeRequest, net: str, name: str) -> Reply:
-    forwards = _forwards(fake, request, net)
-    lookup(forwards, name, "Network forward not found")
-    del forwards[name]
-    return fake.sync()
-
-
-def _peer_status(fake: FakeLXD, net: str, project: str, peer: JSONDict) -> str:
+def _peer_view(
+    fake: FakeLXD, request: FakeRequest, peer: JSONDict, net: str
+) -> JSONDict:
+    project = _project(fake, request)
     target = fake.store("networks", peer["target_project"]).get(peer["target_network"])
     mutual = target is not None and any(
         p["target_network"] == net and p["target_project"] == project
         for p in target["peers"].values()
     )
-    return "Created" if mutual else "Pending"
+    return {**copy.deepcopy(peer), "status": "Created" if mutual else "Pending"}
 
 
-def _peer_view(
-    fake: FakeLXD, request: FakeRequest, net: str, peer: JSONDict
-) -> JSONDict:
-    view = copy.deepcopy(peer)
-    view["status"] = _peer_status(fake, net, _project(fake, request), peer)
-    return view
-
-
-@route("GET", rf"/1.0/networks/{_NET}/peers")
-def _peer_list(fake: FakeLXD, request: FakeRequest, net: str) -> Reply:
-    peers = _peers(fake, request, net)
-    render = lambda p: _peer_view(fake, request, net, p)  # noqa: E731
-    return fake.sync(listing(request, f"/1.0/networks/{net}/peers", peers, render))
-
-
-@route("POST", rf"/1.0/networks/{_NET}/peers")
-def _peer_create(fake: FakeLXD, request: FakeRequest, net: str) -> Reply:
-    peers = _peers(fake, request, net)
-    body = _body(request)
-    name = body.get("name")
-    if not name:
-        raise FakeError(400, "Name is required")
-    if not body.get("target_network"):
-        raise FakeError(400, "Target network is required")
-    if name in peers:
-        raise FakeError(409, "A peer for that name already exists")
-    peers[name] = {
-        "name": name,
-        "description": body.get("description", ""),
-        "config": _strings(body.get("config")),
-        "target_project": body.get("target_project") or _project(fake, request),
-        "target_network": body["target_network"],
-        "used_by": [],
-    }
-    return fake.sync()
-
-
-@route("GET", rf"/1.0/networks/{_NET}/peers/{_NAME}")
-def _peer_get(fake: FakeLXD, request: FakeRequest, net: str, name: str) -> Reply:
-    peer = lookup(_peers(fake, request, net), name, "Network peer not found")
-    return fake.sync(_peer_view(fake, request, net, peer))
-
-
-@put_and_patch(rf"/1.0/networks/{_NET}/peers/{_NAME}")
-def _peer_update(
-    fake: FakeLXD, request: FakeRequest, net: str, name: str, merge: bool
-) -> Reply:
-    peer = lookup(_peers(fake, request, net), name, "Network peer not found")
-    body = _body(request)
-    body["config"] = _strings(body.get("config"))
-    _update(peer, body, {"description": ""}, merge)
-    return fake.sync()
-
-
-@route("DELETE", rf"/1.0/networks/{_NET}/peers/{_NAME}")
-def _peer_delete(fake: FakeLXD, request: FakeRequest, net: str, name: str) -> Reply:
-    peers = _peers(fake, request, net)
-    lookup(peers, name, "Network peer not found")
-    del peers[name]
-    return fake.sync()
+Collection(
+    rf"/1.0/networks/{_NET}/peers",
+    _children("peers", "peering", ("ovn",)),
+    "Network peer not found",
+    {"description": "", "config": {}},
+    required=(400, "Name is required"),
+    exists=(409, "A peer for that name already exists"),
+    check=_peer_check,
+    clean=_config_clean,
+    make=_peer_make,
+    view=_peer_view,
+)

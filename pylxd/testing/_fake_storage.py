@@ -18,6 +18,7 @@ from pylxd.testing._fake import (
     FakeError,
     FakeLXD,
     FakeRequest,
+    Handler,
     Reply,
     now,
     on_init,
@@ -220,8 +221,18 @@ def _volume_view(fake: FakeLXD, request: FakeRequest, volume: dict[str, Any]) ->
     return {**public(volume), "used_by": used}
 
 
-@route("GET", _POOL + r"/volumes")
-@route("GET", _POOL + r"/volumes/(?P<vtype>[^/]+)")
+def _on_volumes(method: str) -> Callable[[Handler], Handler]:
+    """Route ``method`` of a pool's volumes, all of them (``/volumes``) or
+    those of one type (``/volumes/<vtype>``: the handler's ``vtype``)."""
+
+    def decorate(handler: Handler) -> Handler:
+        route(method, _POOL + r"/volumes")(handler)
+        return route(method, _POOL + r"/volumes/(?P<vtype>[^/]+)")(handler)
+
+    return decorate
+
+
+@_on_volumes("GET")
 def _volume_list(
     fake: FakeLXD, request: FakeRequest, pool: str, vtype: str | None = None
 ) -> Reply:
@@ -262,8 +273,7 @@ def _new_volume(request: FakeRequest, pool: str, body: dict[str, Any]) -> Any:
     }
 
 
-@route("POST", _POOL + r"/volumes")
-@route("POST", _POOL + r"/volumes/(?P<vtype>[^/]+)")
+@_on_volumes("POST")
 def _volume_create(
     fake: FakeLXD, request: FakeRequest, pool: str, vtype: str | None = None
 ) -> Reply:

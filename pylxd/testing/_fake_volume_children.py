@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from pylxd.testing._fake import FakeLXD, put_and_patch, route
-from pylxd.testing._fake_core import listing
+from pylxd.testing._fake_core import given_name, listing
 from pylxd.testing._fake_storage import (
     NEVER,
     VOLUME_PATH,
@@ -39,16 +39,21 @@ def _new_name(
 
 
 class _Children:
-    """The list, get, rename and delete routes of one kind of volume child.
+    """The routes of one kind of volume child but its update and export.
 
     :param kind: ``snapshots`` or ``backups`` (the URL part; the volume
         keeps them under ``_<kind>``).
     :param missing: LXD's message for a child that does not exist.
     :param what: the child in operation descriptions.
-    :param view: what ``GET`` shows of a child (and a listing, given the
-        volume's name too).
-    :param in_use: LXD's message when a rename meets a taken name (None: LXD
-        does not check).
+    :param new: how ``POST`` makes a child: ``(prefix, taken, make)``, the
+        name LXD gives an unnamed one (``<prefix><n>``), LXD's 409 message
+        when its ``{name}`` is taken, and ``make(volume, name, body)``.
+    :param view: what ``GET`` shows of a child; ``list_view``, given the
+        volume's name too, what a listing shows.
+    :param rename_checked: whether a rename to a taken name is refused (with
+        ``taken``); LXD does not check for every kind.
+    :param named: the key of the operation resources naming a new child
+        (``/1.0/<named>/<name>``), if any.
     """
 
     def __init__(
@@ -56,15 +61,20 @@ class _Children:
         kind: str,
         missing: str,
         what: str,
+        new: tuple[str, str, Callable[[Any, str, Any], Any]],
         view: Callable[[Any], Any],
         list_view: Callable[[Any, str], Any],
-        in_use: str | None = None,
+        rename_checked: bool = True,
+        named: str | None = None,
     ) -> None:
         self.kind, self.missing, self.what = kind, missing, what
-        self.view, self.list_view, self.in_use = view, list_view, in_use
+        self.prefix, self.taken, self.make = new
+        self.view, self.list_view = view, list_view
+        self.rename_checked, self.named = rename_checked, named
         #: The path of one child (its name is the ``child`` group).
         self.one = VOLUME_PATH + rf"/{kind}/(?P<child>[^/]+)"
         route("GET", VOLUME_PATH + f"/{kind}")(self.list)
+        route("POST", VOLUME_PATH + f"/{kind}")(self.create)
         route("GET", self.one)(self.get)
         route("POST", self.one)(self.rename)
         route("DELETE", self.one)(self.delete)
@@ -90,6 +100,22 @@ class _Children:
             listing(request, prefix + self.kind, children, render, in_project=False)
         )
 
+    def create(self, fake: FakeLXD, request: FakeRequest, **vol: str) -> Reply:
+        volume = volume_of(fake, request, **vol)
+        body = request.json or {}
+        children = volume[f"_{self.kind}"]
+        name = _new_name(body, self.prefix, children, self.taken)
+        child = self.make(volume, name, body)
+        resources = {"storage_volumes": [f"/1.0/storage_volumes/{vol['vol']}"]}
+        if self.named is not None:
+            resources = {self.named: [f"/1.0/{self.named}/{name}"], **resources}
+        return fake.run_async(
+            f"Creating {self.what}",
+            request,
+            lambda: children.update({name: child}),
+            resources=resources,
+        )
+
     def get(self, fake: FakeLXD, request: FakeRequest, child: str, **vol: str) -> Reply:
         return fake.sync(self.view(self.find(fake, request, child, **vol)))
 
@@ -98,13 +124,11 @@ class _Children:
     ) -> Reply:
         children = self.items(fake, request, **vol)
         lookup(children, child, self.missing)
-        new = (request.json or {}).get("name")
-        if not new:
-            raise FakeError(400, "No name provided")
+        new = given_name(request.json or {})
 
         def work() -> None:
-            if self.in_use is not None and new in children:
-                raise FakeError(409, self.in_use.format(new=new))
+            if self.rename_checked and new in children:
+                raise FakeError(409, self.taken.format(name=new))
             rename_in(children, child, new)
 
         return fake.run_async(f"Renaming {self.what}", request, work)
@@ -119,25 +143,8 @@ class _Children:
 
 
 # -- snapshots -----------------------------------------------------------------
-_SNAPSHOTS = _Children(
-    "snapshots",
-    "Storage pool volume not found",
-    "storage volume snapshot",
-    view=lambda snap: snap,
-    list_view=lambda snap, vol: {**snap, "name": f"{vol}/{snap['name']}"},
-    in_use='Snapshot "{new}" already in use',
-)
-
-
-@route("POST", VOLUME_PATH + r"/snapshots")
-def _snapshot_create(
-    fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str
-) -> Reply:
-    volume = volume_of(fake, request, pool, vtype, vol)
-    body = request.json or {}
-    snaps = volume["_snapshots"]
-    name = _new_name(body, "snap", snaps, 'Snapshot "{name}" already in use')
-    snap = {
+def _new_snapshot(volume: Any, name: str, body: Any) -> Any:
+    return {
         "name": name,
         "description": "",
         "config": dict(volume["config"]),
@@ -145,12 +152,16 @@ def _snapshot_create(
         "created_at": now(),
         "expires_at": body.get("expires_at") or NEVER,
     }
-    return fake.run_async(
-        "Creating storage volume snapshot",
-        request,
-        lambda: snaps.update({name: snap}),
-        resources={"storage_volumes": [f"/1.0/storage_volumes/{vol}"]},
-    )
+
+
+_SNAPSHOTS = _Children(
+    "snapshots",
+    "Storage pool volume not found",
+    "storage volume snapshot",
+    ("snap", 'Snapshot "{name}" already in use', _new_snapshot),
+    view=lambda snap: snap,
+    list_view=lambda snap, vol: {**snap, "name": f"{vol}/{snap['name']}"},
+)
 
 
 @put_and_patch(_SNAPSHOTS.one)
@@ -167,24 +178,8 @@ def _snapshot_update(
 
 
 # -- backups -------------------------------------------------------------------
-_BACKUPS = _Children(
-    "backups",
-    "Storage volume backup not found",
-    "custom volume backup",
-    view=public,
-    list_view=lambda backup, vol: public(backup),
-)
-
-
-@route("POST", VOLUME_PATH + r"/backups")
-def _backup_create(
-    fake: FakeLXD, request: FakeRequest, pool: str, vtype: str, vol: str
-) -> Reply:
-    volume = volume_of(fake, request, pool, vtype, vol)
-    body = request.json or {}
-    backups = volume["_backups"]
-    name = _new_name(body, "backup", backups, "Backup already exists")
-    backup = {
+def _new_backup(volume: Any, name: str, body: Any) -> Any:
+    return {
         "name": name,
         "created_at": now(),
         "expires_at": body.get("expires_at") or NEVER,
@@ -192,15 +187,18 @@ def _backup_create(
         "optimized_storage": bool(body.get("optimized_storage")),
         "_data": backup_tarball(volume),
     }
-    return fake.run_async(
-        "Creating custom volume backup",
-        request,
-        lambda: backups.update({name: backup}),
-        resources={
-            "backups": [f"/1.0/backups/{name}"],
-            "storage_volumes": [f"/1.0/storage_volumes/{vol}"],
-        },
-    )
+
+
+_BACKUPS = _Children(
+    "backups",
+    "Storage volume backup not found",
+    "custom volume backup",
+    ("backup", "Backup already exists", _new_backup),
+    view=public,
+    list_view=lambda backup, vol: public(backup),
+    rename_checked=False,
+    named="backups",
+)
 
 
 @route("GET", _BACKUPS.one + r"/export")
