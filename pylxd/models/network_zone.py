@@ -8,11 +8,8 @@ from pylxd import managers
 from pylxd._types import JSONDict
 from pylxd.models import _model as model
 from pylxd.models._collection import BlockingMixin, ChildMixin
-from pylxd.models._mixins import DescribedCollectionMixin, check_name, drop_none
-from pylxd.models.network import (
-    check_config,
-    url_list,
-)
+from pylxd.models._mixins import DescribedCollectionMixin, drop_none
+from pylxd.models.network import url_list
 
 if TYPE_CHECKING:  # pragma: no cover
     from pylxd.client import Client
@@ -79,12 +76,10 @@ class NetworkZoneRecord(ChildMixin, BlockingMixin, model.Model):
 
         :raises Conflict: when the zone has a record of that name.
         """
-        check_name(cls._kind(), name)
-        check_config(cls._subject_for(zone, name), config)
         body = drop_none(
             name=name, description=description, entries=entries, config=config
         )
-        return cls._create(client, zone, name, body)
+        return cls._create_named(client, zone, body)
 
     def add_entry(self, type: str, value: str, ttl: int | None = None) -> None:
         """Add a DNS entry to the record and save it (``PUT``).
