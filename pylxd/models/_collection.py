@@ -24,7 +24,7 @@ from pylxd import exceptions
 from pylxd._types import JSONDict
 from pylxd.exceptions import naming
 from pylxd.models import _model as model
-from pylxd.models._mixins import found, quote
+from pylxd.models._mixins import check_config, check_name, found, quote
 
 if TYPE_CHECKING:  # pragma: no cover
     import requests
@@ -166,6 +166,17 @@ class _Child:
         if wait:
             return cls._fetch(client, parent, key)
         return cls._lazy(client, parent, key)
+
+    @classmethod
+    def _create_named(cls: type[_T], client: Client, parent: Any, body: JSONDict) -> _T:
+        """Check the key and the ``config`` of ``body``, ``POST`` it; the new object.
+
+        Both are refused before anything is sent (LXD would refuse them, or
+        a key that is no URL segment would address the wrong object).
+        """
+        key = check_name(cls._kind(), body.get(cls._key))
+        check_config(cls._subject_for(parent, key), body.get("config"))
+        return cls._create(client, parent, key, body)
 
     @classmethod
     def _lazy(cls: type[_T], client: Client, parent: Any, key: str) -> _T:

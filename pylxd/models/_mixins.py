@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from pylxd.client import Client
 
 T = TypeVar("T")
+_C = TypeVar("_C", bound="CollectionMixin")
 
 
 def name_from_url(url: str) -> str:
@@ -284,6 +285,41 @@ class CollectionMixin:
         kind = self._error_kind or type(self).__name__
         name = quote(getattr(self, self._key), kind, slash=self._name_slash)
         return self.client.api[self._endpoint][name]
+
+
+class DescribedCollectionMixin(CollectionMixin):
+    """A collection whose objects are created from a name, a description and a config.
+
+    Projects and network zones are; their ``config`` is strings to strings.
+    """
+
+    __slots__ = ()
+
+    @classmethod
+    def create(
+        cls: type[_C],
+        client: Client,
+        name: str,
+        description: str | None = None,
+        config: dict[str, str] | None = None,
+    ) -> _C:
+        """Create an object of the collection and return it as stored.
+
+        Implements ``POST /1.0/<collection>`` (``/1.0/projects``,
+        ``/1.0/network-zones``...), waiting for LXD when it answers with an
+        operation.
+
+        :param config: the object's configuration, strings to strings.
+        :raises InvalidArgument: for a name that cannot be one (nothing sent).
+        :raises InvalidArgumentType: for a config that is not strings to
+            strings (nothing sent; LXD would refuse it).
+        :raises Conflict: when an object of that name exists.
+        """
+        fields = {"description": description, "config": config}
+        created: _C = cls._create_named(
+            client, name, fields, wait=True, string_config=True
+        )
+        return created
 
 
 class RenameMixin:

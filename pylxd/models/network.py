@@ -249,10 +249,7 @@ class NetworkForward(ChildMixin, BlockingMixin, model.Model):
             body = drop_none(
                 listen_address=config, description=description, ports=ports
             )
-        check_name(cls._kind(), body.get("listen_address"))
-        address = str(body["listen_address"])
-        check_config(cls._subject_for(network, address), body.get("config"))
-        return cls._create(client, network, address, body)
+        return cls._create_named(client, network, body)
 
     def __repr__(self) -> str:
         return _json_repr(self, ("config", "description", "listen_address"))
@@ -302,9 +299,7 @@ class NetworkPeer(ChildMixin, BlockingMixin, model.Model):
 
         :raises Conflict: when a peer of that name exists.
         """
-        check_name("Network peer", name)
         check_name("Network peer target network", target_network)
-        check_config(cls._subject_for(network, name), config)
         body = drop_none(
             name=name,
             target_network=target_network,
@@ -312,7 +307,7 @@ class NetworkPeer(ChildMixin, BlockingMixin, model.Model):
             description=description,
             config=config,
         )
-        return cls._create(client, network, name, body)
+        return cls._create_named(client, network, body)
 
 
 class NetworkLoadBalancer(ChildMixin, BlockingMixin, model.Model):
@@ -356,8 +351,6 @@ class NetworkLoadBalancer(ChildMixin, BlockingMixin, model.Model):
         :raises LXDAPIExtensionNotAvailable: without ``network_load_balancer``.
         :raises Conflict: when the address has a load balancer already.
         """
-        check_name("Network load balancer listen address", listen_address)
-        check_config(cls._subject_for(network, listen_address), config)
         body = drop_none(
             listen_address=listen_address,
             description=description,
@@ -365,7 +358,7 @@ class NetworkLoadBalancer(ChildMixin, BlockingMixin, model.Model):
             backends=backends,
             ports=ports,
         )
-        return cls._create(client, network, listen_address, body)
+        return cls._create_named(client, network, body)
 
     def state(self) -> model.AttributeDict:
         """Return the health of the backends: ``{"backend_health": {address: ...}}``.

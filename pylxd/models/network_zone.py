@@ -8,19 +8,18 @@ from pylxd import managers
 from pylxd._types import JSONDict
 from pylxd.models import _model as model
 from pylxd.models._collection import BlockingMixin, ChildMixin
-from pylxd.models._mixins import CollectionMixin, check_name, drop_none
-from pylxd.models.network import (
-    check_config,
-    url_list,
-)
+from pylxd.models._mixins import DescribedCollectionMixin, drop_none
+from pylxd.models.network import url_list
 
 if TYPE_CHECKING:  # pragma: no cover
     from pylxd.client import Client
 
 
-class NetworkZone(CollectionMixin, BlockingMixin, model.Model):
+class NetworkZone(DescribedCollectionMixin, BlockingMixin, model.Model):
     """A DNS zone LXD serves, ``/1.0/network-zones/<name>`` (extension ``network_dns``).
 
+    ``create(client, name, description=None, config=None)`` takes a DNS
+    domain name and a config such as ``{"dns.nameservers": "ns1.example.net"}``.
     A network publishes its instances in a zone through its
     ``dns.zone.forward``/``dns.zone.reverse.*`` config; ``used_by`` lists
     those networks as LXD URLs. Extra records live in ``zone.records``.
@@ -41,24 +40,6 @@ class NetworkZone(CollectionMixin, BlockingMixin, model.Model):
     )
 
     _error_kind = "Network zone"
-
-    @classmethod
-    def create(
-        cls,
-        client: Client,
-        name: str,
-        description: str | None = None,
-        config: dict[str, str] | None = None,
-    ) -> NetworkZone:
-        """Create a network zone (a DNS domain name) and return it as stored.
-
-        Implements ``POST /1.0/network-zones``.
-
-        :param config: e.g. ``{"dns.nameservers": "ns1.example.net"}``.
-        :raises Conflict: when a zone of that name exists.
-        """
-        fields = {"description": description, "config": config}
-        return cls._create_named(client, name, fields, wait=True, string_config=True)
 
 
 class NetworkZoneRecord(ChildMixin, BlockingMixin, model.Model):
@@ -95,12 +76,10 @@ class NetworkZoneRecord(ChildMixin, BlockingMixin, model.Model):
 
         :raises Conflict: when the zone has a record of that name.
         """
-        check_name(cls._kind(), name)
-        check_config(cls._subject_for(zone, name), config)
         body = drop_none(
             name=name, description=description, entries=entries, config=config
         )
-        return cls._create(client, zone, name, body)
+        return cls._create_named(client, zone, body)
 
     def add_entry(self, type: str, value: str, ttl: int | None = None) -> None:
         """Add a DNS entry to the record and save it (``PUT``).

@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pylxd import exceptions
 from pylxd.models import _model as model
-from pylxd.models._mixins import CollectionMixin, RenameMixin, quote
+from pylxd.models._mixins import DescribedCollectionMixin, RenameMixin, quote
 
 if TYPE_CHECKING:  # pragma: no cover
     from pylxd._transport import _APINode
     from pylxd.client import Client
 
 
-class Project(CollectionMixin, RenameMixin, model.Model):
+class Project(DescribedCollectionMixin, RenameMixin, model.Model):
     """A LXD project, ``/1.0/projects/<name>`` (API extension ``projects``).
 
     Projects are not themselves scoped to a project: a client built with
-    ``project=`` still sees every project here. ``save()`` replaces
+    ``project=`` still sees every project here. ``create(client, name,
+    description=None, config=None)`` leaves LXD to turn on the ``features.*``
+    not given (images, profiles, storage volumes). ``save()`` replaces
     ``description`` and ``config`` (``PUT``). To work inside another project
     without a second connection, use ``client.with_project(name)``.
     """
@@ -38,24 +40,6 @@ class Project(CollectionMixin, RenameMixin, model.Model):
     @property
     def api(self) -> _APINode:
         return _unscoped(self.client).projects[quote(self.name, "Project")]
-
-    @classmethod
-    def create(
-        cls,
-        client: Client,
-        name: str,
-        description: str | None = None,
-        config: dict[str, Any] | None = None,
-    ) -> Project:
-        """Create a project and return it as stored.
-
-        Implements ``POST /1.0/projects``. LXD turns on the ``features.*``
-        not given (images, profiles, storage volumes).
-
-        :raises Conflict: when a project of that name exists.
-        """
-        fields = {"description": description, "config": config}
-        return cls._create_named(client, name, fields)
 
     def rename(self, new_name: str, wait: bool = True) -> Project:
         """Rename the project and return it as stored under its new name.

@@ -17,7 +17,7 @@ from pylxd.models import _model as model
 from pylxd.models import _streaming
 from pylxd.models._collection import BlockingMixin, ChildMixin
 from pylxd.models._mixins import RenameMixin, drop_none
-from pylxd.models.network import check_config, check_name
+from pylxd.models.network import check_name
 
 if TYPE_CHECKING:  # pragma: no cover
     from pylxd.client import Client
@@ -69,10 +69,8 @@ class StorageBucket(ChildMixin, BlockingMixin, model.Model):
         :raises LXDAPIExtensionNotAvailable: without ``storage_buckets``.
         :raises Conflict: when a bucket of that name exists.
         """
-        check_name("Storage bucket", name)
-        check_config(cls._subject_for(storage_pool, name), config)
         body = drop_none(name=name, description=description, config=config)
-        return cls._create(client, storage_pool, name, body)
+        return cls._create_named(client, storage_pool, body)
 
 
 class StorageBucketKey(ChildMixin, BlockingMixin, model.Model):
@@ -123,7 +121,6 @@ class StorageBucketKey(ChildMixin, BlockingMixin, model.Model):
         :raises ValueError: for an unknown role.
         :raises Conflict: when a key of that name exists.
         """
-        check_name("Storage bucket key", name)
         if role not in KEY_ROLES:
             raise ValueError(
                 f"{cls._subject_for(bucket, name)}: role must be one of "
@@ -131,7 +128,7 @@ class StorageBucketKey(ChildMixin, BlockingMixin, model.Model):
             )
         body = drop_none(name=name, role=role, description=description)
         body.update(drop_none(**{"access-key": access_key, "secret-key": secret_key}))
-        return cls._create(client, bucket, name, body)
+        return cls._create_named(client, bucket, body)
 
 
 class StorageBucketBackup(ChildMixin, RenameMixin, BlockingMixin, model.Model):

@@ -32,6 +32,7 @@ from pylxd.models import (
 from pylxd.models.image import ImageAlias
 from pylxd.models.instance import Snapshot
 from pylxd.models.network_zone import NetworkZone
+from pylxd.models.storage_bucket import StorageBucket
 from pylxd.models.storage_pool import StorageVolumeSnapshot
 from pylxd.tests.test_bad_input import Ctx, ctx  # noqa: F401  (the fixture)
 
@@ -49,6 +50,10 @@ def _pool(c: Ctx) -> StoragePool:
 
 def _volume(c: Ctx) -> StorageVolume:
     return StorageVolume(c.client, storage_pool=_pool(c), type="custom", name="v1")
+
+
+def _bucket(c: Ctx) -> StorageBucket:
+    return StorageBucket(c.client, storage_pool=_pool(c), name="b1")
 
 
 def _network(c: Ctx) -> Network:
@@ -236,6 +241,12 @@ VERBS: list[tuple[str, str, str, Call]] = [
         "Network peer",
         lambda c, n: _network(c).peers.create(n, "other"),
     ),
+    (
+        "network load balancer",
+        "create",
+        "Network load balancer",
+        lambda c, n: _network(c).load_balancers.create(n),
+    ),
     ("network zone", "get", "Network zone", lambda c, n: c.client.network_zones.get(n)),
     (
         "network zone",
@@ -249,6 +260,19 @@ VERBS: list[tuple[str, str, str, Call]] = [
         "create",
         "Record",
         lambda c, n: _zone(c).records.create(n),
+    ),
+    # storage buckets (Incus) and their keys
+    (
+        "storage bucket",
+        "create",
+        "Storage bucket",
+        lambda c, n: _pool(c).buckets.create(n),
+    ),
+    (
+        "storage bucket key",
+        "create",
+        "Storage bucket key",
+        lambda c, n: _bucket(c).keys.create(n),
     ),
     # images (fingerprints)
     ("image", "get", "Image", lambda c, n: c.client.images.get(n)),

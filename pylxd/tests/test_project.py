@@ -37,6 +37,18 @@ def test_duplicate_is_a_conflict(client: Client) -> None:
         client.projects.create("p1")
 
 
+def test_create_refuses_a_config_that_is_not_strings(
+    client: Client, lxd: FakeLXD
+) -> None:
+    # LXD refuses it too (its project config is strings to strings); the
+    # refusal is now made before sending, as for networks and zones.
+    before = len(lxd.requests)
+    with pytest.raises(exceptions.InvalidArgumentType, match=r"Project 'p1'"):
+        client.projects.create("p1", config={"limits.instances": 4})  # type: ignore[dict-item]
+    assert len(lxd.requests) == before
+    assert not client.projects.exists("p1")
+
+
 def test_all_get_exists(client: Client, lxd: FakeLXD) -> None:
     client.projects.create("p1")
     before = len(lxd.requests)
