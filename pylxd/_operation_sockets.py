@@ -15,6 +15,12 @@ if TYPE_CHECKING:  # pragma: no cover
     from pylxd.client import Client
 
 
+def websocket_path(client: Client, operation_id: str) -> str:
+    """The URL path of ``/1.0/operations/<operation_id>/websocket``."""
+    node = client.api.operations[operation_id].websocket
+    return parse.urlparse(node._api_endpoint).path
+
+
 class _OperationSockets:
     """The websockets of one LXD operation, each opened with its secret.
 
@@ -29,9 +35,7 @@ class _OperationSockets:
         self._tls: tuple[Any, Any] | None = None
 
     def _websocket_path(self) -> str:
-        """The path of ``/1.0/operations/<id>/websocket``."""
-        node = self.client.api.operations[self.operation_id].websocket
-        return parse.urlparse(node._api_endpoint).path
+        return websocket_path(self.client, self.operation_id)
 
     def _socket(self, cls: Any, fd: str, *args: Any, **kwargs: Any) -> Any:
         """Connect ``cls(*args, **kwargs)`` to the websocket of ``fd``.

@@ -13,10 +13,9 @@ import queue
 import time
 import weakref
 from typing import TYPE_CHECKING, Any, Callable, Iterator
-from urllib import parse
 
 from pylxd import exceptions
-from pylxd._operation_sockets import _OperationSockets
+from pylxd._operation_sockets import _OperationSockets, websocket_path
 from pylxd.models._mixins import quote
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -54,8 +53,7 @@ def _left(deadline: float | None, expired: Callable[[], BaseException]) -> float
 
 
 def _websocket_path(client: Client, operation_id: str) -> str:
-    node = client.api.operations[quote(operation_id, "Operation")].websocket
-    return parse.urlparse(node._api_endpoint).path
+    return websocket_path(client, quote(operation_id, "Operation"))
 
 
 class _Output:
