@@ -70,20 +70,29 @@ _Z = "/1.0/network-zones/{zone}/records"
 
 
 def _crud(
-    path: str, item: str, model: str, *, rename: bool = False
+    path: str, item: str, model: str, *, rename: bool = False, edit: bool = True
 ) -> dict[tuple[str, str], str]:
     """The rows of a collection at ``path`` whose objects are at ``path + item``.
 
-    ``all``/``create`` on the collection, ``get``/``save``/``patch``/
-    ``delete`` (and ``rename`` when ``rename``) on an object, in that order.
+    ``all``/``create`` on the collection, ``get``, ``rename`` (when
+    ``rename``), ``save``/``patch`` (when ``edit``) and ``delete`` on an
+    object, in that order.
     """
     one = path + item
     rows = {("GET", path): model + "all", ("POST", path): model + "create"}
     rows[("GET", one)] = model + "get"
     if rename:
         rows[("POST", one)] = model + "rename"
-    for method, name in (("PUT", "save"), ("PATCH", "patch"), ("DELETE", "delete")):
+    verbs = (("PUT", "save"), ("PATCH", "patch")) if edit else ()
+    for method, name in (*verbs, ("DELETE", "delete")):
         rows[(method, one)] = model + name
+    return rows
+
+
+def _backups(path: str, item: str, model: str) -> dict[tuple[str, str], str]:
+    """The rows of a backup collection: renamed, never edited, exported."""
+    rows = _crud(path, item, model, rename=True, edit=False)
+    rows[("GET", path + item + "/export")] = model + "export"
     return rows
 
 
@@ -135,20 +144,9 @@ OPERATIONS: dict[tuple[str, str], str] = {
     ("POST", "/1.0/images/{fingerprint}/refresh"): _IMG + "refresh",
     ("POST", "/1.0/images/{fingerprint}/secret"): _IMG + "copy",
     # instances
-    ("GET", "/1.0/instances"): _INST + "all",
-    ("POST", "/1.0/instances"): _INST + "create",
+    **_crud("/1.0/instances", "/{name}", _INST, rename=True),
     ("PUT", "/1.0/instances"): _INST + "set_all_states",
-    ("GET", _I): _INST + "get",
-    ("POST", _I): _INST + "rename",
-    ("PUT", _I): _INST + "save",
-    ("PATCH", _I): _INST + "patch",
-    ("DELETE", _I): _INST + "delete",
-    ("GET", _I + "/backups"): _BACKUP + "all",
-    ("POST", _I + "/backups"): _BACKUP + "create",
-    ("GET", _I + "/backups/{backup}"): _BACKUP + "get",
-    ("POST", _I + "/backups/{backup}"): _BACKUP + "rename",
-    ("DELETE", _I + "/backups/{backup}"): _BACKUP + "delete",
-    ("GET", _I + "/backups/{backup}/export"): _BACKUP + "export",
+    **_backups(_I + "/backups", "/{backup}", _BACKUP),
     ("GET", _I + "/console"): _EXEC + "console_log",
     ("POST", _I + "/console"): _EXEC + "interactive_console",
     ("DELETE", _I + "/console"): _EXEC + "clear_console_log",
@@ -167,13 +165,7 @@ OPERATIONS: dict[tuple[str, str], str] = {
     ("POST", _I + "/metadata/templates"): _TPL + "put",
     ("DELETE", _I + "/metadata/templates"): _TPL + "delete",
     ("GET", _I + "/sftp"): _INST + "sftp",
-    ("GET", _I + "/snapshots"): _SNAP + "all",
-    ("POST", _I + "/snapshots"): _SNAP + "create",
-    ("GET", _I + "/snapshots/{snapshot}"): _SNAP + "get",
-    ("POST", _I + "/snapshots/{snapshot}"): _SNAP + "rename",
-    ("PUT", _I + "/snapshots/{snapshot}"): _SNAP + "save",
-    ("PATCH", _I + "/snapshots/{snapshot}"): _SNAP + "patch",
-    ("DELETE", _I + "/snapshots/{snapshot}"): _SNAP + "delete",
+    **_crud(_I + "/snapshots", "/{snapshot}", _SNAP, rename=True),
     ("GET", _I + "/state"): _INST + "state",
     ("PUT", _I + "/state"): _INST + "start",
     # networks, ACLs, zones, forwards, peers
@@ -197,12 +189,7 @@ OPERATIONS: dict[tuple[str, str], str] = {
     **_crud("/1.0/projects", "/{name}", _PROJ, rename=True),
     ("GET", "/1.0/projects/{name}/state"): _PROJ + "state",
     # storage
-    ("GET", "/1.0/storage-pools"): _POOL + "all",
-    ("POST", "/1.0/storage-pools"): _POOL + "create",
-    ("GET", _POOLS): _POOL + "get",
-    ("PUT", _POOLS): _POOL + "save",
-    ("PATCH", _POOLS): _POOL + "patch",
-    ("DELETE", _POOLS): _POOL + "delete",
+    **_crud("/1.0/storage-pools", "/{name}", _POOL),
     ("GET", _POOLS + "/resources"): _M + "storage_pool.StorageResources.get",
     ("GET", _POOLS + "/volumes"): _VOL + "all",
     ("POST", _POOLS + "/volumes/{type}"): _VOL + "create",
@@ -212,19 +199,8 @@ OPERATIONS: dict[tuple[str, str], str] = {
     ("PATCH", _V): _VOL + "patch",
     ("DELETE", _V): _VOL + "delete",
     ("GET", _V + "/state"): _VOL + "state",
-    ("GET", _V + "/backups"): _VBACKUP + "all",
-    ("POST", _V + "/backups"): _VBACKUP + "create",
-    ("GET", _V + "/backups/{backup}"): _VBACKUP + "get",
-    ("POST", _V + "/backups/{backup}"): _VBACKUP + "rename",
-    ("DELETE", _V + "/backups/{backup}"): _VBACKUP + "delete",
-    ("GET", _V + "/backups/{backup}/export"): _VBACKUP + "export",
-    ("GET", _V + "/snapshots"): _VSNAP + "all",
-    ("POST", _V + "/snapshots"): _VSNAP + "create",
-    ("GET", _V + "/snapshots/{snapshot}"): _VSNAP + "get",
-    ("POST", _V + "/snapshots/{snapshot}"): _VSNAP + "rename",
-    ("PUT", _V + "/snapshots/{snapshot}"): _VSNAP + "save",
-    ("PATCH", _V + "/snapshots/{snapshot}"): _VSNAP + "patch",
-    ("DELETE", _V + "/snapshots/{snapshot}"): _VSNAP + "delete",
+    **_backups(_V + "/backups", "/{backup}", _VBACKUP),
+    **_crud(_V + "/snapshots", "/{snapshot}", _VSNAP, rename=True),
 }
 
 _INCUS_LOGS = _M + "_instance_incus.InstanceExecOutputs."
@@ -257,12 +233,7 @@ INCUS_OPERATIONS: dict[tuple[str, str], str] = {
     ("PUT", "/1.0/storage-pools/{name}/buckets/{bucketName}"): _BUCKET + "save",
     ("PATCH", "/1.0/storage-pools/{name}/buckets/{bucketName}"): _BUCKET + "patch",
     ("DELETE", "/1.0/storage-pools/{name}/buckets/{bucketName}"): _BUCKET + "delete",
-    ("GET", _B + "/{bucketName}/backups"): _BBACKUP + "all",
-    ("POST", _B + "/{bucketName}/backups"): _BBACKUP + "create",
-    ("GET", _B + "/{bucketName}/backups/{backupName}"): _BBACKUP + "get",
-    ("POST", _B + "/{bucketName}/backups/{backupName}"): _BBACKUP + "rename",
-    ("DELETE", _B + "/{bucketName}/backups/{backupName}"): _BBACKUP + "delete",
-    ("GET", _B + "/{bucketName}/backups/{backupName}/export"): _BBACKUP + "export",
+    **_backups(_B + "/{bucketName}/backups", "/{backupName}", _BBACKUP),
     ("GET", _B + "/{bucketName}/keys"): _BKEY + "all",
     ("POST", _B + "/{bucketName}/keys"): _BKEY + "create",
     ("GET", _B + "/{bucketName}/keys/{keyName}"): _BKEY + "get",

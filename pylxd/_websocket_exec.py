@@ -18,13 +18,12 @@ import threading
 import time
 from collections import deque
 from typing import TYPE_CHECKING, Any, Callable, Iterable
-from urllib import parse
 
 from ws4py.messaging import Message
 
 from pylxd import exceptions
-from pylxd._types import JSONDict
-from pylxd._websocket import _is_lxd_class, _LXDWebSocket, connector_for, tls_for
+from pylxd._operation_sockets import _OperationSockets
+from pylxd._websocket import _is_lxd_class, _LXDWebSocket
 
 if TYPE_CHECKING:  # pragma: no cover
     from pylxd.client import Client
@@ -264,7 +263,7 @@ class _PtyWebsocket(_LXDWebSocket):
 
 
 # -- one non-interactive exec ------------------------------------------------
-class _ExecSession:
+class _ExecSession(_OperationSockets):
     """The websockets of one non-interactive exec and the threads serving them.
 
     :meth:`open` connects stdout, stderr, the control socket (when asked) and
@@ -295,14 +294,7 @@ class _ExecSession:
         control: bool = False,
         on_end: Callable[[str], None] | None = None,
     ) -> None:
-        self.client = client
-        self.operation_id = operation_id
-        self.fds = fds
-        self._url = client.websocket_url
-        node = client.api.operations[operation_id].websocket
-        self._path = parse.urlparse(node._api_endpoint).path
-        self._context, self._options = tls_for(client)
-        self._connector = connector_for(client)
+        super().__init__(client, operation_id, fds)
         self._classes = (stdin_class, command_class)
         self._payload = (stdin_payload, stdin_encoding)
         self._output_args = (decode, encoding, stdout_handler, stderr_handler)
@@ -316,20 +308,6 @@ class _ExecSession:
         self._stdin_done: Any = None
         self._errors: list[BaseException] = []
 
-    def _kwargs(self, cls: Any) -> JSONDict:
-        kwargs: JSONDict = {}
-        if self._options is not None:
-            kwargs["ssl_options"] = self._options
-        if _is_lxd_class(cls):
-            kwargs["ssl_context"] = self._context
-            kwargs["connector"] = self._connector
-        return kwargs
-
-    def _connect(self, stream: Any, fd: str) -> Any:
-        stream.resource = f"{self._path}?secret={self.fds[fd]}"
-        stream.connect()
-        return stream
-
     def open(self) -> _ExecSession:
         """Connect every websocket and start serving them.
 
@@ -338,33 +316,28 @@ class _ExecSession:
         """
         stdin_class, command_class = self._classes
         decode, encoding, out_handler, err_handler = self._output_args
+        url = self.client.websocket_url
         try:
             for name, fd, handler in (
                 ("stdout", "1", out_handler),
                 ("stderr", "2", err_handler),
             ):
-                stream = command_class(
+                stream = self._socket(
+                    command_class,
+                    fd,
                     None,
-                    self._url,
+                    url,
                     decode=decode,
                     encoding=encoding,
                     handler=handler,
-                    **self._kwargs(command_class),
                 )
-                setattr(self, name, self._connect(stream, fd))
+                setattr(self, name, stream)
             if self._want_control:
-                control = _ControlWebsocket(
-                    self._url, **self._kwargs(_ControlWebsocket)
-                )
-                self.control = self._connect(control, "control")
+                self.control = self._socket(_ControlWebsocket, "control", url)
             payload, payload_encoding = self._payload
-            stdin = stdin_class(
-                self._url,
-                payload=payload,
-                encoding=payload_encoding,
-                **self._kwargs(stdin_class),
+            self.stdin = self._socket(
+                stdin_class, "0", url, payload=payload, encoding=payload_encoding
             )
-            self.stdin = self._connect(stdin, "0")
         except BaseException:
             self.close()
             raise

@@ -51,7 +51,7 @@ def put_replacing(
 
 
 def _rename(files: FilesManager, source: str, target: str) -> None:
-    instance = files._instance
+    instance = files.instance
     result = instance.execute(["mv", "-f", "--", source, target])
     if result.exit_code != 0:
         detail = (result.stderr or "").strip() or f"exit code {result.exit_code}"
@@ -83,7 +83,7 @@ def _remove_quietly(files: FilesManager, path: str, *, settle: bool = False) -> 
         return
     for _ in range(_SETTLE_TRIES if settle else 1):
         try:
-            files._endpoint.delete(params={"path": path})
+            files.api.delete(params={"path": path})
             return
         except exceptions.NotFound:
             if settle:

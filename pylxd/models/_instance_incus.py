@@ -40,9 +40,7 @@ class InstanceExecOutputs(InstanceLogs):
     """
 
     __slots__ = ()
-
-    def __repr__(self) -> str:
-        return f"<InstanceExecOutputs of {self.instance!r}>"
+    _path = ("logs", "exec-output")
 
     @property
     def api(self) -> _APINode:
@@ -57,7 +55,7 @@ class InstanceExecOutputs(InstanceLogs):
                 "/logs/exec-output is an Incus "
                 "endpoint; LXD keeps recorded exec output in instance.logs"
             )
-        return self.instance.api.logs["exec-output"]
+        return super().api
 
 
 class IncusInstanceMixin:

@@ -2,35 +2,22 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import ClassVar
 
 from pylxd import exceptions
 from pylxd.models import _streaming
-from pylxd.models._mixins import name_from_url, quote
-
-if TYPE_CHECKING:  # pragma: no cover
-    from pylxd._transport import _APINode
+from pylxd.models._mixins import InstancePart, name_from_url, quote
 
 
-class InstanceLogs:
+class InstanceLogs(InstancePart):
     """The log files of an instance, ``/1.0/instances/<name>/logs``.
 
     LXD keeps ``lxc.log`` and ``lxc.conf`` (which cannot be deleted) and the
     ``exec_*`` output of commands run with ``record-output``.
     """
 
-    __slots__ = ("instance",)
-
-    def __init__(self, instance: Any) -> None:
-        self.instance = instance
-
-    def __repr__(self) -> str:
-        return f"<InstanceLogs of {self.instance!r}>"
-
-    @property
-    def api(self) -> _APINode:
-        """The ``_APINode`` of ``/1.0/instances/<name>/logs``."""
-        return self.instance.api.logs
+    __slots__ = ()
+    _path: ClassVar[tuple[str, ...]] = ("logs",)
 
     def all(self) -> list[str]:
         """Return the names of the log files (``GET /1.0/instances/<name>/logs``)."""

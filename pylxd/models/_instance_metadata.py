@@ -5,34 +5,22 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pylxd import exceptions
 from pylxd._types import JSONDict
-
-if TYPE_CHECKING:  # pragma: no cover
-    from pylxd._transport import _APINode
+from pylxd.models._mixins import InstancePart
 
 
-class InstanceTemplates:
+class InstanceTemplates(InstancePart):
     """The image template files of an instance, ``/1.0/instances/<name>/metadata/templates``.
 
     A template only takes effect when the instance's metadata names it
     (``put_metadata``/``patch_metadata`` with ``templates``).
     """
 
-    __slots__ = ("instance",)
-
-    def __init__(self, instance: Any) -> None:
-        self.instance = instance
-
-    def __repr__(self) -> str:
-        return f"<InstanceTemplates of {self.instance!r}>"
-
-    @property
-    def api(self) -> _APINode:
-        """The ``_APINode`` of ``/1.0/instances/<name>/metadata/templates``."""
-        return self.instance.api.metadata.templates
+    __slots__ = ()
+    _path = ("metadata", "templates")
 
     def all(self) -> list[str]:
         """Return the template file names.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, TypeVar
 from urllib import parse
@@ -190,6 +191,28 @@ def drop_none(**kwargs: Any) -> JSONDict:
     {'name': 'p'}
     """
     return {key: value for key, value in kwargs.items() if value is not None}
+
+
+class InstancePart:
+    """What sits at a fixed path below an instance (``instance.files``,
+    ``instance.logs``, ...): it holds the instance and knows its URL.
+
+    Subclasses declare ``_path``, the segments below ``/1.0/instances/<name>``.
+    """
+
+    __slots__ = ("instance",)
+    _path: ClassVar[tuple[str, ...]]
+
+    def __init__(self, instance: Any) -> None:
+        self.instance = instance
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} of {self.instance!r}>"
+
+    @property
+    def api(self) -> _APINode:
+        """The ``_APINode`` of ``/1.0/instances/<name>/<_path>`` (no I/O)."""
+        return functools.reduce(getattr, self._path, self.instance.api)
 
 
 class CollectionMixin:

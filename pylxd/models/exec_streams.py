@@ -13,10 +13,9 @@ import queue
 import time
 import weakref
 from typing import TYPE_CHECKING, Any, Callable, Iterator
-from urllib import parse
 
 from pylxd import exceptions
-from pylxd._types import JSONDict
+from pylxd._operation_sockets import _OperationSockets, websocket_path
 from pylxd.models._mixins import quote
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -54,8 +53,7 @@ def _left(deadline: float | None, expired: Callable[[], BaseException]) -> float
 
 
 def _websocket_path(client: Client, operation_id: str) -> str:
-    node = client.api.operations[quote(operation_id, "Operation")].websocket
-    return parse.urlparse(node._api_endpoint).path
+    return websocket_path(client, quote(operation_id, "Operation"))
 
 
 class _Output:
@@ -223,7 +221,7 @@ class ExecStream:
         self.close()
 
 
-class InteractiveSession:
+class InteractiveSession(_OperationSockets):
     """A pty of an interactive command, or an instance's console.
 
     The data websocket carries input and output; the control websocket
@@ -242,9 +240,7 @@ class InteractiveSession:
         fds: dict[str, str],
         console: bool = False,
     ) -> None:
-        self.client = client
-        self.operation_id = operation_id
-        self.fds = fds
+        super().__init__(client, operation_id, fds)
         self.console = console
         self.data: _PtyWebsocket | None = None
         self.control: Any = None
@@ -263,28 +259,19 @@ class InteractiveSession:
 
         :raises ConnectionLost: when a websocket cannot be opened.
         """
-        from pylxd import _websocket, _websocket_exec
+        from pylxd._websocket_exec import _ControlWebsocket, _PtyWebsocket
 
-        context, options = _websocket.tls_for(self.client)
-        path = _websocket_path(self.client, self.operation_id)
-        kwargs: JSONDict = {
-            "ssl_context": context,
-            "ssl_options": options,
-            "connector": _websocket.connector_for(self.client),
-        }
+        url = self.client.websocket_url
         try:
-            for attr, cls, fd in (  # data first, as LXD expects
-                ("data", _websocket_exec._PtyWebsocket, "0"),
-                ("control", _websocket_exec._ControlWebsocket, "control"),
-            ):
-                stream = cls(self.client.websocket_url, **kwargs)
-                stream.resource = f"{path}?secret={self.fds[fd]}"
-                stream.connect()
-                setattr(self, attr, stream)
+            self.data = self._socket(_PtyWebsocket, "0", url)  # first, as LXD expects
+            self.control = self._socket(_ControlWebsocket, "control", url)
         except BaseException:
             self.close()
             raise
         return self
+
+    def _websocket_path(self) -> str:
+        return _websocket_path(self.client, self.operation_id)  # id checked
 
     def write(self, data: str | bytes) -> None:
         """Send ``data`` (str is encoded as utf-8) to the pty."""

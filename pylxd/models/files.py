@@ -50,12 +50,11 @@ from pylxd.models._file_headers import (
     _metadata_headers,
 )
 from pylxd.models._files_recursive import RecursiveTransfersMixin
+from pylxd.models._mixins import InstancePart
 from pylxd.models._streaming import CHUNK_SIZE, Progress
 
 if TYPE_CHECKING:  # pragma: no cover
     import requests
-
-    from pylxd._transport import _APINode
 
 
 @dataclasses.dataclass(frozen=True)
@@ -170,7 +169,7 @@ def _raise_if_cut(body: Any, what: str, err: Exception) -> None:
     ) from err
 
 
-class FilesManager(RecursiveTransfersMixin):
+class FilesManager(RecursiveTransfersMixin, InstancePart):
     """A pseudo-manager for namespacing file operations (``instance.files``).
 
     Implements ``/1.0/instances/<name>/files``. All paths are paths inside
@@ -179,16 +178,12 @@ class FilesManager(RecursiveTransfersMixin):
     owned by root unless ``mode``/``uid``/``gid`` say otherwise.
     """
 
-    def __init__(self, instance: Any) -> None:
-        self._instance = instance
-
-    def __repr__(self) -> str:
-        return f"<FilesManager of {self._instance!r}>"
+    _path = ("files",)
 
     @property
-    def _endpoint(self) -> _APINode:
-        """``/1.0/instances/<name>/files`` (no I/O)."""
-        return self._instance.api.files
+    def _instance(self) -> Any:
+        """The instance (pylxd 2.4.2's name for it)."""
+        return self.instance
 
     @staticmethod
     def _info(response: requests.Response) -> FileInfo:
@@ -196,7 +191,7 @@ class FilesManager(RecursiveTransfersMixin):
         return FileInfo.from_headers(response.headers)
 
     def _what(self, method: str) -> str:
-        return f"FilesManager.{method} (instance {self._instance.name!r})"
+        return f"FilesManager.{method} (instance {self.instance.name!r})"
 
     def _naming(self, path: str) -> ContextManager[None]:
         """Name the path and the instance in LXD's errors.
@@ -204,19 +199,19 @@ class FilesManager(RecursiveTransfersMixin):
         A 404 is a :class:`FileNotFound`, a plain refusal a :class:`FileError`;
         errors with a class of their own (Forbidden, Conflict...) keep it.
         """
-        where = {"instance": self._instance.name, "path": path}
+        where = {"instance": self.instance.name, "path": path}
         refine: exceptions.Refine = {
             exceptions.NotFound: functools.partial(FileNotFound, **where),
             exceptions.LXDAPIException: functools.partial(FileError, **where),
         }
-        subject = f"Path {path!r} in instance {self._instance.name!r}"
+        subject = f"Path {path!r} in instance {self.instance.name!r}"
         return exceptions.naming(subject, refine=refine)
 
     def _post(self, path: str, headers: dict[str, str], data: Any = None) -> None:
         headers = {"Content-Type": "application/octet-stream", **headers}
         try:
             with self._naming(path):
-                self._endpoint.post(params={"path": path}, data=data, headers=headers)
+                self.api.post(params={"path": path}, data=data, headers=headers)
         except exceptions.TransferIncomplete:
             raise
         except exceptions.ClientConnectionFailed as err:
@@ -226,7 +221,7 @@ class FilesManager(RecursiveTransfersMixin):
     def _open(self, path: str) -> requests.Response:
         """``GET`` ``path`` without reading the body (the caller closes it)."""
         with self._naming(path):
-            return self._endpoint.get(params={"path": path}, stream=True)
+            return self.api.get(params={"path": path}, stream=True)
 
     # -- single files ---------------------------------------------------------
     def put(
@@ -347,7 +342,7 @@ class FilesManager(RecursiveTransfersMixin):
         path = _check_remote(path, what)
         if not isinstance(target, str) or not target or "\0" in target:
             raise ValueError(f"{what}: symlink target {target!r} is not a path")
-        self._instance.client.assert_has_api_extension("file_symlinks")
+        self.instance.client.assert_has_api_extension("file_symlinks")
         self._post(path, {"X-LXD-type": SYMLINK}, target.encode("utf-8"))
 
     def get(self, filepath: str) -> bytes:
@@ -440,18 +435,18 @@ class FilesManager(RecursiveTransfersMixin):
         :raises FileNotFound: when the path or the instance does not exist.
         """
         path = _check_remote(path, self._what("stat"))
-        if not self._instance.client.has_api_extension("instance_file_head"):
+        if not self.instance.client.has_api_extension("instance_file_head"):
             with self._open(path) as response:
                 return self._info(response)
         with self._naming(path):
-            response = self._endpoint._send(
+            response = self.api._send(
                 "head", (), {"params": {"path": path}}, ok=(200,), check_sync=False
             )
         return self._info(response)
 
     def delete_available(self) -> bool:
         """Whether the server can delete files (the ``file_delete`` extension)."""
-        return bool(self._instance.client.has_api_extension("file_delete"))
+        return bool(self.instance.client.has_api_extension("file_delete"))
 
     def delete(self, filepath: str) -> None:
         """Delete a file, a symlink or an empty directory in the instance.
@@ -463,6 +458,6 @@ class FilesManager(RecursiveTransfersMixin):
         :raises FileError: for a directory that is not empty.
         """
         path = _check_remote(filepath, self._what("delete"))
-        self._instance.client.assert_has_api_extension("file_delete")
+        self.instance.client.assert_has_api_extension("file_delete")
         with self._naming(path):
-            self._endpoint.delete(params={"path": path})
+            self.api.delete(params={"path": path})
