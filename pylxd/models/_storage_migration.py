@@ -40,8 +40,9 @@ def _pool_on(client: Client, name: str, source_pool: Any) -> Any:
     return type(source_pool)(client, name=name)
 
 
-def local_copy(
+def copy(
     volume: StorageVolume,
+    target_client: Client | None,
     name: str | None,
     pool: str | None,
     volume_only: bool,
@@ -49,30 +50,42 @@ def local_copy(
     config: JSONDict | None,
     wait: bool,
 ) -> StorageVolume:
-    """Copy ``volume`` on its own server (``POST .../volumes/custom``, ``copy``)."""
+    """Copy ``volume`` to ``pool`` as ``name``, here or on ``target_client``'s server.
+
+    On the volume's own server (``target_client`` None or its client) this is
+    ``POST .../volumes/custom`` with a ``copy`` source; to another server it is
+    a pull migration, whose source operation is cancelled when the target
+    refuses the copy.
+    """
+    client = volume.client if target_client is None else target_client
     target_pool = _pool_on(
-        volume.client, pool or volume.storage_pool.name, volume.storage_pool
+        client, pool or volume.storage_pool.name, volume.storage_pool
     )
-    body = {
-        "name": name or volume.name,
-        "type": "custom",
-        **drop_none(description=description, config=config),
-        "source": {"type": "copy", **_source(volume, volume_only)},
-    }
-    return type(volume).create(target_pool, body, wait=wait)
+    if client is volume.client:
+        body = {
+            "name": name or volume.name,
+            "type": "custom",
+            **drop_none(description=description, config=config),
+            "source": {"type": "copy", **_source(volume, volume_only)},
+        }
+        return type(volume).create(target_pool, body, wait=wait)
+    body, operation = _migration(volume, name, volume_only, description, config)
+    try:
+        return type(volume).create(target_pool, body, wait=wait)
+    except exceptions.LXDAPIException:
+        cancel_quietly(volume.client, operation)
+        raise
 
 
-def remote_copy(
+def _migration(
     volume: StorageVolume,
-    target_client: Client,
     name: str | None,
-    pool: str | None,
     volume_only: bool,
     description: str | None,
     config: JSONDict | None,
-    wait: bool,
-) -> StorageVolume:
-    """Copy ``volume`` to the server of ``target_client`` (a pull migration)."""
+) -> tuple[JSONDict, str]:
+    """Open a migration of ``volume`` on its server: the target's body, and
+    the source operation's URL (``POST`` the volume with ``{"migration": true}``)."""
     source_url = https_url(volume.client)
     certificate = volume.client.host_info.get("environment", {}).get("certificate")
     body = {
@@ -94,14 +107,7 @@ def remote_copy(
         "secrets": (answer.get("metadata") or {}).get("metadata") or {},
         **({"volume_only": True} if volume_only else {}),
     }
-    target_pool = _pool_on(
-        target_client, pool or volume.storage_pool.name, volume.storage_pool
-    )
-    try:
-        return type(volume).create(target_pool, body, wait=wait)
-    except exceptions.LXDAPIException:
-        cancel_quietly(volume.client, answer["operation"])
-        raise
+    return body, answer["operation"]
 
 
 def https_url(client: Client) -> str:

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 from pylxd import exceptions
 from pylxd.models import _model as model
 from pylxd.models import _streaming
-from pylxd.models._collection import ParentChildMixin, WaitedMixin
-from pylxd.models._mixins import RenameMixin, check_name, created_name, drop_none
+from pylxd.models._backup import Backup
+from pylxd.models._mixins import check_name, created_name, drop_none
 
 if TYPE_CHECKING:  # pragma: no cover
     from pylxd.client import Client
@@ -34,7 +34,7 @@ def _timestamp(value: datetime | str | None, what: str) -> str | None:
     return value.isoformat()
 
 
-class InstanceBackup(ParentChildMixin, WaitedMixin, RenameMixin, model.Model):
+class InstanceBackup(Backup):
     """A backup of an instance, ``/1.0/instances/<name>/backups/<backup>``.
 
     Reach them through ``instance.backups`` (``all``, ``get``, ``exists``,
@@ -42,16 +42,11 @@ class InstanceBackup(ParentChildMixin, WaitedMixin, RenameMixin, model.Model):
     ``expires_at`` is ``"0001-01-01T00:00:00Z"`` for backups that never expire.
     """
 
-    _endpoint = "backups"
     _parent = "instance"
     _error_kind = "Instance backup"
 
-    name = model.Attribute[str](readonly=True)
-    created_at = model.Attribute[str](readonly=True)
-    expires_at = model.Attribute[str](readonly=True)
     instance_only = model.Attribute[bool](readonly=True)
     container_only = model.Attribute[bool](readonly=True)
-    optimized_storage = model.Attribute[bool](readonly=True)
 
     instance: model.Parent[InstanceExtrasMixin] = model.Parent()
 
@@ -94,11 +89,7 @@ class InstanceBackup(ParentChildMixin, WaitedMixin, RenameMixin, model.Model):
             optimized_storage=optimized_storage,
             compression_algorithm=compression_algorithm,
         )
-        response = cls._post(client, instance, name, body, wait)
-        created = name or created_name(response, "instance backup", "backups")
-        if wait:
-            return cls._fetch(client, instance, created)
-        return cls._lazy(client, instance, created)
+        return cls._back_up(instance, name, body, wait)
 
     def export(
         self,
@@ -116,10 +107,7 @@ class InstanceBackup(ParentChildMixin, WaitedMixin, RenameMixin, model.Model):
         :raises InvalidArgumentType: for a target that is neither (nothing sent).
         :raises TransferIncomplete: when the tarball arrives short.
         """
-        what = f"Backup {self.name!r} export"
-        _streaming.check_target(target, what)
-        response = self.api.export.get(stream=True)
-        return _streaming.download(response, target, progress, what=what)
+        return self._export(target, progress, f"Backup {self.name!r} export")
 
 
 def import_instance_backup(

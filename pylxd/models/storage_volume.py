@@ -301,11 +301,7 @@ class StorageVolume(model.Model):
         for kind, value in (("Storage volume", name), ("Storage pool", pool)):
             if value is not None:
                 check_name(kind, value)
-        if target_client is None or target_client is self.client:
-            return migration.local_copy(
-                self, name, pool, volume_only, description, config, wait
-            )
-        return migration.remote_copy(
+        return migration.copy(
             self, target_client, name, pool, volume_only, description, config, wait
         )
 

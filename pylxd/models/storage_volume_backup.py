@@ -14,14 +14,8 @@ from typing import TYPE_CHECKING, Union
 
 from pylxd.models import _model as model
 from pylxd.models import _storage_naming, _streaming
-from pylxd.models._collection import ParentChildMixin, WaitedMixin
-from pylxd.models._mixins import (
-    RenameMixin,
-    check_name,
-    created_name,
-    created_name_or_none,
-    drop_none,
-)
+from pylxd.models._backup import Backup
+from pylxd.models._mixins import check_name, created_name_or_none, drop_none
 from pylxd.models._model import wait_for
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -35,21 +29,16 @@ Target = _streaming.Target
 Source = Union[_streaming.Source, Iterable[bytes]]
 
 
-class StorageVolumeBackup(ParentChildMixin, WaitedMixin, RenameMixin, model.Model):
+class StorageVolumeBackup(Backup):
     """A backup of a custom volume, ``.../volumes/<type>/<volume>/backups/<name>``.
 
     LXD 5.0 cannot edit a backup: there is nothing to ``save()``.
     """
 
-    _endpoint = "backups"
     _parent = "volume"
     _error_kind = "Storage volume backup"
 
-    name = model.Attribute[str](readonly=True)
-    created_at = model.Attribute[str](readonly=True)
-    expires_at = model.Attribute[str](readonly=True)
     volume_only = model.Attribute[bool](readonly=True)
-    optimized_storage = model.Attribute[bool](readonly=True)
 
     volume: model.Parent[StorageVolume] = model.Parent()
 
@@ -87,11 +76,7 @@ class StorageVolumeBackup(ParentChildMixin, WaitedMixin, RenameMixin, model.Mode
             "volume_only": volume_only,
             "optimized_storage": optimized_storage,
         }
-        response = cls._post(volume.client, volume, name, body, wait)
-        name = name or created_name(response, "storage volume backup", "backups")
-        if not wait:
-            return cls._lazy(volume.client, volume, name)
-        return cls._fetch(volume.client, volume, name)
+        return cls._back_up(volume, name, body, wait)
 
     def export(
         self,
@@ -114,10 +99,7 @@ class StorageVolumeBackup(ParentChildMixin, WaitedMixin, RenameMixin, model.Mode
         :raises NotFound: when the backup does not exist.
         """
         what = f"Volume backup {self.name!r} export"
-        _streaming.check_target(target, what)
-        _streaming.check_chunk_size(chunk_size, what)
-        response = self.api.export.get(stream=True)
-        return _streaming.download(response, target, progress, chunk_size, what=what)
+        return self._export(target, progress, what, chunk_size)
 
 
 def import_volume_backup(
