@@ -22,7 +22,6 @@ from urllib import parse
 
 import requests
 import requests.adapters
-from requests.structures import CaseInsensitiveDict
 
 from pylxd import _retry, exceptions
 from pylxd._http import (  # noqa: F401  (re-exported)
