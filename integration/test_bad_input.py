@@ -350,9 +350,8 @@ ROWS = [
     Row(
         "project config value of the wrong type",
         lambda c: c.client.projects.create(c.name, config={"features.images": True}),
-        exceptions.LXDAPIException,
-        ("Project 'pylxd-it-bad", "config of type string"),
-        client_side=False,
+        TypeError,
+        ("Project 'pylxd-it-bad", "config['features.images']", "must be a string"),
     ),
     Row(
         "project that does not exist (get)",
