@@ -1,10 +1,12 @@
 """Fixtures for the cluster tests: the two-member test cluster and spare daemons.
 
-``integration/lxd-env cluster-up`` forms the cluster c1 (127.0.0.1:8445) and c2
-(127.0.0.1:8446) and writes ``cluster.json``; ``cluster-down`` removes it at
-the end of the session. Without it the tests skip, or fail with ``CI=true``.
-Spare daemons (standalone, in their own ``LXD_DIR``) are started for the tests
-that bootstrap and join clusters, and stopped by their process id.
+``integration/lxd-env cluster-up`` forms the cluster c1 and c2 of the daemon
+under test (``PYLXD_IT_DAEMON``: LXD on 127.0.0.1:8445/8446, ``cluster.json``;
+Incus on 127.0.0.1:8452/8453, ``incus-cluster.json``); ``cluster-down`` removes
+it at the end of the session. Without it the tests skip, or fail with
+``CI=true``. Spare daemons (standalone, in their own ``LXD_DIR`` or
+``INCUS_DIR``) are started for the tests that bootstrap and join clusters, and
+stopped by their process id.
 """
 
 from __future__ import annotations
@@ -50,11 +52,14 @@ unique_name = _base.unique_name
 force_delete_instance = _base.force_delete_instance
 STATE_DIR: Path = _base.STATE_DIR
 WAIT: int = _base.WAIT
+ON_INCUS: bool = _base.ON_INCUS
+DAEMON: str = _base.DAEMON
+CLUSTER_JSON = "incus-cluster.json" if ON_INCUS else "cluster.json"
 
 
 def _lxd_env(command: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(LXD_ENV), command],
+        [str(LXD_ENV), command, DAEMON],
         check=True,
         timeout=CLUSTER_UP_TIMEOUT,
         stdin=subprocess.DEVNULL,
@@ -72,7 +77,7 @@ def cluster_env() -> Iterator[dict[str, Any]]:
         unavailable(f"lxd-env cluster-up failed: {(err.stderr or '').strip()[-800:]}")
     except (OSError, subprocess.TimeoutExpired) as err:
         unavailable(f"lxd-env cluster-up did not run: {err}")
-    env = json.loads((STATE_DIR / "cluster.json").read_text())
+    env = json.loads((STATE_DIR / CLUSTER_JSON).read_text())
     yield env
     _lxd_env("cluster-down")
 
@@ -97,6 +102,13 @@ def c2(cluster_env: dict[str, Any]) -> Client:
     return _member_client(cluster_env, "c2")
 
 
+def trust_secret(env: dict[str, Any], local: Client) -> str:
+    """What a new client authenticates with: the trust password, on Incus a token."""
+    if env["trust_password"]:
+        return str(env["trust_password"])
+    return str(local.certificates.create_token(unique_name("pylxd-it-token")))
+
+
 @pytest.fixture
 def make_instance(c1: Client, cluster_env: dict[str, Any]) -> Iterator[Any]:
     """A factory of stopped busybox containers on a member, deleted afterwards."""
@@ -117,9 +129,23 @@ def make_instance(c1: Client, cluster_env: dict[str, Any]) -> Iterator[Any]:
 
 
 # -- spare daemons -------------------------------------------------------------
+def _incusd() -> str:
+    """Debian keeps incusd out of PATH."""
+    for path in ("/usr/libexec/incus/incusd", "/usr/lib/incus/incusd"):
+        if os.access(path, os.X_OK):
+            return path
+    return shutil.which("incusd") or "incusd"
+
+
+#: how a spare daemon is started, and its CLI's admin command
+DAEMON_COMMAND = [_incusd()] if ON_INCUS else ["lxd"]
+ADMIN_COMMAND = ["incus", "admin"] if ON_INCUS else ["lxd"]
+DIR_VARIABLE = "INCUS_DIR" if ON_INCUS else "LXD_DIR"
+
+
 @dataclass
 class SpareDaemon:
-    """A standalone LXD this session started (stopped by its pid)."""
+    """A standalone LXD or Incus this session started (stopped by its pid)."""
 
     lxd_dir: Path
     address: str
@@ -131,8 +157,8 @@ class SpareDaemon:
 
     def run(self, *args: str) -> None:
         subprocess.run(
-            ["lxd", *args],
-            env={**os.environ, "LXD_DIR": str(self.lxd_dir)},
+            [*ADMIN_COMMAND, *args],
+            env={**os.environ, DIR_VARIABLE: str(self.lxd_dir)},
             check=True,
             timeout=DAEMON_TIMEOUT + 10,
             stdin=subprocess.DEVNULL,
@@ -156,8 +182,8 @@ def _free_address() -> str:
 def _start_spare() -> SpareDaemon:
     lxd_dir = Path(tempfile.mkdtemp(prefix="pylxd-it-spare-", dir=STATE_DIR))
     process = subprocess.Popen(
-        ["lxd", "--group", "root", "--logfile", str(lxd_dir / "lxd.log")],
-        env={**os.environ, "LXD_DIR": str(lxd_dir)},
+        [*DAEMON_COMMAND, "--group", "root", "--logfile", str(lxd_dir / "daemon.log")],
+        env={**os.environ, DIR_VARIABLE: str(lxd_dir)},
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

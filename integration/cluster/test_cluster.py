@@ -1,4 +1,4 @@
-"""The cluster API against a real two-member LXD 5.0.2 cluster on loopback."""
+"""The cluster API against a real two-member cluster on loopback (LXD 5.0.2, Incus 6.0)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from integration.cluster.conftest import ON_INCUS, trust_secret
 from pylxd import Client, exceptions
 from pylxd.models.cluster import ClusterJoinToken
 
@@ -50,12 +51,12 @@ def test_cluster_get(c1: Client) -> None:
     assert c1.server_clustered
 
 
-def test_members_all_and_get(c1: Client) -> None:
+def test_members_all_and_get(c1: Client, cluster_env: dict[str, Any]) -> None:
     members = {m.server_name: m for m in c1.cluster.get().members.all()}
     assert sorted(members) == ["c1", "c2"]
     c2 = members["c2"]
     assert (c2.url, c2.status, c2.message) == (
-        "https://127.0.0.1:8446",
+        cluster_env["members"]["c2"]["https"],
         "Online",
         "Fully operational",
     )
@@ -76,13 +77,13 @@ def test_any_member_answers_for_the_cluster(c1: Client, c2: Client) -> None:
 
 
 def test_https_pins_the_cluster_certificate(
-    cluster_env: dict[str, Any], lxd_env: dict[str, Any]
+    c1: Client, cluster_env: dict[str, Any], lxd_env: dict[str, Any]
 ) -> None:
     cert = (lxd_env["client_cert"], lxd_env["client_key"])
     url = cluster_env["members"]["c2"]["https"]
     https = Client(endpoint=url, cert=cert, verify=cluster_env["cluster_cert"])
     if not https.trusted:
-        https.authenticate(cluster_env["trust_password"])
+        https.authenticate(trust_secret(cluster_env, c1))
     assert https.trusted
     assert sorted(m.server_name for m in https.cluster.members.all()) == ["c1", "c2"]
     own_cert = str(Path(cluster_env["members"]["c2"]["lxd_dir"]) / "server.crt")
@@ -117,13 +118,15 @@ def test_member_save_errors_are_lxds(c1: Client) -> None:
         member.save()
 
 
-def test_member_rename_and_back(c1: Client, c2: Client) -> None:
+def test_member_rename_and_back(
+    c1: Client, c2: Client, cluster_env: dict[str, Any]
+) -> None:
     member = c1.cluster.members.get("c2")
     new_name = unique_name("c2")
     renamed = member.rename(new_name)
     try:
         assert renamed.server_name == new_name
-        assert renamed.url == "https://127.0.0.1:8446"
+        assert renamed.url == cluster_env["members"]["c2"]["https"]
         names = sorted(m.server_name for m in c1.cluster.members.all())
         assert names == sorted(["c1", new_name])
         with pytest.raises(exceptions.Conflict):
@@ -144,7 +147,11 @@ def test_join_token_fields_list_and_revoke(
         cluster_pem = Path(cluster_env["cluster_cert"]).read_text()
         assert token.server_name == name
         assert token.fingerprint == _fingerprint(cluster_pem)
-        assert sorted(token.addresses) == ["127.0.0.1:8445", "127.0.0.1:8446"]
+        members = cluster_env["members"]
+        assert sorted(token.addresses) == [
+            members["c1"]["address"],
+            members["c2"]["address"],
+        ]
         assert len(token.secret) == 64
         expires = datetime.datetime.fromisoformat(token.expires_at[:26] + "+00:00")
         assert expires > datetime.datetime.now(datetime.timezone.utc)
@@ -157,7 +164,9 @@ def test_join_token_fields_list_and_revoke(
             "expires_at": token.expires_at,
         }
         assert ClusterJoinToken.decode(str(token)) == token
-        assert token.fetch_certificate() == token.fetch_certificate("127.0.0.1:8446")
+        assert token.fetch_certificate() == token.fetch_certificate(
+            members["c2"]["address"]
+        )
         assert token in c1.cluster.members.tokens()
     finally:
         token.revoke()
@@ -192,7 +201,9 @@ def test_groups_create_save_rename_delete_and_membership(c1: Client) -> None:
         assert (renamed.name, renamed.description) == (current, "slow")
         with pytest.raises(exceptions.NotFound):
             c1.cluster.groups.get(name)
-        with pytest.raises(exceptions.LXDAPIException, match="already exists"):
+        # Incus 6.0 answers with its database's error, LXD with its own
+        taken = "UNIQUE constraint failed" if ON_INCUS else "already exists"
+        with pytest.raises(exceptions.LXDAPIException, match=taken):
             c1.cluster.groups.create(current)
         default = c1.cluster.groups.get("default")
         assert sorted(default.members) == ["c1", "c2"]
@@ -325,13 +336,15 @@ def test_cluster_certificate_update(
     c1: Client, c2: Client, cluster_env: dict[str, Any]
 ) -> None:
     c1_dir = Path(cluster_env["members"]["c1"]["lxd_dir"])
+    c1_address = cluster_env["members"]["c1"]["address"]
+    c2_address = cluster_env["members"]["c2"]["address"]
     old_cert = (c1_dir / "cluster.crt").read_text()
     old_key = (c1_dir / "cluster.key").read_text()
     new_cert, new_key = _new_certificate()
     try:
         c1.cluster.get().certificate.put(new_cert, new_key)
-        assert _presented("127.0.0.1:8445") == _fingerprint(new_cert)
-        assert _presented("127.0.0.1:8446") == _fingerprint(new_cert)
+        assert _presented(c1_address) == _fingerprint(new_cert)
+        assert _presented(c2_address) == _fingerprint(new_cert)
         # the members still talk to each other with it
         statuses = {m.server_name: m.status for m in c2.cluster.members.all()}
         assert statuses == {"c1": "Online", "c2": "Online"}
@@ -339,7 +352,7 @@ def test_cluster_certificate_update(
             c1.cluster.certificate.put(new_cert, "not a key")
     finally:
         c1.cluster.certificate.put(old_cert, old_key)
-    assert _presented("127.0.0.1:8446") == _fingerprint(old_cert)
+    assert _presented(c2_address) == _fingerprint(old_cert)
 
 
 # -- bootstrap, join and remove (spare daemons) --------------------------------------

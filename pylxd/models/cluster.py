@@ -179,8 +179,9 @@ class Cluster(model.Model):
     ) -> Cluster:
         """Join this standalone server to a cluster with a join token.
 
-        Implements ``PUT /1.0/cluster`` as ``lxd init`` does: the raw token is
-        the ``cluster_password``. Without ``cluster_certificate``, the
+        Implements ``PUT /1.0/cluster`` as ``lxd init`` and ``incus admin
+        init`` do: the raw token goes as ``cluster_password`` (LXD 5.0) and as
+        ``cluster_token`` (Incus, and LXD from 5.21). Without ``cluster_certificate``, the
         certificate is read from ``cluster_address`` (default: the token's
         first address) and must match the token's fingerprint.
 
@@ -201,13 +202,15 @@ class Cluster(model.Model):
             )
         if cluster_certificate is None:
             cluster_certificate = joined.fetch_certificate(address)
+        raw_token = token if isinstance(token, str) else token.encode()
         body = {
             "server_name": joined.server_name,
             "enabled": True,
             "server_address": server_address,
             "cluster_address": address,
             "cluster_certificate": cluster_certificate,
-            "cluster_password": token if isinstance(token, str) else token.encode(),
+            "cluster_password": raw_token,
+            "cluster_token": raw_token,
             "member_config": member_config or [],
         }
         response = self.api.put(json=body)

@@ -142,6 +142,7 @@ def test_join_sends_what_lxd_init_sends(standalone: FakeLXD) -> None:
         "cluster_address": "10.0.0.1:8443",
         "cluster_certificate": PEM,
         "cluster_password": token,
+        "cluster_token": token,
         "member_config": [
             {"entity": "storage-pool", "name": "default", "key": "source", "value": ""}
         ],
@@ -190,10 +191,11 @@ def test_join_with_a_token_object_and_an_address(standalone: FakeLXD) -> None:
         wait=False,
     )
     body = standalone.last_body("PUT", "/1.0/cluster")
-    assert (body["cluster_address"], body["cluster_password"]) == (
-        "10.0.0.9:8443",
-        token.encode(),
-    )
+    assert (
+        body["cluster_address"],
+        body["cluster_password"],
+        body["cluster_token"],
+    ) == ("10.0.0.9:8443", token.encode(), token.encode())
 
 
 def test_join_refuses_a_malformed_token(standalone: FakeLXD) -> None:
