@@ -50,6 +50,8 @@ _base = _integration_conftest()
 unavailable = _base.unavailable
 unique_name = _base.unique_name
 force_delete_instance = _base.force_delete_instance
+#: trust_secret(cluster_env["members"], "c1"): a member's password, on Incus a token
+trust_secret = _base.trust_secret
 STATE_DIR: Path = _base.STATE_DIR
 WAIT: int = _base.WAIT
 ON_INCUS: bool = _base.ON_INCUS
@@ -100,13 +102,6 @@ def c1(cluster_env: dict[str, Any]) -> Client:
 def c2(cluster_env: dict[str, Any]) -> Client:
     """A client on member c2's Unix socket."""
     return _member_client(cluster_env, "c2")
-
-
-def trust_secret(env: dict[str, Any], local: Client) -> str:
-    """What a new client authenticates with: the trust password, on Incus a token."""
-    if env["trust_password"]:
-        return str(env["trust_password"])
-    return str(local.certificates.create_token(unique_name("pylxd-it-token")))
 
 
 @pytest.fixture

@@ -77,13 +77,13 @@ def test_any_member_answers_for_the_cluster(c1: Client, c2: Client) -> None:
 
 
 def test_https_pins_the_cluster_certificate(
-    c1: Client, cluster_env: dict[str, Any], lxd_env: dict[str, Any]
+    cluster_env: dict[str, Any], lxd_env: dict[str, Any]
 ) -> None:
     cert = (lxd_env["client_cert"], lxd_env["client_key"])
     url = cluster_env["members"]["c2"]["https"]
     https = Client(endpoint=url, cert=cert, verify=cluster_env["cluster_cert"])
     if not https.trusted:
-        https.authenticate(trust_secret(cluster_env, c1))
+        https.authenticate(trust_secret(cluster_env["members"], "c1"))
     assert https.trusted
     assert sorted(m.server_name for m in https.cluster.members.all()) == ["c1", "c2"]
     own_cert = str(Path(cluster_env["members"]["c2"]["lxd_dir"]) / "server.crt")

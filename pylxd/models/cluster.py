@@ -180,10 +180,11 @@ class Cluster(model.Model):
         """Join this standalone server to a cluster with a join token.
 
         Implements ``PUT /1.0/cluster`` as ``lxd init`` and ``incus admin
-        init`` do: the raw token goes as ``cluster_password`` (LXD 5.0) and as
-        ``cluster_token`` (Incus, and LXD from 5.21). Without ``cluster_certificate``, the
-        certificate is read from ``cluster_address`` (default: the token's
-        first address) and must match the token's fingerprint.
+        init`` do: the raw token goes as ``cluster_password`` (what LXD 5.0
+        reads) and as ``cluster_token`` (what Incus and LXD 5.21+ read).
+        Without ``cluster_certificate``, the certificate is read from
+        ``cluster_address`` (default: the token's first address) and must
+        match the token's fingerprint.
 
         :param token: the token (string or :class:`ClusterJoinToken`).
         :param server_address: ``host:port`` this server will listen on.

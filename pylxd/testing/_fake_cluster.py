@@ -147,10 +147,9 @@ def _join(fake: FakeLXD, request: FakeRequest, body: dict[str, Any]) -> Reply:
         raise FakeError(400, "This server is already clustered")
     if not body.get("cluster_certificate"):
         raise FakeError(400, "No target cluster member certificate provided")
-    # LXD 5.0 reads the token from cluster_password, Incus from cluster_token
-    token = _decode_token(
-        body.get("cluster_token") or body.get("cluster_password") or ""
-    )
+    # each server reads the token from its own field only
+    field = "cluster_token" if fake.server == "incus" else "cluster_password"
+    token = _decode_token(body.get(field) or "")
 
     def join() -> None:
         if token is None or token.get("server_name") != body["server_name"]:

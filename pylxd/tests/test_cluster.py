@@ -150,6 +150,33 @@ def test_join_sends_what_lxd_init_sends(standalone: FakeLXD) -> None:
     assert (cluster.enabled, cluster.server_name) == (True, "n2")
 
 
+@pytest.mark.parametrize("server", ["lxd", "incus"])
+def test_join_works_on_lxd_and_incus(server: str) -> None:
+    # LXD 5.0 reads the token only from cluster_password, Incus only from
+    # cluster_token: join() sends both
+    fake = FakeLXD(server=server)
+    cluster = fake.client().cluster.get()
+    cluster.join(_token(), "127.0.0.1:8444", cluster_certificate=PEM)
+    assert (cluster.enabled, cluster.server_name) == (True, "n2")
+
+
+@pytest.mark.parametrize(
+    "server, field", [("lxd", "cluster_token"), ("incus", "cluster_password")]
+)
+def test_a_token_in_the_other_field_is_refused(server: str, field: str) -> None:
+    client = FakeLXD(server=server).client()
+    body = {
+        "server_name": "n2",
+        "enabled": True,
+        "cluster_address": "10.0.0.1:8443",
+        "cluster_certificate": PEM,
+        field: _token(),
+    }
+    response = client.api.cluster.put(json=body)
+    with pytest.raises(exceptions.LXDAPIException, match="No matching cluster join"):
+        client.operations.wait_for_operation(response.json()["operation"])
+
+
 def test_join_fetches_and_checks_the_certificate(
     standalone: FakeLXD, monkeypatch: pytest.MonkeyPatch
 ) -> None:
