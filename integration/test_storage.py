@@ -175,6 +175,27 @@ def test_volume_lifecycle(pool: StoragePool) -> None:
     assert pool.volumes.all() == []
 
 
+def test_volumes_of_one_type(client: Client, pool: StoragePool, container: Any) -> None:
+    volume = pool.volumes.create({"name": unique_name("vol"), "config": {}})
+    volume.snapshots.create("s1")
+    assert [(v.type, v.name) for v in pool.volumes.all(type="custom")] == [
+        ("custom", volume.name)
+    ]  # the snapshot is left out
+    assert pool.volumes.all(type="container") == []
+    default = client.storage_pools.get("default")
+    containers = default.volumes.all(type="container")
+    assert container.name in [v.name for v in containers]
+    assert {v.type for v in containers} == {"container"}
+    assert container.name not in [v.name for v in default.volumes.all(type="custom")]
+    with pytest.raises(exceptions.LXDAPIException) as err:
+        pool.volumes.all(type="bogus")
+    assert str(err.value) == (
+        f"Storage pool {pool.name!r}: Invalid storage volume type name"
+    )
+    volume.snapshots.get("s1").delete(wait=True)
+    volume.delete()
+
+
 def test_volume_not_found_names_it(pool: StoragePool) -> None:
     with pytest.raises(exceptions.NotFound) as err:
         pool.volumes.get("custom", "nope")

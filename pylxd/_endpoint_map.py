@@ -6,8 +6,7 @@ inherited from the model base (``save``, ``patch``, ``delete``) are named
 through the concrete class. :data:`INCUS_OPERATIONS` does the same for the 41
 operations Incus 6.0.4 adds (Incus serves all of LXD 5.0.2's too; its spec
 names some path parameters differently, so paths are compared with the
-parameters blanked, :func:`shape`). :data:`LEFT_TO_CLIENT_API` lists, with a
-reason, the operations deliberately left to the raw ``client.api`` tree.
+parameters blanked, :func:`shape`).
 ``pylxd/tests/test_endpoint_map_gate.py`` checks them against the shipped lists
 of operations, and ``doc/source/rest-coverage.rst`` is rendered from them::
 
@@ -133,7 +132,8 @@ OPERATIONS: dict[tuple[str, str], str] = {
     ("POST", "/1.0/images/aliases"): _ALIAS + "create",
     ("GET", "/1.0/images/aliases/{name}"): _ALIAS + "get",
     ("POST", "/1.0/images/aliases/{name}"): _ALIAS + "rename",
-    ("PUT", "/1.0/images/aliases/{name}"): _ALIAS + "update",
+    ("PUT", "/1.0/images/aliases/{name}"): _ALIAS + "save",
+    ("PATCH", "/1.0/images/aliases/{name}"): _ALIAS + "patch",
     ("DELETE", "/1.0/images/aliases/{name}"): _ALIAS + "delete",
     ("GET", "/1.0/images/{fingerprint}"): _IMG + "get",
     ("PUT", "/1.0/images/{fingerprint}"): _IMG + "save",
@@ -192,7 +192,9 @@ OPERATIONS: dict[tuple[str, str], str] = {
     **_crud("/1.0/storage-pools", "/{name}", _POOL),
     ("GET", _POOLS + "/resources"): _M + "storage_pool.StorageResources.get",
     ("GET", _POOLS + "/volumes"): _VOL + "all",
-    ("POST", _POOLS + "/volumes/{type}"): _VOL + "create",
+    ("POST", _POOLS + "/volumes"): _VOL + "create",
+    ("GET", _POOLS + "/volumes/{type}"): _VOL + "all",
+    ("POST", _POOLS + "/volumes/{type}"): _VOL + "import_backup",
     ("GET", _V): _VOL + "get",
     ("POST", _V): _VOL + "rename",
     ("PUT", _V): _VOL + "save",
@@ -245,26 +247,6 @@ INCUS_OPERATIONS: dict[tuple[str, str], str] = {
     ),
 }
 
-#: (method, path) -> why the operation is left to the raw ``client.api`` tree.
-LEFT_TO_CLIENT_API: dict[tuple[str, str], str] = {
-    # The same listing as GET .../volumes (which StorageVolume.all reads in
-    # one request); a typed listing adds nothing a filter on ``type`` lacks.
-    ("GET", _POOLS + "/volumes/{type}"): (
-        "same listing as GET /1.0/storage-pools/{name}/volumes, filtered by type"
-    ),
-    # Broken on the server: ImageAlias.update sends PUT with the unchanged
-    # fields instead.
-    ("PATCH", "/1.0/images/aliases/{name}"): (
-        "LXD 5.0.2 never answers it (context deadline exceeded after 20 s); "
-        "ImageAlias.update does the same with PUT"
-    ),
-    # The untyped form of POST .../volumes/{type}: StorageVolume.create always
-    # names the type in the URL, as the Go client does.
-    ("POST", _POOLS + "/volumes"): (
-        "untyped form of POST /1.0/storage-pools/{name}/volumes/{type}"
-    ),
-}
-
 
 def load_operations(path: Path = OPERATIONS_FILE) -> list[tuple[str, str]]:
     """Read the shipped operations: ``METHOD /path`` lines, ``#`` comments."""
@@ -294,11 +276,6 @@ def method_for(method: str, path: str) -> str | None:
     """The dotted method that sends ``method path`` (either spec's names), or None."""
     key = (method, shape(path))
     return _by_shape(OPERATIONS).get(key) or _by_shape(INCUS_OPERATIONS).get(key)
-
-
-def reason_for(method: str, path: str) -> str | None:
-    """Why ``method path`` is left to ``client.api`` (None when it is not)."""
-    return _by_shape(LEFT_TO_CLIENT_API).get((method, shape(path)))
 
 
 def resolve(dotted: str) -> Any:
@@ -363,7 +340,7 @@ def render_rst() -> str:
         if target is not None:
             cell = f"``{target}``"
         else:
-            cell = f"``client.api`` ({reason_for(method, path) or 'not covered'})"
+            cell = "not covered"
         lines += [
             f"   * - ``{method}``",
             f"     - ``{lxd_path or path}``",

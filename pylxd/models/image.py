@@ -492,15 +492,43 @@ class ImageAlias(CollectionMixin, RenameMixin, model.Model):
     def update(self, target: str | None = None, description: str | None = None) -> None:
         """Change the alias' target and/or description, keeping the other.
 
-        Implements ``PUT /1.0/images/aliases/<name>`` with the current values
-        for what is not given: LXD 5.0's ``PATCH`` of an alias never answers
-        (it fails with "context deadline exceeded" after 20 s).
+        ``alias.update(description="x")`` is ``alias.patch({"description": "x"})``.
         """
-        changes = drop_none(target=target, description=description)
-        body = {"description": self.description, "target": self.target, **changes}
-        self.api.put(json=body)
-        for key, value in changes.items():
-            object.__setattr__(self, key, value)
+        self.patch(drop_none(target=target, description=description))
+
+    def patch(
+        self,
+        patch_object: JSONDict,
+        wait: bool = False,
+        *,
+        if_match: bool | None = None,
+    ) -> None:
+        """Change the fields in ``patch_object``, keep the others, reload the alias.
+
+        Implements ``PATCH /1.0/images/aliases/<name>`` on Incus. LXD 5.0
+        never answers that request (it fails with "context deadline exceeded"
+        after 20 s), so against LXD the alias is read and the merged fields
+        are sent with ``PUT`` and ``If-Match``: a change made in between
+        fails with ``PreconditionFailed`` instead of being overwritten.
+
+        :param if_match: as for :meth:`save` (the ETag the alias was loaded with).
+        """
+        if self.client.is_incus:
+            super().patch(patch_object, wait, if_match=if_match)
+            return
+        guard = self._if_match_headers(if_match)
+        with exceptions.naming(self._subject()):
+            response = self.api.get()
+            current = exceptions.metadata_of(response)
+            etag = model.etag_of(response)
+            headers = guard or ({"If-Match": etag} if etag else {})
+            body = {
+                "description": current.get("description", ""),
+                "target": current.get("target", ""),
+                **patch_object,
+            }
+            self.api.put(json=body, headers=headers)
+        self.sync(rollback=True)
 
 
 # -- helpers ----------------------------------------------------------------

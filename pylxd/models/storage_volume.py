@@ -84,18 +84,27 @@ class StorageVolume(model.Model):
 
     # -- collection -------------------------------------------------------
     @classmethod
-    def all(cls, storage_pool: StoragePool) -> list[StorageVolume]:
-        """Return every volume of the pool, fully loaded, in one request.
+    def all(
+        cls, storage_pool: StoragePool, *, type: str | None = None
+    ) -> list[StorageVolume]:
+        """Return the volumes of the pool, fully loaded, in one request.
 
-        Implements ``GET /1.0/storage-pools/<pool>/volumes?recursion=1``.
-        Volume snapshots, which LXD 5.0 lists among the volumes, are left out
-        (they are in ``volume.snapshots``).
+        Implements ``GET /1.0/storage-pools/<pool>/volumes?recursion=1``, and
+        ``GET /1.0/storage-pools/<pool>/volumes/<type>?recursion=1`` for the
+        volumes of one ``type`` (``custom``, ``container``,
+        ``virtual-machine`` or ``image``). Volume snapshots, which LXD lists
+        among the volumes, are left out (they are in ``volume.snapshots``).
 
         :raises NotFound: when the pool does not exist.
+        :raises InvalidArgument: for a ``type`` that cannot be a URL segment.
+        :raises LXDAPIException: naming the pool when LXD knows no such type.
         """
         storage_pool.client.assert_has_api_extension("storage")
+        volumes = storage_pool.api.volumes
+        if type is not None:
+            volumes = volumes[quote(type, "Storage volume type")]
         with _naming(_pool_label(storage_pool.name)):
-            response = storage_pool.api.volumes.get(params={"recursion": 1})
+            response = volumes.get(params={"recursion": 1})
         return [
             cls._from_volume(storage_pool, item)
             for item in exceptions.metadata_of(response, list, items=dict)
@@ -145,8 +154,9 @@ class StorageVolume(model.Model):
     ) -> StorageVolume:
         """Create a volume in the pool and return it.
 
-        Implements ``POST /1.0/storage-pools/<pool>/volumes/<type>``. Two
-        call forms are accepted, and anything else raises ``TypeError``:
+        Implements ``POST /1.0/storage-pools/<pool>/volumes``, with the type
+        in the body. Two call forms are accepted, and anything else raises
+        ``TypeError``:
 
         - ``pool.volumes.create(definition)``: ``definition`` is the whole
           request body (``name`` required, ``type`` defaults to ``custom``),
@@ -168,9 +178,9 @@ class StorageVolume(model.Model):
         storage_pool.client.assert_has_api_extension("storage")
         body = _volume_definition(args, kwargs)
         _type, name = body["type"], body["name"]
+        quote(_type, "Storage volume type")  # refused here, not by LXD
         with _naming(_volume_label(storage_pool, _type, name)):
-            volumes = storage_pool.api.volumes[quote(_type, "Storage volume type")]
-            response = volumes.post(json=body)
+            response = storage_pool.api.volumes.post(json=body)
         wait_for(storage_pool.client, response, wait)
         if _is_async(response) and not wait:
             return cls._lazy(storage_pool, _type, name)

@@ -221,6 +221,10 @@ def _volume_view(fake: FakeLXD, request: FakeRequest, volume: dict[str, Any]) ->
     return {**public(volume), "used_by": used}
 
 
+#: The volume types LXD knows (``/volumes/<type>``).
+_VOLUME_TYPES = ("container", "custom", "image", "virtual-machine")
+
+
 def _on_volumes(method: str) -> Callable[[Handler], Handler]:
     """Route ``method`` of a pool's volumes, all of them (``/volumes``) or
     those of one type (``/volumes/<vtype>``: the handler's ``vtype``)."""
@@ -237,6 +241,8 @@ def _volume_list(
     fake: FakeLXD, request: FakeRequest, pool: str, vtype: str | None = None
 ) -> Reply:
     _pool(fake, pool)
+    if vtype is not None and vtype not in _VOLUME_TYPES:
+        raise FakeError(400, "Invalid storage volume type name")
     found = []
     for (p, t, name), volume in _volumes(fake, request).items():
         if p != pool or (vtype and t != vtype):
@@ -283,7 +289,15 @@ def _volume_create(
     body = dict(request.json or {})
     if not body.get("name"):
         raise FakeError(400, "No name provided")
-    body["type"] = vtype or body.get("type") or "custom"
+    body["type"] = vtype or body.get("type")
+    if not body["type"]:  # the untyped URL needs the type in the body
+        if fake.server == "incus":
+            raise FakeError(
+                400, 'Currently not allowed to create storage volumes of type ""'
+            )
+        raise FakeError(
+            400, "You must provide a storage volume type of the storage volume"
+        )
     volumes = _volumes(fake, request)
     key = (pool, body["type"], body["name"])
     if key in volumes:

@@ -1,6 +1,6 @@
 """The coverage gate: every operation of the LXD 5.0.2 and Incus 6.0.4 REST
-APIs has a named method in pylxd (or a reasoned entry in the allow-list), the
-named methods exist, and the documentation table is up to date."""
+APIs has a named method in pylxd, the named methods exist, and the
+documentation table is up to date."""
 
 from __future__ import annotations
 
@@ -44,22 +44,20 @@ def test_the_shipped_incus_list_is_the_6_0_4_spec_a_superset_of_lxd() -> None:
     assert ("GET", "/1.0/containers") not in INCUS
 
 
-def test_every_incus_operation_has_a_named_method_or_a_reason() -> None:
+def test_every_incus_operation_has_a_named_method() -> None:
     unmapped = [
         f"{method} {path}"
         for method, path in INCUS
         if _endpoint_map.method_for(method, path) is None
-        and _endpoint_map.reason_for(method, path) is None
     ]
     assert not unmapped, "operations without a named method:\n" + "\n".join(unmapped)
 
 
-def test_every_operation_has_a_named_method_or_a_reason() -> None:
+def test_every_operation_has_a_named_method() -> None:
     unmapped = [
         f"{method} {path}"
         for method, path in OPERATIONS
         if (method, path) not in _endpoint_map.OPERATIONS
-        and (method, path) not in _endpoint_map.LEFT_TO_CLIENT_API
     ]
     assert not unmapped, "operations without a named method:\n" + "\n".join(unmapped)
 
@@ -67,11 +65,6 @@ def test_every_operation_has_a_named_method_or_a_reason() -> None:
 def test_the_tables_name_only_real_operations_once() -> None:
     known = set(OPERATIONS)
     assert not set(_endpoint_map.OPERATIONS) - known
-    assert not set(_endpoint_map.LEFT_TO_CLIENT_API) - known
-    assert not set(_endpoint_map.OPERATIONS) & set(_endpoint_map.LEFT_TO_CLIENT_API)
-    assert all(
-        len(reason) > 20 for reason in _endpoint_map.LEFT_TO_CLIENT_API.values()
-    ), "every operation left to client.api needs a reason"
 
 
 def _missing(dotted: str) -> str | None:
@@ -111,15 +104,13 @@ def test_the_documentation_table_is_current() -> None:
     ), f"{DOC} is stale: python -m pylxd._endpoint_map --rst > doc/source/rest-coverage.rst"
 
 
-def test_the_table_lists_every_operation_and_reason() -> None:
+def test_the_table_lists_every_operation() -> None:
     table = _endpoint_map.render_rst()
     assert table.count("   * - ``") == len(INCUS) == 226
     assert table.count("     - Incus\n") == 41
     assert "not covered" not in table
     assert "``pylxd.models.instance.Instance.rebuild``" in table
     assert "``pylxd.models.server.Server.api_versions``" in table
-    for reason in _endpoint_map.LEFT_TO_CLIENT_API.values():
-        assert reason in table
 
 
 def test_resolve_reports_what_is_missing() -> None:

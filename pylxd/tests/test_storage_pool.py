@@ -231,7 +231,7 @@ def test_async_failure_raises_the_operation_error(async_lxd: FakeLXD) -> None:
         ("StoragePool.raw_put", "(self, put_object, wait=False)"),
         ("StoragePool.raw_patch", "(self, patch_object, wait=False)"),
         ("StorageResources.get", "(storage_pool)"),
-        ("StorageVolume.all", "(storage_pool)"),
+        ("StorageVolume.all", "(storage_pool, *, type=None)"),
         ("StorageVolume.get", "(storage_pool, _type, name)"),
         ("StorageVolume.create", "(storage_pool, *args, wait=True, **kwargs)"),
         ("StorageVolume.rename", "(self, _input, wait=False)"),

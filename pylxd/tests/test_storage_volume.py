@@ -42,8 +42,8 @@ def test_create_from_a_definition(pool: StoragePool, lxd: FakeLXD) -> None:
     definition = {"name": "v1", "config": {"size": "1GiB"}, "description": "d"}
     lxd.requests.clear()
     volume = pool.volumes.create(definition)
-    assert _ops(lxd) == [("POST", f"{POOL}/volumes/custom"), ("GET", VOL)]
-    assert lxd.last_body("POST", f"{POOL}/volumes/custom") == {
+    assert _ops(lxd) == [("POST", f"{POOL}/volumes"), ("GET", VOL)]
+    assert lxd.last_body("POST", f"{POOL}/volumes") == {
         "type": "custom",
         **definition,
     }
@@ -65,7 +65,7 @@ def test_create_with_type_and_name(pool: StoragePool, lxd: FakeLXD) -> None:
     volume = pool.volumes.create(
         "custom", "v2", config={"size": "2GiB"}, description=None, content_type="block"
     )
-    assert lxd.last_body("POST", f"{POOL}/volumes/custom") == {
+    assert lxd.last_body("POST", f"{POOL}/volumes") == {
         "type": "custom",
         "name": "v2",
         "config": {"size": "2GiB"},
@@ -97,7 +97,7 @@ def test_create_rejects_bad_input_before_sending(
 ) -> None:
     with pytest.raises(error, match=match):
         pool.volumes.create(*args, **kwargs)
-    assert not lxd.calls("POST", f"{POOL}/volumes/custom")
+    assert not lxd.calls("POST", f"{POOL}/volumes")
 
 
 def test_create_in_a_missing_pool_names_the_pool(client: Client) -> None:
@@ -123,7 +123,7 @@ def test_create_waits_for_an_async_answer(lxd: FakeLXD) -> None:
     lxd.requests.clear()
     pool.volumes.create("custom", "v1")
     assert _ops(lxd) == [
-        ("POST", "/1.0/storage-pools/default/volumes/custom"),
+        ("POST", "/1.0/storage-pools/default/volumes"),
         ("GET", "<wait>"),
         ("GET", "/1.0/storage-pools/default/volumes/custom/v1"),
     ]
@@ -136,7 +136,7 @@ def test_create_without_wait_returns_a_lazy_volume_for_an_async_answer(
     pool = StoragePool(lxd.client(), name="default")
     lxd.requests.clear()
     volume = pool.volumes.create("custom", "v1", wait=False)
-    assert _ops(lxd) == [("POST", "/1.0/storage-pools/default/volumes/custom")]
+    assert _ops(lxd) == [("POST", "/1.0/storage-pools/default/volumes")]
     assert volume.config == {}  # loaded on first read
     assert lxd.calls("GET", "/1.0/storage-pools/default/volumes/custom/v1")
 
@@ -285,7 +285,7 @@ def test_copy_in_the_same_server(
 ) -> None:
     volume.snapshots.create("s1")
     copy = volume.copy("v2", pool="default", volume_only=True, description="c")
-    assert lxd.last_body("POST", "/1.0/storage-pools/default/volumes/custom") == {
+    assert lxd.last_body("POST", "/1.0/storage-pools/default/volumes") == {
         "name": "v2",
         "type": "custom",
         "description": "c",
@@ -332,7 +332,7 @@ def test_copy_to_another_server_is_a_pull_migration(
     migration = lxd.last_body("POST", "/1.0/storage-pools/default/volumes/custom/v1")
     assert migration == {"name": "v1", "migration": True, "volume_only": True}
     op_id = next(iter(lxd.operations))
-    body = target.last_body("POST", "/1.0/storage-pools/default/volumes/custom")
+    body = target.last_body("POST", "/1.0/storage-pools/default/volumes")
     secrets = body["source"].pop("secrets")
     assert sorted(secrets) == ["control", "fs"]
     assert secrets == lxd.operations[op_id].metadata
