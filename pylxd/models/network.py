@@ -14,7 +14,9 @@ as :class:`~pylxd.exceptions.Conflict`, like the 409s of other resources.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, ClassVar
+import logging
+import time
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, TypeVar
 
 from pylxd import exceptions, managers
 from pylxd._types import JSONDict
@@ -36,6 +38,39 @@ if TYPE_CHECKING:  # pragma: no cover
 def url_list(value: list[str] | None) -> list[str]:
     """``used_by`` as a list: LXD sends ``null`` for "used by nothing"."""
     return [] if value is None else list(value)
+
+
+_T = TypeVar("_T")
+logger = logging.getLogger("pylxd")
+
+#: How often a create, rename or delete is sent when Incus keeps meeting its
+#: interface race (see :func:`_past_interface_races`).
+INTERFACE_RACE_TRIES = 5
+
+
+def _past_interface_races(call: Callable[[], _T]) -> _T:
+    """``call()``, tried again when Incus met a host interface going away.
+
+    To set a bridge up or stop it (creating, renaming and deleting it do),
+    Incus 6.0 lists the host's network interfaces and then reads each one;
+    one deleted in between (another bridge, a container's veth) fails the
+    call with "Failed to delete bridge children interfaces: ... does not
+    exist" and changes nothing (a failed create leaves no network and no
+    interface). LXD 5.0 does not do this.
+    """
+    for attempt in range(1, INTERFACE_RACE_TRIES + 1):
+        try:
+            return call()
+        except exceptions.LXDAPIException as err:
+            message = str(err)
+            raced = "delete bridge children interfaces" in message
+            if not raced or "does not exist" not in message:
+                raise
+            if attempt == INTERFACE_RACE_TRIES:
+                raise
+            logger.debug("trying again (%d/%d): %s", attempt, INTERFACE_RACE_TRIES, err)
+            time.sleep(0.05 * attempt)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 # -- networks -----------------------------------------------------------------
@@ -125,24 +160,46 @@ class Network(CollectionMixin, RenameMixin, BlockingMixin, model.Model):
         :raises Conflict: when a network of that name exists.
         :raises LXDAPIException: when LXD refuses the definition (nothing is
             left created).
+
+        Tried again (:data:`INTERFACE_RACE_TRIES` times in all) when Incus
+        fails it because a host interface went away while it read them.
         """
         client.assert_has_api_extension("network")
         fields = {"description": description, "type": type, "config": config}
         wait = model.forced_wait(client, wait)
-        return cls._create_named(client, name, fields, wait=wait, string_config=True)
+        return _past_interface_races(
+            lambda: cls._create_named(
+                client, name, fields, wait=wait, string_config=True
+            )
+        )
 
     def rename(self, new_name: str, wait: bool = True) -> Network:
         """Rename the network and return it under its new name.
 
         Implements ``POST /1.0/networks/<name>``.
 
+        Tried again like :meth:`create` when Incus meets a host interface
+        going away.
+
         :param wait: wait for LXD's operation when it answers with one
             (always, on servers with ``storage_and_network_operations``).
-
         :raises Conflict: when ``new_name`` is taken.
         :raises LXDAPIException: when the network is in use.
         """
-        return self._rename_and_get(new_name, wait=model.forced_wait(self.client, wait))
+        wait = model.forced_wait(self.client, wait)
+        return _past_interface_races(lambda: self._rename_and_get(new_name, wait=wait))
+
+    def delete(self, wait: bool = False) -> None:
+        """Delete the network.
+
+        Implements ``DELETE /1.0/networks/<name>``; tried again like
+        :meth:`create` when Incus meets a host interface going away.
+
+        :raises NotFound: when the network is gone.
+        :raises LXDAPIException: when LXD refuses (e.g. the network is in use).
+        """
+        delete = super().delete
+        _past_interface_races(lambda: delete(wait))
 
     def state(self) -> NetworkState:
         """Return the network's state.

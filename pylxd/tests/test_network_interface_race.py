@@ -1,0 +1,100 @@
+"""Network rename and delete go past Incus 6.0's host-interface race.
+
+Incus lists the host's interfaces to stop a bridge, then reads each one: one
+deleted in between fails the call and changes nothing (seen in CI, where the
+LXD pass makes and deletes bridges beside the Incus pass; reproduced by
+making and deleting bridges in a loop while renaming one).
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import pytest
+
+from pylxd import exceptions
+from pylxd.models import network
+from pylxd.testing import FakeLXD, FakeRequest, Reply
+
+RACE = (
+    "Failed to delete bridge children interfaces: Failed to run: ip -d -j link "
+    'show rc29: exit status 1 (Device "rc29" does not exist.)'
+)
+
+
+def _failing(
+    fake: FakeLXD, method: str, times: int, message: str = RACE
+) -> Callable[[], int]:
+    """Answer the first ``times`` ``method`` requests on /1.0/networks/br1 with an error."""
+    seen = [0]
+
+    def fault(request: FakeRequest) -> Reply | None:
+        if request.method == method and request.path == "/1.0/networks/br1":
+            seen[0] += 1
+            if seen[0] <= times:
+                return fake.error(500, message)
+        return None
+
+    fake.faults.append(fault)
+    return lambda: seen[0]
+
+
+def _bridge(fake: FakeLXD) -> network.Network:
+    return fake.client().networks.create("br1", type="bridge")
+
+
+@pytest.mark.parametrize("server", ["lxd", "incus"])
+def test_a_rename_that_met_the_race_is_sent_again(server: str) -> None:
+    fake = FakeLXD(server=server)
+    bridge = _bridge(fake)
+    sent = _failing(fake, "POST", times=2)
+    renamed = bridge.rename("br2")
+    assert (renamed.name, bridge.name, sent()) == ("br2", "br2", 3)
+    assert not fake.client().networks.exists("br1")
+
+
+def test_a_delete_that_met_the_race_is_sent_again() -> None:
+    fake = FakeLXD(server="incus")
+    bridge = _bridge(fake)
+    sent = _failing(fake, "DELETE", times=1)
+    bridge.delete()
+    assert sent() == 2
+    assert not fake.client().networks.exists("br1")
+
+
+def test_the_race_every_time_fails_after_the_last_try() -> None:
+    fake = FakeLXD(server="incus")
+    bridge = _bridge(fake)
+    sent = _failing(fake, "DELETE", times=99)
+    with pytest.raises(exceptions.LXDAPIException, match="does not exist") as err:
+        bridge.delete()
+    assert str(err.value).startswith("Network 'br1': Failed to delete bridge children")
+    assert sent() == network.INTERFACE_RACE_TRIES
+    assert fake.client().networks.exists("br1")
+
+
+@pytest.mark.parametrize("message", ["Network is in use", "Device does not exist"])
+def test_other_errors_are_not_sent_again(message: str) -> None:
+    fake = FakeLXD(server="incus")
+    bridge = _bridge(fake)
+    sent = _failing(fake, "POST", times=99, message=message)
+    with pytest.raises(exceptions.LXDAPIException, match=message):
+        bridge.rename("br2")
+    assert sent() == 1
+    assert bridge.name == "br1"
+
+
+def test_a_create_that_met_the_race_is_sent_again() -> None:
+    fake = FakeLXD(server="incus")
+    seen = [0]
+
+    def fault(request: FakeRequest) -> Reply | None:
+        if request.method == "POST" and request.path == "/1.0/networks":
+            seen[0] += 1
+            if seen[0] == 1:
+                return fake.error(500, RACE)
+        return None
+
+    fake.faults.append(fault)
+    created = fake.client().networks.create("br1", type="bridge")
+    assert (created.name, seen[0]) == ("br1", 2)
