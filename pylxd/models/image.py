@@ -43,6 +43,8 @@ from pylxd.models.operation import cancel_quietly
 _SPOOL_IN_MEMORY = 16 * CHUNK_SIZE
 
 if TYPE_CHECKING:  # pragma: no cover
+    import requests
+
     from pylxd.client import Client
     from pylxd.models.operation import Operation
 
@@ -492,43 +494,39 @@ class ImageAlias(CollectionMixin, RenameMixin, model.Model):
     def update(self, target: str | None = None, description: str | None = None) -> None:
         """Change the alias' target and/or description, keeping the other.
 
-        ``alias.update(description="x")`` is ``alias.patch({"description": "x"})``.
+        ``alias.update(description="x")`` is ``alias.patch({"description": "x"})``:
+        a ``PATCH`` on Incus, a guarded ``PUT`` on LXD (see :meth:`_write`).
         """
         self.patch(drop_none(target=target, description=description))
 
-    def patch(
-        self,
-        patch_object: JSONDict,
-        wait: bool = False,
-        *,
-        if_match: bool | None = None,
-    ) -> None:
-        """Change the fields in ``patch_object``, keep the others, reload the alias.
+    def _write(
+        self, verb: str, body: JSONDict, wait: bool, if_match: bool | None
+    ) -> requests.Response:
+        """Send ``body``; on LXD a ``PATCH`` (``patch``, ``raw_patch``,
+        ``update``) goes as a ``PUT`` of the merged fields.
 
-        Implements ``PATCH /1.0/images/aliases/<name>`` on Incus. LXD 5.0
-        never answers that request (it fails with "context deadline exceeded"
-        after 20 s), so against LXD the alias is read and the merged fields
-        are sent with ``PUT`` and ``If-Match``: a change made in between
-        fails with ``PreconditionFailed`` instead of being overwritten.
-
-        :param if_match: as for :meth:`save` (the ETag the alias was loaded with).
+        LXD 5.0 never answers ``PATCH /1.0/images/aliases/<name>`` (it fails
+        with "context deadline exceeded" after 20 s); Incus does. On LXD the
+        alias is read and the merged fields are sent with ``If-Match`` (the
+        ETag just read, or with ``if_match`` the one it was loaded with): a
+        change made in between fails with ``PreconditionFailed`` instead of
+        being overwritten.
         """
-        if self.client.is_incus:
-            super().patch(patch_object, wait, if_match=if_match)
-            return
+        if verb != "patch" or self.client.is_incus:
+            return super()._write(verb, body, wait, if_match)
         guard = self._if_match_headers(if_match)
         with exceptions.naming(self._subject()):
-            response = self.api.get()
-            current = exceptions.metadata_of(response)
-            etag = model.etag_of(response)
-            headers = guard or ({"If-Match": etag} if etag else {})
-            body = {
-                "description": current.get("description", ""),
-                "target": current.get("target", ""),
-                **patch_object,
+            current = self.api.get()
+            etag = model.etag_of(current)
+            fields = exceptions.metadata_of(current)
+            merged = {
+                "description": fields.get("description", ""),
+                "target": fields.get("target", ""),
+                **body,
             }
-            self.api.put(json=body, headers=headers)
-        self.sync(rollback=True)
+            headers = guard or ({"If-Match": etag} if etag else {})
+            response: requests.Response = self.api.put(json=merged, headers=headers)
+        return response
 
 
 # -- helpers ----------------------------------------------------------------
