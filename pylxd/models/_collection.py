@@ -334,10 +334,21 @@ class BlockingMixin:
         headers = self._if_match_headers(if_match)
         if headers is not None:
             kwargs["headers"] = headers
-        with naming(self._subject()):
-            response: requests.Response = getattr(self.api, verb)(**kwargs)
-            model.wait_for(self.client, response, model.forced_wait(self.client, wait))
-        return response
+
+        def send() -> requests.Response:
+            with naming(self._subject()):
+                response: requests.Response = getattr(self.api, verb)(**kwargs)
+                model.wait_for(
+                    self.client, response, model.forced_wait(self.client, wait)
+                )
+            return response
+
+        return self._sending(send)
+
+    def _sending(self, send: Callable[[], requests.Response]) -> requests.Response:
+        """Send one change (``send()``); a model whose server may fail a
+        change that is safe to send again puts its retries here."""
+        return send()
 
     def delete(self, wait: bool = False) -> None:
         """Delete the object (``DELETE`` its URL).

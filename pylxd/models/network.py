@@ -32,6 +32,8 @@ from pylxd.models._mixins import (  # noqa: F401  (check_config: this module's n
 )
 
 if TYPE_CHECKING:  # pragma: no cover
+    import requests
+
     from pylxd.client import Client
 
 
@@ -43,7 +45,7 @@ def url_list(value: list[str] | None) -> list[str]:
 _T = TypeVar("_T")
 logger = logging.getLogger("pylxd")
 
-#: How often a create, rename or delete is sent when Incus keeps meeting its
+#: How often a create, rename, change or delete is sent when Incus keeps meeting its
 #: interface race (see :func:`_past_interface_races`).
 INTERFACE_RACE_TRIES = 5
 
@@ -51,12 +53,13 @@ INTERFACE_RACE_TRIES = 5
 def _past_interface_races(call: Callable[[], _T]) -> _T:
     """``call()``, tried again when Incus met a host interface going away.
 
-    To set a bridge up or stop it (creating, renaming and deleting it do),
-    Incus 6.0 lists the host's network interfaces and then reads each one;
-    one deleted in between (another bridge, a container's veth) fails the
-    call with "Failed to delete bridge children interfaces: ... does not
-    exist" and changes nothing (a failed create leaves no network and no
-    interface). LXD 5.0 does not do this.
+    To set a bridge up, restart or stop it (creating, renaming, changing and
+    deleting it do), Incus 6.0 lists the host's network interfaces and then
+    reads each one; one deleted in between (another bridge, a container's
+    veth) fails the call with "Failed to delete bridge children interfaces:
+    ... does not exist" and changes nothing (a failed create leaves no
+    network and no interface, a failed change is undone). LXD 5.0 does not
+    do this.
     """
     for attempt in range(1, INTERFACE_RACE_TRIES + 1):
         try:
@@ -189,17 +192,12 @@ class Network(CollectionMixin, RenameMixin, BlockingMixin, model.Model):
         wait = model.forced_wait(self.client, wait)
         return _past_interface_races(lambda: self._rename_and_get(new_name, wait=wait))
 
-    def delete(self, wait: bool = False) -> None:
-        """Delete the network.
-
-        Implements ``DELETE /1.0/networks/<name>``; tried again like
-        :meth:`create` when Incus meets a host interface going away.
-
-        :raises NotFound: when the network is gone.
-        :raises LXDAPIException: when LXD refuses (e.g. the network is in use).
-        """
-        delete = super().delete
-        _past_interface_races(lambda: delete(wait))
+    def _sending(self, send: Callable[[], requests.Response]) -> requests.Response:
+        """Every change (``save``, ``put``, ``patch``, ``raw_put``,
+        ``raw_patch`` and ``delete``), tried again like :meth:`create` when
+        Incus meets a host interface going away (Incus undoes a failed
+        change, so its ETag still holds)."""
+        return _past_interface_races(send)
 
     def state(self) -> NetworkState:
         """Return the network's state.

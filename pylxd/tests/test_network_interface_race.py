@@ -98,3 +98,18 @@ def test_a_create_that_met_the_race_is_sent_again() -> None:
     fake.faults.append(fault)
     created = fake.client().networks.create("br1", type="bridge")
     assert (created.name, seen[0]) == ("br1", 2)
+
+
+@pytest.mark.parametrize("change", ["patch", "save"])
+def test_a_change_that_met_the_race_is_sent_again(change: str) -> None:
+    fake = FakeLXD(server="incus")
+    bridge = _bridge(fake)
+    verb = "PATCH" if change == "patch" else "PUT"
+    sent = _failing(fake, verb, times=2)
+    if change == "patch":
+        bridge.patch({"config": {"user.a": "b"}}, if_match=True)
+    else:
+        bridge.config = {**bridge.config, "user.a": "b"}
+        bridge.save(if_match=True)
+    assert sent() == 3
+    assert fake.client().networks.get("br1").config["user.a"] == "b"
