@@ -53,8 +53,25 @@ def test_console_session_log_and_clear(instance: Any) -> None:
 
 
 def test_console_can_be_attached_again_after_detaching(instance: Any) -> None:
-    for _ in range(2):
-        console = instance.interactive_console()
-        _run_in_console(console, f"again-{uuid.uuid4().hex[:6]}")
+    for attach in range(2):
+        try:
+            console = instance.interactive_console()
+            _run_in_console(console, f"again-{uuid.uuid4().hex[:6]}")
+        except (
+            Exception
+        ) as err:  # once in CI (Incus) the container had stopped: say how
+            raise AssertionError(
+                f"attach {attach + 1}: {_what_became_of(instance)}"
+            ) from err
         console.close()
         assert console.wait(timeout=30) is None
+
+
+def _what_became_of(instance: Any) -> str:
+    """The container's status and the end of its console log, for a failure."""
+    try:
+        instance.sync()
+        log = instance.console_log()
+    except Exception as err:  # the diagnosis must not hide the failure
+        return f"(could not read the container: {err})"
+    return f"status {instance.status!r}, console log ends with {log[-500:]!r}"
