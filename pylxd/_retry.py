@@ -11,14 +11,12 @@ when the answer was lost.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Iterator
+from typing import Callable, Iterator, TypeVar
 
 from pylxd import exceptions
-
-if TYPE_CHECKING:  # pragma: no cover
-    import requests
 
 logger = logging.getLogger("pylxd")
 
@@ -31,9 +29,10 @@ class Retry:
     """When and how often to send a request again after a transient failure.
 
     Transient failures are a daemon that cannot be reached (connection
-    refused or reset, socket missing: LXD restarting) and the statuses in
-    ``statuses`` (a proxy or LXD saying it is not ready). Anything else, such
-    as a 404 or a request timeout, is reported at once.
+    refused or reset, socket missing: LXD restarting), the statuses in
+    ``statuses`` (a proxy or LXD saying it is not ready) and the errors whose
+    message matches one of ``messages``. Anything else, such as a 404 or a
+    request timeout, is reported at once.
 
     >>> list(Retry(total=4, backoff=0.5, max_backoff=1.5).delays())
     [0.5, 1.0, 1.5, 1.5]
@@ -45,7 +44,11 @@ class Retry:
         (None: only ``total`` bounds it).
     :param statuses: HTTP statuses that are retried like a lost connection.
     :param max_backoff: the longest pause between two tries.
-    :raises InvalidArgument: for a negative or non-numeric setting.
+    :param messages: regular expressions; an ``LXDAPIException`` whose
+        message matches one (``re.search``) is retried, whatever its status
+        (for a server's known races that leave nothing changed).
+    :raises InvalidArgument: for a negative or non-numeric setting, or a
+        pattern that does not compile.
     """
 
     total: int = 5
@@ -53,6 +56,7 @@ class Retry:
     deadline: float | None = 30.0
     statuses: tuple[int, ...] = (502, 503, 504)
     max_backoff: float = 5.0
+    messages: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.total, int) or self.total < 0:
@@ -71,6 +75,13 @@ class Retry:
             raise exceptions.InvalidArgument(
                 f"Retry: deadline must be a number > 0 or None, not {self.deadline!r}"
             )
+        for pattern in self.messages:
+            try:
+                re.compile(pattern)
+            except (re.error, TypeError) as err:
+                raise exceptions.InvalidArgument(
+                    f"Retry: messages must be regular expressions, not {pattern!r} ({err})"
+                ) from err
 
     def delays(self) -> Iterator[float]:
         """The pauses before each retry, in order."""
@@ -83,6 +94,10 @@ class Retry:
         from pylxd._transport import ConnectionLost
 
         if isinstance(err, ConnectionLost):
+            return True
+        if isinstance(err, exceptions.LXDAPIException) and any(
+            re.search(pattern, str(err)) for pattern in self.messages
+        ):
             return True
         response = getattr(err, "response", None)
         return response is not None and response.status_code in self.statuses
@@ -100,9 +115,10 @@ def check_policy(retry: object, owner: str) -> Retry | None:
     )
 
 
-def send_with_retry(
-    policy: Retry, what: str, send: Callable[[], requests.Response]
-) -> requests.Response:
+_T = TypeVar("_T")
+
+
+def send_with_retry(policy: Retry, what: str, send: Callable[[], _T]) -> _T:
     """Call ``send()`` until it succeeds, a failure is not transient, or the
     policy runs out; the last failure is then raised as it was."""
     started = time.monotonic()

@@ -514,6 +514,10 @@ class ImageAlias(CollectionMixin, RenameMixin, model.Model):
         """
         if verb != "patch" or self.client.is_incus:
             return super()._write(verb, body, wait, if_match)
+        if not isinstance(body, dict):
+            raise exceptions.InvalidArgumentType(
+                f"{self._subject()}: patch takes a dict, not {type(body).__name__}"
+            )
         guard = self._if_match_headers(if_match)
         with exceptions.naming(self._subject()):
             current = self.api.get()

@@ -14,11 +14,10 @@ as :class:`~pylxd.exceptions.Conflict`, like the 409s of other resources.
 from __future__ import annotations
 
 import json
-import logging
-import time
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, TypeVar
 
 from pylxd import exceptions, managers
+from pylxd._retry import Retry, send_with_retry
 from pylxd._types import JSONDict
 from pylxd.exceptions import InvalidArgumentType, naming
 from pylxd.models import _model as model
@@ -31,6 +30,8 @@ from pylxd.models._mixins import (  # noqa: F401  (check_config: this module's n
     drop_none,
 )
 
+_T = TypeVar("_T")
+
 if TYPE_CHECKING:  # pragma: no cover
     import requests
 
@@ -42,38 +43,25 @@ def url_list(value: list[str] | None) -> list[str]:
     return [] if value is None else list(value)
 
 
-_T = TypeVar("_T")
-logger = logging.getLogger("pylxd")
+#: Incus 6.0's race on a bridge: to set one up, restart or stop it (creating,
+#: renaming, changing and deleting it do), it lists the host's network
+#: interfaces and then reads each one; one deleted in between (another
+#: bridge, a container's veth) fails the call with "Failed to delete bridge
+#: children interfaces: ... does not exist" and changes nothing (a failed
+#: create leaves no network and no interface, a failed change is undone, so
+#: an ETag still holds). LXD 5.0 does not do this. Such calls are sent again.
+INTERFACE_RACE = Retry(
+    total=4,
+    backoff=0.05,
+    deadline=None,
+    statuses=(),
+    messages=(r"delete bridge children interfaces: .*does not exist",),
+)
 
-#: How often a create, rename, change or delete is sent when Incus keeps meeting its
-#: interface race (see :func:`_past_interface_races`).
-INTERFACE_RACE_TRIES = 5
 
-
-def _past_interface_races(call: Callable[[], _T]) -> _T:
-    """``call()``, tried again when Incus met a host interface going away.
-
-    To set a bridge up, restart or stop it (creating, renaming, changing and
-    deleting it do), Incus 6.0 lists the host's network interfaces and then
-    reads each one; one deleted in between (another bridge, a container's
-    veth) fails the call with "Failed to delete bridge children interfaces:
-    ... does not exist" and changes nothing (a failed create leaves no
-    network and no interface, a failed change is undone). LXD 5.0 does not
-    do this.
-    """
-    for attempt in range(1, INTERFACE_RACE_TRIES + 1):
-        try:
-            return call()
-        except exceptions.LXDAPIException as err:
-            message = str(err)
-            raced = "delete bridge children interfaces" in message
-            if not raced or "does not exist" not in message:
-                raise
-            if attempt == INTERFACE_RACE_TRIES:
-                raise
-            logger.debug("trying again (%d/%d): %s", attempt, INTERFACE_RACE_TRIES, err)
-            time.sleep(0.05 * attempt)
-    raise AssertionError("unreachable")  # pragma: no cover
+def _past_interface_races(what: str, call: Callable[[], _T]) -> _T:
+    """``call()``, sent again when Incus met its interface race (:data:`INTERFACE_RACE`)."""
+    return send_with_retry(INTERFACE_RACE, what, call)
 
 
 # -- networks -----------------------------------------------------------------
@@ -164,16 +152,17 @@ class Network(CollectionMixin, RenameMixin, BlockingMixin, model.Model):
         :raises LXDAPIException: when LXD refuses the definition (nothing is
             left created).
 
-        Tried again (:data:`INTERFACE_RACE_TRIES` times in all) when Incus
-        fails it because a host interface went away while it read them.
+        Sent again (:data:`INTERFACE_RACE`) when Incus fails it because a
+        host interface went away while it read them.
         """
         client.assert_has_api_extension("network")
         fields = {"description": description, "type": type, "config": config}
         wait = model.forced_wait(client, wait)
         return _past_interface_races(
+            f"creating network {name!r}",
             lambda: cls._create_named(
                 client, name, fields, wait=wait, string_config=True
-            )
+            ),
         )
 
     def rename(self, new_name: str, wait: bool = True) -> Network:
@@ -190,14 +179,17 @@ class Network(CollectionMixin, RenameMixin, BlockingMixin, model.Model):
         :raises LXDAPIException: when the network is in use.
         """
         wait = model.forced_wait(self.client, wait)
-        return _past_interface_races(lambda: self._rename_and_get(new_name, wait=wait))
+        return _past_interface_races(
+            f"renaming {self._subject()}",
+            lambda: self._rename_and_get(new_name, wait=wait),
+        )
 
     def _sending(self, send: Callable[[], requests.Response]) -> requests.Response:
         """Every change (``save``, ``put``, ``patch``, ``raw_put``,
         ``raw_patch`` and ``delete``), tried again like :meth:`create` when
         Incus meets a host interface going away (Incus undoes a failed
         change, so its ETag still holds)."""
-        return _past_interface_races(send)
+        return _past_interface_races(f"changing {self._subject()}", send)
 
     def state(self) -> NetworkState:
         """Return the network's state.

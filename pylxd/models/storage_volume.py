@@ -178,7 +178,6 @@ class StorageVolume(model.Model):
         storage_pool.client.assert_has_api_extension("storage")
         body = _volume_definition(args, kwargs)
         _type, name = body["type"], body["name"]
-        quote(_type, "Storage volume type")  # refused here, not by LXD
         with _naming(_volume_label(storage_pool, _type, name)):
             response = storage_pool.api.volumes.post(json=body)
         wait_for(storage_pool.client, response, wait)
@@ -487,10 +486,7 @@ def _volume_definition(args: tuple[Any, ...], kwargs: dict[str, Any]) -> JSONDic
             "StorageVolume.create takes a definition dict or (type, name) strings, "
             f"got {tuple(type(a).__name__ for a in args)}"
         )
-    if not isinstance(body["type"], str) or not body["type"]:
-        raise exceptions.InvalidArgument(
-            f"storage volume type must be a non-empty string: {body['type']!r}"
-        )
+    check_name("Storage volume type", body["type"])  # part of the volume's URL
     return body
 
 

@@ -98,3 +98,12 @@ def test_on_lxd_if_match_uses_the_etag_the_alias_was_loaded_with() -> None:
     with pytest.raises(exceptions.PreconditionFailed):
         alias.patch({"description": "mine"}, if_match=True)
     assert fake.client().images.aliases.get("one").description == "theirs"
+
+
+def test_on_lxd_a_patch_that_is_not_a_dict_is_refused_before_sending() -> None:
+    fake = FakeLXD()
+    alias = _alias(fake)
+    fake.requests.clear()
+    with pytest.raises(exceptions.InvalidArgumentType, match="patch takes a dict"):
+        alias.patch("description=x")  # type: ignore[arg-type]
+    assert fake.requests == []

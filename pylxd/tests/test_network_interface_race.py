@@ -69,7 +69,7 @@ def test_the_race_every_time_fails_after_the_last_try() -> None:
     with pytest.raises(exceptions.LXDAPIException, match="does not exist") as err:
         bridge.delete()
     assert str(err.value).startswith("Network 'br1': Failed to delete bridge children")
-    assert sent() == network.INTERFACE_RACE_TRIES
+    assert sent() == network.INTERFACE_RACE.total + 1
     assert fake.client().networks.exists("br1")
 
 

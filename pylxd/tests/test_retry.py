@@ -20,8 +20,22 @@ def test_retry_is_validated_before_anything_is_sent():
         pylxd.Retry(deadline=0)
     with pytest.raises(exceptions.InvalidArgument, match="backoff"):
         pylxd.Retry(backoff="fast")  # type: ignore[arg-type]
+    with pytest.raises(exceptions.InvalidArgument, match="regular expressions"):
+        pylxd.Retry(messages=("(unclosed",))
     with pytest.raises(exceptions.InvalidArgumentType, match="pylxd.Retry"):
         FakeLXD().client(retry=3)
+
+
+def test_errors_matching_messages_are_retried_whatever_their_status(fake):
+    policy = pylxd.Retry(total=3, backoff=0.0, messages=(r"database is locked",))
+    client = fake.client(retry=policy)
+    fake.fail_next(500, "Failed: database is locked", method="GET")
+    assert client.profiles.get("default").name == "default"
+    fake.fail_next(500, "Failed: disk full", method="GET")
+    before = len(fake.requests)
+    with pytest.raises(exceptions.LXDAPIException, match="disk full"):
+        client.profiles.get("default")
+    assert len(fake.requests) == before + 1
 
 
 def test_delays_grow_and_are_capped():

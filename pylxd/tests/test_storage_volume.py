@@ -89,7 +89,12 @@ def test_create_accepts_pylxds_legacy_leading_client(
         (({"name": "v1"},), {"config": {}}, TypeError, "no other fields"),
         (({"config": {}},), {}, ValueError, "needs a 'name'"),
         (("custom", ""), {}, ValueError, "Storage volume name '' is not"),
-        (({"name": "v", "type": ""},), {}, ValueError, "type must be"),
+        (
+            ({"name": "v", "type": ""},),
+            {},
+            ValueError,
+            "Storage volume type name .. is not allowed",
+        ),
     ],
 )
 def test_create_rejects_bad_input_before_sending(
