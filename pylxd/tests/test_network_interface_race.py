@@ -20,6 +20,20 @@ RACE = (
     "Failed to delete bridge children interfaces: Failed to run: ip -d -j link "
     'show rc29: exit status 1 (Device "rc29" does not exist.)'
 )
+#: The same race, when the interface goes between ip's two netlink requests.
+RACE_NO_DEVICE = (
+    "Failed to delete bridge children interfaces: Failed to run: ip -d -j link "
+    "show rc29: exit status 1 (RTNETLINK answers: No such device\n"
+    "Cannot send link get request: No such device)"
+)
+
+
+@pytest.fixture(autouse=True)
+def no_pauses(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The pauses between tries, recorded instead of slept."""
+    slept: list[float] = []
+    monkeypatch.setattr("pylxd._retry.time.sleep", slept.append)
+    return slept
 
 
 def _failing(
@@ -53,16 +67,58 @@ def test_a_rename_that_met_the_race_is_sent_again(server: str) -> None:
     assert not fake.client().networks.exists("br1")
 
 
-def test_a_delete_that_met_the_race_is_sent_again() -> None:
+def _renaming_then_failing(fake: FakeLXD, times: int) -> list[tuple[str, str]]:
+    """The first ``times`` renames of a network are done, then answered with the
+    race: Incus renamed it but could not start its bridge again."""
+    sent: list[tuple[str, str]] = []
+
+    def fault(request: FakeRequest) -> Reply | None:
+        if request.method == "POST" and request.path.startswith("/1.0/networks/"):
+            old, new = request.path.rsplit("/", 1)[1], request.json["name"]
+            sent.append((old, new))
+            if len(sent) <= times:
+                networks = fake.store("networks")
+                networks[new] = {**networks.pop(old), "name": new}
+                return fake.error(500, RACE)
+        return None
+
+    fake.faults.append(fault)
+    return sent
+
+
+def test_a_rename_done_without_its_bridge_is_undone_and_sent_again() -> None:
     fake = FakeLXD(server="incus")
     bridge = _bridge(fake)
-    sent = _failing(fake, "DELETE", times=1)
+    sent = _renaming_then_failing(fake, times=1)
+    renamed = bridge.rename("br2")
+    # renamed back (which starts the bridge), then renamed again
+    assert sent == [("br1", "br2"), ("br2", "br1"), ("br1", "br2")]
+    assert (renamed.name, bridge.name) == ("br2", "br2")
+    assert "br2" in fake.store("networks") and "br1" not in fake.store("networks")
+
+
+def test_a_rename_that_never_starts_its_bridge_says_where_the_network_is() -> None:
+    fake = FakeLXD(server="incus")
+    bridge = _bridge(fake)
+    sent = _renaming_then_failing(fake, times=99)
+    with pytest.raises(exceptions.LXDAPIException, match="does not exist"):
+        bridge.rename("br2")
+    assert len(sent) == network.INTERFACE_RACE.total + 1  # 9: ends renamed
+    assert bridge.name == "br2"
+    assert "br2" in fake.store("networks") and "br1" not in fake.store("networks")
+
+
+@pytest.mark.parametrize("message", [RACE, RACE_NO_DEVICE])
+def test_a_delete_that_met_the_race_is_sent_again(message: str) -> None:
+    fake = FakeLXD(server="incus")
+    bridge = _bridge(fake)
+    sent = _failing(fake, "DELETE", times=1, message=message)
     bridge.delete()
     assert sent() == 2
     assert not fake.client().networks.exists("br1")
 
 
-def test_the_race_every_time_fails_after_the_last_try() -> None:
+def test_the_race_every_time_fails_after_the_last_try(no_pauses: list[float]) -> None:
     fake = FakeLXD(server="incus")
     bridge = _bridge(fake)
     sent = _failing(fake, "DELETE", times=99)
@@ -70,6 +126,7 @@ def test_the_race_every_time_fails_after_the_last_try() -> None:
         bridge.delete()
     assert str(err.value).startswith("Network 'br1': Failed to delete bridge children")
     assert sent() == network.INTERFACE_RACE.total + 1
+    assert no_pauses == [0.05, 0.1, 0.2, 0.4, 0.8, 1.0, 1.0, 1.0]
     assert fake.client().networks.exists("br1")
 
 
