@@ -4,11 +4,11 @@ A child model declares where it lives and how errors name it; the verbs
 come from here (python-gitlab's ``_path``/``_from_parent_attrs`` with CRUD
 mixins is the model)::
 
-    class NetworkForward(ChildMixin, BlockingMixin, model.Model):
-        _endpoint = "forwards"          # <parent URL>/forwards/<key>
-        _key = "listen_address"         # the attribute in the URL
-        _parent = "network"             # the model.Parent() attribute
-        _error_kind = "Network forward" # NotFound("Network forward '...' of ...")
+    class StorageBucketKey(ChildMixin, BlockingMixin, model.Model):
+        _endpoint = "keys"                 # <parent URL>/keys/<key>
+        _key = "name"                      # the attribute in the URL (the default)
+        _parent = "bucket"                 # the model.Parent() attribute
+        _error_kind = "Storage bucket key" # NotFound("Storage bucket key '...' of ...")
 
 :class:`ChildMixin` classmethods take ``(client, parent, ...)`` (the managers
 bind both); :class:`ParentChildMixin` ones take ``(parent, ...)``, as pylxd

@@ -23,6 +23,7 @@ from pylxd._types import JSONDict
 from pylxd.exceptions import InvalidArgumentType, naming
 from pylxd.models import _model as model
 from pylxd.models._collection import BlockingMixin, ChildMixin
+from pylxd.models._described import Described
 from pylxd.models._mixins import (  # noqa: F401  (check_config: this module's name)
     CollectionMixin,
     RenameMixin,
@@ -83,7 +84,7 @@ class NetworkState(model.AttributeDict):
     _endpoint: ClassVar[str] = "state"
 
 
-class Network(CollectionMixin, RenameMixin, BlockingMixin, model.Model):
+class Network(CollectionMixin, RenameMixin, BlockingMixin, Described):
     """A LXD network, ``/1.0/networks/<name>``.
 
     Creating and modifying networks needs the ``network`` API extension,
@@ -95,10 +96,7 @@ class Network(CollectionMixin, RenameMixin, BlockingMixin, model.Model):
     _endpoint = "networks"
     _write_extension = "network"
 
-    name = model.Attribute[str](readonly=True)
-    description = model.Attribute[str]()
     type = model.Attribute[str](readonly=True)
-    config = model.Attribute[dict[str, str]]()
     managed = model.Attribute[bool](readonly=True)
     used_by = model.Attribute[list[str]](url_list, readonly=True)
     status = model.Attribute[str](readonly=True, optional=True)
@@ -272,7 +270,21 @@ def _forward_body(
     return dict(body)
 
 
-class NetworkForward(ChildMixin, BlockingMixin, model.Model):
+class _ListenAddress(ChildMixin, BlockingMixin, model.Model):
+    """What a forward and a load balancer are: an address of a network that
+    listens on ``ports`` (named by ``listen_address``)."""
+
+    _key = "listen_address"
+
+    network: model.Parent[Network] = model.Parent()
+    listen_address = model.Attribute[str](readonly=True)
+    description = model.Attribute[str]()
+    config = model.Attribute[dict[str, str]]()
+    ports = model.Attribute[list[dict[str, Any]]]()
+    location = model.Attribute[str](readonly=True, optional=True)
+
+
+class NetworkForward(_ListenAddress):
     """A network address forward, ``/1.0/networks/<net>/forwards/<address>``.
 
     Reached through ``network.forwards``. Changes need the API extension
@@ -280,17 +292,9 @@ class NetworkForward(ChildMixin, BlockingMixin, model.Model):
     """
 
     _endpoint = "forwards"
-    _key = "listen_address"
     _parent = "network"
     _error_kind = "Network forward"
     _write_extension = "network_forward"
-
-    network: model.Parent[Network] = model.Parent()
-    listen_address = model.Attribute[str](readonly=True)
-    description = model.Attribute[str]()
-    config = model.Attribute[dict[str, str]]()
-    ports = model.Attribute[list[dict[str, str]]]()
-    location = model.Attribute[str](readonly=True, optional=True)
 
     @classmethod
     def create(
@@ -329,7 +333,7 @@ class NetworkForward(ChildMixin, BlockingMixin, model.Model):
         return json.dumps(self.marshall(skip_readonly=False), indent=2)
 
 
-class NetworkPeer(ChildMixin, BlockingMixin, model.Model):
+class NetworkPeer(ChildMixin, BlockingMixin, Described):
     """A network peering, ``/1.0/networks/<net>/peers/<name>`` (OVN networks).
 
     Reached through ``network.peers`` (API extension ``network_peer``).
@@ -341,9 +345,6 @@ class NetworkPeer(ChildMixin, BlockingMixin, model.Model):
     _api_extension = "network_peer"
 
     network: model.Parent[Network] = model.Parent()
-    name = model.Attribute[str](readonly=True)
-    description = model.Attribute[str]()
-    config = model.Attribute[dict[str, str]]()
     target_project = model.Attribute[str](readonly=True)
     target_network = model.Attribute[str](readonly=True)
     status = model.Attribute[str](readonly=True)
@@ -381,7 +382,7 @@ class NetworkPeer(ChildMixin, BlockingMixin, model.Model):
         return cls._create_named(client, network, body)
 
 
-class NetworkLoadBalancer(ChildMixin, BlockingMixin, model.Model):
+class NetworkLoadBalancer(_ListenAddress):
     """A network load balancer, ``/1.0/networks/<net>/load-balancers/<address>``.
 
     Reached through ``network.load_balancers`` (Incus, API extension
@@ -391,18 +392,11 @@ class NetworkLoadBalancer(ChildMixin, BlockingMixin, model.Model):
     """
 
     _endpoint = "load-balancers"
-    _key = "listen_address"
     _parent = "network"
     _error_kind = "Network load balancer"
     _api_extension = "network_load_balancer"
 
-    network: model.Parent[Network] = model.Parent()
-    listen_address = model.Attribute[str](readonly=True)
-    description = model.Attribute[str]()
-    config = model.Attribute[dict[str, str]]()
     backends = model.Attribute[list[dict[str, str]]]()
-    ports = model.Attribute[list[dict[str, Any]]]()
-    location = model.Attribute[str](readonly=True, optional=True)
 
     @classmethod
     def create(

@@ -8,6 +8,7 @@ from pylxd._types import JSONDict
 from pylxd.exceptions import naming
 from pylxd.models import _model as model
 from pylxd.models._collection import BlockingMixin
+from pylxd.models._described import Described
 from pylxd.models._mixins import CollectionMixin, RenameMixin
 from pylxd.models.network import (
     url_list,
@@ -17,7 +18,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from pylxd.client import Client
 
 
-class NetworkACL(CollectionMixin, RenameMixin, BlockingMixin, model.Model):
+class NetworkACL(CollectionMixin, RenameMixin, BlockingMixin, Described):
     """A network ACL, ``/1.0/network-acls/<name>`` (API extension ``network_acl``).
 
     ``ingress`` and ``egress`` are lists of rule dicts (``action``, ``state``,
@@ -29,11 +30,8 @@ class NetworkACL(CollectionMixin, RenameMixin, BlockingMixin, model.Model):
     _endpoint = "network-acls"
     _api_extension = "network_acl"
 
-    name = model.Attribute[str](readonly=True)
-    description = model.Attribute[str]()
     egress = model.Attribute[list[dict[str, str]]]()
     ingress = model.Attribute[list[dict[str, str]]]()
-    config = model.Attribute[dict[str, str]]()
     used_by = model.Attribute[list[str]](url_list, readonly=True)
     #: Incus 6.0 names the ACL's project.
     project = model.Attribute[str](readonly=True, optional=True)

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from pylxd.models import _model as model
 from pylxd.models._collection import BlockingMixin
+from pylxd.models._described import Described
 from pylxd.models._mixins import CollectionMixin, RenameMixin
 from pylxd.models.network import url_list
 
@@ -13,7 +14,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from pylxd.client import Client
 
 
-class NetworkIntegration(CollectionMixin, RenameMixin, BlockingMixin, model.Model):
+class NetworkIntegration(CollectionMixin, RenameMixin, BlockingMixin, Described):
     """A network integration, ``/1.0/network-integrations/<name>`` (``client.network_integrations``).
 
     Incus (API extension ``network_integrations``) links its OVN networks to
@@ -25,9 +26,6 @@ class NetworkIntegration(CollectionMixin, RenameMixin, BlockingMixin, model.Mode
     _api_extension = "network_integrations"
     _error_kind = "Network integration"
 
-    name = model.Attribute[str](readonly=True)
-    description = model.Attribute[str]()
-    config = model.Attribute[dict[str, str]]()
     type = model.Attribute[str](readonly=True)
     used_by = model.Attribute[list[str]](url_list, readonly=True)
 

@@ -8,6 +8,7 @@ from pylxd import managers
 from pylxd._types import JSONDict
 from pylxd.models import _model as model
 from pylxd.models._collection import BlockingMixin, ChildMixin
+from pylxd.models._described import Described
 from pylxd.models._mixins import DescribedCollectionMixin, drop_none
 from pylxd.models.network import url_list
 
@@ -15,7 +16,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from pylxd.client import Client
 
 
-class NetworkZone(DescribedCollectionMixin, BlockingMixin, model.Model):
+class NetworkZone(DescribedCollectionMixin, BlockingMixin, Described):
     """A DNS zone LXD serves, ``/1.0/network-zones/<name>`` (extension ``network_dns``).
 
     ``create(client, name, description=None, config=None)`` takes a DNS
@@ -28,9 +29,6 @@ class NetworkZone(DescribedCollectionMixin, BlockingMixin, model.Model):
     _endpoint = "network-zones"
     _api_extension = "network_dns"
 
-    name = model.Attribute[str](readonly=True)
-    description = model.Attribute[str]()
-    config = model.Attribute[dict[str, str]]()
     used_by = model.Attribute[list[str]](url_list, readonly=True)
     #: Incus 6.0 names the zone's project.
     project = model.Attribute[str](readonly=True, optional=True)
@@ -42,7 +40,7 @@ class NetworkZone(DescribedCollectionMixin, BlockingMixin, model.Model):
     _error_kind = "Network zone"
 
 
-class NetworkZoneRecord(ChildMixin, BlockingMixin, model.Model):
+class NetworkZoneRecord(ChildMixin, BlockingMixin, Described):
     """A record of a network zone, ``/1.0/network-zones/<zone>/records/<name>``.
 
     Reached through ``zone.records`` (API extension ``network_dns_records``).
@@ -55,9 +53,6 @@ class NetworkZoneRecord(ChildMixin, BlockingMixin, model.Model):
     _api_extension = "network_dns_records"
 
     zone: model.Parent[NetworkZone] = model.Parent()
-    name = model.Attribute[str](readonly=True)
-    description = model.Attribute[str]()
-    config = model.Attribute[dict[str, str]]()
     entries = model.Attribute[list[dict[str, Any]]]()
 
     @classmethod

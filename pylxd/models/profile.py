@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from pylxd.models import _model as model
+from pylxd.models._described import Described
 from pylxd.models._mixins import CollectionMixin, RenameMixin
 
 if TYPE_CHECKING:  # pragma: no cover
     from pylxd.client import Client
 
 
-class Profile(CollectionMixin, RenameMixin, model.Model):
+class Profile(CollectionMixin, RenameMixin, Described):
     """A LXD profile, ``/1.0/profiles/<name>``.
 
     ``save()`` replaces the whole profile (``PUT`` of ``description``,
@@ -21,9 +22,6 @@ class Profile(CollectionMixin, RenameMixin, model.Model):
 
     _endpoint = "profiles"
 
-    name = model.Attribute[str](readonly=True)
-    description = model.Attribute[str]()
-    config = model.Attribute[dict[str, str]]()
     devices = model.Attribute[dict[str, dict[str, str]]]()
     used_by = model.Attribute[list[str]](readonly=True)
     project = model.Attribute[str](readonly=True, optional=True)

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from pylxd import exceptions
 from pylxd.models import _model as model
+from pylxd.models._described import Described
 from pylxd.models._mixins import DescribedCollectionMixin, RenameMixin, quote
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -13,7 +14,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from pylxd.client import Client
 
 
-class Project(DescribedCollectionMixin, RenameMixin, model.Model):
+class Project(DescribedCollectionMixin, RenameMixin, Described):
     """A LXD project, ``/1.0/projects/<name>`` (API extension ``projects``).
 
     Projects are not themselves scoped to a project: a client built with
@@ -27,9 +28,6 @@ class Project(DescribedCollectionMixin, RenameMixin, model.Model):
     _endpoint = "projects"
     _api_extension = "projects"
 
-    name = model.Attribute[str](readonly=True)
-    description = model.Attribute[str]()
-    config = model.Attribute[dict[str, str]]()
     used_by = model.Attribute[list[str]](readonly=True)
 
     @classmethod

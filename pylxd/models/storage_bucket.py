@@ -16,6 +16,7 @@ from pylxd.exceptions import naming
 from pylxd.models import _model as model
 from pylxd.models import _streaming
 from pylxd.models._collection import BlockingMixin, ChildMixin
+from pylxd.models._described import Described
 from pylxd.models._mixins import RenameMixin, drop_none
 from pylxd.models.network import check_name
 
@@ -30,7 +31,7 @@ KEY_ROLES = ("admin", "read-only")
 _KEY_FIELDS = {"access-key": "access_key", "secret-key": "secret_key"}
 
 
-class StorageBucket(ChildMixin, BlockingMixin, model.Model):
+class StorageBucket(ChildMixin, BlockingMixin, Described):
     """A storage bucket, ``/1.0/storage-pools/<pool>/buckets/<name>``."""
 
     _endpoint = "buckets"
@@ -39,9 +40,6 @@ class StorageBucket(ChildMixin, BlockingMixin, model.Model):
     _api_extension = "storage_buckets"
 
     storage_pool: model.Parent[StoragePool] = model.Parent()
-    name = model.Attribute[str](readonly=True)
-    description = model.Attribute[str]()
-    config = model.Attribute[dict[str, str]]()
     s3_url = model.Attribute[str](readonly=True)
     location = model.Attribute[str](readonly=True, optional=True)
     project = model.Attribute[str](readonly=True, optional=True)

@@ -23,6 +23,7 @@ from pylxd.managers import (
     StorageVolumeManager,
 )
 from pylxd.models import _model as model
+from pylxd.models._described import Described
 from pylxd.models._mixins import CollectionMixin
 from pylxd.models._model import JSONDict
 from pylxd.models._storage_naming import naming as _naming
@@ -38,7 +39,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from pylxd.client import Client
 
 
-class StoragePool(CollectionMixin, model.Model):
+class StoragePool(CollectionMixin, Described):
     """A LXD storage pool, ``/1.0/storage-pools/<name>`` (API extension ``storage``).
 
     ``save()`` replaces ``description`` and ``config`` (``PUT``); ``put`` and
@@ -50,12 +51,9 @@ class StoragePool(CollectionMixin, model.Model):
     _api_extension = "storage"
     _error_kind = "Storage pool"
 
-    name = model.Attribute[str](readonly=True)
     driver = model.Attribute[str](readonly=True)
     used_by = model.Attribute[list[str]](readonly=True)
-    config = model.Attribute[dict[str, str]]()
     managed = model.Attribute[bool](readonly=True)
-    description = model.Attribute[str]()
     status = model.Attribute[str](readonly=True)
     locations = model.Attribute[list[str]](readonly=True)
 

@@ -18,6 +18,7 @@ from pylxd.managers import StorageVolumeBackupManager, StorageVolumeSnapshotMana
 from pylxd.models import _model as model
 from pylxd.models import _storage_migration as migration
 from pylxd.models._collection import ParentChildMixin, WaitedMixin
+from pylxd.models._described import Described
 from pylxd.models._mixins import (
     RenameMixin,
     check_name,
@@ -46,17 +47,14 @@ _ZERO_TIME = "0001-01-01T00:00:00Z"
 _TIMES = ("created_at", "expires_at")
 
 
-class StorageVolume(model.Model):
+class StorageVolume(Described):
     """A storage volume, ``/1.0/storage-pools/<pool>/volumes/<type>/<name>``.
 
     Volumes are identified by ``(type, name)`` in their pool; user volumes
     have the type ``custom``. ``save()`` sends ``description`` and ``config``.
     """
 
-    name = model.Attribute[str](readonly=True)
     type = model.Attribute[str](readonly=True)
-    description = model.Attribute[str]()
-    config = model.Attribute[dict[str, str]]()
     used_by = model.Attribute[list[str]](readonly=True)
     location = model.Attribute[str](readonly=True)
     content_type = model.Attribute[str](readonly=True)
