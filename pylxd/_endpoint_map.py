@@ -59,6 +59,13 @@ _VSNAP = _M + "storage_pool.StorageVolumeSnapshot."
 _VBACKUP = _M + "storage_volume_backup.StorageVolumeBackup."
 _SERVER = _M + "server.Server."
 _WARN = _M + "warning.Warning."
+# (Incus only)
+_INCUS_LOGS = _M + "_instance_incus.InstanceExecOutputs."
+_NI = _M + "network_integration.NetworkIntegration."
+_LB = _M + "network.NetworkLoadBalancer."
+_BUCKET = _M + "storage_bucket.StorageBucket."
+_BKEY = _M + "storage_bucket.StorageBucketKey."
+_BBACKUP = _M + "storage_bucket.StorageBucketBackup."
 
 _I = "/1.0/instances/{name}"
 _POOLS = "/1.0/storage-pools/{name}"
@@ -66,19 +73,30 @@ _V = _POOLS + "/volumes/{type}/{volume}"
 _FW = "/1.0/networks/{networkName}/forwards"
 _PE = "/1.0/networks/{networkName}/peers"
 _Z = "/1.0/network-zones/{zone}/records"
+_W = "/1.0/warnings/{uuid}"
+_IMG_ONE = "/1.0/images/{fingerprint}"
+_LBS = "/1.0/networks/{networkName}/load-balancers"
+_B = "/1.0/storage-pools/{poolName}/buckets"
+_B1 = "/1.0/storage-pools/{name}/buckets/{bucketName}"
 
 
 def _crud(
-    path: str, item: str, model: str, *, rename: bool = False, edit: bool = True
+    path: str,
+    item: str,
+    model: str,
+    *,
+    rename: bool = False,
+    edit: bool = True,
+    create: str = "create",
 ) -> dict[tuple[str, str], str]:
     """The rows of a collection at ``path`` whose objects are at ``path + item``.
 
-    ``all``/``create`` on the collection, ``get``, ``rename`` (when
-    ``rename``), ``save``/``patch`` (when ``edit``) and ``delete`` on an
-    object, in that order.
+    ``all``/``create`` (or the method named by ``create``) on the collection,
+    ``get``, ``rename`` (when ``rename``), ``save``/``patch`` (when ``edit``)
+    and ``delete`` on an object, in that order.
     """
     one = path + item
-    rows = {("GET", path): model + "all", ("POST", path): model + "create"}
+    rows = {("GET", path): model + "all", ("POST", path): model + create}
     rows[("GET", one)] = model + "get"
     if rename:
         rows[("POST", one)] = model + "rename"
@@ -95,54 +113,39 @@ def _backups(path: str, item: str, model: str) -> dict[tuple[str, str], str]:
     return rows
 
 
+def _at(path: str, model: str, **verbs: str) -> dict[tuple[str, str], str]:
+    """The rows of one path: ``GET="all"`` is ``("GET", path) -> model + "all"``."""
+    return {(method, path): model + name for method, name in verbs.items()}
+
+
 #: (method, path) -> the dotted path of the method that implements it.
 OPERATIONS: dict[tuple[str, str], str] = {
     # server, events, metrics, resources, warnings
     ("GET", "/"): _SERVER + "api_versions",
-    ("GET", "/1.0"): _SERVER + "get",
-    ("PUT", "/1.0"): _SERVER + "update_config",
-    ("PATCH", "/1.0"): _SERVER + "patch_config",
+    **_at("/1.0", _SERVER, GET="get", PUT="update_config", PATCH="patch_config"),
     ("GET", "/1.0/events"): "pylxd.client.Client.events",
     ("GET", "/1.0/metrics"): "pylxd.client.Client.metrics",
     ("GET", "/1.0/resources"): "pylxd.client.Client.resources",
     ("GET", "/1.0/warnings"): _WARN + "all",
-    ("GET", "/1.0/warnings/{uuid}"): _WARN + "get",
-    ("PUT", "/1.0/warnings/{uuid}"): _WARN + "set_status",
-    ("PATCH", "/1.0/warnings/{uuid}"): _WARN + "patch",
-    ("DELETE", "/1.0/warnings/{uuid}"): _WARN + "delete",
+    **_at(_W, _WARN, GET="get", PUT="set_status", PATCH="patch", DELETE="delete"),
     # certificates
     **_crud("/1.0/certificates", "/{fingerprint}", _CERT),
     # cluster
-    ("GET", "/1.0/cluster"): _CLUSTER + "get",
-    ("PUT", "/1.0/cluster"): _CLUSTER + "enable",
+    **_at("/1.0/cluster", _CLUSTER, GET="get", PUT="enable"),
     ("PUT", "/1.0/cluster/certificate"): _M + "cluster.ClusterCertificate.put",
     **_crud("/1.0/cluster/groups", "/{name}", _GROUP, rename=True),
-    ("GET", "/1.0/cluster/members"): _MEMBER + "all",
-    ("POST", "/1.0/cluster/members"): _MEMBER + "create_token",
-    ("GET", "/1.0/cluster/members/{name}"): _MEMBER + "get",
-    ("POST", "/1.0/cluster/members/{name}"): _MEMBER + "rename",
-    ("PUT", "/1.0/cluster/members/{name}"): _MEMBER + "save",
-    ("PATCH", "/1.0/cluster/members/{name}"): _MEMBER + "patch",
-    ("DELETE", "/1.0/cluster/members/{name}"): _MEMBER + "delete",
+    **_crud(
+        "/1.0/cluster/members", "/{name}", _MEMBER, rename=True, create="create_token"
+    ),
     ("POST", "/1.0/cluster/members/{name}/state"): _MEMBER + "evacuate",
     # images and aliases
     ("GET", "/1.0/images"): _IMG + "all",
     ("POST", "/1.0/images"): _IMG + "create",
-    ("GET", "/1.0/images/aliases"): _ALIAS + "all",
-    ("POST", "/1.0/images/aliases"): _ALIAS + "create",
-    ("GET", "/1.0/images/aliases/{name}"): _ALIAS + "get",
-    ("POST", "/1.0/images/aliases/{name}"): _ALIAS + "rename",
-    ("PUT", "/1.0/images/aliases/{name}"): _ALIAS + "save",
-    ("PATCH", "/1.0/images/aliases/{name}"): _ALIAS + "patch",
-    ("DELETE", "/1.0/images/aliases/{name}"): _ALIAS + "delete",
-    ("GET", "/1.0/images/{fingerprint}"): _IMG + "get",
-    ("PUT", "/1.0/images/{fingerprint}"): _IMG + "save",
-    ("PATCH", "/1.0/images/{fingerprint}"): _IMG + "patch",
-    ("DELETE", "/1.0/images/{fingerprint}"): _IMG + "delete",
-    ("GET", "/1.0/images/{fingerprint}/export"): _IMG + "export_to",
-    ("POST", "/1.0/images/{fingerprint}/export"): _IMG + "push_to",
-    ("POST", "/1.0/images/{fingerprint}/refresh"): _IMG + "refresh",
-    ("POST", "/1.0/images/{fingerprint}/secret"): _IMG + "copy",
+    **_crud("/1.0/images/aliases", "/{name}", _ALIAS, rename=True),
+    **_at(_IMG_ONE, _IMG, GET="get", PUT="save", PATCH="patch", DELETE="delete"),
+    **_at(_IMG_ONE + "/export", _IMG, GET="export_to", POST="push_to"),
+    ("POST", _IMG_ONE + "/refresh"): _IMG + "refresh",
+    ("POST", _IMG_ONE + "/secret"): _IMG + "copy",
     # instances
     **_crud("/1.0/instances", "/{name}", _INST, rename=True),
     ("PUT", "/1.0/instances"): _INST + "set_all_states",
@@ -151,23 +154,16 @@ OPERATIONS: dict[tuple[str, str], str] = {
     ("POST", _I + "/console"): _EXEC + "interactive_console",
     ("DELETE", _I + "/console"): _EXEC + "clear_console_log",
     ("POST", _I + "/exec"): _EXEC + "execute",
-    ("GET", _I + "/files"): _FILES + "get",
-    ("HEAD", _I + "/files"): _FILES + "stat",
-    ("POST", _I + "/files"): _FILES + "put",
-    ("DELETE", _I + "/files"): _FILES + "delete",
+    **_at(_I + "/files", _FILES, GET="get", HEAD="stat", POST="put", DELETE="delete"),
     ("GET", _I + "/logs"): _LOGS + "all",
-    ("GET", _I + "/logs/{filename}"): _LOGS + "export",
-    ("DELETE", _I + "/logs/{filename}"): _LOGS + "delete",
+    **_at(_I + "/logs/{filename}", _LOGS, GET="export", DELETE="delete"),
     ("GET", _I + "/metadata"): _INST + "get_metadata",
     ("PUT", _I + "/metadata"): _INST + "put_metadata",
     ("PATCH", _I + "/metadata"): _INST + "patch_metadata",
-    ("GET", _I + "/metadata/templates"): _TPL + "get",
-    ("POST", _I + "/metadata/templates"): _TPL + "put",
-    ("DELETE", _I + "/metadata/templates"): _TPL + "delete",
+    **_at(_I + "/metadata/templates", _TPL, GET="get", POST="put", DELETE="delete"),
     ("GET", _I + "/sftp"): _INST + "sftp",
     **_crud(_I + "/snapshots", "/{snapshot}", _SNAP, rename=True),
-    ("GET", _I + "/state"): _INST + "state",
-    ("PUT", _I + "/state"): _INST + "start",
+    **_at(_I + "/state", _INST, GET="state", PUT="start"),
     # networks, ACLs, zones, forwards, peers
     **_crud("/1.0/network-acls", "/{name}", _ACL, rename=True),
     ("GET", "/1.0/network-acls/{name}/log"): _ACL + "log",
@@ -180,8 +176,7 @@ OPERATIONS: dict[tuple[str, str], str] = {
     **_crud(_PE, "/{peerName}", _PEER),
     # operations
     ("GET", "/1.0/operations"): _OP + "all",
-    ("GET", "/1.0/operations/{id}"): _OP + "get",
-    ("DELETE", "/1.0/operations/{id}"): _OP + "cancel",
+    **_at("/1.0/operations/{id}", _OP, GET="get", DELETE="cancel"),
     ("GET", "/1.0/operations/{id}/wait"): _OP + "wait_for_operation",
     ("GET", "/1.0/operations/{id}/websocket"): _EXEC + "execute",
     # profiles and projects
@@ -191,28 +186,15 @@ OPERATIONS: dict[tuple[str, str], str] = {
     # storage
     **_crud("/1.0/storage-pools", "/{name}", _POOL),
     ("GET", _POOLS + "/resources"): _M + "storage_pool.StorageResources.get",
-    ("GET", _POOLS + "/volumes"): _VOL + "all",
-    ("POST", _POOLS + "/volumes"): _VOL + "create",
-    ("GET", _POOLS + "/volumes/{type}"): _VOL + "all",
-    ("POST", _POOLS + "/volumes/{type}"): _VOL + "import_backup",
-    ("GET", _V): _VOL + "get",
-    ("POST", _V): _VOL + "rename",
-    ("PUT", _V): _VOL + "save",
-    ("PATCH", _V): _VOL + "patch",
-    ("DELETE", _V): _VOL + "delete",
+    **_at(_POOLS + "/volumes", _VOL, GET="all", POST="create"),
+    **_at(_POOLS + "/volumes/{type}", _VOL, GET="all", POST="import_backup"),
+    **_at(
+        _V, _VOL, GET="get", POST="rename", PUT="save", PATCH="patch", DELETE="delete"
+    ),
     ("GET", _V + "/state"): _VOL + "state",
     **_backups(_V + "/backups", "/{backup}", _VBACKUP),
     **_crud(_V + "/snapshots", "/{snapshot}", _VSNAP, rename=True),
 }
-
-_INCUS_LOGS = _M + "_instance_incus.InstanceExecOutputs."
-_NI = _M + "network_integration.NetworkIntegration."
-_LB = _M + "network.NetworkLoadBalancer."
-_BUCKET = _M + "storage_bucket.StorageBucket."
-_BKEY = _M + "storage_bucket.StorageBucketKey."
-_BBACKUP = _M + "storage_bucket.StorageBucketBackup."
-_LBS = "/1.0/networks/{networkName}/load-balancers"
-_B = "/1.0/storage-pools/{poolName}/buckets"
 
 #: (method, path) -> method, for the operations Incus 6.0.4 adds (its paths).
 INCUS_OPERATIONS: dict[tuple[str, str], str] = {
@@ -220,8 +202,7 @@ INCUS_OPERATIONS: dict[tuple[str, str], str] = {
     ("GET", _I + "/access"): _INST + "access",
     ("GET", _I + "/debug/memory"): _INST + "debug_memory",
     ("GET", _I + "/logs/exec-output"): _INCUS_LOGS + "all",
-    ("GET", _I + "/logs/exec-output/{filename}"): _INCUS_LOGS + "get",
-    ("DELETE", _I + "/logs/exec-output/{filename}"): _INCUS_LOGS + "delete",
+    **_at(_I + "/logs/exec-output/{filename}", _INCUS_LOGS, GET="get", DELETE="delete"),
     ("POST", _I + "/rebuild"): _INST + "rebuild",
     ("GET", "/1.0/metadata/configuration"): _SERVER + "metadata_configuration",
     ("GET", "/1.0/network-allocations"): _NET + "allocations",
@@ -229,22 +210,13 @@ INCUS_OPERATIONS: dict[tuple[str, str], str] = {
     **_crud(_LBS, "/{listenAddress}", _LB),
     ("GET", _LBS + "/{listenAddress}/state"): _LB + "state",
     ("GET", "/1.0/projects/{name}/access"): _PROJ + "access",
-    ("GET", _B): _BUCKET + "all",
-    ("POST", _B): _BUCKET + "create",
+    **_at(_B, _BUCKET, GET="all", POST="create"),
     ("GET", _B + "/{bucketName}"): _BUCKET + "get",
-    ("PUT", "/1.0/storage-pools/{name}/buckets/{bucketName}"): _BUCKET + "save",
-    ("PATCH", "/1.0/storage-pools/{name}/buckets/{bucketName}"): _BUCKET + "patch",
-    ("DELETE", "/1.0/storage-pools/{name}/buckets/{bucketName}"): _BUCKET + "delete",
+    **_at(_B1, _BUCKET, PUT="save", PATCH="patch", DELETE="delete"),
     **_backups(_B + "/{bucketName}/backups", "/{backupName}", _BBACKUP),
-    ("GET", _B + "/{bucketName}/keys"): _BKEY + "all",
-    ("POST", _B + "/{bucketName}/keys"): _BKEY + "create",
+    **_at(_B + "/{bucketName}/keys", _BKEY, GET="all", POST="create"),
     ("GET", _B + "/{bucketName}/keys/{keyName}"): _BKEY + "get",
-    ("PUT", "/1.0/storage-pools/{name}/buckets/{bucketName}/keys/{keyName}"): (
-        _BKEY + "save"
-    ),
-    ("DELETE", "/1.0/storage-pools/{name}/buckets/{bucketName}/keys/{keyName}"): (
-        _BKEY + "delete"
-    ),
+    **_at(_B1 + "/keys/{keyName}", _BKEY, PUT="save", DELETE="delete"),
 }
 
 
