@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import importlib
 import types
+import typing
 from contextlib import contextmanager
 from typing import (
     TYPE_CHECKING,
@@ -112,6 +113,16 @@ def _resolve(dotted: str) -> type:
     return model
 
 
+def _model_parameter(manager: type) -> str | None:
+    """The model a manager class's type parameter names (``_Collection[_Profile]``
+    is ``"Profile"``), or None when it has none of its own."""
+    for base in vars(manager).get("__orig_bases__", ()):
+        for arg in typing.get_args(base):
+            if isinstance(arg, typing.ForwardRef):
+                return arg.__forward_arg__
+    return None
+
+
 class _Verb:
     """``manager.get`` etc.: the model's classmethod of that name, bound at each
     access as by :meth:`BaseManager.__getattr__`, but found by the first
@@ -141,11 +152,19 @@ class BaseManager(Generic[_M]):
     (:meth:`__getattr__`), so classmethods patched in tests are seen.
     """
 
+    #: The model's dotted path (``"pylxd.models.Profile"``, as in pylxd),
+    #: from the manager's type parameter: a manager names its model once.
     manager_for: ClassVar[str]
     _bound: tuple[object, ...]
     _bound_kwargs: dict[str, object]  # pylxd binds keyword arguments too
     #: Where attributes set on the manager are kept (see _ClientManager).
     _set_attrs: dict[str, Any]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        model = _model_parameter(cls)
+        if model is not None and "manager_for" not in vars(cls):
+            cls.manager_for = "pylxd.models." + model
 
     def __init__(self, *bound: object, **bound_kwargs: object) -> None:
         # Straight into the instance: private names need none of
@@ -240,24 +259,22 @@ else:
 
 
 class CertificateManager(_Collection[_Certificate]):
-    manager_for = "pylxd.models.certificate.Certificate"
+    """``client.certificates``: Certificate objects."""
 
 
 class InstanceManager(_Collection[_Instance]):
-    manager_for = "pylxd.models.instance.Instance"
+    """``client.instances``: Instance objects."""
 
 
 class ContainerManager(_Collection[_Container]):
-    manager_for = "pylxd.models.container.Container"
+    """``client.containers``: Container objects."""
 
 
 class VirtualMachineManager(_Collection[_VirtualMachine]):
-    manager_for = "pylxd.models.virtual_machine.VirtualMachine"
+    """``client.virtual_machines``: VirtualMachine objects."""
 
 
 class ImageManager(_Collection[_Image]):
-    manager_for = "pylxd.models.image.Image"
-
     @property
     def aliases(self) -> ImageAliasManager:
         """``client.images.aliases``: the image aliases (all/get/create...)."""
@@ -265,64 +282,62 @@ class ImageManager(_Collection[_Image]):
 
 
 class ImageAliasManager(_Collection[_ImageAlias]):
-    manager_for = "pylxd.models.image.ImageAlias"
+    """``client.images.aliases``: ImageAlias objects."""
 
 
 class NetworkManager(_Collection[_Network]):
-    manager_for = "pylxd.models.network.Network"
+    """``client.networks``: Network objects."""
 
 
 class NetworkACLManager(_Collection[_NetworkACL]):
-    manager_for = "pylxd.models.network_acl.NetworkACL"
+    """``client.network_acls``: NetworkACL objects."""
 
 
 class NetworkForwardManager(_Collection[_NetworkForward]):
-    manager_for = "pylxd.models.network.NetworkForward"
+    """``network.forwards``: NetworkForward objects."""
 
 
 class NetworkPeerManager(_Collection[_NetworkPeer]):
-    manager_for = "pylxd.models.network.NetworkPeer"
+    """``network.peers``: NetworkPeer objects."""
 
 
 class NetworkZoneManager(_Collection[_NetworkZone]):
-    manager_for = "pylxd.models.network_zone.NetworkZone"
+    """``client.network_zones``: NetworkZone objects."""
 
 
 class NetworkZoneRecordManager(_Collection[_NetworkZoneRecord]):
-    manager_for = "pylxd.models.network_zone.NetworkZoneRecord"
+    """``zone.records``: NetworkZoneRecord objects."""
 
 
 class OperationManager(_Gets[_Operation], _Lists[_Operation], BaseManager[_Operation]):
-    manager_for = "pylxd.models.operation.Operation"
+    """``client.operations``: Operation objects."""
 
 
 class ProfileManager(_Collection[_Profile]):
-    manager_for = "pylxd.models.profile.Profile"
+    """``client.profiles``: Profile objects."""
 
 
 class ProjectManager(_Collection[_Project]):
-    manager_for = "pylxd.models.project.Project"
+    """``client.projects``: Project objects."""
 
 
 class SnapshotManager(_Collection[_Snapshot]):
-    manager_for = "pylxd.models.instance.Snapshot"
+    """``instance.snapshots``: Snapshot objects."""
 
 
 class StoragePoolManager(_Collection[_StoragePool]):
-    manager_for = "pylxd.models.storage_pool.StoragePool"
+    """``client.storage_pools``: StoragePool objects."""
 
 
 class StorageResourcesManager(_Gets[_StorageResources], BaseManager[_StorageResources]):
-    manager_for = "pylxd.models.storage_pool.StorageResources"
+    """``pool.resources``: StorageResources objects."""
 
 
 class StorageVolumeManager(_Collection[_StorageVolume]):
-    manager_for = "pylxd.models.storage_pool.StorageVolume"
+    """``pool.volumes``: StorageVolume objects."""
 
 
 class StorageVolumeSnapshotManager(_Collection[_StorageVolumeSnapshot]):
-    manager_for = "pylxd.models.storage_pool.StorageVolumeSnapshot"
-
     if TYPE_CHECKING:  # pragma: no cover
         # As in pylxd, ``all()`` gives names; ``all(use_recursion=True)`` objects.
         @overload
@@ -337,12 +352,10 @@ class StorageVolumeSnapshotManager(_Collection[_StorageVolumeSnapshot]):
 
 
 class StorageVolumeBackupManager(_Collection[_StorageVolumeBackup]):
-    manager_for = "pylxd.models.storage_volume_backup.StorageVolumeBackup"
+    """``volume.backups``: StorageVolumeBackup objects."""
 
 
 class ClusterManager(_Gets[_Cluster], BaseManager[_Cluster]):
-    manager_for = "pylxd.models.cluster.Cluster"
-
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         # pylxd 2.4.2's ClusterManager(client) keeps it as _client.
@@ -368,48 +381,46 @@ class ClusterManager(_Gets[_Cluster], BaseManager[_Cluster]):
 class ClusterMemberManager(
     _Gets[_ClusterMember], _Lists[_ClusterMember], _Checks, BaseManager[_ClusterMember]
 ):
-    manager_for = "pylxd.models.cluster.ClusterMember"
+    """``client.cluster.members``: ClusterMember objects."""
 
 
 class ClusterCertificateManager(BaseManager[_ClusterCertificate]):
-    manager_for = "pylxd.models.cluster.ClusterCertificate"
+    """``client.cluster.certificate``: ClusterCertificate objects."""
 
 
 class ClusterGroupManager(_Collection[_ClusterGroup]):
-    manager_for = "pylxd.models.cluster.ClusterGroup"
+    """``client.cluster.groups``: ClusterGroup objects."""
 
 
 class WarningManager(_Gets[_Warning], _Lists[_Warning], _Checks, BaseManager[_Warning]):
-    manager_for = "pylxd.models.warning.Warning"
+    """``client.warnings``: Warning objects."""
 
 
 class InstanceBackupManager(_Collection[_InstanceBackup]):
-    manager_for = "pylxd.models.instance_backup.InstanceBackup"
+    """``instance.backups``: InstanceBackup objects."""
 
 
 class ServerManager(_Gets[_Server], BaseManager[_Server]):
-    manager_for = "pylxd.models.server.Server"
+    """``client.server``: Server objects."""
 
 
 class NetworkLoadBalancerManager(_Collection[_NetworkLoadBalancer]):
-    manager_for = "pylxd.models.network.NetworkLoadBalancer"
+    """``network.load_balancers``: NetworkLoadBalancer objects."""
 
 
 class NetworkIntegrationManager(_Collection[_NetworkIntegration]):
-    manager_for = "pylxd.models.network_integration.NetworkIntegration"
+    """``client.network_integrations``: NetworkIntegration objects."""
 
 
 class StorageBucketManager(_Collection[_StorageBucket]):
-    manager_for = "pylxd.models.storage_bucket.StorageBucket"
+    """``pool.buckets``: StorageBucket objects."""
 
 
 class StorageBucketKeyManager(_Collection[_StorageBucketKey]):
-    manager_for = "pylxd.models.storage_bucket.StorageBucketKey"
+    """``bucket.keys``: StorageBucketKey objects."""
 
 
 class StorageBucketBackupManager(_Collection[_StorageBucketBackup]):
-    manager_for = "pylxd.models.storage_bucket.StorageBucketBackup"
-
     if TYPE_CHECKING:  # pragma: no cover
         # Without a name Incus picks one and None is returned.
         @overload
