@@ -7,8 +7,8 @@ mixins is the model)::
     class StorageBucketKey(ChildMixin, BlockingMixin, model.Model):
         _endpoint = "keys"                 # <parent URL>/keys/<key>
         _key = "name"                      # the attribute in the URL (the default)
-        _parent = "bucket"                 # the model.Parent() attribute
         _error_kind = "Storage bucket key" # NotFound("Storage bucket key '...' of ...")
+        bucket: model.Parent[StorageBucket] = model.Parent()  # the parent
 
 :class:`ChildMixin` classmethods take ``(client, parent, ...)`` (the managers
 bind both); :class:`ParentChildMixin` ones take ``(parent, ...)``, as pylxd
@@ -72,7 +72,8 @@ class _Child:
     __slots__ = ()
     _endpoint: ClassVar[str]
     _key: ClassVar[str] = "name"
-    #: The :class:`~pylxd.models._model.Parent` attribute.
+    #: The :class:`~pylxd.models._model.Parent` attribute (the class's only
+    #: one, unless it says which).
     _parent: ClassVar[str]
     #: How errors call this kind of object (``"Network forward"``).
     _error_kind: ClassVar[str | None]
@@ -86,8 +87,12 @@ class _Child:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        # The parent is named once, by the class's model.Parent() attribute.
+        parents = cls.__dict__.get("__parents__", frozenset())
         if "_parent" not in cls.__dict__:
-            return
+            if len(parents) != 1:
+                return  # none yet (a base), or several: the class says which
+            (cls._parent,) = parents
         renames = {"parent": cls._parent, "key": cls._key, "name": cls._key}
         for name in _VERBS:
             if name in cls.__dict__:  # the class writes its own

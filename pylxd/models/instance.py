@@ -412,7 +412,6 @@ class Snapshot(ChildMixin, RenameMixin, model.Model):
 
     instance: model.Parent[Instance] = model.Parent()
 
-    _parent = "instance"
     _error_kind = "Snapshot"
 
     def _load(self, payload: dict[str, Any], rollback: bool = False) -> None:

@@ -42,7 +42,6 @@ class InstanceBackup(Backup):
     ``expires_at`` is ``"0001-01-01T00:00:00Z"`` for backups that never expire.
     """
 
-    _parent = "instance"
     _error_kind = "Instance backup"
 
     instance_only = model.Attribute[bool](readonly=True)

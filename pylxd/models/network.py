@@ -292,7 +292,6 @@ class NetworkForward(_ListenAddress):
     """
 
     _endpoint = "forwards"
-    _parent = "network"
     _error_kind = "Network forward"
     _write_extension = "network_forward"
 
@@ -340,7 +339,6 @@ class NetworkPeer(ChildMixin, BlockingMixin, Described):
     """
 
     _endpoint = "peers"
-    _parent = "network"
     _error_kind = "Network peer"
     _api_extension = "network_peer"
 
@@ -392,7 +390,6 @@ class NetworkLoadBalancer(_ListenAddress):
     """
 
     _endpoint = "load-balancers"
-    _parent = "network"
     _error_kind = "Network load balancer"
     _api_extension = "network_load_balancer"
 

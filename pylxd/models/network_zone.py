@@ -48,7 +48,6 @@ class NetworkZoneRecord(ChildMixin, BlockingMixin, Described):
     """
 
     _endpoint = "records"
-    _parent = "zone"
     _error_kind = "Record"
     _api_extension = "network_dns_records"
 

@@ -35,7 +35,6 @@ class StorageBucket(ChildMixin, BlockingMixin, Described):
     """A storage bucket, ``/1.0/storage-pools/<pool>/buckets/<name>``."""
 
     _endpoint = "buckets"
-    _parent = "storage_pool"
     _error_kind = "Storage bucket"
     _api_extension = "storage_buckets"
 
@@ -79,7 +78,6 @@ class StorageBucketKey(ChildMixin, BlockingMixin, model.Model):
     """
 
     _endpoint = "keys"
-    _parent = "bucket"
     _error_kind = "Storage bucket key"
     _api_extension = "storage_buckets"
 
@@ -133,7 +131,6 @@ class StorageBucketBackup(ChildMixin, RenameMixin, BlockingMixin, model.Model):
     """A backup of a bucket, ``.../buckets/<bucket>/backups/<name>``."""
 
     _endpoint = "backups"
-    _parent = "bucket"
     _error_kind = "Storage bucket backup"
     _api_extension = "storage_bucket_backup"
 

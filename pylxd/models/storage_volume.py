@@ -362,7 +362,6 @@ class StorageVolumeSnapshot(ParentChildMixin, WaitedMixin, RenameMixin, model.Mo
     volume: model.Parent[StorageVolume] = model.Parent()
 
     _endpoint = "snapshots"
-    _parent = "volume"
     _error_kind = "Storage volume snapshot"
     _refine = _REFINE
 

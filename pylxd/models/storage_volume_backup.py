@@ -35,7 +35,6 @@ class StorageVolumeBackup(Backup):
     LXD 5.0 cannot edit a backup: there is nothing to ``save()``.
     """
 
-    _parent = "volume"
     _error_kind = "Storage volume backup"
 
     volume_only = model.Attribute[bool](readonly=True)
