@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import inspect
+from typing import Any
+
+import pytest
 
 from pylxd.models import _model as model
 from pylxd.models._collection import ChildMixin
@@ -37,29 +40,24 @@ class _Cover(_Spine):
     shelf: model.Parent[_Shelf] = model.Parent()
 
 
-def test_the_one_parent_attribute_names_the_parent() -> None:
-    assert _Book._parent == "shelf"
-    assert list(inspect.signature(_Book.get).parameters) == ["client", "shelf", "name"]
+@pytest.mark.parametrize(
+    ("cls", "parent", "parameters"),
+    [
+        # the one Parent attribute names the parent
+        (_Book, "shelf", ["client", "shelf", "name"]),
+        # a subclass: its inherited key and its own parent
+        (_Cover, "shelf", ["client", "shelf", "title"]),
+        # several parents: the class says which
+        (_Page, "book", ["client", "book", "title"]),
+    ],
+)
+def test_the_verbs_take_the_parent_by_its_name(
+    cls: Any, parent: str, parameters: list[str]
+) -> None:
+    assert cls._parent == parent
+    assert list(inspect.signature(cls.get).parameters) == parameters
 
 
 def test_a_base_without_a_parent_keeps_the_shared_names() -> None:
     assert "_parent" not in vars(_Spine)
-    assert list(inspect.signature(_Spine.get).parameters) == [
-        "client",
-        "parent",
-        "key",
-    ]
-
-
-def test_a_subclass_names_its_inherited_key_and_its_own_parent() -> None:
-    assert _Cover._parent == "shelf"
-    assert list(inspect.signature(_Cover.get).parameters) == [
-        "client",
-        "shelf",
-        "title",
-    ]
-
-
-def test_a_class_with_several_parents_says_which() -> None:
-    assert _Page._parent == "book"
-    assert list(inspect.signature(_Page.get).parameters) == ["client", "book", "title"]
+    assert list(inspect.signature(_Spine.get).parameters) == ["client", "parent", "key"]
