@@ -59,6 +59,8 @@ class Listener:
 
     def send(self, text: str) -> None:
         with self.lock:
+            if self.gone:
+                return
             if self.ws is None:
                 self.pending.append(text)
                 return

@@ -65,6 +65,13 @@ class ServerWebSocket(WebSocket):
                 return None
         return self.received.popleft()
 
+    def _write(self, b: bytes) -> None:
+        # ws4py raises RuntimeError on a websocket the client has already
+        # closed; the fake's senders race with that and expect an OSError.
+        if self.terminated or self.sock is None:
+            raise BrokenPipeError("the client has closed this websocket")
+        super()._write(b)
+
     def unhandled_error(self, error: BaseException) -> None:
         logger.debug("fake websocket: %r", error)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import gc
 import pickle
+import socket
 import weakref
 from typing import Any
 
@@ -12,7 +13,8 @@ import pytest
 
 from pylxd import Client, EventType, exceptions
 from pylxd._transport import ConnectionLost, RequestTimeout
-from pylxd.testing import CommandNotFound, ExecCall, ExecResult, FakeLXD
+from pylxd.testing import CommandNotFound, ExecCall, ExecResult, FakeLXD, _fake_events
+from pylxd.testing._fake_ws import ServerWebSocket
 from pylxd.testing.pytest_plugin import fake_client, fake_lxd  # noqa: F401
 
 IMAGE = {"type": "image", "alias": "busybox"}
@@ -93,6 +95,19 @@ def test_exec_and_events_reach_the_fake_through_its_endpoint(lxd: FakeLXD) -> No
         instance.start(wait=True)
         assert next(events)["metadata"]["action"] == "instance-started"
     assert instance.execute(["echo", "hi"]).stdout == "hi\n"
+
+
+def test_an_event_for_a_listener_that_just_left_is_dropped_not_raised() -> None:
+    ours, theirs = socket.socketpair()
+    ws = ServerWebSocket(ours)
+    listener = _fake_events.Listener({"type": "lifecycle"})
+    listener.attach(ws)
+    ws.end()  # the client closed the event stream as the event was being sent
+    theirs.close()
+    listener.send('{"type": "lifecycle"}')
+    assert listener.gone
+    with pytest.raises(BrokenPipeError):
+        ws.send(b"output nobody reads", binary=True)
 
 
 def test_websockets_follow_a_session_given_to_the_client(lxd: FakeLXD) -> None:
