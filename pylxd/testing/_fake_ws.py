@@ -65,12 +65,13 @@ class ServerWebSocket(WebSocket):
                 return None
         return self.received.popleft()
 
-    def _write(self, b: bytes) -> None:
-        # ws4py raises RuntimeError on a websocket the client has already
-        # closed; the fake's senders race with that and expect an OSError.
-        if self.terminated or self.sock is None:
-            raise BrokenPipeError("the client has closed this websocket")
-        super()._write(b)
+    def send(self, payload: Any, binary: bool = False) -> None:
+        """Send a message; a client that has closed is an OSError, as for a
+        socket (ws4py says RuntimeError, which races with the close)."""
+        try:
+            super().send(payload, binary)
+        except RuntimeError as err:
+            raise BrokenPipeError("the client has closed this websocket") from err
 
     def unhandled_error(self, error: BaseException) -> None:
         logger.debug("fake websocket: %r", error)
