@@ -268,7 +268,7 @@ def wait_for_operation_matching(
             if stream is not None:
                 try:
                     stream.until(finished, left)
-                    return cls(_client=client, **seen[0])
+                    return cls._from_metadata(client, seen[0])
                 except TimeoutError:
                     continue
                 except EOFError:  # the stream ended: poll for the rest

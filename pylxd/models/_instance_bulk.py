@@ -63,7 +63,8 @@ def set_all_states(
         return done
     from pylxd.models.operation import Operation
 
-    return Operation(_client=client, **(response.json().get("metadata") or {}))
+    metadata = exceptions.metadata_of(response, (dict, type(None))) or {}
+    return Operation._from_metadata(client, metadata)
 
 
 _OTHER_TYPE = {"container": "virtual-machine", "virtual-machine": "container"}

@@ -62,6 +62,19 @@ def warn_unknown_attribute(cls_name: str, key: str, seen: set[str]) -> None:
     )
 
 
+def extra_field(obj: Any, name: str) -> Any:
+    """The unknown server field ``name`` kept in ``obj.__extra__``, or :data:`MISSING`.
+
+    :raises AttributeError: on an object whose ``__init__`` has not run (as
+        ``copy`` and ``pickle`` make them), which has no ``__extra__`` yet.
+    """
+    try:
+        extra = object.__getattribute__(obj, "__extra__")
+    except AttributeError:
+        raise AttributeError(name) from None
+    return extra.get(name, MISSING)
+
+
 #: JSON values that are never copied (immutable).
 _SCALARS = frozenset((str, int, float, bool, type(None)))
 
@@ -229,12 +242,9 @@ class Model(metaclass=ModelType):
                 except AttributeError:
                     pass
             raise AttributeError(f"{self!r} has no value for {name!r}")
-        try:
-            extra = object.__getattribute__(self, "__extra__")
-        except AttributeError:
-            raise AttributeError(name) from None
-        if name in extra:
-            return extra[name]
+        value = extra_field(self, name)
+        if value is not MISSING:
+            return value
         if name == "api" and object.__getattribute__(self, "client") is None:
             # The ``api`` property failed on a missing client: say why.
             raise AttributeError(

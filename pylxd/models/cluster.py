@@ -86,7 +86,7 @@ def _operation_from(client: Client, response: requests.Response) -> Operation:
     """The operation of an async answer, built without another request."""
     from pylxd.models.operation import Operation
 
-    return Operation(_client=client, **exceptions.metadata_of(response))
+    return Operation._from_metadata(client, exceptions.metadata_of(response))
 
 
 class Cluster(model.Model):

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from pylxd import exceptions
 from pylxd.models._mixins import check_name, name_from_url, quote
-from pylxd.models._model import warn_unknown_attribute
+from pylxd.models._model import MISSING, extra_field, warn_unknown_attribute
 
 if TYPE_CHECKING:  # pragma: no cover
     import requests
@@ -70,7 +70,7 @@ class Operation:
 
     __slots__ = [
         "_client",
-        "_extra",
+        "__extra__",
         "class",
         "created_at",
         "description",
@@ -104,7 +104,7 @@ class Operation:
         operation_id = cls.extract_operation_id(operation_id)
         with exceptions.naming("Operation", operation_id):
             response = client.api.operations[quote(operation_id, "Operation")].get()
-        return cls(_client=client, **exceptions.metadata_of(response))
+        return cls._from_metadata(client, exceptions.metadata_of(response))
 
     @classmethod
     def all(cls, client: Client) -> list[Operation]:
@@ -115,7 +115,9 @@ class Operation:
         response = client.api.operations.get(params={"recursion": 1})
         by_status = exceptions.metadata_of(response, (dict, type(None))) or {}
         return [
-            cls(_client=client, **op) for ops in by_status.values() for op in ops or ()
+            cls._from_metadata(client, op)
+            for ops in by_status.values()
+            for op in ops or ()
         ]
 
     @classmethod
@@ -146,7 +148,7 @@ class Operation:
             response = cls._wait_response(client, operation_id, timeout)
         else:
             response = _wait_reporting(client, operation_id, timeout, progress)
-        return cls(_client=client, **exceptions.metadata_of(response))
+        return cls._from_metadata(client, exceptions.metadata_of(response))
 
     @classmethod
     def wait_until(
@@ -217,22 +219,30 @@ class Operation:
         return response
 
     def __init__(self, **kwargs: Any) -> None:
-        object.__setattr__(self, "_extra", {})
-        for key, value in kwargs.items():
-            try:
+        object.__setattr__(self, "__extra__", {})
+        self._client = kwargs.pop("_client", None)
+        self._set_fields(kwargs)
+
+    @classmethod
+    def _from_metadata(cls, client: Client, metadata: dict[str, Any]) -> Operation:
+        """The operation LXD described (a key such as ``_client`` is kept as LXD's)."""
+        operation = cls(_client=client)
+        operation._set_fields(metadata)
+        return operation
+
+    def _set_fields(self, fields: dict[str, Any]) -> None:
+        for key, value in fields.items():
+            if key in _FIELDS:
                 setattr(self, key, value)
-            except AttributeError:
+            else:
                 warn_unknown_attribute("Operation", key, _seen_attribute_warnings)
-                self._extra[key] = value
+                self.__extra__[key] = value
 
     def __getattr__(self, name: str) -> Any:
-        try:
-            extra = object.__getattribute__(self, "_extra")
-        except AttributeError:
-            raise AttributeError(name) from None
-        if name in extra:
-            return extra[name]
-        if name in type(self).__slots__:
+        value = extra_field(self, name)
+        if value is not MISSING:
+            return value
+        if name in _FIELDS:
             return None  # a field this LXD did not send
         raise AttributeError(f"'Operation' object has no attribute {name!r}")
 
@@ -260,7 +270,7 @@ class Operation:
         else:
             response = _wait_reporting(self._client, self.id, timeout, progress)
         for key, value in exceptions.metadata_of(response).items():
-            if key in type(self).__slots__:
+            if key in _FIELDS:
                 setattr(self, key, value)
         return self
 
@@ -275,6 +285,10 @@ class Operation:
     def succeeded(self) -> bool:
         """True once the operation finished successfully."""
         return self.status == "Success"
+
+
+#: The fields of LXD's operations this version knows (others go to ``__extra__``).
+_FIELDS = frozenset(name for name in Operation.__slots__ if not name.startswith("_"))
 
 
 def _operation_after_wait_error(

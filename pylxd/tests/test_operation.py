@@ -126,3 +126,27 @@ def test_a_wait_without_timeout_is_not_cut_by_the_client_timeout(lxd: FakeLXD) -
     ) as get:
         client.operations.wait_for_operation(op.id)
     assert get.call_args.kwargs["timeout"] == (5, None)
+
+
+@pytest.mark.parametrize("key", ["_client", "__extra__"])
+def test_a_server_key_named_as_a_private_slot_is_kept_as_an_unknown_field(
+    client, lxd: FakeLXD, key: str  # type: ignore[no-untyped-def]
+) -> None:
+    op = lxd.operation("x")
+    path = f"/1.0/operations/{op.id}"
+    body = {"id": op.id, "status": "Success", key: "from the server"}
+    reads = {
+        path: lambda: client.operations.get(op.id),
+        path + "/wait": lambda: client.operations.wait_for_operation(op.id),
+        "/1.0/operations": lambda: client.operations.all()[0],
+    }
+    for read_path, read in reads.items():
+        answer = {"success": [body]} if read_path == "/1.0/operations" else body
+        lxd.reply_next(FakeLXD.sync(answer), "GET", read_path)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            got = read()
+        assert got._client is client  # still this client's operation
+        assert got.status == "Success"
+        assert got.__extra__ == {key: "from the server"}
+        assert got.wait() is got  # through this client, to the fake
