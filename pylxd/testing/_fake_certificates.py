@@ -26,7 +26,7 @@ from pylxd.testing._fake import (
     put_and_patch,
     route,
 )
-from pylxd.testing._fake_core import listing
+from pylxd.testing._fake_core import list_route
 
 _FP = r"(?P<fp>[^/]+)"
 _PUT_FIELDS = ("name", "type", "restricted", "projects")
@@ -60,11 +60,7 @@ def _decode_certificate(text: str) -> tuple[str, str]:
     return hashlib.sha256(der).hexdigest(), ssl.DER_cert_to_PEM_cert(der)
 
 
-@route("GET", r"/1.0/certificates")
-def _certificates(fake: FakeLXD, request: FakeRequest) -> Reply:
-    _require_trust(fake)
-    certs = _store(fake)
-    return fake.sync(listing(request, "/1.0/certificates", certs, in_project=False))
+list_route("/1.0/certificates", "certificates", _require_trust, in_project=False)
 
 
 @route("POST", r"/1.0/certificates")

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from pylxd.testing._fake import FakeLXD, on_init, route
-from pylxd.testing._fake_core import given_name, listing
+from pylxd.testing._fake_core import given_name, list_route
 from pylxd.testing._fake_wire import FakeError, FakeRequest, Reply, lookup, rename_in
 
 _MEMBER = r"/1.0/cluster/members/(?P<name>[^/]*)"
@@ -363,11 +363,9 @@ def _check_members(fake: FakeLXD, names: list[str]) -> list[str]:
     return list(names)
 
 
-@route("GET", r"/1.0/cluster/groups")
-def _groups_get(fake: FakeLXD, request: FakeRequest) -> Reply:
-    _require_clustered(fake)
-    groups = _groups(fake)
-    return fake.sync(listing(request, "/1.0/cluster/groups", groups, in_project=False))
+list_route(
+    "/1.0/cluster/groups", "cluster_groups", _require_clustered, in_project=False
+)
 
 
 @route("POST", r"/1.0/cluster/groups")

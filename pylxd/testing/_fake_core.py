@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Any, Callable
 
 from pylxd.testing._fake import FakeLXD, on_init, put_and_patch, route
 from pylxd.testing._fake_helpers import wording
@@ -80,6 +81,19 @@ def listing(
     if request.recursion:
         return [render(v) if render else v for v in items.values()]
     return [f"{prefix}/{name}{suffix}" for name in items]
+
+
+def list_route(
+    path: str, kind: str, guard: Callable[[FakeLXD], None], *, in_project: bool = True
+) -> None:
+    """Route ``GET path`` to the listing of ``fake.store(kind)``, after ``guard(fake)``."""
+
+    def _list(fake: FakeLXD, request: FakeRequest) -> Reply:
+        guard(fake)
+        items = fake.store(kind)
+        return fake.sync(listing(request, path, items, in_project=in_project))
+
+    route("GET", re.escape(path))(_list)
 
 
 _KERNEL_FEATURES = {
