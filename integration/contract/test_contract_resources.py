@@ -50,6 +50,31 @@ def test_profile_crud(backend: Any) -> None:
     assert not client.profiles.exists(new)
 
 
+@pytest.mark.parametrize("collection", ["profiles", "network-acls"])
+def test_write_answers_carry_lxd_s_metadata(backend: Any, collection: str) -> None:
+    """A create or rename answers ``metadata: null``; ``PUT``, ``PATCH`` and
+    ``DELETE`` answer ``{}`` (LXD's empty sync response)."""
+    api = backend.client.api[collection]
+    name, new = backend.name(), backend.name()
+    backend.defer(lambda: api[name].delete())
+    backend.defer(lambda: api[new].delete())
+    seen = {
+        "create": api.post(json={"name": name}),
+        "put": api[name].put(json={"description": "put", "config": {}}),
+        "patch": api[name].patch(json={"description": "patched"}),
+        "rename": api[name].post(json={"name": new}),
+        "delete": api[new].delete(),
+    }
+    metadata = {verb: response.json()["metadata"] for verb, response in seen.items()}
+    assert metadata == {
+        "create": None,
+        "put": {},
+        "patch": {},
+        "rename": None,
+        "delete": {},
+    }
+
+
 def test_profile_errors(backend: Any) -> None:
     client = backend.client
     assert failure(lambda: client.profiles.get(backend.name())) == (

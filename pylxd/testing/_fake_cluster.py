@@ -174,7 +174,7 @@ def _disable(fake: FakeLXD, request: FakeRequest) -> Reply:
     _cluster(fake).update(server_name="", enabled=False)
     _members(fake).clear()
     _groups(fake).clear()
-    return fake.sync()
+    return fake.sync({})
 
 
 @route("PUT", r"/1.0/cluster/certificate")

@@ -337,7 +337,7 @@ def _log_delete(fake: FakeLXD, request: FakeRequest, name: str, filename: str) -
             f"remove /var/lib/lxd/logs/{name}/{filename}: no such file or directory",
         )
     del logs[filename]
-    return fake.sync()
+    return fake.sync({})
 
 
 # -- metadata and templates ----------------------------------------------------
@@ -360,7 +360,7 @@ def _metadata_put(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
         "properties": dict(body.get("properties") or {}),
         "templates": dict(body.get("templates") or {}),
     }
-    return fake.sync()
+    return fake.sync({})
 
 
 @route("PATCH", rf"{_INST}/metadata")
@@ -372,7 +372,7 @@ def _metadata_patch(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
             metadata[key] = body[key]
     for key in ("properties", "templates"):  # maps are merged, as Go decodes them
         metadata[key].update(body.get(key) or {})
-    return fake.sync()
+    return fake.sync({})
 
 
 def _template_path(request: FakeRequest) -> str:
@@ -407,7 +407,7 @@ def _templates_delete(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
     if path not in templates:
         raise FakeError(404, f'Template "{path}" not found')
     del templates[path]
-    return fake.sync()
+    return fake.sync({})
 
 
 # -- warnings --------------------------------------------------------------------
@@ -468,14 +468,14 @@ def _warning_put(fake: FakeLXD, request: FakeRequest, key: str) -> Reply:
     if status == "resolved":
         raise FakeError(403, 'Status may only be set to "acknowledge" or "new"')
     warning["status"] = status
-    return fake.sync()
+    return fake.sync({})
 
 
 @route("DELETE", r"/1.0/warnings/(?P<key>[^/]+)")
 def _warning_delete(fake: FakeLXD, request: FakeRequest, key: str) -> Reply:
     _warning(fake, key)
     del fake.store("warnings")[key]
-    return fake.sync()
+    return fake.sync({})
 
 
 # -- metrics ---------------------------------------------------------------------
