@@ -9,8 +9,6 @@ know: they are kept readable and warned about per ``PYLXD_WARNINGS``.
 from __future__ import annotations
 
 import copy
-import os
-import warnings
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, Iterator, TypeVar
 
 from pylxd import exceptions
@@ -19,6 +17,7 @@ from pylxd.models import _dates
 from pylxd.models._attribute_dict import AttributeDict  # noqa: F401  (pylxd's name)
 from pylxd.models._declarations import Parent  # noqa: F401  (pylxd's name, here)
 from pylxd.models._declarations import Attribute, Manager, ModelType
+from pylxd.models._unknown import MISSING, extra_field, warn_unknown_attribute
 
 if TYPE_CHECKING:  # pragma: no cover
     import datetime
@@ -35,44 +34,6 @@ _ModelT = TypeVar("_ModelT", bound="Model")
 
 #: "Class.attribute" names already warned about (read at call time: tests reset it).
 _seen_attribute_warnings: set[str] = set()
-
-
-class _Missing:
-    def __repr__(self) -> str:
-        return "MISSING"
-
-    def __bool__(self) -> bool:
-        return False
-
-
-#: A sentinel for "no value given", distinct from None.
-MISSING: Any = _Missing()
-
-
-def warn_unknown_attribute(cls_name: str, key: str, seen: set[str]) -> None:
-    """Warn once per class and attribute (``PYLXD_WARNINGS``: unset, ``none``, ``always``)."""
-    policy = os.environ.get("PYLXD_WARNINGS", "").lower()
-    item = f"{cls_name}.{key}"
-    if policy == "none" or (policy != "always" and item in seen):
-        return
-    seen.add(item)
-    warnings.warn(
-        f'Attempted to set unknown attribute "{key}" on instance of "{cls_name}"',
-        stacklevel=4,
-    )
-
-
-def extra_field(obj: Any, name: str) -> Any:
-    """The unknown server field ``name`` kept in ``obj.__extra__``, or :data:`MISSING`.
-
-    :raises AttributeError: on an object whose ``__init__`` has not run (as
-        ``copy`` and ``pickle`` make them), which has no ``__extra__`` yet.
-    """
-    try:
-        extra = object.__getattribute__(obj, "__extra__")
-    except AttributeError:
-        raise AttributeError(name) from None
-    return extra.get(name, MISSING)
 
 
 #: JSON values that are never copied (immutable).

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from pylxd import exceptions
 from pylxd.models._mixins import check_name, name_from_url, quote
-from pylxd.models._model import MISSING, extra_field, warn_unknown_attribute
+from pylxd.models._unknown import MISSING, extra_field, warn_unknown_attribute
 
 if TYPE_CHECKING:  # pragma: no cover
     import requests
