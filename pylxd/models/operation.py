@@ -114,11 +114,13 @@ class Operation:
         """
         response = client.api.operations.get(params={"recursion": 1})
         by_status = exceptions.metadata_of(response, (dict, type(None))) or {}
-        return [
-            cls._from_metadata(client, op)
-            for ops in by_status.values()
-            for op in ops or ()
-        ]
+        listed = [ops or [] for ops in by_status.values()]
+        for ops in listed:
+            if not isinstance(ops, list) or not all(isinstance(op, dict) for op in ops):
+                raise exceptions.MalformedResponse(
+                    response, "LXD listed operations that are not lists of objects"
+                )
+        return [cls._from_metadata(client, op) for ops in listed for op in ops]
 
     @classmethod
     def wait_for_operation(

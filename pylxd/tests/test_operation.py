@@ -150,3 +150,14 @@ def test_a_server_key_named_as_a_private_slot_is_kept_as_an_unknown_field(
         assert got.status == "Success"
         assert got.__extra__ == {key: "from the server"}
         assert got.wait() is got  # through this client, to the fake
+
+
+@pytest.mark.parametrize(
+    "listed", [{"success": "op"}, {"success": ["op"]}, {"running": [1]}]
+)
+def test_a_listing_of_operations_that_are_not_objects_is_malformed(
+    client, lxd: FakeLXD, listed: dict  # type: ignore[no-untyped-def]
+) -> None:
+    lxd.reply_next(FakeLXD.sync(listed), "GET", "/1.0/operations")
+    with pytest.raises(exceptions.MalformedResponse, match="not lists of objects"):
+        client.operations.all()
