@@ -165,7 +165,11 @@ _KIND_NAMES: dict[type, str] = {dict: "an object", list: "a list", str: "a strin
 
 
 def metadata_of(
-    response: Any, kind: type | tuple[type, ...] = dict, *, items: type | None = None
+    response: Any,
+    kind: type | tuple[type, ...] = dict,
+    *,
+    items: type | None = None,
+    key: str | None = None,
 ) -> Any:
     """The ``metadata`` of an LXD answer, checked to be of ``kind``.
 
@@ -174,6 +178,9 @@ def metadata_of(
     ``KeyError`` or ``TypeError`` deep in a model.
 
     :param items: for a list, the type each item must have.
+    :param key: the field that names an object (``name``, ``fingerprint``):
+        the object, or each object of a list, must have it as a non-empty
+        string (an object without it could not be addressed again).
     :raises MalformedResponse: when it is missing or of another type.
     """
     metadata = envelope_of(response).get("metadata", _MISSING)
@@ -193,6 +200,13 @@ def metadata_of(
                     response,
                     f"a list holding a {type(item).__name__}, not {wanted}",
                 )
+    if key is not None:
+        objects = metadata if isinstance(metadata, list) else [metadata]
+        for obj in objects:
+            if isinstance(obj, dict) and not (
+                obj.get(key) and isinstance(obj[key], str)
+            ):
+                raise _malformed(response, f"an object without its {key!r}")
     return metadata
 
 

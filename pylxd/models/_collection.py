@@ -129,7 +129,9 @@ class _Child:
         """``GET <parent URL>/<collection>?recursion=1``, each item loaded."""
         with cls._naming(parent._subject()):
             response = cls._collection(client, parent).get(params={"recursion": 1})
-            items = exceptions.metadata_of(response, (list, type(None)), items=dict)
+            items = exceptions.metadata_of(
+                response, (list, type(None)), items=dict, key=cls._key
+            )
         return [
             cls._from_server(client, item, **{cls._parent: parent})
             for item in items or ()
@@ -141,7 +143,7 @@ class _Child:
         with cls._naming(cls._subject_for(parent, key)):
             node = cls._collection(client, parent)[quote(key, cls._kind())]
             response = node.get()
-            metadata = exceptions.metadata_of(response)
+            metadata = exceptions.metadata_of(response, key=cls._key)
         return cls._from_server(
             client, metadata, etag=model.etag_of(response), **{cls._parent: parent}
         )

@@ -243,7 +243,7 @@ class CollectionMixin:
     def all(cls, client: Client) -> list[Any]:
         """Return every object of the collection, fully loaded in one request."""
         response = cls._collection(client).get(params={"recursion": 1})
-        items = exceptions.metadata_of(response, list, items=dict)
+        items = exceptions.metadata_of(response, list, items=dict, key=cls._key)
         return [cls._from_server(client, item) for item in items]
 
     @classmethod
@@ -256,7 +256,9 @@ class CollectionMixin:
         with exceptions.naming(kind, name):
             node = cls._collection(client)[quote(name, kind, slash=cls._name_slash)]
             response = node.get()
-            metadata = exceptions.metadata_of(response)  # named like LXD's errors
+            metadata = exceptions.metadata_of(
+                response, key=cls._key
+            )  # named like LXD's errors
         return cls._from_server(client, metadata, etag=etag_of(response))
 
     @classmethod

@@ -212,7 +212,10 @@ class Instance(
         params.update(cls._type_query())
         response = cls._collection(client).get(params=params)
         items = exceptions.metadata_of(
-            response, (list, type(None)), items=str if recursion == 0 else dict
+            response,
+            (list, type(None)),
+            items=str if recursion == 0 else dict,
+            key=None if recursion == 0 else "name",
         )
         items = items or []
         if recursion == 0:
@@ -261,7 +264,7 @@ class Instance(
         with exceptions.naming(kind, name):
             node = cls._collection(client)[quote(name, kind)]
             response = node.get(params=query) if query else node.get()
-            metadata = exceptions.metadata_of(response)
+            metadata = exceptions.metadata_of(response, key="name")
             if query and metadata.get("type") != cls._instance_type:
                 raise _instance_not_found(response)
         return metadata, response

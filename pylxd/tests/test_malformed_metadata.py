@@ -61,3 +61,44 @@ def test_metadata_of_the_wrong_shape_is_malformed_response(
     with pytest.raises(exceptions.MalformedResponse) as info:
         read(client)
     assert path in str(info.value)
+
+
+#: (the URL, the call) of listings and reads that load objects: each object
+#: must carry its key, or it could not be addressed again.
+KEYED: dict[str, tuple[str, Callable[[Client], Any]]] = {
+    "instances": ("/1.0/instances", lambda c: c.instances.all()),
+    "instance": ("/1.0/instances/c1", lambda c: c.instances.get("c1")),
+    "profiles": ("/1.0/profiles", lambda c: c.profiles.all()),
+    "profile": ("/1.0/profiles/default", lambda c: c.profiles.get("default")),
+    "images": ("/1.0/images", lambda c: c.images.all()),
+    "networks": ("/1.0/networks", lambda c: c.networks.all()),
+    "snapshots": (
+        "/1.0/instances/c1/snapshots",
+        lambda c: c.instances.get("c1").snapshots.all(),
+    ),
+    "volumes": (
+        "/1.0/storage-pools/default/volumes",
+        lambda c: c.storage_pools.get("default").volumes.all(),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(KEYED))
+@pytest.mark.parametrize("key", [None, "", 5])
+def test_an_object_without_its_key_is_malformed_response(
+    fake: FakeLXD, case: str, key: Any
+) -> None:
+    path, read = KEYED[case]
+    client = fake.client()
+    good = read(client)  # the well-formed answer works
+    record = {"description": "no key"}
+    if key is not None:
+        record.update({"name": key, "fingerprint": key})
+    fake.reply_next(
+        FakeLXD.sync([record] if isinstance(good, list) else record),
+        "GET",
+        path,
+    )
+    with pytest.raises(exceptions.MalformedResponse, match="without its") as info:
+        read(client)
+    assert path in str(info.value)
