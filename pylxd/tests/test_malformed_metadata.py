@@ -11,8 +11,20 @@ import pytest
 from pylxd import Client, exceptions
 from pylxd.testing import FakeLXD
 
+_C1 = "/1.0/instances/c1"
+_POOL = "/1.0/storage-pools/default"
+
+
+def _c1(client: Client) -> Any:
+    return client.instances.get("c1")
+
+
+def _pool(client: Client) -> Any:
+    return client.storage_pools.get("default")
+
+
 #: (what is read, the URL it reads, the call) for reads that once indexed
-#: ``response.json()["metadata"]`` directly.
+#: ``response.json()["metadata"]`` directly, and reads that load objects.
 READS: dict[str, tuple[str, Callable[[Client], Any]]] = {
     "project state": (
         "/1.0/projects/default/state",
@@ -34,6 +46,14 @@ READS: dict[str, tuple[str, Callable[[Client], Any]]] = {
         "/1.0/instances/c1/logs",
         lambda c: c.instances.get("c1").logs.all(),
     ),
+    "instances": ("/1.0/instances", lambda c: c.instances.all()),
+    "instance": ("/1.0/instances/c1", lambda c: c.instances.get("c1")),
+    "profiles": ("/1.0/profiles", lambda c: c.profiles.all()),
+    "profile": ("/1.0/profiles/default", lambda c: c.profiles.get("default")),
+    "images": ("/1.0/images", lambda c: c.images.all()),
+    "networks": ("/1.0/networks", lambda c: c.networks.all()),
+    "snapshots": (f"{_C1}/snapshots", lambda c: _c1(c).snapshots.all()),
+    "volumes": (f"{_POOL}/volumes", lambda c: _pool(c).volumes.all()),
 }
 
 
@@ -63,24 +83,10 @@ def test_metadata_of_the_wrong_shape_is_malformed_response(
     assert path in str(info.value)
 
 
-#: (the URL, the call) of listings and reads that load objects: each object
-#: must carry its key, or it could not be addressed again.
-KEYED: dict[str, tuple[str, Callable[[Client], Any]]] = {
-    "instances": ("/1.0/instances", lambda c: c.instances.all()),
-    "instance": ("/1.0/instances/c1", lambda c: c.instances.get("c1")),
-    "profiles": ("/1.0/profiles", lambda c: c.profiles.all()),
-    "profile": ("/1.0/profiles/default", lambda c: c.profiles.get("default")),
-    "images": ("/1.0/images", lambda c: c.images.all()),
-    "networks": ("/1.0/networks", lambda c: c.networks.all()),
-    "snapshots": (
-        "/1.0/instances/c1/snapshots",
-        lambda c: c.instances.get("c1").snapshots.all(),
-    ),
-    "volumes": (
-        "/1.0/storage-pools/default/volumes",
-        lambda c: c.storage_pools.get("default").volumes.all(),
-    ),
-}
+#: The reads that load objects: each object must carry its key (``name``,
+#: ``fingerprint``), or it could not be addressed again.
+KEYED = ["instances", "instance", "profiles", "profile", "images", "networks"]
+KEYED += ["snapshots", "volumes"]
 
 
 @pytest.mark.parametrize("case", list(KEYED))
@@ -88,7 +94,7 @@ KEYED: dict[str, tuple[str, Callable[[Client], Any]]] = {
 def test_an_object_without_its_key_is_malformed_response(
     fake: FakeLXD, case: str, key: Any
 ) -> None:
-    path, read = KEYED[case]
+    path, read = READS[case]
     client = fake.client()
     good = read(client)  # the well-formed answer works
     record = {"description": "no key"}
