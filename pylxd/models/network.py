@@ -42,8 +42,14 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 def url_list(value: list[str] | None) -> list[str]:
-    """``used_by`` as a list: LXD sends ``null`` for "used by nothing"."""
-    return [] if value is None else list(value)
+    """``used_by`` as a list: LXD sends ``null`` for "used by nothing".
+
+    Anything else that is not a list is kept as LXD sent it (never split:
+    ``list()`` of a string would be its characters).
+    """
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list) else value
 
 
 #: Incus 6.0's race on a bridge: to set one up, restart or stop it (creating,

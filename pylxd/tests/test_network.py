@@ -62,6 +62,16 @@ def test_used_by_null_reads_as_an_empty_list(client: Any, fake: FakeLXD) -> None
     assert network.used_by == []
 
 
+@pytest.mark.parametrize("used_by", [5, "/1.0/profiles/web", {"a": "b"}])
+def test_used_by_that_is_no_list_is_kept_as_lxd_sent_it(
+    client: Any, fake: FakeLXD, used_by: Any
+) -> None:
+    client.networks.create("br1")
+    answer = FakeLXD.sync({"name": "br1", "used_by": used_by})
+    fake.reply_next(answer, "GET", "/1.0/networks/br1")
+    assert client.networks.get("br1").used_by == used_by  # not split, no TypeError
+
+
 def test_used_by_lists_profiles_using_the_network(client: Any) -> None:
     bridge(client)
     nic = {"eth0": {"type": "nic", "network": "br1", "name": "eth0"}}
