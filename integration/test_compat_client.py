@@ -76,7 +76,7 @@ def test_events_websocket_is_pinned_too(pinned: Client) -> None:
 
 
 def test_sftp_upgrade_is_pinned_too(pinned: Client, container: Any) -> None:
-    from integration.test_instance_extras import sftp_version
+    from integration.test_instance_subresources import sftp_version
 
     with contextlib.closing(pinned.instances.get(container.name).sftp()) as sock:
         sock.settimeout(60)

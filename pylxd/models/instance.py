@@ -9,7 +9,7 @@ from :class:`~pylxd.models._instance_lifecycle.InstanceLifecycleMixin`, copy,
 migration and publish from
 :class:`~pylxd.models._instance_migration.InstanceMigrationMixin`, exec and
 consoles from :class:`~pylxd.models._exec.ExecMixin`, backups, logs, metadata
-and templates from :class:`~pylxd.models._instance_extras.InstanceExtrasMixin`,
+and templates from :class:`~pylxd.models._instance_subresources.InstanceSubresourcesMixin`,
 Incus's additions from
 :class:`~pylxd.models._instance_incus.IncusInstanceMixin`, and file transfers
 from ``instance.files`` (:mod:`pylxd.models.files`).
@@ -47,7 +47,6 @@ from pylxd.models._instance_config import (  # noqa: F401  (name_problem re-expo
     created_name,
     name_problem,
 )
-from pylxd.models._instance_extras import InstanceExtrasMixin
 from pylxd.models._instance_incus import IncusInstanceMixin
 from pylxd.models._instance_lifecycle import (  # noqa: F401  (importable from here)
     STATUS_FROZEN,
@@ -57,6 +56,7 @@ from pylxd.models._instance_lifecycle import (  # noqa: F401  (importable from h
 )
 from pylxd.models._instance_migration import InstanceMigrationMixin
 from pylxd.models._instance_save import InstanceSaveMixin
+from pylxd.models._instance_subresources import InstanceSubresourcesMixin
 from pylxd.models._mixins import (
     CollectionMixin,
     RenameMixin,
@@ -103,7 +103,7 @@ class Instance(
     InstanceLifecycleMixin,
     InstanceMigrationMixin,
     ExecMixin,
-    InstanceExtrasMixin,
+    InstanceSubresourcesMixin,
     IncusInstanceMixin,
     CollectionMixin,
     model.Model,

@@ -18,7 +18,7 @@ from pylxd.models._mixins import check_name, created_name, drop_none
 
 if TYPE_CHECKING:  # pragma: no cover
     from pylxd.client import Client
-    from pylxd.models._instance_extras import InstanceExtrasMixin
+    from pylxd.models._instance_subresources import InstanceSubresourcesMixin
 
 
 def _timestamp(value: datetime | str | None, what: str) -> str | None:
@@ -47,7 +47,7 @@ class InstanceBackup(Backup):
     instance_only = model.Attribute[bool](readonly=True)
     container_only = model.Attribute[bool](readonly=True)
 
-    instance: model.Parent[InstanceExtrasMixin] = model.Parent()
+    instance: model.Parent[InstanceSubresourcesMixin] = model.Parent()
 
     @classmethod
     def create(

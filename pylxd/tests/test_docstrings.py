@@ -24,7 +24,7 @@ MODULES = (
     "pylxd.models._exec",
     "pylxd.models.exec_streams",
     "pylxd.models.files",
-    "pylxd.models._instance_extras",
+    "pylxd.models._instance_subresources",
     "pylxd.models._instance_bulk",
     "pylxd.models._instance_logs",
     "pylxd.models._instance_metadata",

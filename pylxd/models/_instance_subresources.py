@@ -1,12 +1,12 @@
-"""The instance's sub-resources past pylxd 2.4.2, mixed into ``Instance``.
+"""The instance's sub-resources, mixed into ``Instance``.
 
-:class:`InstanceExtrasMixin` adds the ``backups``, ``logs`` and ``templates``
+:class:`InstanceSubresourcesMixin` adds the ``backups``, ``logs`` and ``templates``
 sub-managers, the image metadata methods, ``sftp()``, and the
 collection-level classmethods ``create_from_backup`` and ``set_all_states``
 (so ``client.instances.create_from_backup(...)`` works). What they do lives
 in rooms named for it: :mod:`pylxd.models.instance_backup`,
 :mod:`~pylxd.models._instance_logs`, :mod:`~pylxd.models._instance_metadata`
-and :mod:`~pylxd.models._instance_bulk`; their names stay importable here.
+and :mod:`~pylxd.models._instance_bulk`.
 """
 
 from __future__ import annotations
@@ -17,26 +17,17 @@ from typing import TYPE_CHECKING, Any
 from pylxd import exceptions, managers
 from pylxd._types import JSONDict
 from pylxd.models import _instance_bulk
-from pylxd.models._instance_bulk import BULK_ACTIONS
 from pylxd.models._instance_logs import InstanceLogs
 from pylxd.models._instance_metadata import InstanceTemplates, metadata_dict
-from pylxd.models.instance_backup import InstanceBackup, import_instance_backup
+from pylxd.models.instance_backup import import_instance_backup
 
 if TYPE_CHECKING:  # pragma: no cover
     from pylxd._transport import _APINode
     from pylxd.client import Client
 
-__all__ = [
-    "BULK_ACTIONS",
-    "InstanceBackup",
-    "InstanceExtrasMixin",
-    "InstanceLogs",
-    "InstanceTemplates",
-]
 
-
-class InstanceExtrasMixin:
-    """Instance sub-resources beyond pylxd 2.4.2: backups, logs, metadata, templates."""
+class InstanceSubresourcesMixin:
+    """The instance's sub-resources: backups, logs, image metadata, templates, SFTP."""
 
     __slots__ = ()
 
