@@ -1,7 +1,7 @@
 """Fixtures shared by the unit tests: a fresh fake LXD and a client of it.
 
-A test module may override ``fake`` (e.g. with other extensions); ``lxd``
-and ``client`` then follow it.
+A test module may override ``fake`` (e.g. with other extensions), or
+``lxd``; ``client`` follows ``lxd``, which is ``fake`` unless overridden.
 """
 
 from __future__ import annotations
@@ -25,6 +25,6 @@ def lxd(fake: FakeLXD) -> FakeLXD:
 
 
 @pytest.fixture
-def client(fake: FakeLXD) -> Client:
+def client(lxd: FakeLXD) -> Client:
     """A client of the fake LXD (its default project)."""
-    return fake.client()
+    return lxd.client()

@@ -27,11 +27,6 @@ def lxd() -> FakeLXD:
 
 
 @pytest.fixture
-def client(lxd: FakeLXD) -> Any:
-    return lxd.client()
-
-
-@pytest.fixture
 def standalone() -> FakeLXD:
     return FakeLXD()
 

@@ -23,11 +23,6 @@ def lxd() -> FakeLXD:
 
 
 @pytest.fixture
-def client(lxd: FakeLXD) -> Any:
-    return lxd.client()
-
-
-@pytest.fixture
 def instance(client: Any, lxd: FakeLXD) -> Any:
     fetched = client.instances.get("c1")
     lxd.requests.clear()

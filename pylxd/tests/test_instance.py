@@ -37,11 +37,6 @@ def lxd() -> FakeLXD:
     return seeded()
 
 
-@pytest.fixture
-def client(lxd: FakeLXD) -> Any:
-    return lxd.client()
-
-
 def make(client: Any, lxd: FakeLXD, name: str = "c1", **config: Any) -> Any:
     """Create an instance, then forget the requests it took."""
     instance = client.instances.create(

@@ -24,16 +24,6 @@ C1 = "/1.0/instances/c1"
 
 
 @pytest.fixture
-def lxd() -> FakeLXD:
-    return FakeLXD()
-
-
-@pytest.fixture
-def client(lxd: FakeLXD) -> Client:
-    return lxd.client()
-
-
-@pytest.fixture
 def instance(client: Client) -> Any:
     response = client.api.instances.post(
         json={"name": "c1", "source": {"type": "none"}}

@@ -22,16 +22,6 @@ class Item(CollectionMixin, model.Model):
     size = model.Attribute(validator=int, optional=True)
 
 
-@pytest.fixture
-def lxd() -> FakeLXD:
-    return FakeLXD()
-
-
-@pytest.fixture
-def client(lxd: FakeLXD):  # type: ignore[no-untyped-def]
-    return lxd.client()
-
-
 @pytest.fixture(autouse=True)
 def fresh_warnings(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(model, "_seen_attribute_warnings", set())

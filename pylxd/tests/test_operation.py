@@ -11,16 +11,6 @@ from pylxd.models import operation
 from pylxd.testing import FakeLXD
 
 
-@pytest.fixture
-def lxd() -> FakeLXD:
-    return FakeLXD()
-
-
-@pytest.fixture
-def client(lxd: FakeLXD):  # type: ignore[no-untyped-def]
-    return lxd.client()
-
-
 def test_get_and_repr(client, lxd: FakeLXD) -> None:  # type: ignore[no-untyped-def]
     op = lxd.operation("Creating instance", {"instances": ["/1.0/instances/c1"]})
     got = client.operations.get(op.id)

@@ -11,11 +11,6 @@ from pylxd.models import _model, operation
 from pylxd.testing import FakeLXD
 
 
-@pytest.fixture
-def lxd() -> FakeLXD:
-    return FakeLXD()
-
-
 def running(lxd: FakeLXD, steps: list[Any], fail: str = "") -> Any:
     """A Running operation whose metadata takes the next of ``steps`` per wait.
 

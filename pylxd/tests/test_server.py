@@ -13,16 +13,6 @@ from pylxd.testing import FakeLXD
 from pylxd.testing._extensions import LXD_5_0_2_EXTENSIONS
 
 
-@pytest.fixture
-def lxd() -> FakeLXD:
-    return FakeLXD()
-
-
-@pytest.fixture
-def client(lxd: FakeLXD) -> Client:
-    return lxd.client()
-
-
 def test_api_versions_reads_the_root(client: Client, lxd: FakeLXD) -> None:
     assert client.server.api_versions() == ["/1.0"]
     assert lxd.last("GET", "/").query == {}

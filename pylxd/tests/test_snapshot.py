@@ -20,11 +20,6 @@ def lxd() -> FakeLXD:
 
 
 @pytest.fixture
-def client(lxd: FakeLXD) -> Any:
-    return lxd.client()
-
-
-@pytest.fixture
 def instance(client: Any, lxd: FakeLXD) -> Any:
     made = client.instances.create({"name": "c1", "source": IMAGE}, wait=True)
     lxd.requests.clear()

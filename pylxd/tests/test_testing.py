@@ -29,11 +29,6 @@ def lxd() -> FakeLXD:
 
 
 @pytest.fixture
-def client(lxd: FakeLXD) -> Client:
-    return lxd.client()
-
-
-@pytest.fixture
 def running(client: Client) -> Any:
     instance = client.instances.create({"name": "c1", "source": IMAGE}, wait=True)
     instance.start(wait=True)

@@ -12,16 +12,6 @@ from pylxd.testing._fake_extras import add_warning
 
 
 @pytest.fixture
-def lxd() -> FakeLXD:
-    return FakeLXD()
-
-
-@pytest.fixture
-def client(lxd: FakeLXD) -> Client:
-    return lxd.client()
-
-
-@pytest.fixture
 def uuid(lxd: FakeLXD) -> str:
     return add_warning(lxd, "Couldn't find the CGroup blkio.weight", "disk priority")
 
