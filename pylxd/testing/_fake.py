@@ -45,7 +45,8 @@ from pylxd.testing._fake_wire import (  # noqa: F401  (the families import them 
 _FAMILIES: tuple[str, ...] = (
     "pylxd.testing._fake_core",
     "pylxd.testing._fake_incus",
-    "pylxd.testing._fake_extras",  # before _fake_instances (backup uploads)
+    "pylxd.testing._fake_instance_subresources",  # before _fake_instances (backup uploads)
+    "pylxd.testing._fake_warnings",
     "pylxd.testing._fake_cluster",
     "pylxd.testing._fake_files",
     "pylxd.testing._fake_networks",

@@ -291,8 +291,8 @@ def _run_now(
 
 def _record(fake: FakeLXD, call: ExecCall, filename: str, data: bytes) -> str:
     """Keep a record-output file; return its URL (Incus: under ``exec-output``)."""
-    from pylxd.testing._fake_extras import add_log
     from pylxd.testing._fake_incus import exec_outputs
+    from pylxd.testing._fake_instance_subresources import add_log
 
     if fake.server == "incus":
         exec_outputs(fake, call.instance, call.project)[filename] = data

@@ -79,9 +79,9 @@ def _debug_memory(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
 
 def exec_outputs(fake: FakeLXD, instance: str, project: str) -> dict[str, bytes]:
     """The recorded exec output files of ``instance`` (Incus keeps them apart)."""
-    from pylxd.testing._fake_extras import extras
+    from pylxd.testing._fake_instance_subresources import subresources
 
-    outputs: dict[str, bytes] = extras(fake, instance, project).setdefault(
+    outputs: dict[str, bytes] = subresources(fake, instance, project).setdefault(
         "exec-output", {}
     )
     return outputs

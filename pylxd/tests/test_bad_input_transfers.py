@@ -28,9 +28,9 @@ from pylxd import Client, exceptions
 from pylxd.exceptions import TransferIncomplete
 from pylxd.models.instance import Instance
 from pylxd.testing import FakeLXD
-from pylxd.testing._fake_extras import extras
 from pylxd.testing._fake_files import add_entry, filesystem
 from pylxd.testing._fake_images import add_image
+from pylxd.testing._fake_instance_subresources import subresources
 from pylxd.tests.test_bad_input import EMPTY, Ctx, Row
 
 FILES = "/1.0/instances/c1/files"
@@ -120,7 +120,7 @@ def test_recursive_get_of_a_short_file_raises_and_leaves_nothing(ctx: Ctx) -> No
 
 def _backup(ctx: Ctx) -> Any:
     backup = ctx.box.backups.create("b1")
-    extras(ctx.fake, "c1")["backups"]["b1"]["data"] = DATA
+    subresources(ctx.fake, "c1")["backups"]["b1"]["data"] = DATA
     return backup
 
 
@@ -147,7 +147,7 @@ def test_volume_backup_export_raises_on_a_short_body(ctx: Ctx) -> None:
 
 
 def test_log_export_raises_on_a_short_body(ctx: Ctx) -> None:
-    extras(ctx.fake, "c1")["logs"]["lxc.log"] = DATA
+    subresources(ctx.fake, "c1")["logs"]["lxc.log"] = DATA
     ctx.fake.truncate_next(7, "GET", "/1.0/instances/c1/logs/lxc.log")
     with pytest.raises(TransferIncomplete, match="Log 'lxc.log' export.*7 of 102400"):
         ctx.box.logs.export("lxc.log", str(ctx.tmp / "lxc.log"))

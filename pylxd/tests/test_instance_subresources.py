@@ -18,7 +18,7 @@ from pylxd.models import InstanceBackup
 from pylxd.models._streaming import UploadBody
 from pylxd.testing import FakeLXD
 from pylxd.testing._extensions import LXD_5_0_2_EXTENSIONS
-from pylxd.testing._fake_extras import add_log, extras
+from pylxd.testing._fake_instance_subresources import add_log, subresources
 
 C1 = "/1.0/instances/c1"
 
@@ -170,7 +170,7 @@ def test_backup_export_streams_to_a_file_object_with_progress(
     instance: Any, lxd: FakeLXD
 ) -> None:
     backup = instance.backups.create("b1")
-    expected = extras(lxd, "c1")["backups"]["b1"]["data"]
+    expected = subresources(lxd, "c1")["backups"]["b1"]["data"]
     seen: list[tuple[int, int | None]] = []
     target = io.BytesIO()
     written = backup.export(
@@ -206,7 +206,7 @@ def test_backup_export_holds_one_chunk_at_a_time(
 
     backup = instance.backups.create("b1")
     size = 24 * 1024 * 1024
-    extras(lxd, "c1")["backups"]["b1"]["data"] = bytes(size)
+    subresources(lxd, "c1")["backups"]["b1"]["data"] = bytes(size)
     tracemalloc.start()
     try:
         written = backup.export(tmp_path / "big.tar.gz")

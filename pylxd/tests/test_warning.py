@@ -8,7 +8,7 @@ from pylxd import Client, exceptions
 from pylxd.models import Warning as LXDWarning
 from pylxd.testing import FakeLXD
 from pylxd.testing._extensions import LXD_5_0_2_EXTENSIONS
-from pylxd.testing._fake_extras import add_warning
+from pylxd.testing._fake_warnings import add_warning
 
 
 @pytest.fixture

@@ -1,25 +1,23 @@
-"""Fake LXD: instance backups, logs, metadata and templates, bulk state,
-backup import, warnings and metrics.
+"""Fake LXD: instance backups, logs, metadata and templates, bulk state and
+backup import (the instance's sub-resources).
 
-Per-instance state lives in ``fake.store("instance-extras", project)[name]``
+Per-instance state lives in ``fake.store("instance-subresources", project)[name]``
 and belongs to the instance object it was made for (a renamed instance keeps
 its backups, one deleted and created again starts empty). Tests may seed it
-with :func:`extras`, :func:`add_log` and :func:`add_warning`.
+with :func:`subresources` and :func:`add_log`.
 
 The answers imitate LXD 5.0.2 as measured on a real daemon: ``Instance not
 found``, ``Load backup from database: Instance backup not found``,
 ``Backup names may not contain slashes``, a duplicate backup name failing
 the operation, ``lxc.log and lxc.conf may not be deleted``, ``log file name
 <x> not valid``, ``Template "<x>" not found``, ``missing path argument``,
-``Status may only be set to "acknowledge" or "new"`` (403), ``Unsupported
-compression`` (500) for a body that is not a backup.
+``Unsupported compression`` (500) for a body that is not a backup.
 """
 
 from __future__ import annotations
 
 import copy
 import json
-import uuid
 from typing import Any
 from urllib import parse
 
@@ -67,7 +65,7 @@ def _instance(fake: FakeLXD, request: FakeRequest, name: str) -> dict[str, Any]:
     return lookup(instances, name, "Instance not found")
 
 
-def _new_extras() -> dict[str, Any]:
+def _new_subresources() -> dict[str, Any]:
     return {
         "backups": {},
         "logs": {"lxc.log": b""},
@@ -82,26 +80,28 @@ def _new_extras() -> dict[str, Any]:
     }
 
 
-def extras(fake: FakeLXD, name: str, project: str = "default") -> dict[str, Any]:
+def subresources(fake: FakeLXD, name: str, project: str = "default") -> dict[str, Any]:
     """The backups, logs, metadata and templates of instance ``name``.
 
     A dict with ``backups`` (name -> record, the tarball under ``"data"``),
     ``logs`` (file name -> bytes), ``metadata`` and ``templates`` (name ->
     bytes). FakeError 404 when there is no such instance.
     """
-    return instance_owned(fake, "instance-extras", project, name, _new_extras)
+    return instance_owned(
+        fake, "instance-subresources", project, name, _new_subresources
+    )
 
 
-def _extras(fake: FakeLXD, request: FakeRequest, name: str) -> dict[str, Any]:
+def _subresources(fake: FakeLXD, request: FakeRequest, name: str) -> dict[str, Any]:
     _instance(fake, request, name)
-    return extras(fake, name, request.project)
+    return subresources(fake, name, request.project)
 
 
 def add_log(
     fake: FakeLXD, instance: str, filename: str, data: bytes, project: str = "default"
 ) -> None:
     """Give instance ``instance`` a log file (e.g. ``exec_<id>.stdout``)."""
-    extras(fake, instance, project)["logs"][filename] = data
+    subresources(fake, instance, project)["logs"][filename] = data
 
 
 def _file_reply(fake: FakeLXD, data: bytes, filename: str) -> Reply:
@@ -127,7 +127,7 @@ def _backups_holding(
     fake: FakeLXD, request: FakeRequest, name: str, backup: str
 ) -> dict[str, Any]:
     """The backups of instance ``name``, which must hold ``backup`` (404)."""
-    extra = _extras(fake, request, name)
+    extra = _subresources(fake, request, name)
     _backup(extra, backup)
     backups: dict[str, Any] = extra["backups"]
     return backups
@@ -135,7 +135,7 @@ def _backups_holding(
 
 @route("GET", rf"{_INST}/backups")
 def _backups(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
-    backups = _extras(fake, request, name)["backups"]
+    backups = _subresources(fake, request, name)["backups"]
     if request.recursion:
         return fake.sync([_backup_view(b) for b in backups.values()])
     return fake.sync([f"/1.0/instances/{name}/backups/{b}" for b in backups])
@@ -151,7 +151,7 @@ def _free_backup_name(backups: dict[str, Any]) -> str:
 @route("POST", rf"{_INST}/backups")
 def _backup_create(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
     instance = _instance(fake, request, name)
-    backups = extras(fake, name, request.project)["backups"]
+    backups = subresources(fake, name, request.project)["backups"]
     body = request.json or {}
     backup = body.get("name") or _free_backup_name(backups)
     if "/" in backup:
@@ -183,7 +183,7 @@ def _backup_create(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
 
 @route("GET", rf"{_INST}/backups/(?P<backup>[^/]+)")
 def _backup_get(fake: FakeLXD, request: FakeRequest, name: str, backup: str) -> Reply:
-    return fake.sync(_backup_view(_backup(_extras(fake, request, name), backup)))
+    return fake.sync(_backup_view(_backup(_subresources(fake, request, name), backup)))
 
 
 @route("POST", rf"{_INST}/backups/(?P<backup>[^/]+)")
@@ -219,7 +219,7 @@ def _backup_delete(
 def _backup_export(
     fake: FakeLXD, request: FakeRequest, name: str, backup: str
 ) -> Reply:
-    record = _backup(_extras(fake, request, name), backup)
+    record = _backup(_subresources(fake, request, name), backup)
     return _file_reply(fake, record["data"], backup)
 
 
@@ -310,13 +310,13 @@ def _valid_log(filename: str) -> None:
 
 @route("GET", rf"{_INST}/logs")
 def _logs(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
-    logs = _extras(fake, request, name)["logs"]
+    logs = _subresources(fake, request, name)["logs"]
     return fake.sync([f"/1.0/instances/{name}/logs/{f}" for f in sorted(logs)])
 
 
 @route("GET", rf"{_INST}/logs/(?P<filename>[^/]+)")
 def _log_get(fake: FakeLXD, request: FakeRequest, name: str, filename: str) -> Reply:
-    logs = _extras(fake, request, name)["logs"]
+    logs = _subresources(fake, request, name)["logs"]
     _valid_log(filename)
     if filename not in logs:
         raise FakeError(
@@ -327,7 +327,7 @@ def _log_get(fake: FakeLXD, request: FakeRequest, name: str, filename: str) -> R
 
 @route("DELETE", rf"{_INST}/logs/(?P<filename>[^/]+)")
 def _log_delete(fake: FakeLXD, request: FakeRequest, name: str, filename: str) -> Reply:
-    logs = _extras(fake, request, name)["logs"]
+    logs = _subresources(fake, request, name)["logs"]
     _valid_log(filename)
     if filename in _UNDELETABLE_LOGS:
         raise FakeError(400, "lxc.log and lxc.conf may not be deleted")
@@ -346,12 +346,12 @@ _METADATA_KEYS = ("architecture", "creation_date", "expiry_date", "properties")
 
 @route("GET", rf"{_INST}/metadata")
 def _metadata_get(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
-    return fake.sync(_extras(fake, request, name)["metadata"])
+    return fake.sync(_subresources(fake, request, name)["metadata"])
 
 
 @route("PUT", rf"{_INST}/metadata")
 def _metadata_put(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
-    extra = _extras(fake, request, name)
+    extra = _subresources(fake, request, name)
     body = request.json or {}
     extra["metadata"] = {
         "architecture": body.get("architecture", ""),
@@ -365,7 +365,7 @@ def _metadata_put(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
 
 @route("PATCH", rf"{_INST}/metadata")
 def _metadata_patch(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
-    metadata = _extras(fake, request, name)["metadata"]
+    metadata = _subresources(fake, request, name)["metadata"]
     body = request.json or {}
     for key in _METADATA_KEYS[:3]:
         if key in body:
@@ -384,7 +384,7 @@ def _template_path(request: FakeRequest) -> str:
 
 @route("GET", rf"{_INST}/metadata/templates")
 def _templates_get(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
-    templates = _extras(fake, request, name)["templates"]
+    templates = _subresources(fake, request, name)["templates"]
     path = request.query.get("path", "")
     if not path:
         return fake.sync(sorted(templates))
@@ -395,107 +395,16 @@ def _templates_get(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
 
 @route("POST", rf"{_INST}/metadata/templates")
 def _templates_post(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
-    templates = _extras(fake, request, name)["templates"]
+    templates = _subresources(fake, request, name)["templates"]
     templates[_template_path(request)] = request.data
     return fake.sync({})
 
 
 @route("DELETE", rf"{_INST}/metadata/templates")
 def _templates_delete(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
-    templates = _extras(fake, request, name)["templates"]
+    templates = _subresources(fake, request, name)["templates"]
     path = _template_path(request)
     if path not in templates:
         raise FakeError(404, f'Template "{path}" not found')
     del templates[path]
     return fake.sync({})
-
-
-# -- warnings --------------------------------------------------------------------
-def add_warning(
-    fake: FakeLXD,
-    type: str = "AppArmor support has been disabled",
-    message: str = "Disabled because of lack of kernel support",
-    project: str = "",
-    severity: str = "low",
-    entity_url: str = "",
-) -> str:
-    """Record a warning as LXD would; return its uuid."""
-    key = str(uuid.uuid4())
-    seen = now()
-    fake.store("warnings")[key] = {
-        "uuid": key,
-        "status": "new",
-        "type": type,
-        "severity": severity,
-        "count": 1,
-        "first_seen_at": seen,
-        "last_seen_at": seen,
-        "last_message": message,
-        "entity_url": entity_url,
-        "location": "none",
-        "project": project,
-    }
-    return key
-
-
-def _warning(fake: FakeLXD, key: str) -> dict[str, Any]:
-    return lookup(fake.store("warnings"), key, "Warning not found")
-
-
-@route("GET", r"/1.0/warnings")
-def _warnings(fake: FakeLXD, request: FakeRequest) -> Reply:
-    items = fake.store("warnings")
-    project = request.query.get("project")
-    if project is not None:
-        items = {k: w for k, w in items.items() if w["project"] == project}
-    if request.recursion:
-        return fake.sync(list(items.values()))
-    return fake.sync([f"/1.0/warnings/{k}" for k in items])
-
-
-@route("GET", r"/1.0/warnings/(?P<key>[^/]+)")
-def _warning_get(fake: FakeLXD, request: FakeRequest, key: str) -> Reply:
-    return fake.sync(_warning(fake, key))
-
-
-@route("PUT", r"/1.0/warnings/(?P<key>[^/]+)")
-@route("PATCH", r"/1.0/warnings/(?P<key>[^/]+)")
-def _warning_put(fake: FakeLXD, request: FakeRequest, key: str) -> Reply:
-    warning = _warning(fake, key)
-    status = (request.json or {}).get("status", "")
-    if status not in ("new", "acknowledged", "resolved"):
-        raise FakeError(400, f'Invalid warning type "{status}"')
-    if status == "resolved":
-        raise FakeError(403, 'Status may only be set to "acknowledge" or "new"')
-    warning["status"] = status
-    return fake.sync({})
-
-
-@route("DELETE", r"/1.0/warnings/(?P<key>[^/]+)")
-def _warning_delete(fake: FakeLXD, request: FakeRequest, key: str) -> Reply:
-    _warning(fake, key)
-    del fake.store("warnings")[key]
-    return fake.sync({})
-
-
-# -- metrics ---------------------------------------------------------------------
-@route("GET", r"/1.0/metrics")
-def _metrics(fake: FakeLXD, request: FakeRequest) -> Reply:
-    project = require_project(fake, request)
-    running = [
-        name
-        for name, inst in fake.store("instances", project).items()
-        if inst.get("status") == "Running"
-    ]
-    lines = []
-    if running:
-        lines += [
-            "# HELP lxd_procs_total The number of running processes.",
-            "# TYPE lxd_procs_total gauge",
-        ]
-        lines += [
-            f'lxd_procs_total{{name="{n}",project="{project}",type="container"}} 1'
-            for n in running
-        ]
-    lines.append("# EOF")
-    return fake.raw(("\n".join(lines) + "\n").encode(), content_type="text/plain")
