@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import secrets
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from pylxd.testing._fake import FakeLXD, on_init, route
-from pylxd.testing._fake_core import given_name, list_route
+from pylxd.testing._fake_core import given_name, list_route, listing
 from pylxd.testing._fake_wire import FakeError, FakeRequest, Reply, lookup, rename_in
 
 _MEMBER = r"/1.0/cluster/members/(?P<name>[^/]*)"
@@ -215,9 +216,9 @@ def _member(fake: FakeLXD, name: str) -> dict[str, Any]:
 def _members_get(fake: FakeLXD, request: FakeRequest) -> Reply:
     _require_clustered(fake, 500, "Server is not clustered")
     members = _members(fake)
-    if request.recursion:
-        return fake.sync([_member_view(fake, m) for m in members.values()])
-    return fake.sync([f"/1.0/cluster/members/{name}" for name in members])
+    view = functools.partial(_member_view, fake)
+    path = "/1.0/cluster/members"
+    return fake.sync(listing(request, path, members, view, in_project=False))
 
 
 @route("POST", r"/1.0/cluster/members")

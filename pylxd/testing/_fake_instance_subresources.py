@@ -33,7 +33,7 @@ from pylxd.testing._fake import (
     rename_in,
     route,
 )
-from pylxd.testing._fake_core import require_project
+from pylxd.testing._fake_core import listing, require_project
 from pylxd.testing._fake_helpers import instance_owned
 
 _INST = r"/1.0/instances/(?P<name>[^/]+)"
@@ -136,9 +136,8 @@ def _backups_holding(
 @route("GET", rf"{_INST}/backups")
 def _backups(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
     backups = _subresources(fake, request, name)["backups"]
-    if request.recursion:
-        return fake.sync([_backup_view(b) for b in backups.values()])
-    return fake.sync([f"/1.0/instances/{name}/backups/{b}" for b in backups])
+    path = f"/1.0/instances/{name}/backups"
+    return fake.sync(listing(request, path, backups, _backup_view, in_project=False))
 
 
 def _free_backup_name(backups: dict[str, Any]) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from pylxd._types import JSONDict
 from pylxd.testing._fake import (
     FakeError,
@@ -13,6 +15,7 @@ from pylxd.testing._fake import (
     rename_in,
     route,
 )
+from pylxd.testing._fake_core import listing
 from pylxd.testing._fake_helpers import wording
 from pylxd.testing._fake_instances import (
     INSTANCE_PATH,
@@ -43,10 +46,8 @@ def _snapshot(
 def _snapshots(fake: FakeLXD, request: FakeRequest, kind: str, name: str) -> Reply:
     instance_of_kind(fake, request, kind, name)
     snaps = snapshot_records(fake, request.project, name)
-    if request.recursion:
-        return fake.sync([render(fake, request.project, s) for s in snaps.values()])
-    suffix = "" if request.project == "default" else f"?project={request.project}"
-    return fake.sync([f"/1.0/{kind}/{name}/snapshots/{s}{suffix}" for s in snaps])
+    view = functools.partial(render, fake, request.project)
+    return fake.sync(listing(request, f"/1.0/{kind}/{name}/snapshots", snaps, view))
 
 
 def _new_snapshot(record: JSONDict, snap: str, body: JSONDict) -> JSONDict:

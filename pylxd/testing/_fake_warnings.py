@@ -11,7 +11,7 @@ import uuid
 from typing import Any
 
 from pylxd.testing._fake import FakeLXD, route
-from pylxd.testing._fake_core import require_project
+from pylxd.testing._fake_core import listing, require_project
 from pylxd.testing._fake_wire import FakeError, FakeRequest, Reply, lookup, now
 
 
@@ -53,9 +53,7 @@ def _warnings(fake: FakeLXD, request: FakeRequest) -> Reply:
     project = request.query.get("project")
     if project is not None:
         items = {k: w for k, w in items.items() if w["project"] == project}
-    if request.recursion:
-        return fake.sync(list(items.values()))
-    return fake.sync([f"/1.0/warnings/{k}" for k in items])
+    return fake.sync(listing(request, "/1.0/warnings", items, in_project=False))
 
 
 @route("GET", r"/1.0/warnings/(?P<key>[^/]+)")
