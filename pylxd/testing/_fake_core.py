@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any, Callable
 
@@ -318,20 +319,21 @@ def _operation_cancel(fake: FakeLXD, request: FakeRequest, op_id: str) -> Reply:
 
 
 # -- projects ----------------------------------------------------------------
-def _project_view(fake: FakeLXD, name: str) -> dict[str, Any]:
-    project = dict(fake.store("projects")[name])
-    project["used_by"] = [
+def _project_view(fake: FakeLXD, record: dict[str, Any]) -> dict[str, Any]:
+    name = record["name"]
+    used_by = [
         f"/1.0/profiles/{p}?project={name}" for p in fake.store("profiles", name)
     ]
-    return project
+    return {**record, "used_by": used_by}
 
 
 @route("GET", r"/1.0/projects")
 def _projects(fake: FakeLXD, request: FakeRequest) -> Reply:
-    names = fake.store("projects")
-    if request.recursion:
-        return fake.sync([_project_view(fake, n) for n in names])
-    return fake.sync([f"/1.0/projects/{n}" for n in names])
+    projects = fake.store("projects")
+    view = functools.partial(_project_view, fake)
+    return fake.sync(
+        listing(request, "/1.0/projects", projects, view, in_project=False)
+    )
 
 
 @route("POST", r"/1.0/projects")
@@ -376,8 +378,7 @@ def _project(fake: FakeLXD, name: str) -> dict[str, Any]:
 
 @route("GET", rf"/1.0/projects/{_NAME}")
 def _project_get(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
-    _project(fake, name)
-    return fake.sync(_project_view(fake, name))
+    return fake.sync(_project_view(fake, _project(fake, name)))
 
 
 @route("GET", rf"/1.0/projects/{_NAME}/state")
