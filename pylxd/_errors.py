@@ -117,7 +117,8 @@ def _where(response: Any) -> str:
     return f"{method} {describe_url(getattr(response, 'url', None))}".strip()
 
 
-def _malformed(response: Any, what: str) -> MalformedResponse:
+def malformed(response: Any, what: str) -> MalformedResponse:
+    """A :class:`MalformedResponse`: "LXD answered <method> <URL> with ``what``"."""
     content = getattr(response, "content", b"") or b""
     text = content[:200].decode("utf-8", "replace").strip()
     excerpt = (
@@ -138,26 +139,24 @@ def envelope_of(response: Any) -> Any:
     try:
         body = response.json()
     except RecursionError:
-        raise _malformed(response, "JSON nested too deeply to decode") from None
+        raise malformed(response, "JSON nested too deeply to decode") from None
     except (ValueError, TypeError) as err:
-        raise _malformed(response, f"a body that is not JSON ({err})") from None
+        raise malformed(response, f"a body that is not JSON ({err})") from None
     if not isinstance(body, dict):
-        raise _malformed(response, f"a JSON {type(body).__name__}, not an object")
+        raise malformed(response, f"a JSON {type(body).__name__}, not an object")
     kind = body.get("type")
     if kind == "sync" and "metadata" not in body:
-        raise _malformed(response, "a sync answer without metadata")
+        raise malformed(response, "a sync answer without metadata")
     if kind == "async":
         operation = body.get("operation")
         if not isinstance(operation, str) or not operation:
-            raise _malformed(
+            raise malformed(
                 response, f"an async answer whose operation is {operation!r}"
             )
         # Only the operation is read from an async answer: its metadata
         # (the operation itself) may be left out, but not be anything else.
         if not isinstance(body.get("metadata"), (dict, type(None))):
-            raise _malformed(
-                response, "an async answer whose metadata is not an object"
-            )
+            raise malformed(response, "an async answer whose metadata is not an object")
     return body
 
 
@@ -185,18 +184,18 @@ def metadata_of(
     """
     metadata = envelope_of(response).get("metadata", _MISSING)
     if metadata is _MISSING:
-        raise _malformed(response, "an answer without metadata")
+        raise malformed(response, "an answer without metadata")
     if not isinstance(metadata, kind):
         kinds = kind if isinstance(kind, tuple) else (kind,)
         wanted = " or ".join(_KIND_NAMES.get(k, k.__name__) for k in kinds)
-        raise _malformed(
+        raise malformed(
             response, f"metadata of type {type(metadata).__name__}, not {wanted}"
         )
     if items is not None and isinstance(metadata, list):
         for item in metadata:
             if not isinstance(item, items):
                 wanted = _KIND_NAMES.get(items, items.__name__)
-                raise _malformed(
+                raise malformed(
                     response,
                     f"a list holding a {type(item).__name__}, not {wanted}",
                 )
@@ -206,7 +205,7 @@ def metadata_of(
             if isinstance(obj, dict) and not (
                 obj.get(key) and isinstance(obj[key], str)
             ):
-                raise _malformed(response, f"an object without its {key!r}")
+                raise malformed(response, f"an object without its {key!r}")
     return metadata
 
 
@@ -217,7 +216,7 @@ def operation_of(response: Any) -> str:
     """
     body = envelope_of(response)
     if body.get("type") != "async":
-        raise _malformed(response, f"a {body.get('type')!r} answer, not async")
+        raise malformed(response, f"a {body.get('type')!r} answer, not async")
     return str(body["operation"])
 
 

@@ -508,6 +508,7 @@ from pylxd._errors import (  # noqa: E402, F401  (re-exported)
     _check_response,
     envelope_of,
     error_for,
+    malformed,
     metadata_of,
     naming,
     operation_of,

@@ -102,9 +102,7 @@ def _fds(response: Any) -> dict[str, str]:
     metadata = operation.get("metadata") or {}
     fds = metadata.get("fds") if isinstance(metadata, dict) else None
     if fds is not None and not isinstance(fds, dict):
-        raise exceptions.MalformedResponse(
-            response, f"LXD answered {response.url} with fds that are not an object"
-        )
+        raise exceptions.malformed(response, "fds that are not an object")
     return {str(k): str(v) for k, v in (fds or {}).items()}
 
 

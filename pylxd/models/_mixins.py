@@ -256,9 +256,8 @@ class CollectionMixin:
         with exceptions.naming(kind, name):
             node = cls._collection(client)[quote(name, kind, slash=cls._name_slash)]
             response = node.get()
-            metadata = exceptions.metadata_of(
-                response, key=cls._key
-            )  # named like LXD's errors
+            # inside naming(): a malformed answer is named like LXD's errors
+            metadata = exceptions.metadata_of(response, key=cls._key)
         return cls._from_server(client, metadata, etag=etag_of(response))
 
     @classmethod

@@ -215,7 +215,7 @@ class Instance(
             response,
             (list, type(None)),
             items=str if recursion == 0 else dict,
-            key=None if recursion == 0 else "name",
+            key=None if recursion == 0 else cls._key,
         )
         items = items or []
         if recursion == 0:
@@ -264,7 +264,7 @@ class Instance(
         with exceptions.naming(kind, name):
             node = cls._collection(client)[quote(name, kind)]
             response = node.get(params=query) if query else node.get()
-            metadata = exceptions.metadata_of(response, key="name")
+            metadata = exceptions.metadata_of(response, key=cls._key)
             if query and metadata.get("type") != cls._instance_type:
                 raise _instance_not_found(response)
         return metadata, response

@@ -117,9 +117,7 @@ class Operation:
         listed = [ops or [] for ops in by_status.values()]
         for ops in listed:
             if not isinstance(ops, list) or not all(isinstance(op, dict) for op in ops):
-                raise exceptions.MalformedResponse(
-                    response, "LXD listed operations that are not lists of objects"
-                )
+                raise exceptions.malformed(response, "statuses not listing objects")
         return [cls._from_metadata(client, op) for ops in listed for op in ops]
 
     @classmethod
@@ -271,9 +269,7 @@ class Operation:
             response = self._wait_response(self._client, self.id, timeout)
         else:
             response = _wait_reporting(self._client, self.id, timeout, progress)
-        for key, value in exceptions.metadata_of(response).items():
-            if key in _FIELDS:
-                setattr(self, key, value)
+        self._set_fields(exceptions.metadata_of(response))
         return self
 
     def cancel(self) -> None:

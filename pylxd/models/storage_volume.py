@@ -105,8 +105,8 @@ class StorageVolume(Described):
             response = volumes.get(params={"recursion": 1})
         return [
             cls._from_volume(storage_pool, item)
-            for item in exceptions.metadata_of(response, list, items=dict, key="name")
-            if "/" not in item["name"]
+            for item in exceptions.metadata_of(response, list, items=dict, key=cls._key)
+            if "/" not in item[cls._key]
         ]
 
     @classmethod
@@ -122,7 +122,7 @@ class StorageVolume(Described):
         node = volumes[quote(name, "Storage volume")]
         with _naming(_volume_label(storage_pool, _type, name)):
             response = node.get()
-        metadata = exceptions.metadata_of(response, key="name")
+        metadata = exceptions.metadata_of(response, key=cls._key)
         volume = cls._from_volume(storage_pool, metadata)
         object.__setattr__(volume, "_etag", model.etag_of(response))
         return volume

@@ -149,5 +149,19 @@ def test_a_listing_of_operations_that_are_not_objects_is_malformed(
     client, lxd: FakeLXD, listed: dict  # type: ignore[no-untyped-def]
 ) -> None:
     lxd.reply_next(FakeLXD.sync(listed), "GET", "/1.0/operations")
-    with pytest.raises(exceptions.MalformedResponse, match="not lists of objects"):
+    with pytest.raises(exceptions.MalformedResponse) as info:
         client.operations.all()
+    assert "/1.0/operations?recursion=1" in str(info.value)
+    assert "statuses not listing objects" in str(info.value)
+
+
+def test_wait_keeps_a_field_this_version_does_not_know(
+    client, lxd: FakeLXD  # type: ignore[no-untyped-def]
+) -> None:
+    op = client.operations.get(lxd.operation("x").id)
+    answer = {"id": op.id, "status": "Success", "requestor": {"username": "u"}}
+    lxd.reply_next(FakeLXD.sync(answer), "GET", f"/1.0/operations/{op.id}/wait")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        op.wait()
+    assert op.requestor == {"username": "u"}
