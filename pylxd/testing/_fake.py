@@ -288,6 +288,12 @@ class FakeLXD(FaultsMixin, HelpersMixin, requests.adapters.BaseAdapter):
 
     # -- replies -------------------------------------------------------------
     @staticmethod
+    def empty() -> Reply:
+        """LXD's empty sync answer (``metadata: {}``): what a ``PUT``, ``PATCH``
+        or ``DELETE`` answers; a create or rename answers ``sync()`` (``null``)."""
+        return FakeLXD.sync({})
+
+    @staticmethod
     def sync(metadata: Any = None, status: int = 200, etag: str | None = None) -> Reply:
         """LXD's sync envelope around ``metadata``."""
         body = {

@@ -151,11 +151,11 @@ def _certificate_update(
     if not merge:  # a PUT also resets the restrictions it leaves out
         cert["projects"] = list(body.get("projects") or [])
         cert["restricted"] = bool(body.get("restricted", False))
-    return fake.sync({})
+    return fake.empty()
 
 
 @route("DELETE", rf"/1.0/certificates/{_FP}")
 def _certificate_delete(fake: FakeLXD, request: FakeRequest, fp: str) -> Reply:
     _require_trust(fake)
     del _store(fake)[_find(fake, fp)["fingerprint"]]
-    return fake.sync({})
+    return fake.empty()

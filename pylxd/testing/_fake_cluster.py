@@ -175,7 +175,7 @@ def _disable(fake: FakeLXD, request: FakeRequest) -> Reply:
     _cluster(fake).update(server_name="", enabled=False)
     _members(fake).clear()
     _groups(fake).clear()
-    return fake.sync({})
+    return fake.empty()
 
 
 @route("PUT", r"/1.0/cluster/certificate")
@@ -188,7 +188,7 @@ def _certificate_put(fake: FakeLXD, request: FakeRequest) -> Reply:
             )
     _require_clustered(fake)
     _cluster(fake)["certificate"] = body["cluster_certificate"]
-    return fake.sync({})
+    return fake.empty()
 
 
 @route("GET", r"/1.0/cluster/certificate")
@@ -285,7 +285,7 @@ def _member_update(fake: FakeLXD, member: dict[str, Any], body: dict[str, Any]) 
 @route("PUT", _MEMBER)
 def _member_put(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
     _member_update(fake, _member(fake, name), request.json or {})
-    return fake.sync({})
+    return fake.empty()
 
 
 @route("PATCH", _MEMBER)
@@ -294,7 +294,7 @@ def _member_patch(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
     # LXD 5.0 starts a PATCH from an empty group list: send ``groups`` too.
     body = {**_member_view(fake, member), "groups": [], **(request.json or {})}
     _member_update(fake, member, body)
-    return fake.sync({})
+    return fake.empty()
 
 
 @route("POST", _MEMBER)
@@ -311,7 +311,7 @@ def _member_rename(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
         group["members"] = [new if m == name else m for m in group["members"]]
     if _cluster(fake)["server_name"] == name:
         _cluster(fake)["server_name"] = new
-    return fake.sync({})
+    return fake.empty()
 
 
 @route("DELETE", _MEMBER)
@@ -321,7 +321,7 @@ def _member_delete(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
     for group in _groups(fake).values():
         if name in group["members"]:
             group["members"].remove(name)
-    return fake.sync({})
+    return fake.empty()
 
 
 @route("GET", _MEMBER + "/state")
@@ -395,7 +395,7 @@ def _group_put(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
     body = request.json or {}
     group["members"] = _check_members(fake, body.get("members") or [])
     group["description"] = body.get("description", "")
-    return fake.sync({})
+    return fake.empty()
 
 
 @route("PATCH", _GROUP)
@@ -406,7 +406,7 @@ def _group_patch(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
         group["members"] = _check_members(fake, body["members"] or [])
     if "description" in body:
         group["description"] = body["description"]
-    return fake.sync({})
+    return fake.empty()
 
 
 @route("POST", _GROUP)
@@ -429,4 +429,4 @@ def _group_delete(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
     if group["members"]:
         raise FakeError(500, "Only empty cluster groups can be removed")
     del _groups(fake)[name]
-    return fake.sync({})
+    return fake.empty()

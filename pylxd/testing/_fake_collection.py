@@ -189,7 +189,7 @@ class Collection:
                 record["config"] = {**record["config"], **config} if merge else config
             elif not (merge and self.patch_keeps) or field in body:
                 record[field] = copy.deepcopy(body.get(field, default))
-        return fake.sync({})
+        return fake.empty()
 
     def put(
         self, fake: FakeLXD, request: FakeRequest, key: str, **groups: str
@@ -224,4 +224,4 @@ class Collection:
         self.find(fake, request, key, **groups)
         self._check_free(fake, request, "delete", key, **groups)
         del self.records(fake, request, **groups)[key]
-        return fake.sync({})
+        return fake.empty()

@@ -66,7 +66,7 @@ def _console_clear(fake: FakeLXD, request: FakeRequest, kind: str, name: str) ->
             404, f"stat /var/lib/lxd/logs/{name}/console.log: no such file or directory"
         )
     fake.store("console", request.project)[name] = bytearray()
-    return fake.sync({})
+    return fake.empty()
 
 
 @route("POST", _CONSOLE)

@@ -197,13 +197,13 @@ def _server_config(fake: FakeLXD, request: FakeRequest) -> dict[str, Any]:
 @route("PUT", r"/1.0")
 def _server_put(fake: FakeLXD, request: FakeRequest) -> Reply:
     fake.config = _server_config(fake, request)
-    return fake.sync({})
+    return fake.empty()
 
 
 @route("PATCH", r"/1.0")
 def _server_patch(fake: FakeLXD, request: FakeRequest) -> Reply:
     fake.config.update(_server_config(fake, request))
-    return fake.sync({})
+    return fake.empty()
 
 
 _GIB = 1024**3
@@ -315,7 +315,7 @@ def _operation_cancel(fake: FakeLXD, request: FakeRequest, op_id: str) -> Reply:
         raise FakeError(403, "Only running operations can be cancelled")
     op.status = "Cancelled"
     op.err = "Operation cancelled"
-    return fake.sync({})
+    return fake.empty()
 
 
 # -- projects ----------------------------------------------------------------
@@ -404,7 +404,7 @@ def _project_put(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
     body = request.json or {}
     project["description"] = body.get("description", "")
     project["config"] = dict(body.get("config") or {})
-    return fake.sync({})
+    return fake.empty()
 
 
 @route("PATCH", rf"/1.0/projects/{_NAME}")
@@ -414,7 +414,7 @@ def _project_patch(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
     if "description" in body:
         project["description"] = body["description"]
     project["config"].update(body.get("config") or {})
-    return fake.sync({})
+    return fake.empty()
 
 
 @route("POST", rf"/1.0/projects/{_NAME}")
@@ -454,7 +454,7 @@ def _project_delete(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
     for kind, projects in fake.state.items():
         if kind != "projects":
             projects.pop(name, None)
-    return fake.sync({})
+    return fake.empty()
 
 
 # -- profiles ----------------------------------------------------------------
@@ -564,7 +564,7 @@ def _profile_update(
             profile[field].update(given)
         else:
             profile[field] = given
-    return fake.sync({})
+    return fake.empty()
 
 
 @route("POST", rf"/1.0/profiles/{_NAME}")
@@ -593,4 +593,4 @@ def _profile_delete(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
     if _profile_view(fake, project, profile)["used_by"]:
         raise FakeError(400, "Profile is currently in use")
     del fake.store("profiles", project)[name]
-    return fake.sync({})
+    return fake.empty()

@@ -220,7 +220,7 @@ def _files_post(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
     owner = {k: _go_int(request.headers.get(f"X-LXD-{k}")) for k in ("uid", "gid")}
     mode = _go_int(request.headers.get("X-LXD-mode"))
     _WRITERS[kind](_Write(fs, path, raw_path, request.data, write, mode, owner))
-    return fake.sync({})
+    return fake.empty()
 
 
 @dataclass
@@ -296,4 +296,4 @@ def _files_delete(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
             500, f'sftp: "remove {raw}: directory not empty" (SSH_FX_FAILURE)'
         )
     del fs[path]
-    return fake.sync({})
+    return fake.empty()

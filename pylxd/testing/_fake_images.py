@@ -302,7 +302,7 @@ def _image_put(fake: FakeLXD, request: FakeRequest, fp: str) -> Reply:
     image.update({k: body[k] for k in _PUT_FIELDS if k in body})
     image["properties"] = dict(body.get("properties") or {})
     image["public"] = bool(body.get("public", False))
-    return fake.sync({})
+    return fake.empty()
 
 
 @route("PATCH", rf"/1.0/images/{_FP}")
@@ -311,7 +311,7 @@ def _image_patch(fake: FakeLXD, request: FakeRequest, fp: str) -> Reply:
     body = request.json or {}
     image["properties"].update(body.pop("properties", None) or {})
     image.update({k: body[k] for k in _PUT_FIELDS if k in body})
-    return fake.sync({})
+    return fake.empty()
 
 
 @route("DELETE", rf"/1.0/images/{_FP}")
@@ -431,7 +431,7 @@ def _alias_update(fake: FakeLXD, request: FakeRequest, name: str, merge: bool) -
         alias["target"] = target
     if not merge or "description" in body:
         alias["description"] = body.get("description", "")
-    return fake.sync({})
+    return fake.empty()
 
 
 @route("POST", rf"/1.0/images/aliases/{_ALIAS}")
@@ -451,4 +451,4 @@ def _alias_rename(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
 def _alias_delete(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
     _alias(fake, request, name)
     del fake.store("image_aliases", image_project(fake, request))[name]
-    return fake.sync({})
+    return fake.empty()

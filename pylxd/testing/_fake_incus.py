@@ -120,7 +120,7 @@ def _output_delete(
     files = _outputs(fake, request, name)
     _output(files, filename)
     del files[filename]
-    return fake.sync({})
+    return fake.empty()
 
 
 # -- server-wide ---------------------------------------------------------------

@@ -336,7 +336,7 @@ def _log_delete(fake: FakeLXD, request: FakeRequest, name: str, filename: str) -
             f"remove /var/lib/lxd/logs/{name}/{filename}: no such file or directory",
         )
     del logs[filename]
-    return fake.sync({})
+    return fake.empty()
 
 
 # -- metadata and templates ----------------------------------------------------
@@ -359,7 +359,7 @@ def _metadata_put(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
         "properties": dict(body.get("properties") or {}),
         "templates": dict(body.get("templates") or {}),
     }
-    return fake.sync({})
+    return fake.empty()
 
 
 @route("PATCH", rf"{_INST}/metadata")
@@ -371,7 +371,7 @@ def _metadata_patch(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
             metadata[key] = body[key]
     for key in ("properties", "templates"):  # maps are merged, as Go decodes them
         metadata[key].update(body.get(key) or {})
-    return fake.sync({})
+    return fake.empty()
 
 
 def _template_path(request: FakeRequest) -> str:
@@ -396,7 +396,7 @@ def _templates_get(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
 def _templates_post(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
     templates = _subresources(fake, request, name)["templates"]
     templates[_template_path(request)] = request.data
-    return fake.sync({})
+    return fake.empty()
 
 
 @route("DELETE", rf"{_INST}/metadata/templates")
@@ -406,4 +406,4 @@ def _templates_delete(fake: FakeLXD, request: FakeRequest, name: str) -> Reply:
     if path not in templates:
         raise FakeError(404, f'Template "{path}" not found')
     del templates[path]
-    return fake.sync({})
+    return fake.empty()

@@ -548,7 +548,7 @@ def _instance_put(fake: FakeLXD, request: FakeRequest, kind: str, name: str) -> 
 def _instance_patch(fake: FakeLXD, request: FakeRequest, kind: str, name: str) -> Reply:
     record = instance_of_kind(fake, request, kind, name)
     _update(fake, request.project, record, request.json or {}, merge=True)
-    return fake.sync({})
+    return fake.empty()
 
 
 def _rename(fake: FakeLXD, project: str, record: JSONDict, new: str) -> None:

@@ -363,7 +363,7 @@ def _volume_update(
     body = request.json or {}
     if body.get("restore"):
         _restore(volume, body["restore"])
-        return fake.sync({})
+        return fake.empty()
 
     work = lambda: _update(volume, body, merge)  # noqa: E731
     return change(fake, request, "Updating storage volume", work)

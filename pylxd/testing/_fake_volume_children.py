@@ -174,7 +174,7 @@ def _snapshot_update(
         found["description"] = body.get("description", "")
     if not merge or "expires_at" in body:
         found["expires_at"] = body.get("expires_at") or NEVER
-    return fake.sync({})
+    return fake.empty()
 
 
 # -- backups -------------------------------------------------------------------

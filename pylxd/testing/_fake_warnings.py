@@ -71,14 +71,14 @@ def _warning_put(fake: FakeLXD, request: FakeRequest, key: str) -> Reply:
     if status == "resolved":
         raise FakeError(403, 'Status may only be set to "acknowledge" or "new"')
     warning["status"] = status
-    return fake.sync({})
+    return fake.empty()
 
 
 @route("DELETE", r"/1.0/warnings/(?P<key>[^/]+)")
 def _warning_delete(fake: FakeLXD, request: FakeRequest, key: str) -> Reply:
     _warning(fake, key)
     del fake.store("warnings")[key]
-    return fake.sync({})
+    return fake.empty()
 
 
 # -- metrics ---------------------------------------------------------------------
