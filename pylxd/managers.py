@@ -421,30 +421,7 @@ class StorageBucketKeyManager(_Collection[_StorageBucketKey]):
 
 
 class StorageBucketBackupManager(_Collection[_StorageBucketBackup]):
-    if TYPE_CHECKING:  # pragma: no cover
-        # Without a name Incus picks one and None is returned.
-        @overload
-        def create(
-            self,
-            name: str,
-            expires_at: str | None = None,
-            compression_algorithm: str | None = None,
-        ) -> StorageBucketBackup: ...
-
-        @overload
-        def create(
-            self,
-            name: None = None,
-            expires_at: str | None = None,
-            compression_algorithm: str | None = None,
-        ) -> None: ...
-
-        def create(
-            self,
-            name: str | None = None,
-            expires_at: str | None = None,
-            compression_algorithm: str | None = None,
-        ) -> StorageBucketBackup | None: ...
+    """``bucket.backups``: StorageBucketBackup objects."""
 
 
 class _Stoppable(Protocol):

@@ -24,7 +24,14 @@ from pylxd import exceptions
 from pylxd._types import JSONDict
 from pylxd.exceptions import naming
 from pylxd.models import _model as model
-from pylxd.models._mixins import check_config, check_name, found, quote
+from pylxd.models._mixins import (
+    check_config,
+    check_name,
+    created_name_or_none,
+    found,
+    listed_names,
+    quote,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     import requests
@@ -136,6 +143,42 @@ class _Child:
             cls._from_server(client, item, **{cls._parent: parent})
             for item in items or ()
         ]
+
+    @classmethod
+    def _names(cls, client: Client, parent: Any) -> list[str]:
+        """``GET <parent URL>/<collection>``: the keys of the children."""
+        with cls._naming(parent._subject()):
+            return listed_names(cls._collection(client, parent).get())
+
+    @classmethod
+    def _created_key(
+        cls,
+        client: Client,
+        parent: Any,
+        response: requests.Response,
+        before: set[str],
+        kind: str | None = None,
+    ) -> str:
+        """The key LXD gave the child a ``POST`` (waited for) sent without one.
+
+        LXD tells it in the operation's ``resources[kind]`` (default: the
+        collection's name), or else it is the one key listed now that was not
+        in ``before`` (LXD 5.0 does not tell a new volume snapshot's).
+
+        :raises MalformedResponse: when neither tells it.
+        """
+        kind = kind or cls._endpoint
+        key = created_name_or_none(response, kind, under=cls._endpoint)
+        if key is not None:
+            return key
+        new = set(cls._names(client, parent)) - before
+        if len(new) != 1:
+            raise exceptions.MalformedResponse(
+                response,
+                f"LXD did not tell the name of the new {cls._kind().lower()} of "
+                f"{parent._subject()} (new since the request: {sorted(new)})",
+            )
+        return new.pop()
 
     @classmethod
     def _fetch(cls: type[_T], client: Client, parent: Any, key: str) -> _T:

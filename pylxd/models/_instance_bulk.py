@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from pylxd import exceptions
 from pylxd.models import _model as model
-from pylxd.models._mixins import is_incus, name_from_url
+from pylxd.models._mixins import is_incus, listed_names
 
 if TYPE_CHECKING:  # pragma: no cover
     from pylxd.client import Client
@@ -81,10 +81,7 @@ def _check_only_this_type(client: Client, cls: Any) -> None:
     """
     other = _OTHER_TYPE[cls._instance_type]
     response = client.api.instances.get(params={"instance-type": other})
-    others = [
-        name_from_url(url)
-        for url in exceptions.metadata_of(response, (list, type(None)), items=str) or ()
-    ]
+    others = listed_names(response)
     if others:
         raise exceptions.LXDAPIExtensionNotAvailable(
             f"{cls.__name__}.set_all_states: Incus has no /1.0/"

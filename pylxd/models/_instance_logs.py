@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from pylxd import exceptions
 from pylxd.models import _streaming
-from pylxd.models._mixins import InstancePart, name_from_url, quote
+from pylxd.models._mixins import InstancePart, listed_names, quote
 
 
 class InstanceLogs(InstancePart):
@@ -21,10 +20,7 @@ class InstanceLogs(InstancePart):
 
     def all(self) -> list[str]:
         """Return the names of the log files (``GET /1.0/instances/<name>/logs``)."""
-        return [
-            name_from_url(url)
-            for url in exceptions.metadata_of(self.api.get(), list, items=str)
-        ]
+        return listed_names(self.api.get())
 
     def get(self, filename: str) -> str:
         """Return the text of a log file, whole.

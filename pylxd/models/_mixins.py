@@ -41,6 +41,21 @@ _NOT_A_SEGMENT = frozenset({"", ".", ".."})
 _PLAIN = re.compile(r"[A-Za-z0-9_.~-]+").fullmatch
 
 
+def listed_names(response: requests.Response) -> list[str]:
+    """The names in LXD's listing of object URLs (a ``GET`` without recursion).
+
+    :raises MalformedResponse: when it is not a list of strings (None is an
+        empty list), or an URL names no object (``/1.0/instances/``, ``..``):
+        such a name could not be addressed again.
+    """
+    urls = exceptions.metadata_of(response, (list, type(None)), items=str)
+    names = [name_from_url(url) for url in urls or ()]
+    for url, name in zip(urls or (), names):
+        if name in _NOT_A_SEGMENT or parse.urlsplit(url).path.endswith("/"):
+            raise exceptions.malformed(response, f"a listing holding {url!r}")
+    return names
+
+
 def check_name(kind: str, name: Any, *, slash: bool = False) -> str:
     """Refuse a name that cannot be one URL path segment, before sending.
 
@@ -122,14 +137,23 @@ def created_name(response: requests.Response, what: str, *kinds: str) -> str:
     return name
 
 
-def created_name_or_none(response: requests.Response, *kinds: str) -> str | None:
-    """:func:`created_name`, or None when LXD names none of ``kinds``."""
+def created_name_or_none(
+    response: requests.Response, *kinds: str, under: str | None = None
+) -> str | None:
+    """:func:`created_name`, or None when LXD names none of ``kinds``.
+
+    :param under: the collection the new object is in (``"snapshots"``): a
+        URL outside it names something else (LXD 5.0 lists only the volume
+        of a new volume snapshot, under ``storage_volumes``).
+    """
     metadata = response.json().get("metadata")
     resources = metadata.get("resources") if isinstance(metadata, dict) else None
     for kind in kinds:
         urls = (resources or {}).get(kind)
         if urls and isinstance(urls, list) and isinstance(urls[0], str):
-            return name_from_url(urls[0])
+            collection = urls[0].rstrip("/").split("/")[-2:-1]
+            if under is None or collection == [under]:
+                return name_from_url(urls[0])
     return None
 
 

@@ -63,7 +63,7 @@ from pylxd.models._mixins import (
     check_name,
     drop_none,
     found,
-    name_from_url,
+    listed_names,
     quote,
 )
 
@@ -211,16 +211,12 @@ class Instance(
             params["filter"] = filter
         params.update(cls._type_query())
         response = cls._collection(client).get(params=params)
-        items = exceptions.metadata_of(
-            response,
-            (list, type(None)),
-            items=str if recursion == 0 else dict,
-            key=None if recursion == 0 else cls._key,
-        )
-        items = items or []
         if recursion == 0:
-            return [cls(client, name=name_from_url(url)) for url in items]
-        return [cls._from_server(client, item) for item in items]
+            return [cls(client, name=name) for name in listed_names(response)]
+        items = exceptions.metadata_of(
+            response, (list, type(None)), items=dict, key=cls._key
+        )
+        return [cls._from_server(client, item) for item in items or ()]
 
     @classmethod
     def _type_query(cls) -> dict[str, str]:

@@ -147,22 +147,26 @@ class StorageBucketBackup(ChildMixin, RenameMixin, BlockingMixin, model.Model):
         name: str | None = None,
         expires_at: str | None = None,
         compression_algorithm: str | None = None,
-    ) -> StorageBucketBackup | None:
+    ) -> StorageBucketBackup:
         """Back the bucket up and return the backup (waited for).
 
         Implements ``POST /1.0/storage-pools/<pool>/buckets/<bucket>/backups``.
 
-        :param name: the backup's name (Incus picks ``backupN`` without one;
-            None is then returned).
+        :param name: the backup's name (Incus picks ``backupN`` without one).
         :raises LXDAPIExtensionNotAvailable: without ``storage_bucket_backup``.
+        :raises MalformedResponse: when Incus does not tell the name it chose.
         """
+        if name is not None:
+            check_name("Storage bucket backup", name)
+        before = set() if name else set(cls._names(client, bucket))
         body = drop_none(
             name=name,
             expires_at=expires_at,
             compression_algorithm=compression_algorithm,
         )
-        cls._post(client, bucket, None, body, wait=True)
-        return None if name is None else cls._fetch(client, bucket, name)
+        response = cls._post(client, bucket, name, body, wait=True)
+        name = name or cls._created_key(client, bucket, response, before)
+        return cls._fetch(client, bucket, name)
 
     def rename(self, new_name: str, wait: bool = True) -> None:
         """Rename the backup (``POST .../backups/<name>``)."""

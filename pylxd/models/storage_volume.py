@@ -24,7 +24,6 @@ from pylxd.models._mixins import (
     check_name,
     drop_none,
     found,
-    name_from_url,
     quote,
 )
 from pylxd.models._model import JSONDict, wait_for
@@ -45,6 +44,8 @@ if TYPE_CHECKING:  # pragma: no cover
 #: What LXD's Go code writes for a zero ``time.Time`` (no expiry, no date).
 _ZERO_TIME = "0001-01-01T00:00:00Z"
 _TIMES = ("created_at", "expires_at")
+#: Where an operation lists the volume snapshot it made (Incus, LXD > 5.0).
+_SNAPSHOTS = "storage_volume_snapshots"
 
 
 class StorageVolume(Described):
@@ -408,15 +409,8 @@ class StorageVolumeSnapshot(ParentChildMixin, WaitedMixin, RenameMixin, model.Mo
             (``?recursion=1``); by default their names, as in pylxd.
         """
         if not use_recursion:
-            return cls._names(volume)
+            return cls._names(volume.client, volume)
         return cls._list(volume.client, volume)
-
-    @classmethod
-    def _names(cls, volume: StorageVolume) -> list[str]:
-        with cls._naming(volume._subject()):
-            response = cls._collection(volume.client, volume).get()
-            urls = exceptions.metadata_of(response, (list, type(None)), items=str)
-        return [name_from_url(url) for url in urls or ()]
 
     @classmethod
     def create(
@@ -439,15 +433,16 @@ class StorageVolumeSnapshot(ParentChildMixin, WaitedMixin, RenameMixin, model.Mo
         """
         if name is not None:
             check_name("Storage volume snapshot", name)
-        before = None if name else set(cls._names(volume))
+        client = volume.client
+        before = set() if name else set(cls._names(client, volume))
         body = drop_none(name=name, expires_at=expires_at)
         response = volume.api.snapshots.post(json=body)
-        operation = wait_for(volume.client, response, wait or name is None)
+        wait_for(client, response, wait or name is None)
         if name is None:
-            name = _new_snapshot_name(cls, volume, response, operation, before or set())
+            name = cls._created_key(client, volume, response, before, _SNAPSHOTS)
         elif not wait:
-            return cls._lazy(volume.client, volume, name)
-        return cls._fetch(volume.client, volume, name)
+            return cls._lazy(client, volume, name)
+        return cls._fetch(client, volume, name)
 
     def restore(self, wait: bool = False) -> requests.Response:
         """Restore the volume from this snapshot (see ``restore_from``)."""
@@ -498,25 +493,3 @@ def _volume_label(
 
 def _is_async(response: requests.Response) -> bool:
     return bool(response.json().get("type") == "async")
-
-
-def _new_snapshot_name(
-    cls: type[StorageVolumeSnapshot],
-    volume: StorageVolume,
-    response: requests.Response,
-    operation: Any,
-    before: set[str],
-) -> str:
-    """The name LXD gave a snapshot created without one."""
-    resources = getattr(operation, "resources", None) or {}
-    urls = resources.get("storage_volume_snapshots") or []
-    if urls and "/snapshots/" in urls[0]:
-        return name_from_url(urls[0])
-    new = set(cls._names(volume)) - before
-    if len(new) != 1:
-        raise exceptions.MalformedResponse(
-            response,
-            f"LXD did not tell the name of the new snapshot of {volume._subject()}"
-            f" (new since the request: {sorted(new)})",
-        )
-    return new.pop()

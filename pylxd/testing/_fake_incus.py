@@ -390,11 +390,17 @@ class _Backups(_Collection):
     def create(self, fake: FakeLXD, request: FakeRequest, **groups: str) -> Reply:
         body = dict(json_body(request))
         body.setdefault("name", f"backup{len(self.records(fake, request, **groups))}")
-        request.body = json.dumps(body).encode()
-        reply = super().create(fake, request, **groups)
+        sent, request.body = request.body, json.dumps(body).encode()
+        try:
+            reply = super().create(fake, request, **groups)
+        finally:
+            request.body = sent  # the request as the client sent it
         if reply.status != 200:
             return reply
-        return fake.run_async("Backing up storage bucket", request)
+        url = f"{request.path}/{body['name']}"  # Incus names what it made
+        return fake.run_async(
+            "Backing up storage bucket", request, resources={"backups": [url]}
+        )
 
     def delete(
         self, fake: FakeLXD, request: FakeRequest, key: str, **groups: str

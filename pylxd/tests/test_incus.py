@@ -358,6 +358,43 @@ def test_storage_buckets_keys_and_backups(client: Any, fake: FakeLXD) -> None:
     assert pool.buckets.all() == []
 
 
+def test_storage_bucket_backup_without_a_name_is_the_one_incus_made(
+    client: Any, fake: FakeLXD
+) -> None:
+    bucket = client.storage_pools.get("default").buckets.create("b1")
+    bucket.backups.create("daily")
+    backups = "/1.0/storage-pools/default/buckets/b1/backups"
+    backup = bucket.backups.create(expires_at="2099-01-01T00:00:00Z")
+    assert fake.last_body("POST", backups) == {"expires_at": "2099-01-01T00:00:00Z"}
+    assert backup.name == "backup1" and backup.bucket is bucket
+    assert sorted(b.name for b in bucket.backups.all()) == ["backup1", "daily"]
+
+
+def test_storage_bucket_backup_named_by_nobody_is_malformed(
+    client: Any, fake: FakeLXD
+) -> None:
+    bucket = client.storage_pools.get("default").buckets.create("b1")
+    backups = "/1.0/storage-pools/default/buckets/b1/backups"
+    silent = fake.operation("Backing up storage bucket", {"backups": [backups]})
+    fake.reply_next(fake.async_reply(silent), "POST", backups)
+    with pytest.raises(exceptions.MalformedResponse) as err:
+        bucket.backups.create()
+    assert "name of the new storage bucket backup of Storage bucket 'b1'" in str(
+        err.value
+    )
+    assert "new since the request: []" in str(err.value)
+
+
+def test_storage_bucket_backup_name_is_checked_before_sending(
+    client: Any, fake: FakeLXD
+) -> None:
+    bucket = client.storage_pools.get("default").buckets.create("b1")
+    fake.requests.clear()
+    with pytest.raises(exceptions.InvalidArgument, match="'..' is not allowed"):
+        bucket.backups.create("..")
+    assert fake.requests == []
+
+
 # -- on LXD 5.0.2: refused before sending, naming the extension ----------------
 @pytest.mark.parametrize(
     "call, extension",

@@ -108,3 +108,32 @@ def test_an_object_without_its_key_is_malformed_response(
     with pytest.raises(exceptions.MalformedResponse, match="without its") as info:
         read(client)
     assert path in str(info.value)
+
+
+#: The reads that take names from a listing of URLs (no recursion).
+LISTED: dict[str, tuple[str, Callable[[Client], Any]]] = {
+    "instance names": (
+        "/1.0/instances",
+        lambda c: c.instances.all(recursion=0),
+    ),
+    "instance logs": READS["instance logs"],
+    "volume snapshot names": (
+        f"{_POOL}/volumes/custom/v1/snapshots",
+        lambda c: _pool(c).volumes.get("custom", "v1").snapshots.all(),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(LISTED))
+@pytest.mark.parametrize("url", ["", "/1.0/instances/", "/1.0/instances/..", "."])
+def test_a_listed_url_without_a_name_is_malformed_response(
+    fake: FakeLXD, case: str, url: str
+) -> None:
+    path, read = LISTED[case]
+    client = fake.client()
+    client.storage_pools.get("default").volumes.create("custom", {"name": "v1"})
+    assert read(client) is not None  # the well-formed answer works
+    fake.reply_next(FakeLXD.sync(["/1.0/instances/ok", url]), "GET", path)
+    with pytest.raises(exceptions.MalformedResponse, match="a listing holding") as info:
+        read(client)
+    assert path in str(info.value) and repr(url) in str(info.value)

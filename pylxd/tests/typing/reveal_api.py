@@ -64,7 +64,7 @@ def reveal(client: Client) -> None:  # pragma: no cover
     bucket = pool.buckets.get("b")
     # pylxd.models.storage_bucket.StorageBucketBackup
     reveal_type(bucket.backups.create("b1"))
-    # None
+    # pylxd.models.storage_bucket.StorageBucketBackup
     reveal_type(bucket.backups.create())
     forward = client.networks.get("lxdbr0").forwards.get("10.0.0.1")
     # list[str]
