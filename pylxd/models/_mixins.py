@@ -49,10 +49,13 @@ def listed_names(response: requests.Response) -> list[str]:
         such a name could not be addressed again.
     """
     urls = exceptions.metadata_of(response, (list, type(None)), items=str)
-    names = [name_from_url(url) for url in urls or ()]
-    for url, name in zip(urls or (), names):
-        if name in _NOT_A_SEGMENT or parse.urlsplit(url).path.endswith("/"):
+    names = []
+    for url in urls or ():
+        path = parse.urlsplit(url).path
+        name = parse.unquote(path.rsplit("/", 1)[-1])  # no trailing "/" dropped
+        if name in _NOT_A_SEGMENT:
             raise exceptions.malformed(response, f"a listing holding {url!r}")
+        names.append(name)
     return names
 
 
@@ -151,7 +154,7 @@ def created_name_or_none(
     for kind in kinds:
         urls = (resources or {}).get(kind)
         if urls and isinstance(urls, list) and isinstance(urls[0], str):
-            collection = urls[0].rstrip("/").split("/")[-2:-1]
+            collection = parse.urlsplit(urls[0]).path.rstrip("/").split("/")[-2:-1]
             if under is None or collection == [under]:
                 return name_from_url(urls[0])
     return None

@@ -151,8 +151,13 @@ class Collection:
         return fake.sync(listing(request, self.url.format(**groups), records, render))
 
     def create(self, fake: FakeLXD, request: FakeRequest, **groups: str) -> Reply:
+        return self.insert(fake, request, json_body(request), **groups)
+
+    def insert(
+        self, fake: FakeLXD, request: FakeRequest, body: JSONDict, **groups: str
+    ) -> Reply:
+        """A new record from ``body`` (what ``create`` answers a ``POST`` with)."""
         records = self.records(fake, request, **groups)
-        body = json_body(request)
         key = body.get(self.key)
         if not key:
             raise FakeError(*self.required)

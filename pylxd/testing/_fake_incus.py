@@ -13,7 +13,6 @@ fake keeps them in memory so that the client side is tested.
 from __future__ import annotations
 
 import copy
-import json
 import secrets
 from typing import Any, Callable
 
@@ -390,11 +389,7 @@ class _Backups(_Collection):
     def create(self, fake: FakeLXD, request: FakeRequest, **groups: str) -> Reply:
         body = dict(json_body(request))
         body.setdefault("name", f"backup{len(self.records(fake, request, **groups))}")
-        sent, request.body = request.body, json.dumps(body).encode()
-        try:
-            reply = super().create(fake, request, **groups)
-        finally:
-            request.body = sent  # the request as the client sent it
+        reply = self.insert(fake, request, body, **groups)
         if reply.status != 200:
             return reply
         url = f"{request.path}/{body['name']}"  # Incus names what it made
