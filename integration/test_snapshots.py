@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -63,6 +64,12 @@ def test_save_expiry(container: Any) -> None:
     snapshot.expires_at = "2098-06-01T00:00:00Z"
     snapshot.save(wait=True)
     assert container.snapshots.get("s1").expires_at.startswith("2098-06-01")
+
+
+def test_expiry_from_a_datetime(container: Any) -> None:
+    at = datetime(2099, 1, 2, 12, 30, tzinfo=timezone(timedelta(hours=2)))
+    container.snapshots.create("dated", wait=True, expires_at=at)
+    assert container.snapshots.get("dated").datetime_of("expires_at") == at
 
 
 def test_restore(client: Client, container: Any) -> None:

@@ -11,6 +11,7 @@ import contextlib
 import io
 import tarfile
 import tracemalloc
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -267,6 +268,19 @@ def test_snapshots(volume: StorageVolume) -> None:
 def test_snapshot_with_expiry(volume: StorageVolume) -> None:
     snap = volume.snapshots.create("exp", expires_at="2099-01-01T00:00:00Z")
     assert snap.expires_at.startswith("2099-01-01")
+    # a datetime is sent as RFC 3339 (naive meaning UTC) and read back the same
+    at = datetime(2099, 1, 2, 12, 30, tzinfo=timezone(timedelta(hours=2)))
+    dated = volume.snapshots.create("dated", expires_at=at)
+    assert dated.datetime_of("expires_at") == at
+    naive = volume.snapshots.create("naive", expires_at=datetime(2099, 1, 3))
+    assert naive.datetime_of("expires_at") == datetime(2099, 1, 3, tzinfo=timezone.utc)
+
+
+def test_backup_with_a_datetime_expiry(volume: StorageVolume) -> None:
+    at = datetime(2099, 1, 2, 12, 30, tzinfo=timezone(timedelta(hours=-5)))
+    backup = volume.backups.create("dated", expires_at=at)
+    assert volume.backups.get("dated").datetime_of("expires_at") == at
+    backup.delete()
 
 
 # -- backups -------------------------------------------------------------------

@@ -1,7 +1,8 @@
-"""LXD's times as datetimes (python-dateutil parses what LXD writes).
+"""LXD's times as datetimes (python-dateutil parses what LXD writes), and back.
 
 Models keep time attributes as the strings LXD sends, as pylxd 2.4.2 does;
 :meth:`pylxd.models._model.Model.datetime_of` gives them parsed.
+:func:`format_time` writes the times a client sends (``expires_at=``).
 """
 
 from __future__ import annotations
@@ -48,3 +49,26 @@ def parse_time(value: Any, what: str) -> datetime.datetime | None:
     if parsed.tzinfo is None:  # LXD writes UTC; an offset-less time is one
         parsed = parsed.replace(tzinfo=tz.UTC)
     return parsed
+
+
+def format_time(value: datetime.datetime | str | None, what: str) -> str | None:
+    """``value`` as the RFC 3339 time LXD reads (a naive datetime is UTC).
+
+    A string is sent as given (LXD checks it); None stays None.
+
+    >>> format_time(datetime.datetime(2030, 1, 2, 3, 4, 5), "expires_at")
+    '2030-01-02T03:04:05+00:00'
+
+    :param what: how errors name the value (``Snapshot expires_at``).
+    :raises InvalidArgumentType: ``value`` is neither a datetime nor a string.
+    """
+    if value is None or isinstance(value, str):
+        return value
+    if not isinstance(value, datetime.datetime):
+        raise exceptions.InvalidArgumentType(
+            f"{what} must be a datetime or an RFC 3339 string, "
+            f"not {type(value).__name__}"
+        )
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=datetime.timezone.utc)
+    return value.isoformat()

@@ -17,6 +17,7 @@ from ``instance.files`` (:mod:`pylxd.models.files`).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Iterable
 
 from pylxd import exceptions, managers
@@ -36,6 +37,7 @@ from pylxd.models._compat import (  # noqa: F401  (pylxd 2.4.2's names, patch ta
     time,
     warnings,
 )
+from pylxd.models._dates import format_time
 from pylxd.models._exec import (  # noqa: F401  (pylxd's name for the result type)
     ExecMixin,
     _InstanceExecuteResult,
@@ -427,18 +429,20 @@ class Snapshot(ChildMixin, RenameMixin, model.Model):
         name: str,
         stateful: bool = False,
         wait: bool = False,
-        expires_at: str | None = None,
+        expires_at: datetime | str | None = None,
     ) -> Snapshot:
         """Snapshot the instance (``POST /1.0/instances/<name>/snapshots``).
 
         :param stateful: include the running state (needs CRIU).
-        :param expires_at: when LXD deletes the snapshot (RFC 3339).
+        :param expires_at: when LXD deletes the snapshot (a datetime, naive
+            meaning UTC, or an RFC 3339 string).
         :raises InvalidArgument: for a name that is empty, ``.``, ``..`` or
             holds ``/`` (a ValueError).
         :raises LXDAPIException: with LXD's message when it fails (waited).
         """
         check_name("Snapshot", name)
-        body = {"name": name, "stateful": stateful, **drop_none(expires_at=expires_at)}
+        expiry = format_time(expires_at, "Snapshot expires_at")
+        body = {"name": name, "stateful": stateful, **drop_none(expires_at=expiry)}
         cls._post(client, instance, name, body, wait)
         return cls._lazy(client, instance, name)
 

@@ -7,31 +7,18 @@ Reached through ``instance.backups`` (``all``, ``get``, ``exists``,
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from pylxd import exceptions
 from pylxd.models import _model as model
 from pylxd.models import _streaming
 from pylxd.models._backup import Backup
+from pylxd.models._dates import format_time
 from pylxd.models._mixins import check_name, created_name, drop_none
 
 if TYPE_CHECKING:  # pragma: no cover
     from pylxd.client import Client
     from pylxd.models._instance_subresources import InstanceSubresourcesMixin
-
-
-def _timestamp(value: datetime | str | None, what: str) -> str | None:
-    """An RFC 3339 timestamp for LXD (a naive datetime is taken as UTC)."""
-    if value is None or isinstance(value, str):
-        return value
-    if not isinstance(value, datetime):
-        raise exceptions.InvalidArgumentType(
-            f"{what} must be a datetime or an RFC 3339 string, not {type(value).__name__}"
-        )
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.isoformat()
 
 
 class InstanceBackup(Backup):
@@ -52,7 +39,7 @@ class InstanceBackup(Backup):
     @classmethod
     def create(
         cls,
-        instance: Any,
+        instance: InstanceSubresourcesMixin,
         name: str | None = None,
         expires_at: datetime | str | None = None,
         instance_only: bool = False,
@@ -83,7 +70,7 @@ class InstanceBackup(Backup):
         client.assert_has_api_extension("container_backup")
         body = drop_none(
             name=name,
-            expires_at=_timestamp(expires_at, "Backup expires_at"),
+            expires_at=format_time(expires_at, "Instance backup expires_at"),
             instance_only=instance_only,
             optimized_storage=optimized_storage,
             compression_algorithm=compression_algorithm,

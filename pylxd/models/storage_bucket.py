@@ -8,6 +8,7 @@ A bucket is S3 object storage (``s3_url``) that a pool serves (API extension
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from pylxd import managers
@@ -16,6 +17,7 @@ from pylxd.exceptions import naming
 from pylxd.models import _model as model
 from pylxd.models import _streaming
 from pylxd.models._collection import BlockingMixin, ChildMixin
+from pylxd.models._dates import format_time
 from pylxd.models._described import Described
 from pylxd.models._mixins import RenameMixin, drop_none
 from pylxd.models.network import check_name
@@ -145,7 +147,7 @@ class StorageBucketBackup(ChildMixin, RenameMixin, BlockingMixin, model.Model):
         client: Client,
         bucket: StorageBucket,
         name: str | None = None,
-        expires_at: str | None = None,
+        expires_at: datetime | str | None = None,
         compression_algorithm: str | None = None,
     ) -> StorageBucketBackup:
         """Back the bucket up and return the backup (waited for).
@@ -153,15 +155,18 @@ class StorageBucketBackup(ChildMixin, RenameMixin, BlockingMixin, model.Model):
         Implements ``POST /1.0/storage-pools/<pool>/buckets/<bucket>/backups``.
 
         :param name: the backup's name (Incus picks ``backupN`` without one).
+        :param expires_at: when Incus deletes the backup (a datetime, naive
+            meaning UTC, or an RFC 3339 string); never when None.
         :raises LXDAPIExtensionNotAvailable: without ``storage_bucket_backup``.
         :raises MalformedResponse: when Incus does not tell the name it chose.
         """
         if name is not None:
             check_name("Storage bucket backup", name)
+        expiry = format_time(expires_at, "Storage bucket backup expires_at")
         before = set() if name else set(cls._names(client, bucket))
         body = drop_none(
             name=name,
-            expires_at=expires_at,
+            expires_at=expiry,
             compression_algorithm=compression_algorithm,
         )
         response = cls._post(client, bucket, name, body, wait=True)

@@ -11,6 +11,7 @@ Calls are waited for the same way as the pool's (see
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from pylxd import exceptions
@@ -18,6 +19,7 @@ from pylxd.managers import StorageVolumeBackupManager, StorageVolumeSnapshotMana
 from pylxd.models import _model as model
 from pylxd.models import _storage_migration as migration
 from pylxd.models._collection import ParentChildMixin, WaitedMixin
+from pylxd.models._dates import format_time
 from pylxd.models._described import Described
 from pylxd.models._mixins import (
     RenameMixin,
@@ -417,7 +419,7 @@ class StorageVolumeSnapshot(ParentChildMixin, WaitedMixin, RenameMixin, model.Mo
         cls,
         volume: StorageVolume,
         name: str | None = None,
-        expires_at: str | None = None,
+        expires_at: datetime | str | None = None,
         wait: bool = True,
     ) -> StorageVolumeSnapshot:
         """Snapshot the volume and return the snapshot.
@@ -425,7 +427,8 @@ class StorageVolumeSnapshot(ParentChildMixin, WaitedMixin, RenameMixin, model.Mo
         Implements ``POST .../volumes/<type>/<volume>/snapshots``.
 
         :param name: the snapshot name (default: LXD picks one, e.g. ``snap0``).
-        :param expires_at: an RFC 3339 time after which LXD deletes it.
+        :param expires_at: when LXD deletes it (a datetime, naive meaning UTC,
+            or an RFC 3339 string).
         :param wait: wait for the snapshot; with ``wait=False`` the returned
             snapshot is loaded on first use (a snapshot without a ``name`` is
             always waited for: its name is only known then).
@@ -433,9 +436,10 @@ class StorageVolumeSnapshot(ParentChildMixin, WaitedMixin, RenameMixin, model.Mo
         """
         if name is not None:
             check_name("Storage volume snapshot", name)
+        expiry = format_time(expires_at, "Storage volume snapshot expires_at")
         client = volume.client
         before = set() if name else set(cls._names(client, volume))
-        body = drop_none(name=name, expires_at=expires_at)
+        body = drop_none(name=name, expires_at=expiry)
         response = volume.api.snapshots.post(json=body)
         wait_for(client, response, wait or name is None)
         if name is None:

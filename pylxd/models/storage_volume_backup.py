@@ -10,11 +10,13 @@ chunks (never the whole tarball in memory), with an optional
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import TYPE_CHECKING, Union
 
 from pylxd.models import _model as model
 from pylxd.models import _storage_naming, _streaming
 from pylxd.models._backup import Backup
+from pylxd.models._dates import format_time
 from pylxd.models._mixins import check_name, created_name_or_none, drop_none
 from pylxd.models._model import wait_for
 
@@ -46,7 +48,7 @@ class StorageVolumeBackup(Backup):
         cls,
         volume: StorageVolume,
         name: str | None = None,
-        expires_at: str | None = None,
+        expires_at: datetime | str | None = None,
         volume_only: bool = False,
         optimized_storage: bool = False,
         compression_algorithm: str | None = None,
@@ -57,6 +59,8 @@ class StorageVolumeBackup(Backup):
         Implements ``POST .../volumes/<type>/<volume>/backups``.
 
         :param name: the backup's name (default: LXD picks ``backup0``, ...).
+        :param expires_at: when LXD deletes the backup (a datetime, naive
+            meaning UTC, or an RFC 3339 string); never when None.
         :param volume_only: leave the volume's snapshots out.
         :param optimized_storage: use the pool driver's own format.
         :param compression_algorithm: e.g. ``"gzip"`` or ``"none"``.
@@ -69,7 +73,7 @@ class StorageVolumeBackup(Backup):
         body = {
             **drop_none(
                 name=name,
-                expires_at=expires_at,
+                expires_at=format_time(expires_at, "Storage volume backup expires_at"),
                 compression_algorithm=compression_algorithm,
             ),
             "volume_only": volume_only,

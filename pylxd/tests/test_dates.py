@@ -157,3 +157,102 @@ def test_parse_time_refuses_what_is_no_time(value: str) -> None:
         parse_time(value, "created_at")
     with pytest.raises(ValueError):
         parse_time(value, "created_at")
+
+
+# -- the times a client sends: every ``expires_at=`` of a create ---------------
+def _instance(fake: FakeLXD) -> Any:
+    client = fake.client()
+    client.instances.create({"name": "c1", "source": IMAGE}, wait=True)
+    return client.instances.get("c1")
+
+
+def _volume(fake: FakeLXD) -> Any:
+    pool = fake.client().storage_pools.create({"name": "p1", "driver": "zfs"})
+    return pool.volumes.create({"name": "v1", "config": {"size": "1GiB"}})
+
+
+def _bucket(fake: FakeLXD) -> Any:
+    return fake.client().storage_pools.get("default").buckets.create("b1")
+
+
+def _incus() -> FakeLXD:
+    fake = FakeLXD(server="incus")
+    fake.add_root_disk()
+    return fake
+
+
+_VOL = "/1.0/storage-pools/p1/volumes/custom/v1"
+#: (what errors call the expiry, the fake, the parent, create(parent, expiry),
+#: the path ``POST`` goes to).
+_EXPIRING: dict[str, tuple[str, Any, Any, Any, str]] = {
+    "instance snapshot": (
+        "Snapshot",
+        seeded,
+        _instance,
+        lambda c1, at: c1.snapshots.create("s1", expires_at=at, wait=True),
+        "/1.0/instances/c1/snapshots",
+    ),
+    "instance backup": (
+        "Instance backup",
+        seeded,
+        _instance,
+        lambda c1, at: c1.backups.create("b1", expires_at=at),
+        "/1.0/instances/c1/backups",
+    ),
+    "volume snapshot": (
+        "Storage volume snapshot",
+        FakeLXD,
+        _volume,
+        lambda v1, at: v1.snapshots.create("s1", expires_at=at),
+        f"{_VOL}/snapshots",
+    ),
+    "volume backup": (
+        "Storage volume backup",
+        FakeLXD,
+        _volume,
+        lambda v1, at: v1.backups.create("b1", expires_at=at),
+        f"{_VOL}/backups",
+    ),
+    "bucket backup": (
+        "Storage bucket backup",
+        _incus,
+        _bucket,
+        lambda b1, at: b1.backups.create("bk1", expires_at=at),
+        "/1.0/storage-pools/default/buckets/b1/backups",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", _EXPIRING)
+@pytest.mark.parametrize(
+    "expiry, sent",
+    [
+        (datetime(2030, 1, 2, 3, 4, 5), "2030-01-02T03:04:05+00:00"),
+        (
+            datetime(2030, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(hours=2))),
+            "2030-01-02T03:04:05+02:00",
+        ),
+        ("2030-01-02T03:04:05Z", "2030-01-02T03:04:05Z"),
+    ],
+)
+def test_every_expiry_takes_a_datetime_naive_meaning_utc_or_a_string(
+    case: str, expiry: Any, sent: str
+) -> None:
+    _, make_fake, parent_of, create, path = _EXPIRING[case]
+    fake = make_fake()
+    create(parent_of(fake), expiry)
+    assert fake.last_body("POST", path)["expires_at"] == sent
+
+
+@pytest.mark.parametrize("case", _EXPIRING)
+def test_an_expiry_of_another_type_is_refused_before_a_request(case: str) -> None:
+    what, make_fake, parent_of, create, _ = _EXPIRING[case]
+    fake = make_fake()
+    parent = parent_of(fake)
+    fake.requests.clear()
+    message = f"{what} expires_at must be a datetime or an RFC 3339 string, not int"
+    with pytest.raises(exceptions.InvalidArgumentType, match=message):
+        create(parent, 1893456000)
+    with pytest.raises(TypeError):  # InvalidArgumentType is one
+        create(parent, 1893456000)
+    assert fake.requests == []

@@ -98,7 +98,7 @@ def test_backup_create_keeps_an_aware_expiry_and_a_string(
         ({"name": "a/b"}, ValueError, "Instance backup name 'a/b'"),
         ({"name": ""}, ValueError, "Instance backup name ''"),
         ({"name": ".."}, ValueError, "Instance backup name '..'"),
-        ({"expires_at": 12}, TypeError, "Backup expires_at"),
+        ({"expires_at": 12}, TypeError, "Instance backup expires_at"),
     ],
 )
 def test_backup_create_rejects_bad_input_before_sending(
