@@ -9,6 +9,7 @@ test fails.
 from __future__ import annotations
 
 import contextlib
+import datetime
 import hashlib
 import io
 import shutil
@@ -227,6 +228,13 @@ def test_save(client: Client, uploaded: Image) -> None:
     assert again.public is True
     assert again.properties["description"] == "edited by pylxd"
     assert again.profiles == ["default"]
+
+
+def test_save_an_expiry_set_as_a_datetime(client: Client, uploaded: Image) -> None:
+    at = datetime.datetime(2099, 3, 4, 5, 6, 7, tzinfo=datetime.timezone.utc)
+    uploaded.expires_at = at
+    uploaded.save()
+    assert client.images.get(uploaded.fingerprint).datetime_of("expires_at") == at
 
 
 def test_refresh_of_a_local_image_fails(uploaded: Image) -> None:

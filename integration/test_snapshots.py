@@ -72,6 +72,18 @@ def test_expiry_from_a_datetime(container: Any) -> None:
     assert container.snapshots.get("dated").datetime_of("expires_at") == at
 
 
+def test_save_an_expiry_set_as_a_datetime(container: Any) -> None:
+    snapshot = container.snapshots.create("s1", wait=True)
+    at = datetime(2098, 6, 1, 8, tzinfo=timezone(timedelta(hours=-3)))
+    snapshot.expires_at = at  # kept as the RFC 3339 string LXD reads
+    snapshot.save(wait=True)
+    assert container.snapshots.get("s1").datetime_of("expires_at") == at
+    snapshot.expires_at = datetime(2098, 7, 1)  # naive: UTC
+    snapshot.save(wait=True)
+    naive = datetime(2098, 7, 1, tzinfo=timezone.utc)
+    assert container.snapshots.get("s1").datetime_of("expires_at") == naive
+
+
 def test_restore(client: Client, container: Any) -> None:
     snapshot = container.snapshots.create("clean", wait=True)
     container.config["user.dirty"] = "yes"

@@ -276,6 +276,14 @@ def test_snapshot_with_expiry(volume: StorageVolume) -> None:
     assert naive.datetime_of("expires_at") == datetime(2099, 1, 3, tzinfo=timezone.utc)
 
 
+def test_snapshot_saves_an_expiry_set_as_a_datetime(volume: StorageVolume) -> None:
+    snap = volume.snapshots.create("later")
+    at = datetime(2099, 5, 6, 7, 8, tzinfo=timezone(timedelta(hours=9)))
+    snap.expires_at = at
+    snap.save(wait=True)
+    assert volume.snapshots.get("later").datetime_of("expires_at") == at
+
+
 def test_backup_with_a_datetime_expiry(volume: StorageVolume) -> None:
     at = datetime(2099, 1, 2, 12, 30, tzinfo=timezone(timedelta(hours=-5)))
     backup = volume.backups.create("dated", expires_at=at)

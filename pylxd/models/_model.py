@@ -9,6 +9,7 @@ know: they are kept readable and warned about per ``PYLXD_WARNINGS``.
 from __future__ import annotations
 
 import copy
+import datetime
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, Iterator, TypeVar
 
 from pylxd import exceptions
@@ -20,8 +21,6 @@ from pylxd.models._declarations import Attribute, Manager, ModelType
 from pylxd.models._unknown import MISSING, extra_field, warn_unknown_attribute
 
 if TYPE_CHECKING:  # pragma: no cover
-    import datetime
-
     import requests
 
     from pylxd._transport import _APINode
@@ -216,6 +215,10 @@ class Model(metaclass=ModelType):
     def __setattr__(self, name: str, value: Any) -> None:
         attribute = type(self).__attributes__.get(name)
         if attribute is not None:
+            if isinstance(value, datetime.datetime):
+                # LXD's JSON has times only as RFC 3339 strings, and attributes
+                # hold what LXD sends (as in pylxd 2.4.2): store the string.
+                value = _dates.format_time(value, name)
             if attribute.validator is not None and attribute.validator is not type(
                 value
             ):

@@ -256,3 +256,54 @@ def test_an_expiry_of_another_type_is_refused_before_a_request(case: str) -> Non
     with pytest.raises(TypeError):  # InvalidArgumentType is one
         create(parent, 1893456000)
     assert fake.requests == []
+
+
+# -- the times a client saves: a datetime set on a model's attribute -----------
+def _image(fake: FakeLXD) -> Any:
+    return fake.client().images.get(FP)
+
+
+#: model(fake), the path ``save()`` sends to.
+_SAVED: dict[str, tuple[Any, Any, str]] = {
+    "instance snapshot": (
+        seeded,
+        lambda fake: _instance(fake).snapshots.create("s1", wait=True),
+        "/1.0/instances/c1/snapshots/s1",
+    ),
+    "volume snapshot": (
+        FakeLXD,
+        lambda fake: _volume(fake).snapshots.create("s1"),
+        f"{_VOL}/snapshots/s1",
+    ),
+    "image": (seeded, _image, f"/1.0/images/{FP}"),
+}
+
+
+@pytest.mark.parametrize("case", _SAVED)
+@pytest.mark.parametrize(
+    "expiry, sent",
+    [
+        (datetime(2030, 1, 2, 3, 4, 5), "2030-01-02T03:04:05+00:00"),
+        (
+            datetime(2030, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(hours=-5))),
+            "2030-01-02T03:04:05-05:00",
+        ),
+    ],
+)
+def test_a_datetime_set_as_expires_at_is_kept_and_saved_as_rfc_3339(
+    case: str, expiry: datetime, sent: str
+) -> None:
+    make_fake, model_of, path = _SAVED[case]
+    fake = make_fake()
+    model = model_of(fake)
+    model.expires_at = expiry
+    assert model.expires_at == sent  # attributes hold what LXD sends: strings
+    assert model.datetime_of("expires_at") == expiry.replace(
+        tzinfo=expiry.tzinfo or timezone.utc
+    )
+    assert model.dirty
+    model.save(wait=True)
+    assert fake.last_body("PUT", path)["expires_at"] == sent
+    assert not model.dirty
+    model.sync()
+    assert model.expires_at == sent  # what the server kept
