@@ -6,6 +6,7 @@ Every profile has a unique name and is deleted by its fixture.
 from __future__ import annotations
 
 import contextlib
+import datetime
 from typing import Any, Callable, Iterator
 
 import pytest
@@ -80,6 +81,24 @@ def test_save_replaces_the_profile(client: Client, names: Callable[[], str]) -> 
     profile.config = {}
     profile.save()
     assert client.profiles.get(profile.name).config == {}
+
+
+def test_a_body_json_cannot_carry_is_refused_and_nothing_changes(
+    client: Client, names: Callable[[], str]
+) -> None:
+    name = names()
+    with pytest.raises(exceptions.InvalidArgumentType, match=r"\['user.when'\]"):
+        client.profiles.create(name, config={"user.when": datetime.date(2030, 1, 1)})
+    assert not client.profiles.exists(name)
+    profile = client.profiles.create(name, config={"user.a": "1"})
+    profile.config["user.b"] = {"a", "set"}
+    with pytest.raises(TypeError, match=r"\['config'\]\['user.b'\] is a set"):
+        profile.save()
+    assert client.profiles.get(name).config == {"user.a": "1"}
+    profile.rollback()
+    profile.config["user.b"] = "2"
+    profile.save()
+    assert client.profiles.get(name).config == {"user.a": "1", "user.b": "2"}
 
 
 def test_rename(client: Client, names: Callable[[], str]) -> None:

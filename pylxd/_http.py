@@ -30,6 +30,7 @@ import urllib3.exceptions
 from requests.structures import CaseInsensitiveDict
 
 from pylxd import exceptions
+from pylxd._json_body import not_json
 
 #: Connections kept per pool: one per thread for up to this many threads.
 POOL_MAXSIZE = 32
@@ -453,10 +454,18 @@ def _read_decoded(raw: Any, amt: int | None = None) -> bytes:
 
 
 def transport_error(
-    err: BaseException, url: str, doing: str, timeout: Any, reading: bool = False
+    err: BaseException,
+    url: str,
+    doing: str,
+    timeout: Any,
+    reading: bool = False,
+    json_body: Any = None,
 ) -> BaseException:
     """The pylxd exception for a failure of the HTTP stack (``err`` itself
     when it is already a pylxd exception or none of the stack's).
+
+    A ``json=`` body that JSON cannot carry (a ``date``, a ``set``, NaN) is
+    :class:`InvalidArgumentType` naming the value: nothing was sent.
 
     This is the one place (like httpx's ``map_httpcore_exceptions``) where
     errors of ``requests``, urllib3, ``http.client``, ``ssl`` and sockets,
@@ -467,9 +476,15 @@ def transport_error(
     :param url: the URL asked (named as :func:`describe_url` does).
     :param doing: what was being done, e.g. ``"GET"``.
     :param reading: the request was sent and its (streamed) body was being read.
+    :param json_body: the ``json=`` of the request.
     """
     if isinstance(err, (exceptions.ClientConnectionFailed, exceptions.LXDAPIException)):
         return err
+    unsendable = None if json_body is None else not_json(json_body)
+    if unsendable is not None:
+        return exceptions.InvalidArgumentType(
+            f"{doing} {describe_url(url)} was not sent: {unsendable}"
+        )
     if isinstance(err, _TIMEOUTS):
         return exceptions.RequestTimeout(
             f"LXD at {describe_url(url)} did not answer {doing} within {timeout} s"

@@ -540,7 +540,9 @@ class _APINode:
         try:
             response = getattr(self.session, verb)(url, *args, **kwargs)
         except Exception as err:  # try/except: free on the hot path
-            mapped = transport_error(err, url, verb.upper(), kwargs["timeout"])
+            mapped = transport_error(
+                err, url, verb.upper(), kwargs["timeout"], json_body=kwargs.get("json")
+            )
             if mapped is err:
                 raise
             raise mapped from err
